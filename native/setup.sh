@@ -1,0 +1,47 @@
+#!/usr/bin/env bash
+# Sets up whatever is missing on this machine, and nothing else: Debian packages (libfuse2 for
+# fuse-native's addon, fuse for fusermount, gcc and libc headers for the native stage, procps for
+# the demo), npm packages (npm ci), the TypeScript build and the native stage. Idempotent, and
+# quick when everything is already there. Run as root on a fresh machine by `npm start`/`npm test`.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+say() { printf 'setup: %s\n' "$*" >&2; }
+
+# --- Debian packages: install only what is missing; `apt-get update` only when we must install
+# (a fresh machine has no apt lists, so install would find nothing without it).
+missing=()
+ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
+command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+command -v cc >/dev/null 2>&1 || missing+=(gcc)
+[ -e /usr/include/stdio.h ] && [ -e /usr/include/linux/mount.h ] || missing+=(libc6-dev linux-libc-dev)
+command -v top >/dev/null 2>&1 && command -v ps >/dev/null 2>&1 || missing+=(procps)
+command -v getconf >/dev/null 2>&1 || missing+=(libc-bin)
+command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+if [ ${#missing[@]} -gt 0 ]; then
+  if [ "$(id -u)" != 0 ]; then
+    say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"
+    exit 1
+  fi
+  say "installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
+fi
+
+# --- npm packages: `npm ci` when node_modules is absent or older than the lock file.
+if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
+  say "npm ci"
+  npm ci --no-audit --no-fund --loglevel=error
+fi
+
+# --- TypeScript: incremental build; tsc itself skips work when nothing changed.
+stamp=dist/.build-stamp
+if [ ! -f "$stamp" ] || [ -n "$(find supervisor procfs native bench tsconfig.json package.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
+  say "tsc"
+  node_modules/.bin/tsc -p tsconfig.json
+  touch "$stamp"
+fi
+
+# --- The native stage (rebuilds only when a source is newer than the binary).
+bash native/build.sh

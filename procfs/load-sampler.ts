@@ -1,0 +1,73 @@
+// Per-sandbox load averages: every 5 s take a TaskSample and fold running + blocked into the
+// averages with the kernel's calc_load() (kernel/sched/loadavg.c). History is kept when the cgroup
+// is briefly empty (0 active tasks decays the averages as the kernel would; nothing is reset), and
+// a failed sample skips one fold instead of stopping the sampler.
+import { LOAD_FREQ_MS, ZERO_LOAD, nextLoad, type LoadAverages } from './loadavg.js';
+import { EMPTY_TASKS, type TaskSample } from './tasks.js';
+
+/** Options of a LoadSampler. */
+export interface LoadSamplerOptions {
+  /** Sampling interval in ms (default LOAD_FREQ_MS = 5000, the kernel's LOAD_FREQ). */
+  intervalMs?: number;
+  /** Called with the error of a failed sample (the sampler keeps going). */
+  onError?: (err: unknown) => void;
+}
+
+/** Samples one sandbox's tasks every interval and keeps its 1/5/15-minute load averages. */
+export class LoadSampler {
+  private current: LoadAverages = ZERO_LOAD;
+  private latest: TaskSample = EMPTY_TASKS;
+  private timer: NodeJS.Timeout | null = null;
+  private inFlight = false;
+  private readonly intervalMs: number;
+
+  constructor(
+    private readonly sample: () => Promise<TaskSample>,
+    private readonly options: LoadSamplerOptions = {},
+  ) {
+    this.intervalMs = options.intervalMs ?? LOAD_FREQ_MS;
+  }
+
+  /** Current averages (fixed point). */
+  averages(): LoadAverages {
+    return this.current;
+  }
+
+  /** Task counts of the latest successful sample (all 0 before the first). */
+  lastSample(): TaskSample {
+    return this.latest;
+  }
+
+  /** Start sampling: refresh the task counts now (no fold, as the kernel's first fold is 5 s after boot), then fold every interval. */
+  start(): void {
+    if (this.timer) return;
+    void this.run(false);
+    this.timer = setInterval(() => void this.run(true), this.intervalMs);
+    this.timer.unref();
+  }
+
+  /** Stop sampling; the averages are kept. */
+  stop(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+  }
+
+  /** Take one sample and fold it into the averages now (what each interval does). */
+  async tick(): Promise<void> {
+    await this.run(true);
+  }
+
+  private async run(fold: boolean): Promise<void> {
+    if (this.inFlight) return; // a slow sample: skip this beat rather than pile up reads
+    this.inFlight = true;
+    try {
+      const tasks = await this.sample();
+      this.latest = tasks;
+      if (fold) this.current = nextLoad(this.current, tasks.running + tasks.blocked);
+    } catch (err) {
+      this.options.onError?.(err);
+    } finally {
+      this.inFlight = false;
+    }
+  }
+}

@@ -1,0 +1,22 @@
+// Parser of /proc/<pid>/status. Kernel: fs/proc/array.c proc_pid_status() prints "Key:\tvalue" lines;
+// task_state() prints "NSpid:" with the task's id in every pid namespace from the reader's down to
+// the task's own, tab-separated, so its last field is the id inside the task's own namespace.
+
+/** Parse "Key:\tvalue" lines into an exact-key map of trimmed values. */
+export function parsePidStatus(text: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const line of text.split('\n')) {
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    out.set(line.slice(0, colon), line.slice(colon + 1).trim());
+  }
+  return out;
+}
+
+/** The id in the task's own pid namespace: last field of "NSpid:" (falls back to "Pid:"); null if neither. */
+export function ownNamespacePid(status: Map<string, string>): number | null {
+  const ns = status.get('NSpid') ?? status.get('Pid');
+  if (ns === undefined) return null;
+  const last = ns.split(/\s+/).pop();
+  return last !== undefined && /^\d+$/.test(last) ? Number(last) : null;
+}

@@ -1,0 +1,64 @@
+// Counting a sandbox's tasks for /proc/loadavg and /proc/stat's procs_running / procs_blocked.
+// Reads /proc/<tid>/stat of each thread of the cgroup: state R counts as running and D as blocked,
+// which is what the kernel folds into the load average (kernel/sched/loadavg.c
+// calc_load_fold_active(): nr_running + nr_uninterruptible). Asynchronous only: this runs in the
+// FUSE server's process, whose main thread must never block.
+import { readFile } from 'node:fs/promises';
+import { parsePidStat } from './parse/pid-stat.js';
+import { ownNamespacePid, parsePidStatus } from './parse/pid-status.js';
+
+/** Task counts of one sandbox at one moment. */
+export interface TaskSample {
+  /** Threads in state R. */
+  running: number;
+  /** Threads in state D (uninterruptible sleep). */
+  blocked: number;
+  /** Threads read (vanished ones are not counted). */
+  threads: number;
+  /** Largest id among them as seen inside the sandbox's own pid namespace; 0 when none. */
+  lastPid: number;
+}
+
+/** A sandbox with no tasks. */
+export const EMPTY_TASKS: TaskSample = Object.freeze({ running: 0, blocked: 0, threads: 0, lastPid: 0 });
+
+// Bound the open files in flight: a sandbox may hold thousands of threads.
+const CONCURRENCY = 64;
+
+/** Errors meaning the task exited between listing and reading it. */
+function vanished(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' || code === 'ESRCH';
+}
+
+async function readOne(tid: number, procRoot: string): Promise<{ state: string; nsPid: number | null } | null> {
+  try {
+    const [stat, status] = await Promise.all([
+      readFile(`${procRoot}/${tid}/stat`, 'utf8'),
+      readFile(`${procRoot}/${tid}/status`, 'utf8'),
+    ]);
+    return { state: parsePidStat(stat).state, nsPid: ownNamespacePid(parsePidStatus(status)) };
+  } catch (err) {
+    if (vanished(err)) return null;
+    throw err;
+  }
+}
+
+/** Read /proc/<tid>/stat and status of each thread id; a tid that vanished is skipped. */
+export async function sampleTasks(threadIds: number[], procRoot = '/proc'): Promise<TaskSample> {
+  let running = 0;
+  let blocked = 0;
+  let threads = 0;
+  let lastPid = 0;
+  for (let i = 0; i < threadIds.length; i += CONCURRENCY) {
+    const batch = await Promise.all(threadIds.slice(i, i + CONCURRENCY).map((tid) => readOne(tid, procRoot)));
+    for (const task of batch) {
+      if (!task) continue;
+      threads++;
+      if (task.state === 'R') running++;
+      else if (task.state === 'D') blocked++;
+      if (task.nsPid !== null && task.nsPid > lastPid) lastPid = task.nsPid;
+    }
+  }
+  return { running, blocked, threads, lastPid };
+}

@@ -1,0 +1,157 @@
+// The only code that reads or writes cgroupfs. Paths given to it are absolute as the host sees them
+// ("/sys/fs/cgroup/memory/x/memory.limit_in_bytes"); the instance maps them under its root dir, so
+// tests can point it at a copy of a captured tree. Every failure is a CgroupFsError that names the
+// operation, the full path, the value written and the errno, e.g.
+//   write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)
+// Asynchronous throughout: the same process serves FUSE requests on its main thread.
+import { constants } from 'node:fs';
+import { mkdir, open, readFile, readdir, rmdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+
+/** A failed cgroupfs operation with everything needed to act on it. */
+export class CgroupFsError extends Error {
+  /** Numeric errno (positive), e.g. 16 for EBUSY. */
+  readonly errno: number;
+
+  constructor(
+    /** The operation: read, write, mkdir, rmdir, readdir, stat, or parse (kernel text not as expected). */
+    readonly syscall: string,
+    /** Full path as opened (root dir included). */
+    readonly path: string,
+    /** Errno name, e.g. "EBUSY"; "EINVAL" for a parse failure. */
+    readonly code: string,
+    /** The value written (write) or read (parse); undefined otherwise. */
+    readonly value?: string,
+    options?: { cause?: unknown },
+  ) {
+    const errno = Math.abs((osConstants.errno as Record<string, number>)[code] ?? 0);
+    const shown = value === undefined ? '' : ` ${JSON.stringify(value.length > 80 ? `${value.slice(0, 80)}…` : value)}`;
+    super(`${syscall} ${path}${shown}: ${code}${errno ? ` (errno ${errno})` : ''}`, options);
+    this.name = 'CgroupFsError';
+    this.errno = errno;
+  }
+}
+
+/** The errno name of an error or of any error in its cause chain (e.g. "ENOENT"), else undefined. */
+export function errnoCode(err: unknown): string | undefined {
+  for (let e: unknown = err, depth = 0; e instanceof Error && depth < 16; e = e.cause, depth++) {
+    const code = (e as NodeJS.ErrnoException).code;
+    if (typeof code === 'string') return code;
+  }
+  return undefined;
+}
+
+/** Prefix an error's message with what was being done, keeping the original as the cause. */
+export function cgroupContext(context: string, err: unknown): Error {
+  const message = err instanceof Error ? err.message : String(err);
+  return new Error(`${context}: ${message}`, { cause: err });
+}
+
+/** Reads and writes cgroup control files under a root dir ("/" on a live system). */
+export class CgroupFs {
+  constructor(readonly root: string = '/') {}
+
+  /** The full path of a host-absolute cgroupfs path under this instance's root. */
+  resolve(path: string): string {
+    return this.root === '/' ? path : join(this.root, path);
+  }
+
+  /** Whole content of a control file. */
+  async read(path: string): Promise<string> {
+    const full = this.resolve(path);
+    try {
+      return await readFile(full, 'utf8');
+    } catch (err) {
+      throw fsError('read', full, err);
+    }
+  }
+
+  /** Content of a control file, or null when it doesn't exist (a controller or feature the kernel lacks). */
+  async readIfExists(path: string): Promise<string | null> {
+    try {
+      return await this.read(path);
+    } catch (err) {
+      if (errnoCode(err) === 'ENOENT') return null;
+      throw err;
+    }
+  }
+
+  /** A control file holding one decimal integer (e.g. memory.limit_in_bytes, pids.current). */
+  async readInt(path: string): Promise<number> {
+    const text = await this.read(path);
+    const value = text.trim();
+    if (!/^-?\d+$/.test(value)) throw new CgroupFsError('parse', this.resolve(path), 'EINVAL', value);
+    return Number(value);
+  }
+
+  /**
+   * Write one value with a single write(2), as the kernel expects (one pid per write to
+   * cgroup.procs). O_WRONLY without O_CREAT: a missing file is the kernel saying "no such
+   * feature" (ENOENT), never a file to create. Write-only files such as cgroup.kill open fine.
+   */
+  async write(path: string, value: string): Promise<void> {
+    const full = this.resolve(path);
+    let handle;
+    try {
+      handle = await open(full, constants.O_WRONLY | constants.O_TRUNC);
+    } catch (err) {
+      throw fsError('write', full, err, value);
+    }
+    try {
+      await handle.write(value);
+    } catch (err) {
+      throw fsError('write', full, err, value);
+    } finally {
+      await handle.close().catch(() => undefined);
+    }
+  }
+
+  /** Create one cgroup directory (not recursive: the parent must exist). */
+  async mkdir(path: string): Promise<void> {
+    const full = this.resolve(path);
+    try {
+      await mkdir(full);
+    } catch (err) {
+      throw fsError('mkdir', full, err);
+    }
+  }
+
+  /** Remove one cgroup directory (cgroupfs removes its control files with it). */
+  async rmdir(path: string): Promise<void> {
+    const full = this.resolve(path);
+    try {
+      await rmdir(full);
+    } catch (err) {
+      throw fsError('rmdir', full, err);
+    }
+  }
+
+  /** Whether a file or directory exists. */
+  async exists(path: string): Promise<boolean> {
+    const full = this.resolve(path);
+    try {
+      await stat(full);
+      return true;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+      throw fsError('stat', full, err);
+    }
+  }
+
+  /** Names in a directory. */
+  async list(path: string): Promise<string[]> {
+    const full = this.resolve(path);
+    try {
+      return await readdir(full);
+    } catch (err) {
+      throw fsError('readdir', full, err);
+    }
+  }
+}
+
+/** Turn a Node system error into a CgroupFsError for the given operation. */
+function fsError(syscall: string, path: string, err: unknown, value?: string): CgroupFsError {
+  const code = (err as NodeJS.ErrnoException).code ?? 'EIO';
+  return new CgroupFsError(syscall, path, code, value, { cause: err });
+}

@@ -1,0 +1,73 @@
+// Entry point: detect the host's cgroup layout once and return the manager for one sandbox.
+// The sandbox leaf "sandbox-<id>" goes under this process's OWN cgroup in each hierarchy (from
+// /proc/self/cgroup), never at a hierarchy root: on this kind of machine the memory cgroup of every
+// process is a nested /process_api/<hash>, and on systemd hosts the root belongs to systemd.
+import { detectLayout, type CgroupLayout } from './detect.js';
+import { CgroupFs, cgroupContext } from './fs.js';
+import { defaultSignal, type SignalFn } from './lifecycle.js';
+import type { CgroupManager } from './types.js';
+import { V1Manager } from './v1/manager.js';
+import { V2Manager } from './v2/manager.js';
+
+/** How a manager signals pids (tests pass a stub). */
+export type { SignalFn } from './lifecycle.js';
+/** The cgroupfs accessor and its error type, for callers that inspect errno. */
+export { CgroupFs, CgroupFsError, errnoCode } from './fs.js';
+
+/** Options of openCgroup; everything but id is for tests and tools. */
+export interface OpenCgroupOptions {
+  /** Sandbox id: the leaf is named "sandbox-<id>". Letters, digits, '_', '.', '-'. */
+  id: string;
+  /** Root dir the host paths are read under ("/" live; a fixture dir in tests). */
+  root?: string;
+  /** /proc/self/cgroup text (default: read <root>/proc/self/cgroup). */
+  procSelfCgroup?: string;
+  /** /proc/self/mountinfo text (default: read <root>/proc/self/mountinfo). */
+  mountinfo?: string;
+  /** A CgroupFs to use instead of new CgroupFs(root) (tests pass one that emulates cgroupfs). */
+  fs?: CgroupFs;
+  /** How to signal pids (default process.kill on the live root; refused on any other root). */
+  kill?: SignalFn;
+}
+
+/** Layouts detected on the live system, per root: the mode is detected once per process. */
+const detected = new Map<string, Promise<CgroupLayout>>();
+
+/** Detect (or reuse) the layout. Only reads of the real /proc/self files are cached; given texts are parsed each time. */
+async function layoutFor(fs: CgroupFs, opts: OpenCgroupOptions): Promise<CgroupLayout> {
+  if (opts.procSelfCgroup !== undefined && opts.mountinfo !== undefined) return detectLayout(opts.procSelfCgroup, opts.mountinfo);
+  const key = fs.root;
+  let pending = detected.get(key);
+  if (!pending || opts.procSelfCgroup !== undefined || opts.mountinfo !== undefined) {
+    pending = (async () => {
+      const [cgroupText, mountinfoText] = await Promise.all([
+        opts.procSelfCgroup ?? fs.read('/proc/self/cgroup'),
+        opts.mountinfo ?? fs.read('/proc/self/mountinfo'),
+      ]);
+      return detectLayout(cgroupText, mountinfoText);
+    })();
+    if (opts.procSelfCgroup === undefined && opts.mountinfo === undefined) {
+      detected.set(key, pending);
+      pending.catch(() => detected.delete(key)); // don't cache a failure
+    }
+  }
+  return pending;
+}
+
+/** Detect v1 or v2 and return the manager of sandbox `id` (nothing is created until create()). */
+export async function openCgroup(opts: OpenCgroupOptions): Promise<CgroupManager> {
+  if (!/^[A-Za-z0-9_.-]+$/.test(opts.id) || opts.id === '.' || opts.id === '..') {
+    throw new Error(`invalid sandbox id "${opts.id}": use letters, digits, '_', '.', '-'`);
+  }
+  const fs = opts.fs ?? new CgroupFs(opts.root ?? '/');
+  const send = opts.kill ?? defaultSignal(fs.root);
+  let layout: CgroupLayout;
+  try {
+    layout = await layoutFor(fs, opts);
+  } catch (err) {
+    throw cgroupContext('detecting the cgroup layout', err);
+  }
+  const leafName = `sandbox-${opts.id}`;
+  if (layout.mode === 'v1') return new V1Manager(fs, layout.hierarchies, leafName, send);
+  return new V2Manager(fs, layout.mountpoint, layout.ownDir, leafName, send);
+}

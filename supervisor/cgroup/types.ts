@@ -1,0 +1,117 @@
+// Types shared by the cgroup managers (v1 and v2), the supervisor and the /proc views.
+// Stats are normalized here so that one view code serves both cgroup versions.
+
+/** Which cgroup layout the host runs: v1 (legacy or hybrid) or pure v2 (unified). */
+export type CgroupMode = 'v1' | 'v2';
+
+/** Limits in kernel units, already validated by supervisor/limits.ts. */
+export interface CgroupLimits {
+  /** CFS quota per period in microseconds; null = no quota. */
+  cpuQuotaUs: number | null;
+  /** CFS period in microseconds (kernel default 100000). */
+  cpuPeriodUs: number;
+  /** CFS burst in microseconds; null = leave the kernel default (0). */
+  cpuBurstUs: number | null;
+  /** Relative weight on the v2 scale 1..10000 (v1 maps it to cpu.shares); null = default. */
+  cpuWeight: number | null;
+  /** Host CPU ids for cpuset.cpus; the supervisor always fills this in before apply(). */
+  cpusetCpus: number[];
+  /** Memory limit in bytes; null = no limit. */
+  memoryBytes: number | null;
+  /** Swap allowed on top of memory, in bytes; 0 = none. */
+  swapBytes: number;
+  /** Maximum number of tasks; null = no limit. */
+  pidsMax: number | null;
+}
+
+/** Memory figures of a cgroup, normalized to cgroup v2 names. */
+export interface MemoryStats {
+  /** Effective limit: minimum over the cgroup and its ancestors; null = unlimited. */
+  limitBytes: number | null;
+  /** Current usage (v1 memory.usage_in_bytes, v2 memory.current). */
+  usageBytes: number;
+  /** Swap allowed beyond memory (v1 memsw.limit − limit, v2 memory.swap.max); null = unlimited. */
+  swapLimitBytes: number | null;
+  /** Swap in use (v1 memsw.usage − usage, v2 memory.swap.current). */
+  swapUsageBytes: number;
+  /**
+   * memory.stat in bytes with v2 key names (anon, file, active_anon, inactive_anon, active_file,
+   * inactive_file, unevictable, shmem, file_mapped, file_dirty, file_writeback, anon_thp,
+   * slab_reclaimable, slab_unreclaimable, kernel_stack, pagetables, …). v1's hierarchical total_*
+   * keys are mapped onto these names; keys a version lacks are absent.
+   */
+  stat: Record<string, number>;
+  /** Number of OOM kills in the cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+  oomKills: number;
+}
+
+/** Per-CPU usage of a cgroup (v1 cpuacct.usage_percpu_{user,sys}); v2 has no per-CPU figures. */
+export interface PerCpuUsage {
+  /** Host CPU id. */
+  cpu: number;
+  userUs: number;
+  systemUs: number;
+}
+
+/** CPU figures of a cgroup. */
+export interface CpuStats {
+  /** Effective quota: the tightest quota/period ratio over the cgroup and ancestors, as quota per periodUs; null = none. */
+  quotaUs: number | null;
+  periodUs: number;
+  /** Effective cpuset (host CPU ids, ascending). */
+  cpus: number[];
+  /** Total user and system time of the cgroup in microseconds. */
+  userUs: number;
+  systemUs: number;
+  /** Per-CPU split where the kernel offers it (v1), else null. */
+  perCpu: PerCpuUsage[] | null;
+  /** cpu.stat counters. */
+  nrPeriods: number;
+  nrThrottled: number;
+  throttledUs: number;
+}
+
+/** Task counts of a cgroup. */
+export interface PidsStats {
+  current: number;
+  /** pids.max; null = "max". */
+  max: number | null;
+}
+
+/** Everything the supervisor and the views read from a sandbox's cgroup at one moment. */
+export interface CgroupStats {
+  memory: MemoryStats;
+  cpu: CpuStats;
+  pids: PidsStats;
+}
+
+/** One sandbox's cgroup across every hierarchy the host has (v1) or in the unified tree (v2). */
+export interface CgroupManager {
+  readonly mode: CgroupMode;
+  /** Absolute directories of this sandbox's cgroup (one per v1 hierarchy, one on v2). */
+  readonly dirs: readonly string[];
+  /** cgroup.procs files a process writes its own pid into to join this cgroup everywhere. */
+  readonly procsFiles: readonly string[];
+  /**
+   * v1 only: the hierarchies the sandbox should see inside its cgroup namespace, as the directory
+   * name under /sys/fs/cgroup and the mount options naming its controllers (e.g. "cpu,cpuacct").
+   * Empty on v2.
+   */
+  readonly hierarchies: readonly { dirName: string; controllers: string }[];
+  /** Create the leaf directories (and on v1 seed cpuset.cpus/mems before any pid joins). */
+  create(): Promise<void>;
+  /** Write the limits. Strict: a limit the kernel refuses is an error naming file, value and errno. */
+  apply(limits: CgroupLimits): Promise<void>;
+  /** Move a pid into the cgroup in every hierarchy. */
+  addPid(pid: number): Promise<void>;
+  /** Read the normalized stats. */
+  stats(): Promise<CgroupStats>;
+  /** Pids in the cgroup (cgroup.procs). */
+  pids(): Promise<number[]>;
+  /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */
+  threads(): Promise<number[]>;
+  /** Send a signal to every process in the cgroup (v2 may use cgroup.kill for SIGKILL). */
+  killAll(signal: NodeJS.Signals): Promise<void>;
+  /** Kill what is left, wait until empty, rmdir every leaf with a short retry on EBUSY. Idempotent. */
+  destroy(): Promise<void>;
+}

@@ -1,0 +1,63 @@
+// v1 cpu controller: CFS bandwidth and shares (Documentation/scheduler/sched-bwc.rst,
+// Documentation/admin-guide/cgroup-v1/cgroups.rst). cpu.cfs_quota_us = -1 means no quota;
+// cpu.cfs_period_us is 1000..1000000 µs; cpu.cfs_burst_us (kernel >= 5.14) must not exceed the
+// quota. On v1 every write is checked against the current other value and the parent: a child's
+// quota/period ratio may not exceed its parent's (EINVAL), so the write order below keeps every
+// intermediate state valid.
+import type { Bandwidth } from '../ancestry.js';
+import type { CgroupFs } from '../fs.js';
+import { parseFlatKeyed } from '../keyed.js';
+import type { CgroupLimits } from '../types.js';
+
+/** systemd's cpu.weight -> cpu.shares mapping: shares = weight * 1024 / 100 (integer), clamped to the kernel's 2..262144. */
+export function weightToShares(weight: number): number {
+  return Math.min(262_144, Math.max(2, Math.floor((weight * 1024) / 100)));
+}
+
+/**
+ * Write quota, period, burst and shares. Order: with a shorter new period write the quota first,
+ * else the period first — either way the intermediate ratio is no larger than the old or the new
+ * one. A smaller burst is written before the quota (burst <= quota), a larger one after.
+ */
+export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
+  const quota = limits.cpuQuotaUs ?? -1;
+  const period = limits.cpuPeriodUs;
+  const currentPeriod = await fs.readInt(`${dir}/cpu.cfs_period_us`);
+  const burstFile = `${dir}/cpu.cfs_burst_us`;
+  let burstAfter = false;
+  if (limits.cpuBurstUs !== null) {
+    const currentBurst = await fs.readIfExists(burstFile);
+    if (currentBurst === null) {
+      throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
+    }
+    if (limits.cpuBurstUs <= Number(currentBurst.trim())) await fs.write(burstFile, String(limits.cpuBurstUs));
+    else burstAfter = true;
+  }
+  if (period < currentPeriod) {
+    await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
+    await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
+  } else {
+    await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
+    await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
+  }
+  if (burstAfter) await fs.write(burstFile, String(limits.cpuBurstUs));
+  if (limits.cpuWeight !== null) await fs.write(`${dir}/cpu.shares`, String(weightToShares(limits.cpuWeight)));
+}
+
+/** A cgroup's own quota and period, or null where the files don't exist. */
+export async function readBandwidth(fs: CgroupFs, dir: string): Promise<Bandwidth | null> {
+  const [quota, period] = await Promise.all([fs.readIfExists(`${dir}/cpu.cfs_quota_us`), fs.readIfExists(`${dir}/cpu.cfs_period_us`)]);
+  if (quota === null || period === null) return null;
+  const q = Number(quota.trim());
+  return { quotaUs: q < 0 ? null : q, periodUs: Number(period.trim()) };
+}
+
+/** cpu.stat throttling counters: nr_periods, nr_throttled, throttled_time (ns, reported in µs). */
+export async function readThrottling(fs: CgroupFs, dir: string): Promise<{ nrPeriods: number; nrThrottled: number; throttledUs: number }> {
+  const stat = parseFlatKeyed(await fs.read(`${dir}/cpu.stat`));
+  return {
+    nrPeriods: stat.get('nr_periods') ?? 0,
+    nrThrottled: stat.get('nr_throttled') ?? 0,
+    throttledUs: Math.floor((stat.get('throttled_time') ?? 0) / 1000),
+  };
+}

@@ -1,0 +1,198 @@
+// The cgroup v1 manager: one leaf "sandbox-<id>" under the supervisor's own cgroup in each of the
+// hierarchies that carry cpu, cpuacct, cpuset, memory and pids (and freezer when mounted, for a
+// race-free kill). Co-mounted hierarchies ("cpu,cpuacct") get one directory.
+import { posix } from 'node:path';
+import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
+import type { V1Hierarchy } from '../detect.js';
+import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
+import { parsePidList } from '../keyed.js';
+import { allSteps, killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
+import type { CgroupLimits, CgroupManager, CgroupStats } from '../types.js';
+import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
+import { readCpuacct } from './cpuacct.js';
+import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
+import { freeze, thaw } from './freezer.js';
+import { applyMemory, readMemory } from './memory.js';
+import { applyPids, readPids } from './pids.js';
+
+/** Controllers the v1 manager needs; openCgroup fails if one has no mounted hierarchy. */
+export const V1_REQUIRED = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids'] as const;
+/** Controllers used when present. */
+export const V1_OPTIONAL = ['freezer'] as const;
+
+/** Order in which the hierarchies are listed and joined. */
+const JOIN_ORDER: readonly string[] = ['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer'];
+
+type V1Controller = (typeof V1_REQUIRED)[number] | (typeof V1_OPTIONAL)[number];
+
+/** One hierarchy the sandbox lives in: its mount, the supervisor's own cgroup and the sandbox leaf. */
+interface Placement {
+  hierarchy: V1Hierarchy;
+  /** Host-absolute leaf directory (fs maps it under its root). */
+  leaf: string;
+}
+
+/** Manager of one sandbox's v1 cgroups. */
+export class V1Manager implements CgroupManager {
+  readonly mode = 'v1' as const;
+  readonly dirs: readonly string[];
+  readonly procsFiles: readonly string[];
+  readonly hierarchies: readonly { dirName: string; controllers: string }[];
+  private readonly placements: Placement[];
+  private readonly byController = new Map<V1Controller, Placement>();
+
+  constructor(
+    private readonly fs: CgroupFs,
+    hierarchies: readonly V1Hierarchy[],
+    readonly leafName: string,
+    private readonly send: SignalFn,
+  ) {
+    const wanted: readonly string[] = [...V1_REQUIRED, ...V1_OPTIONAL];
+    const missing = V1_REQUIRED.filter((c) => !hierarchies.some((h) => h.controllers.includes(c)));
+    if (missing.length > 0) {
+      const mounted = hierarchies.map((h) => h.controllers.join(',')).join(' ');
+      throw new Error(`cgroup v1: no mounted hierarchy for ${missing.join(', ')} (mounted: ${mounted || 'none'})`);
+    }
+    // A fixed order, cpuset first: a pid can only join a cpuset that already has CPUs and memory
+    // nodes, so addPid() joins it before the others.
+    const rankOf = (c: string): number => (JOIN_ORDER.includes(c) ? JOIN_ORDER.indexOf(c) : JOIN_ORDER.length);
+    const rank = (h: V1Hierarchy): number => Math.min(...h.controllers.map(rankOf));
+    const used = hierarchies.filter((h) => h.controllers.some((c) => wanted.includes(c))).sort((a, b) => rank(a) - rank(b));
+    this.placements = used.map((hierarchy) => ({ hierarchy, leaf: posix.join(hierarchy.ownDir, leafName) }));
+    for (const p of this.placements) for (const c of p.hierarchy.controllers) if (wanted.includes(c)) this.byController.set(c as V1Controller, p);
+    this.dirs = this.placements.map((p) => fs.resolve(p.leaf));
+    this.procsFiles = this.dirs.map((d) => `${d}/cgroup.procs`);
+    this.hierarchies = this.placements.map((p) => ({ dirName: posix.basename(p.hierarchy.mountpoint), controllers: p.hierarchy.controllers.join(',') }));
+  }
+
+  /** Leaf directory of the hierarchy carrying a controller. */
+  private leaf(controller: V1Controller): string {
+    return this.place(controller).leaf;
+  }
+
+  /** The placement of the hierarchy carrying a controller. */
+  private place(controller: V1Controller): Placement {
+    const p = this.byController.get(controller);
+    if (!p) throw new Error(`cgroup v1: no hierarchy for ${controller}`);
+    return p;
+  }
+
+  /** [leaf, parent, …, hierarchy root] of a controller's hierarchy. */
+  private chain(controller: V1Controller): string[] {
+    const p = this.place(controller);
+    return selfAndAncestors(p.leaf, p.hierarchy.mountpoint);
+  }
+
+  async create(): Promise<void> {
+    const made: string[] = [];
+    try {
+      for (const p of this.placements) {
+        await this.fs.mkdir(p.leaf);
+        made.push(p.leaf);
+      }
+      await seedCpuset(this.fs, this.leaf('cpuset'), this.place('cpuset').hierarchy.ownDir);
+    } catch (err) {
+      await undoCreate(this.fs, made, cgroupContext('cgroup v1 create', err));
+    }
+  }
+
+  async apply(limits: CgroupLimits): Promise<void> {
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      await fn().catch((err: unknown) => {
+        throw cgroupContext(`cgroup v1 apply ${what}`, err);
+      });
+    };
+    await step('cpuset', () => applyCpuset(this.fs, this.leaf('cpuset'), limits.cpusetCpus));
+    await step('cpu', () => applyCpu(this.fs, this.leaf('cpu'), limits));
+    await step('memory', () => applyMemory(this.fs, this.leaf('memory'), limits));
+    await step('pids', () => applyPids(this.fs, this.leaf('pids'), limits.pidsMax));
+  }
+
+  async addPid(pid: number): Promise<void> {
+    for (const p of this.placements) {
+      await this.fs.write(`${p.leaf}/cgroup.procs`, String(pid)).catch((err: unknown) => {
+        throw cgroupContext(`cgroup v1 add pid ${pid}`, err);
+      });
+    }
+  }
+
+  async stats(): Promise<CgroupStats> {
+    try {
+      const [memory, bandwidths, throttling, acct, cpus, pids] = await Promise.all([
+        readMemory(this.fs, this.chain('memory')),
+        Promise.all(this.chain('cpu').map((d) => readBandwidth(this.fs, d))),
+        readThrottling(this.fs, this.leaf('cpu')),
+        readCpuacct(this.fs, this.leaf('cpuacct')),
+        readCpusetCpus(this.fs, this.leaf('cpuset')),
+        readPids(this.fs, this.leaf('pids')),
+      ]);
+      const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
+      return { memory, cpu: { ...bw, cpus, ...acct, ...throttling }, pids };
+    } catch (err) {
+      throw cgroupContext('cgroup v1 stats', err);
+    }
+  }
+
+  /** Union of cgroup.procs over the hierarchies (a pid joins them one by one, so they can differ briefly). */
+  async pids(): Promise<number[]> {
+    return this.collectPids(false);
+  }
+
+  private async collectPids(missingIsEmpty: boolean): Promise<number[]> {
+    const all = new Set<number>();
+    for (const p of this.placements) {
+      let text: string;
+      try {
+        text = await this.fs.read(`${p.leaf}/cgroup.procs`);
+      } catch (err) {
+        if (missingIsEmpty && errnoCode(err) === 'ENOENT') continue;
+        throw cgroupContext('cgroup v1 pids', err);
+      }
+      for (const pid of parsePidList(text)) all.add(pid);
+    }
+    return [...all].sort((a, b) => a - b);
+  }
+
+  async threads(): Promise<number[]> {
+    const text = await this.fs.read(`${this.leaf('pids')}/tasks`).catch((err: unknown) => {
+      throw cgroupContext('cgroup v1 threads', err);
+    });
+    return parsePidList(text);
+  }
+
+  /** Signal every process; SIGKILL goes through the freezer when mounted (freeze, kill, thaw) so nothing forks in between. */
+  async killAll(signal: NodeJS.Signals): Promise<void> {
+    return this.signalAll(signal, false);
+  }
+
+  private async signalAll(signal: NodeJS.Signals, missingIsEmpty: boolean): Promise<void> {
+    const freezer = this.byController.get('freezer');
+    const useFreezer = signal === 'SIGKILL' && freezer !== undefined && (!missingIsEmpty || (await this.fs.exists(freezer.leaf)));
+    if (!useFreezer) {
+      signalPids(this.send, await this.collectPids(missingIsEmpty), signal);
+      return;
+    }
+    try {
+      await freeze(this.fs, freezer.leaf);
+      signalPids(this.send, await this.collectPids(missingIsEmpty), signal);
+    } finally {
+      await thaw(this.fs, freezer.leaf);
+    }
+  }
+
+  async destroy(): Promise<void> {
+    const present: Placement[] = [];
+    for (const p of this.placements) if (await this.fs.exists(p.leaf)) present.push(p);
+    if (present.length === 0) return;
+    await killUntilEmpty(
+      () => this.collectPids(true),
+      () => this.signalAll('SIGKILL', true),
+    ).catch((err: unknown) => {
+      throw cgroupContext(`cgroup v1 destroy ${this.leafName}`, err);
+    });
+    await allSteps(
+      `cgroup v1 destroy ${this.leafName}`,
+      present.map((p) => () => rmdirWithRetry(this.fs, p.leaf)),
+    );
+  }
+}

@@ -1,0 +1,16 @@
+// v1 pids controller (Documentation/admin-guide/cgroup-v1/pids.rst): pids.max ("max" = none) and
+// pids.current, which counts the tasks (threads) of the cgroup and its descendants.
+import type { CgroupFs } from '../fs.js';
+import { parseMaxOrInt } from '../keyed.js';
+import type { PidsStats } from '../types.js';
+
+/** Write pids.max ("max" when null). */
+export async function applyPids(fs: CgroupFs, dir: string, max: number | null): Promise<void> {
+  await fs.write(`${dir}/pids.max`, max === null ? 'max' : String(max));
+}
+
+/** pids.current and pids.max of the leaf. */
+export async function readPids(fs: CgroupFs, dir: string): Promise<PidsStats> {
+  const [current, max] = await Promise.all([fs.readInt(`${dir}/pids.current`), fs.read(`${dir}/pids.max`)]);
+  return { current, max: parseMaxOrInt(max) };
+}

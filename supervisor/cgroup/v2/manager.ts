@@ -1,0 +1,137 @@
+// The cgroup v2 manager: one leaf "sandbox-<id>" in the unified hierarchy, beside the supervisor
+// (see delegate.ts for how the parent gets its controllers enabled).
+import { posix } from 'node:path';
+import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
+import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
+import { parsePidList } from '../keyed.js';
+import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
+import type { CgroupLimits, CgroupManager, CgroupStats } from '../types.js';
+import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
+import { applyCpuset, readEffectiveCpus } from './cpuset.js';
+import { enableControllers, sandboxParent } from './delegate.js';
+import { applyMemory, readMemory } from './memory.js';
+import { applyPids, readPids } from './pids.js';
+
+/** Manager of one sandbox's v2 cgroup. */
+export class V2Manager implements CgroupManager {
+  readonly mode = 'v2' as const;
+  readonly dirs: readonly string[];
+  readonly procsFiles: readonly string[];
+  readonly hierarchies: readonly { dirName: string; controllers: string }[] = [];
+  /** Host-absolute parent of the leaf (the supervisor's own cgroup, or its parent; see delegate.ts). */
+  readonly parent: string;
+  /** Host-absolute leaf directory. */
+  readonly leaf: string;
+
+  constructor(
+    private readonly fs: CgroupFs,
+    private readonly mountpoint: string,
+    ownDir: string,
+    readonly leafName: string,
+    private readonly send: SignalFn,
+  ) {
+    this.parent = sandboxParent(ownDir, mountpoint);
+    this.leaf = posix.join(this.parent, leafName);
+    this.dirs = [fs.resolve(this.leaf)];
+    this.procsFiles = [`${fs.resolve(this.leaf)}/cgroup.procs`];
+  }
+
+  async create(): Promise<void> {
+    try {
+      await enableControllers(this.fs, this.parent, this.parent === this.mountpoint);
+    } catch (err) {
+      throw cgroupContext('cgroup v2 create', err);
+    }
+    try {
+      await this.fs.mkdir(this.leaf);
+    } catch (err) {
+      throw cgroupContext('cgroup v2 create', err);
+    }
+    // Nothing to seed: an empty v2 cpuset.cpus inherits the parent's. Check the leaf got the controllers.
+    try {
+      const have = (await this.fs.read(`${this.leaf}/cgroup.controllers`)).trim().split(/\s+/);
+      const lacking = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) => !have.includes(c));
+      if (lacking.length > 0) throw new Error(`${this.fs.resolve(this.leaf)} lacks controller(s) ${lacking.join(', ')}`);
+    } catch (err) {
+      await undoCreate(this.fs, [this.leaf], cgroupContext('cgroup v2 create', err));
+    }
+  }
+
+  async apply(limits: CgroupLimits): Promise<void> {
+    const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
+      await fn().catch((err: unknown) => {
+        throw cgroupContext(`cgroup v2 apply ${what}`, err);
+      });
+    };
+    await step('cpuset', () => applyCpuset(this.fs, this.leaf, limits.cpusetCpus));
+    await step('cpu', () => applyCpu(this.fs, this.leaf, limits));
+    await step('memory', () => applyMemory(this.fs, this.leaf, limits));
+    await step('pids', () => applyPids(this.fs, this.leaf, limits.pidsMax));
+  }
+
+  async addPid(pid: number): Promise<void> {
+    await this.fs.write(`${this.leaf}/cgroup.procs`, String(pid)).catch((err: unknown) => {
+      throw cgroupContext(`cgroup v2 add pid ${pid}`, err);
+    });
+  }
+
+  async stats(): Promise<CgroupStats> {
+    try {
+      const chain = selfAndAncestors(this.leaf, this.mountpoint);
+      const [memory, bandwidths, cpuStat, cpus, pids] = await Promise.all([
+        readMemory(this.fs, chain),
+        Promise.all(chain.map((d) => readBandwidth(this.fs, d))),
+        readCpuStat(this.fs, this.leaf),
+        readEffectiveCpus(this.fs, chain),
+        readPids(this.fs, this.leaf),
+      ]);
+      const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
+      return { memory, cpu: { ...bw, cpus, ...cpuStat, perCpu: null }, pids };
+    } catch (err) {
+      throw cgroupContext('cgroup v2 stats', err);
+    }
+  }
+
+  async pids(): Promise<number[]> {
+    return this.readList('cgroup.procs', false);
+  }
+
+  async threads(): Promise<number[]> {
+    return this.readList('cgroup.threads', false);
+  }
+
+  private async readList(file: string, missingIsEmpty: boolean): Promise<number[]> {
+    try {
+      return parsePidList(await this.fs.read(`${this.leaf}/${file}`));
+    } catch (err) {
+      if (missingIsEmpty && errnoCode(err) === 'ENOENT') return [];
+      throw cgroupContext(`cgroup v2 ${file}`, err);
+    }
+  }
+
+  /** SIGKILL through cgroup.kill (kernel >= 5.14: kills every process, forks included, atomically); other signals, or older kernels, pid by pid. */
+  async killAll(signal: NodeJS.Signals): Promise<void> {
+    if (signal === 'SIGKILL' && (await this.fs.exists(`${this.leaf}/cgroup.kill`))) {
+      await this.fs.write(`${this.leaf}/cgroup.kill`, '1').catch((err: unknown) => {
+        throw cgroupContext('cgroup v2 kill', err);
+      });
+      return;
+    }
+    signalPids(this.send, await this.pids(), signal);
+  }
+
+  async destroy(): Promise<void> {
+    if (!(await this.fs.exists(this.leaf))) return;
+    try {
+      await killUntilEmpty(
+        () => this.readList('cgroup.procs', true),
+        async () => {
+          if (await this.fs.exists(this.leaf)) await this.killAll('SIGKILL');
+        },
+      );
+      await rmdirWithRetry(this.fs, this.leaf);
+    } catch (err) {
+      throw cgroupContext(`cgroup v2 destroy ${this.leafName}`, err);
+    }
+  }
+}

@@ -1,0 +1,44 @@
+// Errors that reach the user. Every sandbox failure ends as one line on stderr and an exit code:
+// 125 for the sandbox's own errors (like docker), the workload's code otherwise.
+
+/** Exit code for errors of the sandbox itself (bad input, kernel refusal), as docker uses. */
+export const EXIT_SANDBOX_ERROR = 125;
+
+/** A failure of the sandbox (not the workload) with the exit code to end on. */
+export class SandboxError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode: number = EXIT_SANDBOX_ERROR,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = 'SandboxError';
+  }
+}
+
+/** A bad command-line value: names the flag and the value, exit 125, raised before anything is created. */
+export class UsageError extends SandboxError {
+  constructor(
+    readonly flag: string,
+    detail: string,
+  ) {
+    super(`${flag}: ${detail}`);
+    this.name = 'UsageError';
+  }
+}
+
+/** Prefix an error's message with what was being done, keeping its exit code and cause chain. */
+export function withContext(context: string, err: unknown): SandboxError {
+  const message = err instanceof Error ? err.message : String(err);
+  const exitCode = err instanceof SandboxError ? err.exitCode : EXIT_SANDBOX_ERROR;
+  return new SandboxError(`${context}: ${message}`, exitCode, { cause: err });
+}
+
+/** Node's system-error fields (code, syscall, path), as a short "syscall path: CODE" text. */
+export function describeSystemError(err: unknown): string {
+  if (!(err instanceof Error)) return String(err);
+  const e = err as NodeJS.ErrnoException;
+  if (!e.code) return e.message;
+  const errno = e.errno === undefined ? '' : ` (errno ${Math.abs(e.errno)})`;
+  return `${e.syscall ?? 'call'}${e.path ? ` ${e.path}` : ''}: ${e.code}${errno}`;
+}

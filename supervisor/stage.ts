@@ -1,0 +1,47 @@
+// Starting the native stage (native/stage/): the single-threaded launcher that creates the
+// namespaces and becomes the sandbox's PID 1. Node cannot do this itself: it runs ~7 threads, and
+// unshare(CLONE_NEWUSER) and setns() into a mount namespace fail with EINVAL in a threaded process.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+
+/** Where the setup step builds the stage (native/build.sh): dist/native/sandbox-stage. */
+export const STAGE_PATH = fileURLToPath(new URL('../native/sandbox-stage', import.meta.url));
+
+/** Everything the stage needs to build one sandbox. */
+export interface StageConfig {
+  supervisorPid: number;
+  /** cgroup.procs files PID 1 joins right before it forks the workload. */
+  procsFiles: readonly string[];
+  /** v1 hierarchies to mount read-only inside the cgroup namespace; null = cgroup2. */
+  v1Hierarchies: readonly { dirName: string; controllers: string }[] | null;
+  hostname: string;
+  net: 'none' | 'host';
+  /** FUSE view files bound over their targets (/proc/meminfo, …). */
+  views: readonly { source: string; target: string }[];
+  /** Directories bound writable over the read-only host root. */
+  writableDirs: readonly string[];
+  workdir: string;
+  command: readonly string[];
+  env: NodeJS.ProcessEnv;
+}
+
+/** The stage's argv for a config (the contract is documented in native/stage/stage.c). */
+export function stageArgs(cfg: StageConfig): string[] {
+  const args = ['--supervisor-pid', String(cfg.supervisorPid), '--sync-fd', '3', '--hostname', cfg.hostname, '--net', cfg.net];
+  for (const file of cfg.procsFiles) args.push('--cgroup-procs', file);
+  if (cfg.v1Hierarchies === null) args.push('--cgroup-v2');
+  else for (const h of cfg.v1Hierarchies) args.push('--cgroup-v1', `${h.dirName}:${h.controllers}`);
+  for (const v of cfg.views) args.push('--bind-view', `${v.source}:${v.target}`);
+  for (const dir of cfg.writableDirs) args.push('--rw', dir);
+  args.push('--chdir', cfg.workdir, '--', ...cfg.command);
+  return args;
+}
+
+/** Spawn the stage with stdio inherited and fd 3 as the sync channel (one byte = views ready). */
+export function spawnStage(cfg: StageConfig): ChildProcess {
+  return spawn(STAGE_PATH, stageArgs(cfg), {
+    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    env: cfg.env,
+    cwd: cfg.workdir,
+  });
+}

@@ -1,0 +1,112 @@
+// Test helpers: run the built CLI as a real process, probe what a test needs, and find anything a
+// sandbox left behind (cgroups, FUSE mounts, state dirs, stage processes).
+import { spawn, type ChildProcess } from 'node:child_process';
+import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/** Absolute path of the built CLI entry point. */
+export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.js', import.meta.url));
+/** Absolute path of the built native stage. */
+export const STAGE = fileURLToPath(new URL('../../dist/native/sandbox-stage', import.meta.url));
+
+/** Result of one CLI run. */
+export interface CliResult {
+  code: number | null;
+  signal: NodeJS.Signals | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Start `sandbox ARGS…` without waiting (for signal tests). */
+export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
+  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+/** Collect a started CLI's output and exit status. */
+export function finish(child: ChildProcess): Promise<CliResult> {
+  let stdout = '';
+  let stderr = '';
+  child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  return new Promise((resolve) => child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr })));
+}
+
+/** Run `sandbox ARGS…` to completion. */
+export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<CliResult> {
+  return finish(startCli(args, opts));
+}
+
+/** Why a real sandbox can't run here, or null if it can (root, /dev/fuse, cgroupfs, built CLI and stage). */
+export function sandboxUnavailable(): string | null {
+  if (process.getuid?.() !== 0) return 'needs root';
+  if (!existsSync('/dev/fuse')) return 'needs /dev/fuse';
+  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/memory')) return 'needs a cgroup filesystem';
+  if (!existsSync(CLI)) return `needs the build (${CLI}); run npm run build`;
+  if (!existsSync(STAGE)) return `needs the native stage (${STAGE}); run npm run build`;
+  return null;
+}
+
+/**
+ * Skip visibly with the reason, or fail when SANDBOX_TEST_MUST_RUN=1 (CI): a feature a test needs
+ * must not silently turn a red suite green.
+ */
+export function requireOrSkip(reason: string | null): boolean {
+  if (reason === null) return false;
+  if (process.env.SANDBOX_TEST_MUST_RUN === '1') throw new Error(`SANDBOX_TEST_MUST_RUN=1 but the test can't run: ${reason}`);
+  console.warn(`skipping: ${reason}`);
+  return true;
+}
+
+/** This process's own cgroup directory in every mounted hierarchy (from /proc/self/cgroup). */
+export function ownCgroupDirs(): string[] {
+  const dirs: string[] = [];
+  for (const line of readFileSync('/proc/self/cgroup', 'utf8').trim().split('\n')) {
+    const [, controllers = '', path = '/'] = line.split(':');
+    if (controllers.startsWith('name=')) continue;
+    const base = controllers === '' ? ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'] : [`/sys/fs/cgroup/${controllers}`];
+    for (const b of base) {
+      const dir = `${b}${path === '/' ? '' : path}`;
+      if (existsSync(dir)) {
+        dirs.push(dir);
+        break;
+      }
+    }
+  }
+  return dirs;
+}
+
+/** Everything a sandbox could leave behind, as readable lines (empty = clean). */
+export function leftovers(): string[] {
+  const found: string[] = [];
+  for (const dir of ownCgroupDirs()) {
+    for (const name of readdirSync(dir)) if (name.startsWith('sandbox-')) found.push(`cgroup ${dir}/${name}`);
+  }
+  for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
+    const mountpoint = line.split(' ')[1];
+    if (mountpoint?.startsWith('/run/sandbox')) found.push(`mount ${mountpoint}`);
+  }
+  if (existsSync('/run/sandbox')) for (const name of readdirSync('/run/sandbox')) found.push(`state /run/sandbox/${name}`);
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === STAGE) found.push(`process ${pid} (sandbox-stage)`);
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  return found;
+}
+
+/** Remove empty sandbox-* cgroups left by a failed test so one failure doesn't cascade. */
+export function removeLeftoverCgroups(): void {
+  for (const dir of ownCgroupDirs()) {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith('sandbox-')) continue;
+      try {
+        rmdirSync(`${dir}/${name}`);
+      } catch {
+        // still busy: the assertion already reported it
+      }
+    }
+  }
+}

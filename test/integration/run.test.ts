@@ -1,0 +1,193 @@
+// `sandbox run` end to end as root: real cgroups, namespaces, a real FUSE mount and real tools
+// (top, free, nproc, getconf, python3, node, ps) inside. Nothing may be left behind after any test.
+import { mkdtempSync, rmSync, existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+
+const skip = requireOrSkip(sandboxUnavailable());
+const LIMITS = ['--cpu', '20%', '--mem', '256M'];
+const MiB = 1024 * 1024;
+
+/** Run a shell snippet in a 20% / 256M sandbox. */
+const sh = (script: string, extra: string[] = []) => cli(['run', ...LIMITS, ...extra, '--', 'sh', '-c', script]);
+
+describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  describe('tools inside see the limits', () => {
+    it('top -b -n 1 shows 256.0 MiB total and only the sandbox processes', async () => {
+      const r = await cli(['run', ...LIMITS, '--', 'top', '-b', '-n', '1']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toMatch(/^MiB Mem :\s+256\.0 total/m);
+      const header = r.stdout.split('\n').findIndex((l) => /^\s*PID\s+USER/.test(l));
+      const processes = r.stdout.split('\n').slice(header + 1).filter((l) => l.trim() !== '');
+      // PID 1 (the stage's init) and top itself: not the host's hundreds.
+      expect(processes.length).toBeLessThanOrEqual(3);
+      expect(processes.some((l) => /\btop\s*$/.test(l))).toBe(true);
+    });
+
+    it('top -b -n 1 -1 shows exactly one %Cpu0 line', async () => {
+      const r = await cli(['run', ...LIMITS, '--', 'top', '-b', '-n', '1', '-1']);
+      expect(r.code).toBe(0);
+      expect(r.stdout.match(/^%Cpu\d+/gm)).toEqual(['%Cpu0']);
+    });
+
+    it('free -b reports the memory limit as total', async () => {
+      const r = await cli(['run', ...LIMITS, '--', 'free', '-b']);
+      expect(r.code).toBe(0);
+      const mem = r.stdout.split('\n').find((l) => l.startsWith('Mem:'))!.trim().split(/\s+/);
+      expect(Number(mem[1])).toBe(256 * MiB);
+      const used = Number(mem[2]);
+      const free = Number(mem[3]);
+      expect(used).toBeGreaterThan(0);
+      expect(used + free).toBeLessThanOrEqual(256 * MiB);
+    });
+
+    it('nproc, getconf, python3 and node all count one CPU; node sees the memory limit', async () => {
+      const r = await sh(
+        'nproc; getconf _NPROCESSORS_ONLN; python3 -c "import os; print(os.cpu_count())"; ' +
+          `node -p 'const os = require("os"); [os.cpus().length, os.totalmem(), process.constrainedMemory()].join(" ")'`,
+      );
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim().split('\n')).toEqual(['1', '1', '1', `1 ${256 * MiB} ${256 * MiB}`]);
+    });
+
+    it('--cpu 150% shows two CPUs', async () => {
+      const r = await cli(['run', '--cpu', '150%', '--mem', '256M', '--', 'sh', '-c', 'nproc; grep -c ^processor /proc/cpuinfo; cat /sys/devices/system/cpu/online']);
+      expect(r.stdout.trim().split('\n')).toEqual(['2', '2', '0-1']);
+    });
+
+    it('/proc/uptime and ps -o etime count from the sandbox start', async () => {
+      const r = await sh('cat /proc/uptime; ps -o etimes= -p 1');
+      expect(r.code).toBe(0);
+      const [uptimeLine = '', etimes = ''] = r.stdout.trim().split('\n');
+      const uptime = Number(uptimeLine.split(' ')[0]);
+      expect(uptime).toBeGreaterThanOrEqual(0);
+      expect(uptime).toBeLessThan(10);
+      expect(Number(etimes.trim())).toBeGreaterThanOrEqual(0);
+      expect(Number(etimes.trim())).toBeLessThan(10);
+    });
+  });
+
+  describe('limits are enforced', () => {
+    it('a CPU-bound loop gets no more than its 20% quota (+5%) over 3 s and is throttled', async () => {
+      // Usage and throttling come from the sandbox's own cgroup files, visible read-only inside.
+      const r = await sh(
+        'start=$(date +%s%N); timeout 3 sh -c "while :; do :; done"; end=$(date +%s%N); ' +
+          'echo wall $((end - start)); ' +
+          'cat /sys/fs/cgroup/cpuacct/cpuacct.usage 2>/dev/null | sed "s/^/usage /" || grep usage_usec /sys/fs/cgroup/cpu.stat; ' +
+          'grep nr_throttled /sys/fs/cgroup/cpu/cpu.stat 2>/dev/null || grep nr_throttled /sys/fs/cgroup/cpu.stat',
+      );
+      expect(r.stderr).toBe('');
+      const value = (key: string) => Number(new RegExp(`^${key} (\\d+)$`, 'm').exec(r.stdout)?.[1]);
+      const wallNs = value('wall');
+      const usageNs = value('usage');
+      expect(wallNs).toBeGreaterThan(2.9e9);
+      expect(usageNs / wallNs).toBeLessThanOrEqual(0.2 * 1.05);
+      expect(usageNs / wallNs).toBeGreaterThan(0.1);
+      expect(value('nr_throttled')).toBeGreaterThan(0);
+    });
+
+    it('an allocation past the memory limit is OOM-killed: 137 and a one-line message', async () => {
+      const r = await cli(['run', '--mem', '64M', '--', 'python3', '-c', 'x = b"a" * (256 * 1024 * 1024)']);
+      expect(r.code).toBe(137);
+      expect(r.stderr).toBe('sandbox: python3 was killed: out of memory (limit 64 MiB)\n');
+    });
+
+    it('an OOM kill of a child keeps the workload status and still says so', async () => {
+      const r = await cli(['run', '--mem', '64M', '--', 'sh', '-c', 'python3 -c "x = b\\"a\\" * (256 << 20)"; echo child $?']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('child 137\n');
+      expect(r.stderr).toBe('sandbox: a process of sh was killed: out of memory (limit 64 MiB)\n');
+    });
+
+    it('--pids caps the number of tasks', async () => {
+      // Eight background sleeps against pids.max 5: the kernel refuses the forks past the cap and
+      // counts them in pids.events "max" (Documentation/admin-guide/cgroup-v1/pids.rst).
+      const r = await cli([
+        'run', '--pids', '5', '--', 'sh', '-c',
+        'for i in 1 2 3 4 5 6 7 8; do sleep 5 & done 2>/dev/null; cat /sys/fs/cgroup/pids/pids.max /sys/fs/cgroup/pids/pids.current /sys/fs/cgroup/pids/pids.events',
+      ]);
+      expect(r.code).toBe(0);
+      const [max, current, events] = r.stdout.trim().split('\n');
+      expect(max).toBe('5');
+      expect(Number(current)).toBeLessThanOrEqual(5);
+      expect(Number(/^max (\d+)$/.exec(events ?? '')?.[1])).toBeGreaterThan(0);
+    });
+  });
+
+  describe('isolation', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'sandbox-cwd-'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it('the host root is read-only, the current directory and /tmp are writable', async () => {
+      const r = await cli(['run', '--', 'sh', '-c', 'touch /etc/sandbox-probe 2>&1; touch ./written && echo cwd-ok; touch /tmp/x && echo tmp-ok'], { cwd: dir });
+      expect(r.stdout).toMatch(/Read-only file system/);
+      expect(r.stdout).toMatch(/cwd-ok/);
+      expect(r.stdout).toMatch(/tmp-ok/);
+      expect(existsSync(join(dir, 'written'))).toBe(true);
+      expect(existsSync('/etc/sandbox-probe')).toBe(false);
+    });
+
+    it('sees only its own processes and its own hostname', async () => {
+      const r = await cli(['run', '--hostname', 'box1', '--', 'sh', '-c', 'hostname; ps -e --no-headers | wc -l']);
+      expect(r.stdout.trim().split('\n')).toEqual(['box1', expect.stringMatching(/^[1-4]$/)]);
+    });
+
+    it('--net none leaves only loopback, up', async () => {
+      const r = await cli(['run', '--net', 'none', '--', 'sh', '-c', 'ls /sys/class/net; cat /sys/class/net/lo/operstate /sys/class/net/lo/flags']);
+      const [ifaces, , flags] = r.stdout.trim().split('\n');
+      expect(ifaces).toBe('lo');
+      expect(Number(flags) & 1).toBe(1); // IFF_UP
+    });
+
+    it('the workload cannot raise its own limits', async () => {
+      const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', 'echo -1 > /sys/fs/cgroup/memory/memory.limit_in_bytes || echo refused']);
+      expect(r.stdout).toMatch(/refused/);
+    });
+  });
+
+  describe('exit codes and signals', () => {
+    it.each([
+      [['sh', '-c', 'exit 3'], 3],
+      [['sh', '-c', 'kill -9 $$'], 137],
+      [['/nonexistent/cmd'], 127],
+      [['/etc/hostname'], 126],
+    ])('%j exits %d', async (command, code) => {
+      const r = await cli(['run', '--', ...command]);
+      expect(r.code).toBe(code);
+    });
+
+    it('says what could not be executed', async () => {
+      const r = await cli(['run', '--', 'no-such-command-xyz']);
+      expect(r.code).toBe(127);
+      expect(r.stderr).toMatch(/^sandbox: exec "no-such-command-xyz": No such file or directory\n$/);
+    });
+
+    it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s reaches the workload', async (sig) => {
+      const child = startCli(['run', '--', 'sh', '-c', `trap "echo got ${sig}; exit 42" ${sig.slice(3)}; echo ready; sleep 100 & wait`]);
+      const done = finish(child);
+      await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+      child.kill(sig);
+      const r = await done;
+      expect(r.stdout).toBe(`ready\ngot ${sig}\n`);
+      expect(r.code).toBe(42);
+    });
+
+    it('background children die with the workload and nothing is left', async () => {
+      const r = await cli(['run', '--', 'sh', '-c', 'sleep 1000 & sleep 1000 & echo started']);
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('started\n');
+    });
+  });
+});

@@ -1,0 +1,273 @@
+// create/apply/addPid/destroy of the v1 manager on temp COPIES of the busy-256M capture, through a
+// CgroupFs that emulates cgroupfs (kernfs.ts). Expected file contents are the kernel's formats.
+import { existsSync, readFileSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { errnoCode } from '../../../supervisor/cgroup/fs.js';
+import { openCgroup } from '../../../supervisor/cgroup/index.js';
+import type { CgroupLimits, CgroupManager } from '../../../supervisor/cgroup/types.js';
+import { ownPath, V1_MOUNTS, v1Scenario } from './fixture-files.js';
+import { copyFixture, KernfsFixture, removeCopy } from './kernfs.js';
+
+const MEMORY_OWN = `/sys/fs/cgroup/memory${ownPath(v1Scenario('busy-256M'), 'memory')}`;
+const OWN: Record<string, string> = {
+  cpuset: '/sys/fs/cgroup/cpuset',
+  cpu: '/sys/fs/cgroup/cpu',
+  cpuacct: '/sys/fs/cgroup/cpuacct',
+  memory: MEMORY_OWN,
+  pids: '/sys/fs/cgroup/pids',
+  freezer: '/sys/fs/cgroup/freezer',
+};
+const MiB = 1024 * 1024;
+
+/** The limits of `sandbox run --cpu 20% --mem 256M` with the supervisor's pids default. */
+const LIMITS: CgroupLimits = {
+  cpuQuotaUs: 20000,
+  cpuPeriodUs: 100000,
+  cpuBurstUs: null,
+  cpuWeight: null,
+  cpusetCpus: [1],
+  memoryBytes: 256 * MiB,
+  swapBytes: 0,
+  pidsMax: 4096,
+};
+
+let root: string;
+let fs: KernfsFixture;
+let signals: Array<[number, NodeJS.Signals]>;
+/** Whether the stub kill makes the process exit (as SIGKILL does). */
+let killExits: boolean;
+
+beforeEach(async () => {
+  root = await copyFixture(v1Scenario('busy-256M'));
+  fs = new KernfsFixture(root, (dir) => join(dir, '..', 'sandbox-fixture'), V1_MOUNTS, false);
+  signals = [];
+  killExits = true;
+});
+afterEach(async () => {
+  await removeCopy(root);
+});
+
+async function open(id: string): Promise<CgroupManager> {
+  return openCgroup({
+    id,
+    fs,
+    kill: (pid, sig) => {
+      signals.push([pid, sig]);
+      if (killExits && sig === 'SIGKILL') void fs.exitPid(pid);
+    },
+  });
+}
+
+/** Content of a control file of sandbox `id` in a hierarchy. */
+function file(id: string, ctrl: string, name: string): string {
+  return readFileSync(join(root, OWN[ctrl]!, `sandbox-${id}`, name), 'utf8');
+}
+
+function leafExists(id: string, ctrl: string): boolean {
+  return existsSync(join(root, OWN[ctrl]!, `sandbox-${id}`));
+}
+
+/** Written values, in order, for files of one name. */
+function writesTo(name: string): string[] {
+  return fs.log.filter((o) => o.op === 'write' && o.path.endsWith(`/${name}`)).map((o) => o.value!);
+}
+
+/** Order of the first writes to these files. */
+function writeOrder(...names: string[]): string[] {
+  return fs.log.filter((o) => o.op === 'write' && names.some((n) => o.path.endsWith(`/${n}`))).map((o) => o.path.split('/').pop()!);
+}
+
+describe('v1 create', () => {
+  it('makes sandbox-<id> under the own cgroup of every hierarchy and seeds cpuset from the parent', async () => {
+    const cg = await open('t1');
+    await cg.create();
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('t1', ctrl), ctrl).toBe(true);
+    // The parent is the cpuset root: cpus "0-1", mems "0" on this 2-CPU machine.
+    expect(file('t1', 'cpuset', 'cpuset.cpus')).toBe(readFileSync(join(root, '/sys/fs/cgroup/cpuset/cpuset.cpus'), 'utf8').trim());
+    expect(file('t1', 'cpuset', 'cpuset.cpus')).toBe('0-1');
+    expect(file('t1', 'cpuset', 'cpuset.mems')).toBe('0');
+    expect(cg.dirs).toContain(join(root, MEMORY_OWN, 'sandbox-t1'));
+  });
+
+  it('leaves nothing behind when a step fails, and the error names file, value and errno', async () => {
+    fs.failOn('write', 'cpuset.mems', 'EACCES');
+    const cg = await open('t2');
+    const err = await cg.create().then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(`cgroup v1 create: write ${join(root, '/sys/fs/cgroup/cpuset/sandbox-t2/cpuset.mems')} "0": EACCES (errno 13)`);
+    expect(errnoCode(err)).toBe('EACCES');
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('t2', ctrl), ctrl).toBe(false);
+    expect(fs.log.filter((o) => o.op === 'rmdir')).toHaveLength(6);
+  });
+
+  it('refuses an existing leaf (EEXIST) without removing it', async () => {
+    const cg = await open('fixture');
+    await expect(cg.create()).rejects.toThrow(/mkdir .*sandbox-fixture: EEXIST \(errno 17\)/);
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('fixture', ctrl), ctrl).toBe(true);
+  });
+});
+
+describe('v1 apply', () => {
+  it('20% / 256M / 4096 / CPU 1 writes exactly the kernel values', async () => {
+    const cg = await open('a1');
+    await cg.create();
+    await cg.apply(LIMITS);
+    expect(file('a1', 'cpu', 'cpu.cfs_quota_us')).toBe('20000');
+    expect(file('a1', 'cpu', 'cpu.cfs_period_us')).toBe('100000');
+    expect(file('a1', 'cpu', 'cpu.shares')).toBe('1024\n'); // untouched: weight null
+    expect(file('a1', 'cpu', 'cpu.cfs_burst_us')).toBe('0\n'); // untouched: burst null
+    expect(file('a1', 'cpuset', 'cpuset.cpus')).toBe('1');
+    expect(file('a1', 'memory', 'memory.limit_in_bytes')).toBe('268435456');
+    expect(file('a1', 'memory', 'memory.memsw.limit_in_bytes')).toBe('268435456'); // memory + 0 swap
+    expect(file('a1', 'pids', 'pids.max')).toBe('4096');
+    // Period before quota (period not lowered); memory before memsw (lowering from unlimited).
+    expect(writeOrder('cpu.cfs_period_us', 'cpu.cfs_quota_us')).toEqual(['cpu.cfs_period_us', 'cpu.cfs_quota_us']);
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes']);
+    // And stats() reads back what was written.
+    const stats = await cg.stats();
+    expect(stats.memory.limitBytes).toBe(256 * MiB);
+    expect(stats.memory.swapLimitBytes).toBe(0);
+    expect(stats.cpu.quotaUs).toBe(20000);
+    expect(stats.cpu.periodUs).toBe(100000);
+    expect(stats.pids.max).toBe(4096);
+  });
+
+  it('weight -> cpu.shares (systemd mapping), burst after a raised quota, swap in memsw', async () => {
+    const cg = await open('a2');
+    await cg.create();
+    await cg.apply({ ...LIMITS, cpuQuotaUs: 150000, cpuBurstUs: 50000, cpuWeight: 50, cpusetCpus: [0, 1], swapBytes: 64 * MiB });
+    expect(file('a2', 'cpu', 'cpu.shares')).toBe('512');
+    expect(file('a2', 'cpu', 'cpu.cfs_quota_us')).toBe('150000');
+    expect(file('a2', 'cpu', 'cpu.cfs_burst_us')).toBe('50000');
+    expect(writeOrder('cpu.cfs_quota_us', 'cpu.cfs_burst_us')).toEqual(['cpu.cfs_quota_us', 'cpu.cfs_burst_us']);
+    expect(file('a2', 'cpuset', 'cpuset.cpus')).toBe('0-1');
+    expect(file('a2', 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(320 * MiB));
+    expect((await cg.stats()).memory.swapLimitBytes).toBe(64 * MiB);
+  });
+
+  it('orders writes so each intermediate state is valid when re-applying', async () => {
+    const cg = await open('a3');
+    await cg.create();
+    await cg.apply(LIMITS);
+    fs.log.length = 0;
+    // Raising memory: memsw first (memsw >= memory at every step).
+    await cg.apply({ ...LIMITS, memoryBytes: 512 * MiB });
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes']);
+    fs.log.length = 0;
+    // Shorter period: quota first (the ratio never exceeds old or new).
+    await cg.apply({ ...LIMITS, cpuQuotaUs: 10000, cpuPeriodUs: 50000 });
+    expect(writeOrder('cpu.cfs_period_us', 'cpu.cfs_quota_us')).toEqual(['cpu.cfs_quota_us', 'cpu.cfs_period_us']);
+    expect(file('a3', 'cpu', 'cpu.cfs_period_us')).toBe('50000');
+    fs.log.length = 0;
+    // No limits: -1 / -1 (memsw first) / max.
+    await cg.apply({ ...LIMITS, cpuQuotaUs: null, memoryBytes: null, pidsMax: null });
+    expect(file('a3', 'cpu', 'cpu.cfs_quota_us')).toBe('-1');
+    expect(writesTo('memory.memsw.limit_in_bytes')).toEqual(['-1']);
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes']);
+    expect(file('a3', 'pids', 'pids.max')).toBe('max');
+    const stats = await cg.stats();
+    expect(stats.memory.limitBytes).toBeNull();
+    expect(stats.memory.swapLimitBytes).toBeNull();
+    expect(stats.cpu.quotaUs).toBeNull();
+    expect(stats.pids.max).toBeNull();
+  });
+
+  it('a kernel refusal names the step, the full path, the value and the errno', async () => {
+    const cg = await open('a4');
+    await cg.create();
+    fs.failOn('write', 'memory.limit_in_bytes', 'EBUSY');
+    const err = await cg.apply(LIMITS).then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(`cgroup v1 apply memory: write ${join(root, MEMORY_OWN, 'sandbox-a4/memory.limit_in_bytes')} "268435456": EBUSY (errno 16)`);
+    expect(errnoCode(err)).toBe('EBUSY');
+  });
+
+  it('swap without memsw files is an error; no swap then writes only memory', async () => {
+    const cg = await open('a5');
+    await cg.create();
+    await rm(join(root, MEMORY_OWN, 'sandbox-a5', 'memory.memsw.limit_in_bytes'));
+    await expect(cg.apply({ ...LIMITS, swapBytes: MiB })).rejects.toThrow(/memory\.memsw\.limit_in_bytes does not exist: swap can't be limited/);
+    await cg.apply(LIMITS);
+    expect(file('a5', 'memory', 'memory.limit_in_bytes')).toBe('268435456');
+  });
+
+  it('cpu burst on a kernel without cfs_burst_us is an error', async () => {
+    const cg = await open('a6');
+    await cg.create();
+    await rm(join(root, OWN.cpu!, 'sandbox-a6', 'cpu.cfs_burst_us'));
+    await expect(cg.apply({ ...LIMITS, cpuBurstUs: 1000 })).rejects.toThrow(/cgroup v1 apply cpu: .*cpu\.cfs_burst_us does not exist/);
+  });
+});
+
+describe('v1 addPid, killAll, destroy', () => {
+  it('addPid joins cpuset first, then every other hierarchy', async () => {
+    const cg = await open('d1');
+    await cg.create();
+    await cg.addPid(4242);
+    const joins = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/cgroup.procs'));
+    expect(joins.map((o) => o.path.split('/')[4])).toEqual(['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer']);
+    expect(joins.every((o) => o.value === '4242')).toBe(true);
+    expect(await cg.pids()).toEqual([4242]);
+  });
+
+  it('destroy freezes, SIGKILLs every pid, thaws, waits until empty and removes every leaf; twice is fine', async () => {
+    const cg = await open('d2');
+    await cg.create();
+    await cg.addPid(4242);
+    await cg.addPid(4343);
+    await cg.destroy();
+    // Each poll re-kills whatever is still listed, so a pid may be signalled more than once.
+    expect([...new Set(signals.map(([pid, sig]) => `${pid} ${sig}`))]).toEqual(['4242 SIGKILL', '4343 SIGKILL']);
+    expect(writesTo('freezer.state').slice(0, 2)).toEqual(['FROZEN', 'THAWED']);
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('d2', ctrl), ctrl).toBe(false);
+    fs.log.length = 0;
+    await cg.destroy();
+    expect(fs.log).toEqual([]);
+  });
+
+  it('destroy retries rmdir on EBUSY', async () => {
+    const cg = await open('d3');
+    await cg.create();
+    fs.failOn('rmdir', `${MEMORY_OWN}/sandbox-d3`, 'EBUSY', 2);
+    await cg.destroy();
+    expect(fs.log.filter((o) => o.op === 'rmdir' && o.path.endsWith(`${MEMORY_OWN}/sandbox-d3`))).toHaveLength(3);
+    expect(leafExists('d3', 'memory')).toBe(false);
+  });
+
+  it('destroy of the captured leaf kills the captured holder pid (through the stub)', async () => {
+    const cg = await open('fixture');
+    const holder = Number(readFileSync(join(root, MEMORY_OWN, 'sandbox-fixture/cgroup.procs'), 'utf8'));
+    await cg.destroy();
+    expect(new Set(signals.map(([pid, sig]) => `${pid} ${sig}`))).toEqual(new Set([`${holder} SIGKILL`]));
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('fixture', ctrl), ctrl).toBe(false);
+  });
+
+  it('gives up with a clear error when a pid never leaves', async () => {
+    killExits = false;
+    const cg = await open('d4');
+    await cg.create();
+    await cg.addPid(4242);
+    await expect(cg.destroy()).rejects.toThrow(/cgroup v1 destroy sandbox-d4: still holds pid\(s\) 4242 2000 ms after SIGKILL/);
+    expect(leafExists('d4', 'memory')).toBe(true);
+  });
+
+  it('killAll(SIGTERM) signals each pid without the freezer', async () => {
+    const cg = await open('d5');
+    await cg.create();
+    await cg.addPid(7);
+    await cg.killAll('SIGTERM');
+    expect(signals).toEqual([[7, 'SIGTERM']]);
+    expect(writesTo('freezer.state')).toEqual([]);
+  });
+
+  it('refuses to signal real pids when the root is a fixture and no kill function is given', async () => {
+    const cg = await openCgroup({ id: 'fixture', fs });
+    await expect(cg.destroy()).rejects.toThrow(/refusing to signal pid \d+/);
+  });
+});

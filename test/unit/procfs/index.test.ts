@@ -1,0 +1,36 @@
+// The view registry the FUSE server uses.
+import { describe, expect, it } from 'vitest';
+import { ZERO_LOAD } from '../../../procfs/loadavg.js';
+import { createViewMemory, renderView, VIEWS } from '../../../procfs/views/index.js';
+import { hostFile, NOW_MS, sandbox20, STARTED_AT_MS } from './scenarios.js';
+
+const HOST_TEXT: Record<string, string> = {
+  '/proc/meminfo': hostFile('meminfo'),
+  '/proc/cpuinfo': hostFile('cpuinfo'),
+  '/proc/stat': hostFile('stat'),
+  '/proc/swaps': hostFile('swaps'),
+};
+
+describe('VIEWS', () => {
+  it('lists every served file once, with where it is bound', () => {
+    expect(VIEWS.map((v) => v.name)).toEqual(['meminfo', 'cpuinfo', 'stat', 'uptime', 'loadavg', 'swaps', 'cpu-online']);
+    expect(new Set(VIEWS.map((v) => v.target)).size).toBe(VIEWS.length);
+    expect(VIEWS.find((v) => v.name === 'cpu-online')).toEqual({ name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online' });
+    for (const v of VIEWS) if (v.hostPath !== null) expect(v.hostPath).toBe(v.target);
+  });
+
+  it('renders every view from its host text without throwing, ending in a newline', () => {
+    const memory = createViewMemory(STARTED_AT_MS);
+    for (const v of VIEWS) {
+      const out = renderView(v.name, v.hostPath ? (HOST_TEXT[v.hostPath] ?? '') : '', sandbox20(), ZERO_LOAD, { running: 1, blocked: 0, threads: 1, lastPid: 1 }, memory, NOW_MS);
+      expect(out.length).toBeGreaterThan(0);
+      expect(out.endsWith('\n')).toBe(true);
+    }
+    expect(memory.cpu?.cpus.length).toBe(1);
+    expect(memory.lastNowMs).toBe(NOW_MS);
+  });
+
+  it('creates fresh per-sandbox memory', () => {
+    expect(createViewMemory(1000)).toEqual({ startedAtMs: 1000, lastNowMs: 1000, cpu: null, uptimeIdleSec: 0 });
+  });
+});

@@ -1,0 +1,45 @@
+// sampleTasks: /proc/<tid>/stat and status of a cgroup's threads, read asynchronously.
+import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { afterAll, describe, expect, it } from 'vitest';
+import { sampleTasks } from '../../../procfs/tasks.js';
+import { hostFile } from './scenarios.js';
+
+const root = mkdtempSync(`${tmpdir()}/procfs-tasks-`);
+afterAll(() => rmSync(root, { recursive: true, force: true }));
+
+/** A fake /proc/<tid> from the captured files with a given state and NSpid line. */
+function fakeTask(tid: number, state: string, nspid: string): void {
+  mkdirSync(`${root}/${tid}`, { recursive: true });
+  // The captured comm "my sleep) x" has a space and a ')': the state must be found after the LAST ')'.
+  writeFileSync(`${root}/${tid}/stat`, hostFile('pid-stat').replace(/^\d+ /, `${tid} `).replace(/\) S /, `) ${state} `));
+  writeFileSync(`${root}/${tid}/status`, hostFile('pid-status').replace(/^NSpid:.*$/m, `NSpid:\t${nspid}`));
+}
+
+describe('sampleTasks', () => {
+  fakeTask(101, 'R', '101\t1');
+  fakeTask(102, 'R', '102\t2');
+  fakeTask(103, 'D', '103\t3');
+  fakeTask(104, 'S', '104\t9');
+  fakeTask(105, 'Z', '105\t4');
+
+  it('counts R as running and D as blocked, and takes lastPid from NSpid in the sandbox namespace', async () => {
+    expect(await sampleTasks([101, 102, 103, 104, 105], root)).toEqual({ running: 2, blocked: 1, threads: 5, lastPid: 9 });
+  });
+
+  it('skips a thread that vanished', async () => {
+    expect(await sampleTasks([101, 999999, 103], root)).toEqual({ running: 1, blocked: 1, threads: 2, lastPid: 3 });
+    expect(await sampleTasks([], root)).toEqual({ running: 0, blocked: 0, threads: 0, lastPid: 0 });
+  });
+
+  it('reads the real /proc', async () => {
+    const sample = await sampleTasks([process.pid]);
+    expect(sample.threads).toBe(1);
+    expect(sample.lastPid).toBeGreaterThan(0);
+  });
+
+  it('reads many threads in bounded batches', async () => {
+    const tids = Array.from({ length: 200 }, (_, i) => 101 + (i % 5));
+    expect((await sampleTasks(tids, root)).threads).toBe(200);
+  });
+});
