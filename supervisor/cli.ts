@@ -3,6 +3,7 @@
 // the command is the workload's (passThroughOptions: `sandbox run ls -l` passes -l to ls).
 import { Command, CommanderError, Option } from 'commander';
 import { EXIT_SANDBOX_ERROR, SandboxError, UsageError } from './errors.js';
+import { collectGarbage } from './gc.js';
 import { readHostFacts } from './host.js';
 import { resolveLimits, type LimitFlags } from './limits.js';
 import { runSandbox } from './run.js';
@@ -65,6 +66,14 @@ export function buildProgram(onExit: (code: number) => void): Command {
           onlineCpus: host.onlineCpus,
         }),
       );
+    });
+
+  program
+    .command('gc')
+    .description('remove cgroups, mounts and state left by sandboxes whose supervisor died')
+    .action(async () => {
+      if (process.getuid?.() !== 0) throw new SandboxError('gc: needs root (it removes cgroups and mounts); try sudo');
+      for (const id of await collectGarbage()) process.stdout.write(`removed ${id}\n`);
     });
 
   return program;

@@ -3,18 +3,13 @@
 // Choose the least-loaded CPUs, never always CPU 0: first those pinned by the fewest live
 // sandboxes, then those that were busy least over a short sample of /proc/stat.
 import { readFile } from 'node:fs/promises';
+import { parseStat } from '../procfs/parse/stat.js';
 import { listStates, supervisorAlive } from './state.js';
 
-/** Busy clock ticks per host CPU over a window: user+nice+system+irq+softirq+steal of each cpuN line. */
+/** Busy clock ticks per host CPU: user+nice+system+irq+softirq+steal of each cpuN line (not idle, iowait). */
 export function busyTicksPerCpu(statText: string): Map<number, number> {
   const busy = new Map<number, number>();
-  for (const line of statText.split('\n')) {
-    const [key, ...fields] = line.trim().split(/\s+/);
-    if (!key || !/^cpu\d+$/.test(key)) continue;
-    // fs/proc/stat.c: user nice system idle iowait irq softirq steal guest guest_nice
-    const [user, nice, system, , , irq, softirq, steal] = fields.map(Number);
-    busy.set(Number(key.slice(3)), (user ?? 0) + (nice ?? 0) + (system ?? 0) + (irq ?? 0) + (softirq ?? 0) + (steal ?? 0));
-  }
+  for (const { cpu, times: t } of parseStat(statText).perCpu) busy.set(cpu, t.user + t.nice + t.system + t.irq + t.softirq + t.steal);
   return busy;
 }
 
@@ -37,8 +32,10 @@ export class CpuLoadSample {
 
   /** Busy ticks per CPU since construction (empty when /proc/stat can't be read). */
   async finish(): Promise<Map<number, number>> {
-    const before = busyTicksPerCpu(await this.first);
-    const after = busyTicksPerCpu(await readFile('/proc/stat', 'utf8').catch(() => ''));
+    const [first, second] = [await this.first, await readFile('/proc/stat', 'utf8').catch(() => '')];
+    if (!first || !second) return new Map();
+    const before = busyTicksPerCpu(first);
+    const after = busyTicksPerCpu(second);
     const delta = new Map<number, number>();
     for (const [cpu, ticks] of after) delta.set(cpu, ticks - (before.get(cpu) ?? ticks));
     return delta;

@@ -10,6 +10,7 @@ import { openCgroup } from './cgroup/index.js';
 import type { CgroupManager } from './cgroup/types.js';
 import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
+import { collectGarbage } from './gc.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -53,6 +54,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   for (const sig of FORWARDED_SIGNALS) process.on(sig, onSignal);
 
   try {
+    // What a SIGKILLed supervisor left (cgroups, state dirs) goes first: cheap when there is none.
+    await collectGarbage().catch((err) => process.stderr.write(`sandbox: ${(err as Error).message}\n`));
     const cgroup = await openCgroup({ id }).catch((err) => {
       throw withContext('cgroup', err);
     });

@@ -1,0 +1,54 @@
+/*
+ * Capabilities: PID 1 (and so the workload) keeps docker's default set and nothing else
+ * (moby oci/caps/defaults.go). capabilities(7) describes the sets used here.
+ */
+#include "stage.h"
+#include "sys.h"
+
+#include <fcntl.h>
+#include <stdlib.h>
+#include <sys/prctl.h>
+#include <unistd.h>
+
+#define CAP(c) (1ULL << (c))
+
+/* docker's default capability set. */
+static const unsigned long long docker_default =
+	CAP(CAP_CHOWN) | CAP(CAP_DAC_OVERRIDE) | CAP(CAP_FSETID) | CAP(CAP_FOWNER) | CAP(CAP_MKNOD) |
+	CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) | CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) |
+	CAP(CAP_NET_BIND_SERVICE) | CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
+
+/* The highest capability number this kernel knows (capabilities(7), /proc/sys/kernel/cap_last_cap). */
+static int cap_last_cap(void)
+{
+	char buf[16] = { 0 };
+	int fd = open("/proc/sys/kernel/cap_last_cap", O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		die("capabilities", "open", "/proc/sys/kernel/cap_last_cap");
+	n = read(fd, buf, sizeof buf - 1);
+	if (n <= 0)
+		die("capabilities", "read", "/proc/sys/kernel/cap_last_cap");
+	close(fd);
+	return atoi(buf);
+}
+
+/* Shrink the bounding set, then set permitted = effective = inheritable = docker's set, no ambient. */
+void drop_capabilities(void)
+{
+	int last = cap_last_cap();
+
+	/* The bounding set limits what any later execve can gain (capabilities(7), "Capability bounding
+	 * set"); dropping needs CAP_SETPCAP, which we still hold, so this comes before capset. */
+	for (int cap = 0; cap <= last && cap < 64; cap++)
+		if (!(docker_default & CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+			die("capabilities", "prctl", "PR_CAPBSET_DROP, %d", cap);
+	/* capset(2), version 3 (64-bit sets). A uid-0 workload re-derives permitted = bounding set at
+	 * execve, which is this same set, so docker's set is what it runs with. */
+	if (sys_capset(docker_default, docker_default, docker_default) != 0)
+		die("capabilities", "capset", "0x%llx", docker_default);
+	/* Ambient capabilities survive execve of unprivileged programs (capabilities(7)): none. */
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
+		die("capabilities", "prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL");
+}

@@ -1,0 +1,283 @@
+/*
+ * The sandbox's file system, built by PID 1 inside the new mount namespace (a private copy of the
+ * host's, see stage.c; nothing here propagates back). Layout, like docker's defaults:
+ *   /                the host's root, every mount read-only
+ *   /proc            a fresh proc of the new pid namespace; /proc/sys and docker's other
+ *                    read-only paths bound read-only; the FUSE views bound over some files
+ *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
+ *   /tmp             a private tmpfs
+ *   --rw, --volume   binds of host paths, writable unless :ro
+ *   /sys/fs/cgroup   the sandbox's own cgroup, read-only (after the cgroup namespace exists)
+ *
+ * The bind sources are cloned first (open_tree(2), OPEN_TREE_CLONE), while host paths such as
+ * /tmp/project are still visible, and attached (move_mount(2)) after /tmp and /dev are in place.
+ * A clone keeps the flags its source had when cloned, so clones taken before the root is made
+ * read-only stay writable; a classic bind made afterwards would inherit the read-only flag.
+ */
+#include "stage.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+/* Clone one host path (recursively: submounts come along) into a detached mount, or die. */
+static int clone_tree(const char *what, const char *path, unsigned int flags)
+{
+	int fd = sys_open_tree(AT_FDCWD, path, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | flags);
+
+	if (fd < 0)
+		die(what, "open_tree", "%s, OPEN_TREE_CLONE", path);
+	return fd;
+}
+
+/* Take detached clones of every --rw and --volume source; make the :ro ones read-only now. */
+void clone_bind_sources(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_rw; i++)
+		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
+	for (size_t i = 0; i < cfg->n_volumes; i++) {
+		struct pair *v = &cfg->volumes[i];
+
+		v->tree_fd = clone_tree("--volume", v->src, AT_RECURSIVE);
+		/* mount_setattr(2) works on detached trees too; the volume is never writable, not even
+		 * for a moment after it is attached. */
+		if (v->ro && sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)
+			die("--volume", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", v->src);
+	}
+}
+
+/* Make every mount of the copied host tree read-only. */
+void make_root_readonly(void)
+{
+	/* mount_setattr(2) with AT_RECURSIVE changes the per-mount flag of "/" and every mount below it
+	 * in this namespace, in one call, atomically. It only reaches mounts that exist now: mounts
+	 * made afterwards (/proc, /dev, /tmp, the binds) keep their own flags. It fails with EBUSY if a
+	 * mount has files open for writing; the copies made by unshare(CLONE_NEWNS) have none (open
+	 * files keep referring to the host's original mounts). */
+	if (sys_mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)
+		die("read-only root", "mount_setattr", "/, AT_RECURSIVE, MOUNT_ATTR_RDONLY");
+}
+
+/* Bind a path onto itself and make that bind read-only; a missing path is skipped. */
+static void bind_readonly(const char *what, const char *path)
+{
+	if (mount(path, path, NULL, MS_BIND, NULL) != 0) {
+		if (errno == ENOENT)
+			return;
+		die(what, "mount", "%s, %s, MS_BIND", path, path);
+	}
+	/* Only the new bind changes (no AT_RECURSIVE), other flags stay as they are; the classic
+	 * equivalent is mount(MS_BIND|MS_REMOUNT|MS_RDONLY), which also resets nosuid etc. (mount(2)). */
+	if (sys_mount_setattr(AT_FDCWD, path, 0, RO_ATTRS, 0) != 0)
+		die(what, "mount_setattr", "%s, MOUNT_ATTR_RDONLY", path);
+}
+
+/* A fresh proc for the new pid namespace, writable, with the kernel knobs read-only. */
+void mount_proc(void)
+{
+	/* docker's readonlyPaths (moby oci/defaults.go): the kernel's global knobs and triggers. With
+	 * uid 0 and CAP_DAC_OVERRIDE the workload could otherwise write /proc/sysrq-trigger (reboot the
+	 * host) or /proc/sys/... (host-wide settings not covered by our namespaces). */
+	static const char *const readonly_paths[] = {
+		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+	};
+
+	/* proc(5): a proc mount shows the pid namespace of the process that mounts it, so this must be
+	 * done by PID 1, not by the outer stage. Mounted after the read-only root, so it stays writable
+	 * (/proc/self/oom_score_adj, /proc/self/comm, ... as in docker). */
+	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		die("/proc", "mount", "proc, /proc, MS_NOSUID|MS_NODEV|MS_NOEXEC");
+	for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++)
+		bind_readonly("/proc", readonly_paths[i]);
+}
+
+/* A minimal private /dev, as docker's: a few character devices, its own pts, shm, fd links. */
+void mount_dev(void)
+{
+	/* Device numbers are fixed by Documentation/admin-guide/devices.txt (the same on every host). */
+	static const struct { const char *path; unsigned int major, minor; } devices[] = {
+		{ "/dev/null", 1, 3 },   { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	};
+	static const struct { const char *target, *path; } links[] = {
+		{ "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
+		{ "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+		{ "/proc/self/fd/2", "/dev/stderr" },
+	};
+
+	/* Not nodev, obviously; noexec and nosuid as in docker. */
+	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") != 0)
+		die("/dev", "mount", "tmpfs, /dev, mode=755");
+	for (size_t i = 0; i < sizeof devices / sizeof devices[0]; i++)
+		if (mknod(devices[i].path, S_IFCHR | 0666, makedev(devices[i].major, devices[i].minor)) != 0)
+			die("/dev", "mknod", "%s, %u:%u", devices[i].path, devices[i].major, devices[i].minor);
+
+	/* Documentation/filesystems/devpts.rst: each mount is a new instance ("newinstance" is implied
+	 * since Linux 4.7), with its own pty numbering, so the sandbox sees only its own ptys; /dev/ptmx
+	 * must then point into it. */
+	if (mkdir("/dev/pts", 0755) != 0)
+		die("/dev", "mkdir", "/dev/pts");
+	if (mount("devpts", "/dev/pts", "devpts", MS_NOSUID | MS_NOEXEC, "newinstance,ptmxmode=0666,mode=0620") != 0)
+		die("/dev", "mount", "devpts, /dev/pts, newinstance,ptmxmode=0666,mode=0620");
+
+	if (mkdir("/dev/shm", 01777) != 0)
+		die("/dev", "mkdir", "/dev/shm");
+	if (mount("shm", "/dev/shm", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=1777") != 0)
+		die("/dev", "mount", "tmpfs, /dev/shm, mode=1777");
+
+	for (size_t i = 0; i < sizeof links / sizeof links[0]; i++)
+		if (symlink(links[i].target, links[i].path) != 0)
+			die("/dev", "symlink", "%s -> %s", links[i].path, links[i].target);
+}
+
+/* A private, writable /tmp (tmpfs pages are charged to the memory cgroup of the writer). */
+void mount_tmp(void)
+{
+	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
+		die("/tmp", "mount", "tmpfs, /tmp, mode=1777");
+}
+
+/* mkdir -p; existing components are fine. */
+static void make_dirs(const char *what, const char *path)
+{
+	char *copy = strdup(path);
+
+	if (copy == NULL)
+		die(what, "strdup", "%s", path);
+	for (char *p = copy + 1;; p++) {
+		if (*p != '/' && *p != '\0')
+			continue;
+		char saved = *p;
+		*p = '\0';
+		if (mkdir(copy, 0755) != 0 && errno != EEXIST)
+			die(what, "mkdir", "%s", copy);
+		*p = saved;
+		if (saved == '\0')
+			break;
+	}
+	free(copy);
+}
+
+/* Attach a detached tree at dst; create dst when it is missing (e.g. hidden by our /tmp). */
+static void attach(const char *what, int tree_fd, const char *dst)
+{
+	struct stat src, target;
+
+	if (stat(dst, &target) != 0) {
+		if (errno != ENOENT)
+			die(what, "stat", "%s", dst);
+		/* A missing target can only be created on our own tmpfs mounts: on the read-only root this
+		 * fails with EROFS and the message names the path. */
+		if (fstat(tree_fd, &src) != 0)
+			die(what, "fstat", "detached tree for %s", dst);
+		if (S_ISDIR(src.st_mode)) {
+			make_dirs(what, dst);
+		} else {
+			char *parent = strdup(dst);
+			if (parent == NULL)
+				die(what, "strdup", "%s", dst);
+			*strrchr(parent, '/') = '\0';
+			if (parent[0] != '\0')
+				make_dirs(what, parent);
+			free(parent);
+			int fd = open(dst, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd < 0)
+				die(what, "open", "%s, O_CREAT", dst);
+			close(fd);
+		}
+	}
+	/* move_mount(2): MOVE_MOUNT_F_EMPTY_PATH takes the source from the open_tree fd itself. */
+	if (sys_move_mount(tree_fd, "", AT_FDCWD, dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+		die(what, "move_mount", "%s", dst);
+	close(tree_fd);
+}
+
+/* Attach the --rw directories (onto themselves) and then the volumes. */
+void attach_bind_sources(struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_rw; i++)
+		attach("--rw", cfg->rw[i].tree_fd, cfg->rw[i].dst);
+	for (size_t i = 0; i < cfg->n_volumes; i++)
+		attach("--volume", cfg->volumes[i].tree_fd, cfg->volumes[i].dst);
+}
+
+/* Bind the supervisor's FUSE view files, read-only, over /proc/meminfo and friends. */
+void bind_views(struct config *cfg)
+{
+	int own;
+
+	if (cfg->n_views == 0)
+		return;
+	/* The supervisor mounts its FUSE file system on the host after our unshare(CLONE_NEWNS), and
+	 * "/" is private here, so that mount never appears in this namespace. We step into the host's
+	 * mount namespace (the fd the outer stage opened before unshare), clone each view file there,
+	 * and step back: a detached mount can be attached in another namespace (open_tree(2),
+	 * move_mount(2); systemd's "bind a path into a running container" works this way). setns(2)
+	 * needs a single-threaded caller with CAP_SYS_ADMIN and CAP_SYS_CHROOT; it resets the root and
+	 * cwd to the namespace's root, which is harmless here (the workload chdir()s by path). */
+	own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+	if (own < 0)
+		die("views", "open", "/proc/self/ns/mnt");
+	if (setns(cfg->host_mnt_fd, CLONE_NEWNS) != 0)
+		die("views", "setns", "host mount namespace, CLONE_NEWNS");
+	for (size_t i = 0; i < cfg->n_views; i++)
+		cfg->views[i].tree_fd = clone_tree("views", cfg->views[i].src, 0);
+	if (setns(own, CLONE_NEWNS) != 0)
+		die("views", "setns", "sandbox mount namespace, CLONE_NEWNS");
+	close(own);
+	close(cfg->host_mnt_fd);
+
+	for (size_t i = 0; i < cfg->n_views; i++) {
+		struct pair *v = &cfg->views[i];
+
+		if (sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
+			die("views", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", v->src);
+		if (sys_move_mount(v->tree_fd, "", AT_FDCWD, v->dst, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			die("views", "move_mount", "%s -> %s", v->src, v->dst);
+		close(v->tree_fd);
+	}
+}
+
+/* Mount the sandbox's cgroups read-only on /sys/fs/cgroup (call after unshare(CLONE_NEWCGROUP)). */
+void mount_cgroupfs(const struct config *cfg)
+{
+	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
+	char path[4096];
+
+	/* cgroup_namespaces(7): inside a cgroup namespace a cgroupfs mount shows the namespace's root
+	 * cgroup (the sandbox's) as its root, so JVM, Go and Node's process.constrainedMemory() read the
+	 * sandbox's limits at the usual paths. Read-only: the limits are not the workload's to change. */
+	if (cfg->cgroup_v2) {
+		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", ro, NULL) != 0)
+			die("cgroupfs", "mount", "cgroup2, /sys/fs/cgroup, ro");
+		return;
+	}
+	if (cfg->n_cgroup_v1 == 0)
+		return;
+	/* v1: one directory per hierarchy on a tmpfs, as hosts lay it out. The options must name an
+	 * existing hierarchy's controllers exactly (cgroup-v1/cgroups.rst: a mismatch is EBUSY; inside a
+	 * cgroup namespace, which may not create hierarchies, it is EPERM, measured here). */
+	if (mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
+		die("cgroupfs", "mount", "tmpfs, /sys/fs/cgroup, mode=755");
+	for (size_t i = 0; i < cfg->n_cgroup_v1; i++) {
+		const struct pair *h = &cfg->cgroup_v1[i];
+
+		snprintf(path, sizeof path, "/sys/fs/cgroup/%s", h->src);
+		if (mkdir(path, 0755) != 0)
+			die("cgroupfs", "mkdir", "%s", path);
+		if (mount("cgroup", path, "cgroup", ro, h->dst) != 0)
+			die("cgroupfs", "mount", "cgroup, %s, ro,%s", path, h->dst);
+	}
+	if (sys_mount_setattr(AT_FDCWD, "/sys/fs/cgroup", 0, RO_ATTRS, 0) != 0)
+		die("cgroupfs", "mount_setattr", "/sys/fs/cgroup, MOUNT_ATTR_RDONLY");
+}

@@ -1,0 +1,155 @@
+/*
+ * The command-line contract between the Node supervisor (supervisor/stage.ts) and the stage:
+ *
+ *   sandbox-stage [options] -- CMD [ARGS...]
+ *
+ *   --supervisor-pid N     the stage's parent must be N, else exit 125 (the supervisor died already)
+ *   --sync-fd N            PID 1 reads one byte from fd N (the views are mounted) before binding them;
+ *                          EOF or error => exit 125. Never inherited by the workload.
+ *   --cgroup-procs FILE    (repeatable) cgroup.procs of the sandbox's cgroup, one per hierarchy; PID 1
+ *                          writes "0" to each right before forking the workload
+ *   --cgroup-v1 DIR:OPTS   (repeatable) mount hierarchy OPTS read-only on /sys/fs/cgroup/DIR inside
+ *   --cgroup-v2            mount cgroup2 read-only on /sys/fs/cgroup inside
+ *   --hostname NAME        host name in the new UTS namespace
+ *   --net none|host        none: a new network namespace with lo up (default: host)
+ *   --no-timens            no time namespace (default: one whose boot time is the sandbox's start)
+ *   --bind-view SRC:DST    (repeatable) after the sync byte, bind file SRC (on the supervisor's FUSE
+ *                          mount) read-only over DST
+ *   --rw DIR               (repeatable) DIR stays writable (bound onto itself); never "/"
+ *   --chdir DIR            the workload's working directory (default: the stage's)
+ *   --volume SRC:DST[:ro]  (repeatable) bind SRC on DST, read-only with :ro (":rw" is accepted too)
+ *
+ * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
+ * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+/* Parse a non-negative decimal int strictly (no sign, no trailing junk), or die naming the option. */
+static int parse_int(const char *opt, const char *value)
+{
+	char *end = NULL;
+	long n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
+		die_msg("invalid value for %s: \"%s\"", opt, value);
+	return (int)n;
+}
+
+/* Split "A:B" at the first ':' into a pair; both sides must be non-empty. */
+static struct pair split_pair(const char *opt, char *value)
+{
+	char *colon = strchr(value, ':');
+	struct pair p = { .src = value, .dst = NULL, .ro = false, .tree_fd = -1 };
+
+	if (colon == NULL || colon == value || colon[1] == '\0')
+		die_msg("invalid value for %s: \"%s\" (expected A:B)", opt, value);
+	*colon = '\0';
+	p.dst = colon + 1;
+	return p;
+}
+
+/* Split a --volume value, "SRC:DST[:ro|:rw]". */
+static struct pair split_volume(char *value)
+{
+	size_t len = strlen(value);
+	bool ro = false;
+	struct pair p;
+
+	if (len > 3 && (strcmp(value + len - 3, ":ro") == 0 || strcmp(value + len - 3, ":rw") == 0)) {
+		ro = value[len - 2] == 'r' && value[len - 1] == 'o';
+		value[len - 3] = '\0';
+	}
+	p = split_pair("--volume", value);
+	p.ro = ro;
+	if (p.dst[0] != '/' || strcmp(p.dst, "/") == 0)
+		die_msg("invalid value for --volume: \"%s\" (the target must be an absolute path other than /)", p.dst);
+	return p;
+}
+
+/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2 and --no-timens. */
+void parse_options(int argc, char **argv, struct config *cfg)
+{
+	size_t cap = (size_t)argc + 1;
+	int i;
+
+	memset(cfg, 0, sizeof *cfg);
+	cfg->sync_fd = -1;
+	cfg->timens = true;
+	cfg->host_mnt_fd = -1;
+	cfg->parent_pidfd = -1;
+	/* Each list can hold at most argc entries: allocate that much once, no growing. */
+	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
+	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
+	cfg->views = calloc(cap, sizeof *cfg->views);
+	cfg->rw = calloc(cap, sizeof *cfg->rw);
+	cfg->volumes = calloc(cap, sizeof *cfg->volumes);
+	cfg->procs_fds = calloc(cap, sizeof *cfg->procs_fds);
+	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds)
+		die("options", "calloc", "%zu", cap);
+
+	for (i = 1; i < argc; i++) {
+		const char *opt = argv[i];
+		char *value;
+
+		if (strcmp(opt, "--") == 0) {
+			if (i + 1 >= argc)
+				die_msg("no command after \"--\"");
+			cfg->argv = &argv[i + 1];
+			return;
+		}
+		if (strcmp(opt, "--cgroup-v2") == 0) {
+			cfg->cgroup_v2 = true;
+			continue;
+		}
+		if (strcmp(opt, "--no-timens") == 0) {
+			cfg->timens = false;
+			continue;
+		}
+		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
+		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
+		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
+		    strcmp(opt, "--volume"))
+			die_msg("unknown option \"%s\"", opt);
+		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
+			die_msg("unknown option \"%s\" (missing value)", opt);
+		value = argv[++i];
+
+		if (strcmp(opt, "--supervisor-pid") == 0) {
+			cfg->supervisor_pid = parse_int(opt, value);
+		} else if (strcmp(opt, "--sync-fd") == 0) {
+			cfg->sync_fd = parse_int(opt, value);
+		} else if (strcmp(opt, "--cgroup-procs") == 0) {
+			cfg->cgroup_procs[cfg->n_cgroup_procs++] = value;
+		} else if (strcmp(opt, "--cgroup-v1") == 0) {
+			cfg->cgroup_v1[cfg->n_cgroup_v1] = split_pair(opt, value);
+			if (strchr(cfg->cgroup_v1[cfg->n_cgroup_v1].src, '/') != NULL)
+				die_msg("invalid value for --cgroup-v1: \"%s\" (DIR is one path component)",
+					cfg->cgroup_v1[cfg->n_cgroup_v1].src);
+			cfg->n_cgroup_v1++;
+		} else if (strcmp(opt, "--hostname") == 0) {
+			cfg->hostname = value;
+		} else if (strcmp(opt, "--net") == 0) {
+			if (strcmp(value, "none") != 0 && strcmp(value, "host") != 0)
+				die_msg("invalid value for --net: \"%s\" (none or host)", value);
+			cfg->net_none = strcmp(value, "none") == 0;
+		} else if (strcmp(opt, "--bind-view") == 0) {
+			cfg->views[cfg->n_views++] = split_pair(opt, value);
+		} else if (strcmp(opt, "--rw") == 0) {
+			if (value[0] != '/' || strcmp(value, "/") == 0)
+				die_msg("invalid value for --rw: \"%s\" (an absolute path other than /)", value);
+			cfg->rw[cfg->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
+		} else if (strcmp(opt, "--chdir") == 0) {
+			cfg->chdir = value;
+		} else {
+			cfg->volumes[cfg->n_volumes++] = split_volume(value);
+		}
+	}
+	die_msg("no command: expected \"-- CMD [ARGS...]\"");
+}

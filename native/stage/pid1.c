@@ -1,0 +1,194 @@
+/*
+ * PID 1 of the sandbox: builds the sandbox's view of the system, joins the cgroups, drops
+ * privileges, forks the workload, then forwards signals to it and reaps every zombie until the
+ * workload itself exits. Its exit status is the workload's; when it exits the kernel SIGKILLs
+ * everything left in the pid namespace (pid_namespaces(7)).
+ *
+ * Order matters (each step's reason is at the step):
+ *   pdeathsig -> clone bind sources -> read-only root -> /proc -> /dev -> /tmp -> attach binds ->
+ *   hostname, lo -> sync byte -> views -> join cgroups -> cgroup ns -> cgroupfs -> caps, no_new_privs
+ *   -> fork workload -> reap/forward loop
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+const int forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* Block the forwarded signals and SIGCHLD (they are taken with sigwaitinfo); set = that set. */
+void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
+		sigaddset(set, forwarded_signals[i]);
+	sigaddset(set, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
+		die("signals", "sigprocmask", "SIG_BLOCK");
+}
+
+/* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
+ * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the workload has it already. */
+bool should_forward(const siginfo_t *si)
+{
+	return si->si_code != SI_KERNEL;
+}
+
+/* SIGKILL PID 1 when the outer stage dies; exit if it died before that was set. */
+static void tie_to_stage(int parent_pidfd)
+{
+	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
+
+	/* prctl(2): PR_SET_PDEATHSIG is cleared in the child of a fork, so set it again. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("pid 1", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	/* pidfd_open(2): the pidfd polls readable when the process has terminated. */
+	if (poll(&pfd, 1, 0) < 0)
+		die("pid 1", "poll", "parent pidfd %d", parent_pidfd);
+	if (pfd.revents & POLLIN)
+		die_msg("the stage exited before PID 1 started");
+	close(parent_pidfd);
+}
+
+/* Read exactly one byte (the supervisor's FUSE views are mounted), then close the channel. */
+static void wait_for_sync(struct config *cfg)
+{
+	int fd = cfg->sync_fd;
+	char byte;
+	ssize_t n;
+
+	do
+		n = read(fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		die("sync", "read", "fd %d", fd);
+	if (n == 0)
+		die_msg("sync: read(fd %d): end of file (the supervisor gave up before the views were ready)", fd);
+	/* Closed here, so the workload never inherits it (it is also FD_CLOEXEC, set by the stage). */
+	close(fd);
+	cfg->sync_fd = -1;
+}
+
+/* Move PID 1 into the sandbox's cgroups, then make them the root of a new cgroup namespace. */
+static void join_cgroups(const struct config *cfg)
+{
+	/* Writing "0" moves the writer itself (Documentation/admin-guide/cgroup-v1/cgroups.rst, "writing
+	 * a pid of 0 to cgroup.procs moves the writing task"; for v2 Documentation/admin-guide/cgroup-v2.rst).
+	 * The fds were opened by the outer stage on the host's mounts, still writable. This happens after
+	 * all set-up, so its cost is not charged to the capped cgroup; the workload is forked after it
+	 * and never runs an instruction outside. */
+	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+		if (write(cfg->procs_fds[i], "0", 1) != 1)
+			die("cgroup", "write", "%s, \"0\"", cfg->cgroup_procs[i]);
+		close(cfg->procs_fds[i]);
+	}
+	/* cgroup_namespaces(7): the new namespace's root is the caller's cgroup at unshare time, so
+	 * /proc/self/cgroup shows "/" and a cgroupfs mounted now shows the sandbox's cgroup as its root. */
+	if (unshare(CLONE_NEWCGROUP) != 0)
+		die("cgroup", "unshare", "CLONE_NEWCGROUP");
+}
+
+/* The workload, in the child of PID 1: undo PID 1's signal set-up, enter the directory, exec. */
+__attribute__((noreturn)) static void exec_workload(const struct config *cfg, mode_t umask_saved)
+{
+	sigset_t none;
+	int err;
+
+	/* execve(2) resets handled signals to default but keeps ignored ones ignored and keeps the mask:
+	 * give the workload a clean slate (an inherited SIG_IGN for SIGINT would make Ctrl-C useless). */
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL); /* fails harmlessly (EINVAL) for glibc's reserved 32 and 33 */
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	umask(umask_saved);
+	/* By path: the --rw bind on it is only seen by a fresh lookup. */
+	if (chdir(cfg->chdir) != 0)
+		die("workload", "chdir", "%s", cfg->chdir);
+
+	execvp(cfg->argv[0], cfg->argv);
+	err = errno;
+	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
+	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Forward signals to the workload and reap every child; exit with the workload's status. */
+__attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int status, sig = sigwaitinfo(set, &si);
+		pid_t pid;
+
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die("pid 1", "sigwaitinfo", "forwarded signals");
+		}
+		if (sig != SIGCHLD) {
+			if (should_forward(&si))
+				kill(workload, sig);
+			continue;
+		}
+		/* Orphans of the sandbox are reparented to us (pid_namespaces(7)); standard signals do not
+		 * queue, so one SIGCHLD may stand for many exits: reap until none is left. */
+		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
+			if (pid == workload)
+				_exit(exit_code_of(status));
+	}
+}
+
+/* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
+void pid1_main(struct config *cfg)
+{
+	sigset_t set;
+	mode_t umask_saved;
+	pid_t workload;
+
+	tie_to_stage(cfg->parent_pidfd);
+	/* Device nodes and directories get exactly the modes we ask for; the workload gets the
+	 * supervisor's umask back. */
+	umask_saved = umask(0);
+
+	clone_bind_sources(cfg); /* first: their sources are host paths, before /tmp etc. cover them */
+	make_root_readonly();    /* before the writable mounts: it would make them read-only too */
+	mount_proc();
+	mount_dev();
+	mount_tmp();
+	attach_bind_sources(cfg);
+	if (cfg->hostname != NULL)
+		set_hostname(cfg->hostname);
+	if (cfg->net_none)
+		loopback_up();
+
+	if (cfg->sync_fd >= 0)
+		wait_for_sync(cfg);
+	bind_views(cfg);
+
+	join_cgroups(cfg);
+	mount_cgroupfs(cfg);
+	drop_capabilities();
+	/* prctl(2): execve can no longer grant privileges (set-id bits, file capabilities). */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die("privileges", "prctl", "PR_SET_NO_NEW_PRIVS, 1");
+
+	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
+	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal
+	 * its own child (same uid), so it runs the loop with the dropped set. */
+	block_signals(&set);
+	workload = fork();
+	if (workload < 0)
+		die("workload", "fork", "%s", "");
+	if (workload == 0)
+		exec_workload(cfg, umask_saved);
+	reap_loop(workload, &set);
+}

@@ -1,0 +1,210 @@
+/*
+ * sandbox-stage: the outer process. The Node supervisor cannot create namespaces itself (it runs
+ * about 7 threads: unshare(CLONE_NEWUSER) and setns() into a mount namespace fail with EINVAL in a
+ * threaded process, and child_process.spawn has no pre-exec hook), so it spawns this small
+ * single-threaded program, like runc's C nsexec.
+ *
+ * The outer stage:
+ *   1. ties itself to the supervisor (PR_SET_PDEATHSIG) and takes its own process group;
+ *   2. opens what must refer to the host: the cgroup.procs files (before the root becomes read-only
+ *      in the new mount namespace) and the host mount namespace (to clone the FUSE view files);
+ *   3. unshare()s mount, pid, uts, ipc, time (and net) namespaces and makes "/" private;
+ *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c);
+ *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
+ * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload.
+ */
+#include "stage.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080 /* include/uapi/linux/sched.h, Linux 5.6 */
+#endif
+
+/* SIGKILL the stage when its parent (the supervisor) dies, and refuse to start if it already has. */
+static void tie_to_supervisor(pid_t supervisor)
+{
+	/* prctl(2): the signal is sent when the parent *thread* exits; Node's main thread spawns us and
+	 * lives as long as the process. The setting survives our own execve (we are not set-id). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("supervisor", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	/* If the supervisor died before the prctl, we were already reparented: check after setting. */
+	if (supervisor != 0 && getppid() != supervisor)
+		die_msg("supervisor %d is gone (parent is now %d)", (int)supervisor, (int)getppid());
+}
+
+/* Open every cgroup.procs file now, on the host's writable cgroupfs mounts. */
+static void open_cgroup_procs(struct config *cfg)
+{
+	/* In the new mount namespace every mount is a read-only copy (mounts.c), so a later open would
+	 * fail with EROFS; and an fd open for writing on a copy would make mount_setattr(MOUNT_ATTR_RDONLY)
+	 * fail with EBUSY (mount_setattr(2)). An fd opened here refers to the host's mount instead. For v1
+	 * the write of "0" later moves the writer, i.e. PID 1 (Documentation/admin-guide/cgroup-v1/cgroups.rst). */
+	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+		cfg->procs_fds[i] = open(cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+		if (cfg->procs_fds[i] < 0)
+			die("cgroup", "open", "%s", cfg->cgroup_procs[i]);
+	}
+}
+
+/* Create the namespaces; the caller enters all of them now except pid and time (only its children do). */
+static void create_namespaces(const struct config *cfg)
+{
+	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
+
+	if (cfg->timens)
+		flags |= CLONE_NEWTIME;
+	if (cfg->net_none)
+		flags |= CLONE_NEWNET;
+	if (unshare(flags) != 0)
+		die("namespaces", "unshare", "0x%x", (unsigned)flags);
+	/* Before any other mount: with MS_PRIVATE nothing we mount propagates back to the host, and
+	 * nothing the host mounts later appears here (Documentation/filesystems/sharedsubtree.rst,
+	 * mount_namespaces(7)). unshare(CLONE_NEWNS) copies the host's propagation types, which are
+	 * "shared" on systemd hosts. */
+	if (mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL) != 0)
+		die("namespaces", "mount", "/, MS_REC|MS_PRIVATE");
+}
+
+/* Shift CLOCK_BOOTTIME of the new time namespace so that it reads ~0 when PID 1 starts. */
+static void set_boottime_offset(void)
+{
+	struct timespec now;
+	char line[64];
+	int fd, len;
+	long long sec;
+	long nsec;
+
+	/* time_namespaces(7): offsets go to /proc/self/timens_offsets, as "<clock> <secs> <nanosecs>",
+	 * after unshare(CLONE_NEWTIME) and before the first process enters the namespace (our fork).
+	 * The kernel (kernel/time/namespace.c, proc_timens_set_offset) rejects with ERANGE an offset that
+	 * would make the clock negative *now*, and requires 0 <= nanosecs < 1e9. An offset of exactly
+	 * -(now) is written as secs = -(s+1), nanosecs = 1e9-ns; by the time the kernel checks, the
+	 * clock has moved on, so clock+offset is a few microseconds >= 0 and it is accepted. /proc/uptime,
+	 * the btime of /proc/stat and the start times in /proc/PID/stat are all shifted by it, so
+	 * `ps -o etime` agrees with the virtualized uptime. */
+	if (clock_gettime(CLOCK_BOOTTIME, &now) != 0)
+		die("time namespace", "clock_gettime", "CLOCK_BOOTTIME");
+	sec = -(long long)now.tv_sec;
+	nsec = 0;
+	if (now.tv_nsec != 0) {
+		sec -= 1;
+		nsec = 1000000000L - now.tv_nsec;
+	}
+	len = snprintf(line, sizeof line, "boottime %lld %ld\n", sec, nsec);
+	fd = open("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("time namespace", "open", "/proc/self/timens_offsets");
+	if (write(fd, line, (size_t)len) != len)
+		die("time namespace", "write", "/proc/self/timens_offsets, boottime %lld %ld", sec, nsec);
+	close(fd);
+}
+
+/* Forward signals to PID 1 until it exits; return its status as an exit code. */
+static int relay(pid_t pid1, const sigset_t *set)
+{
+	for (;;) {
+		siginfo_t si;
+		int status, sig = sigwaitinfo(set, &si);
+
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die("stage", "sigwaitinfo", "forwarded signals");
+		}
+		if (sig != SIGCHLD) {
+			/* pid_namespaces(7): the init of a pid namespace receives a signal from an ancestor
+			 * namespace only if it does not ignore it; PID 1 blocks these and takes them with
+			 * sigwaitinfo, and blocked signals are never discarded (kernel/signal.c sig_ignored). */
+			if (should_forward(&si))
+				kill(pid1, sig);
+			continue;
+		}
+		/* SIGCHLD: our only child is PID 1. */
+		if (waitpid(pid1, &status, WNOHANG) == pid1 && (WIFEXITED(status) || WIFSIGNALED(status)))
+			return exit_code_of(status);
+	}
+}
+
+/* The outer stage: parse, tie, open host-side descriptors, unshare, fork PID 1, relay its status. */
+int main(int argc, char **argv)
+{
+	struct config cfg;
+	sigset_t set;
+	pid_t pid1;
+	int code;
+
+	parse_options(argc, argv, &cfg);
+	tie_to_supervisor(cfg.supervisor_pid);
+
+	/* Our own process group: the terminal's signals (Ctrl-C) go to the foreground group only, so
+	 * the sandbox is not hit both by the terminal and by the supervisor's forwarding. tty.c then
+	 * hands the terminal's foreground to this group when the supervisor held it. A session leader
+	 * (spawned with setsid) already leads its group; setpgid would fail with EPERM there. */
+	if (getpgrp() != getpid()) {
+		tty_take_foreground();
+	}
+
+	if (cfg.chdir == NULL) {
+		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:
+		 * the cwd inherited through unshare(CLONE_NEWNS) is the read-only copy underneath. */
+		char *cwd = getcwd(NULL, 0);
+		if (cwd == NULL)
+			die("working directory", "getcwd", "%s", ".");
+		cfg.chdir = cwd;
+	}
+	if (cfg.sync_fd >= 0 && fcntl(cfg.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
+		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg.sync_fd);
+	open_cgroup_procs(&cfg);
+	if (cfg.n_views > 0) {
+		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
+		 * FUSE mount, which is mounted on the host after our unshare and never propagates to a
+		 * private namespace. */
+		cfg.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (cfg.host_mnt_fd < 0)
+			die("views", "open", "/proc/self/ns/mnt");
+	}
+	/* PID 1 sees its parent as pid 0 (it lives outside its namespace), so getppid() cannot tell
+	 * whether we died before its prctl; a pidfd of ours polls readable once we have (pidfd_open(2)). */
+	cfg.parent_pidfd = sys_pidfd_open(getpid(), 0);
+	if (cfg.parent_pidfd < 0)
+		die("stage", "pidfd_open", "%d", (int)getpid());
+
+	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
+	 * PID 1 inherits the mask (fork(2)). */
+	block_signals(&set);
+	create_namespaces(&cfg);
+	if (cfg.timens)
+		set_boottime_offset();
+
+	pid1 = fork();
+	if (pid1 < 0)
+		die("pid 1", "fork", "%s", "");
+	if (pid1 == 0)
+		pid1_main(&cfg);
+
+	/* Everything opened for PID 1 stays with PID 1. Closing our copy of the sync fd makes the
+	 * supervisor's write fail (EPIPE) once PID 1 is gone, instead of blocking. */
+	close(cfg.parent_pidfd);
+	if (cfg.sync_fd >= 0)
+		close(cfg.sync_fd);
+	if (cfg.host_mnt_fd >= 0)
+		close(cfg.host_mnt_fd);
+	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
+		close(cfg.procs_fds[i]);
+
+	code = relay(pid1, &set);
+	tty_restore_foreground();
+	return code;
+}

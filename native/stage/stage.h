@@ -1,0 +1,104 @@
+/*
+ * sandbox-stage: the single-threaded launcher and PID 1 of a sandbox.
+ *
+ * Shared declarations. Every .c file of the stage includes this header first, so _GNU_SOURCE is
+ * defined before any libc header (unshare, setns, execvpe, pipe2, ... are GNU extensions).
+ *
+ * Files, one concern each:
+ *   stage.c    main(): the outer process (namespaces, time offsets, forks PID 1, relays its status)
+ *   options.c  the argv contract (documented there)
+ *   fail.c     the one-line error format and exit code 125
+ *   sys.h      raw system calls that glibc 2.36 does not wrap the way we need
+ *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, reaping and signal forwarding
+ *   mounts.c   everything that mounts: read-only root, /proc, /dev, /tmp, binds, views, cgroupfs
+ *   caps.c     capability drop to docker's default set
+ *   netns.c    loopback up and hostname
+ *   tty.c      giving the terminal's foreground to the sandbox and back
+ */
+#ifndef SANDBOX_STAGE_H
+#define SANDBOX_STAGE_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <signal.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <sys/types.h>
+
+/* Exit codes like docker run: 125 = the sandbox itself failed, 126 = cannot execute, 127 = not found. */
+enum { EXIT_SANDBOX = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+
+/* A "SRC:DST" pair (bind views, volumes) or "DIR:OPTS" (cgroup v1 hierarchies). */
+struct pair {
+	const char *src; /* source path, or the directory name under /sys/fs/cgroup */
+	const char *dst; /* target path, or the mount options of a cgroup v1 hierarchy */
+	bool ro;         /* --volume SRC:DST:ro */
+	int tree_fd;     /* detached mount cloned from the host (open_tree), -1 until then */
+};
+
+/* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
+struct config {
+	pid_t supervisor_pid;     /* 0: not given, no parent check */
+	int sync_fd;              /* -1: no sync byte to wait for */
+	const char **cgroup_procs; size_t n_cgroup_procs;
+	struct pair *cgroup_v1;   size_t n_cgroup_v1;
+	bool cgroup_v2;
+	const char *hostname;     /* NULL: keep the (copied) host name */
+	bool net_none;
+	bool timens;
+	struct pair *views;       size_t n_views;
+	struct pair *rw;          size_t n_rw;   /* src == dst */
+	struct pair *volumes;     size_t n_volumes;
+	const char *chdir;        /* NULL until main() fills in the stage's cwd */
+	char **argv;              /* the workload's command, NULL-terminated */
+
+	/* Opened by the outer stage before unshare(CLONE_NEWNS), inherited by PID 1 (O_CLOEXEC). */
+	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
+	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
+	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
+};
+
+/* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
+extern const int forwarded_signals[6];
+
+/* options.c */
+void parse_options(int argc, char **argv, struct config *cfg);
+
+/* fail.c */
+__attribute__((noreturn, format(printf, 3, 4)))
+void die(const char *what, const char *call, const char *argfmt, ...);
+__attribute__((noreturn, format(printf, 1, 2)))
+void die_msg(const char *fmt, ...);
+int exit_code_of(int wait_status);
+
+/* pid1.c */
+__attribute__((noreturn)) void pid1_main(struct config *cfg);
+
+/* mounts.c */
+void clone_bind_sources(struct config *cfg);
+void make_root_readonly(void);
+void mount_proc(void);
+void mount_dev(void);
+void mount_tmp(void);
+void attach_bind_sources(struct config *cfg);
+void bind_views(struct config *cfg);
+void mount_cgroupfs(const struct config *cfg);
+
+/* caps.c */
+void drop_capabilities(void);
+
+/* netns.c */
+void loopback_up(void);
+void set_hostname(const char *name);
+
+/* tty.c */
+void tty_take_foreground(void);
+void tty_restore_foreground(void);
+
+/* signal helpers (pid1.c) */
+void block_signals(sigset_t *set);
+bool should_forward(const siginfo_t *si);
+
+#endif

@@ -1,0 +1,38 @@
+// `sandbox gc`: remove what sandboxes of dead supervisors left behind. A SIGKILLed supervisor takes
+// its sandbox down (PDEATHSIG on the stage and PID 1; the pid namespace dies with its PID 1) and
+// libfuse's auto_unmount removes its FUSE mount, but its cgroups and state dir stay. Only sandboxes
+// whose supervisor is gone (pid AND start time) are touched, never live ones.
+import { execFile } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { promisify } from 'node:util';
+import { openCgroup } from './cgroup/index.js';
+import { withContext } from './errors.js';
+import { listStates, removeState, supervisorAlive, type SandboxState } from './state.js';
+
+const run = promisify(execFile);
+
+/** True when a path is a mountpoint in this mount namespace (/proc/self/mountinfo field 5). */
+async function isMounted(path: string): Promise<boolean> {
+  const text = await readFile('/proc/self/mountinfo', 'utf8');
+  return text.split('\n').some((line) => line.split(' ')[4] === path);
+}
+
+/** Remove one dead sandbox: its FUSE mount (lazily), its cgroups, then its state dir. */
+async function collect(state: SandboxState): Promise<void> {
+  try {
+    if (await isMounted(state.mountpoint)) await run('fusermount', ['-uz', state.mountpoint]);
+    const cgroup = await openCgroup({ id: state.id });
+    await cgroup.destroy();
+    await removeState(state.id);
+  } catch (err) {
+    throw withContext(`gc ${state.id}`, err);
+  }
+}
+
+/** Collect every sandbox whose supervisor is dead; returns their ids. */
+export async function collectGarbage(): Promise<string[]> {
+  const dead: SandboxState[] = [];
+  for (const state of await listStates()) if (!(await supervisorAlive(state))) dead.push(state);
+  for (const state of dead) await collect(state);
+  return dead.map((s) => s.id);
+}

@@ -1,0 +1,98 @@
+// The FUSE server itself, mounted for real (root, /dev/fuse): routing by path, per-open snapshots
+// read at any offset and size, read-only files, sizes that never cut a reader short, and degrading
+// open to the host file when a view can't be computed. Stats come from a real captured v1 tree.
+// Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
+import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
+import { ZERO_LOAD } from '../../procfs/loadavg.js';
+import { EMPTY_TASKS } from '../../procfs/tasks.js';
+import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
+import { openCgroup } from '../../supervisor/cgroup/index.js';
+import { requireOrSkip } from '../helpers/sandbox.js';
+
+const unavailable = process.getuid?.() !== 0 ? 'needs root' : null;
+const skip = requireOrSkip(unavailable);
+const TREE = fileURLToPath(new URL('../fixtures/cgroup-v1/busy-256M', import.meta.url));
+const dir = `/run/sandbox/test-fs-${process.pid}`;
+const mountpoint = `${dir}/views`;
+
+describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
+  const server = new ViewServer(mountpoint);
+  const source = async (): Promise<SandboxViewSource> => {
+    const cgroup = await openCgroup({ id: 'fixture', root: TREE });
+    return { stats: () => cgroup.stats(), load: () => ZERO_LOAD, tasks: () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
+  };
+
+  beforeAll(async () => {
+    await mkdir(mountpoint, { recursive: true });
+    await server.mount();
+    server.register('box', await source());
+    server.register('broken', { ...(await source()), stats: () => Promise.reject(new Error('cgroup gone')) });
+  });
+
+  afterAll(async () => {
+    await server.unmount();
+    await rm(dir, { recursive: true, force: true });
+    const mounts = await readFile('/proc/self/mounts', 'utf8');
+    expect(mounts).not.toContain(mountpoint);
+  });
+
+  it('lists sandboxes at the top and every view inside each', async () => {
+    expect((await readdir(mountpoint)).sort()).toEqual(['box', 'broken']);
+    expect((await readdir(`${mountpoint}/box`)).sort()).toEqual(VIEWS.map((v) => v.name).sort());
+  });
+
+  it('serves the limit of the captured cgroup: MemTotal 256 MiB, one CPU online', async () => {
+    const meminfo = await readFile(`${mountpoint}/box/meminfo`, 'utf8');
+    expect(meminfo).toMatch(/^MemTotal:\s+262144 kB$/m);
+    expect(await readFile(`${mountpoint}/box/cpu-online`, 'utf8')).toBe('0\n');
+  });
+
+  it('reports a size no smaller than the content, read-only', async () => {
+    const st = await stat(`${mountpoint}/box/cpuinfo`);
+    const content = await readFile(`${mountpoint}/box/cpuinfo`);
+    expect(st.size).toBeGreaterThanOrEqual(content.length);
+    expect(st.mode & 0o777).toBe(0o444);
+    await expect(open(`${mountpoint}/box/meminfo`, 'r+')).rejects.toMatchObject({ code: 'EACCES' });
+  });
+
+  it('unknown sandboxes and files are ENOENT', async () => {
+    await expect(readFile(`${mountpoint}/nobody/meminfo`)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readFile(`${mountpoint}/box/kcore`)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('reads of one open at any offset and size assemble one consistent snapshot', async () => {
+    const fh = await open(`${mountpoint}/box/stat`, 'r');
+    try {
+      const whole = Buffer.alloc(65536);
+      const { bytesRead } = await fh.read(whole, 0, whole.length, 0);
+      const expected = whole.subarray(0, bytesRead);
+      expect(bytesRead).toBeGreaterThan(100);
+      for (const [offset, size] of [[0, 1], [7, 13], [100, 4096], [bytesRead - 3, 50], [bytesRead, 10], [bytesRead + 100, 10]] as const) {
+        const part = Buffer.alloc(size);
+        const got = await fh.read(part, 0, size, offset);
+        expect(part.subarray(0, got.bytesRead)).toEqual(expected.subarray(offset, offset + size));
+      }
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('serves the host file and warns once when a view cannot be computed', async () => {
+    const warn = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    try {
+      const first = await readFile(`${mountpoint}/broken/meminfo`, 'utf8');
+      await readFile(`${mountpoint}/broken/meminfo`, 'utf8');
+      const host = await readFile('/proc/meminfo', 'utf8');
+      const keys = (t: string) => t.split('\n').map((l) => l.split(':')[0]);
+      expect(keys(first)).toEqual(keys(host));
+      expect(/^MemTotal:.*$/m.exec(first)?.[0]).toBe(/^MemTotal:.*$/m.exec(host)?.[0]);
+      const warnings = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('broken'));
+      expect(warnings).toEqual([`sandbox: view /proc/meminfo of broken serves the host file: cgroup gone\n`]);
+    } finally {
+      warn.mockRestore();
+    }
+  });
+});
