@@ -25,7 +25,7 @@ export interface StageConfig {
   env: NodeJS.ProcessEnv;
 }
 
-/** The stage's argv for a config (the contract is documented in native/stage/stage.c). */
+/** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
 export function stageArgs(cfg: StageConfig): string[] {
   const args = ['--supervisor-pid', String(cfg.supervisorPid), '--sync-fd', '3', '--hostname', cfg.hostname, '--net', cfg.net];
   for (const file of cfg.procsFiles) args.push('--cgroup-procs', file);

@@ -2,6 +2,7 @@
  * The sandbox's file system, built by PID 1 inside the new mount namespace (a private copy of the
  * host's, see stage.c; nothing here propagates back). Layout, like docker's defaults:
  *   /                the host's root, every mount read-only
+ *   /sys             with --net none a fresh sysfs of the new network namespace, read-only
  *   /proc            a fresh proc of the new pid namespace; /proc/sys and docker's other
  *                    read-only paths bound read-only; the FUSE views bound over some files
  *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
@@ -99,6 +100,20 @@ void mount_proc(void)
 		die("/proc", "mount", "proc, /proc, MS_NOSUID|MS_NODEV|MS_NOEXEC");
 	for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++)
 		bind_readonly("/proc", readonly_paths[i]);
+}
+
+/* A fresh sysfs, read-only, as docker mounts it. sysfs shows the network devices of the network
+ * namespace of the process that mounts it (Documentation/filesystems/sysfs.rst, net/core/
+ * net-sysfs.c: the kobject namespace is taken at mount time), so with --net none /sys/class/net
+ * lists only lo instead of the host's interfaces. /sys/fs/cgroup and the cpu-online view are
+ * mounted on top of it later. */
+void mount_sys(void)
+{
+	/* Only for a new network namespace: in the host's, a second sysfs mount fails with EBUSY here
+	 * (measured), and the host's /sys, already read-only, shows the same devices anyway. */
+	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		die("/sys", "mount", "sysfs, /sys, MS_NOSUID|MS_NODEV|MS_NOEXEC");
+	bind_readonly("/sys", "/sys");
 }
 
 /* A minimal private /dev, as docker's: a few character devices, its own pts, shm, fd links. */

@@ -42,31 +42,33 @@ static int parse_int(const char *opt, const char *value)
 	return (int)n;
 }
 
-/* Split "A:B" at the first ':' into a pair; both sides must be non-empty. */
-static struct pair split_pair(const char *opt, char *value)
+/* Split "A:B" at the first ':' into a pair (copies: argv itself is what `ps` shows, keep it intact). */
+static struct pair split_pair(const char *opt, const char *value, size_t len)
 {
-	char *colon = strchr(value, ':');
-	struct pair p = { .src = value, .dst = NULL, .ro = false, .tree_fd = -1 };
+	const char *colon = memchr(value, ':', len);
+	struct pair p = { .ro = false, .tree_fd = -1 };
 
-	if (colon == NULL || colon == value || colon[1] == '\0')
+	if (colon == NULL || colon == value || colon == value + len - 1)
 		die_msg("invalid value for %s: \"%s\" (expected A:B)", opt, value);
-	*colon = '\0';
-	p.dst = colon + 1;
+	p.src = strndup(value, (size_t)(colon - value));
+	p.dst = strndup(colon + 1, len - (size_t)(colon - value) - 1);
+	if (p.src == NULL || p.dst == NULL)
+		die(opt, "strndup", "%s", value);
 	return p;
 }
 
 /* Split a --volume value, "SRC:DST[:ro|:rw]". */
-static struct pair split_volume(char *value)
+static struct pair split_volume(const char *value)
 {
 	size_t len = strlen(value);
 	bool ro = false;
 	struct pair p;
 
 	if (len > 3 && (strcmp(value + len - 3, ":ro") == 0 || strcmp(value + len - 3, ":rw") == 0)) {
-		ro = value[len - 2] == 'r' && value[len - 1] == 'o';
-		value[len - 3] = '\0';
+		ro = value[len - 1] == 'o';
+		len -= 3;
 	}
-	p = split_pair("--volume", value);
+	p = split_pair("--volume", value, len);
 	p.ro = ro;
 	if (p.dst[0] != '/' || strcmp(p.dst, "/") == 0)
 		die_msg("invalid value for --volume: \"%s\" (the target must be an absolute path other than /)", p.dst);
@@ -96,7 +98,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 
 	for (i = 1; i < argc; i++) {
 		const char *opt = argv[i];
-		char *value;
+		const char *value;
 
 		if (strcmp(opt, "--") == 0) {
 			if (i + 1 >= argc)
@@ -128,7 +130,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		} else if (strcmp(opt, "--cgroup-procs") == 0) {
 			cfg->cgroup_procs[cfg->n_cgroup_procs++] = value;
 		} else if (strcmp(opt, "--cgroup-v1") == 0) {
-			cfg->cgroup_v1[cfg->n_cgroup_v1] = split_pair(opt, value);
+			cfg->cgroup_v1[cfg->n_cgroup_v1] = split_pair(opt, value, strlen(value));
 			if (strchr(cfg->cgroup_v1[cfg->n_cgroup_v1].src, '/') != NULL)
 				die_msg("invalid value for --cgroup-v1: \"%s\" (DIR is one path component)",
 					cfg->cgroup_v1[cfg->n_cgroup_v1].src);
@@ -140,7 +142,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 				die_msg("invalid value for --net: \"%s\" (none or host)", value);
 			cfg->net_none = strcmp(value, "none") == 0;
 		} else if (strcmp(opt, "--bind-view") == 0) {
-			cfg->views[cfg->n_views++] = split_pair(opt, value);
+			cfg->views[cfg->n_views++] = split_pair(opt, value, strlen(value));
 		} else if (strcmp(opt, "--rw") == 0) {
 			if (value[0] != '/' || strcmp(value, "/") == 0)
 				die_msg("invalid value for --rw: \"%s\" (an absolute path other than /)", value);

@@ -162,6 +162,8 @@ void pid1_main(struct config *cfg)
 	clone_bind_sources(cfg); /* first: their sources are host paths, before /tmp etc. cover them */
 	make_root_readonly();    /* before the writable mounts: it would make them read-only too */
 	mount_proc();
+	if (cfg->net_none)
+		mount_sys(); /* with the host's network the host's /sys, read-only, is the right view */
 	mount_dev();
 	mount_tmp();
 	attach_bind_sources(cfg);

@@ -12,6 +12,7 @@
  *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c);
  *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
  * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload.
+ * The argv contract (what supervisor/stage.ts passes) is documented at the top of options.c.
  */
 #include "stage.h"
 #include "sys.h"
@@ -148,13 +149,13 @@ int main(int argc, char **argv)
 	parse_options(argc, argv, &cfg);
 	tie_to_supervisor(cfg.supervisor_pid);
 
-	/* Our own process group: the terminal's signals (Ctrl-C) go to the foreground group only, so
-	 * the sandbox is not hit both by the terminal and by the supervisor's forwarding. tty.c then
-	 * hands the terminal's foreground to this group when the supervisor held it. A session leader
-	 * (spawned with setsid) already leads its group; setpgid would fail with EPERM there. */
-	if (getpgrp() != getpid()) {
+	/* Our own process group (setpgid in tty.c): the terminal's signals (Ctrl-C) go to the
+	 * foreground group only, so the sandbox is not hit both by the terminal and by the supervisor's
+	 * forwarding. When the supervisor's group held the terminal, tty.c hands the foreground to ours,
+	 * so an interactive workload can read it. A session leader (spawned with setsid) already leads
+	 * its group, where setpgid would fail with EPERM (setpgid(2)). */
+	if (getpgrp() != getpid())
 		tty_take_foreground();
-	}
 
 	if (cfg.chdir == NULL) {
 		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:

@@ -80,6 +80,7 @@ __attribute__((noreturn)) void pid1_main(struct config *cfg);
 void clone_bind_sources(struct config *cfg);
 void make_root_readonly(void);
 void mount_proc(void);
+void mount_sys(void);
 void mount_dev(void);
 void mount_tmp(void);
 void attach_bind_sources(struct config *cfg);
