@@ -40,6 +40,7 @@ stamp=dist/.build-stamp
 if [ ! -f "$stamp" ] || [ -n "$(find supervisor procfs native bench tsconfig.json package.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
   say "tsc"
   node_modules/.bin/tsc -p tsconfig.json
+  chmod +x dist/supervisor/main.js # the package's bin: `npx sandbox` executes it directly
   touch "$stamp"
 fi
 
