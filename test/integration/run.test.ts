@@ -123,6 +123,31 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     });
   });
 
+  describe('every limit flag reaches the kernel', () => {
+    it('quota, period, burst, weight, cpuset, memory, swap and pids as the cgroup files inside show them', async () => {
+      const r = await cli([
+        'run', '--cpu', '50%', '--cpu-period', '50ms', '--cpu-burst', '10ms', '--cpu-weight', '200', '--cpuset-cpus', '1',
+        '--mem', '128M', '--pids', '77', '--', 'sh', '-c',
+        'cd /sys/fs/cgroup; cat cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpu/cpu.cfs_burst_us cpu/cpu.shares cpuset/cpuset.cpus ' +
+          'memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes pids/pids.max; taskset -pc $$ | sed "s/.*: //"',
+      ]);
+      expect(r.stderr).toBe('');
+      // weight 200 -> shares 200*1024/100; no --swap: memsw = memory (no swap at all).
+      expect(r.stdout.trim().split('\n')).toEqual(['25000', '50000', '10000', '2048', '1', `${128 * MiB}`, `${128 * MiB}`, '77', '1']);
+    });
+
+    it('a second sandbox is placed on the CPU the first one does not use', async () => {
+      const first = startCli(['run', '--cpu', '50%', '--', 'sh', '-c', 'cat /sys/fs/cgroup/cpuset/cpuset.cpus; sleep 2']);
+      const firstDone = finish(first);
+      const firstCpu = await new Promise<string>((resolve) => first.stdout!.on('data', (d: Buffer) => resolve(d.toString().trim())));
+      const second = await cli(['run', '--cpu', '50%', '--', 'cat', '/sys/fs/cgroup/cpuset/cpuset.cpus']);
+      await firstDone;
+      expect(firstCpu).toMatch(/^\d+$/);
+      expect(second.stdout.trim()).toMatch(/^\d+$/);
+      expect(second.stdout.trim()).not.toBe(firstCpu);
+    });
+  });
+
   describe('isolation', () => {
     let dir: string;
     beforeAll(() => {
@@ -177,7 +202,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(r.stderr).toMatch(/^sandbox: exec "no-such-command-xyz": No such file or directory\n$/);
     });
 
-    it.each(['SIGTERM', 'SIGINT', 'SIGHUP'] as const)('%s reaches the workload', async (sig) => {
+    it.each(['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'] as const)('%s reaches the workload', async (sig) => {
       const child = startCli(['run', '--', 'sh', '-c', `trap "echo got ${sig}; exit 42" ${sig.slice(3)}; echo ready; sleep 100 & wait`]);
       const done = finish(child);
       await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
