@@ -5,9 +5,9 @@
 // Handlers run on Node's main thread: they never block and never touch this mount themselves (a
 // synchronous read of our own mount from here would deadlock). Each open renders a snapshot into a
 // per-fd buffer, so reads at any offset and size of one open see consistent content.
-import { readFile } from 'node:fs/promises';
 import type FuseType from 'fuse-native';
 import type { CgroupStats } from '../supervisor/cgroup/types.js';
+import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
 import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec } from './views/index.js';
 
@@ -38,6 +38,8 @@ export class ViewServer {
   private readonly openFiles = new Map<number, Buffer>();
   private readonly lastSize = new Map<string, number>();
   private readonly warned = new Set<string>();
+  /** Host files (/proc/meminfo, …) read through kept descriptors: one pread per render. */
+  private readonly hostFiles = new KeptFiles();
   private nextFd = 1;
   private fuse: FuseType | null = null;
 
@@ -79,6 +81,7 @@ export class ViewServer {
     const fuse = this.fuse;
     this.fuse = null;
     this.openFiles.clear();
+    await this.hostFiles.closeAll();
     if (!fuse) return;
     await new Promise<void>((resolve, reject) =>
       fuse.unmount((err) => (err ? reject(new Error(`unmount FUSE ${this.mountpoint}: ${err.message}`)) : resolve())),
@@ -91,7 +94,7 @@ export class ViewServer {
     const hostPath = spec.hostPath ?? spec.target;
     try {
       if (!source) throw new Error(`sandbox ${id} is not registered`);
-      const [hostText, stats] = await Promise.all([spec.hostPath ? readFile(spec.hostPath, 'utf8') : '', source.stats()]);
+      const [hostText, stats] = await Promise.all([spec.hostPath ? this.hostFiles.read(spec.hostPath) : '', source.stats()]);
       const text = renderView(spec.name, hostText, stats, source.load(), source.tasks(), source.memory, Date.now());
       return Buffer.from(text);
     } catch (err) {
@@ -100,7 +103,7 @@ export class ViewServer {
         this.warned.add(key);
         process.stderr.write(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
       }
-      return readFile(hostPath);
+      return Buffer.from(await this.hostFiles.read(hostPath));
     }
   }
 

@@ -8,6 +8,8 @@ import { constants } from 'node:fs';
 import { mkdir, open, readFile, readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
+import { basename } from 'node:path';
+import { KeptFiles } from '../kept-files.js';
 
 /** A failed cgroupfs operation with everything needed to act on it. */
 export class CgroupFsError extends Error {
@@ -48,9 +50,26 @@ export function cgroupContext(context: string, err: unknown): Error {
   return new Error(`${context}: ${message}`, { cause: err });
 }
 
+/**
+ * Files read through a fresh open every time: v1 caches the pid list of an open cgroup.procs/tasks
+ * and serves it again for up to a second (kernel/cgroup/cgroup-v1.c cgroup_pidlist_start(),
+ * CGROUP_PIDLIST_DESTROY_DELAY), too stale for waiting until a cgroup is empty.
+ */
+function mustReopen(path: string): boolean {
+  const name = basename(path);
+  return name === 'tasks' || name.startsWith('cgroup.');
+}
+
 /** Reads and writes cgroup control files under a root dir ("/" on a live system). */
 export class CgroupFs {
+  private readonly kept = new KeptFiles();
+
   constructor(readonly root: string = '/') {}
+
+  /** Close the descriptors kept for reads (before the cgroup is removed). */
+  async closeAll(): Promise<void> {
+    await this.kept.closeAll();
+  }
 
   /** The full path of a host-absolute cgroupfs path under this instance's root. */
   resolve(path: string): string {
@@ -61,7 +80,7 @@ export class CgroupFs {
   async read(path: string): Promise<string> {
     const full = this.resolve(path);
     try {
-      return await readFile(full, 'utf8');
+      return mustReopen(full) ? await readFile(full, 'utf8') : await this.kept.read(full);
     } catch (err) {
       throw fsError('read', full, err);
     }

@@ -181,6 +181,7 @@ export class V1Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    await this.fs.closeAll(); // no descriptor of ours may outlive the directory
     const present: Placement[] = [];
     for (const p of this.placements) if (await this.fs.exists(p.leaf)) present.push(p);
     if (present.length === 0) return;

@@ -121,6 +121,7 @@ export class V2Manager implements CgroupManager {
   }
 
   async destroy(): Promise<void> {
+    await this.fs.closeAll(); // no descriptor of ours may outlive the directory
     if (!(await this.fs.exists(this.leaf))) return;
     try {
       await killUntilEmpty(
