@@ -35,12 +35,11 @@ if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modu
   npm ci --no-audit --no-fund --loglevel=error
 fi
 
-# --- TypeScript: incremental build; tsc itself skips work when nothing changed.
+# --- TypeScript: compiled and bundled only when a source is newer than the last build.
 stamp=dist/.build-stamp
-if [ ! -f "$stamp" ] || [ -n "$(find supervisor procfs native bench tsconfig.json package.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' \) -print -quit)" ]; then
-  say "tsc"
-  node_modules/.bin/tsc -p tsconfig.json
-  chmod +x dist/supervisor/main.js # the package's bin: `npx sandbox` executes it directly
+if [ ! -f "$stamp" ] || [ -n "$(find supervisor procfs native bench tsconfig.json package.json -newer "$stamp" \( -name '*.ts' -o -name '*.json' -o -name compile-ts.sh \) -print -quit)" ]; then
+  say "tsc + bundle"
+  bash native/compile-ts.sh
   touch "$stamp"
 fi
 
