@@ -119,6 +119,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('spawn');
     const exited = waitForExit(stage);
+    exited.catch(() => undefined); // awaited below; handled now so a spawn error during the mount wait can't crash us
     await mounted.catch((err) => {
       stage?.kill('SIGKILL');
       throw withContext('views', err);
