@@ -147,6 +147,21 @@ __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *
 	}
 }
 
+/* Show PID 1 as "sandbox-init" inside: its argv holds host paths (cgroup dirs, the FUSE mount) that
+ * the sandbox's `ps` need not see. /proc/PID/cmdline reads the argv area of the process's memory
+ * (fs/proc/base.c get_mm_cmdline), so overwriting it in place renames the process; comm is set with
+ * PR_SET_NAME (prctl(2), at most 15 bytes). Done after the workload's fork: its command points into
+ * this area, and the child keeps its own copy. */
+static void retitle(const struct config *cfg)
+{
+	static const char title[] = "sandbox-init";
+
+	memset(cfg->arg_area, 0, cfg->arg_area_len);
+	if (cfg->arg_area_len >= sizeof title)
+		memcpy(cfg->arg_area, title, sizeof title);
+	prctl(PR_SET_NAME, title, 0, 0, 0);
+}
+
 /* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
 void pid1_main(struct config *cfg)
 {
@@ -192,5 +207,6 @@ void pid1_main(struct config *cfg)
 		die("workload", "fork", "%s", "");
 	if (workload == 0)
 		exec_workload(cfg, umask_saved);
+	retitle(cfg);
 	reap_loop(workload, &set);
 }

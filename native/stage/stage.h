@@ -53,6 +53,8 @@ struct config {
 	struct pair *volumes;     size_t n_volumes;
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
 	char **argv;              /* the workload's command, NULL-terminated */
+	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
+	size_t arg_area_len;
 
 	/* Opened by the outer stage before unshare(CLONE_NEWNS), inherited by PID 1 (O_CLOEXEC). */
 	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */

@@ -74,6 +74,14 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(Number(etimes.trim())).toBeGreaterThanOrEqual(0);
       expect(Number(etimes.trim())).toBeLessThan(10);
     });
+    it('uptime, vmstat and ps agree with the views', async () => {
+      const r = await sh('uptime; vmstat -s | grep "total memory"; ps -p 1 -o args=');
+      expect(r.stderr).toBe('');
+      const [uptime, vmstat, init] = r.stdout.split('\n');
+      expect(uptime).toMatch(/ up 0 min, /); // not the host's days
+      expect(vmstat?.trim()).toBe('262144 K total memory');
+      expect(init).toBe('sandbox-init'); // PID 1's argv (host paths) is not shown inside
+    });
   });
 
   describe('limits are enforced', () => {
