@@ -9,13 +9,15 @@ import type FuseType from 'fuse-native';
 import type { CgroupStats } from '../supervisor/cgroup/types.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
+import { EMPTY_TASKS } from './tasks.js';
 import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec } from './views/index.js';
 
 /** What the server needs from one sandbox to render its views. */
 export interface SandboxViewSource {
   stats(): Promise<CgroupStats>;
   load(): LoadAverages;
-  tasks(): TaskSample;
+  /** The sandbox's tasks now (the kernel's nr_running, nr_threads and last pid are instantaneous). */
+  tasks(): Promise<TaskSample>;
   memory: ViewMemory;
 }
 
@@ -94,8 +96,12 @@ export class ViewServer {
     const hostPath = spec.hostPath ?? spec.target;
     try {
       if (!source) throw new Error(`sandbox ${id} is not registered`);
-      const [hostText, stats] = await Promise.all([spec.hostPath ? this.hostFiles.read(spec.hostPath) : '', source.stats()]);
-      const text = renderView(spec.name, hostText, stats, source.load(), source.tasks(), source.memory, Date.now());
+      const [hostText, stats, tasks] = await Promise.all([
+        spec.hostPath ? this.hostFiles.read(spec.hostPath) : '',
+        source.stats(),
+        spec.liveTasks ? source.tasks() : EMPTY_TASKS,
+      ]);
+      const text = renderView(spec.name, hostText, stats, source.load(), tasks, source.memory, Date.now());
       return Buffer.from(text);
     } catch (err) {
       const key = `${id}/${spec.name}`;

@@ -94,11 +94,12 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    const sampler = new LoadSampler(async () => sampleTasks(await cgroup.threads()));
+    const tasks = async () => sampleTasks(await cgroup.threads());
+    const sampler = new LoadSampler(tasks);
     server.register(id, {
       stats: () => cgroup.stats(),
       load: () => sampler.averages(),
-      tasks: () => sampler.lastSample(),
+      tasks,
       memory: createViewMemory(startedAtMs),
     });
     sampler.start();

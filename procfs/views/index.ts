@@ -28,17 +28,19 @@ export interface ViewSpec {
   hostPath: string | null;
   /** Where it is bound inside the sandbox. */
   target: string;
+  /** Whether it shows instantaneous task counts (running, blocked, threads, last pid), sampled per open. */
+  liveTasks: boolean;
 }
 
 /** Every served file. */
 export const VIEWS: readonly ViewSpec[] = Object.freeze([
-  { name: 'meminfo', hostPath: '/proc/meminfo', target: '/proc/meminfo' },
-  { name: 'cpuinfo', hostPath: '/proc/cpuinfo', target: '/proc/cpuinfo' },
-  { name: 'stat', hostPath: '/proc/stat', target: '/proc/stat' },
-  { name: 'uptime', hostPath: null, target: '/proc/uptime' },
-  { name: 'loadavg', hostPath: null, target: '/proc/loadavg' },
-  { name: 'swaps', hostPath: '/proc/swaps', target: '/proc/swaps' },
-  { name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online' },
+  { name: 'meminfo', hostPath: '/proc/meminfo', target: '/proc/meminfo', liveTasks: false },
+  { name: 'cpuinfo', hostPath: '/proc/cpuinfo', target: '/proc/cpuinfo', liveTasks: false },
+  { name: 'stat', hostPath: '/proc/stat', target: '/proc/stat', liveTasks: true },
+  { name: 'uptime', hostPath: null, target: '/proc/uptime', liveTasks: false },
+  { name: 'loadavg', hostPath: null, target: '/proc/loadavg', liveTasks: true },
+  { name: 'swaps', hostPath: '/proc/swaps', target: '/proc/swaps', liveTasks: false },
+  { name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', liveTasks: false },
 ] satisfies ViewSpec[]);
 
 /** Render one view: `hostText` is the content of spec.hostPath ('' when null); may advance `memory`. */

@@ -22,7 +22,7 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
   const server = new ViewServer(mountpoint);
   const source = async (): Promise<SandboxViewSource> => {
     const cgroup = await openCgroup({ id: 'fixture', root: TREE });
-    return { stats: () => cgroup.stats(), load: () => ZERO_LOAD, tasks: () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
+    return { stats: () => cgroup.stats(), load: () => ZERO_LOAD, tasks: async () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
   };
 
   beforeAll(async () => {

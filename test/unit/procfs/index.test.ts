@@ -15,7 +15,9 @@ describe('VIEWS', () => {
   it('lists every served file once, with where it is bound', () => {
     expect(VIEWS.map((v) => v.name)).toEqual(['meminfo', 'cpuinfo', 'stat', 'uptime', 'loadavg', 'swaps', 'cpu-online']);
     expect(new Set(VIEWS.map((v) => v.target)).size).toBe(VIEWS.length);
-    expect(VIEWS.find((v) => v.name === 'cpu-online')).toEqual({ name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online' });
+    expect(VIEWS.find((v) => v.name === 'cpu-online')).toEqual({ name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', liveTasks: false });
+    // Only the files that print instantaneous task counts sample the tasks on every open.
+    expect(VIEWS.filter((v) => v.liveTasks).map((v) => v.name)).toEqual(['stat', 'loadavg']);
     for (const v of VIEWS) if (v.hostPath !== null) expect(v.hostPath).toBe(v.target);
   });
 
