@@ -74,6 +74,12 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(Number(etimes.trim())).toBeGreaterThanOrEqual(0);
       expect(Number(etimes.trim())).toBeLessThan(10);
     });
+    it('loadavg counts the sandbox tasks and its last pid, procs_running the running ones', async () => {
+      // PID 1, sh, two sleeps and the reader: 5 threads, last pid 5, only the reader running.
+      const r = await sh('sleep 2 & sleep 2 & cat /proc/loadavg; grep ^procs_running /proc/stat');
+      expect(r.stdout).toMatch(/^\d+\.\d\d \d+\.\d\d \d+\.\d\d 1\/5 5\nprocs_running 1\n$/);
+    });
+
     it('uptime, vmstat and ps agree with the views', async () => {
       const r = await sh('uptime; vmstat -s | grep "total memory"; ps -p 1 -o args=');
       expect(r.stderr).toBe('');
