@@ -38,9 +38,29 @@ void block_signals(sigset_t *set)
 
 /* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
  * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the workload has it already. */
-bool should_forward(const siginfo_t *si)
+static bool should_forward(const siginfo_t *si)
 {
 	return si->si_code != SI_KERNEL;
+}
+
+/* Wait until a child changed state (SIGCHLD), forwarding every other blocked signal to `target`
+ * meanwhile. Both the stage (target: PID 1) and PID 1 (target: the workload) wait this way. */
+void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
+{
+	for (;;) {
+		siginfo_t si;
+		int sig = sigwaitinfo(set, &si);
+
+		if (sig < 0) {
+			if (errno == EINTR)
+				continue;
+			die(who, "sigwaitinfo", "forwarded signals");
+		}
+		if (sig == SIGCHLD)
+			return;
+		if (should_forward(&si))
+			kill(target, sig);
+	}
 }
 
 /* SIGKILL PID 1 when the outer stage dies; exit if it died before that was set. */
@@ -125,20 +145,10 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
 {
 	for (;;) {
-		siginfo_t si;
-		int status, sig = sigwaitinfo(set, &si);
+		int status;
 		pid_t pid;
 
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			die("pid 1", "sigwaitinfo", "forwarded signals");
-		}
-		if (sig != SIGCHLD) {
-			if (should_forward(&si))
-				kill(workload, sig);
-			continue;
-		}
+		forward_until_sigchld(set, workload, "pid 1");
 		/* Orphans of the sandbox are reparented to us (pid_namespaces(7)); standard signals do not
 		 * queue, so one SIGCHLD may stand for many exits: reap until none is left. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)

@@ -115,23 +115,13 @@ static void set_boottime_offset(void)
 /* Forward signals to PID 1 until it exits; return its status as an exit code. */
 static int relay(pid_t pid1, const sigset_t *set)
 {
+	/* pid_namespaces(7): the init of a pid namespace receives a signal from an ancestor namespace
+	 * only if it does not ignore it; PID 1 blocks these and takes them with sigwaitinfo, and blocked
+	 * signals are never discarded (kernel/signal.c sig_ignored). */
 	for (;;) {
-		siginfo_t si;
-		int status, sig = sigwaitinfo(set, &si);
+		int status;
 
-		if (sig < 0) {
-			if (errno == EINTR)
-				continue;
-			die("stage", "sigwaitinfo", "forwarded signals");
-		}
-		if (sig != SIGCHLD) {
-			/* pid_namespaces(7): the init of a pid namespace receives a signal from an ancestor
-			 * namespace only if it does not ignore it; PID 1 blocks these and takes them with
-			 * sigwaitinfo, and blocked signals are never discarded (kernel/signal.c sig_ignored). */
-			if (should_forward(&si))
-				kill(pid1, sig);
-			continue;
-		}
+		forward_until_sigchld(set, pid1, "stage");
 		/* SIGCHLD: our only child is PID 1. */
 		if (waitpid(pid1, &status, WNOHANG) == pid1 && (WIFEXITED(status) || WIFSIGNALED(status)))
 			return exit_code_of(status);

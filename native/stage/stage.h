@@ -102,6 +102,6 @@ void tty_restore_foreground(void);
 
 /* signal helpers (pid1.c) */
 void block_signals(sigset_t *set);
-bool should_forward(const siginfo_t *si);
+void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 
 #endif
