@@ -18,6 +18,7 @@ command -v cc >/dev/null 2>&1 || missing+=(gcc)
 command -v top >/dev/null 2>&1 && command -v ps >/dev/null 2>&1 || missing+=(procps)
 command -v getconf >/dev/null 2>&1 || missing+=(libc-bin)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
+command -v python3 >/dev/null 2>&1 || missing+=(python3) # the suite runs python3 inside sandboxes
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"
