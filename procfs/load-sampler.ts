@@ -3,7 +3,7 @@
 // is briefly empty (0 active tasks decays the averages as the kernel would; nothing is reset), and
 // a failed sample skips one fold instead of stopping the sampler.
 import { LOAD_FREQ_MS, ZERO_LOAD, nextLoad, type LoadAverages } from './loadavg.js';
-import { EMPTY_TASKS, type TaskSample } from './tasks.js';
+import type { TaskSample } from './tasks.js';
 
 /** Options of a LoadSampler. */
 export interface LoadSamplerOptions {
@@ -16,7 +16,6 @@ export interface LoadSamplerOptions {
 /** Samples one sandbox's tasks every interval and keeps its 1/5/15-minute load averages. */
 export class LoadSampler {
   private current: LoadAverages = ZERO_LOAD;
-  private latest: TaskSample = EMPTY_TASKS;
   private timer: NodeJS.Timeout | null = null;
   private inFlight = false;
   private readonly intervalMs: number;
@@ -33,16 +32,10 @@ export class LoadSampler {
     return this.current;
   }
 
-  /** Task counts of the latest successful sample (all 0 before the first). */
-  lastSample(): TaskSample {
-    return this.latest;
-  }
-
-  /** Start sampling: refresh the task counts now (no fold, as the kernel's first fold is 5 s after boot), then fold every interval. */
+  /** Start sampling: the first fold comes one interval after start, as the kernel's 5 s after boot. */
   start(): void {
     if (this.timer) return;
-    void this.run(false);
-    this.timer = setInterval(() => void this.run(true), this.intervalMs);
+    this.timer = setInterval(() => void this.run(), this.intervalMs);
     this.timer.unref();
   }
 
@@ -54,16 +47,15 @@ export class LoadSampler {
 
   /** Take one sample and fold it into the averages now (what each interval does). */
   async tick(): Promise<void> {
-    await this.run(true);
+    await this.run();
   }
 
-  private async run(fold: boolean): Promise<void> {
+  private async run(): Promise<void> {
     if (this.inFlight) return; // a slow sample: skip this beat rather than pile up reads
     this.inFlight = true;
     try {
       const tasks = await this.sample();
-      this.latest = tasks;
-      if (fold) this.current = nextLoad(this.current, tasks.running + tasks.blocked);
+      this.current = nextLoad(this.current, tasks.running + tasks.blocked);
     } catch (err) {
       this.options.onError?.(err);
     } finally {
