@@ -3,6 +3,7 @@
 // open to the host file when a view can't be computed. Stats come from a real captured v1 tree.
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
 import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
@@ -12,7 +13,7 @@ import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import { requireOrSkip } from '../helpers/sandbox.js';
 
-const unavailable = process.getuid?.() !== 0 ? 'needs root' : null;
+const unavailable = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/dev/fuse') ? 'needs /dev/fuse' : null;
 const skip = requireOrSkip(unavailable);
 const TREE = fileURLToPath(new URL('../fixtures/cgroup-v1/busy-256M', import.meta.url));
 const dir = `/run/sandbox/test-fs-${process.pid}`;
