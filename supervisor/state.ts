@@ -1,6 +1,7 @@
 // A state directory per sandbox under /run/sandbox/<id>/, written before anything else is made, so
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
 import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { parsePidStat } from '../procfs/parse/pid-stat.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */
 export const RUN_DIR = '/run/sandbox';
@@ -27,10 +28,8 @@ export function stateDir(id: string): string {
 /** Start time of a process in clock ticks since boot (field 22 of /proc/<pid>/stat), or null if gone. */
 export async function processStartTicks(pid: number): Promise<number | null> {
   try {
-    const text = await readFile(`/proc/${pid}/stat`, 'utf8');
-    // comm (field 2) may hold spaces and ')': the fields after it start after the LAST ')'.
-    const fields = text.slice(text.lastIndexOf(')') + 2).split(' ');
-    return Number(fields[22 - 3]);
+    // proc(5): starttime is field 22; `rest` starts at field 4 (ppid).
+    return Number(parsePidStat(await readFile(`/proc/${pid}/stat`, 'utf8')).rest[22 - 4]);
   } catch {
     return null;
   }

@@ -20,3 +20,9 @@ export function ownNamespacePid(status: Map<string, string>): number | null {
   const last = ns.split(/\s+/).pop();
   return last !== undefined && /^\d+$/.test(last) ? Number(last) : null;
 }
+
+/** The one-letter task state of "State:\tS (sleeping)" (fs/proc/array.c task_state_array); null if absent. */
+export function taskState(status: Map<string, string>): string | null {
+  const state = status.get('State');
+  return state !== undefined && /^[A-Za-z] /.test(state) ? state.charAt(0) : null;
+}

@@ -4,7 +4,7 @@ import { formatCpuinfo, parseCpuinfo, parseCpuinfoLine } from '../../../procfs/p
 import { parseLoadavg } from '../../../procfs/parse/loadavg.js';
 import { meminfoValue, parseMeminfo } from '../../../procfs/parse/meminfo.js';
 import { parsePidStat } from '../../../procfs/parse/pid-stat.js';
-import { ownNamespacePid, parsePidStatus } from '../../../procfs/parse/pid-status.js';
+import { ownNamespacePid, parsePidStatus, taskState } from '../../../procfs/parse/pid-status.js';
 import { CPU_FIELDS, parseStat, statValue } from '../../../procfs/parse/stat.js';
 import { parseSwaps } from '../../../procfs/parse/swaps.js';
 import { parseUptime } from '../../../procfs/parse/uptime.js';
@@ -143,5 +143,12 @@ describe('parsePidStat and parsePidStatus', () => {
     expect(parsePidStat(hostFile('pidns-stat')).comm).toBe('ns sleep');
     expect(ownNamespacePid(parsePidStatus('Name:\tx\nPid:\t77\n'))).toBe(77);
     expect(ownNamespacePid(parsePidStatus('Name:\tx\n'))).toBeNull();
+  });
+
+  it('takes the one-letter state from "State:", agreeing with stat', () => {
+    expect(taskState(parsePidStatus(hostFile('pid-status')))).toBe(parsePidStat(hostFile('pid-stat')).state);
+    expect(taskState(parsePidStatus('State:\tD (disk sleep)\n'))).toBe('D');
+    expect(taskState(parsePidStatus('Name:\tx\n'))).toBeNull();
+    expect(taskState(parsePidStatus('State:\t?\n'))).toBeNull();
   });
 });

@@ -1,4 +1,4 @@
-// sampleTasks: /proc/<tid>/stat and status of a cgroup's threads, read asynchronously.
+// sampleTasks: /proc/<tid>/status of a cgroup's threads (State and NSpid), read asynchronously.
 import { mkdtempSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -8,12 +8,15 @@ import { hostFile } from './scenarios.js';
 const root = mkdtempSync(`${tmpdir()}/procfs-tasks-`);
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
-/** A fake /proc/<tid> from the captured files with a given state and NSpid line. */
+const STATE_NAMES: Record<string, string> = { R: 'running', S: 'sleeping', D: 'disk sleep', Z: 'zombie' };
+
+/** A fake /proc/<tid>/status from the captured one with a given State and NSpid line. */
 function fakeTask(tid: number, state: string, nspid: string): void {
   mkdirSync(`${root}/${tid}`, { recursive: true });
-  // The captured comm "my sleep) x" has a space and a ')': the state must be found after the LAST ')'.
-  writeFileSync(`${root}/${tid}/stat`, hostFile('pid-stat').replace(/^\d+ /, `${tid} `).replace(/\) S /, `) ${state} `));
-  writeFileSync(`${root}/${tid}/status`, hostFile('pid-status').replace(/^NSpid:.*$/m, `NSpid:\t${nspid}`));
+  const status = hostFile('pid-status')
+    .replace(/^State:.*$/m, `State:\t${state} (${STATE_NAMES[state]})`)
+    .replace(/^NSpid:.*$/m, `NSpid:\t${nspid}`);
+  writeFileSync(`${root}/${tid}/status`, status);
 }
 
 describe('sampleTasks', () => {
