@@ -6,15 +6,16 @@
 // synchronous read of our own mount from here would deadlock). Each open renders a snapshot into a
 // per-fd buffer, so reads at any offset and size of one open see consistent content.
 import type FuseType from 'fuse-native';
-import type { CgroupStats } from '../supervisor/cgroup/types.js';
+import type { CpuStats, MemoryStats } from '../supervisor/cgroup/types.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
 import { EMPTY_TASKS } from './tasks.js';
-import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec } from './views/index.js';
+import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec, type ViewStats } from './views/index.js';
 
 /** What the server needs from one sandbox to render its views. */
 export interface SandboxViewSource {
-  stats(): Promise<CgroupStats>;
+  memoryStats(): Promise<MemoryStats>;
+  cpuStats(): Promise<CpuStats>;
   load(): LoadAverages;
   /** The sandbox's tasks now (the kernel's nr_running, nr_threads and last pid are instantaneous). */
   tasks(): Promise<TaskSample>;
@@ -33,6 +34,13 @@ const FILE_MODE = 0o100444;
 const MIN_REPORTED_SIZE = 64 * 1024;
 
 const VIEW_BY_NAME = new Map<string, ViewSpec>(VIEWS.map((v) => [v.name, v]));
+
+/** The part of the cgroup's figures a view is rendered from. */
+async function readStats(source: SandboxViewSource, spec: ViewSpec): Promise<ViewStats> {
+  if (spec.cgroup === 'memory') return { memory: await source.memoryStats() };
+  if (spec.cgroup === 'cpu') return { cpu: await source.cpuStats() };
+  return {};
+}
 
 /** Serves every registered sandbox's views under one mountpoint. */
 export class ViewServer {
@@ -96,9 +104,10 @@ export class ViewServer {
     const hostPath = spec.hostPath ?? spec.target;
     try {
       if (!source) throw new Error(`sandbox ${id} is not registered`);
+      // Only what this file shows is read: a meminfo open reads no CPU files, a loadavg open no cgroup file.
       const [hostText, stats, tasks] = await Promise.all([
         spec.hostPath ? this.hostFiles.read(spec.hostPath) : '',
-        source.stats(),
+        readStats(source, spec),
         spec.liveTasks ? source.tasks() : EMPTY_TASKS,
       ]);
       const text = renderView(spec.name, hostText, stats, source.load(), tasks, source.memory, Date.now());

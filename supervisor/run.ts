@@ -97,7 +97,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     const tasks = async () => sampleTasks(await cgroup.threads());
     const sampler = new LoadSampler(tasks);
     server.register(id, {
-      stats: () => cgroup.stats(),
+      memoryStats: () => cgroup.memoryStats(),
+      cpuStats: () => cgroup.cpuStats(),
       load: () => sampler.averages(),
       tasks,
       memory: createViewMemory(startedAtMs),

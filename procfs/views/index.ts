@@ -28,45 +28,58 @@ export interface ViewSpec {
   hostPath: string | null;
   /** Where it is bound inside the sandbox. */
   target: string;
+  /** Which figures of the cgroup it is rendered from: only those are read on each open. */
+  cgroup: 'memory' | 'cpu' | null;
   /** Whether it shows instantaneous task counts (running, blocked, threads, last pid), sampled per open. */
   liveTasks: boolean;
 }
 
+/** The cgroup figures a render gets: at least the part its ViewSpec names (a full CgroupStats will do). */
+export type ViewStats = Partial<Pick<CgroupStats, 'memory' | 'cpu'>>;
+
 /** Every served file. */
 export const VIEWS: readonly ViewSpec[] = Object.freeze([
-  { name: 'meminfo', hostPath: '/proc/meminfo', target: '/proc/meminfo', liveTasks: false },
-  { name: 'cpuinfo', hostPath: '/proc/cpuinfo', target: '/proc/cpuinfo', liveTasks: false },
-  { name: 'stat', hostPath: '/proc/stat', target: '/proc/stat', liveTasks: true },
-  { name: 'uptime', hostPath: null, target: '/proc/uptime', liveTasks: false },
-  { name: 'loadavg', hostPath: null, target: '/proc/loadavg', liveTasks: true },
-  { name: 'swaps', hostPath: '/proc/swaps', target: '/proc/swaps', liveTasks: false },
-  { name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', liveTasks: false },
+  { name: 'meminfo', hostPath: '/proc/meminfo', target: '/proc/meminfo', cgroup: 'memory', liveTasks: false },
+  { name: 'cpuinfo', hostPath: '/proc/cpuinfo', target: '/proc/cpuinfo', cgroup: 'cpu', liveTasks: false },
+  { name: 'stat', hostPath: '/proc/stat', target: '/proc/stat', cgroup: 'cpu', liveTasks: true },
+  { name: 'uptime', hostPath: null, target: '/proc/uptime', cgroup: 'cpu', liveTasks: false },
+  { name: 'loadavg', hostPath: null, target: '/proc/loadavg', cgroup: null, liveTasks: true },
+  { name: 'swaps', hostPath: '/proc/swaps', target: '/proc/swaps', cgroup: 'memory', liveTasks: false },
+  { name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', cgroup: 'cpu', liveTasks: false },
 ] satisfies ViewSpec[]);
 
 /** Render one view: `hostText` is the content of spec.hostPath ('' when null); may advance `memory`. */
 export function renderView(
   name: ViewName,
   hostText: string,
-  stats: CgroupStats,
+  stats: ViewStats,
   load: LoadAverages,
   tasks: TaskSample,
   memory: ViewMemory,
   nowMs: number,
 ): string {
+  const mem = () => need(stats.memory, 'memory', name);
+  const cpu = () => need(stats.cpu, 'cpu', name);
   switch (name) {
     case 'meminfo':
-      return renderMeminfo(hostText, stats.memory);
+      return renderMeminfo(hostText, mem());
     case 'cpuinfo':
-      return renderCpuinfo(hostText, stats.cpu);
+      return renderCpuinfo(hostText, cpu());
     case 'stat':
-      return renderStat(hostText, stats.cpu, tasks, memory, nowMs);
+      return renderStat(hostText, cpu(), tasks, memory, nowMs);
     case 'uptime':
-      return renderUptime(stats.cpu, memory, nowMs);
+      return renderUptime(cpu(), memory, nowMs);
     case 'loadavg':
       return renderLoadavg(load, tasks);
     case 'swaps':
-      return renderSwaps(hostText, stats.memory);
+      return renderSwaps(hostText, mem());
     case 'cpu-online':
-      return renderCpuOnline(stats.cpu);
+      return renderCpuOnline(cpu());
   }
+}
+
+/** A part of the cgroup figures a view needs, or an error naming it (the server then serves the host file). */
+function need<T>(value: T | undefined, part: string, name: ViewName): T {
+  if (value === undefined) throw new Error(`view ${name} was rendered without the cgroup's ${part} figures`);
+  return value;
 }

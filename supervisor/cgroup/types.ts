@@ -106,6 +106,10 @@ export interface CgroupManager {
   addPid(pid: number): Promise<void>;
   /** Read the normalized stats. */
   stats(): Promise<CgroupStats>;
+  /** Memory figures only: what /proc/meminfo and /proc/swaps need, in fewer reads than stats(). */
+  memoryStats(): Promise<MemoryStats>;
+  /** CPU figures only: what cpuinfo, stat, uptime and cpu/online need, in fewer reads than stats(). */
+  cpuStats(): Promise<CpuStats>;
   /** Pids in the cgroup (cgroup.procs). */
   pids(): Promise<number[]>;
   /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */

@@ -23,14 +23,14 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
   const server = new ViewServer(mountpoint);
   const source = async (): Promise<SandboxViewSource> => {
     const cgroup = await openCgroup({ id: 'fixture', root: TREE });
-    return { stats: () => cgroup.stats(), load: () => ZERO_LOAD, tasks: async () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
+    return { memoryStats: () => cgroup.memoryStats(), cpuStats: () => cgroup.cpuStats(), load: () => ZERO_LOAD, tasks: async () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
   };
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
     await server.mount();
     server.register('box', await source());
-    server.register('broken', { ...(await source()), stats: () => Promise.reject(new Error('cgroup gone')) });
+    server.register('broken', { ...(await source()), memoryStats: () => Promise.reject(new Error('cgroup gone')) });
   });
 
   afterAll(async () => {

@@ -7,7 +7,7 @@ import type { V1Hierarchy } from '../detect.js';
 import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { allSteps, killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
-import type { CgroupLimits, CgroupManager, CgroupStats } from '../types.js';
+import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, MemoryStats } from '../types.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
@@ -117,17 +117,34 @@ export class V1Manager implements CgroupManager {
   }
 
   async stats(): Promise<CgroupStats> {
+    const [memory, cpu, pids] = await Promise.all([
+      this.memoryStats(),
+      this.cpuStats(),
+      readPids(this.fs, this.leaf('pids')).catch((err: unknown) => {
+        throw cgroupContext('cgroup v1 stats', err);
+      }),
+    ]);
+    return { memory, cpu, pids };
+  }
+
+  async memoryStats(): Promise<MemoryStats> {
     try {
-      const [memory, bandwidths, throttling, acct, cpus, pids] = await Promise.all([
-        readMemory(this.fs, this.chain('memory')),
+      return await readMemory(this.fs, this.chain('memory'));
+    } catch (err) {
+      throw cgroupContext('cgroup v1 stats', err);
+    }
+  }
+
+  async cpuStats(): Promise<CpuStats> {
+    try {
+      const [bandwidths, throttling, acct, cpus] = await Promise.all([
         Promise.all(this.chain('cpu').map((d) => readBandwidth(this.fs, d))),
         readThrottling(this.fs, this.leaf('cpu')),
         readCpuacct(this.fs, this.leaf('cpuacct')),
         readCpusetCpus(this.fs, this.leaf('cpuset')),
-        readPids(this.fs, this.leaf('pids')),
       ]);
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
-      return { memory, cpu: { ...bw, cpus, ...acct, ...throttling }, pids };
+      return { ...bw, cpus, ...acct, ...throttling };
     } catch (err) {
       throw cgroupContext('cgroup v1 stats', err);
     }

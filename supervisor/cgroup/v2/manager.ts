@@ -5,7 +5,7 @@ import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
 import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
-import type { CgroupLimits, CgroupManager, CgroupStats } from '../types.js';
+import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, MemoryStats } from '../types.js';
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
 import { enableControllers, sandboxParent } from './delegate.js';
@@ -76,17 +76,34 @@ export class V2Manager implements CgroupManager {
   }
 
   async stats(): Promise<CgroupStats> {
+    const [memory, cpu, pids] = await Promise.all([
+      this.memoryStats(),
+      this.cpuStats(),
+      readPids(this.fs, this.leaf).catch((err: unknown) => {
+        throw cgroupContext('cgroup v2 stats', err);
+      }),
+    ]);
+    return { memory, cpu, pids };
+  }
+
+  async memoryStats(): Promise<MemoryStats> {
+    try {
+      return await readMemory(this.fs, selfAndAncestors(this.leaf, this.mountpoint));
+    } catch (err) {
+      throw cgroupContext('cgroup v2 stats', err);
+    }
+  }
+
+  async cpuStats(): Promise<CpuStats> {
     try {
       const chain = selfAndAncestors(this.leaf, this.mountpoint);
-      const [memory, bandwidths, cpuStat, cpus, pids] = await Promise.all([
-        readMemory(this.fs, chain),
+      const [bandwidths, cpuStat, cpus] = await Promise.all([
         Promise.all(chain.map((d) => readBandwidth(this.fs, d))),
         readCpuStat(this.fs, this.leaf),
         readEffectiveCpus(this.fs, chain),
-        readPids(this.fs, this.leaf),
       ]);
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
-      return { memory, cpu: { ...bw, cpus, ...cpuStat, perCpu: null }, pids };
+      return { ...bw, cpus, ...cpuStat, perCpu: null };
     } catch (err) {
       throw cgroupContext('cgroup v2 stats', err);
     }
