@@ -166,8 +166,8 @@ function waitForExit(stage: ReturnType<typeof spawnStage>): Promise<number> {
 
 /** Print the OOM line when the cgroup saw an OOM kill (read before the cgroup is removed). */
 async function reportOom(cgroup: CgroupManager, req: RunRequest, code: number): Promise<void> {
-  const stats = await cgroup.stats().catch(() => null);
-  if (!stats || stats.memory.oomKills === 0) return;
+  const memory = await cgroup.memoryStats().catch(() => null);
+  if (!memory || memory.oomKills === 0) return;
   const limit = req.limits.memoryBytes === null ? '' : ` (limit ${formatBytes(req.limits.memoryBytes)})`;
   const who = code === 137 ? req.command[0] : `a process of ${req.command[0]}`;
   process.stderr.write(`sandbox: ${who} was killed: out of memory${limit}\n`);
