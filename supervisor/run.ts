@@ -59,10 +59,9 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     const cgroup = await openCgroup({ id }).catch((err) => {
       throw withContext('cgroup', err);
     });
-    const cpus = await pickCpus(req, cpuSample);
     const startedAtMs = Date.now();
     const mountpoint = `${stateDir(id)}/views`;
-    await writeState({
+    const state = {
       id,
       supervisorPid: process.pid,
       supervisorStartTicks: (await processStartTicks(process.pid)) ?? 0,
@@ -70,8 +69,9 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       command: req.command,
       cgroupDirs: [...cgroup.dirs],
       mountpoint,
-      cpus,
-    });
+      cpus: [] as number[],
+    };
+    await writeState(state); // before anything is created, so gc can always find it
     undo.push(() => removeState(id));
     mark('state');
 
@@ -89,7 +89,11 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       throw withContext('cgroup', err);
     });
     undo.push(() => cgroup.destroy());
-    await cgroup.apply({ ...req.limits, cpusetCpus: cpus }).catch((err) => {
+    // Chosen as late as possible: the busy-tick sample then spans the FUSE load (~10 ms, a few 4 ms
+    // ticks), enough to see a CPU that something else keeps busy. Recorded for the next sandbox.
+    state.cpus = await pickCpus(req, cpuSample);
+    await writeState(state);
+    await cgroup.apply({ ...req.limits, cpusetCpus: state.cpus }).catch((err) => {
       throw withContext('cgroup', err);
     });
     mark('cgroup');
