@@ -1,0 +1,67 @@
+import { describe, expect, it } from 'vitest';
+import { CommanderError } from 'commander';
+import { exitCodeFor } from '../../../supervisor/cli.js';
+import { SandboxError, UsageError } from '../../../supervisor/errors.js';
+import { stageArgs } from '../../../supervisor/stage.js';
+
+describe('stageArgs', () => {
+  const base = {
+    supervisorPid: 4242,
+    procsFiles: ['/sys/fs/cgroup/memory/a/sandbox-x/cgroup.procs', '/sys/fs/cgroup/cpu/sandbox-x/cgroup.procs'],
+    hostname: 'box',
+    net: 'none' as const,
+    views: [{ source: '/run/sandbox/x/views/x/meminfo', target: '/proc/meminfo' }],
+    writableDirs: ['/home/me/project'],
+    workdir: '/home/me/project',
+    command: ['ls', '-l', '--', 'a b'],
+    env: {},
+  };
+
+  it('passes v1 hierarchies, views, writable dirs and the command after "--" unchanged', () => {
+    expect(stageArgs({ ...base, v1Hierarchies: [{ dirName: 'cpu,cpuacct', controllers: 'cpu,cpuacct' }] })).toEqual([
+      '--supervisor-pid', '4242', '--sync-fd', '3', '--hostname', 'box', '--net', 'none',
+      '--cgroup-procs', '/sys/fs/cgroup/memory/a/sandbox-x/cgroup.procs',
+      '--cgroup-procs', '/sys/fs/cgroup/cpu/sandbox-x/cgroup.procs',
+      '--cgroup-v1', 'cpu,cpuacct:cpu,cpuacct',
+      '--bind-view', '/run/sandbox/x/views/x/meminfo:/proc/meminfo',
+      '--rw', '/home/me/project',
+      '--chdir', '/home/me/project',
+      '--', 'ls', '-l', '--', 'a b',
+    ]);
+  });
+
+  it('asks for cgroup2 when there are no v1 hierarchies', () => {
+    const args = stageArgs({ ...base, v1Hierarchies: null });
+    expect(args).toContain('--cgroup-v2');
+    expect(args).not.toContain('--cgroup-v1');
+  });
+});
+
+describe('exitCodeFor', () => {
+  const run = (err: unknown) => {
+    const lines: string[] = [];
+    return { code: exitCodeFor(err, (l) => lines.push(l)), lines };
+  };
+
+  it('prints one sandbox: line and 125 for usage and sandbox errors', () => {
+    expect(run(new UsageError('--mem', 'expected a size like 256M or 1.5G, got "x"'))).toEqual({
+      code: 125,
+      lines: ['sandbox: --mem: expected a size like 256M or 1.5G, got "x"'],
+    });
+    expect(run(new SandboxError('stage failed', 126))).toEqual({ code: 126, lines: ['sandbox: stage failed'] });
+  });
+
+  it("turns commander's usage errors into 125 without its 'error:' prefix, help into 0", () => {
+    expect(run(new CommanderError(1, 'commander.unknownOption', "error: unknown option '--x'"))).toEqual({
+      code: 125,
+      lines: ["sandbox: unknown option '--x'"],
+    });
+    expect(run(new CommanderError(0, 'commander.helpDisplayed', '(outputHelp)'))).toEqual({ code: 0, lines: [] });
+  });
+
+  it('reports anything else as an internal error with exit 125', () => {
+    const { code, lines } = run(new TypeError('boom'));
+    expect(code).toBe(125);
+    expect(lines[0]).toMatch(/^sandbox: internal error: TypeError: boom/);
+  });
+});
