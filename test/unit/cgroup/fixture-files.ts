@@ -1,5 +1,6 @@
 // Test helper: read captured fixture files directly (independently of the code under test), so
 // expectations come from the kernel's own text.
+import type { CgroupLimits } from '../../../supervisor/cgroup/types.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -64,3 +65,15 @@ export function allKeyed(text: string): Record<string, number> {
   }
   return out;
 }
+
+/** The limits of `sandbox run --cpu 20% --mem 256M` on CPU 1 with the supervisor's pids default. */
+export const LIMITS_20PCT_256M: CgroupLimits = {
+  cpuQuotaUs: 20000,
+  cpuPeriodUs: 100000,
+  cpuBurstUs: null,
+  cpuWeight: null,
+  cpusetCpus: [1],
+  memoryBytes: 256 * 1024 * 1024,
+  swapBytes: 0,
+  pidsMax: 4096,
+};

@@ -6,8 +6,8 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { errnoCode } from '../../../supervisor/cgroup/fs.js';
 import { openCgroup } from '../../../supervisor/cgroup/index.js';
-import type { CgroupLimits, CgroupManager } from '../../../supervisor/cgroup/types.js';
-import { ownPath, V1_MOUNTS, v1Scenario } from './fixture-files.js';
+import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
+import { ownPath, V1_MOUNTS, v1Scenario, LIMITS_20PCT_256M } from './fixture-files.js';
 import { copyFixture, KernfsFixture, removeCopy } from './kernfs.js';
 
 const MEMORY_OWN = `/sys/fs/cgroup/memory${ownPath(v1Scenario('busy-256M'), 'memory')}`;
@@ -21,17 +21,7 @@ const OWN: Record<string, string> = {
 };
 const MiB = 1024 * 1024;
 
-/** The limits of `sandbox run --cpu 20% --mem 256M` with the supervisor's pids default. */
-const LIMITS: CgroupLimits = {
-  cpuQuotaUs: 20000,
-  cpuPeriodUs: 100000,
-  cpuBurstUs: null,
-  cpuWeight: null,
-  cpusetCpus: [1],
-  memoryBytes: 256 * MiB,
-  swapBytes: 0,
-  pidsMax: 4096,
-};
+const LIMITS = LIMITS_20PCT_256M;
 
 let root: string;
 let fs: KernfsFixture;

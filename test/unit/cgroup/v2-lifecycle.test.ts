@@ -5,22 +5,13 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { errnoCode } from '../../../supervisor/cgroup/fs.js';
 import { openCgroup } from '../../../supervisor/cgroup/index.js';
-import type { CgroupLimits, CgroupManager } from '../../../supervisor/cgroup/types.js';
-import { V2_MOUNTINFO, V2_OWN_CGROUP, v2Scenario } from './fixture-files.js';
+import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
+import { V2_MOUNTINFO, V2_OWN_CGROUP, v2Scenario, LIMITS_20PCT_256M } from './fixture-files.js';
 import { copyFixture, KernfsFixture, removeCopy } from './kernfs.js';
 
 const PARENT = '/sys/fs/cgroup/parent';
 const MiB = 1024 * 1024;
-const LIMITS: CgroupLimits = {
-  cpuQuotaUs: 20000,
-  cpuPeriodUs: 100000,
-  cpuBurstUs: null,
-  cpuWeight: null,
-  cpusetCpus: [1],
-  memoryBytes: 256 * MiB,
-  swapBytes: 0,
-  pidsMax: 4096,
-};
+const LIMITS = LIMITS_20PCT_256M;
 
 let root: string;
 let fs: KernfsFixture;
