@@ -89,8 +89,10 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       throw withContext('cgroup', err);
     });
     undo.push(() => cgroup.destroy());
-    // Chosen as late as possible: the busy-tick sample then spans the FUSE load (~10 ms, a few 4 ms
-    // ticks), enough to see a CPU that something else keeps busy. Recorded for the next sandbox.
+    // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
+    // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a
+    // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
+    // first. Recorded in the state for the next sandbox's choice.
     state.cpus = await pickCpus(req, cpuSample);
     await writeState(state);
     await cgroup.apply({ ...req.limits, cpusetCpus: state.cpus }).catch((err) => {
