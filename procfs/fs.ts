@@ -2,23 +2,40 @@
 // (/<sandbox-id>/<view>), so one server could serve many sandboxes. fuse-native gives no caller
 // pid, so unlike lxcfs we route by path, not by the reader's pid.
 //
-// Handlers run on Node's main thread: they never block and never touch this mount themselves (a
-// synchronous read of our own mount from here would deadlock). Each open renders a snapshot into a
-// per-fd buffer, so reads at any offset and size of one open see consistent content.
+// Read semantics are those of the kernel's own /proc files (fs/seq_file.c seq_read_iter): a read at
+// offset 0 generates fresh text, a read further on continues the text of that open. So `cat` gets
+// one consistent snapshot at any read size, and tools that keep a file open and re-read it from
+// offset 0 on every refresh (procps top, free -s, vmstat keep /proc/stat, meminfo and loadavg open
+// and lseek(fd, 0) before each read) see new figures each time.
+//
+// Round trips decide the cost (measured with an empty handler: fuse-native adds about 15 µs of CPU
+// per request handled in JavaScript, on top of the kernel's and libfuse's share), so:
+// - direct_io: the kernel passes every read through instead of serving the page cache, which
+//   would replay an old open's text to a re-read at offset 0 and clip a longer render at the
+//   i_size a short read left behind. Sizes are reported as 0, as procfs does.
+// - attributes and entries never change, so the kernel caches them for an hour: no getattr or
+//   lookup per open.
+// - no fuse-native timeout per request: every handler answers synchronously.
+// Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
+// our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
+// cgroupfs text (supervisor/kept-files.ts says why and what they cost).
 import type FuseType from 'fuse-native';
 import type { CpuStats, MemoryStats } from '../supervisor/cgroup/types.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
+import { RenderCache } from './render-cache.js';
 import { EMPTY_TASKS } from './tasks.js';
 import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec, type ViewStats } from './views/index.js';
 
-/** What the server needs from one sandbox to render its views. */
+/** What the server needs from one sandbox to render its views (every call reads the kernel now). */
 export interface SandboxViewSource {
-  memoryStats(): Promise<MemoryStats>;
-  cpuStats(): Promise<CpuStats>;
+  memoryStats(): MemoryStats;
+  cpuStats(): CpuStats;
   load(): LoadAverages;
   /** The sandbox's tasks now (the kernel's nr_running, nr_threads and last pid are instantaneous). */
-  tasks(): Promise<TaskSample>;
+  tasks(): TaskSample;
+  /** A string that changes whenever a limit changes (CgroupManager.limitsKey): read on every open. */
+  limitsKey(): string;
   memory: ViewMemory;
 }
 
@@ -29,27 +46,49 @@ const EACCES = -13;
 const O_ACCMODE = 3;
 const DIR_MODE = 0o40555;
 const FILE_MODE = 0o100444;
-// getattr's size must be >= the content or the kernel stops reading early (page-cache reads are
-// bounded by i_size); a short read then marks EOF. So report at least this, or twice the last render.
-const MIN_REPORTED_SIZE = 64 * 1024;
+/** Seconds the kernel may cache attributes and names: they never change while mounted. */
+const CACHE_SECONDS = 3600;
 
 const VIEW_BY_NAME = new Map<string, ViewSpec>(VIEWS.map((v) => [v.name, v]));
 
 /** The part of the cgroup's figures a view is rendered from. */
-async function readStats(source: SandboxViewSource, spec: ViewSpec): Promise<ViewStats> {
-  if (spec.cgroup === 'memory') return { memory: await source.memoryStats() };
-  if (spec.cgroup === 'cpu') return { cpu: await source.cpuStats() };
+function readStats(source: SandboxViewSource, spec: ViewSpec): ViewStats {
+  if (spec.cgroup === 'memory') return { memory: source.memoryStats() };
+  if (spec.cgroup === 'cpu') return { cpu: source.cpuStats() };
   return {};
+}
+
+/** One registered sandbox. */
+interface Served {
+  source: SandboxViewSource;
+  renders: RenderCache;
+}
+
+/** One open file: what it shows and the text its reads continue (null until the first read). */
+interface OpenFile {
+  id: string;
+  spec: ViewSpec;
+  text: Buffer | null;
+}
+
+/** fuse-native builds its -o list from a fixed set of options; direct_io is not among them. */
+function addDirectIo(fuse: FuseType): void {
+  const withOptions = fuse as unknown as { _fuseOptions(): string };
+  const options = withOptions._fuseOptions.bind(fuse);
+  withOptions._fuseOptions = () => {
+    const list = options();
+    return list === '' ? '-odirect_io' : `${list},direct_io`;
+  };
 }
 
 /** Serves every registered sandbox's views under one mountpoint. */
 export class ViewServer {
-  private readonly sandboxes = new Map<string, SandboxViewSource>();
-  private readonly openFiles = new Map<number, Buffer>();
-  private readonly lastSize = new Map<string, number>();
+  private readonly sandboxes = new Map<string, Served>();
+  private readonly openFiles = new Map<number, OpenFile>();
   private readonly warned = new Set<string>();
   /** Host files (/proc/meminfo, …) read through kept descriptors: one pread per render. */
   private readonly hostFiles = new KeptFiles();
+  private readonly mountedAt = new Date();
   private nextFd = 1;
   private fuse: FuseType | null = null;
 
@@ -62,7 +101,7 @@ export class ViewServer {
 
   /** Start serving a sandbox's views. */
   register(id: string, source: SandboxViewSource): void {
-    this.sandboxes.set(id, source);
+    this.sandboxes.set(id, { source, renders: new RenderCache() });
   }
 
   /** Stop serving a sandbox's views. */
@@ -79,46 +118,65 @@ export class ViewServer {
       autoUnmount: true, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)
       fsname: 'sandbox-views',
       subtype: 'sandbox',
+      attrTimeout: CACHE_SECONDS,
+      entryTimeout: CACHE_SECONDS,
+      timeout: false,
     });
+    addDirectIo(fuse);
     await new Promise<void>((resolve, reject) =>
       fuse.mount((err) => (err ? reject(new Error(`mount FUSE ${this.mountpoint}: ${err.message}`)) : resolve())),
     );
     this.fuse = fuse;
   }
 
-  /** Unmount (lazily, via fusermount -uz) and drop every open snapshot. */
+  /** Unmount (lazily, via fusermount -uz) and drop every open file's text. */
   async unmount(): Promise<void> {
     const fuse = this.fuse;
     this.fuse = null;
     this.openFiles.clear();
-    await this.hostFiles.closeAll();
+    this.hostFiles.closeAll();
     if (!fuse) return;
     await new Promise<void>((resolve, reject) =>
       fuse.unmount((err) => (err ? reject(new Error(`unmount FUSE ${this.mountpoint}: ${err.message}`)) : resolve())),
     );
   }
 
-  /** Render one view of one sandbox now; falls back to the host file (warning once) if it can't. */
-  async render(id: string, spec: ViewSpec): Promise<Buffer> {
-    const source = this.sandboxes.get(id);
-    const hostPath = spec.hostPath ?? spec.target;
+  /**
+   * The text of one view of one sandbox now: a render younger than RENDER_TTL_MS under the same
+   * limits, or a new one. Falls back to the host file (warning once per sandbox and file) when the
+   * view can't be computed, so a reader never gets an error.
+   */
+  render(id: string, spec: ViewSpec): Buffer {
+    const served = this.sandboxes.get(id);
     try {
-      if (!source) throw new Error(`sandbox ${id} is not registered`);
-      // Only what this file shows is read: a meminfo open reads no CPU files, a loadavg open no cgroup file.
-      const [hostText, stats, tasks] = await Promise.all([
-        spec.hostPath ? this.hostFiles.read(spec.hostPath) : '',
-        readStats(source, spec),
-        spec.liveTasks ? source.tasks() : EMPTY_TASKS,
-      ]);
-      const text = renderView(spec.name, hostText, stats, source.load(), tasks, source.memory, Date.now());
-      return Buffer.from(text);
+      if (!served) throw new Error(`sandbox ${id} is not registered`);
+      const { source, renders } = served;
+      const nowMs = Date.now();
+      const limitsKey = source.limitsKey();
+      const cached = renders.get(spec.name, limitsKey, nowMs);
+      if (cached) return cached;
+      // Only what this file shows is read: a meminfo render reads no CPU files, a loadavg render no cgroup file.
+      const hostText = spec.hostPath ? this.hostFiles.read(spec.hostPath) : '';
+      const tasks = spec.liveTasks ? source.tasks() : EMPTY_TASKS;
+      const text = renderView(spec.name, hostText, readStats(source, spec), source.load(), tasks, source.memory, nowMs);
+      const content = Buffer.from(text);
+      renders.set(spec.name, limitsKey, nowMs, content);
+      return content;
     } catch (err) {
-      const key = `${id}/${spec.name}`;
-      if (!this.warned.has(key)) {
-        this.warned.add(key);
-        process.stderr.write(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
-      }
-      return Buffer.from(await this.hostFiles.read(hostPath));
+      return this.hostFallback(id, spec, err);
+    }
+  }
+
+  private hostFallback(id: string, spec: ViewSpec, err: unknown): Buffer {
+    const key = `${id}/${spec.name}`;
+    if (!this.warned.has(key)) {
+      this.warned.add(key);
+      process.stderr.write(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
+    }
+    try {
+      return Buffer.from(this.hostFiles.read(spec.hostPath ?? spec.target));
+    } catch {
+      return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
     }
   }
 
@@ -132,16 +190,15 @@ export class ViewServer {
   }
 
   private operations(): FuseType.Operations {
+    const at = this.mountedAt;
+    const dir = { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: DIR_MODE, size: 0, nlink: 2 };
+    const file = { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: FILE_MODE, size: 0, nlink: 1 };
     return {
       getattr: (path, cb) => {
-        const now = new Date();
-        const base = { mtime: now, atime: now, ctime: now, uid: 0, gid: 0 };
-        if (path === '/') return cb(0, { ...base, mode: DIR_MODE, size: 4096, nlink: 2 });
+        if (path === '/') return cb(0, dir);
         const hit = this.lookup(path);
         if (!hit) return cb(ENOENT);
-        if (!hit.spec) return cb(0, { ...base, mode: DIR_MODE, size: 4096, nlink: 2 });
-        const size = Math.max(MIN_REPORTED_SIZE, 2 * (this.lastSize.get(path) ?? 0));
-        return cb(0, { ...base, mode: FILE_MODE, size, nlink: 1 });
+        return cb(0, hit.spec ? file : dir);
       },
       readdir: (path, cb) => {
         if (path === '/') return cb(0, [...this.sandboxes.keys()]);
@@ -153,26 +210,22 @@ export class ViewServer {
         const hit = this.lookup(path);
         if (!hit || !hit.spec) return cb(ENOENT);
         if ((flags & O_ACCMODE) !== 0) return cb(EACCES);
-        const spec = hit.spec;
-        this.render(hit.id, spec).then(
-          (buf) => {
-            const fd = this.nextFd++;
-            this.openFiles.set(fd, buf);
-            this.lastSize.set(path, buf.length);
-            cb(0, fd);
-          },
-          () => cb(ENOENT),
-        );
+        const fd = this.nextFd++;
+        this.openFiles.set(fd, { id: hit.id, spec: hit.spec, text: null });
+        return cb(0, fd);
       },
       read: (_path, fd, buf, len, pos, cb) => {
-        const content = this.openFiles.get(fd);
-        if (!content) return cb(EBADF);
-        if (pos >= content.length) return cb(0);
-        return cb(content.copy(buf, 0, pos, Math.min(content.length, pos + len)));
+        const open = this.openFiles.get(fd);
+        if (!open) return cb(EBADF);
+        // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
+        if (pos === 0 || open.text === null) open.text = this.render(open.id, open.spec);
+        const text = open.text;
+        if (pos >= text.length) return cb(0);
+        return cb(text.copy(buf, 0, pos, Math.min(text.length, pos + len)));
       },
       release: (_path, fd, cb) => {
         this.openFiles.delete(fd);
-        cb(0);
+        return cb(0);
       },
     };
   }

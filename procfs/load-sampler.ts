@@ -21,7 +21,7 @@ export class LoadSampler {
   private readonly intervalMs: number;
 
   constructor(
-    private readonly sample: () => Promise<TaskSample>,
+    private readonly sample: () => TaskSample | Promise<TaskSample>,
     private readonly options: LoadSamplerOptions = {},
   ) {
     this.intervalMs = options.intervalMs ?? LOAD_FREQ_MS;

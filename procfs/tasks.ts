@@ -1,9 +1,11 @@
 // Counting a sandbox's tasks for /proc/loadavg and /proc/stat's procs_running / procs_blocked.
 // Reads /proc/<tid>/stat of each thread of the cgroup: state R counts as running and D as blocked,
 // which is what the kernel folds into the load average (kernel/sched/loadavg.c
-// calc_load_fold_active(): nr_running + nr_uninterruptible). Asynchronous only: this runs in the
-// FUSE server's process, whose main thread must never block.
-import { readFile } from 'node:fs/promises';
+// calc_load_fold_active(): nr_running + nr_uninterruptible). Synchronous, like every kernel read of
+// the view server (supervisor/kept-files.ts): procfs text is generated in memory, about 15 µs per
+// thread here (open + read + close of status), so a sample costs O(threads) and the views render it
+// at most once per RENDER_TTL_MS (procfs/render-cache.ts).
+import { readFileSync } from 'node:fs';
 import { ownNamespacePid, parsePidStatus, taskState } from './parse/pid-status.js';
 
 /** Task counts of one sandbox at one moment. */
@@ -21,19 +23,16 @@ export interface TaskSample {
 /** A sandbox with no tasks. */
 export const EMPTY_TASKS: TaskSample = Object.freeze({ running: 0, blocked: 0, threads: 0, lastPid: 0 });
 
-// Bound the open files in flight: a sandbox may hold thousands of threads.
-const CONCURRENCY = 64;
-
 /** Errors meaning the task exited between listing and reading it. */
 function vanished(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException).code;
   return code === 'ENOENT' || code === 'ESRCH';
 }
 
-async function readOne(tid: number, procRoot: string): Promise<{ state: string; nsPid: number | null } | null> {
+function readOne(tid: number, procRoot: string): { state: string; nsPid: number | null } | null {
   try {
     // One file gives both the state and the id inside the sandbox: one read per thread, not two.
-    const status = parsePidStatus(await readFile(`${procRoot}/${tid}/status`, 'utf8'));
+    const status = parsePidStatus(readFileSync(`${procRoot}/${tid}/status`, 'utf8'));
     const state = taskState(status);
     if (state === null) throw new Error(`${procRoot}/${tid}/status: no "State:" line`);
     return { state, nsPid: ownNamespacePid(status) };
@@ -43,21 +42,19 @@ async function readOne(tid: number, procRoot: string): Promise<{ state: string; 
   }
 }
 
-/** Read /proc/<tid>/stat and status of each thread id; a tid that vanished is skipped. */
-export async function sampleTasks(threadIds: number[], procRoot = '/proc'): Promise<TaskSample> {
+/** Read /proc/<tid>/status of each thread id; a tid that vanished is skipped. */
+export function sampleTasks(threadIds: readonly number[], procRoot = '/proc'): TaskSample {
   let running = 0;
   let blocked = 0;
   let threads = 0;
   let lastPid = 0;
-  for (let i = 0; i < threadIds.length; i += CONCURRENCY) {
-    const batch = await Promise.all(threadIds.slice(i, i + CONCURRENCY).map((tid) => readOne(tid, procRoot)));
-    for (const task of batch) {
-      if (!task) continue;
-      threads++;
-      if (task.state === 'R') running++;
-      else if (task.state === 'D') blocked++;
-      if (task.nsPid !== null && task.nsPid > lastPid) lastPid = task.nsPid;
-    }
+  for (const tid of threadIds) {
+    const task = readOne(tid, procRoot);
+    if (!task) continue;
+    threads++;
+    if (task.state === 'R') running++;
+    else if (task.state === 'D') blocked++;
+    if (task.nsPid !== null && task.nsPid > lastPid) lastPid = task.nsPid;
   }
   return { running, blocked, threads, lastPid };
 }

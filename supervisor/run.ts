@@ -7,7 +7,7 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { openCgroup } from './cgroup/index.js';
-import type { CgroupManager } from './cgroup/types.js';
+import type { CgroupManager, MemoryStats } from './cgroup/types.js';
 import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
@@ -100,13 +100,14 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    const tasks = async () => sampleTasks(await cgroup.threads());
+    const tasks = () => sampleTasks(cgroup.threads());
     const sampler = new LoadSampler(tasks);
     server.register(id, {
       memoryStats: () => cgroup.memoryStats(),
       cpuStats: () => cgroup.cpuStats(),
       load: () => sampler.averages(),
       tasks,
+      limitsKey: () => cgroup.limitsKey(),
       memory: createViewMemory(startedAtMs),
     });
     sampler.start();
@@ -138,7 +139,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     mark('released');
     const code = await exited;
     mark('exited');
-    await reportOom(cgroup, req, code);
+    reportOom(cgroup, req, code);
     return code;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
@@ -171,9 +172,14 @@ function waitForExit(stage: ReturnType<typeof spawnStage>): Promise<number> {
 }
 
 /** Print the OOM line when the cgroup saw an OOM kill (read before the cgroup is removed). */
-async function reportOom(cgroup: CgroupManager, req: RunRequest, code: number): Promise<void> {
-  const memory = await cgroup.memoryStats().catch(() => null);
-  if (!memory || memory.oomKills === 0) return;
+function reportOom(cgroup: CgroupManager, req: RunRequest, code: number): void {
+  let memory: MemoryStats;
+  try {
+    memory = cgroup.memoryStats();
+  } catch {
+    return; // the cgroup is unreadable: nothing to report
+  }
+  if (memory.oomKills === 0) return;
   const limit = req.limits.memoryBytes === null ? '' : ` (limit ${formatBytes(req.limits.memoryBytes)})`;
   const who = code === 137 ? req.command[0] : `a process of ${req.command[0]}`;
   process.stderr.write(`sandbox: ${who} was killed: out of memory${limit}\n`);

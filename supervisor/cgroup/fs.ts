@@ -3,9 +3,11 @@
 // tests can point it at a copy of a captured tree. Every failure is a CgroupFsError that names the
 // operation, the full path, the value written and the errno, e.g.
 //   write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)
-// Asynchronous throughout: the same process serves FUSE requests on its main thread.
-import { constants } from 'node:fs';
-import { mkdir, open, readFile, readdir, rmdir, stat } from 'node:fs/promises';
+// Reads are synchronous (kernel-generated text, microseconds each: see kept-files.ts); everything
+// that can wait in the kernel is asynchronous: writes (joining cgroup.procs waits for an RCU grace
+// period), mkdir, rmdir, stat and readdir.
+import { constants, readFileSync } from 'node:fs';
+import { mkdir, open, readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import { basename } from 'node:path';
@@ -67,8 +69,8 @@ export class CgroupFs {
   constructor(readonly root: string = '/') {}
 
   /** Close the descriptors kept for reads (before the cgroup is removed). */
-  async closeAll(): Promise<void> {
-    await this.kept.closeAll();
+  closeAll(): void {
+    this.kept.closeAll();
   }
 
   /** The full path of a host-absolute cgroupfs path under this instance's root. */
@@ -77,19 +79,19 @@ export class CgroupFs {
   }
 
   /** Whole content of a control file. */
-  async read(path: string): Promise<string> {
+  read(path: string): string {
     const full = this.resolve(path);
     try {
-      return mustReopen(full) ? await readFile(full, 'utf8') : await this.kept.read(full);
+      return mustReopen(full) ? readFileSync(full, 'utf8') : this.kept.read(full);
     } catch (err) {
       throw fsError('read', full, err);
     }
   }
 
   /** Content of a control file, or null when it doesn't exist (a controller or feature the kernel lacks). */
-  async readIfExists(path: string): Promise<string | null> {
+  readIfExists(path: string): string | null {
     try {
-      return await this.read(path);
+      return this.read(path);
     } catch (err) {
       if (errnoCode(err) === 'ENOENT') return null;
       throw err;
@@ -97,8 +99,8 @@ export class CgroupFs {
   }
 
   /** A control file holding one decimal integer (e.g. memory.limit_in_bytes, pids.current). */
-  async readInt(path: string): Promise<number> {
-    const text = await this.read(path);
+  readInt(path: string): number {
+    const text = this.read(path);
     const value = text.trim();
     if (!/^-?\d+$/.test(value)) throw new CgroupFsError('parse', this.resolve(path), 'EINVAL', value);
     return Number(value);

@@ -40,10 +40,8 @@ async function layoutFor(fs: CgroupFs, opts: OpenCgroupOptions): Promise<CgroupL
   let pending = detected.get(key);
   if (!pending || opts.procSelfCgroup !== undefined || opts.mountinfo !== undefined) {
     pending = (async () => {
-      const [cgroupText, mountinfoText] = await Promise.all([
-        opts.procSelfCgroup ?? fs.read('/proc/self/cgroup'),
-        opts.mountinfo ?? fs.read('/proc/self/mountinfo'),
-      ]);
+      const cgroupText = opts.procSelfCgroup ?? fs.read('/proc/self/cgroup');
+      const mountinfoText = opts.mountinfo ?? fs.read('/proc/self/mountinfo');
       return detectLayout(cgroupText, mountinfoText);
     })();
     if (opts.procSelfCgroup === undefined && opts.mountinfo === undefined) {

@@ -34,7 +34,7 @@ export function signalPids(send: SignalFn, pids: readonly number[], signal: Node
  * has exited (and been reaped if it is our child: zombies count), and a process that forks while
  * being killed can add a pid, so kill again on every poll.
  */
-export async function killUntilEmpty(listPids: () => Promise<number[]>, killRound: () => Promise<void>, timeoutMs = 2000): Promise<void> {
+export async function killUntilEmpty(listPids: () => number[], killRound: () => Promise<void>, timeoutMs = 2000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const pids = await listPids();

@@ -104,16 +104,21 @@ export interface CgroupManager {
   apply(limits: CgroupLimits): Promise<void>;
   /** Move a pid into the cgroup in every hierarchy. */
   addPid(pid: number): Promise<void>;
-  /** Read the normalized stats. */
-  stats(): Promise<CgroupStats>;
+  /** Read the normalized stats (reads are synchronous: see kept-files.ts for why and what they cost). */
+  stats(): CgroupStats;
   /** Memory figures only: what /proc/meminfo and /proc/swaps need, in fewer reads than stats(). */
-  memoryStats(): Promise<MemoryStats>;
+  memoryStats(): MemoryStats;
   /** CPU figures only: what cpuinfo, stat, uptime and cpu/online need, in fewer reads than stats(). */
-  cpuStats(): Promise<CpuStats>;
+  cpuStats(): CpuStats;
+  /**
+   * The leaf's own limit files (memory, swap, CPU bandwidth, cpuset) as one string: it changes
+   * whenever a limit the views show changes. A few small preads: cheap enough for every open.
+   */
+  limitsKey(): string;
   /** Pids in the cgroup (cgroup.procs). */
-  pids(): Promise<number[]>;
+  pids(): number[];
   /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */
-  threads(): Promise<number[]>;
+  threads(): number[];
   /** Send a signal to every process in the cgroup (v2 may use cgroup.kill for SIGKILL). */
   killAll(signal: NodeJS.Signals): Promise<void>;
   /** Kill what is left, wait until empty, rmdir every leaf with a short retry on EBUSY. Idempotent. */

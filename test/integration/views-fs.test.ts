@@ -1,8 +1,9 @@
 // The FUSE server itself, mounted for real (root, /dev/fuse): routing by path, per-open snapshots
-// read at any offset and size, read-only files, sizes that never cut a reader short, and degrading
-// open to the host file when a view can't be computed. Stats come from a real captured v1 tree.
+// read at any offset and size, fresh text on a re-read from offset 0 (as /proc gives top), read-only
+// files with procfs's size 0, a limit change visible at the next read, and degrading to the host
+// file when a view can't be computed. Stats come from a real captured v1 tree.
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
-import { mkdir, open, readFile, readdir, rm, stat } from 'node:fs/promises';
+import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -21,16 +22,31 @@ const mountpoint = `${dir}/views`;
 
 describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
   const server = new ViewServer(mountpoint);
-  const source = async (): Promise<SandboxViewSource> => {
-    const cgroup = await openCgroup({ id: 'fixture', root: TREE });
-    return { memoryStats: () => cgroup.memoryStats(), cpuStats: () => cgroup.cpuStats(), load: () => ZERO_LOAD, tasks: async () => EMPTY_TASKS, memory: createViewMemory(Date.now() - 5000) };
+  const liveTree = `${dir}/tree`;
+  const source = async (root = TREE): Promise<SandboxViewSource> => {
+    const cgroup = await openCgroup({ id: 'fixture', root });
+    return {
+      memoryStats: () => cgroup.memoryStats(),
+      cpuStats: () => cgroup.cpuStats(),
+      load: () => ZERO_LOAD,
+      tasks: () => EMPTY_TASKS,
+      limitsKey: () => cgroup.limitsKey(),
+      memory: createViewMemory(Date.now() - 5000),
+    };
   };
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
+    await cp(TREE, liveTree, { recursive: true });
     await server.mount();
     server.register('box', await source());
-    server.register('broken', { ...(await source()), memoryStats: () => Promise.reject(new Error('cgroup gone')) });
+    server.register('live', await source(liveTree));
+    server.register('broken', {
+      ...(await source()),
+      memoryStats: () => {
+        throw new Error('cgroup gone');
+      },
+    });
   });
 
   afterAll(async () => {
@@ -41,7 +57,7 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
   });
 
   it('lists sandboxes at the top and every view inside each', async () => {
-    expect((await readdir(mountpoint)).sort()).toEqual(['box', 'broken']);
+    expect((await readdir(mountpoint)).sort()).toEqual(['box', 'broken', 'live']);
     expect((await readdir(`${mountpoint}/box`)).sort()).toEqual(VIEWS.map((v) => v.name).sort());
   });
 
@@ -51,10 +67,13 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
     expect(await readFile(`${mountpoint}/box/cpu-online`, 'utf8')).toBe('0\n');
   });
 
-  it('reports a size no smaller than the content, read-only', async () => {
+  it('reports size 0 as procfs does, yet readers get the whole text; read-only', async () => {
     const st = await stat(`${mountpoint}/box/cpuinfo`);
-    const content = await readFile(`${mountpoint}/box/cpuinfo`);
-    expect(st.size).toBeGreaterThanOrEqual(content.length);
+    expect(st.size).toBe((await stat('/proc/cpuinfo')).size);
+    expect(st.size).toBe(0);
+    const content = await readFile(`${mountpoint}/box/cpuinfo`, 'utf8');
+    expect(content).toMatch(/^processor\t: 0\n/);
+    expect(content.endsWith('\n\n')).toBe(true);
     expect(st.mode & 0o777).toBe(0o444);
     await expect(open(`${mountpoint}/box/meminfo`, 'r+')).rejects.toMatchObject({ code: 'EACCES' });
   });
@@ -64,14 +83,15 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
     await expect(readFile(`${mountpoint}/box/kcore`)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
-  it('reads of one open at any offset and size assemble one consistent snapshot', async () => {
+  it('reads of one open at any offset and size continue the text of its last read at offset 0', async () => {
     const fh = await open(`${mountpoint}/box/stat`, 'r');
     try {
       const whole = Buffer.alloc(65536);
       const { bytesRead } = await fh.read(whole, 0, whole.length, 0);
       const expected = whole.subarray(0, bytesRead);
       expect(bytesRead).toBeGreaterThan(100);
-      for (const [offset, size] of [[0, 1], [7, 13], [100, 4096], [bytesRead - 3, 50], [bytesRead, 10], [bytesRead + 100, 10]] as const) {
+      await new Promise((r) => setTimeout(r, 30)); // the stat view's counters move on meanwhile
+      for (const [offset, size] of [[7, 13], [1, 1], [100, 4096], [bytesRead - 3, 50], [bytesRead, 10], [bytesRead + 100, 10], [2, 1000]] as const) {
         const part = Buffer.alloc(size);
         const got = await fh.read(part, 0, size, offset);
         expect(part.subarray(0, got.bytesRead)).toEqual(expected.subarray(offset, offset + size));
@@ -79,6 +99,31 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
     } finally {
       await fh.close();
     }
+  });
+
+  it('regenerates on a re-read from offset 0, as /proc does for top (which keeps its files open)', async () => {
+    const fh = await open(`${mountpoint}/box/uptime`, 'r');
+    try {
+      const reread = async (): Promise<string> => {
+        const buf = Buffer.alloc(4096);
+        const { bytesRead } = await fh.read(buf, 0, buf.length, 0);
+        return buf.toString('utf8', 0, bytesRead);
+      };
+      const first = await reread();
+      await new Promise((r) => setTimeout(r, 50));
+      const second = await reread();
+      const seconds = (t: string) => Number(t.split(' ')[0]);
+      expect(seconds(second) - seconds(first)).toBeGreaterThanOrEqual(0.04);
+    } finally {
+      await fh.close();
+    }
+  });
+
+  it('shows a changed limit at the very next read', async () => {
+    const file = `${mountpoint}/live/meminfo`;
+    expect(await readFile(file, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
+    await writeFile(`${liveTree}/sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture/memory.limit_in_bytes`, '134217728\n');
+    expect(await readFile(file, 'utf8')).toMatch(/^MemTotal:\s+131072 kB$/m);
   });
 
   it('serves the host file and warns once when a view cannot be computed', async () => {

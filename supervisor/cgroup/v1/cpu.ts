@@ -22,11 +22,11 @@ export function weightToShares(weight: number): number {
 export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
   const quota = limits.cpuQuotaUs ?? -1;
   const period = limits.cpuPeriodUs;
-  const currentPeriod = await fs.readInt(`${dir}/cpu.cfs_period_us`);
+  const currentPeriod = fs.readInt(`${dir}/cpu.cfs_period_us`);
   const burstFile = `${dir}/cpu.cfs_burst_us`;
   let burstAfter = false;
   if (limits.cpuBurstUs !== null) {
-    const currentBurst = await fs.readIfExists(burstFile);
+    const currentBurst = fs.readIfExists(burstFile);
     if (currentBurst === null) {
       throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
     }
@@ -45,16 +45,17 @@ export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits):
 }
 
 /** A cgroup's own quota and period, or null where the files don't exist. */
-export async function readBandwidth(fs: CgroupFs, dir: string): Promise<Bandwidth | null> {
-  const [quota, period] = await Promise.all([fs.readIfExists(`${dir}/cpu.cfs_quota_us`), fs.readIfExists(`${dir}/cpu.cfs_period_us`)]);
+export function readBandwidth(fs: CgroupFs, dir: string): Bandwidth | null {
+  const quota = fs.readIfExists(`${dir}/cpu.cfs_quota_us`);
+  const period = fs.readIfExists(`${dir}/cpu.cfs_period_us`);
   if (quota === null || period === null) return null;
   const q = Number(quota.trim());
   return { quotaUs: q < 0 ? null : q, periodUs: Number(period.trim()) };
 }
 
 /** cpu.stat throttling counters: nr_periods, nr_throttled, throttled_time (ns, reported in µs). */
-export async function readThrottling(fs: CgroupFs, dir: string): Promise<{ nrPeriods: number; nrThrottled: number; throttledUs: number }> {
-  const stat = parseFlatKeyed(await fs.read(`${dir}/cpu.stat`));
+export function readThrottling(fs: CgroupFs, dir: string): { nrPeriods: number; nrThrottled: number; throttledUs: number } {
+  const stat = parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
   return {
     nrPeriods: stat.get('nr_periods') ?? 0,
     nrThrottled: stat.get('nr_throttled') ?? 0,

@@ -18,11 +18,9 @@ function nsListToUs(text: string): number[] {
 }
 
 /** User and system time of the cgroup in µs, with the per-CPU split where the kernel has it. */
-export async function readCpuacct(fs: CgroupFs, dir: string): Promise<{ userUs: number; systemUs: number; perCpu: PerCpuUsage[] | null }> {
-  const [userText, sysText] = await Promise.all([
-    fs.readIfExists(`${dir}/cpuacct.usage_percpu_user`),
-    fs.readIfExists(`${dir}/cpuacct.usage_percpu_sys`),
-  ]);
+export function readCpuacct(fs: CgroupFs, dir: string): { userUs: number; systemUs: number; perCpu: PerCpuUsage[] | null } {
+  const userText = fs.readIfExists(`${dir}/cpuacct.usage_percpu_user`);
+  const sysText = fs.readIfExists(`${dir}/cpuacct.usage_percpu_sys`);
   if (userText !== null && sysText !== null) {
     const user = nsListToUs(userText);
     const sys = nsListToUs(sysText);
@@ -31,7 +29,7 @@ export async function readCpuacct(fs: CgroupFs, dir: string): Promise<{ userUs: 
     const sum = (t: string): number => Number(t.trim().split(/\s+/).filter(Boolean).reduce((a, f) => a + BigInt(f), 0n) / 1000n);
     return { userUs: sum(userText), systemUs: sum(sysText), perCpu };
   }
-  const stat = parseFlatKeyed(await fs.read(`${dir}/cpuacct.stat`));
+  const stat = parseFlatKeyed(fs.read(`${dir}/cpuacct.stat`));
   const tickUs = 1_000_000 / USER_HZ;
   return { userUs: (stat.get('user') ?? 0) * tickUs, systemUs: (stat.get('system') ?? 0) * tickUs, perCpu: null };
 }

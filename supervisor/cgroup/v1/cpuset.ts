@@ -8,7 +8,7 @@ import { cgroupContext, type CgroupFs } from '../fs.js';
 /** Copy cpuset.cpus and cpuset.mems from the parent (the supervisor's own cpuset) into a new leaf. */
 export async function seedCpuset(fs: CgroupFs, dir: string, parentDir: string): Promise<void> {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
-    const value = (await fs.read(`${parentDir}/${file}`)).trim();
+    const value = fs.read(`${parentDir}/${file}`).trim();
     if (value === '') throw new Error(`${fs.resolve(`${parentDir}/${file}`)} is empty: the parent cpuset has nothing to give`);
     await fs.write(`${dir}/${file}`, value);
   }
@@ -25,8 +25,8 @@ export async function applyCpuset(fs: CgroupFs, dir: string, cpus: readonly numb
  * cpuset.cpus minus offline CPUs; on a legacy mount they are equal while every CPU is online.
  * Falls back to cpuset.cpus on kernels without it.
  */
-export async function readCpusetCpus(fs: CgroupFs, dir: string): Promise<number[]> {
-  const text = (await fs.readIfExists(`${dir}/cpuset.effective_cpus`)) ?? (await fs.read(`${dir}/cpuset.cpus`));
+export function readCpusetCpus(fs: CgroupFs, dir: string): number[] {
+  const text = fs.readIfExists(`${dir}/cpuset.effective_cpus`) ?? fs.read(`${dir}/cpuset.cpus`);
   try {
     return parseCpuList(text);
   } catch (err) {

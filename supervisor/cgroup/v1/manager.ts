@@ -116,33 +116,30 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  async stats(): Promise<CgroupStats> {
-    const [memory, cpu, pids] = await Promise.all([
-      this.memoryStats(),
-      this.cpuStats(),
-      readPids(this.fs, this.leaf('pids')).catch((err: unknown) => {
-        throw cgroupContext('cgroup v1 stats', err);
-      }),
-    ]);
-    return { memory, cpu, pids };
-  }
-
-  async memoryStats(): Promise<MemoryStats> {
+  stats(): CgroupStats {
+    const memory = this.memoryStats();
+    const cpu = this.cpuStats();
     try {
-      return await readMemory(this.fs, this.chain('memory'));
+      return { memory, cpu, pids: readPids(this.fs, this.leaf('pids')) };
     } catch (err) {
       throw cgroupContext('cgroup v1 stats', err);
     }
   }
 
-  async cpuStats(): Promise<CpuStats> {
+  memoryStats(): MemoryStats {
     try {
-      const [bandwidths, throttling, acct, cpus] = await Promise.all([
-        Promise.all(this.chain('cpu').map((d) => readBandwidth(this.fs, d))),
-        readThrottling(this.fs, this.leaf('cpu')),
-        readCpuacct(this.fs, this.leaf('cpuacct')),
-        readCpusetCpus(this.fs, this.leaf('cpuset')),
-      ]);
+      return readMemory(this.fs, this.chain('memory'));
+    } catch (err) {
+      throw cgroupContext('cgroup v1 stats', err);
+    }
+  }
+
+  cpuStats(): CpuStats {
+    try {
+      const bandwidths = this.chain('cpu').map((d) => readBandwidth(this.fs, d));
+      const throttling = readThrottling(this.fs, this.leaf('cpu'));
+      const acct = readCpuacct(this.fs, this.leaf('cpuacct'));
+      const cpus = readCpusetCpus(this.fs, this.leaf('cpuset'));
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
       return { ...bw, cpus, ...acct, ...throttling };
     } catch (err) {
@@ -150,17 +147,30 @@ export class V1Manager implements CgroupManager {
     }
   }
 
+  limitsKey(): string {
+    const memory = this.leaf('memory');
+    const cpu = this.leaf('cpu');
+    const cpuset = this.leaf('cpuset');
+    return [
+      this.fs.read(`${memory}/memory.limit_in_bytes`),
+      this.fs.readIfExists(`${memory}/memory.memsw.limit_in_bytes`) ?? '',
+      this.fs.read(`${cpu}/cpu.cfs_quota_us`),
+      this.fs.read(`${cpu}/cpu.cfs_period_us`),
+      this.fs.readIfExists(`${cpuset}/cpuset.effective_cpus`) ?? this.fs.read(`${cpuset}/cpuset.cpus`),
+    ].join('|');
+  }
+
   /** Union of cgroup.procs over the hierarchies (a pid joins them one by one, so they can differ briefly). */
-  async pids(): Promise<number[]> {
+  pids(): number[] {
     return this.collectPids(false);
   }
 
-  private async collectPids(missingIsEmpty: boolean): Promise<number[]> {
+  private collectPids(missingIsEmpty: boolean): number[] {
     const all = new Set<number>();
     for (const p of this.placements) {
       let text: string;
       try {
-        text = await this.fs.read(`${p.leaf}/cgroup.procs`);
+        text = this.fs.read(`${p.leaf}/cgroup.procs`);
       } catch (err) {
         if (missingIsEmpty && errnoCode(err) === 'ENOENT') continue;
         throw cgroupContext('cgroup v1 pids', err);
@@ -170,11 +180,12 @@ export class V1Manager implements CgroupManager {
     return [...all].sort((a, b) => a - b);
   }
 
-  async threads(): Promise<number[]> {
-    const text = await this.fs.read(`${this.leaf('pids')}/tasks`).catch((err: unknown) => {
+  threads(): number[] {
+    try {
+      return parsePidList(this.fs.read(`${this.leaf('pids')}/tasks`));
+    } catch (err) {
       throw cgroupContext('cgroup v1 threads', err);
-    });
-    return parsePidList(text);
+    }
   }
 
   /** Signal every process; SIGKILL goes through the freezer when mounted (freeze, kill, thaw) so nothing forks in between. */
@@ -186,19 +197,19 @@ export class V1Manager implements CgroupManager {
     const freezer = this.byController.get('freezer');
     const useFreezer = signal === 'SIGKILL' && freezer !== undefined && (!missingIsEmpty || (await this.fs.exists(freezer.leaf)));
     if (!useFreezer) {
-      signalPids(this.send, await this.collectPids(missingIsEmpty), signal);
+      signalPids(this.send, this.collectPids(missingIsEmpty), signal);
       return;
     }
     try {
       await freeze(this.fs, freezer.leaf);
-      signalPids(this.send, await this.collectPids(missingIsEmpty), signal);
+      signalPids(this.send, this.collectPids(missingIsEmpty), signal);
     } finally {
       await thaw(this.fs, freezer.leaf);
     }
   }
 
   async destroy(): Promise<void> {
-    await this.fs.closeAll(); // no descriptor of ours may outlive the directory
+    this.fs.closeAll(); // no descriptor of ours may outlive the directory
     const present: Placement[] = [];
     for (const p of this.placements) if (await this.fs.exists(p.leaf)) present.push(p);
     if (present.length === 0) return;

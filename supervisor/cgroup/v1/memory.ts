@@ -45,7 +45,7 @@ export async function applyMemory(fs: CgroupFs, dir: string, limits: CgroupLimit
     return;
   }
   const memsw = limits.memoryBytes === null ? -1 : limits.memoryBytes + limits.swapBytes;
-  const currentMem = await fs.readInt(memFile);
+  const currentMem = fs.readInt(memFile);
   if (memsw === -1 || memsw >= currentMem) {
     await fs.write(memswFile, String(memsw));
     await fs.write(memFile, mem);
@@ -63,16 +63,14 @@ export async function applyMemory(fs: CgroupFs, dir: string, limits: CgroupLimit
  * the chain can't see; hierarchical_memsw_limit likewise. Usage is memory.usage_in_bytes
  * (memory.rst 5.5: a slightly fuzzy but cheap figure).
  */
-export async function readMemory(fs: CgroupFs, chain: readonly string[]): Promise<MemoryStats> {
+export function readMemory(fs: CgroupFs, chain: readonly string[]): MemoryStats {
   const leaf = chain[0]!;
-  const [limits, memswLimits, usage, memswUsage, statText, oomText] = await Promise.all([
-    Promise.all(chain.map((d) => fs.readIfExists(`${d}/memory.limit_in_bytes`))),
-    Promise.all(chain.map((d) => fs.readIfExists(`${d}/memory.memsw.limit_in_bytes`))),
-    fs.readInt(`${leaf}/memory.usage_in_bytes`),
-    fs.readIfExists(`${leaf}/memory.memsw.usage_in_bytes`),
-    fs.read(`${leaf}/memory.stat`),
-    fs.readIfExists(`${leaf}/memory.oom_control`),
-  ]);
+  const limits = chain.map((d) => fs.readIfExists(`${d}/memory.limit_in_bytes`));
+  const memswLimits = chain.map((d) => fs.readIfExists(`${d}/memory.memsw.limit_in_bytes`));
+  const usage = fs.readInt(`${leaf}/memory.usage_in_bytes`);
+  const memswUsage = fs.readIfExists(`${leaf}/memory.memsw.usage_in_bytes`);
+  const statText = fs.read(`${leaf}/memory.stat`);
+  const oomText = fs.readIfExists(`${leaf}/memory.oom_control`);
   const stat = parseFlatKeyed(statText);
   const hierMem = stat.get('hierarchical_memory_limit');
   const hierMemsw = stat.get('hierarchical_memsw_limit');

@@ -10,7 +10,6 @@ export async function applyPids(fs: CgroupFs, dir: string, max: number | null): 
 }
 
 /** pids.current and pids.max of the leaf. */
-export async function readPids(fs: CgroupFs, dir: string): Promise<PidsStats> {
-  const [current, max] = await Promise.all([fs.readInt(`${dir}/pids.current`), fs.read(`${dir}/pids.max`)]);
-  return { current, max: parseMaxOrInt(max) };
+export function readPids(fs: CgroupFs, dir: string): PidsStats {
+  return { current: fs.readInt(`${dir}/pids.current`), max: parseMaxOrInt(fs.read(`${dir}/pids.max`)) };
 }

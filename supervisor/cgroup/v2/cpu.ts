@@ -24,7 +24,7 @@ export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits):
   const burstFile = `${dir}/cpu.max.burst`;
   let burstAfter = false;
   if (limits.cpuBurstUs !== null) {
-    const current = await fs.readIfExists(burstFile);
+    const current = fs.readIfExists(burstFile);
     if (current === null) {
       throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
     }
@@ -37,17 +37,17 @@ export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits):
 }
 
 /** A cgroup's own cpu.max, or null where it doesn't exist (the root cgroup, or cpu not enabled). */
-export async function readBandwidth(fs: CgroupFs, dir: string): Promise<Bandwidth | null> {
-  const text = await fs.readIfExists(`${dir}/cpu.max`);
+export function readBandwidth(fs: CgroupFs, dir: string): Bandwidth | null {
+  const text = fs.readIfExists(`${dir}/cpu.max`);
   return text === null ? null : parseCpuMax(text);
 }
 
 /** cpu.stat: usage split (µs) and throttling counters (the latter only with the cpu controller enabled). */
-export async function readCpuStat(
+export function readCpuStat(
   fs: CgroupFs,
   dir: string,
-): Promise<{ userUs: number; systemUs: number; nrPeriods: number; nrThrottled: number; throttledUs: number }> {
-  const stat = parseFlatKeyed(await fs.read(`${dir}/cpu.stat`));
+): { userUs: number; systemUs: number; nrPeriods: number; nrThrottled: number; throttledUs: number } {
+  const stat = parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
   return {
     userUs: stat.get('user_usec') ?? 0,
     systemUs: stat.get('system_usec') ?? 0,

@@ -18,10 +18,10 @@ export async function applyCpuset(fs: CgroupFs, dir: string, cpus: readonly numb
  * The CPUs the leaf runs on: the first cpuset.cpus.effective found walking up the chain (a leaf
  * without the cpuset controller shows none), else the host's online CPUs.
  */
-export async function readEffectiveCpus(fs: CgroupFs, chain: readonly string[]): Promise<number[]> {
+export function readEffectiveCpus(fs: CgroupFs, chain: readonly string[]): number[] {
   for (const dir of chain) {
     const file = `${dir}/cpuset.cpus.effective`;
-    const text = await fs.readIfExists(file);
+    const text = fs.readIfExists(file);
     if (text === null) continue;
     try {
       return parseCpuList(text);
@@ -29,5 +29,5 @@ export async function readEffectiveCpus(fs: CgroupFs, chain: readonly string[]):
       throw cgroupContext(fs.resolve(file), err);
     }
   }
-  return parseCpuList(await fs.read('/sys/devices/system/cpu/online'));
+  return parseCpuList(fs.read('/sys/devices/system/cpu/online'));
 }

@@ -39,7 +39,7 @@ function words(text: string): string[] {
 /** Move every process listed in from/cgroup.procs into to/cgroup.procs; exited ones (ESRCH) are skipped. Repeats while new ones appear (bounded). */
 async function moveAll(fs: CgroupFs, from: string, to: string): Promise<void> {
   for (let round = 0; round < 20; round++) {
-    const pids = parsePidList(await fs.read(`${from}/cgroup.procs`));
+    const pids = parsePidList(fs.read(`${from}/cgroup.procs`));
     if (pids.length === 0) return;
     for (const pid of pids) {
       await fs.write(`${to}/cgroup.procs`, String(pid)).catch((err: unknown) => {
@@ -54,10 +54,10 @@ async function moveAll(fs: CgroupFs, from: string, to: string): Promise<void> {
  * processes into dir/sandbox-supervisor if the kernel insists (see the file comment).
  */
 export async function enableControllers(fs: CgroupFs, dir: string, isRoot: boolean): Promise<void> {
-  const enabled = words(await fs.read(`${dir}/cgroup.subtree_control`));
+  const enabled = words(fs.read(`${dir}/cgroup.subtree_control`));
   const missing = V2_CONTROLLERS.filter((c) => !enabled.includes(c));
   if (missing.length === 0) return;
-  const available = words(await fs.read(`${dir}/cgroup.controllers`));
+  const available = words(fs.read(`${dir}/cgroup.controllers`));
   const undelegated = missing.filter((c) => !available.includes(c));
   if (undelegated.length > 0) {
     throw new Error(

@@ -75,33 +75,30 @@ export class V2Manager implements CgroupManager {
     });
   }
 
-  async stats(): Promise<CgroupStats> {
-    const [memory, cpu, pids] = await Promise.all([
-      this.memoryStats(),
-      this.cpuStats(),
-      readPids(this.fs, this.leaf).catch((err: unknown) => {
-        throw cgroupContext('cgroup v2 stats', err);
-      }),
-    ]);
-    return { memory, cpu, pids };
-  }
-
-  async memoryStats(): Promise<MemoryStats> {
+  stats(): CgroupStats {
+    const memory = this.memoryStats();
+    const cpu = this.cpuStats();
     try {
-      return await readMemory(this.fs, selfAndAncestors(this.leaf, this.mountpoint));
+      return { memory, cpu, pids: readPids(this.fs, this.leaf) };
     } catch (err) {
       throw cgroupContext('cgroup v2 stats', err);
     }
   }
 
-  async cpuStats(): Promise<CpuStats> {
+  memoryStats(): MemoryStats {
+    try {
+      return readMemory(this.fs, selfAndAncestors(this.leaf, this.mountpoint));
+    } catch (err) {
+      throw cgroupContext('cgroup v2 stats', err);
+    }
+  }
+
+  cpuStats(): CpuStats {
     try {
       const chain = selfAndAncestors(this.leaf, this.mountpoint);
-      const [bandwidths, cpuStat, cpus] = await Promise.all([
-        Promise.all(chain.map((d) => readBandwidth(this.fs, d))),
-        readCpuStat(this.fs, this.leaf),
-        readEffectiveCpus(this.fs, chain),
-      ]);
+      const bandwidths = chain.map((d) => readBandwidth(this.fs, d));
+      const cpuStat = readCpuStat(this.fs, this.leaf);
+      const cpus = readEffectiveCpus(this.fs, chain);
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
       return { ...bw, cpus, ...cpuStat, perCpu: null };
     } catch (err) {
@@ -109,17 +106,21 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  async pids(): Promise<number[]> {
+  limitsKey(): string {
+    return ['memory.max', 'memory.swap.max', 'cpu.max', 'cpuset.cpus.effective'].map((f) => this.fs.readIfExists(`${this.leaf}/${f}`) ?? '').join('|');
+  }
+
+  pids(): number[] {
     return this.readList('cgroup.procs', false);
   }
 
-  async threads(): Promise<number[]> {
+  threads(): number[] {
     return this.readList('cgroup.threads', false);
   }
 
-  private async readList(file: string, missingIsEmpty: boolean): Promise<number[]> {
+  private readList(file: string, missingIsEmpty: boolean): number[] {
     try {
-      return parsePidList(await this.fs.read(`${this.leaf}/${file}`));
+      return parsePidList(this.fs.read(`${this.leaf}/${file}`));
     } catch (err) {
       if (missingIsEmpty && errnoCode(err) === 'ENOENT') return [];
       throw cgroupContext(`cgroup v2 ${file}`, err);
@@ -134,11 +135,11 @@ export class V2Manager implements CgroupManager {
       });
       return;
     }
-    signalPids(this.send, await this.pids(), signal);
+    signalPids(this.send, this.pids(), signal);
   }
 
   async destroy(): Promise<void> {
-    await this.fs.closeAll(); // no descriptor of ours may outlive the directory
+    this.fs.closeAll(); // no descriptor of ours may outlive the directory
     if (!(await this.fs.exists(this.leaf))) return;
     try {
       await killUntilEmpty(

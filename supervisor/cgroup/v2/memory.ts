@@ -24,16 +24,14 @@ function parseLimit(text: string | null): number | null {
 }
 
 /** Memory figures of the leaf (chain = [leaf, parent, …, root]); limits are the minimum over the chain ("Top-down Constraint"). */
-export async function readMemory(fs: CgroupFs, chain: readonly string[]): Promise<MemoryStats> {
+export function readMemory(fs: CgroupFs, chain: readonly string[]): MemoryStats {
   const leaf = chain[0]!;
-  const [limits, swapLimits, current, swapCurrent, statText, eventsText] = await Promise.all([
-    Promise.all(chain.map((d) => fs.readIfExists(`${d}/memory.max`))),
-    Promise.all(chain.map((d) => fs.readIfExists(`${d}/memory.swap.max`))),
-    fs.readInt(`${leaf}/memory.current`),
-    fs.readIfExists(`${leaf}/memory.swap.current`),
-    fs.read(`${leaf}/memory.stat`),
-    fs.readIfExists(`${leaf}/memory.events`),
-  ]);
+  const limits = chain.map((d) => fs.readIfExists(`${d}/memory.max`));
+  const swapLimits = chain.map((d) => fs.readIfExists(`${d}/memory.swap.max`));
+  const current = fs.readInt(`${leaf}/memory.current`);
+  const swapCurrent = fs.readIfExists(`${leaf}/memory.swap.current`);
+  const statText = fs.read(`${leaf}/memory.stat`);
+  const eventsText = fs.readIfExists(`${leaf}/memory.events`);
   return {
     limitBytes: minLimit(limits.map(parseLimit)),
     usageBytes: current,

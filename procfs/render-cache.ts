@@ -1,0 +1,36 @@
+// Renders of one sandbox's views kept for a short time, so a burst of opens (a tool polling, two
+// readers at once) renders once. An entry is reused only while two things hold:
+// - the sandbox's limits are unchanged: the caller passes a key read from the limit files on every
+//   open (a few µs of preads), so a changed limit shows at the very next read;
+// - it is younger than RENDER_TTL_MS = 10 ms: the resolution of the files themselves. /proc/stat and
+//   cpuacct.stat count in USER_HZ ticks of 10 ms, /proc/uptime prints centiseconds, and the load
+//   average folds every 5 s; a reader can't tell a render 10 ms old from a fresh one by its units.
+
+/** How long a render is reused (ms): one USER_HZ tick. */
+export const RENDER_TTL_MS = 10;
+
+interface Entry {
+  content: Buffer;
+  limitsKey: string;
+  renderedAtMs: number;
+}
+
+/** The last render of each view of one sandbox, with the limits it was rendered under. */
+export class RenderCache {
+  private readonly entries = new Map<string, Entry>();
+
+  constructor(private readonly ttlMs = RENDER_TTL_MS) {}
+
+  /** The render of `view` if it was made under `limitsKey` less than the TTL before `nowMs`, else null. */
+  get(view: string, limitsKey: string, nowMs: number): Buffer | null {
+    const entry = this.entries.get(view);
+    if (!entry || entry.limitsKey !== limitsKey) return null;
+    const age = nowMs - entry.renderedAtMs;
+    return age >= 0 && age < this.ttlMs ? entry.content : null;
+  }
+
+  /** Remember a render. */
+  set(view: string, limitsKey: string, nowMs: number, content: Buffer): void {
+    this.entries.set(view, { content, limitsKey, renderedAtMs: nowMs });
+  }
+}
