@@ -1,14 +1,27 @@
-// `npm run bench`: launch overhead of `sandbox run -- true` against `node -e 0` (the floor of any
-// Node CLI) and `true`, interleaved in a rotating order every round (../shared/BENCH.md), plus the
-// latency of one view read (open + read to EOF + close) against the host file, from inside a sandbox.
-// The full suite (quota enforcement, peers, plots) is a later issue.
+// `npm run bench [-- SCENARIO…] [--quick] [--json FILE]`. Scenarios: `launch` (the overhead of
+// `sandbox run -- true` against `node -e 0`, the floor of any Node CLI, and `true`, interleaved in
+// a rotating order every round, ../shared/BENCH.md) and `procfs` (our views against lxcfs's,
+// bench/procfs.ts); none named = all. The rest of the suite (quota enforcement, peers, plots) is a
+// later issue.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { procfsBench } from './procfs.js';
 import { summary } from './stats.js';
 
 const CLI = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
 const quick = process.argv.includes('--quick');
+const jsonAt = process.argv.indexOf('--json');
+const jsonPath = jsonAt > 0 ? process.argv[jsonAt + 1] : undefined;
+const named = process.argv.slice(2).filter((a, i, all) => !a.startsWith('--') && all[i - 1] !== '--json');
+const SCENARIOS = ['launch', 'procfs'];
+for (const name of named) {
+  if (!SCENARIOS.includes(name)) {
+    console.error(`bench: unknown scenario "${name}" (known: ${SCENARIOS.join(', ')})`);
+    process.exit(125);
+  }
+}
+const wanted = (name: string) => named.length === 0 || named.includes(name);
 const ROUNDS = quick ? 3 : 5;
 const PER_ROUND = quick ? 5 : 10;
 
@@ -44,40 +57,17 @@ async function launch(): Promise<Record<string, number[]>> {
   return samples;
 }
 
-/** Latency of open+read+close of each view inside one sandbox, interleaved with the host's file. */
-async function views(): Promise<string> {
-  // The reader runs inside the sandbox; /proc/self/... is the host file it would read without us.
-  const script = `
-    const fs = require('fs'); const n = ${quick ? 200 : 1000}; const out = {};
-    const files = ['/proc/meminfo', '/proc/stat', '/proc/cpuinfo', '/proc/uptime', '/proc/loadavg'];
-    for (const f of files) { fs.readFileSync(f); }
-    for (const f of files) {
-      const t = [];
-      for (let i = 0; i < n; i++) { const t0 = process.hrtime.bigint(); fs.readFileSync(f); t.push(Number(process.hrtime.bigint() - t0) / 1000); }
-      t.sort((a, b) => a - b); out[f] = [t[n >> 1], t[Math.floor(n * 0.9)], t[Math.floor(n * 0.99)]];
-    }
-    const t = []; for (let i = 0; i < n; i++) { const t0 = process.hrtime.bigint(); fs.readFileSync('/proc/self/status'); t.push(Number(process.hrtime.bigint() - t0) / 1000); }
-    t.sort((a, b) => a - b); out['host /proc/self/status (unvirtualized)'] = [t[n >> 1], t[Math.floor(n * 0.9)], t[Math.floor(n * 0.99)]];
-    console.log(JSON.stringify(out));`;
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    const child = spawn(process.execPath, [CLI, 'run', '--cpu', '100%', '--mem', '512M', '--', process.execPath, '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.on('exit', (code) => (code === 0 ? resolve(stdout) : reject(new Error(`view bench exited ${code}`))));
-  });
-}
-
 const loadavg = readFileSync('/proc/loadavg', 'utf8').split(' ').slice(0, 3).join(' ');
 console.log(`# sandbox bench (${quick ? 'quick' : 'full'}): ${new Date().toISOString()}, kernel ${readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim()}, load ${loadavg}`);
 if (Number(loadavg.split(' ')[0]) > 0.3) console.log('warning: load average above 0.3; figures are noisy');
-const launchSamples = await launch();
-const floor = summary(launchSamples['node -e 0']!).median;
-console.log('\n## Launch (ms, wall)\n\n| variant | median | p90 | p99 | n | median / node -e 0 |\n|---|---|---|---|---|---|');
-for (const [name, s] of Object.entries(launchSamples)) {
-  const m = summary(s);
-  console.log(`| ${name} | ${m.median.toFixed(1)} | ${m.p90.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.n} | ${(m.median / floor).toFixed(2)} |`);
+if (wanted('launch')) {
+  const launchSamples = await launch();
+  const floor = summary(launchSamples['node -e 0']!).median;
+  console.log('\n## Launch (ms, wall)\n\n| variant | median | p90 | p99 | n | median / node -e 0 |\n|---|---|---|---|---|---|');
+  for (const [name, s] of Object.entries(launchSamples)) {
+    const m = summary(s);
+    console.log(`| ${name} | ${m.median.toFixed(1)} | ${m.p90.toFixed(1)} | ${m.p99.toFixed(1)} | ${m.n} | ${(m.median / floor).toFixed(2)} |`);
+  }
 }
-const viewLatency = JSON.parse(await views()) as Record<string, [number, number, number]>;
-console.log('\n## View reads from inside a 100% / 512M sandbox (µs per open+read+close)\n\n| file | median | p90 | p99 |\n|---|---|---|---|');
-for (const [file, [m, p90, p99]] of Object.entries(viewLatency)) console.log(`| ${file} | ${m.toFixed(0)} | ${p90.toFixed(0)} | ${p99.toFixed(0)} |`);
+if (wanted('procfs')) await procfsBench(quick, jsonPath);
 process.exit(0);

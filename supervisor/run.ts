@@ -107,7 +107,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       cpuStats: () => cgroup.cpuStats(),
       load: () => sampler.averages(),
       tasks,
-      limitsKey: () => cgroup.limitsKey(),
+      limitsKey: (part) => cgroup.limitsKey(part),
       memory: createViewMemory(startedAtMs),
     });
     sampler.start();
@@ -137,6 +137,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
+    // Off the launch path: the stage is still mounting and exec'ing the workload, on another CPU.
+    server.warm(id);
     const code = await exited;
     mark('exited');
     reportOom(cgroup, req, code);

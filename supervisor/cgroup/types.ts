@@ -111,10 +111,11 @@ export interface CgroupManager {
   /** CPU figures only: what cpuinfo, stat, uptime and cpu/online need, in fewer reads than stats(). */
   cpuStats(): CpuStats;
   /**
-   * The leaf's own limit files (memory, swap, CPU bandwidth, cpuset) as one string: it changes
-   * whenever a limit the views show changes. A few small preads: cheap enough for every open.
+   * The leaf's own limit files of one kind as one string, which changes whenever such a limit
+   * changes: memory (memory and swap limits) or cpu (CPU bandwidth and cpuset). Two or three small
+   * preads: cheap enough for every open of a view.
    */
-  limitsKey(): string;
+  limitsKey(part: 'memory' | 'cpu'): string;
   /** Pids in the cgroup (cgroup.procs). */
   pids(): number[];
   /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */

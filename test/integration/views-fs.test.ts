@@ -30,7 +30,7 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
       cpuStats: () => cgroup.cpuStats(),
       load: () => ZERO_LOAD,
       tasks: () => EMPTY_TASKS,
-      limitsKey: () => cgroup.limitsKey(),
+      limitsKey: (part) => cgroup.limitsKey(part),
       memory: createViewMemory(Date.now() - 5000),
     };
   };

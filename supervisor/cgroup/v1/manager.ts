@@ -147,17 +147,15 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  limitsKey(): string {
-    const memory = this.leaf('memory');
+  limitsKey(part: 'memory' | 'cpu'): string {
+    if (part === 'memory') {
+      const memory = this.leaf('memory');
+      return `${this.fs.read(`${memory}/memory.limit_in_bytes`)}|${this.fs.readIfExists(`${memory}/memory.memsw.limit_in_bytes`) ?? ''}`;
+    }
     const cpu = this.leaf('cpu');
     const cpuset = this.leaf('cpuset');
-    return [
-      this.fs.read(`${memory}/memory.limit_in_bytes`),
-      this.fs.readIfExists(`${memory}/memory.memsw.limit_in_bytes`) ?? '',
-      this.fs.read(`${cpu}/cpu.cfs_quota_us`),
-      this.fs.read(`${cpu}/cpu.cfs_period_us`),
-      this.fs.readIfExists(`${cpuset}/cpuset.effective_cpus`) ?? this.fs.read(`${cpuset}/cpuset.cpus`),
-    ].join('|');
+    const cpus = this.fs.readIfExists(`${cpuset}/cpuset.effective_cpus`) ?? this.fs.read(`${cpuset}/cpuset.cpus`);
+    return `${this.fs.read(`${cpu}/cpu.cfs_quota_us`)}|${this.fs.read(`${cpu}/cpu.cfs_period_us`)}|${cpus}`;
   }
 
   /** Union of cgroup.procs over the hierarchies (a pid joins them one by one, so they can differ briefly). */

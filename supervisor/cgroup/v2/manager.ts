@@ -106,8 +106,9 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  limitsKey(): string {
-    return ['memory.max', 'memory.swap.max', 'cpu.max', 'cpuset.cpus.effective'].map((f) => this.fs.readIfExists(`${this.leaf}/${f}`) ?? '').join('|');
+  limitsKey(part: 'memory' | 'cpu'): string {
+    const files = part === 'memory' ? ['memory.max', 'memory.swap.max'] : ['cpu.max', 'cpuset.cpus.effective'];
+    return files.map((f) => this.fs.readIfExists(`${this.leaf}/${f}`) ?? '').join('|');
   }
 
   pids(): number[] {

@@ -1,0 +1,251 @@
+// `npm run bench -- procfs`: our views against lxcfs's, read from inside one sandbox, interleaved.
+// One C reader (native/bench/view-reader.c) runs inside `sandbox run --cpu 100% --mem 512M` and
+// reads each file cat-style (open, read to EOF, close); blocks of reads alternate between our file
+// and lxcfs's, in a rotating order, so drift in the machine's load hits both alike. Between blocks
+// the bench samples both daemons' CPU time. The kernel's own file is read by the same reader on the
+// host. A third daemon, the fuse-native floor (bench/fuse-floor.ts: the same mount and handlers
+// serving constant text), is read in the same rounds: ours minus the floor is what rendering costs,
+// the floor minus the host file what FUSE through fuse-native costs. Figures are ratios in the same
+// run, against the issue's targets.
+import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createInterface, type Interface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
+import { quantile } from './stats.js';
+
+const CLI = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
+const READER = fileURLToPath(new URL('../native/view-reader', import.meta.url));
+const FLOOR = fileURLToPath(new URL('./fuse-floor.js', import.meta.url));
+const FILES = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg'] as const;
+type File = (typeof FILES)[number];
+type Variant = 'ours' | 'floor' | 'lxcfs';
+const VARIANTS: readonly Variant[] = ['ours', 'floor', 'lxcfs'];
+/** USER_HZ: the unit of utime/stime in /proc/<pid>/stat. */
+const TICK_US = 10_000;
+
+/** Sizes of one run. */
+interface Plan {
+  rounds: number;
+  readsPerBlock: number;
+  throughputMs: number;
+  firstReadSandboxes: number;
+}
+
+const QUICK: Plan = { rounds: 3, readsPerBlock: 100, throughputMs: 300, firstReadSandboxes: 2 };
+const FULL: Plan = { rounds: 10, readsPerBlock: 500, throughputMs: 1000, firstReadSandboxes: 6 };
+
+/** Everything measured, raw. */
+interface Samples {
+  latencyUs: Record<Variant | 'host', Record<File, number[]>>;
+  cpuTicks: Record<Variant, Record<File, number>>;
+  reads: Record<Variant, Record<File, number>>;
+  throughput: Record<Variant, Record<File, number>>;
+  firstReadUs: Record<'ours' | 'lxcfs', Record<'meminfo' | 'stat', number[]>>;
+}
+
+const perFile = <T>(make: () => T): Record<File, T> => Object.fromEntries(FILES.map((f) => [f, make()])) as Record<File, T>;
+
+/** Process-wide CPU time (user + system, all threads, exited ones included) in USER_HZ ticks. */
+function cpuTicks(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return Number(fields[11]) + Number(fields[12]); // utime, stime: fields 14 and 15 of proc(5)
+}
+
+/** A view reader we talk to line by line. */
+class Reader {
+  private readonly lines: Interface;
+  private readonly pending: Array<(line: string) => void> = [];
+
+  constructor(readonly child: ChildProcessWithoutNullStreams) {
+    this.lines = createInterface({ input: child.stdout });
+    this.lines.on('line', (line) => this.pending.shift()?.(line));
+    child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+  }
+
+  /** Send one command; resolve with the numbers of its "ok …" answer. */
+  ask(command: string): Promise<number[]> {
+    return new Promise((resolve, reject) => {
+      const onExit = (code: number | null) => reject(new Error(`view reader exited ${code} during "${command}"`));
+      this.child.once('exit', onExit);
+      this.pending.push((line) => {
+        this.child.off('exit', onExit);
+        if (!line.startsWith('ok')) return reject(new Error(`view reader answered "${line}" to "${command}"`));
+        resolve(line.slice(2).trim().split(' ').filter(Boolean).map(Number));
+      });
+      this.child.stdin.write(`${command}\n`);
+    });
+  }
+
+  /** Ask it to quit and wait for the sandbox (or process) to end. */
+  async quit(): Promise<void> {
+    const done = new Promise<void>((resolve) => this.child.once('exit', () => resolve()));
+    this.child.stdin.end('quit\n');
+    await done;
+  }
+}
+
+/** Start the reader inside a new sandbox (or on the host with `host`). */
+function startReader(host = false): Reader {
+  const args = host ? [] : [CLI, 'run', '--cpu', '100%', '--mem', '512M', '--', READER];
+  const child = spawn(host ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+  return new Reader(child);
+}
+
+/** The daemons read besides ours. */
+interface Peers {
+  lxcfs: Lxcfs;
+  floor: { pid: number; dir: string };
+}
+
+function pathOf(variant: Variant | 'host', file: File, peers: Peers): string {
+  if (variant === 'lxcfs') return `${peers.lxcfs.procDir}/${file}`;
+  if (variant === 'floor') return `${peers.floor.dir}/${file}`;
+  return `/proc/${file}`;
+}
+
+/** Start the fuse-native floor on `dir` and wait until it serves. */
+async function startFloor(dir: string): Promise<{ child: ChildProcess; pid: number; dir: string }> {
+  mkdirSync(dir, { recursive: true });
+  const child = spawn(process.execPath, [FLOOR, dir, ...FILES], { stdio: ['ignore', 'pipe', 'inherit'] });
+  await new Promise<void>((resolve, reject) => {
+    child.once('exit', (code) => reject(new Error(`fuse-native floor exited ${code}`)));
+    child.stdout!.once('data', () => resolve());
+  });
+  return { child, pid: child.pid!, dir };
+}
+
+/** Stop the floor (it unmounts on SIGTERM) and make sure nothing stays mounted. */
+async function stopFloor(floor: { child: ChildProcess; dir: string }): Promise<void> {
+  const exited = new Promise((resolve) => floor.child.once('exit', resolve));
+  floor.child.kill('SIGTERM');
+  await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+  if (floor.child.exitCode === null && floor.child.signalCode === null) floor.child.kill('SIGKILL');
+  spawnSync('fusermount', ['-uz', floor.dir], { stdio: 'ignore' }); // already gone normally: harmless
+}
+
+/** Latency, CPU and throughput blocks from one long-lived sandbox. */
+async function steadyState(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
+  const reader = startReader();
+  const supervisorPid = reader.child.pid!;
+  const daemons: Record<Variant, number> = { ours: supervisorPid, floor: peers.floor.pid, lxcfs: peers.lxcfs.pid };
+  try {
+    for (const file of FILES) for (const v of VARIANTS) await reader.ask(`lat 50 ${pathOf(v, file, peers)}`); // warm-up
+    for (let round = 0; round < plan.rounds; round++) {
+      for (let i = 0; i < FILES.length; i++) {
+        const file = FILES[(i + round) % FILES.length]!;
+        const order = VARIANTS.map((_, k) => VARIANTS[(k + round + i) % VARIANTS.length]!);
+        for (const v of order) {
+          const before = cpuTicks(daemons[v]);
+          const times = await reader.ask(`lat ${plan.readsPerBlock} ${pathOf(v, file, peers)}`);
+          samples.cpuTicks[v][file] += cpuTicks(daemons[v]) - before;
+          samples.reads[v][file] += times.length;
+          samples.latencyUs[v][file].push(...times);
+        }
+      }
+      process.stderr.write(`procfs bench: latency round ${round + 1}/${plan.rounds}\n`);
+    }
+    for (const file of FILES) {
+      for (const v of VARIANTS) {
+        const [count] = await reader.ask(`tput ${plan.throughputMs} ${pathOf(v, file, peers)}`);
+        samples.throughput[v][file] = ((count ?? 0) * 1000) / plan.throughputMs;
+      }
+    }
+  } finally {
+    await reader.quit();
+  }
+}
+
+/** The kernel's own files, read by the same reader on the host. */
+async function hostFiles(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
+  const reader = startReader(true);
+  try {
+    for (let round = 0; round < plan.rounds; round++) {
+      for (const file of FILES) samples.latencyUs.host[file].push(...(await reader.ask(`lat ${plan.readsPerBlock} ${pathOf('host', file, peers)}`)));
+    }
+  } finally {
+    await reader.quit();
+  }
+}
+
+/** The first read of a file in a sandbox that just started, ours and lxcfs's in alternating order. */
+async function firstReads(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
+  for (let i = 0; i < plan.firstReadSandboxes; i++) {
+    const reader = startReader();
+    try {
+      const order: Array<'ours' | 'lxcfs'> = i % 2 === 0 ? ['ours', 'lxcfs'] : ['lxcfs', 'ours'];
+      for (const file of ['meminfo', 'stat'] as const) {
+        for (const v of order) samples.firstReadUs[v][file].push(...(await reader.ask(`first ${pathOf(v, file, peers)}`)));
+      }
+    } finally {
+      await reader.quit();
+    }
+  }
+}
+
+/** A table row: metric, ours, fuse-native floor, lxcfs, host, ratio, target, met. */
+type Row = [string, string, string, string, string, string, string, string];
+
+function report(samples: Samples): Row[] {
+  const rows: Row[] = [];
+  const us = (x: number) => `${x.toFixed(0)} µs`;
+  const ratioRow = (metric: string, of: (v: Variant) => number, host: string, target: (r: number) => boolean, targetText: string, fmt: (x: number) => string) => {
+    const r = of('ours') / of('lxcfs');
+    rows.push([metric, fmt(of('ours')), fmt(of('floor')), fmt(of('lxcfs')), host, r.toFixed(2), targetText, target(r) ? 'yes' : 'NO']);
+  };
+  for (const file of FILES) {
+    const h = samples.latencyUs.host[file];
+    ratioRow(`${file}: median latency`, (v) => quantile(samples.latencyUs[v][file], 0.5), us(quantile(h, 0.5)), (r) => r <= 0.5, '<= 0.5', us);
+    ratioRow(`${file}: p99 latency`, (v) => quantile(samples.latencyUs[v][file], 0.99), us(quantile(h, 0.99)), (r) => r <= 1, '<= 1.0', us);
+  }
+  for (const file of FILES) {
+    ratioRow(`${file}: reads/s, 2 readers`, (v) => samples.throughput[v][file], '', (r) => r >= 2, '>= 2', (x) => x.toFixed(0));
+  }
+  for (const file of FILES) {
+    ratioRow(`${file}: daemon CPU per read`, (v) => (samples.cpuTicks[v][file] * TICK_US) / samples.reads[v][file], '', (r) => r <= 0.5, '<= 0.5', us);
+  }
+  for (const file of ['meminfo', 'stat'] as const) {
+    const o = quantile(samples.firstReadUs.ours[file], 0.5);
+    const l = quantile(samples.firstReadUs.lxcfs[file], 0.5);
+    rows.push([`${file}: first read in a new sandbox (median)`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 1 ms', o <= 1000 ? 'yes' : 'NO']);
+  }
+  return rows;
+}
+
+/** Run the procfs scenario and print its table; raw samples to `jsonPath` when given. */
+export async function procfsBench(quick: boolean, jsonPath?: string): Promise<void> {
+  const plan = quick ? QUICK : FULL;
+  console.log(`\n## Views: ours vs lxcfs, from inside one sandbox (${plan.rounds} rounds × ${plan.readsPerBlock} reads per file and daemon)\n`);
+  const missing = ensureLxcfs();
+  if (missing) {
+    console.log(`skipped: ${missing}`);
+    return;
+  }
+  const samples: Samples = {
+    latencyUs: { ours: perFile(() => []), floor: perFile(() => []), lxcfs: perFile(() => []), host: perFile(() => []) },
+    cpuTicks: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
+    reads: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
+    throughput: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
+    firstReadUs: { ours: { meminfo: [], stat: [] }, lxcfs: { meminfo: [], stat: [] } },
+  };
+  const dir = `/run/sandbox-bench-${process.pid}`;
+  const lxcfs = await startLxcfs(`${dir}/lxcfs`);
+  const floor = await startFloor(`${dir}/floor`).catch(async (err: unknown) => {
+    await lxcfs.stop();
+    throw err;
+  });
+  try {
+    const peers = { lxcfs, floor };
+    await steadyState(plan, peers, samples);
+    await hostFiles(plan, peers, samples);
+    await firstReads(plan, peers, samples);
+  } finally {
+    await stopFloor(floor);
+    await lxcfs.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+  console.log('| metric | ours | fuse-native floor | lxcfs | host file | ours / lxcfs | target | met |\n|---|---|---|---|---|---|---|---|');
+  for (const row of report(samples)) console.log(`| ${row.join(' | ')} |`);
+  if (jsonPath) writeFileSync(jsonPath, JSON.stringify(samples));
+}
