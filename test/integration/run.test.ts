@@ -39,6 +39,23 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(r.stdout.match(/^%Cpu\d+/gm)).toEqual(['%Cpu0']);
     });
 
+    it('top refreshing over a loop that uses the whole quota shows ~100% busy, then the loop near 20% of wall time', async () => {
+      // top keeps /proc/stat open and re-reads it from offset 0 on every refresh: the second
+      // summary is only right if that re-read regenerates the view (a per-open snapshot would
+      // repeat the first text and show 0% busy). The loop's own %CPU stays its share of wall time.
+      const r = await sh('(while :; do :; done) & sleep 0.5; top -b -n 2 -d 1 -w 200; kill $!');
+      expect(r.code).toBe(0);
+      const summaries = r.stdout.split('\n').filter((l) => l.startsWith('%Cpu(s):'));
+      expect(summaries).toHaveLength(2);
+      const idle = Number(/([\d.]+) id/.exec(summaries[1]!)?.[1]);
+      expect(idle).toBeLessThanOrEqual(15);
+      const second = r.stdout.slice(r.stdout.lastIndexOf('PID'));
+      const loop = second.split('\n').find((l) => /\bsh\s*$/.test(l) && Number(l.trim().split(/\s+/)[8]) > 1);
+      expect(loop, second).toBeDefined();
+      expect(Number(loop!.trim().split(/\s+/)[8])).toBeGreaterThan(12);
+      expect(Number(loop!.trim().split(/\s+/)[8])).toBeLessThan(30);
+    });
+
     it('free -b reports the memory limit as total', async () => {
       const r = await cli(['run', ...LIMITS, '--', 'free', '-b']);
       expect(r.code).toBe(0);
