@@ -137,7 +137,7 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 
 	execvp(cfg->argv[0], cfg->argv);
 	err = errno;
-	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
+	say("sandbox: exec \"%s\": %s", cfg->argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 

@@ -79,6 +79,8 @@ void die(const char *what, const char *call, const char *argfmt, ...);
 __attribute__((noreturn, format(printf, 1, 2)))
 void die_msg(const char *fmt, ...);
 int exit_code_of(int wait_status);
+__attribute__((format(printf, 1, 2)))
+void say(const char *fmt, ...);
 
 /* pid1.c */
 __attribute__((noreturn)) void pid1_main(struct config *cfg);
