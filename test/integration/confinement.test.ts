@@ -156,6 +156,11 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
     expect(r.stdout).toBe(present.map((p) => `${p} 0\n`).join(''));
   });
 
+  it("inherits no descriptor but stdio (before: the supervisor's /dev/fuse, a socket and a pipe)", async () => {
+    const r = await sh('ls /proc/$$/fd | tr "\\n" " "');
+    expect(r.stdout).toBe('0 1 2 ');
+  });
+
   it('has a private /dev: no host devices', async () => {
     const r = await sh('ls /dev | tr "\\n" " "');
     expect(r.stdout).toBe('fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ');
