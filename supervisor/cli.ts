@@ -2,7 +2,8 @@
 // --help. Usage errors are our exit code 125 (exitOverride), not commander's 1, and everything after
 // the command is the workload's (passThroughOptions: `sandbox run ls -l` passes -l to ls).
 import { Command, CommanderError, Option } from 'commander';
-import { EXIT_SANDBOX_ERROR, SandboxError, UsageError } from './errors.js';
+import { EXIT_SANDBOX_ERROR, SandboxError, UsageError, oneLine } from './errors.js';
+import { rejectRepeatedOptions } from './flags.js';
 import { collectGarbage } from './gc.js';
 import { readHostFacts } from './host.js';
 import { resolveLimits, type LimitFlags } from './limits.js';
@@ -31,7 +32,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .exitOverride()
     .configureOutput({ outputError: () => undefined }); // main() prints commander's errors our way
 
-  program
+  const run = program
     .command('run')
     .description('run a command in new namespaces and a new cgroup, with the host root read-only')
     .addOption(new Option('--cpu <share>', 'CPU quota: 20% of one CPU, 150%, or 0.5 CPUs'))
@@ -67,6 +68,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
         }),
       );
     });
+  rejectRepeatedOptions(run);
 
   program
     .command('gc')
@@ -83,11 +85,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
 export function exitCodeFor(err: unknown, write: (line: string) => void): number {
   if (err instanceof CommanderError) {
     if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
-    write(`sandbox: ${err.message.replace(/^error: /, '')}`);
+    // commander puts its suggestion on a second line ("(Did you mean --mem?)"): join it.
+    write(`sandbox: ${oneLine(err.message.replace(/^error: /, '').replace(/\n+/g, ' '))}`);
     return EXIT_SANDBOX_ERROR;
   }
   if (err instanceof SandboxError) {
-    write(`sandbox: ${err.message}`);
+    write(`sandbox: ${oneLine(err.message)}`);
     return err.exitCode;
   }
   write(`sandbox: internal error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}`);

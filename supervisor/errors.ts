@@ -42,3 +42,15 @@ export function describeSystemError(err: unknown): string {
   const errno = e.errno === undefined ? '' : ` (errno ${Math.abs(e.errno)})`;
   return `${e.syscall ?? 'call'}${e.path ? ` ${e.path}` : ''}: ${e.code}${errno}`;
 }
+
+/**
+ * A message as exactly one terminal line: control characters (a newline in a path or a value, a
+ * tab, an escape sequence) are written as \n, \t or \xNN, and U+0085, U+2028, U+2029 as \uNNNN.
+ */
+export function oneLine(message: string): string {
+  return message.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => {
+    const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
+    const code = c.charCodeAt(0);
+    return named[c] ?? (code > 0xff ? `\\u${code.toString(16).padStart(4, '0')}` : `\\x${code.toString(16).padStart(2, '0')}`);
+  });
+}

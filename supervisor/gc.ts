@@ -3,11 +3,11 @@
 // libfuse's auto_unmount removes its FUSE mount, but its cgroups and state dir stay. Only sandboxes
 // whose supervisor is gone (pid AND start time) are touched, never live ones.
 import { execFile } from 'node:child_process';
-import { readFile } from 'node:fs/promises';
+import { readFile, readdir, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { openCgroup } from './cgroup/index.js';
 import { withContext } from './errors.js';
-import { listStates, removeState, supervisorAlive, type SandboxState } from './state.js';
+import { REMOVING_PREFIX, RUN_DIR, STAGING_RE, listStates, processStartTicks, removeState, supervisorAlive, type SandboxState } from './state.js';
 
 const run = promisify(execFile);
 
@@ -29,8 +29,26 @@ async function collect(state: SandboxState): Promise<void> {
   }
 }
 
+/** Remove staging dirs (state.ts writeState) of supervisors killed while creating them, and dirs
+ * whose removal was interrupted (state.ts removeState). */
+async function collectStaging(): Promise<void> {
+  const names = await readdir(RUN_DIR).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(REMOVING_PREFIX)) {
+      // A removal its supervisor began (state.ts removeState); finishing it twice is harmless.
+      await rm(`${RUN_DIR}/${name}`, { recursive: true, force: true });
+      continue;
+    }
+    const m = STAGING_RE.exec(name);
+    if (!m) continue;
+    // Nothing else exists yet for such a sandbox: it was created before any cgroup or mount.
+    if ((await processStartTicks(Number(m[2]))) !== Number(m[3])) await rm(`${RUN_DIR}/${name}`, { recursive: true, force: true });
+  }
+}
+
 /** Collect every sandbox whose supervisor is dead; returns their ids. */
 export async function collectGarbage(): Promise<string[]> {
+  await collectStaging();
   const dead: SandboxState[] = [];
   for (const state of await listStates()) if (!(await supervisorAlive(state))) dead.push(state);
   for (const state of dead) await collect(state);

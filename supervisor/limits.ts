@@ -1,6 +1,8 @@
 // Limits as users type them ("20%", "256M", "100ms") turned into kernel values, strictly: anything
 // that is not clearly meant is rejected with a one-line error naming the flag and the value, before
-// any cgroup, mount or process exists.
+// any cgroup, mount or process exists. Surrounding whitespace is ignored (" 20% " from a script's
+// quoting is clearly meant), inner whitespace is not. ASCII digits only (without the u flag \d
+// never matches "١٢" or "２"), no sign, no exponent.
 import { UsageError } from './errors.js';
 import { formatCpuList, parseCpuList } from './cgroup/cpulist.js';
 import type { CgroupLimits } from './cgroup/types.js';
@@ -36,6 +38,8 @@ export interface ResolvedLimits extends Omit<CgroupLimits, 'cpusetCpus'> {
  * shell fit in it; below it the workload is OOM-killed before it runs a line.
  */
 export const MEMORY_FLOOR_BYTES = 6 * 1024 * 1024;
+/** Smallest pids limit a sandbox starts with: its PID 1 and the command. */
+export const MIN_PIDS = 2;
 /** Default pids.max: enough for builds and test runners, too few for a fork bomb to hurt the host. */
 export const DEFAULT_PIDS_MAX = 4096;
 /** Kernel default CFS period (kernel/sched/fair.c: default_cfs_period() = 100 ms). */
@@ -147,13 +151,20 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
     if (offline !== undefined) {
       throw new UsageError('--cpuset-cpus', `CPU ${offline} is not online on this host (online: ${formatCpuList(host.onlineCpus)})`);
     }
+    // A quota above the pinned CPUs' capacity could never be used: the two flags contradict.
+    if (cpus !== null && cpus > cpusetCpus.length) {
+      throw new UsageError(
+        '--cpuset-cpus',
+        `"${flags.cpusetCpus}" is ${cpusetCpus.length} CPU${cpusetCpus.length === 1 ? '' : 's'}, fewer than --cpu "${flags.cpu}" asks for`,
+      );
+    }
   }
 
   let memoryBytes: number | null = null;
   if (flags.mem !== undefined) {
     memoryBytes = parseSize('--mem', flags.mem, host.memTotalBytes);
     if (memoryBytes < MEMORY_FLOOR_BYTES) {
-      throw new UsageError('--mem', `"${flags.mem}" is below the ${formatBytes(MEMORY_FLOOR_BYTES)} a sandbox needs to start`);
+      throw new UsageError('--mem', `"${flags.mem}" is too low: a sandbox needs at least ${formatBytes(MEMORY_FLOOR_BYTES)} to start`);
     }
   }
 
@@ -164,6 +175,10 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
   }
 
   const pidsMax = flags.pids === undefined ? DEFAULT_PIDS_MAX : parseInteger('--pids', flags.pids, 1, 4_194_304, true);
+  // The sandbox's PID 1 is in the cgroup when it forks the command: with pids.max 1 that fork fails.
+  if (pidsMax !== null && pidsMax < MIN_PIDS) {
+    throw new UsageError('--pids', `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`);
+  }
 
   return { cpus, cpuQuotaUs, cpuPeriodUs, cpuBurstUs, cpuWeight, cpusetCpus, memoryBytes, swapBytes, pidsMax };
 }

@@ -13,7 +13,8 @@ import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
-import { processStartTicks, removeState, stateDir, writeState } from './state.js';
+import { protectSupervisor } from './oom.js';
+import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
 import { LoadSampler } from '../procfs/load-sampler.js';
 import { sampleTasks } from '../procfs/tasks.js';
@@ -54,6 +55,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   for (const sig of FORWARDED_SIGNALS) process.on(sig, onSignal);
 
   try {
+    // First, so an OOM at any later point picks the workload, never the supervisor (oom.ts).
+    const sandboxOomScoreAdj = await protectSupervisor();
     // What a SIGKILLed supervisor left (cgroups, state dirs) goes first: cheap when there is none.
     await collectGarbage().catch((err) => process.stderr.write(`sandbox: ${(err as Error).message}\n`));
     const cgroup = await openCgroup({ id }).catch((err) => {
@@ -123,6 +126,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       views: VIEWS.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
       writableDirs: req.workdir === '/' ? [] : [req.workdir],
       workdir: req.workdir,
+      hide: RUN_DIR, // other sandboxes' views and state (and our own state) are not the workload's
+      oomScoreAdj: sandboxOomScoreAdj,
       command: req.command,
       env: req.env,
     });

@@ -21,6 +21,10 @@ export interface StageConfig {
   /** Directories bound writable over the read-only host root. */
   writableDirs: readonly string[];
   workdir: string;
+  /** A host directory hidden inside (detached and covered by an empty tmpfs): the state root. */
+  hide?: string;
+  /** oom_score_adj PID 1 sets for the sandbox (the supervisor lowers its own, see oom.ts). */
+  oomScoreAdj?: number;
   command: readonly string[];
   env: NodeJS.ProcessEnv;
 }
@@ -33,6 +37,8 @@ export function stageArgs(cfg: StageConfig): string[] {
   else for (const h of cfg.v1Hierarchies) args.push('--cgroup-v1', `${h.dirName}:${h.controllers}`);
   for (const v of cfg.views) args.push('--bind-view', `${v.source}:${v.target}`);
   for (const dir of cfg.writableDirs) args.push('--rw', dir);
+  if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
+  if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -1,6 +1,6 @@
 // A state directory per sandbox under /run/sandbox/<id>/, written before anything else is made, so
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */
@@ -35,16 +35,46 @@ export async function processStartTicks(pid: number): Promise<number | null> {
   }
 }
 
-/** Create the state dir and write state.json (mode 0700: it names cgroups and commands). */
+/** Staging name of a state dir being created: `.new-<id>-<supervisor pid>-<its start ticks>`. */
+export const STAGING_RE = /^\.new-([0-9a-f]+)-(\d+)-(\d+)$/;
+
+/**
+ * Create the state dir with its state.json, or replace state.json, atomically (mode 0700: it names
+ * cgroups and commands). A SIGKILL at any point leaves either no dir, a complete state.json, or a
+ * staging dir named after the supervisor (STAGING_RE) that gc removes once that process is gone:
+ * never an empty dir or a truncated state.json that gc could not read (found by test/soak).
+ */
 export async function writeState(state: SandboxState): Promise<void> {
   const dir = stateDir(state.id);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(`${dir}/state.json`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  const text = JSON.stringify(state, null, 2) + '\n';
+  if (await stat(dir).then(() => true, () => false)) {
+    // rename(2) replaces the old file atomically: readers see the old or the new state, whole.
+    await writeFile(`${dir}/state.json.tmp`, text, { mode: 0o600 });
+    await rename(`${dir}/state.json.tmp`, `${dir}/state.json`);
+    return;
+  }
+  const staging = `${RUN_DIR}/.new-${state.id}-${state.supervisorPid}-${state.supervisorStartTicks}`;
+  await mkdir(RUN_DIR, { recursive: true, mode: 0o700 });
+  await mkdir(staging, { mode: 0o700 });
+  await writeFile(`${staging}/state.json`, text, { mode: 0o600 });
+  await rename(staging, dir);
 }
 
-/** Remove a sandbox's state dir (after its FUSE mount is gone). */
+/** Name a state dir gets while it is being removed; gc removes any such dir it finds. */
+export const REMOVING_PREFIX = '.old-';
+
+/**
+ * Remove a sandbox's state dir (after its FUSE mount is gone). Renamed first, so a SIGKILL during
+ * the recursive removal cannot leave a dir that still looks like a sandbox but lost its state.json.
+ */
 export async function removeState(id: string): Promise<void> {
-  await rm(stateDir(id), { recursive: true, force: true });
+  const doomed = `${RUN_DIR}/${REMOVING_PREFIX}${id}`;
+  try {
+    await rename(stateDir(id), doomed);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+  }
+  await rm(doomed, { recursive: true, force: true });
 }
 
 /** Every state recorded under RUN_DIR (unreadable entries are skipped). */
@@ -56,7 +86,7 @@ export async function listStates(): Promise<SandboxState[]> {
     return [];
   }
   const states = await Promise.all(
-    names.map(async (name) => {
+    names.filter((name) => !name.startsWith('.')).map(async (name) => {
       try {
         return JSON.parse(await readFile(`${stateDir(name)}/state.json`, 'utf8')) as SandboxState;
       } catch {

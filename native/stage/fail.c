@@ -13,17 +13,36 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-/* Write a whole line with one write(2), so lines of the stage and PID 1 never interleave. */
-static void write_line(const char *line)
+/* Write msg and a newline with one write(2), so lines of the stage and PID 1 never interleave.
+ * Control characters in msg (a newline in a command's path, an escape sequence) are written as \n,
+ * \t or \xNN: one message is always exactly one line. */
+static void write_line(const char *msg)
 {
-	size_t len = strlen(line);
-	while (len > 0) {
-		ssize_t n = write(STDERR_FILENO, line, len);
+	static const char hex[] = "0123456789abcdef";
+	char line[4 * 1100 + 2];
+	size_t len = 0;
+
+	for (const unsigned char *p = (const unsigned char *)msg; *p != '\0' && len < sizeof line - 6; p++) {
+		if (*p >= 0x20 && *p != 0x7f) {
+			line[len++] = (char)*p;
+		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
+			line[len++] = '\\';
+			line[len++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+		} else {
+			line[len++] = '\\';
+			line[len++] = 'x';
+			line[len++] = hex[*p >> 4];
+			line[len++] = hex[*p & 15];
+		}
+	}
+	line[len++] = '\n';
+	for (const char *p = line; len > 0;) {
+		ssize_t n = write(STDERR_FILENO, p, len);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0)
 			return;
-		line += n;
+		p += n;
 		len -= (size_t)n;
 	}
 }
@@ -38,7 +57,7 @@ void die(const char *what, const char *call, const char *argfmt, ...)
 	va_start(ap, argfmt);
 	vsnprintf(arg, sizeof arg, argfmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof line, "sandbox: stage: %s: %s(%s): %s (errno %d)\n", what, call, arg,
+	snprintf(line, sizeof line, "sandbox: stage: %s: %s(%s): %s (errno %d)", what, call, arg,
 		 strerror(err), err);
 	write_line(line);
 	_exit(EXIT_SANDBOX);
@@ -53,9 +72,21 @@ void die_msg(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof msg, fmt, ap);
 	va_end(ap);
-	snprintf(line, sizeof line, "sandbox: stage: %s\n", msg);
+	snprintf(line, sizeof line, "sandbox: stage: %s", msg);
 	write_line(line);
 	_exit(EXIT_SANDBOX);
+}
+
+/* One line on stderr, escaped like die()'s, without exiting (the workload's exec failure). */
+void say(const char *fmt, ...)
+{
+	char msg[1100];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof msg, fmt, ap);
+	va_end(ap);
+	write_line(msg);
 }
 
 /* A wait(2) status as a shell-style exit code: the exit status, or 128+N when killed by signal N. */

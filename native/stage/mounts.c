@@ -41,15 +41,23 @@ static int clone_tree(const char *what, const char *path, unsigned int flags)
 	return fd;
 }
 
-/* Take detached clones of every --rw and --volume source; make the :ro ones read-only now. */
+/* Take detached clones of every --rw and --volume source, nodev and nosuid (host paths: a device
+ * node or set-id file on them must not work inside); make the :ro ones read-only now. */
 void clone_bind_sources(struct config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_rw; i++)
+	const unsigned int flags = AT_EMPTY_PATH | AT_RECURSIVE;
+
+	for (size_t i = 0; i < cfg->n_rw; i++) {
 		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
+		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
+			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
+	}
 	for (size_t i = 0; i < cfg->n_volumes; i++) {
 		struct pair *v = &cfg->volumes[i];
 
 		v->tree_fd = clone_tree("--volume", v->src, AT_RECURSIVE);
+		if (sys_mount_setattr(v->tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
+			die("--volume", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", v->src);
 		/* mount_setattr(2) works on detached trees too; the volume is never writable, not even
 		 * for a moment after it is attached. */
 		if (v->ro && sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)

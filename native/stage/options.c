@@ -18,6 +18,9 @@
  *   --rw DIR               (repeatable) DIR stays writable (bound onto itself); never "/"
  *   --chdir DIR            the workload's working directory (default: the stage's)
  *   --volume SRC:DST[:ro]  (repeatable) bind SRC on DST, read-only with :ro (":rw" is accepted too)
+ *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs
+ *                          (the supervisor's state root: other sandboxes' views and state)
+ *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
@@ -39,6 +42,19 @@ static int parse_int(const char *opt, const char *value)
 	n = strtol(value, &end, 10);
 	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
 		die_msg("invalid value for %s: \"%s\"", opt, value);
+	return (int)n;
+}
+
+/* Parse an oom_score_adj value: a decimal in [-1000, 1000] (proc(5)), or die. */
+static int parse_oom_score_adj(const char *value)
+{
+	char *end = NULL;
+	long n;
+
+	errno = 0;
+	n = strtol(value, &end, 10);
+	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < -1000 || n > 1000)
+		die_msg("invalid value for --oom-score-adj: \"%s\" (-1000 to 1000)", value);
 	return (int)n;
 }
 
@@ -117,7 +133,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
-		    strcmp(opt, "--volume"))
+		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -149,6 +165,13 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->rw[cfg->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
 		} else if (strcmp(opt, "--chdir") == 0) {
 			cfg->chdir = value;
+		} else if (strcmp(opt, "--hide") == 0) {
+			if (value[0] != '/' || strcmp(value, "/") == 0)
+				die_msg("invalid value for --hide: \"%s\" (an absolute path other than /)", value);
+			cfg->hide = value;
+		} else if (strcmp(opt, "--oom-score-adj") == 0) {
+			cfg->oom_score_adj = parse_oom_score_adj(value);
+			cfg->set_oom_score_adj = true;
 		} else {
 			cfg->volumes[cfg->n_volumes++] = split_volume(value);
 		}

@@ -6,8 +6,8 @@
  *
  * Order matters (each step's reason is at the step):
  *   pdeathsig -> clone bind sources -> read-only root -> /proc -> /dev -> /tmp -> attach binds ->
- *   hostname, lo -> sync byte -> views -> join cgroups -> cgroup ns -> cgroupfs -> caps, no_new_privs
- *   -> fork workload -> reap/forward loop
+ *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
+ *   cgroups -> cgroup ns -> cgroupfs -> caps, no_new_privs -> seccomp -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -137,7 +137,7 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 
 	execvp(cfg->argv[0], cfg->argv);
 	err = errno;
-	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
+	say("sandbox: exec \"%s\": %s", cfg->argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
@@ -200,6 +200,13 @@ void pid1_main(struct config *cfg)
 	if (cfg->sync_fd >= 0)
 		wait_for_sync(cfg);
 	bind_views(cfg);
+	/* After /proc, /sys and /dev exist (the masks cover their files with our /dev/null) and after the
+	 * views are cloned from the host namespace (hiding detaches the copies, not the host's mounts). */
+	mask_paths();
+	if (cfg->hide != NULL)
+		hide_dir(cfg->hide);
+	if (cfg->set_oom_score_adj)
+		set_oom_score_adj(cfg->oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
 
 	join_cgroups(cfg);
 	mount_cgroupfs(cfg);
@@ -207,6 +214,9 @@ void pid1_main(struct config *cfg)
 	/* prctl(2): execve can no longer grant privileges (set-id bits, file capabilities). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		die("privileges", "prctl", "PR_SET_NO_NEW_PRIVS, 1");
+	/* Last: PID 1 itself runs under the filter too (a workload that ptraces it gains nothing), and
+	 * everything above needed calls the filter denies (mount, setns, unshare). */
+	install_seccomp();
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

@@ -45,6 +45,21 @@ static void tie_to_supervisor(pid_t supervisor)
 		die_msg("supervisor %d is gone (parent is now %d)", (int)supervisor, (int)getppid());
 }
 
+/* Close every inherited descriptor but stdio and the sync fd, before anything else. The supervisor
+ * cannot give us a clean table: libuv's spawn closes nothing itself and relies on O_CLOEXEC, and
+ * libfuse 2 receives the /dev/fuse descriptor from fusermount (recvmsg(2) without
+ * MSG_CMSG_CLOEXEC), so it arrives here open. Kept by the stage, PID 1 and the workload, it keeps
+ * the FUSE connection alive after the supervisor dies: a process of the sandbox then waits forever
+ * in a FUSE request (D state in request_wait_answer, deaf to SIGKILL; found by test/soak). It would
+ * also hand the workload a host descriptor. close_range(2), Linux 5.9. */
+static void close_inherited_fds(int keep)
+{
+	if (keep > 3 && sys_close_range(3, (unsigned)keep - 1) != 0)
+		die("stage", "close_range", "3, %d", keep - 1);
+	if (sys_close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U) != 0)
+		die("stage", "close_range", "%d, ~0", keep >= 3 ? keep + 1 : 3);
+}
+
 /* Open every cgroup.procs file now, on the host's writable cgroupfs mounts. */
 static void open_cgroup_procs(struct config *cfg)
 {
@@ -137,6 +152,7 @@ int main(int argc, char **argv)
 	int code;
 
 	parse_options(argc, argv, &cfg);
+	close_inherited_fds(cfg.sync_fd);
 	cfg.arg_area = argv[0];
 	cfg.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	tie_to_supervisor(cfg.supervisor_pid);

@@ -12,6 +12,8 @@
  *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, reaping and signal forwarding
  *   mounts.c   everything that mounts: read-only root, /proc, /dev, /tmp, binds, views, cgroupfs
  *   caps.c     capability drop to docker's default set
+ *   seccomp.c  the syscall filter (classic BPF) the whole sandbox runs under
+ *   confine.c  masked /proc and /sys paths, hiding the supervisor's state dir, oom_score_adj
  *   netns.c    loopback up and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
  */
@@ -52,6 +54,9 @@ struct config {
 	struct pair *rw;          size_t n_rw;   /* src == dst */
 	struct pair *volumes;     size_t n_volumes;
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
+	const char *hide;         /* --hide DIR: NULL, or a host dir covered by an empty tmpfs inside */
+	bool set_oom_score_adj;   /* --oom-score-adj N given */
+	int oom_score_adj;        /* -1000..1000 */
 	char **argv;              /* the workload's command, NULL-terminated */
 	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
 	size_t arg_area_len;
@@ -74,6 +79,8 @@ void die(const char *what, const char *call, const char *argfmt, ...);
 __attribute__((noreturn, format(printf, 1, 2)))
 void die_msg(const char *fmt, ...);
 int exit_code_of(int wait_status);
+__attribute__((format(printf, 1, 2)))
+void say(const char *fmt, ...);
 
 /* pid1.c */
 __attribute__((noreturn)) void pid1_main(struct config *cfg);
@@ -91,6 +98,14 @@ void mount_cgroupfs(const struct config *cfg);
 
 /* caps.c */
 void drop_capabilities(void);
+
+/* seccomp.c */
+void install_seccomp(void);
+
+/* confine.c */
+void mask_paths(void);
+void hide_dir(const char *dir);
+void set_oom_score_adj(int value);
 
 /* netns.c */
 void loopback_up(void);

@@ -24,6 +24,9 @@
 #ifndef SYS_pidfd_open
 #define SYS_pidfd_open 434
 #endif
+#ifndef SYS_close_range
+#define SYS_close_range 436
+#endif
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
@@ -56,6 +59,12 @@ static inline int sys_move_mount(int from_dfd, const char *from_path, int to_dfd
 static inline int sys_pidfd_open(pid_t pid, unsigned int flags)
 {
 	return (int)syscall(SYS_pidfd_open, pid, flags);
+}
+
+/* close_range(2) without flags: close every descriptor from first to last. */
+static inline int sys_close_range(unsigned int first, unsigned int last)
+{
+	return (int)syscall(SYS_close_range, first, last, 0);
 }
 
 /* capset(2) with the 64-bit (version 3) layout: two 32-bit halves per set. */

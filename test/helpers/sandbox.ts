@@ -83,6 +83,7 @@ export function leftovers(): string[] {
   }
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
     const mountpoint = line.split(' ')[1];
+    // Ours only: /run/sandbox itself or below it (not e.g. a peer's /run/sandbox-lxcfs).
     if (mountpoint === '/run/sandbox' || mountpoint?.startsWith('/run/sandbox/')) found.push(`mount ${mountpoint}`);
   }
   if (existsSync('/run/sandbox')) for (const name of readdirSync('/run/sandbox')) found.push(`state /run/sandbox/${name}`);

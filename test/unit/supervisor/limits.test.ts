@@ -90,8 +90,8 @@ describe('resolveLimits', () => {
   });
 
   it.each([
-    [{ mem: '1M' }, /--mem: "1M" is below the 6 MiB a sandbox needs to start/],
-    [{ mem: '256' }, /--mem: "256" is below/],
+    [{ mem: '1M' }, /--mem: "1M" is too low: a sandbox needs at least 6 MiB to start/],
+    [{ mem: '256' }, /--mem: "256" is too low/],
     [{ pids: '0' }, /--pids: must be from 1/],
     [{ pids: '-1' }, /--pids: expected a whole number/],
     [{ pids: '10.5' }, /--pids: expected a whole number/],

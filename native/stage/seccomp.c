@@ -1,0 +1,144 @@
+/*
+ * The seccomp filter every process of the sandbox runs under (PID 1 installs it right before it
+ * forks the workload; seccomp(2): filters are inherited across fork and kept across execve).
+ *
+ * A deny list, written as classic BPF by hand (no libseccomp): the calls below fail with EPERM and
+ * everything else is allowed. The list follows what docker's default profile leaves out for a
+ * container without CAP_SYS_ADMIN (moby/profiles seccomp/default.json: mount, umount2, pivot_root,
+ * the new mount API, kexec_*, *_module, swapon/swapoff, reboot, open_by_handle_at, bpf,
+ * perf_event_open, keyctl/add_key/request_key, userfaultfd, setns, unshare and clone with namespace
+ * flags, clone3 as ENOSYS, io_uring_* since moby#46762). Most of them also need a capability the
+ * workload no longer holds (caps.c); the filter is the second wall, and the only one for calls that
+ * need none: unshare(CLONE_NEWUSER) (a user namespace grants every capability inside it, and with
+ * it the kernel's whole mount and netfilter code as attack surface), keyctl (the keyrings are not
+ * namespaced), userfaultfd and io_uring (the usual exploit primitives), TIOCSTI (typing into the
+ * host terminal the sandbox inherited; CVE-2016-7545-style, as flatpak and bubblewrap block it).
+ *
+ * ptrace stays allowed, as in docker on kernels >= 4.8: since then the kernel re-runs seccomp after
+ * a tracer changes a syscall (arch/x86/entry/common.c, syscall_trace_enter runs ptrace then
+ * __secure_computing), so a tracee cannot be steered around the filter, and the workload can only
+ * reach processes of its own pid namespace (the supervisor has no pid inside). strace and gdb work.
+ *
+ * Architecture: the filter sees syscall numbers of the calling ABI. A 64-bit process can still make
+ * i386 calls (int $0x80, seccomp_data.arch = AUDIT_ARCH_I386) whose numbers differ, and x32 calls
+ * (nr | __X32_SYSCALL_BIT): a deny list by number would miss both. So a foreign arch kills the
+ * process (SECCOMP_RET_KILL_PROCESS, Linux 4.14) and x32 numbers get ENOSYS, as if x32 were off.
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <linux/audit.h>
+#include <linux/filter.h>
+#include <linux/seccomp.h>
+#include <sched.h>
+#include <stddef.h>
+#include <sys/ioctl.h>
+#include <sys/prctl.h>
+#include <sys/syscall.h>
+
+#if defined(__x86_64__)
+#define NATIVE_ARCH AUDIT_ARCH_X86_64
+#define X32_SYSCALL_BIT 0x40000000U /* arch/x86/include/uapi/asm/unistd.h */
+#elif defined(__aarch64__)
+#define NATIVE_ARCH AUDIT_ARCH_AARCH64
+#else
+#error "seccomp.c: add this architecture's AUDIT_ARCH_* (include/uapi/linux/audit.h)"
+#endif
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080
+#endif
+
+/* Namespace flags of clone(2) and unshare(2) (include/uapi/linux/sched.h). */
+#define NS_FLAGS (CLONE_NEWNS | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWUSER | CLONE_NEWPID | \
+		  CLONE_NEWNET | CLONE_NEWCGROUP | CLONE_NEWTIME)
+
+/* Denied outright with EPERM. Numbers come from <sys/syscall.h> of the build machine; a call
+ * unknown there does not exist on this architecture (e.g. no SYS_umount on aarch64). */
+static const int denied[] = {
+	SYS_mount, SYS_umount2, SYS_pivot_root, SYS_swapon, SYS_swapoff, SYS_reboot,
+	SYS_init_module, SYS_finit_module, SYS_delete_module, SYS_kexec_load,
+#ifdef SYS_kexec_file_load
+	SYS_kexec_file_load,
+#endif
+#ifdef SYS_umount
+	SYS_umount,
+#endif
+	SYS_open_by_handle_at, SYS_name_to_handle_at, SYS_bpf, SYS_perf_event_open,
+	SYS_keyctl, SYS_add_key, SYS_request_key, SYS_userfaultfd, SYS_setns,
+	SYS_sethostname, SYS_setdomainname, SYS_acct, SYS_syslog, SYS_quotactl,
+	SYS_fanotify_init, SYS_lookup_dcookie,
+#ifdef SYS_iopl
+	SYS_iopl, SYS_ioperm,
+#endif
+	/* The mount API of Linux 5.2 (fsopen(2) ... mount_setattr(2)): mount(2) by other names. */
+	428 /* open_tree */, 429 /* move_mount */, 430 /* fsopen */, 431 /* fsconfig */,
+	432 /* fsmount */, 433 /* fspick */, 442 /* mount_setattr */,
+	425 /* io_uring_setup */, 426 /* io_uring_enter */, 427 /* io_uring_register */,
+};
+
+#define STMT(code, k) ((struct sock_filter)BPF_STMT(code, k))
+#define JUMP(code, k, jt, jf) ((struct sock_filter)BPF_JUMP(code, k, jt, jf))
+#define RET_ERRNO(e) STMT(BPF_RET | BPF_K, SECCOMP_RET_ERRNO | ((e) & SECCOMP_RET_DATA))
+#define LOAD(field) STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, field))
+/* The low 32 bits of argument n (little-endian: at the argument's own offset). */
+#define LOAD_ARG_LO(n) STMT(BPF_LD | BPF_W | BPF_ABS, offsetof(struct seccomp_data, args[n]))
+
+/* Longest program: arch check 3, x32 2, two per denied call, the flag and ioctl checks, allow. */
+#define MAX_PROG (8 + 2 * (sizeof denied / sizeof denied[0]) + 32)
+
+/* Append "if nr == call and (arg n & mask) != 0 then EPERM" to prog at *len; the accumulator holds
+ * nr before and after. */
+static void deny_flags(struct sock_filter *prog, size_t *len, int call, int n, unsigned mask)
+{
+	prog[(*len)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)call, 0, 4);
+	prog[(*len)++] = LOAD_ARG_LO(n);
+	prog[(*len)++] = JUMP(BPF_JMP | BPF_JSET | BPF_K, mask, 0, 1);
+	prog[(*len)++] = RET_ERRNO(EPERM);
+	prog[(*len)++] = LOAD(nr);
+}
+
+/* Append "if nr == call and arg n == value then EPERM". */
+static void deny_value(struct sock_filter *prog, size_t *len, int call, int n, unsigned value)
+{
+	prog[(*len)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)call, 0, 4);
+	prog[(*len)++] = LOAD_ARG_LO(n);
+	prog[(*len)++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, value, 0, 1);
+	prog[(*len)++] = RET_ERRNO(EPERM);
+	prog[(*len)++] = LOAD(nr);
+}
+
+/* Install the filter on the calling thread; needs no_new_privs (or CAP_SYS_ADMIN), see seccomp(2). */
+void install_seccomp(void)
+{
+	struct sock_filter prog[MAX_PROG];
+	size_t len = 0;
+
+	prog[len++] = LOAD(arch);
+	prog[len++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, NATIVE_ARCH, 1, 0);
+	prog[len++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_KILL_PROCESS);
+	prog[len++] = LOAD(nr);
+#ifdef X32_SYSCALL_BIT
+	prog[len++] = JUMP(BPF_JMP | BPF_JGE | BPF_K, X32_SYSCALL_BIT, 0, 1);
+	prog[len++] = RET_ERRNO(ENOSYS);
+#endif
+	for (size_t i = 0; i < sizeof denied / sizeof denied[0]; i++) {
+		prog[len++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, (unsigned)denied[i], 0, 1);
+		prog[len++] = RET_ERRNO(EPERM);
+	}
+	/* clone3 passes its flags in a struct the filter cannot read: ENOSYS makes glibc fall back to
+	 * clone (sysdeps/unix/sysv/linux/clone-internal.c), whose flags it can (docker does the same). */
+	prog[len++] = JUMP(BPF_JMP | BPF_JEQ | BPF_K, 435 /* clone3 */, 0, 1);
+	prog[len++] = RET_ERRNO(ENOSYS);
+	/* clone(2)'s flags are argument 0 on x86_64 and aarch64 (argument 1 only on s390). */
+	deny_flags(prog, &len, SYS_clone, 0, NS_FLAGS);
+	deny_flags(prog, &len, SYS_unshare, 0, NS_FLAGS);
+	/* ioctl(fd, TIOCSTI / TIOCLINUX): push input into (or read) a terminal the sandbox shares. */
+	deny_value(prog, &len, SYS_ioctl, 1, TIOCSTI);
+	deny_value(prog, &len, SYS_ioctl, 1, TIOCLINUX);
+	prog[len++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
+
+	struct sock_fprog fprog = { .len = (unsigned short)len, .filter = prog };
+	if (prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, &fprog, 0, 0) != 0)
+		die("seccomp", "prctl", "PR_SET_SECCOMP, SECCOMP_MODE_FILTER, %zu instructions", len);
+}

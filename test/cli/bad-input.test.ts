@@ -1,0 +1,144 @@
+// Malformed invocations, table-driven: units, ranges, empty and missing values, unknown and
+// conflicting flags, huge numbers, negative zero, non-ASCII digits, inner whitespace, control
+// characters, and commands that are missing (127) or not executable (126). Each must give its exit
+// code, exactly one line on stderr that names the flag (or command) and the value, nothing on
+// stdout, and leave nothing behind. Flag errors need no root (validation comes first); the command
+// rows start a real sandbox and run only where one can.
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+
+/** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
+type Row = [label: string, args: string[], code: number, mentions: string[]];
+
+const T = ['--', 'true'];
+const FLAG_ROWS: Row[] = [
+  // units
+  ['unknown size unit', ['run', '--mem', '256X', ...T], 125, ['--mem', '"256X"']],
+  ['two decimal points', ['run', '--mem', '1.5.5G', ...T], 125, ['--mem', '"1.5.5G"']],
+  ['space before the unit', ['run', '--mem', '256 M', ...T], 125, ['--mem', '"256 M"']],
+  ['hex size', ['run', '--mem', '0x100M', ...T], 125, ['--mem', '"0x100M"']],
+  ['exponent size', ['run', '--mem', '1e3M', ...T], 125, ['--mem', '"1e3M"']],
+  ['cpu in "pct"', ['run', '--cpu', '20pct', ...T], 125, ['--cpu', '"20pct"']],
+  ['double percent', ['run', '--cpu', '20%%', ...T], 125, ['--cpu', '"20%%"']],
+  ['period without a unit', ['run', '--cpu-period', '100', ...T], 125, ['--cpu-period', '"100"']],
+  ['period in minutes', ['run', '--cpu-period', '100min', ...T], 125, ['--cpu-period', '"100min"']],
+  ['burst without a unit', ['run', '--cpu', '50%', '--cpu-burst', '5', ...T], 125, ['--cpu-burst', '"5"']],
+  // ranges
+  ['zero cpu', ['run', '--cpu', '0', ...T], 125, ['--cpu', '"0"']],
+  ['more CPUs than the host', ['run', '--cpu', '100000%', ...T], 125, ['--cpu', '"100000%"']],
+  ['quota under 1ms', ['run', '--cpu', '0.5%', ...T], 125, ['--cpu', '"0.5%"']],
+  ['memory too low to start', ['run', '--mem', '1M', ...T], 125, ['--mem', '"1M"', 'too low']],
+  ['zero percent of RAM', ['run', '--mem', '0%', ...T], 125, ['--mem', '"0%"']],
+  ['over 100% of RAM', ['run', '--mem', '101%', ...T], 125, ['--mem', '"101%"']],
+  ['zero pids', ['run', '--pids', '0', ...T], 125, ['--pids', '"0"']],
+  ['pids too low to start', ['run', '--pids', '1', ...T], 125, ['--pids', '"1"', 'too low']],
+  ['pids over the kernel maximum', ['run', '--pids', '4194305', ...T], 125, ['--pids', '"4194305"']],
+  ['zero weight', ['run', '--cpu-weight', '0', ...T], 125, ['--cpu-weight', '"0"']],
+  ['weight over 10000', ['run', '--cpu-weight', '10001', ...T], 125, ['--cpu-weight', '"10001"']],
+  ['zero period', ['run', '--cpu-period', '0ms', ...T], 125, ['--cpu-period', '"0ms"']],
+  ['period over 1s', ['run', '--cpu-period', '2s', ...T], 125, ['--cpu-period', '"2s"']],
+  ['offline CPU', ['run', '--cpuset-cpus', '999', ...T], 125, ['--cpuset-cpus', 'CPU 999']],
+  ['reversed CPU range', ['run', '--cpuset-cpus', '1-0', ...T], 125, ['--cpuset-cpus', '"1-0"']],
+  ['burst over the quota', ['run', '--cpu', '20%', '--cpu-burst', '1s', ...T], 125, ['--cpu-burst', '"1s"']],
+  // empty values
+  ['empty --mem', ['run', '--mem', '', ...T], 125, ['--mem', '""']],
+  ['empty --cpu', ['run', '--cpu', '', ...T], 125, ['--cpu', '""']],
+  ['empty --pids', ['run', '--pids', '', ...T], 125, ['--pids', '""']],
+  ['empty --net', ['run', '--net', '', ...T], 125, ['--net', '""']],
+  ['empty --hostname', ['run', '--hostname', '', ...T], 125, ['--hostname', '""']],
+  ['empty --cpuset-cpus', ['run', '--cpuset-cpus', '', ...T], 125, ['--cpuset-cpus', '""']],
+  // missing values and commands
+  ['flag at the end', ['run', '--mem'], 125, ["'--mem <size>'", 'argument missing']],
+  ['"--" taken as the value', ['run', '--cpu', '--', 'true'], 125, ['--cpu', '"--"']],
+  ['no command', ['run'], 125, ["'command'"]],
+  ['nothing after --', ['run', '--cpu', '20%', '--'], 125, ["'command'"]],
+  // unknown flags and commands
+  ['unknown long flag', ['run', '--bogus', ...T], 125, ["'--bogus'"]],
+  ['unknown short flag', ['run', '-x', ...T], 125, ["'-x'"]],
+  ['near miss of --mem', ['run', '--memory', '256M', ...T], 125, ["'--memory'", '--mem?']],
+  ['unknown flag with =value', ['run', '--bogus=1', ...T], 125, ["'--bogus=1'"]],
+  ['unknown subcommand', ['launch'], 125, ["'launch'"]],
+  // conflicting flags
+  ['--swap without --mem', ['run', '--swap', '1G', ...T], 125, ['--swap', '"1G"', '--mem']],
+  ['--cpu-burst without --cpu', ['run', '--cpu-burst', '5ms', ...T], 125, ['--cpu-burst', '"5ms"', '--cpu']],
+  ['--cpu given twice', ['run', '--cpu', '20%', '--cpu', '30%', ...T], 125, ['--cpu', '"20%"', '"30%"']],
+  ['--net given twice', ['run', '--net', 'none', '--net', 'host', ...T], 125, ['--net', '"none"', '"host"']],
+  ['quota above the pinned CPUs', ['run', '--cpu', '2', '--cpuset-cpus', '0', ...T], 125, ['--cpuset-cpus', '"0"', '--cpu "2"']],
+  // huge numbers
+  ['huge memory', ['run', '--mem', '99999999999999999999G', ...T], 125, ['--mem', '"99999999999999999999G"', 'too large']],
+  ['huge pids', ['run', '--pids', '99999999999999999999', ...T], 125, ['--pids', '"99999999999999999999"']],
+  ['huge cpu', ['run', '--cpu', '99999999999999999999', ...T], 125, ['--cpu', '"99999999999999999999"']],
+  ['huge weight', ['run', '--cpu-weight', '99999999999999999999', ...T], 125, ['--cpu-weight', '"99999999999999999999"']],
+  ['huge period', ['run', '--cpu-period', '99999999999999999999s', ...T], 125, ['--cpu-period', '"99999999999999999999s"']],
+  // negative zero and signs
+  ['-0 memory', ['run', '--mem', '-0', ...T], 125, ['--mem', '"-0"']],
+  ['-0 cpu', ['run', '--cpu', '-0', ...T], 125, ['--cpu', '"-0"']],
+  ['-0 pids', ['run', '--pids', '-0', ...T], 125, ['--pids', '"-0"']],
+  ['-0ms period', ['run', '--cpu-period', '-0ms', ...T], 125, ['--cpu-period', '"-0ms"']],
+  ['+1 weight', ['run', '--cpu-weight', '+1', ...T], 125, ['--cpu-weight', '"+1"']],
+  // digits that are not ASCII
+  ['Arabic-Indic pids', ['run', '--pids', '١٢', ...T], 125, ['--pids', '"١٢"']],
+  ['fullwidth cpu', ['run', '--cpu', '２0%', ...T], 125, ['--cpu', '"２0%"']],
+  ['fullwidth memory', ['run', '--mem', '２５６M', ...T], 125, ['--mem', '"２５６M"']],
+  ['Devanagari weight', ['run', '--cpu-weight', '५', ...T], 125, ['--cpu-weight', '"५"']],
+  // whitespace and control characters
+  ['space inside a number', ['run', '--pids', '1 2', ...T], 125, ['--pids', '"1 2"']],
+  ['tab inside a size', ['run', '--mem', '256\tM', ...T], 125, ['--mem', '"256\\tM"']],
+  ['newline in a hostname', ['run', '--hostname', 'a\nb', ...T], 125, ['--hostname', '"a\\nb"']],
+  ['escape sequence in a value', ['run', '--net', '\u001b[31mred', ...T], 125, ['--net', '"\\x1b[31mred"']],
+  ['hostname with a leading dash', ['run', '--hostname', '-lead', ...T], 125, ['--hostname', '"-lead"']],
+  ['hostname with a dot', ['run', '--hostname', 'a.b', ...T], 125, ['--hostname', '"a.b"']],
+];
+
+/** Rows that start a sandbox: the command itself can't run. cwd holds not-executable and a dir. */
+const COMMAND_ROWS: Row[] = [
+  ['command not found', ['run', '--', 'no-such-command-xyz'], 127, ['exec "no-such-command-xyz"', 'No such file']],
+  ['missing path with spaces', ['run', '--', '/tmp/dir with space/missing'], 127, ['exec "/tmp/dir with space/missing"']],
+  ['command name with a newline', ['run', '--', 'a\nb'], 127, ['exec "a\\nb"']],
+  ['empty command name', ['run', '--', ''], 127, ['exec ""']],
+  ['not executable', ['run', '--', './not executable'], 126, ['exec "./not executable"', 'Permission denied']],
+  ['a directory', ['run', '--', './a dir'], 126, ['exec "./a dir"', 'Permission denied']],
+];
+
+/** The common contract of every row. */
+async function expectOneLine(args: string[], code: number, mentions: string[], cwd?: string): Promise<void> {
+  const r = await cli(args, { cwd });
+  expect(r.stdout).toBe('');
+  const lines = r.stderr.split('\n');
+  expect(lines.at(-1)).toBe(''); // ends with a newline
+  expect(lines.slice(0, -1)).toHaveLength(1);
+  expect(lines[0]).toMatch(/^sandbox: /);
+  for (const m of mentions) expect(lines[0]).toContain(m);
+  expect(r.code).toBe(code);
+}
+
+describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length} malformed invocations`, () => {
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it('has at least 40 rows', () => expect(FLAG_ROWS.length + COMMAND_ROWS.length).toBeGreaterThanOrEqual(40));
+
+  it.each(FLAG_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
+    await expectOneLine(args, code, mentions);
+  });
+
+  describe.skipIf(sandboxUnavailable() !== null)('commands that cannot run (root)', () => {
+    let dir: string;
+    beforeAll(() => {
+      dir = mkdtempSync(join(tmpdir(), 'sandbox-bad-'));
+      writeFileSync(join(dir, 'not executable'), 'echo hi\n', { mode: 0o644 });
+      mkdirSync(join(dir, 'a dir'));
+    });
+    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+    it.each(COMMAND_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
+      await expectOneLine(args, code, mentions, dir);
+    });
+  });
+});

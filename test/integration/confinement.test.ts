@@ -1,0 +1,237 @@
+// Escapes a root workload tries inside a default `sandbox run`, each asserted to fail, and what the
+// host must not notice: fork and memory bombs, other sandboxes' views, the host's hostname. The raw
+// system calls come from escape-probe.c (built here with the system cc), so each refusal is checked
+// by its errno, not by a tool's wording. SECURITY.md lists what these walls promise.
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { hostname, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+
+const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : 'the probes are written for x86_64'));
+const PROBE_SOURCE = fileURLToPath(new URL('./escape-probe.c', import.meta.url));
+
+/** Every refusal the seccomp filter, the dropped capabilities and the read-only mounts give. */
+const EXPECTED: Record<string, string> = {
+  'mount-proc': 'EPERM', // a fresh /proc over the views
+  'mount-tmpfs': 'EPERM',
+  'remount-root-rw': 'EPERM',
+  'bind-over-meminfo': 'EPERM',
+  'umount-meminfo': 'EPERM', // the views
+  'umount-proc': 'EPERM',
+  'umount-cgroupfs': 'EPERM',
+  'umount-run-sandbox': 'EPERM', // the cover over other sandboxes' state
+  'open-tree': 'EPERM', // the mount API of Linux 5.2
+  fsopen: 'EPERM',
+  'mount-setattr': 'EPERM',
+  'pivot-root': 'EPERM',
+  'unshare-user': 'EPERM', // needs no capability: only the filter stops it
+  'unshare-mnt': 'EPERM',
+  'unshare-files': 'OK', // the filter looks at the flags, not at unshare as a whole
+  'clone-newuser': 'EPERM',
+  clone3: 'ENOSYS', // glibc falls back to clone, whose flags the filter can read
+  setns: 'EPERM',
+  sethostname: 'EPERM',
+  'init-module': 'EPERM',
+  'finit-module': 'EPERM',
+  'delete-module': 'EPERM',
+  'kexec-load': 'EPERM',
+  'kexec-file-load': 'EPERM',
+  reboot: 'EPERM',
+  swapoff: 'EPERM',
+  'open-by-handle': 'EPERM', // "shocker"
+  bpf: 'EPERM',
+  'perf-event-open': 'EPERM',
+  keyctl: 'EPERM', // keyrings are not namespaced
+  'add-key': 'EPERM',
+  'request-key': 'EPERM',
+  userfaultfd: 'EPERM',
+  'io-uring-setup': 'EPERM',
+  iopl: 'EPERM',
+  syslog: 'EPERM',
+  acct: 'EPERM',
+  tiocsti: 'EPERM', // typing into the host's terminal
+  'x32-getpid': 'ENOSYS', // the x32 ABI would bypass a filter by number
+  'mknod-block-cwd': 'EPERM', // the host's disk, on the writable host bind
+  'mknod-char-tmp': 'EPERM',
+  'mknod-fifo': 'OK', // FIFOs need no capability
+  'write-root': 'EROFS',
+  'write-usr': 'EROFS',
+  'open-host-disk': 'ENOENT', // the private /dev has no disks
+  'kill-host-pid': 'ESRCH', // the supervisor has no pid in the sandbox's namespace
+  'ptrace-host-pid': 'ESRCH',
+};
+
+/** "name RESULT" lines of the probe as an object. */
+const parse = (stdout: string) =>
+  Object.fromEntries(
+    stdout
+      .trim()
+      .split('\n')
+      .filter((l) => l !== '')
+      .map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]),
+  );
+
+describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot get out', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sandbox-escape-'));
+    execFileSync('cc', ['-O0', '-Wall', '-o', join(dir, 'probe'), PROBE_SOURCE]);
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  /** Run a shell snippet in a 256M sandbox whose current directory holds the probe. */
+  const sh = (script: string, flags: string[] = []) => cli(['run', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
+
+  it(`refuses all ${Object.keys(EXPECTED).length - 3} escape system calls (3 harmless look-alikes still work)`, async () => {
+    // The probe targets the supervisor's own host pid, which the test learns only after the spawn.
+    rmSync(join(dir, 'sup.pid'), { force: true });
+    const probes = Object.keys(EXPECTED).join(' ');
+    const child = startCli(
+      ['run', '--mem', '256M', '--', 'sh', '-c', `while [ ! -s sup.pid ]; do sleep 0.02; done; exec ./probe ${probes} --pid $(cat sup.pid)`],
+      { cwd: dir },
+    );
+    const done = finish(child);
+    writeFileSync(join(dir, 'sup.pid'), String(child.pid));
+    const r = await done;
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(parse(r.stdout)).toEqual(EXPECTED);
+    expect(existsSync(join(dir, 'sda'))).toBe(false);
+    expect(existsSync('/etc/sandbox-escape')).toBe(false);
+  });
+
+  it('kills a process that makes an i386 system call (a deny list by number would miss it)', async () => {
+    const r = await sh('./probe int80; echo status $?');
+    expect(r.stdout).toBe('status 159\n'); // 128 + SIGSYS: SECCOMP_RET_KILL_PROCESS, nothing printed
+  });
+
+  it('runs under seccomp mode 2, no_new_privs and docker\'s capabilities minus CAP_MKNOD', async () => {
+    const r = await sh('grep -E "^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status');
+    // capabilities(7) numbers: chown 0, dac_override 1, fowner 3, fsetid 4, kill 5, setgid 6,
+    // setuid 7, setpcap 8, net_bind_service 10, net_raw 13, sys_chroot 18, audit_write 29, setfcap 31.
+    const caps = [0, 1, 3, 4, 5, 6, 7, 8, 10, 13, 18, 29, 31].reduce((m, c) => m | (1n << BigInt(c)), 0n);
+    const hex = caps.toString(16).padStart(16, '0');
+    expect(r.stdout).toBe(`CapEff:\t${hex}\nCapBnd:\t${hex}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n`);
+  });
+
+  it('sees its cgroup limits but cannot open a single cgroup file for writing', async () => {
+    const r = await sh('cat /sys/fs/cgroup/memory/memory.limit_in_bytes; ./probe $(find /sys/fs/cgroup -type f | sed "s/^/open-w=/")');
+    const [limit, ...lines] = r.stdout.trim().split('\n');
+    expect(limit).toBe(String(256 * 1024 * 1024));
+    expect(lines.length).toBeGreaterThan(20);
+    const notRefused = lines.filter((l) => !l.endsWith(' EROFS'));
+    expect(notRefused).toEqual([]);
+  });
+
+  it('cannot write the kernel knobs: /proc/sys, /sys, /proc/sysrq-trigger', async () => {
+    const knobs = [
+      '/proc/sys/kernel/hostname',
+      '/proc/sys/vm/drop_caches',
+      '/proc/sys/kernel/core_pattern',
+      '/proc/sysrq-trigger',
+      '/sys/kernel/profiling',
+      '/sys/kernel/rcu_expedited',
+      '/sys/kernel/mm/transparent_hugepage/enabled',
+    ].filter((p) => existsSync(p));
+    expect(knobs.length).toBeGreaterThanOrEqual(4);
+    const r = await sh(`./probe ${knobs.map((k) => `open-w=${k}`).join(' ')}`);
+    expect(parse(r.stdout)).toEqual(Object.fromEntries(knobs.map((k) => [`open-w=${k}`, 'EROFS'])));
+  });
+
+  it("masks docker's masked paths: they read empty inside", async () => {
+    const masked = ['/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
+      '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/devices/virtual/powercap', '/sys/firmware'];
+    const present = masked.filter((p) => existsSync(p));
+    expect(readFileSync('/proc/interrupts', 'utf8').length).toBeGreaterThan(0); // the host's is not empty
+    const r = await sh(`for p in ${present.join(' ')}; do if [ -d $p ]; then echo "$p $(ls -A $p | wc -l)"; else echo "$p $(cat $p | wc -c)"; fi; done`);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(present.map((p) => `${p} 0\n`).join(''));
+  });
+
+  it("inherits no descriptor but stdio (before: the supervisor's /dev/fuse, a socket and a pipe)", async () => {
+    const r = await sh('ls /proc/$$/fd | tr "\\n" " "');
+    expect(r.stdout).toBe('0 1 2 ');
+  });
+
+  it('has a private /dev: no host devices', async () => {
+    const r = await sh('ls /dev | tr "\\n" " "');
+    expect(r.stdout).toBe('fd full null ptmx pts random shm stderr stdin stdout tty urandom zero ');
+  });
+
+  it("cannot reach another sandbox's views or state under /run/sandbox", async () => {
+    const other = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 30']);
+    const otherDone = finish(other);
+    await new Promise<void>((resolve) => other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const [otherId] = execFileSync('ls', ['/run/sandbox']).toString().trim().split('\n');
+    const hostView = `/run/sandbox/${otherId}/views/${otherId}/meminfo`;
+    expect(readFileSync(hostView, 'utf8')).toMatch(/^MemTotal:/); // the host sees it...
+    const r = await sh(`ls -A /run/sandbox | wc -l; cat ${hostView} 2>&1; grep -c ${otherId} /proc/self/mountinfo`);
+    other.kill('SIGTERM');
+    await otherDone;
+    const [count, cat, mentions] = r.stdout.trim().split('\n');
+    expect(count).toBe('0'); // ...the sandbox sees an empty, read-only directory
+    expect(cat).toMatch(/No such file or directory/);
+    expect(mentions).toBe('0'); // and not even a mount point naming it
+  });
+
+  it("cannot change the host's hostname or see host processes", async () => {
+    const before = hostname();
+    const r = await sh('hostname escaped 2>/dev/null || echo refused; ps -e --no-headers | wc -l');
+    expect(r.stdout).toMatch(/^refused\n[1-4]\n$/);
+    expect(hostname()).toBe(before);
+  });
+
+  it('a fork bomb hits --pids; the run ends and another sandbox starts meanwhile', async () => {
+    // The bomb forks in every child until fork fails (EAGAIN from the pids controller); the workload
+    // itself needs no fork to read pids.events and exit, and its exit ends the whole pid namespace.
+    const bomb =
+      'import os, time\n' +
+      'if os.fork() == 0:\n' +
+      '    while True:\n' +
+      '        try: os.fork()\n' +
+      '        except OSError: pass\n' +
+      'time.sleep(2)\n' +
+      'print(open("/sys/fs/cgroup/pids/pids.current").read().strip(), open("/sys/fs/cgroup/pids/pids.events").read().strip())\n' +
+      'os._exit(0)\n';
+    const started = Date.now();
+    const bombRun = cli(['run', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb]);
+    await new Promise((r) => setTimeout(r, 1000));
+    const meanwhile = await cli(['run', '--', 'echo', 'still here']);
+    const r = await bombRun;
+    expect(meanwhile).toMatchObject({ code: 0, stdout: 'still here\n' });
+    expect(r.code).toBe(0);
+    const m = /^(\d+) max (\d+)$/.exec(r.stdout.trim());
+    expect(m).not.toBeNull();
+    expect(Number(m![1])).toBeLessThanOrEqual(64);
+    expect(Number(m![2])).toBeGreaterThan(0); // forks were refused at the limit
+    expect(Date.now() - started).toBeLessThan(15_000);
+  });
+
+  it('a memory bomb is OOM-killed inside (137); the supervisor ranks below the workload for the OOM killer', async () => {
+    rmSync(join(dir, 'go'), { force: true });
+    const child = startCli(
+      ['run', '--mem', '64M', '--', 'sh', '-c', 'cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null || echo cannot-lower; ' +
+        'while [ ! -e go ]; do sleep 0.02; done; exec python3 -c "x = [b\\"a\\" * (1 << 20) for i in range(1024)]"'],
+      { cwd: dir },
+    );
+    const done = finish(child);
+    await new Promise((r) => setTimeout(r, 700));
+    const supervisorAdj = Number(readFileSync(`/proc/${child.pid}/oom_score_adj`, 'utf8'));
+    writeFileSync(join(dir, 'go'), '');
+    const r = await done;
+    const [workloadAdj, lowered] = r.stdout.trim().split('\n');
+    expect(lowered).toBe('cannot-lower');
+    expect(Number(workloadAdj)).toBeGreaterThanOrEqual(0);
+    expect(Number(workloadAdj) - supervisorAdj).toBeGreaterThanOrEqual(500);
+    expect(r.code).toBe(137);
+    expect(r.stderr).toBe('sandbox: sh was killed: out of memory (limit 64 MiB)\n');
+  });
+});

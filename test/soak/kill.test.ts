@@ -1,0 +1,91 @@
+// SIGKILL the supervisor at random points of a run, SANDBOX_SOAK_KILLS times (10 in `npm test`,
+// 200 with `npm run soak`): before the launch (state, cgroup, FUSE mount being made), while the
+// workload runs, and while it tears down. Every time, within 1 s no stage process is left and every
+// sandbox cgroup is empty (PR_SET_PDEATHSIG on the stage and PID 1, the pid namespace dying with
+// its PID 1), and after `sandbox gc` nothing at all is left: no cgroup, mount, state dir or process.
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { afterAll, describe, expect, it } from 'vitest';
+import { STAGE, cli, leftovers, ownCgroupDirs, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+
+const skip = requireOrSkip(sandboxUnavailable());
+const KILLS = Number(process.env.SANDBOX_SOAK_KILLS ?? '10');
+/** The workload lives ~300 ms after a ~200 ms launch: delays up to 700 ms cover every phase. */
+const MAX_DELAY_MS = 700;
+
+/** State, parent and kernel wait channel of a process, for the failure message. */
+function describeProcess(pid: string): string {
+  try {
+    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+    const field = (k: string) => new RegExp(`^${k}:\\s*(.*)$`, 'm').exec(status)?.[1] ?? '?';
+    const stack = (() => { try { return readFileSync(`/proc/${pid}/stack`, 'utf8').split('\n').slice(0, 4).join(' | '); } catch { return ''; } })();
+    return `(state ${field('State')}, ppid ${field('PPid')}, wchan ${readFileSync(`/proc/${pid}/wchan`, 'utf8')}, sig pending ${field('ShdPnd')} ${stack})`;
+  } catch {
+    return '(gone)';
+  }
+}
+
+/** What still runs for a sandbox: stage processes and tasks in sandbox-* cgroups. */
+function running(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc')) {
+    if (!/^\d+$/.test(pid)) continue;
+    try {
+      if (readlinkSync(`/proc/${pid}/exe`) === STAGE) found.push(`stage ${pid} ${describeProcess(pid)}`);
+    } catch {
+      // gone, or a kernel thread
+    }
+  }
+  for (const dir of ownCgroupDirs()) {
+    for (const name of readdirSync(dir)) {
+      if (!name.startsWith('sandbox-')) continue;
+      try {
+        const procs = readFileSync(`${dir}/${name}/cgroup.procs`, 'utf8').trim();
+        if (procs !== '') found.push(`tasks in ${dir}/${name}: ${procs.replace(/\n/g, ',')}`);
+      } catch {
+        // removed meanwhile
+      }
+    }
+  }
+  return found;
+}
+
+describe.skipIf(skip)(`soak: ${KILLS} supervisors SIGKILLed at random points`, () => {
+  const stats = { kills: 0, worstGoneMs: 0, phases: { launch: 0, running: 0, after: 0 } };
+  afterAll(() => {
+    removeLeftoverCgroups();
+    console.log(`soak: ${stats.kills} kills survived, workload gone within ${stats.worstGoneMs} ms at worst; ` +
+      `killed during launch ${stats.phases.launch}, while running ${stats.phases.running}, at teardown/after ${stats.phases.after}`);
+  });
+
+  it('the workload is gone within 1 s every time and gc leaves nothing', { timeout: 60_000 + KILLS * 3_000 }, async () => {
+    for (let i = 0; i < KILLS; i++) {
+      const child = startCli(['run', '--mem', '64M', '--', 'sh', '-c', 'echo ready; sleep 0.3']);
+      let ready = false;
+      let exited = false;
+      child.stdout!.on('data', () => (ready = true));
+      // 'close' waits for every holder of the stdout pipe (the workload too), 'exit' only for the
+      // supervisor: the 1 s is counted from the kill, the pipe must close within it as well.
+      const closed = new Promise<void>((resolve) => child.on('close', () => resolve()));
+      const exit = new Promise<void>((resolve) => child.on('exit', () => ((exited = true), resolve())));
+      await new Promise((r) => setTimeout(r, Math.random() * MAX_DELAY_MS));
+      stats.phases[exited ? 'after' : ready ? 'running' : 'launch']++;
+      const killedAt = Date.now();
+      child.kill('SIGKILL');
+      await exit;
+      let left = running();
+      while (left.length > 0 && Date.now() - killedAt < 1000) {
+        await new Promise((r) => setTimeout(r, 10));
+        left = running();
+      }
+      expect(left, `kill ${i}: still running 1 s after the SIGKILL`).toEqual([]);
+      await closed;
+      stats.worstGoneMs = Math.max(stats.worstGoneMs, Date.now() - killedAt);
+      expect(Date.now() - killedAt, `kill ${i}: the workload held the output pipe open`).toBeLessThan(1000);
+
+      const gc = await cli(['gc']);
+      expect(gc.code, `kill ${i}: gc failed: ${gc.stderr}`).toBe(0);
+      expect(leftovers(), `kill ${i}: left after gc`).toEqual([]);
+      stats.kills++;
+    }
+  });
+});
