@@ -157,7 +157,8 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   });
 
   it("inherits no descriptor but stdio (before: the supervisor's /dev/fuse, a socket and a pipe)", async () => {
-    const r = await sh('ls /proc/$$/fd | tr "\\n" " "');
+    // No pipeline: while dash sets one up, the shell itself briefly holds the pipe's read end (fd 3).
+    const r = await sh('ls /proc/$$/fd > /tmp/fds; tr "\\n" " " < /tmp/fds');
     expect(r.stdout).toBe('0 1 2 ');
   });
 
