@@ -33,6 +33,9 @@ function serverRendersIo(): boolean {
       throw new Error('not read by diskstats');
     },
     ioStats: () => ({ devices: [{ major: disk.major, minor: disk.minor, rbytes: 0, wbytes: 0, dbytes: 0, rios: 987654321, wios: 0, dios: 0 }] }),
+    pressureStats: () => {
+      throw new Error('not read by diskstats');
+    },
     load: () => ZERO_LOAD,
     tasks: () => EMPTY_TASKS,
     limitsKey: () => 'probe',
