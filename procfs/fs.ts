@@ -20,17 +20,14 @@
 // our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
 // cgroupfs text (supervisor/kept-files.ts says why and what they cost).
 import type FuseType from 'fuse-native';
-import type { CpuStats, MemoryStats } from '../supervisor/cgroup/types.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
 import { RenderCache } from './render-cache.js';
 import { EMPTY_TASKS } from './tasks.js';
-import { VIEWS, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec, type ViewStats } from './views/index.js';
+import { VIEWS, readViewStats, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec, type ViewStatsSource } from './views/index.js';
 
 /** What the server needs from one sandbox to render its views (every call reads the kernel now). */
-export interface SandboxViewSource {
-  memoryStats(): MemoryStats;
-  cpuStats(): CpuStats;
+export interface SandboxViewSource extends ViewStatsSource {
   load(): LoadAverages;
   /** The sandbox's tasks now (the kernel's nr_running, nr_threads and last pid are instantaneous). */
   tasks(): TaskSample;
@@ -49,19 +46,12 @@ const FILE_MODE = 0o100444;
 /** Seconds the kernel may cache attributes and names: they never change while mounted. */
 const CACHE_SECONDS = 3600;
 
-const VIEW_BY_NAME = new Map<string, ViewSpec>(VIEWS.map((v) => [v.name, v]));
-
-/** The part of the cgroup's figures a view is rendered from. */
-function readStats(source: SandboxViewSource, spec: ViewSpec): ViewStats {
-  if (spec.cgroup === 'memory') return { memory: source.memoryStats() };
-  if (spec.cgroup === 'cpu') return { cpu: source.cpuStats() };
-  return {};
-}
-
 /** One registered sandbox. */
 interface Served {
   source: SandboxViewSource;
   renders: RenderCache;
+  /** The views it is served (viewsFor: no pressure files on cgroup v1). */
+  views: readonly ViewSpec[];
 }
 
 /** One open file: what it shows and the text its reads continue (null until the first read). */
@@ -123,9 +113,9 @@ export class ViewServer {
     return `${this.mountpoint}/${id}/${name}`;
   }
 
-  /** Start serving a sandbox's views. */
-  register(id: string, source: SandboxViewSource): void {
-    this.sandboxes.set(id, { source, renders: new RenderCache() });
+  /** Start serving a sandbox's views (all of VIEWS unless a subset is given). */
+  register(id: string, source: SandboxViewSource, views: readonly ViewSpec[] = VIEWS): void {
+    this.sandboxes.set(id, { source, renders: new RenderCache(), views });
   }
 
   /**
@@ -137,8 +127,8 @@ export class ViewServer {
    */
   warm(id: string): void {
     const next = (i: number): void => {
-      const spec = VIEWS[i];
-      if (!spec || !this.sandboxes.has(id)) return;
+      const spec = this.sandboxes.get(id)?.views[i];
+      if (!spec) return;
       this.render(id, spec);
       setImmediate(next, i + 1);
     };
@@ -179,13 +169,14 @@ export class ViewServer {
       if (!served) throw new Error(`sandbox ${id} is not registered`);
       const { source, renders } = served;
       const nowMs = Date.now();
-      const limitsKey = spec.cgroup === null ? '' : source.limitsKey(spec.cgroup);
+      // Only memory and CPU limits show in views (diskstats and pressure show counters only).
+      const limitsKey = spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? source.limitsKey(spec.cgroup) : '';
       const cached = renders.get(spec.name, limitsKey, nowMs);
       if (cached) return cached;
       // Only what this file shows is read: a meminfo render reads no CPU files, a loadavg render no cgroup file.
       const hostText = spec.hostPath ? this.hostFiles.read(spec.hostPath) : '';
       const tasks = spec.liveTasks ? source.tasks() : EMPTY_TASKS;
-      const text = renderView(spec.name, hostText, readStats(source, spec), source.load(), tasks, source.memory, nowMs);
+      const text = renderView(spec.name, hostText, readViewStats(source, spec), source.load(), tasks, source.memory, nowMs);
       const content = Buffer.from(text);
       renders.set(spec.name, limitsKey, nowMs, content);
       return content;
@@ -218,9 +209,10 @@ export class ViewServer {
   private parsePath(path: string): { id: string; spec: ViewSpec | null } | null {
     const parts = path.split('/').filter(Boolean);
     const id = parts[0];
-    if (id === undefined || !this.sandboxes.has(id) || parts.length > 2) return null;
+    const served = id === undefined ? undefined : this.sandboxes.get(id);
+    if (id === undefined || !served || parts.length > 2) return null;
     if (parts.length === 1) return { id, spec: null };
-    const spec = VIEW_BY_NAME.get(parts[1] as string);
+    const spec = served.views.find((v) => v.name === parts[1]);
     return spec ? { id, spec } : null;
   }
 
@@ -239,7 +231,7 @@ export class ViewServer {
         if (path === '/') return cb(0, [...this.sandboxes.keys()]);
         const hit = this.lookup(path);
         if (!hit || hit.spec) return cb(ENOENT);
-        return cb(0, VIEWS.map((v) => v.name));
+        return cb(0, this.sandboxes.get(hit.id)!.views.map((v) => v.name));
       },
       open: (path, flags, cb) => {
         const hit = this.lookup(path);

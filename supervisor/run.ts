@@ -3,6 +3,7 @@
 // The supervisor itself never joins the sandbox's cgroup: `node -e 0` takes 450-600 ms under a 20%
 // cap (measured here), so only the stage's PID 1 joins, right before it forks the workload.
 import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
@@ -18,7 +19,7 @@ import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from '.
 import { ViewServer } from '../procfs/fs.js';
 import { LoadSampler } from '../procfs/load-sampler.js';
 import { sampleTasks } from '../procfs/tasks.js';
-import { VIEWS, createViewMemory } from '../procfs/views/index.js';
+import { createViewMemory, viewsFor } from '../procfs/views/index.js';
 
 /** What `sandbox run` was asked for, already validated. */
 export interface RunRequest {
@@ -105,14 +106,17 @@ export async function runSandbox(req: RunRequest): Promise<number> {
 
     const tasks = () => sampleTasks(cgroup.threads());
     const sampler = new LoadSampler(tasks);
+    const views = viewsFor(cgroup.mode, hasPsi(cgroup));
     server.register(id, {
       memoryStats: () => cgroup.memoryStats(),
       cpuStats: () => cgroup.cpuStats(),
       load: () => sampler.averages(),
       tasks,
+      ioStats: () => cgroup.ioStats(),
+      pressureStats: (resource) => cgroup.pressureStats(resource),
       limitsKey: (part) => cgroup.limitsKey(part),
       memory: createViewMemory(startedAtMs),
-    });
+    }, views);
     sampler.start();
     undo.push(async () => sampler.stop());
 
@@ -123,7 +127,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       v1Hierarchies: cgroup.mode === 'v1' ? cgroup.hierarchies : null,
       hostname: req.hostname ?? `sandbox-${id}`,
       net: req.net,
-      views: VIEWS.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
+      views: views.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
       writableDirs: req.workdir === '/' ? [] : [req.workdir],
       workdir: req.workdir,
       hide: RUN_DIR, // other sandboxes' views and state (and our own state) are not the workload's
@@ -156,6 +160,11 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     mark('teardown');
     if (process.env.SANDBOX_TIMINGS === '1') process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
   }
+}
+
+/** Whether the pressure views can be bound (v2 only): /proc/pressure to bind over, and the cgroup's own PSI files. */
+function hasPsi(cgroup: CgroupManager): boolean {
+  return cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
 }
 
 /** The cpuset: the user's --cpuset-cpus, or n least-loaded CPUs where n = ceil(quota/period). */

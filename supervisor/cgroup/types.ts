@@ -78,6 +78,48 @@ export interface PidsStats {
   max: number | null;
 }
 
+/**
+ * Block I/O of a cgroup on one device (v2 io.stat; v1 blkio.throttle.io_service_bytes_recursive and
+ * io_serviced_recursive). Bytes and completed requests since the cgroup was made, its descendants
+ * included. The device is a whole disk: the kernel accounts per request queue (blk-cgroup.c blkg).
+ */
+export interface IoDeviceStats {
+  major: number;
+  minor: number;
+  /** Bytes read / written / discarded (v1 rows Read, Write, Discard; v2 rbytes, wbytes, dbytes). */
+  rbytes: number;
+  wbytes: number;
+  dbytes: number;
+  /** Requests (bios) read / written / discarded (v1 io_serviced rows; v2 rios, wios, dios). */
+  rios: number;
+  wios: number;
+  dios: number;
+}
+
+/** Block I/O figures of a cgroup: only devices with at least one byte or request, in the kernel's order. */
+export interface IoStats {
+  devices: IoDeviceStats[];
+}
+
+/** A resource with pressure stall information (kernel/sched/psi.c; v2 cpu/memory/io.pressure). */
+export type PressureResource = 'cpu' | 'memory' | 'io';
+
+/** One line of a PSI file: "some|full avg10=A avg60=B avg300=C total=T". */
+export interface PressureLine {
+  /** Running averages in hundredths of a percent (psi_show() prints "%lu.%02lu": 0.31 → 31). */
+  avg10: number;
+  avg60: number;
+  avg300: number;
+  /** Total stall time in microseconds. */
+  totalUs: number;
+}
+
+/** A PSI file: the "some" line and the "full" line (absent in cpu.pressure before Linux 5.13). */
+export interface PressureStats {
+  some: PressureLine;
+  full: PressureLine | null;
+}
+
 /** Everything the supervisor and the views read from a sandbox's cgroup at one moment. */
 export interface CgroupStats {
   memory: MemoryStats;
@@ -110,6 +152,10 @@ export interface CgroupManager {
   memoryStats(): MemoryStats;
   /** CPU figures only: what cpuinfo, stat, uptime and cpu/online need, in fewer reads than stats(). */
   cpuStats(): CpuStats;
+  /** Block I/O per device: what /proc/diskstats needs (v1 blkio, v2 io.stat); no devices without the controller. */
+  ioStats(): IoStats;
+  /** The cgroup's own PSI file (v2 <resource>.pressure); throws on v1, which has none. */
+  pressureStats(resource: PressureResource): PressureStats;
   /**
    * The leaf's own limit files of one kind as one string, which changes whenever such a limit
    * changes: memory (memory and swap limits) or cpu (CPU bandwidth and cpuset). Two or three small

@@ -4,7 +4,7 @@
 // and removed; only processes spawned here are signalled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, existsSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -13,6 +13,9 @@ import { detectLayout } from '../../supervisor/cgroup/detect.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import type { CgroupLimits, CgroupManager } from '../../supervisor/cgroup/types.js';
 import { sandboxParent } from '../../supervisor/cgroup/v2/delegate.js';
+import { parseDiskstats } from '../../procfs/parse/diskstats.js';
+import { renderDiskstats } from '../../procfs/views/diskstats.js';
+import { diskOf } from '../helpers/disk.js';
 
 const MiB = 1024 * 1024;
 /** Leaves made by this file are "sandbox-itest-<pid>-<n>": only those are ever cleaned up here. */
@@ -174,6 +177,44 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
       for (const d of cg.dirs) expect(existsSync(d), d).toBe(false);
     } finally {
       await cg.destroy().catch(() => undefined);
+    }
+  });
+  it.skipIf(skip)('ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it', async () => {
+    const dir = mkdtempSync('/var/tmp/cgroup-itest-io-');
+    const disk = diskOf(dir);
+    if (disk === null) {
+      rmSync(dir, { recursive: true, force: true });
+      if (mustRun) throw new Error('SANDBOX_TEST_MUST_RUN=1 but /var/tmp is on no block device');
+      console.warn('skipping the ioStats check: /var/tmp is on no block device');
+      return;
+    }
+    const cg = await openCgroup({ id: `${PREFIX}${counter++}` });
+    await cg.create();
+    try {
+      await cg.apply(limits([0]));
+      const child = spawn('sh', ['-c', `read go; exec dd if=/dev/zero of=${dir}/f bs=1M count=8 oflag=direct status=none`], { stdio: ['pipe', 'ignore', 'inherit'] });
+      children.push(child);
+      await cg.addPid(child.pid!);
+      expect(cg.ioStats().devices.find((d) => d.major === disk.major && d.minor === disk.minor)?.wbytes ?? 0).toBe(0);
+      child.stdin?.end('go\n');
+      const [code] = (await once(child, 'exit')) as [number | null];
+      expect(code).toBe(0);
+      const io = cg.ioStats();
+      const d = io.devices.find((x) => x.major === disk.major && x.minor === disk.minor);
+      // The data itself: 8 MiB in at least 8 requests (bios of up to max_sectors_kb); ext4 may add a little metadata.
+      expect(d?.wbytes).toBeGreaterThanOrEqual(8 * MiB);
+      expect(d?.wbytes).toBeLessThan(9 * MiB);
+      expect(d?.wios).toBeGreaterThanOrEqual(8);
+      expect(io.devices.every((x) => x.rbytes + x.wbytes + x.dbytes + x.rios + x.wios + x.dios > 0)).toBe(true);
+      const out = renderDiskstats(readFileSync('/proc/diskstats', 'utf8'), io);
+      const line = parseDiskstats(out).find((l) => l.name === disk.name);
+      expect(line?.fields[6]).toBe(Math.floor((d?.wbytes ?? 0) / 512)); // sectors written
+      expect(line?.fields[4]).toBe(d?.wios);
+      if (cg.mode === 'v1') expect(() => cg.pressureStats('io')).toThrow(/cgroup v2 only/);
+      else expect(cg.pressureStats('io').some.totalUs).toBeGreaterThanOrEqual(0);
+    } finally {
+      await cg.destroy();
+      rmSync(dir, { recursive: true, force: true });
     }
   });
 });

@@ -157,9 +157,14 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   });
 
   it("inherits no descriptor but stdio (before: the supervisor's /dev/fuse, a socket and a pipe)", async () => {
-    // No pipeline: while dash sets one up, the shell itself briefly holds the pipe's read end (fd 3).
-    const r = await sh('ls /proc/$$/fd > /tmp/fds; tr "\\n" " " < /tmp/fds');
-    expect(r.stdout).toBe('0 1 2 ');
+    // The workload itself lists its descriptors, no shell in between: while dash sets up a pipeline
+    // or a redirection it briefly holds extra descriptors of its own (the pipe's read end, a saved
+    // copy of stdout at fd 10). ls's only own descriptor is the directory it lists.
+    const r = await cli(['run', '--', 'ls', '-l', '/proc/self/fd']);
+    expect(r.code).toBe(0);
+    const fds = [...r.stdout.matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [Number(m[1]), m[2]] as const);
+    expect(fds.filter(([fd]) => fd <= 2).map(([fd]) => fd)).toEqual([0, 1, 2]);
+    expect(fds.filter(([fd]) => fd > 2).map(([, target]) => target)).toEqual([expect.stringMatching(/^\/proc\/\d+\/fd$/)]);
   });
 
   it('has a private /dev: no host devices', async () => {

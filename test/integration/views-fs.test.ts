@@ -30,6 +30,8 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
       cpuStats: () => cgroup.cpuStats(),
       load: () => ZERO_LOAD,
       tasks: () => EMPTY_TASKS,
+      ioStats: () => cgroup.ioStats(),
+      pressureStats: (resource) => cgroup.pressureStats(resource),
       limitsKey: (part) => cgroup.limitsKey(part),
       memory: createViewMemory(Date.now() - 5000),
     };

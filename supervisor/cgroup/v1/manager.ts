@@ -1,13 +1,15 @@
 // The cgroup v1 manager: one leaf "sandbox-<id>" under the supervisor's own cgroup in each of the
 // hierarchies that carry cpu, cpuacct, cpuset, memory and pids (and freezer when mounted, for a
-// race-free kill). Co-mounted hierarchies ("cpu,cpuacct") get one directory.
+// race-free kill; blkio when mounted, for /proc/diskstats). Co-mounted hierarchies ("cpu,cpuacct")
+// get one directory.
 import { posix } from 'node:path';
 import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
 import type { V1Hierarchy } from '../detect.js';
 import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { allSteps, killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
-import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, MemoryStats } from '../types.js';
+import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
+import { enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
@@ -18,10 +20,10 @@ import { applyPids, readPids } from './pids.js';
 /** Controllers the v1 manager needs; openCgroup fails if one has no mounted hierarchy. */
 export const V1_REQUIRED = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids'] as const;
 /** Controllers used when present. */
-export const V1_OPTIONAL = ['freezer'] as const;
+export const V1_OPTIONAL = ['freezer', 'blkio'] as const;
 
 /** Order in which the hierarchies are listed and joined. */
-const JOIN_ORDER: readonly string[] = ['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer'];
+const JOIN_ORDER: readonly string[] = ['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer', 'blkio'];
 
 type V1Controller = (typeof V1_REQUIRED)[number] | (typeof V1_OPTIONAL)[number];
 
@@ -91,6 +93,8 @@ export class V1Manager implements CgroupManager {
         made.push(p.leaf);
       }
       await seedCpuset(this.fs, this.leaf('cpuset'), this.place('cpuset').hierarchy.ownDir);
+      const blkio = this.byController.get('blkio');
+      if (blkio) await enableIoAccounting(this.fs, blkio.leaf);
     } catch (err) {
       await undoCreate(this.fs, made, cgroupContext('cgroup v1 create', err));
     }
@@ -145,6 +149,22 @@ export class V1Manager implements CgroupManager {
     } catch (err) {
       throw cgroupContext('cgroup v1 stats', err);
     }
+  }
+
+  /** blkio.throttle counters of the leaf; no devices when no blkio hierarchy is mounted. */
+  ioStats(): IoStats {
+    const blkio = this.byController.get('blkio');
+    if (!blkio) return { devices: [] };
+    try {
+      return readBlkio(this.fs, blkio.leaf);
+    } catch (err) {
+      throw cgroupContext('cgroup v1 stats', err);
+    }
+  }
+
+  /** v1 has no per-cgroup pressure files (kernel/cgroup/cgroup.c creates them in cgroup2 only). */
+  pressureStats(resource: string): PressureStats {
+    throw new Error(`cgroup v1 stats: no ${resource}.pressure (pressure stall information per cgroup exists on cgroup v2 only)`);
   }
 
   limitsKey(part: 'memory' | 'cpu'): string {

@@ -25,6 +25,8 @@ export const SUPERVISOR_LEAF = 'sandbox-supervisor';
 
 /** Controllers the v2 manager enables for its leaves. */
 export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
+/** Controllers enabled too when the parent delegates them: io gives the leaf its io.stat (/proc/diskstats). */
+export const V2_OPTIONAL_CONTROLLERS = ['io'] as const;
 
 /** Where sandbox leaves go: the own cgroup, or its parent when the own cgroup is the supervisor leaf a previous run moved us into. */
 export function sandboxParent(ownDir: string, mountpoint: string): string {
@@ -50,14 +52,18 @@ async function moveAll(fs: CgroupFs, from: string, to: string): Promise<void> {
 }
 
 /**
- * Make sure cpu, cpuset, memory and pids are enabled in dir/cgroup.subtree_control, moving dir's
- * processes into dir/sandbox-supervisor if the kernel insists (see the file comment).
+ * Make sure cpu, cpuset, memory and pids (and io where delegated) are enabled in
+ * dir/cgroup.subtree_control, moving dir's processes into dir/sandbox-supervisor if the kernel
+ * insists (see the file comment).
  */
 export async function enableControllers(fs: CgroupFs, dir: string, isRoot: boolean): Promise<void> {
   const enabled = words(fs.read(`${dir}/cgroup.subtree_control`));
-  const missing = V2_CONTROLLERS.filter((c) => !enabled.includes(c));
-  if (missing.length === 0) return;
   const available = words(fs.read(`${dir}/cgroup.controllers`));
+  const missing = [
+    ...V2_CONTROLLERS.filter((c) => !enabled.includes(c)),
+    ...V2_OPTIONAL_CONTROLLERS.filter((c) => !enabled.includes(c) && available.includes(c)),
+  ];
+  if (missing.length === 0) return;
   const undelegated = missing.filter((c) => !available.includes(c));
   if (undelegated.length > 0) {
     throw new Error(

@@ -5,9 +5,11 @@ import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
 import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
-import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, MemoryStats } from '../types.js';
+import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../types.js';
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
+import { readIoStat } from './io.js';
+import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
 import { applyMemory, readMemory } from './memory.js';
 import { applyPids, readPids } from './pids.js';
@@ -101,6 +103,24 @@ export class V2Manager implements CgroupManager {
       const cpus = readEffectiveCpus(this.fs, chain);
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
       return { ...bw, cpus, ...cpuStat, perCpu: null };
+    } catch (err) {
+      throw cgroupContext('cgroup v2 stats', err);
+    }
+  }
+
+  /** io.stat of the leaf (its descendants included); no devices when the io controller is off. */
+  ioStats(): IoStats {
+    try {
+      return readIoStat(this.fs, this.leaf);
+    } catch (err) {
+      throw cgroupContext('cgroup v2 stats', err);
+    }
+  }
+
+  /** The leaf's own <resource>.pressure: stalls of the sandbox's tasks only. */
+  pressureStats(resource: PressureResource): PressureStats {
+    try {
+      return readPressure(this.fs, this.leaf, resource);
     } catch (err) {
       throw cgroupContext('cgroup v2 stats', err);
     }

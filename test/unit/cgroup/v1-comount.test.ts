@@ -34,7 +34,7 @@ describe('v1 with cpu,cpuacct co-mounted', () => {
     expect(mountinfo).toContain(' /sys/fs/cgroup/cpu,cpuacct rw,relatime - cgroup cgroup rw,cpu,cpuacct\n');
     const cg = await openCgroup({ id: 'fixture', root, procSelfCgroup, mountinfo });
     expect(cg.hierarchies).toContainEqual({ dirName: 'cpu,cpuacct', controllers: 'cpu,cpuacct' });
-    expect(cg.dirs).toHaveLength(5);
+    expect(cg.dirs).toHaveLength(6); // cpuset, cpu+cpuacct, memory, pids, freezer, blkio
     expect(cg.dirs).toContain(join(root, 'sys/fs/cgroup/cpu,cpuacct/sandbox-fixture'));
     const s = await cg.stats();
     expect(s.cpu.quotaUs).toBe(20000);

@@ -1,6 +1,6 @@
 // create/apply/addPid/destroy of the v1 manager on temp COPIES of the busy-256M capture, through a
 // CgroupFs that emulates cgroupfs (kernfs.ts). Expected file contents are the kernel's formats.
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -18,6 +18,7 @@ const OWN: Record<string, string> = {
   memory: MEMORY_OWN,
   pids: '/sys/fs/cgroup/pids',
   freezer: '/sys/fs/cgroup/freezer',
+  blkio: '/sys/fs/cgroup/blkio',
 };
 const MiB = 1024 * 1024;
 
@@ -81,6 +82,34 @@ describe('v1 create', () => {
     expect(cg.dirs).toContain(join(root, MEMORY_OWN, 'sandbox-t1'));
   });
 
+  it('turns on blk-throttle accounting for every whole disk in /sys/block: "MAJ:MIN 0" (no limit) into the blkio leaf', async () => {
+    // This machine's disks (ls /sys/block; cat /sys/block/*/dev), added to the copy.
+    for (const [name, dev] of [['vda', '254:0'], ['zram0', '253:0'], ['loop0', '7:0']] as const) {
+      mkdirSync(join(root, 'sys/block', name), { recursive: true });
+      writeFileSync(join(root, 'sys/block', name, 'dev'), `${dev}\n`);
+    }
+    const cg = await open('io1');
+    await cg.create();
+    const writes = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/blkio.throttle.read_bps_device'));
+    expect(writes.map((o) => o.path)).toEqual(Array(3).fill('/sys/fs/cgroup/blkio/sandbox-io1/blkio.throttle.read_bps_device'));
+    expect(writes.map((o) => o.value).sort()).toEqual(['253:0 0', '254:0 0', '7:0 0']);
+  });
+
+  it('a disk that vanished (ENODEV) is skipped; another refusal fails create and undoes it', async () => {
+    mkdirSync(join(root, 'sys/block/vda'), { recursive: true });
+    writeFileSync(join(root, 'sys/block/vda/dev'), '254:0\n');
+    fs.failOn('write', 'blkio.throttle.read_bps_device', 'ENODEV');
+    await (await open('io2')).create();
+    expect(leafExists('io2', 'blkio')).toBe(true);
+    fs.failOn('write', 'blkio.throttle.read_bps_device', 'EPERM');
+    const err = await (await open('io3')).create().then(
+      () => null,
+      (e: unknown) => e as Error,
+    );
+    expect(err?.message).toBe(`cgroup v1 create: write ${join(root, '/sys/fs/cgroup/blkio/sandbox-io3/blkio.throttle.read_bps_device')} "254:0 0": EPERM (errno 1)`);
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('io3', ctrl), ctrl).toBe(false);
+  });
+
   it('leaves nothing behind when a step fails, and the error names file, value and errno', async () => {
     fs.failOn('write', 'cpuset.mems', 'EACCES');
     const cg = await open('t2');
@@ -91,7 +120,7 @@ describe('v1 create', () => {
     expect(err?.message).toBe(`cgroup v1 create: write ${join(root, '/sys/fs/cgroup/cpuset/sandbox-t2/cpuset.mems')} "0": EACCES (errno 13)`);
     expect(errnoCode(err)).toBe('EACCES');
     for (const ctrl of Object.keys(OWN)) expect(leafExists('t2', ctrl), ctrl).toBe(false);
-    expect(fs.log.filter((o) => o.op === 'rmdir')).toHaveLength(6);
+    expect(fs.log.filter((o) => o.op === 'rmdir')).toHaveLength(7);
   });
 
   it('refuses an existing leaf (EEXIST) without removing it', async () => {
@@ -201,7 +230,7 @@ describe('v1 addPid, killAll, destroy', () => {
     await cg.create();
     await cg.addPid(4242);
     const joins = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/cgroup.procs'));
-    expect(joins.map((o) => o.path.split('/')[4])).toEqual(['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer']);
+    expect(joins.map((o) => o.path.split('/')[4])).toEqual(['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer', 'blkio']);
     expect(joins.every((o) => o.value === '4242')).toBe(true);
     expect(await cg.pids()).toEqual([4242]);
   });

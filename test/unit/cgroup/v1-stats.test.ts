@@ -31,6 +31,7 @@ describe('v1 stats from the busy-256M capture', () => {
       '/sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture',
       '/sys/fs/cgroup/pids/sandbox-fixture',
       '/sys/fs/cgroup/freezer/sandbox-fixture',
+      '/sys/fs/cgroup/blkio/sandbox-fixture', // an idle leaf captured later (SOURCE.md)
     ]);
     expect(cg.procsFiles.every((f, i) => f === `${cg.dirs[i]}/cgroup.procs`)).toBe(true);
     expect(cg.hierarchies.map((h) => `${h.dirName}:${h.controllers}`)).toEqual([
@@ -40,6 +41,7 @@ describe('v1 stats from the busy-256M capture', () => {
       'memory:memory',
       'pids:pids',
       'freezer:freezer',
+      'blkio:blkio',
     ]);
   });
 

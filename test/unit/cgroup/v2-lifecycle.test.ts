@@ -104,8 +104,8 @@ describe('v2 no-internal-processes: moving the own cgroup\'s processes into sand
     await cg.create();
     expect(read(`${PARENT}/cgroup.procs`)).toBe('');
     expect(read(`${PARENT}/sandbox-supervisor/cgroup.procs`)).toBe('1\n336\n');
-    expect(read(`${PARENT}/cgroup.subtree_control`).trim().split(' ').sort()).toEqual(['cpu', 'cpuset', 'memory', 'pids']);
-    expect(writesTo('cgroup.subtree_control')).toEqual(['+cpu +cpuset +memory +pids', '+cpu +cpuset +memory +pids']);
+    expect(read(`${PARENT}/cgroup.subtree_control`).trim().split(' ').sort()).toEqual(['cpu', 'cpuset', 'io', 'memory', 'pids']); // io too: the parent delegates it
+    expect(writesTo('cgroup.subtree_control')).toEqual(['+cpu +cpuset +memory +pids +io', '+cpu +cpuset +memory +pids +io']);
     expect(existsSync(join(root, PARENT, 'sandbox-m1'))).toBe(true);
     await cg.destroy();
     expect(existsSync(join(root, PARENT, 'sandbox-m1'))).toBe(false);
@@ -129,7 +129,7 @@ describe('v2 no-internal-processes: moving the own cgroup\'s processes into sand
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/^cgroup v2 create: can't enable controllers in .*\/parent even after moving its processes into .*\/parent\/sandbox-supervisor \(no internal processes rule, cgroup-v2\.rst\): write .*cgroup\.subtree_control "\+cpu \+cpuset \+memory \+pids": EBUSY \(errno 16\)$/);
+    expect(err?.message).toMatch(/^cgroup v2 create: can't enable controllers in .*\/parent even after moving its processes into .*\/parent\/sandbox-supervisor \(no internal processes rule, cgroup-v2\.rst\): write .*cgroup\.subtree_control "\+cpu \+cpuset \+memory \+pids \+io": EBUSY \(errno 16\)$/);
     expect(read(`${PARENT}/cgroup.procs`)).toBe('1\n336\n');
     expect(existsSync(join(root, PARENT, 'sandbox-supervisor'))).toBe(false);
     expect(existsSync(join(root, PARENT, 'sandbox-m4'))).toBe(false);
