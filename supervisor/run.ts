@@ -7,10 +7,11 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { openCgroup } from './cgroup/index.js';
-import type { CgroupManager } from './cgroup/types.js';
+import type { CgroupLimits, CgroupManager } from './cgroup/types.js';
 import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
+import { claimName } from './names.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -28,7 +29,20 @@ export interface RunRequest {
   env: NodeJS.ProcessEnv;
   workdir: string;
   onlineCpus: number[];
+  /** --name (validated); null when not given. */
+  name?: string | null;
+  /** -d: the supervisor runs in the background; recorded in the state. */
+  detached?: boolean;
+  /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
+  timeoutMs?: number | null;
+  /** Called with the id once the workload is released (for -d: the foreground CLI may go). */
+  onStarted?: (id: string) => void;
 }
+
+/** timeout(1)'s exit status when the command timed out. */
+export const EXIT_TIMEOUT = 124;
+/** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
+export const TIMEOUT_GRACE_MS = 2000;
 
 /** Signals `sandbox run` passes on to the workload (through the stage and PID 1). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -70,9 +84,14 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       cgroupDirs: [...cgroup.dirs],
       mountpoint,
       cpus: [] as number[],
+      name: req.name ?? null,
+      workdir: req.workdir,
+      detached: req.detached === true,
+      limits: undefined as CgroupLimits | undefined,
     };
     await writeState(state); // before anything is created, so gc can always find it
     undo.push(() => removeState(id));
+    if (state.name !== null) await claimName(state);
     mark('state');
 
     // The FUSE mount (~30 ms: loading fuse-native and mounting) overlaps the cgroup set-up and the
@@ -94,8 +113,10 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
     // first. Recorded in the state for the next sandbox's choice.
     state.cpus = await pickCpus(req, cpuSample);
+    const { cpus: _quotaCpus, ...cgroupLimits } = req.limits;
+    state.limits = { ...cgroupLimits, cpusetCpus: state.cpus };
     await writeState(state);
-    await cgroup.apply({ ...req.limits, cpusetCpus: state.cpus }).catch((err) => {
+    await cgroup.apply(state.limits).catch((err) => {
       throw withContext('cgroup', err);
     });
     mark('cgroup');
@@ -136,9 +157,16 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
+    req.onStarted?.(id);
+    const timeout = req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
     const code = await exited;
     mark('exited');
+    timeout?.cancel();
     await reportOom(cgroup, req, code);
+    if (timeout?.fired()) {
+      process.stderr.write(`sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`);
+      return EXIT_TIMEOUT;
+    }
     return code;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
@@ -148,6 +176,32 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     mark('teardown');
     if (process.env.SANDBOX_TIMINGS === '1') process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
   }
+}
+
+/**
+ * --timeout: like timeout(1), SIGTERM the workload when the time is up (sent to the stage, which
+ * forwards it through PID 1), then SIGKILL whatever is left in the cgroup after a grace period.
+ */
+function startTimeout(ms: number, stage: ReturnType<typeof spawnStage>, cgroup: CgroupManager): { cancel(): void; fired(): boolean } {
+  let fired = false;
+  let grace: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    fired = true;
+    stage.kill('SIGTERM');
+    grace = setTimeout(() => void cgroup.killAll('SIGKILL').catch(() => undefined), TIMEOUT_GRACE_MS);
+  }, ms);
+  return {
+    cancel: () => {
+      clearTimeout(timer);
+      clearTimeout(grace);
+    },
+    fired: () => fired,
+  };
+}
+
+/** "30s", "1.5s", "250ms" for messages. */
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 || ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** The cpuset: the user's --cpuset-cpus, or n least-loaded CPUs where n = ceil(quota/period). */

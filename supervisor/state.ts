@@ -1,7 +1,8 @@
 // A state directory per sandbox under /run/sandbox/<id>/, written before anything else is made, so
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
-import { mkdir, readFile, readdir, rm, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, readdir, rename, rm, writeFile } from 'node:fs/promises';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';
+import type { CgroupLimits } from './cgroup/types.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */
 export const RUN_DIR = '/run/sandbox';
@@ -18,6 +19,14 @@ export interface SandboxState {
   /** FUSE mountpoint serving this sandbox's views. */
   mountpoint: string;
   cpus: number[];
+  /** --name, unique among live sandboxes; null when not given. */
+  name?: string | null;
+  /** The workload's working directory (where `sandbox exec` starts too). */
+  workdir?: string;
+  /** The limits as last written to the cgroup (by run, then by `sandbox update`). */
+  limits?: CgroupLimits;
+  /** True when started with -d (the supervisor runs in the background). */
+  detached?: boolean;
 }
 
 /** Directory of one sandbox's state. */
@@ -35,11 +44,25 @@ export async function processStartTicks(pid: number): Promise<number | null> {
   }
 }
 
-/** Create the state dir and write state.json (mode 0700: it names cgroups and commands). */
+/**
+ * Create the state dir and write state.json (mode 0700: it names cgroups and commands). Written to a
+ * temporary name and renamed (rename(2) replaces atomically), so `ps` never reads half a file while
+ * `update` rewrites it.
+ */
 export async function writeState(state: SandboxState): Promise<void> {
   const dir = stateDir(state.id);
   await mkdir(dir, { recursive: true, mode: 0o700 });
-  await writeFile(`${dir}/state.json`, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  const tmp = `${dir}/state.json.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, `${dir}/state.json`);
+}
+
+/** Rewrite the state.json of a sandbox that exists (ENOENT, never a new dir, once its teardown removed it). */
+export async function updateState(state: SandboxState): Promise<void> {
+  const dir = stateDir(state.id);
+  const tmp = `${dir}/state.json.${process.pid}.tmp`;
+  await writeFile(tmp, JSON.stringify(state, null, 2) + '\n', { mode: 0o600 });
+  await rename(tmp, `${dir}/state.json`);
 }
 
 /** Remove a sandbox's state dir (after its FUSE mount is gone). */

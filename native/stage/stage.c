@@ -137,6 +137,8 @@ int main(int argc, char **argv)
 	int code;
 
 	parse_options(argc, argv, &cfg);
+	if (cfg.exec_into != 0)
+		exec_main(&cfg);
 	cfg.arg_area = argv[0];
 	cfg.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	tie_to_supervisor(cfg.supervisor_pid);

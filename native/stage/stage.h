@@ -14,6 +14,7 @@
  *   caps.c     capability drop to docker's default set
  *   netns.c    loopback up and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
+ *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -41,6 +42,7 @@ struct pair {
 /* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
+	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
 	int sync_fd;              /* -1: no sync byte to wait for */
 	const char **cgroup_procs; size_t n_cgroup_procs;
 	struct pair *cgroup_v1;   size_t n_cgroup_v1;
@@ -95,6 +97,9 @@ void drop_capabilities(void);
 /* netns.c */
 void loopback_up(void);
 void set_hostname(const char *name);
+
+/* exec.c */
+__attribute__((noreturn)) void exec_main(struct config *cfg);
 
 /* tty.c */
 void tty_take_foreground(void);
