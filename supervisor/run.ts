@@ -12,6 +12,7 @@ import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
 import { claimName } from './names.js';
+import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -157,7 +158,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
-    req.onStarted?.(id);
+    if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const timeout = req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
     const code = await exited;
     mark('exited');
@@ -197,6 +198,21 @@ function startTimeout(ms: number, stage: ReturnType<typeof spawnStage>, cgroup: 
     },
     fired: () => fired,
   };
+}
+
+/**
+ * Resolve once the workload (pid 2 inside) is in the cgroup, or the stage exited, or after 5 s: so
+ * that `run -d` prints the id only when `exec`, `kill` or `stop` can already find the workload.
+ */
+async function workloadRunning(cgroup: CgroupManager, exited: Promise<number>): Promise<void> {
+  let done = false;
+  exited.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (const deadline = Date.now() + 5000; !done && Date.now() < deadline; await new Promise((r) => setTimeout(r, 2))) {
+    if ((await sandboxProcesses(cgroup)).workload !== null) return;
+  }
 }
 
 /** "30s", "1.5s", "250ms" for messages. */

@@ -83,7 +83,8 @@ export function leftovers(): string[] {
   }
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
     const mountpoint = line.split(' ')[1];
-    if (mountpoint?.startsWith('/run/sandbox')) found.push(`mount ${mountpoint}`);
+    // Ours are all under /run/sandbox/ (not siblings such as a peer benchmark's /run/sandbox-lxcfs).
+    if (mountpoint === '/run/sandbox' || mountpoint?.startsWith('/run/sandbox/')) found.push(`mount ${mountpoint}`);
   }
   if (existsSync('/run/sandbox')) for (const name of readdirSync('/run/sandbox')) found.push(`state /run/sandbox/${name}`);
   for (const pid of readdirSync('/proc')) {
