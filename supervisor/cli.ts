@@ -9,7 +9,7 @@ import { resolveLimits, type LimitFlags } from './limits.js';
 import { runSandbox, type RunRequest } from './run.js';
 import { registerLifecycleCommands } from './commands/index.js';
 import { detach, isDetachedSupervisor, reportToForeground } from './commands/detach.js';
-import { checkWorkdir, collect, parseTimeout, workloadEnv } from './commands/run-options.js';
+import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
 
 /** Options of `sandbox run` as commander parses them. */
@@ -22,6 +22,7 @@ interface RunFlags extends LimitFlags {
   clearenv?: boolean;
   workdir?: string;
   timeout?: string;
+  user?: string;
 }
 
 const RUN_EXAMPLES = `
@@ -46,10 +47,11 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const env = workloadEnv(process.env, flags.env ?? [], flags.clearenv === true);
   const workdir = flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
+  const user = flags.user === undefined ? null : parseUser(flags.user);
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -78,6 +80,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(collect))
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
+    .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()

@@ -32,6 +32,8 @@ export interface RunRequest {
   onlineCpus: number[];
   /** --name (validated); null when not given. */
   name?: string | null;
+  /** --user: the workload's uid and gid (null: root). */
+  user?: { uid: number; gid: number } | null;
   /** -d: the supervisor runs in the background; recorded in the state. */
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
@@ -88,6 +90,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       name: req.name ?? null,
       workdir: req.workdir,
       detached: req.detached === true,
+      user: req.user ?? null,
       limits: undefined as CgroupLimits | undefined,
     };
     await writeState(state); // before anything is created, so gc can always find it
@@ -146,6 +149,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       workdir: req.workdir,
       command: req.command,
       env: req.env,
+      user: req.user ?? null,
     });
     mark('spawn');
     const exited = waitForExit(stage);

@@ -23,6 +23,8 @@ export interface StageConfig {
   workdir: string;
   command: readonly string[];
   env: NodeJS.ProcessEnv;
+  /** --user: the workload's uid and gid; absent or null = root. */
+  user?: { uid: number; gid: number } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -33,6 +35,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   else for (const h of cfg.v1Hierarchies) args.push('--cgroup-v1', `${h.dirName}:${h.controllers}`);
   for (const v of cfg.views) args.push('--bind-view', `${v.source}:${v.target}`);
   for (const dir of cfg.writableDirs) args.push('--rw', dir);
+  if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -25,6 +25,8 @@ export interface SandboxState {
   workdir?: string;
   /** The limits as last written to the cgroup (by run, then by `sandbox update`). */
   limits?: CgroupLimits;
+  /** --user of the workload; `sandbox exec` runs as the same user. */
+  user?: { uid: number; gid: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
 }

@@ -64,6 +64,7 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
 		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
+	switch_user(cfg);
 	execvp(cfg->argv[0], cfg->argv);
 	err = errno;
 	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));

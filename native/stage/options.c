@@ -18,9 +18,11 @@
  *   --rw DIR               (repeatable) DIR stays writable (bound onto itself); never "/"
  *   --chdir DIR            the workload's working directory (default: the stage's)
  *   --volume SRC:DST[:ro]  (repeatable) bind SRC on DST, read-only with :ro (":rw" is accepted too)
+ *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
+ *                          groups; its capabilities are then cleared by the kernel at setuid
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
- *                          --chdir (default /); only --supervisor-pid, --cgroup-procs and --chdir apply
+ *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
@@ -120,7 +122,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
-		    strcmp(opt, "--volume") && strcmp(opt, "--exec-into"))
+		    strcmp(opt, "--volume") && strcmp(opt, "--exec-into") && strcmp(opt, "--user"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -130,6 +132,11 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->supervisor_pid = parse_int(opt, value);
 		} else if (strcmp(opt, "--sync-fd") == 0) {
 			cfg->sync_fd = parse_int(opt, value);
+		} else if (strcmp(opt, "--user") == 0) {
+			struct pair p = split_pair(opt, value, strlen(value));
+			cfg->uid = (uid_t)parse_int(opt, p.src);
+			cfg->gid = (gid_t)parse_int(opt, p.dst);
+			cfg->has_user = true;
 		} else if (strcmp(opt, "--exec-into") == 0) {
 			cfg->exec_into = parse_int(opt, value);
 			if (cfg->exec_into == 0)

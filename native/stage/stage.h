@@ -43,6 +43,9 @@ struct pair {
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
 	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
+	bool has_user;            /* --user UID:GID given: the command runs as uid/gid, no supplementary groups */
+	uid_t uid;
+	gid_t gid;
 	int sync_fd;              /* -1: no sync byte to wait for */
 	const char **cgroup_procs; size_t n_cgroup_procs;
 	struct pair *cgroup_v1;   size_t n_cgroup_v1;
@@ -93,6 +96,7 @@ void mount_cgroupfs(const struct config *cfg);
 
 /* caps.c */
 void drop_capabilities(void);
+void switch_user(const struct config *cfg);
 
 /* netns.c */
 void loopback_up(void);

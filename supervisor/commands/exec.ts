@@ -12,9 +12,17 @@ import { runningSandbox } from './lookup.js';
 import { requireRoot } from './root.js';
 
 /** The stage's argv for `exec` (contract at the top of native/stage/options.c). */
-export function execStageArgs(supervisorPid: number, init: number, procsFiles: readonly string[], workdir: string, command: readonly string[]): string[] {
+export function execStageArgs(
+  supervisorPid: number,
+  init: number,
+  procsFiles: readonly string[],
+  workdir: string,
+  command: readonly string[],
+  user: { uid: number; gid: number } | null = null,
+): string[] {
   const args = ['--supervisor-pid', String(supervisorPid), '--exec-into', String(init)];
   for (const f of procsFiles) args.push('--cgroup-procs', f);
+  if (user) args.push('--user', `${user.uid}:${user.gid}`);
   args.push('--chdir', workdir, '--', ...command);
   return args;
 }
@@ -22,7 +30,7 @@ export function execStageArgs(supervisorPid: number, init: number, procsFiles: r
 /** Run the command in the sandbox and resolve with its exit code. */
 export async function execInSandbox(ref: string, command: string[], workdir: string | undefined): Promise<number> {
   const { state, cgroup, procs } = await runningSandbox(ref);
-  const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command), {
+  const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command, state.user ?? null), {
     stdio: 'inherit',
   });
   const forward = (sig: NodeJS.Signals): void => void stage.kill(sig);

@@ -42,6 +42,18 @@ export function checkWorkdir(dir: string): string {
   return dir;
 }
 
+/** --user UID[:GID] (numeric; GID defaults to UID) -> ids; UsageError otherwise. */
+export function parseUser(text: string): { uid: number; gid: number } {
+  const m = /^(\d{1,10})(?::(\d{1,10}))?$/.exec(text.trim());
+  const uid = m ? Number(m[1]) : NaN;
+  const gid = m?.[2] !== undefined ? Number(m[2]) : uid;
+  // 2^32-1 is (uid_t)-1, "no change" to setresuid(2): not a user.
+  if (!m || uid >= 2 ** 32 - 1 || gid >= 2 ** 32 - 1 || uid > 2 ** 31 - 1 || gid > 2 ** 31 - 1) {
+    throw new UsageError('--user', `expected a numeric UID or UID:GID like 1000:1000, got "${text}"`);
+  }
+  return { uid, gid };
+}
+
 const TIMEOUT_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
 
 /** --timeout: "30s", "1.5m", "250ms", "2h", or a bare number of seconds (as timeout(1) reads it) -> ms. */

@@ -116,6 +116,26 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
     });
   });
 
+  describe('--user', () => {
+    it('runs the command as that uid and gid, without capabilities, still seeing the views', async () => {
+      const r = await cli(['run', '--user', '1000:1001', ...LIMITS, '--', 'sh', '-c', 'id -u; id -g; id -G; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; head -1 /proc/meminfo; nproc']);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual(['1000', '1001', '1001', 'CapEff: 0000000000000000', 'NoNewPrivs: 1', 'MemTotal: 262144 kB', '1', '']);
+    });
+
+    it('a bare UID uses the same number as GID; sandbox exec runs as that user too', async () => {
+      const id = await detached(['--user', '1234', '--', 'sleep', '30']);
+      const r = await cli(['exec', id, '--', 'sh', '-c', 'id -u; id -g; cat /proc/2/status | grep ^Uid']);
+      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual(['1234', '1234', 'Uid: 1234 1234 1234 1234', '']);
+    });
+
+    it.each(['root', '1000:', '-1', '4294967295'])('rejects --user %s with one line and 125', async (value) => {
+      const r = await cli(['run', '--user', value, '--', 'true']);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`sandbox: --user: expected a numeric UID or UID:GID like 1000:1000, got "${value}"\n`);
+    });
+  });
+
   describe('--timeout', () => {
     it('SIGTERMs the command when the time is up: exit 124 and one line', async () => {
       const t0 = Date.now();
