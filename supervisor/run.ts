@@ -12,6 +12,7 @@ import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
 import { claimName } from './names.js';
+import { publish, watchOom, type SandboxEvent } from './events.js';
 import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
@@ -64,6 +65,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   const undo: Array<() => Promise<void>> = [];
   let pendingSignal: NodeJS.Signals | null = null;
   let stage: ReturnType<typeof spawnStage> | null = null;
+  let exitEvent: SandboxEvent | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stage?.pid !== undefined) stage.kill(sig);
     else pendingSignal ??= sig;
@@ -163,22 +165,27 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.end('x');
     mark('released');
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
+    const name = req.name ?? null;
+    void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
+    const oomWatch = watchOom(id, name, async () => (await cgroup.memoryStats()).oomKills);
+    undo.push(() => oomWatch.stop());
     const timeout = req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
     const code = await exited;
     mark('exited');
     timeout?.cancel();
     await reportOom(cgroup, req, code);
-    if (timeout?.fired()) {
-      process.stderr.write(`sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`);
-      return EXIT_TIMEOUT;
-    }
-    return code;
+    const final = timeout?.fired() ? EXIT_TIMEOUT : code;
+    if (final === EXIT_TIMEOUT) process.stderr.write(`sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`);
+    exitEvent = { type: 'exit', time: '', id, name, exitCode: final };
+    return final;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
     for (const step of undo.reverse()) {
       await step().catch((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
     }
     mark('teardown');
+    // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
+    if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
     if (process.env.SANDBOX_TIMINGS === '1') process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
   }
 }

@@ -1,7 +1,8 @@
-// The lifecycle commands (ps, stats, exec, update, kill, stop, doctor), one file each, registered on the
+// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor), one file each, registered on the
 // program built in cli.ts.
 import type { Command } from 'commander';
 import { registerDoctor } from './doctor.js';
+import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
 import { registerKill } from './kill.js';
 import { registerPs } from './ps.js';
@@ -15,5 +16,6 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerExec(program, onExit);
   registerUpdate(program);
   registerKill(program);
+  registerEvents(program);
   registerDoctor(program, onExit);
 }
