@@ -97,7 +97,11 @@ export async function openCgroup(opts: OpenCgroupOptions): Promise<CgroupManager
     throw cgroupContext('detecting the cgroup layout', err);
   }
   const leafName = `sandbox-${opts.id}`;
-  if (opts.dirs) layout = placeAt(layout, opts.dirs, leafName);
+  if (opts.dirs) {
+    // Recorded dirs are resolved paths (manager.dirs): under a fixture root, strip it again.
+    const host = opts.dirs.map((d) => (fs.root !== '/' && d.startsWith(`${fs.root}/`) ? d.slice(fs.root.length) : d));
+    layout = placeAt(layout, host, leafName);
+  }
   if (layout.mode === 'v1') return new V1Manager(fs, layout.hierarchies, leafName, send);
   return new V2Manager(fs, layout.mountpoint, layout.ownDir, leafName, send);
 }
