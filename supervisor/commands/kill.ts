@@ -28,8 +28,8 @@ export function parseSignal(text: string): NodeJS.Signals {
 }
 
 /** Send `signal` to a running sandbox: the workload, or with SIGKILL everything in its cgroup. */
-export async function signalSandbox(ref: string, signal: NodeJS.Signals): Promise<string> {
-  const { state, cgroup, procs } = await runningSandbox(ref);
+export async function signalSandbox(found: Awaited<ReturnType<typeof runningSandbox>>, signal: NodeJS.Signals): Promise<string> {
+  const { state, cgroup, procs } = found;
   if (signal === 'SIGKILL') {
     await cgroup.killAll('SIGKILL');
   } else {
@@ -54,7 +54,7 @@ export function registerKill(program: Command): void {
     .action(async (ref: string, flags: { signal: string }) => {
       const signal = parseSignal(flags.signal);
       requireRoot('kill');
-      process.stdout.write(`${await signalSandbox(ref, signal)}\n`);
+      process.stdout.write(`${await signalSandbox(await runningSandbox(ref), signal)}\n`);
     });
 
   program
@@ -67,8 +67,12 @@ export function registerKill(program: Command): void {
       if (!/^\d+(\.\d+)?$/.test(flags.time.trim())) throw new UsageError('--time', `expected a number of seconds, got "${flags.time}"`);
       const graceMs = Number(flags.time) * 1000;
       requireRoot('stop');
-      const { state, cgroup } = await runningSandbox(ref);
-      await signalSandbox(state.id, 'SIGTERM');
+      const found = await runningSandbox(ref);
+      const { state, cgroup } = found;
+      // A workload that ends between the lookup and the signal is what stop wants anyway.
+      await signalSandbox(found, 'SIGTERM').catch((err: unknown) => {
+        if (!(err instanceof SandboxError && err.message.endsWith('has already exited'))) throw err;
+      });
       if (!(await waitGone(state, graceMs))) {
         await cgroup.killAll('SIGKILL').catch(() => undefined); // it may end between the wait and the kill
         if (!(await waitGone(state, TEARDOWN_WAIT_MS))) throw new SandboxError(`sandbox ${state.id}: still torn down ${TEARDOWN_WAIT_MS / 1000} s after SIGKILL`);

@@ -40,6 +40,12 @@ describe.skipIf(skip)('sandbox exec', () => {
     expect(id).toMatch(/^[0-9a-f]{12}$/);
   });
 
+  it('enters the network namespace of a --net none sandbox: loopback only', async () => {
+    const id = await detached(['--net', 'none', '--', 'sleep', '100']);
+    const r = await cli(['exec', id, '--', 'ls', '/sys/class/net']);
+    expect(r.stdout).toBe('lo\n');
+  });
+
   it("joins the sandbox's cgroup in every hierarchy, so its limits apply", async () => {
     const id = await detached(['--mem', '64M', '--pids', '20', '--', 'sleep', '100']);
     // Every hierarchy's cgroup.procs (as mounted inside, read-only) lists the exec'd shell.
