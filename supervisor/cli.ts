@@ -7,12 +7,23 @@ import { rejectRepeatedOptions } from './flags.js';
 import { collectGarbage } from './gc.js';
 import { readHostFacts } from './host.js';
 import { resolveLimits, type LimitFlags } from './limits.js';
-import { runSandbox } from './run.js';
+import { runSandbox, type RunRequest } from './run.js';
+import { registerLifecycleCommands } from './commands/index.js';
+import { detach, isDetachedSupervisor, reportToForeground } from './commands/detach.js';
+import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
+import { validateName } from './names.js';
 
 /** Options of `sandbox run` as commander parses them. */
 interface RunFlags extends LimitFlags {
   net: string;
   hostname?: string;
+  detach?: boolean;
+  name?: string;
+  env?: string[];
+  clearenv?: boolean;
+  workdir?: string;
+  timeout?: string;
+  user?: string;
 }
 
 const RUN_EXAMPLES = `
@@ -20,9 +31,29 @@ Examples:
   sandbox run --cpu 20% --mem 256M -- top -b -n 1
   sandbox run --cpu 1.5 --mem 1.5G --pids 512 -- make -j2
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
+  sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
+  sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
 
 Exit status: the command's own, 128+N if it was killed by signal N (137 for an OOM kill),
-125 for a sandbox error, 126 if the command can't be executed, 127 if it is not found.`;
+125 for a sandbox error, 126 if the command can't be executed, 127 if it is not found,
+124 if --timeout killed it. With -d: 0 once the sandbox runs (its id on stdout), else 125.`;
+
+/** Validate the flags of `sandbox run` and build the request (throws UsageError on a bad value). */
+async function runRequest(command: string[], flags: RunFlags): Promise<RunRequest> {
+  if (flags.net !== 'none' && flags.net !== 'host') throw new UsageError('--net', `expected "none" or "host", got "${flags.net}"`);
+  if (flags.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(flags.hostname)) {
+    throw new UsageError('--hostname', `expected letters, digits and inner dashes (at most 63), got "${flags.hostname}"`);
+  }
+  const name = flags.name === undefined ? null : validateName(flags.name);
+  const env = workloadEnv(process.env, flags.env ?? [], flags.clearenv === true);
+  const workdir = flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
+  const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
+  const user = flags.user === undefined ? null : parseUser(flags.user);
+  const host = await readHostFacts();
+  const limits = resolveLimits(flags, host);
+  if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user };
+}
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
 export function buildProgram(onExit: (code: number) => void): Command {
@@ -45,28 +76,30 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'))
     .addOption(new Option('--net <mode>', 'network: host, or none (new namespace, loopback only)').default('host'))
     .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
+    .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
+    .addOption(new Option('--name <name>', 'a name, unique among running sandboxes, for ps/exec/kill/stop/update'))
+    .addOption(new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(collect))
+    .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
+    .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
+    .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
+    .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()
     .addHelpText('after', RUN_EXAMPLES)
     .action(async (command: string[], flags: RunFlags) => {
-      if (flags.net !== 'none' && flags.net !== 'host') throw new UsageError('--net', `expected "none" or "host", got "${flags.net}"`);
-      if (flags.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(flags.hostname)) {
-        throw new UsageError('--hostname', `expected letters, digits and inner dashes (at most 63), got "${flags.hostname}"`);
+      if (flags.detach && !isDetachedSupervisor()) return onExit(await detach());
+      if (!isDetachedSupervisor()) return onExit(await runSandbox(await runRequest(command, flags)));
+      // The background supervisor of `run -d`: its stderr is /dev/null, so the outcome of the
+      // start goes to the foreground over the report pipe (commands/detach.ts).
+      try {
+        const req = await runRequest(command, flags);
+        onExit(await runSandbox({ ...req, detached: true, onStarted: (id) => reportToForeground(`started ${id}`) }));
+      } catch (err) {
+        let line = '';
+        const code = exitCodeFor(err, (l) => (line = l));
+        reportToForeground(`error ${code} ${line}`);
+        onExit(code);
       }
-      const host = await readHostFacts();
-      const limits = resolveLimits(flags, host);
-      if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-      onExit(
-        await runSandbox({
-          limits,
-          command,
-          net: flags.net,
-          hostname: flags.hostname ?? null,
-          env: process.env,
-          workdir: process.cwd(),
-          onlineCpus: host.onlineCpus,
-        }),
-      );
     });
   rejectRepeatedOptions(run);
 
@@ -78,6 +111,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
       for (const id of await collectGarbage()) process.stdout.write(`removed ${id}\n`);
     });
 
+  registerLifecycleCommands(program, onExit);
   return program;
 }
 

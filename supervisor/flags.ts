@@ -7,6 +7,7 @@ import { UsageError } from './errors.js';
 export function rejectRepeatedOptions(cmd: Command): void {
   for (const option of cmd.options) {
     if (!option.required && !option.optional) continue; // boolean flags: repeating them is harmless
+    if (option.parseArg) continue; // a parser of its own decides what repeats mean (e.g. --env collects)
     const flag = option.long ?? option.flags;
     let first: string | undefined;
     // commander calls the parser once per occurrence, with the previous value (or the default);

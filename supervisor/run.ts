@@ -8,10 +8,13 @@ import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
 import { openCgroup } from './cgroup/index.js';
-import type { CgroupManager, MemoryStats } from './cgroup/types.js';
+import type { CgroupLimits, CgroupManager, MemoryStats } from './cgroup/types.js';
 import { CpuLoadSample, chooseCpus, pinsOfLiveSandboxes } from './cpuset.js';
 import { SandboxError, withContext } from './errors.js';
 import { collectGarbage } from './gc.js';
+import { claimName } from './names.js';
+import { publish, watchOom, type SandboxEvent } from './events.js';
+import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
@@ -30,7 +33,22 @@ export interface RunRequest {
   env: NodeJS.ProcessEnv;
   workdir: string;
   onlineCpus: number[];
+  /** --name (validated); null when not given. */
+  name?: string | null;
+  /** --user: the workload's uid and gid (null: root). */
+  user?: { uid: number; gid: number } | null;
+  /** -d: the supervisor runs in the background; recorded in the state. */
+  detached?: boolean;
+  /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
+  timeoutMs?: number | null;
+  /** Called with the id once the workload is released (for -d: the foreground CLI may go). */
+  onStarted?: (id: string) => void;
 }
+
+/** timeout(1)'s exit status when the command timed out. */
+export const EXIT_TIMEOUT = 124;
+/** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
+export const TIMEOUT_GRACE_MS = 2000;
 
 /** Signals `sandbox run` passes on to the workload (through the stage and PID 1). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -49,6 +67,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   const undo: Array<() => Promise<void>> = [];
   let pendingSignal: NodeJS.Signals | null = null;
   let stage: ReturnType<typeof spawnStage> | null = null;
+  let exitEvent: SandboxEvent | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stage?.pid !== undefined) stage.kill(sig);
     else pendingSignal ??= sig;
@@ -74,9 +93,15 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       cgroupDirs: [...cgroup.dirs],
       mountpoint,
       cpus: [] as number[],
+      name: req.name ?? null,
+      workdir: req.workdir,
+      detached: req.detached === true,
+      user: req.user ?? null,
+      limits: undefined as CgroupLimits | undefined,
     };
     await writeState(state); // before anything is created, so gc can always find it
     undo.push(() => removeState(id));
+    if (state.name !== null) await claimName(state);
     mark('state');
 
     // The FUSE mount (~30 ms: loading fuse-native and mounting) overlaps the cgroup set-up and the
@@ -98,8 +123,10 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
     // first. Recorded in the state for the next sandbox's choice.
     state.cpus = await pickCpus(req, cpuSample);
+    const { cpus: _quotaCpus, ...cgroupLimits } = req.limits;
+    state.limits = { ...cgroupLimits, cpusetCpus: state.cpus };
     await writeState(state);
-    await cgroup.apply({ ...req.limits, cpusetCpus: state.cpus }).catch((err) => {
+    await cgroup.apply(state.limits).catch((err) => {
       throw withContext('cgroup', err);
     });
     mark('cgroup');
@@ -134,6 +161,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       oomScoreAdj: sandboxOomScoreAdj,
       command: req.command,
       env: req.env,
+      user: req.user ?? null,
     });
     mark('spawn');
     const exited = waitForExit(stage);
@@ -148,16 +176,28 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     mark('released');
     // Off the launch path: the stage is still mounting and exec'ing the workload, on another CPU.
     server.warm(id);
+    if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
+    const name = req.name ?? null;
+    void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
+    const oomWatch = watchOom(id, name, async () => cgroup.memoryStats().oomKills);
+    undo.push(() => oomWatch.stop());
+    const timeout = req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
     const code = await exited;
     mark('exited');
+    timeout?.cancel();
     reportOom(cgroup, req, code);
-    return code;
+    const final = timeout?.fired() ? EXIT_TIMEOUT : code;
+    if (final === EXIT_TIMEOUT) process.stderr.write(`sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`);
+    exitEvent = { type: 'exit', time: '', id, name, exitCode: final };
+    return final;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
     for (const step of undo.reverse()) {
       await step().catch((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
     }
     mark('teardown');
+    // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
+    if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
     if (process.env.SANDBOX_TIMINGS === '1') process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
   }
 }
@@ -165,6 +205,47 @@ export async function runSandbox(req: RunRequest): Promise<number> {
 /** Whether the pressure views can be bound (v2 only): /proc/pressure to bind over, and the cgroup's own PSI files. */
 function hasPsi(cgroup: CgroupManager): boolean {
   return cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
+}
+
+/**
+ * --timeout: like timeout(1), SIGTERM the workload when the time is up (sent to the stage, which
+ * forwards it through PID 1), then SIGKILL whatever is left in the cgroup after a grace period.
+ */
+function startTimeout(ms: number, stage: ReturnType<typeof spawnStage>, cgroup: CgroupManager): { cancel(): void; fired(): boolean } {
+  let fired = false;
+  let grace: NodeJS.Timeout | undefined;
+  const timer = setTimeout(() => {
+    fired = true;
+    stage.kill('SIGTERM');
+    grace = setTimeout(() => void cgroup.killAll('SIGKILL').catch(() => undefined), TIMEOUT_GRACE_MS);
+  }, ms);
+  return {
+    cancel: () => {
+      clearTimeout(timer);
+      clearTimeout(grace);
+    },
+    fired: () => fired,
+  };
+}
+
+/**
+ * Resolve once the workload (pid 2 inside) is in the cgroup, or the stage exited, or after 5 s: so
+ * that `run -d` prints the id only when `exec`, `kill` or `stop` can already find the workload.
+ */
+async function workloadRunning(cgroup: CgroupManager, exited: Promise<number>): Promise<void> {
+  let done = false;
+  exited.then(
+    () => (done = true),
+    () => (done = true),
+  );
+  for (const deadline = Date.now() + 5000; !done && Date.now() < deadline; await new Promise((r) => setTimeout(r, 2))) {
+    if ((await sandboxProcesses(cgroup)).workload !== null) return;
+  }
+}
+
+/** "30s", "1.5s", "250ms" for messages. */
+function formatDuration(ms: number): string {
+  return ms % 1000 === 0 || ms >= 1000 ? `${ms / 1000}s` : `${ms}ms`;
 }
 
 /** The cpuset: the user's --cpuset-cpus, or n least-loaded CPUs where n = ceil(quota/period). */

@@ -27,6 +27,8 @@ export interface StageConfig {
   oomScoreAdj?: number;
   command: readonly string[];
   env: NodeJS.ProcessEnv;
+  /** --user: the workload's uid and gid; absent or null = root. */
+  user?: { uid: number; gid: number } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -39,6 +41,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   for (const dir of cfg.writableDirs) args.push('--rw', dir);
   if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
   if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
+  if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

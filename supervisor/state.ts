@@ -2,6 +2,7 @@
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';
+import type { CgroupLimits } from './cgroup/types.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */
 export const RUN_DIR = '/run/sandbox';
@@ -18,6 +19,16 @@ export interface SandboxState {
   /** FUSE mountpoint serving this sandbox's views. */
   mountpoint: string;
   cpus: number[];
+  /** --name, unique among live sandboxes; null when not given. */
+  name?: string | null;
+  /** The workload's working directory (where `sandbox exec` starts too). */
+  workdir?: string;
+  /** The limits as last written to the cgroup (by run, then by `sandbox update`). */
+  limits?: CgroupLimits;
+  /** --user of the workload; `sandbox exec` runs as the same user. */
+  user?: { uid: number; gid: number } | null;
+  /** True when started with -d (the supervisor runs in the background). */
+  detached?: boolean;
 }
 
 /** Directory of one sandbox's state. */
@@ -48,9 +59,7 @@ export async function writeState(state: SandboxState): Promise<void> {
   const dir = stateDir(state.id);
   const text = JSON.stringify(state, null, 2) + '\n';
   if (await stat(dir).then(() => true, () => false)) {
-    // rename(2) replaces the old file atomically: readers see the old or the new state, whole.
-    await writeFile(`${dir}/state.json.tmp`, text, { mode: 0o600 });
-    await rename(`${dir}/state.json.tmp`, `${dir}/state.json`);
+    await replaceStateFile(dir, text);
     return;
   }
   const staging = `${RUN_DIR}/.new-${state.id}-${state.supervisorPid}-${state.supervisorStartTicks}`;
@@ -58,6 +67,21 @@ export async function writeState(state: SandboxState): Promise<void> {
   await mkdir(staging, { mode: 0o700 });
   await writeFile(`${staging}/state.json`, text, { mode: 0o600 });
   await rename(staging, dir);
+}
+
+/** Rewrite the state.json of a sandbox that exists (ENOENT, never a new dir, once its teardown removed it). */
+export async function updateState(state: SandboxState): Promise<void> {
+  await replaceStateFile(stateDir(state.id), JSON.stringify(state, null, 2) + '\n');
+}
+
+/**
+ * rename(2) replaces the old file atomically: readers (`ps`) see the old or the new state, whole.
+ * The temporary name carries our pid: `update` and the supervisor may rewrite it at once.
+ */
+async function replaceStateFile(dir: string, text: string): Promise<void> {
+  const tmp = `${dir}/state.json.${process.pid}.tmp`;
+  await writeFile(tmp, text, { mode: 0o600 });
+  await rename(tmp, `${dir}/state.json`);
 }
 
 /** Name a state dir gets while it is being removed; gc removes any such dir it finds. */

@@ -12,6 +12,7 @@
 #include "sys.h"
 
 #include <fcntl.h>
+#include <grp.h>
 #include <stdlib.h>
 #include <sys/prctl.h>
 #include <unistd.h>
@@ -57,4 +58,20 @@ void drop_capabilities(void)
 	/* Ambient capabilities survive execve of unprivileged programs (capabilities(7)): none. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		die("capabilities", "prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL");
+}
+
+/* --user: become UID/GID with no supplementary groups, right before exec. setgroups and setgid
+ * first (they need CAP_SETGID, which setuid to a non-zero uid would take away: capabilities(7),
+ * "Effect of user ID changes on capabilities" clears permitted and effective when all uids become
+ * non-zero). no_new_privs is already set, so no set-id binary can get root back. */
+void switch_user(const struct config *cfg)
+{
+	if (!cfg->has_user)
+		return;
+	if (setgroups(0, NULL) != 0)
+		die("user", "setgroups", "0, NULL");
+	if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0)
+		die("user", "setresgid", "%u", (unsigned)cfg->gid);
+	if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0)
+		die("user", "setresuid", "%u", (unsigned)cfg->uid);
 }

@@ -21,6 +21,11 @@
  *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs
  *                          (the supervisor's state root: other sandboxes' views and state)
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
+ *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
+ *                          groups; its capabilities are then cleared by the kernel at setuid
+ *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
+ *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
+ *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
@@ -133,7 +138,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
-		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj"))
+		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
+		    strcmp(opt, "--exec-into") && strcmp(opt, "--user"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -143,6 +149,15 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->supervisor_pid = parse_int(opt, value);
 		} else if (strcmp(opt, "--sync-fd") == 0) {
 			cfg->sync_fd = parse_int(opt, value);
+		} else if (strcmp(opt, "--user") == 0) {
+			struct pair p = split_pair(opt, value, strlen(value));
+			cfg->uid = (uid_t)parse_int(opt, p.src);
+			cfg->gid = (gid_t)parse_int(opt, p.dst);
+			cfg->has_user = true;
+		} else if (strcmp(opt, "--exec-into") == 0) {
+			cfg->exec_into = parse_int(opt, value);
+			if (cfg->exec_into == 0)
+				die_msg("invalid value for --exec-into: \"%s\" (a pid)", value);
 		} else if (strcmp(opt, "--cgroup-procs") == 0) {
 			cfg->cgroup_procs[cfg->n_cgroup_procs++] = value;
 		} else if (strcmp(opt, "--cgroup-v1") == 0) {

@@ -134,6 +134,7 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	/* By path: the --rw bind on it is only seen by a fresh lookup. */
 	if (chdir(cfg->chdir) != 0)
 		die("workload", "chdir", "%s", cfg->chdir);
+	switch_user(cfg);
 
 	execvp(cfg->argv[0], cfg->argv);
 	err = errno;

@@ -153,6 +153,8 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &cfg);
 	close_inherited_fds(cfg.sync_fd);
+	if (cfg.exec_into != 0)
+		exec_main(&cfg);
 	cfg.arg_area = argv[0];
 	cfg.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	tie_to_supervisor(cfg.supervisor_pid);

@@ -16,6 +16,7 @@
  *   confine.c  masked /proc and /sys paths, hiding the supervisor's state dir, oom_score_adj
  *   netns.c    loopback up and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
+ *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -43,6 +44,10 @@ struct pair {
 /* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
+	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
+	bool has_user;            /* --user UID:GID given: the command runs as uid/gid, no supplementary groups */
+	uid_t uid;
+	gid_t gid;
 	int sync_fd;              /* -1: no sync byte to wait for */
 	const char **cgroup_procs; size_t n_cgroup_procs;
 	struct pair *cgroup_v1;   size_t n_cgroup_v1;
@@ -98,6 +103,7 @@ void mount_cgroupfs(const struct config *cfg);
 
 /* caps.c */
 void drop_capabilities(void);
+void switch_user(const struct config *cfg);
 
 /* seccomp.c */
 void install_seccomp(void);
@@ -110,6 +116,9 @@ void set_oom_score_adj(int value);
 /* netns.c */
 void loopback_up(void);
 void set_hostname(const char *name);
+
+/* exec.c */
+__attribute__((noreturn)) void exec_main(struct config *cfg);
 
 /* tty.c */
 void tty_take_foreground(void);

@@ -2,11 +2,12 @@
 // The sandbox leaf "sandbox-<id>" goes under this process's OWN cgroup in each hierarchy (from
 // /proc/self/cgroup), never at a hierarchy root: on this kind of machine the memory cgroup of every
 // process is a nested /process_api/<hash>, and on systemd hosts the root belongs to systemd.
+import { posix } from 'node:path';
 import { detectLayout, type CgroupLayout } from './detect.js';
 import { CgroupFs, cgroupContext } from './fs.js';
 import { defaultSignal, type SignalFn } from './lifecycle.js';
 import type { CgroupManager } from './types.js';
-import { V1Manager } from './v1/manager.js';
+import { V1Manager, V1_OPTIONAL, V1_REQUIRED } from './v1/manager.js';
 import { V2Manager } from './v2/manager.js';
 
 /** How a manager signals pids (tests pass a stub). */
@@ -28,6 +29,34 @@ export interface OpenCgroupOptions {
   fs?: CgroupFs;
   /** How to signal pids (default process.kill on the live root; refused on any other root). */
   kill?: SignalFn;
+  /**
+   * The sandbox's leaf directories as its supervisor recorded them (state.json cgroupDirs). Given,
+   * they replace "under this process's own cgroup": `sandbox ps`, `exec` or `update` may run from
+   * another cgroup than the supervisor (here each session has its own memory cgroup).
+   */
+  dirs?: readonly string[];
+}
+
+/** Re-root each v1 hierarchy (or the v2 tree) at the parent of the recorded leaf that lies in it. */
+function placeAt(layout: CgroupLayout, dirs: readonly string[], leafName: string): CgroupLayout {
+  const parentIn = (mountpoint: string): string | null => {
+    const leaf = dirs.find((d) => d.startsWith(`${mountpoint}/`) && posix.basename(d) === leafName);
+    return leaf === undefined ? null : posix.dirname(leaf);
+  };
+  const missing = (mountpoint: string): Error => new Error(`no recorded ${leafName} directory under ${mountpoint} (recorded: ${dirs.join(' ')})`);
+  if (layout.mode === 'v2') {
+    const ownDir = parentIn(layout.mountpoint);
+    if (ownDir === null) throw missing(layout.mountpoint);
+    return { ...layout, ownDir };
+  }
+  const used: readonly string[] = [...V1_REQUIRED, ...V1_OPTIONAL];
+  const hierarchies = layout.hierarchies.map((h) => {
+    const ownDir = parentIn(h.mountpoint);
+    if (ownDir !== null) return { ...h, ownDir };
+    if (h.controllers.some((c) => used.includes(c))) throw missing(h.mountpoint);
+    return h; // a hierarchy the sandbox has no leaf in (blkio, devices): never touched
+  });
+  return { mode: 'v1', hierarchies };
 }
 
 /** Layouts detected on the live system, per root: the mode is detected once per process. */
@@ -66,6 +95,11 @@ export async function openCgroup(opts: OpenCgroupOptions): Promise<CgroupManager
     throw cgroupContext('detecting the cgroup layout', err);
   }
   const leafName = `sandbox-${opts.id}`;
+  if (opts.dirs) {
+    // Recorded dirs are resolved paths (manager.dirs): under a fixture root, strip it again.
+    const host = opts.dirs.map((d) => (fs.root !== '/' && d.startsWith(`${fs.root}/`) ? d.slice(fs.root.length) : d));
+    layout = placeAt(layout, host, leafName);
+  }
   if (layout.mode === 'v1') return new V1Manager(fs, layout.hierarchies, leafName, send);
   return new V2Manager(fs, layout.mountpoint, layout.ownDir, leafName, send);
 }

@@ -129,12 +129,12 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
 
       const { child, file } = spawnWorkload();
       await cg.addPid(child.pid!);
-      expect(await cg.pids()).toEqual([child.pid]);
+      expect(cg.pids()).toEqual([child.pid]);
       expect(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`/sandbox-${id}\n`);
       child.stdin!.end('go\n');
       for (let i = 0; i < 200 && !(existsSync(file) && statSync(file).size === 4 * MiB); i++) await new Promise((r) => setTimeout(r, 10));
 
-      const s = await cg.stats();
+      const s = cg.stats();
       expect(s.pids.current).toBeGreaterThanOrEqual(1);
       expect(s.pids.max).toBe(4096);
       expect(s.memory.limitBytes).toBe(256 * MiB);
@@ -144,7 +144,7 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
       expect(s.cpu.quotaUs).toBe(20000);
       expect(s.cpu.periodUs).toBe(100000);
       expect(s.cpu.cpus).toEqual([cpu]);
-      expect(await cg.threads()).toContain(child.pid);
+      expect(cg.threads()).toContain(child.pid);
 
       const exited = once(child, 'exit');
       await cg.destroy();

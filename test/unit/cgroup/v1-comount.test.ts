@@ -36,7 +36,7 @@ describe('v1 with cpu,cpuacct co-mounted', () => {
     expect(cg.hierarchies).toContainEqual({ dirName: 'cpu,cpuacct', controllers: 'cpu,cpuacct' });
     expect(cg.dirs).toHaveLength(6); // cpuset, cpu+cpuacct, memory, pids, freezer, blkio
     expect(cg.dirs).toContain(join(root, 'sys/fs/cgroup/cpu,cpuacct/sandbox-fixture'));
-    const s = await cg.stats();
+    const s = cg.stats();
     expect(s.cpu.quotaUs).toBe(20000);
     expect(s.cpu.userUs).toBe(603934); // cpuacct.usage_percpu_user "0 603934958" ns
     expect(s.cpu.nrThrottled).toBe(32);

@@ -147,7 +147,7 @@ describe('v1 apply', () => {
     expect(writeOrder('cpu.cfs_period_us', 'cpu.cfs_quota_us')).toEqual(['cpu.cfs_period_us', 'cpu.cfs_quota_us']);
     expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes']);
     // And stats() reads back what was written.
-    const stats = await cg.stats();
+    const stats = cg.stats();
     expect(stats.memory.limitBytes).toBe(256 * MiB);
     expect(stats.memory.swapLimitBytes).toBe(0);
     expect(stats.cpu.quotaUs).toBe(20000);
@@ -165,7 +165,7 @@ describe('v1 apply', () => {
     expect(writeOrder('cpu.cfs_quota_us', 'cpu.cfs_burst_us')).toEqual(['cpu.cfs_quota_us', 'cpu.cfs_burst_us']);
     expect(file('a2', 'cpuset', 'cpuset.cpus')).toBe('0-1');
     expect(file('a2', 'memory', 'memory.memsw.limit_in_bytes')).toBe(String(320 * MiB));
-    expect((await cg.stats()).memory.swapLimitBytes).toBe(64 * MiB);
+    expect(cg.stats().memory.swapLimitBytes).toBe(64 * MiB);
   });
 
   it('orders writes so each intermediate state is valid when re-applying', async () => {
@@ -188,7 +188,7 @@ describe('v1 apply', () => {
     expect(writesTo('memory.memsw.limit_in_bytes')).toEqual(['-1']);
     expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes']);
     expect(file('a3', 'pids', 'pids.max')).toBe('max');
-    const stats = await cg.stats();
+    const stats = cg.stats();
     expect(stats.memory.limitBytes).toBeNull();
     expect(stats.memory.swapLimitBytes).toBeNull();
     expect(stats.cpu.quotaUs).toBeNull();
@@ -232,7 +232,7 @@ describe('v1 addPid, killAll, destroy', () => {
     const joins = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/cgroup.procs'));
     expect(joins.map((o) => o.path.split('/')[4])).toEqual(['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer', 'blkio']);
     expect(joins.every((o) => o.value === '4242')).toBe(true);
-    expect(await cg.pids()).toEqual([4242]);
+    expect(cg.pids()).toEqual([4242]);
   });
 
   it('destroy freezes, SIGKILLs every pid, thaws, waits until empty and removes every leaf; twice is fine', async () => {

@@ -72,7 +72,7 @@ describe('v2 create + apply', () => {
     expect(read(`${PARENT}/sandbox-a2/memory.swap.max`)).toBe(String(64 * MiB));
     const order = fs.log.filter((o) => o.op === 'write' && /\/cpu\.max(\.burst)?$/.test(o.path)).map((o) => o.path.split('/').pop());
     expect(order).toEqual(['cpu.max', 'cpu.max.burst']);
-    const s = await cg.stats();
+    const s = cg.stats();
     expect(s.cpu).toMatchObject({ quotaUs: 150000, periodUs: 100000 });
     expect(s.memory.swapLimitBytes).toBe(64 * MiB);
   });
@@ -176,7 +176,7 @@ describe('v2 kill and destroy', () => {
     const cg = await open('k1');
     await cg.create();
     await cg.addPid(4242);
-    expect(await cg.pids()).toEqual([4242]);
+    expect(cg.pids()).toEqual([4242]);
     await cg.killAll('SIGTERM');
     expect(signals).toEqual([[4242, 'SIGTERM']]);
     await cg.destroy();

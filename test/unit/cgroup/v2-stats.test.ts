@@ -56,23 +56,23 @@ describe('v2 stats from the busy-256M capture', () => {
 
   it('pids, processes and threads', async () => {
     const cg = await open(BUSY, 'test');
-    expect((await cg.stats()).pids).toEqual({ current: Number(leaf('pids.current')), max: Number(leaf('pids.max')) }); // 7, 4096
-    expect(await cg.pids()).toEqual([Number(leaf('cgroup.procs'))]); // [170]
-    expect(await cg.threads()).toEqual(leaf('cgroup.threads').trim().split('\n').map(Number)); // node's 7 threads
+    expect(cg.stats().pids).toEqual({ current: Number(leaf('pids.current')), max: Number(leaf('pids.max')) }); // 7, 4096
+    expect(cg.pids()).toEqual([Number(leaf('cgroup.procs'))]); // [170]
+    expect(cg.threads()).toEqual(leaf('cgroup.threads').trim().split('\n').map(Number)); // node's 7 threads
   });
 });
 
 describe('v2 stats from the oom-64M capture', () => {
   it('counts the OOM kill; the cgroup is empty', async () => {
     const cg = await open(OOM, 'oom');
-    const s = await cg.stats();
+    const s = cg.stats();
     const ev = fixtureText(OOM, '/sys/fs/cgroup/parent/sandbox-oom/memory.events');
     expect(s.memory.oomKills).toBe(keyed(ev, 'oom_kill')); // 1
     expect(s.memory.oomKills).toBe(1);
     expect(s.memory.limitBytes).toBe(64 * MiB);
     expect(s.memory.usageBytes).toBe(4096);
     expect(s.cpu.quotaUs).toBeNull(); // cpu.max "max 100000" there and in the parent
-    expect(await cg.pids()).toEqual([]);
+    expect(cg.pids()).toEqual([]);
   });
 });
 

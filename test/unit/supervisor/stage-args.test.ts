@@ -35,6 +35,12 @@ describe('stageArgs', () => {
     expect(args).toContain('--cgroup-v2');
     expect(args).not.toContain('--cgroup-v1');
   });
+
+  it('passes --user UID:GID before --chdir when asked', () => {
+    const args = stageArgs({ ...base, v1Hierarchies: null, user: { uid: 1000, gid: 1001 } });
+    expect(args.slice(args.indexOf('--user'), args.indexOf('--user') + 4)).toEqual(['--user', '1000:1001', '--chdir', '/home/me/project']);
+    expect(stageArgs({ ...base, v1Hierarchies: null })).not.toContain('--user');
+  });
 });
 
 describe('exitCodeFor', () => {

@@ -1,0 +1,121 @@
+/*
+ * `sandbox exec`: run a command inside a live sandbox (stage --exec-into PID, see options.c).
+ *
+ * nsenter(1) enters namespaces but not cgroups; we must do both, or the command would run outside
+ * the sandbox's limits. Order:
+ *   1. PR_SET_PDEATHSIG: `sandbox exec` dying takes us (and, below, the command) down;
+ *   2. pidfd_open(PID 1 of the sandbox): a handle that can't be confused with a recycled pid;
+ *   3. write "0" into every cgroup.procs of the sandbox (host paths, so before entering the mount
+ *      namespace, where cgroupfs is read-only): the writer moves itself, and what it forks later
+ *      starts there (Documentation/admin-guide/cgroup-v1/cgroups.rst, cgroup-v2.rst);
+ *   4. setns(pidfd, mnt|pid|uts|ipc|net|cgroup|time): setns(2) since Linux 5.8 takes a pidfd and a
+ *      set of CLONE_NEW* flags and enters all of them atomically — all or none (kernel/nsproxy.c,
+ *      prepare_nsset/validate_nsset). The cgroup namespace comes after the cgroup join, so its root
+ *      is the sandbox's cgroup as PID 1 sees it. Entering the mount namespace resets root and cwd to
+ *      that namespace's root (setns(2)); pid and time namespaces apply to children only;
+ *   5. the same privilege drop as PID 1 (docker's capability set, no_new_privs, the seccomp filter);
+ *   6. fork: the child is in the pid namespace (pid_namespaces(7)); it execs the command. When it
+ *      outlives us it is reparented to the sandbox's PID 1, which reaps it;
+ *   7. forward signals to the child and exit with its status (128+N for signal N).
+ */
+#include "stage.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#ifndef CLONE_NEWTIME
+#define CLONE_NEWTIME 0x00000080 /* include/uapi/linux/sched.h, Linux 5.6 */
+#endif
+
+/* Move ourselves into the sandbox's cgroup in every hierarchy. */
+static void join_sandbox_cgroups(const struct config *cfg)
+{
+	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+		int fd = open(cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+
+		if (fd < 0)
+			die("exec: cgroup", "open", "%s", cfg->cgroup_procs[i]);
+		if (write(fd, "0", 1) != 1)
+			die("exec: cgroup", "write", "%s, \"0\"", cfg->cgroup_procs[i]);
+		close(fd);
+	}
+}
+
+/* The command, in the child: clean signal state, the working directory, exec. */
+__attribute__((noreturn)) static void exec_command(const struct config *cfg)
+{
+	sigset_t none;
+	int err;
+
+	/* The command dies with `sandbox exec` (cleared in a fork child, so set here; prctl(2)). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP)
+			signal(sig, SIG_DFL);
+	sigemptyset(&none);
+	sigprocmask(SIG_SETMASK, &none, NULL);
+	if (chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
+		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
+	switch_user(cfg);
+	execvp(cfg->argv[0], cfg->argv);
+	err = errno;
+	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
+	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* --exec-into: enter the sandbox of cfg->exec_into (its PID 1, a host pid), run the command, exit with its status. */
+void exec_main(struct config *cfg)
+{
+	const int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
+			  CLONE_NEWCGROUP | CLONE_NEWTIME;
+	sigset_t set;
+	pid_t child;
+	int pidfd, status, code;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	if (cfg->supervisor_pid != 0 && getppid() != cfg->supervisor_pid)
+		die_msg("sandbox exec %d is gone (parent is now %d)", (int)cfg->supervisor_pid, (int)getppid());
+	/* Like `sandbox run`: our own process group, holding the terminal's foreground if the caller
+	 * did, so Ctrl-C reaches the command once (tty.c). */
+	if (getpgrp() != getpid())
+		tty_take_foreground();
+
+	pidfd = sys_pidfd_open(cfg->exec_into, 0);
+	if (pidfd < 0)
+		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->exec_into);
+	join_sandbox_cgroups(cfg);
+	if (setns(pidfd, flags) != 0)
+		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
+	close(pidfd);
+
+	drop_capabilities();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die("exec", "prctl", "PR_SET_NO_NEW_PRIVS, 1");
+	/* The sandbox's syscall filter (seccomp.c), as PID 1 and the workload run under it: an exec'd
+	 * process must not get what the workload can't (mount, setns, module loading, ...). */
+	install_seccomp();
+
+	block_signals(&set);
+	child = fork();
+	if (child < 0)
+		die("exec", "fork", "%s", "");
+	if (child == 0)
+		exec_command(cfg);
+	for (;;) {
+		forward_until_sigchld(&set, child, "exec");
+		if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
+			break;
+	}
+	code = exit_code_of(status);
+	tty_restore_foreground();
+	_exit(code);
+}

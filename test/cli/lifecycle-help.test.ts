@@ -1,0 +1,13 @@
+// Every lifecycle subcommand's --help shows at least one example of itself (no root needed).
+import { existsSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { CLI, cli } from '../helpers/sandbox.js';
+
+describe.skipIf(!existsSync(CLI))('sandbox SUBCOMMAND --help', () => {
+  it.each(['run', 'ps', 'stats', 'exec', 'update', 'kill', 'stop', 'events', 'doctor'])('%s --help shows an example', async (command) => {
+    const r = await cli([command, '--help']);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Examples:');
+    expect(r.stdout).toMatch(new RegExp(`^  sandbox ${command} `, 'm'));
+  });
+});

@@ -1,0 +1,54 @@
+// `sandbox doctor` on this host (root, v1 hybrid, /dev/fuse, libfuse2: everything present), a
+// failing check with its fix, and the lifecycle commands' "not root" error.
+import { spawn } from 'node:child_process';
+import { afterEach, describe, expect, it } from 'vitest';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+
+const skip = requireOrSkip(sandboxUnavailable());
+
+/** Run the CLI as the unprivileged user nobody (65534). */
+const asNobody = (args: string[]) => finish(spawn(process.execPath, [CLI, ...args], { uid: 65534, gid: 65534, stdio: ['ignore', 'pipe', 'pipe'] }));
+
+describe.skipIf(skip)('sandbox doctor', () => {
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it('passes every check on this host, one plain line each', async () => {
+    const r = await cli(['doctor']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const names = r.stdout.trim().split('\n').map((l) => /^ok {4}([^:]+):/.exec(l)?.[1]);
+    expect(names).toEqual(['root', 'cgroups', '/dev/fuse', 'libfuse2', 'user namespaces', 'namespaces', 'native stage', 'lxcfs']);
+    const json = JSON.parse((await cli(['doctor', '--json'])).stdout) as { name: string; ok: boolean }[];
+    expect(json.every((c) => c.ok)).toBe(true);
+  });
+
+  it('says what is missing and the command that fixes it, exit 1', async () => {
+    const r = await cli(['doctor'], { env: { ...process.env, PATH: '/nonexistent' } });
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('FAIL  libfuse2: missing fusermount (unmounts the views)\n      fix: apt-get update && apt-get install -y libfuse2 fuse\n');
+  });
+
+  it('not root: doctor says so with the fix; ps, stats, kill, stop, update and exec refuse with 125', async () => {
+    const doctor = await asNobody(['doctor']);
+    expect(doctor.code).toBe(1);
+    expect(doctor.stdout).toContain('FAIL  root: running as uid 65534: cgroups, namespaces and the FUSE mount need root\n      fix: sudo sandbox …\n');
+    for (const [args, command] of [
+      [['ps'], 'ps'],
+      [['stats', '--no-stream'], 'stats'],
+      [['kill', 'x'], 'kill'],
+      [['stop', 'x'], 'stop'],
+      [['exec', 'x', '--', 'true'], 'exec'],
+    ] as const) {
+      const r = await asNobody([...args]);
+      expect(r.code).toBe(125);
+      expect(r.stderr).toBe(`sandbox: ${command}: needs root (it reads the sandboxes' state and cgroups); try sudo\n`);
+    }
+    const update = await asNobody(['update', 'x', '--pids', '5']);
+    expect(update.code).toBe(125);
+    expect(update.stderr).toBe("sandbox: update: needs root (it reads the sandboxes' state and cgroups); try sudo\n");
+  });
+});

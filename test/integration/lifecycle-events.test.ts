@@ -1,0 +1,65 @@
+// `sandbox events`: JSON lines for start, oom and exit from real sandboxes, a filter by name, and a
+// clean end on SIGTERM (its socket removed). Nothing may be left behind after any test.
+import { existsSync } from 'node:fs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { detached, gone, killStarted } from '../helpers/lifecycle.js';
+
+const skip = requireOrSkip(sandboxUnavailable());
+
+/** Start `sandbox events ARGS…` and wait until it listens. */
+async function subscribe(args: string[] = []) {
+  const child = startCli(['events', ...args]);
+  const done = finish(child);
+  const socket = `/run/sandbox-events.${child.pid}.sock`;
+  for (let i = 0; i < 250 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(existsSync(socket)).toBe(true);
+  return {
+    socket,
+    async stop() {
+      child.kill('SIGTERM');
+      const r = await done;
+      expect(r.code).toBe(0);
+      expect(existsSync(socket)).toBe(false);
+      return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+    },
+  };
+}
+
+describe.skipIf(skip)('sandbox events', () => {
+  afterEach(async () => {
+    await killStarted();
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it('start, oom and exit with the exit code, in order, for foreground and detached sandboxes', async () => {
+    const sub = await subscribe();
+    const r = await cli(['run', '--name', 'lc-ev', '--mem', '64M', '--', 'sh', '-c', `python3 -c 'x = b"a" * (256 << 20)'; exit 4`]);
+    expect(r.code).toBe(4);
+    const id = await detached(['--', 'sleep', '30']);
+    expect((await cli(['kill', id])).code).toBe(0);
+    expect(await gone(id)).toBe(true);
+    await new Promise((r) => setTimeout(r, 100)); // the exit event follows the teardown
+    const events = await sub.stop();
+
+    const ev = events.filter((e) => e.name === 'lc-ev');
+    expect(ev.map((e) => e.type)).toEqual(['start', 'oom', 'exit']);
+    expect(ev[0]).toMatchObject({ command: ['sh', '-c', `python3 -c 'x = b"a" * (256 << 20)'; exit 4`] });
+    expect(ev[1]).toMatchObject({ oomKills: 1 });
+    expect(ev[2]).toMatchObject({ exitCode: 4 });
+    for (const e of ev) expect(typeof e.time === 'string' && !Number.isNaN(Date.parse(e.time))).toBe(true);
+    const killed = events.filter((e) => e.id === id);
+    expect(killed.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 137]]);
+  });
+
+  it('shows only the sandboxes asked for', async () => {
+    const sub = await subscribe(['lc-only']);
+    expect((await cli(['run', '--name', 'lc-only', '--', 'true'])).code).toBe(0);
+    expect((await cli(['run', '--name', 'lc-other', '--', 'true'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    const events = await sub.stop();
+    expect(events.map((e) => [e.type, e.name])).toEqual([['start', 'lc-only'], ['exit', 'lc-only']]);
+  });
+});
