@@ -38,7 +38,7 @@ describe('v1 with cpu,cpuacct co-mounted', () => {
     expect(cg.dirs).toContain(join(root, 'sys/fs/cgroup/cpu,cpuacct/sandbox-fixture'));
     const s = cg.stats();
     expect(s.cpu.quotaUs).toBe(20000);
-    expect(s.cpu.userUs).toBe(603934); // cpuacct.usage_percpu_user "0 603934958" ns
+    expect(s.cpu.userUs).toBe(588070); // exact 642599846 ns × sampled user share 603934958 / 659934958
     expect(s.cpu.nrThrottled).toBe(32);
   });
 });

@@ -85,11 +85,15 @@ describe('v1 stats from the busy-256M capture', () => {
     expect(stats.cpu.quotaUs).toBe(Number(cpu('cpu.cfs_quota_us'))); // 20000
     expect(stats.cpu.periodUs).toBe(Number(cpu('cpu.cfs_period_us'))); // 100000
     expect(stats.cpu.cpus).toEqual([Number(fixtureText(BUSY, `${v1Leaf(BUSY, 'cpuset')}/cpuset.cpus`))]); // [1]
-    expect(stats.cpu.userUs).toBe(nsSumUs(acct('cpuacct.usage_percpu_user'))); // 603934 (0 + 603934958 ns)
-    expect(stats.cpu.systemUs).toBe(nsSumUs(acct('cpuacct.usage_percpu_sys'))); // 56000
+    // The exact total (cpuacct.usage_percpu "0 642599846") split in the ratio of the tick-sampled
+    // user and sys ("0 603934958", "0 56000000", which add up to 659.9 ms: 2.7% too much).
+    expect(stats.cpu.userUs + stats.cpu.systemUs).toBe(nsSumUs(acct('cpuacct.usage_percpu'))); // 642599
+    expect(nsSumUs(acct('cpuacct.usage_percpu'))).toBe(Math.floor(Number(acct('cpuacct.usage')) / 1000));
+    expect(stats.cpu.userUs).toBe(588070); // 642599846 × 603934958 / 659934958 ns
+    expect(stats.cpu.systemUs).toBe(54529); // the rest: 642599 − 588070
     expect(stats.cpu.perCpu).toEqual([
       { cpu: 0, userUs: 0, systemUs: 0 },
-      { cpu: 1, userUs: 603934, systemUs: 56000 }, // "0 603934958" and "0 56000000" ns: all on CPU 1, the cpuset
+      { cpu: 1, userUs: 588070, systemUs: 54529 }, // all on CPU 1, the cpuset
     ]);
     const st = cpu('cpu.stat');
     expect(stats.cpu.nrPeriods).toBe(keyed(st, 'nr_periods')); // 35
