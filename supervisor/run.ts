@@ -167,7 +167,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       // Other sandboxes' views and state (and our own state) are not the workload's; with a root of
       // its own the host's tree, /run/sandbox included, is detached anyway.
       hide: root === null ? RUN_DIR : undefined,
-      volumes: [...(root?.files ?? []), ...fs.volumes],
+      // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only.
+      volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: req.workdir, target: req.workdir, readOnly: true }] : []), ...fs.volumes],
       tmpfs: fs.tmpfs,
       root: root && { layers: fs.layers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
       oomScoreAdj: sandboxOomScoreAdj,

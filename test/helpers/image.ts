@@ -2,7 +2,7 @@
 // native/setup.sh) with a link per applet, plus host programs (procps top/free, coreutils nproc)
 // copied in with the shared libraries ldd lists for them and the dynamic loader.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 /** Where busybox-static puts its binary. */
@@ -48,6 +48,8 @@ export function buildBusyboxImage(root: string): void {
     copyIn(root, tool);
     for (const lib of librariesOf(tool)) copyIn(root, lib);
   }
+  // procps top needs a terminfo entry for $TERM even in batch mode (it exits 1 silently without).
+  if (existsSync('/lib/terminfo')) cpSync('/lib/terminfo', `${root}/lib/terminfo`, { recursive: true, dereference: true });
   writeFileSync(`${root}/etc/passwd`, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(`${root}/etc/group`, 'root:x:0:\nnogroup:x:65534:\n');
   writeFileSync(`${root}/etc/image-marker`, 'busybox test image\n');
