@@ -190,6 +190,22 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     expect(readdirSync(vol)).toEqual(['cache']); // the tmpfs's mount point, made inside the volume
   });
 
+  it('sandbox exec enters the image of a detached sandbox (setns lands on the new root)', async () => {
+    const name = `rootfs-exec-${process.pid}`;
+    const started = await cli(['run', '-d', '--name', name, ...LIMITS, '--rootfs', image, '--', '/bin/sleep', '30']);
+    expect(started.stderr).toBe('');
+    expect(started.code).toBe(0);
+    try {
+      const r = await cli(['exec', name, '--', '/bin/sh', '-c', 'cat /etc/image-marker; pwd; test -e /etc/os-release || echo no-host']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('busybox test image\n/\nno-host\n');
+    } finally {
+      const stopped = await cli(['stop', '--time', '1', name]);
+      expect(stopped.code).toBe(0);
+    }
+  });
+
   const oneLineError = (r: { code: number | null; stderr: string; stdout: string }, pattern: RegExp) => {
     expect(r.code).toBe(125);
     expect(r.stdout).toBe('');
