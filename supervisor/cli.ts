@@ -12,9 +12,10 @@ import { registerLifecycleCommands } from './commands/index.js';
 import { detach, isDetachedSupervisor, reportToForeground } from './commands/detach.js';
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
+import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
 
 /** Options of `sandbox run` as commander parses them. */
-interface RunFlags extends LimitFlags {
+interface RunFlags extends LimitFlags, FilesystemFlags {
   net: string;
   hostname?: string;
   detach?: boolean;
@@ -33,6 +34,7 @@ Examples:
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
+  sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
 
 Exit status: the command's own, 128+N if it was killed by signal N (137 for an OOM kill),
 125 for a sandbox error, 126 if the command can't be executed, 127 if it is not found,
@@ -46,13 +48,15 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   }
   const name = flags.name === undefined ? null : validateName(flags.name);
   const env = workloadEnv(process.env, flags.env ?? [], flags.clearenv === true);
-  const workdir = flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
+  const fs = resolveFilesystem(flags);
+  const ownRoot = fs.layers.length > 0;
+  const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -83,6 +87,12 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
     .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
+    .addOption(new Option('--rootfs <dir>', 'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer'))
+    .addOption(new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(collect))
+    .addOption(new Option('--keep <dir>', 'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away'))
+    .addOption(new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(collect))
+    .addOption(new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect))
+    .addOption(new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'))
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()
     .addHelpText('after', RUN_EXAMPLES)

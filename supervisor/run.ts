@@ -16,6 +16,7 @@ import { claimName } from './names.js';
 import { publish, watchOom, type SandboxEvent } from './events.js';
 import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
+import { prepareRoot, type FilesystemRequest } from './rootfs.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -41,6 +42,8 @@ export interface RunRequest {
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
   timeoutMs?: number | null;
+  /** --rootfs/--layer/--keep/-v/--tmpfs/--read-only (absent: the host's root, nothing more). */
+  fs?: FilesystemRequest;
   /** Called with the id once the workload is released (for -d: the foreground CLI may go). */
   onStarted?: (id: string) => void;
 }
@@ -148,16 +151,26 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     undo.push(async () => sampler.stop());
 
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
+    const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
+    const hostname = req.hostname ?? `sandbox-${id}`;
+    const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net) : null;
     stage = spawnStage({
       supervisorPid: process.pid,
       procsFiles: cgroup.procsFiles,
       v1Hierarchies: cgroup.mode === 'v1' ? cgroup.hierarchies : null,
-      hostname: req.hostname ?? `sandbox-${id}`,
+      hostname,
       net: req.net,
       views: views.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
-      writableDirs: req.workdir === '/' ? [] : [req.workdir],
+      // The workdir is bound writable on the read-only host root, unless --read-only (or a root of its own).
+      writableDirs: req.workdir === '/' || root !== null || fs.readOnly ? [] : [req.workdir],
       workdir: req.workdir,
-      hide: RUN_DIR, // other sandboxes' views and state (and our own state) are not the workload's
+      // Other sandboxes' views and state (and our own state) are not the workload's; with a root of
+      // its own the host's tree, /run/sandbox included, is detached anyway.
+      hide: root === null ? RUN_DIR : undefined,
+      // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only.
+      volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: req.workdir, target: req.workdir, readOnly: true }] : []), ...fs.volumes],
+      tmpfs: fs.tmpfs,
+      root: root && { layers: fs.layers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
       oomScoreAdj: sandboxOomScoreAdj,
       command: req.command,
       env: req.env,

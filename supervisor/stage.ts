@@ -29,6 +29,12 @@ export interface StageConfig {
   env: NodeJS.ProcessEnv;
   /** --user: the workload's uid and gid; absent or null = root. */
   user?: { uid: number; gid: number } | null;
+  /** -v binds (and the generated /etc files of a root of its own). */
+  volumes?: readonly { source: string; target: string; readOnly: boolean }[];
+  /** --tmpfs mounts. */
+  tmpfs?: readonly { target: string; sizeBytes: number | null }[];
+  /** A root of its own (supervisor/rootfs.ts): overlay layers, lowest first; absent = the host's root. */
+  root?: { layers: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -42,6 +48,14 @@ export function stageArgs(cfg: StageConfig): string[] {
   if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
   if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
   if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);
+  for (const v of cfg.volumes ?? []) args.push('--volume', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
+  for (const t of cfg.tmpfs ?? []) args.push('--tmpfs', t.sizeBytes === null ? t.target : `${t.target}:${t.sizeBytes}`);
+  if (cfg.root) {
+    for (const layer of cfg.root.layers) args.push('--layer', layer);
+    args.push('--root-at', cfg.root.rootAt);
+    if (cfg.root.upper !== null) args.push('--upper', cfg.root.upper);
+    if (cfg.root.readOnly) args.push('--read-only');
+  }
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }
@@ -51,6 +65,7 @@ export function spawnStage(cfg: StageConfig): ChildProcess {
   return spawn(STAGE_PATH, stageArgs(cfg), {
     stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
     env: cfg.env,
-    cwd: cfg.workdir,
+    // With a root of its own the workdir is a path inside it, not on the host.
+    cwd: cfg.root ? '/' : cfg.workdir,
   });
 }

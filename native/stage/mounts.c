@@ -7,7 +7,7 @@
  *                    read-only paths bound read-only; the FUSE views bound over some files
  *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
  *   /tmp             a private tmpfs
- *   --rw, --volume   binds of host paths, writable unless :ro
+ *   --rw, --volume   binds of host paths, writable unless :ro; --tmpfs private tmpfs mounts
  *   /sys/fs/cgroup   the sandbox's own cgroup, read-only (after the cgroup namespace exists)
  *
  * The bind sources are cloned first (open_tree(2), OPEN_TREE_CLONE), while host paths such as
@@ -225,13 +225,56 @@ static void attach(const char *what, int tree_fd, const char *dst)
 	close(tree_fd);
 }
 
-/* Attach the --rw directories (onto themselves) and then the volumes. */
+/* Number of path components of an absolute path ("/a//b/" has 2). */
+static size_t depth_of(const char *path)
+{
+	size_t n = 0;
+
+	for (const char *p = path; *p != '\0'; p++)
+		if (p[0] != '/' && (p == path || p[-1] == '/'))
+			n++;
+	return n;
+}
+
+/* A --tmpfs mount at path, the path created if missing (on a writable parent only). */
+static void mount_tmpfs_at(const struct tmpfs_mount *t)
+{
+	char opts[64];
+
+	if (mkdir(t->path, 01777) != 0 && errno != EEXIST) {
+		if (errno != ENOENT)
+			die("--tmpfs", "mkdir", "%s", t->path);
+		make_dirs("--tmpfs", t->path);
+	}
+	if (t->size > 0)
+		snprintf(opts, sizeof opts, "mode=1777,size=%llu", t->size);
+	else
+		snprintf(opts, sizeof opts, "mode=1777");
+	if (mount("tmpfs", t->path, "tmpfs", MS_NOSUID | MS_NODEV, opts) != 0)
+		die("--tmpfs", "mount", "tmpfs, %s, %s", t->path, opts);
+}
+
+/* Attach the --rw directories (onto themselves), then the volumes and --tmpfs mounts, shallowest
+ * first (as docker sorts mounts), so "-v /data:/d --tmpfs /d/cache" mounts the tmpfs inside the
+ * volume instead of under it. */
 void attach_bind_sources(struct config *cfg)
 {
+	size_t max = 0;
+
 	for (size_t i = 0; i < cfg->n_rw; i++)
 		attach("--rw", cfg->rw[i].tree_fd, cfg->rw[i].dst);
 	for (size_t i = 0; i < cfg->n_volumes; i++)
-		attach("--volume", cfg->volumes[i].tree_fd, cfg->volumes[i].dst);
+		max = depth_of(cfg->volumes[i].dst) > max ? depth_of(cfg->volumes[i].dst) : max;
+	for (size_t i = 0; i < cfg->n_tmpfs; i++)
+		max = depth_of(cfg->tmpfs[i].path) > max ? depth_of(cfg->tmpfs[i].path) : max;
+	for (size_t d = 1; d <= max; d++) {
+		for (size_t i = 0; i < cfg->n_volumes; i++)
+			if (depth_of(cfg->volumes[i].dst) == d)
+				attach("--volume", cfg->volumes[i].tree_fd, cfg->volumes[i].dst);
+		for (size_t i = 0; i < cfg->n_tmpfs; i++)
+			if (depth_of(cfg->tmpfs[i].path) == d)
+				mount_tmpfs_at(&cfg->tmpfs[i]);
+	}
 }
 
 /* Bind the supervisor's FUSE view files, read-only, over /proc/meminfo and friends. */

@@ -23,6 +23,15 @@
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
  *                          groups; its capabilities are then cleared by the kernel at setuid
+ *   --tmpfs DST[:BYTES]   (repeatable) a private tmpfs on DST (created if missing), nosuid, nodev,
+ *                          mode 1777, BYTES big (default: the kernel's, half of RAM); tmpfs mounts
+ *                          and volumes are attached parents first (by the depth of their paths)
+ *   --layer DIR           (repeatable, lowest first) the root is an overlay of these layers with a
+ *                          writable upper layer, entered with pivot_root (rootfs.c); needs --root-at
+ *   --root-at DIR          an empty host directory where PID 1 assembles the new root
+ *   --upper DIR            upper and work dirs of the overlay are DIR/upper and DIR/work (they must
+ *                          exist); default: a tmpfs that vanishes with the sandbox
+ *   --read-only            with --layer: the root is made read-only once its mount points exist
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
@@ -96,6 +105,28 @@ static struct pair split_volume(const char *value)
 	return p;
 }
 
+/* Parse a --tmpfs value, "DST[:BYTES]". */
+static struct tmpfs_mount parse_tmpfs(const char *value)
+{
+	const char *colon = strrchr(value, ':');
+	struct tmpfs_mount t = { .path = value, .size = 0 };
+
+	if (colon != NULL) {
+		char *end = NULL;
+
+		errno = 0;
+		t.size = strtoull(colon + 1, &end, 10);
+		if (colon[1] < '0' || colon[1] > '9' || *end != '\0' || errno != 0 || t.size == 0)
+			die_msg("invalid value for --tmpfs: \"%s\" (expected DST[:BYTES])", value);
+		t.path = strndup(value, (size_t)(colon - value));
+		if (t.path == NULL)
+			die("--tmpfs", "strndup", "%s", value);
+	}
+	if (t.path[0] != '/' || strcmp(t.path, "/") == 0)
+		die_msg("invalid value for --tmpfs: \"%s\" (the target must be an absolute path other than /)", value);
+	return t;
+}
+
 /* Fill cfg from argv; every option takes exactly one value except --cgroup-v2 and --no-timens. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
@@ -107,6 +138,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->timens = true;
 	cfg->host_mnt_fd = -1;
 	cfg->parent_pidfd = -1;
+	cfg->sys_fd = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
@@ -114,7 +146,10 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->rw = calloc(cap, sizeof *cfg->rw);
 	cfg->volumes = calloc(cap, sizeof *cfg->volumes);
 	cfg->procs_fds = calloc(cap, sizeof *cfg->procs_fds);
-	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds)
+	cfg->tmpfs = calloc(cap, sizeof *cfg->tmpfs);
+	cfg->layers = calloc(cap, sizeof *cfg->layers);
+	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds ||
+	    !cfg->tmpfs || !cfg->layers)
 		die("options", "calloc", "%zu", cap);
 
 	for (i = 1; i < argc; i++) {
@@ -124,6 +159,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		if (strcmp(opt, "--") == 0) {
 			if (i + 1 >= argc)
 				die_msg("no command after \"--\"");
+			if (cfg->n_layers > 0 && cfg->root_at == NULL)
+				die_msg("--layer needs --root-at");
 			cfg->argv = &argv[i + 1];
 			return;
 		}
@@ -135,11 +172,16 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->timens = false;
 			continue;
 		}
+		if (strcmp(opt, "--read-only") == 0) {
+			cfg->read_only = true;
+			continue;
+		}
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
-		    strcmp(opt, "--exec-into") && strcmp(opt, "--user"))
+		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
+		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -178,6 +220,18 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			if (value[0] != '/' || strcmp(value, "/") == 0)
 				die_msg("invalid value for --rw: \"%s\" (an absolute path other than /)", value);
 			cfg->rw[cfg->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
+		} else if (strcmp(opt, "--tmpfs") == 0) {
+			cfg->tmpfs[cfg->n_tmpfs++] = parse_tmpfs(value);
+		} else if (strcmp(opt, "--layer") == 0 || strcmp(opt, "--root-at") == 0 || strcmp(opt, "--upper") == 0) {
+			/* Paths of the overlay's options: ',' and ':' separate them (overlayfs.rst). */
+			if (value[0] != '/' || strpbrk(value, ",:\\") != NULL)
+				die_msg("invalid value for %s: \"%s\" (an absolute path without ',', ':' or '\\')", opt, value);
+			if (opt[2] == 'l')
+				cfg->layers[cfg->n_layers++] = value;
+			else if (opt[2] == 'r')
+				cfg->root_at = value;
+			else
+				cfg->upper = value;
 		} else if (strcmp(opt, "--chdir") == 0) {
 			cfg->chdir = value;
 		} else if (strcmp(opt, "--hide") == 0) {

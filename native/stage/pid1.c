@@ -5,7 +5,8 @@
  * everything left in the pid namespace (pid_namespaces(7)).
  *
  * Order matters (each step's reason is at the step):
- *   pdeathsig -> clone bind sources -> read-only root -> /proc -> /dev -> /tmp -> attach binds ->
+ *   pdeathsig -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
+ *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
  *   cgroups -> cgroup ns -> cgroupfs -> caps, no_new_privs -> seccomp -> fork workload -> reap loop
  */
@@ -186,13 +187,22 @@ void pid1_main(struct config *cfg)
 	umask_saved = umask(0);
 
 	clone_bind_sources(cfg); /* first: their sources are host paths, before /tmp etc. cover them */
-	make_root_readonly();    /* before the writable mounts: it would make them read-only too */
+	if (cfg->n_layers > 0)
+		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
+	else
+		make_root_readonly(); /* before the writable mounts: it would make them read-only too */
 	mount_proc();
 	if (cfg->net_none)
 		mount_sys(); /* with the host's network the host's /sys, read-only, is the right view */
+	else if (cfg->n_layers > 0)
+		attach_host_sys(cfg);
 	mount_dev();
+	if (cfg->n_layers > 0)
+		detach_old_root(); /* after /proc: see rootfs.c; /tmp is mounted where it was */
 	mount_tmp();
 	attach_bind_sources(cfg);
+	if (cfg->n_layers > 0 && cfg->read_only)
+		seal_rootfs(); /* after the mount points of volumes and files were made */
 	if (cfg->hostname != NULL)
 		set_hostname(cfg->hostname);
 	if (cfg->net_none)

@@ -17,6 +17,7 @@
  *   netns.c    loopback up and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
  *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
+ *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -41,6 +42,12 @@ struct pair {
 	int tree_fd;     /* detached mount cloned from the host (open_tree), -1 until then */
 };
 
+/* A --tmpfs mount: its path inside and its size in bytes (0: the kernel's default, half of RAM). */
+struct tmpfs_mount {
+	const char *path;
+	unsigned long long size;
+};
+
 /* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
@@ -58,6 +65,12 @@ struct config {
 	struct pair *views;       size_t n_views;
 	struct pair *rw;          size_t n_rw;   /* src == dst */
 	struct pair *volumes;     size_t n_volumes;
+	struct tmpfs_mount *tmpfs; size_t n_tmpfs;
+	const char **layers;      size_t n_layers; /* --layer, lowest first; none: the host's root */
+	const char *root_at;      /* --root-at: empty host dir where the new root is assembled */
+	const char *upper;        /* --upper DIR: DIR/upper and DIR/work kept (--keep); NULL: a tmpfs */
+	bool read_only;           /* --read-only: the new root read-only once its mount points exist */
+	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
 	const char *hide;         /* --hide DIR: NULL, or a host dir covered by an empty tmpfs inside */
 	bool set_oom_score_adj;   /* --oom-score-adj N given */
@@ -100,6 +113,12 @@ void mount_tmp(void);
 void attach_bind_sources(struct config *cfg);
 void bind_views(struct config *cfg);
 void mount_cgroupfs(const struct config *cfg);
+
+/* rootfs.c */
+void enter_rootfs(struct config *cfg);
+void attach_host_sys(struct config *cfg);
+void detach_old_root(void);
+void seal_rootfs(void);
 
 /* caps.c */
 void drop_capabilities(void);

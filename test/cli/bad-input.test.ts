@@ -91,6 +91,19 @@ const FLAG_ROWS: Row[] = [
   ['escape sequence in a value', ['run', '--net', '\u001b[31mred', ...T], 125, ['--net', '"\\x1b[31mred"']],
   ['hostname with a leading dash', ['run', '--hostname', '-lead', ...T], 125, ['--hostname', '"-lead"']],
   ['hostname with a dot', ['run', '--hostname', 'a.b', ...T], 125, ['--hostname', '"a.b"']],
+  // filesystem flags
+  ['missing rootfs', ['run', '--rootfs', '/nonexistent-rootfs-xyz', ...T], 125, ['--rootfs', '"/nonexistent-rootfs-xyz"']],
+  ['rootfs that is a file', ['run', '--rootfs', '/etc/hostname', ...T], 125, ['--rootfs', '"/etc/hostname"', 'not a directory']],
+  ['missing layer', ['run', '--layer', '/nonexistent-layer-xyz', ...T], 125, ['--layer', '"/nonexistent-layer-xyz"']],
+  ['layer path with a colon', ['run', '--layer', '/tmp', '--layer', '/nonexistent:a', ...T], 125, ['--layer', '"/nonexistent:a"']],
+  ['--keep without a root', ['run', '--keep', '/tmp/keep-xyz', ...T], 125, ['--keep', '"/tmp/keep-xyz"']],
+  ['volume without a target', ['run', '-v', '/tmp', ...T], 125, ['--volume', '"/tmp"']],
+  ['volume with a relative target', ['run', '-v', '/tmp:data', ...T], 125, ['--volume', '"/tmp:data"']],
+  ['volume on /', ['run', '-v', '/tmp:/', ...T], 125, ['--volume', '"/tmp:/"']],
+  ['volume with a missing source', ['run', '-v', '/nonexistent-src-xyz:/x', ...T], 125, ['--volume', '"/nonexistent-src-xyz"']],
+  ['tmpfs with a bad size', ['run', '--tmpfs', '/x:64Q', ...T], 125, ['--tmpfs', '"64Q"']],
+  ['tmpfs on a relative path', ['run', '--tmpfs', 'x', ...T], 125, ['--tmpfs', '"x"']],
+  ['tmpfs of zero bytes', ['run', '--tmpfs', '/x:0', ...T], 125, ['--tmpfs', '"/x:0"']],
 ];
 
 /** Rows that start a sandbox: the command itself can't run. cwd holds not-executable and a dir. */

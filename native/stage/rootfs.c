@@ -1,0 +1,151 @@
+/*
+ * --layer / --root-at / --upper / --read-only: a root file system of its own (supervisor/rootfs.ts
+ * turns --rootfs DIR into the lowest layer). PID 1 builds it inside its private mount namespace:
+ *
+ *   1. a tmpfs on the empty host directory --root-at (the supervisor's /run/sandbox/<id>/root),
+ *      holding "root" (the mount point) and, unless --upper DIR is given, "upper" and "work";
+ *   2. an overlay of the layers on root_at/root: lowerdir = the layers, top first, upperdir and
+ *      workdir = the tmpfs's (thrown away with the namespace) or --upper DIR/upper, DIR/work
+ *      (--keep). The layers are never written: overlayfs copies a file up into upperdir before it
+ *      changes it (Documentation/filesystems/overlayfs.rst, "Non-directories"). Pages of the tmpfs
+ *      upper are charged to the memory cgroup of the writer: writes to the root count in --mem;
+ *   3. the mount points the sandbox needs (/proc /sys /dev /tmp /etc) made if the image lacks them;
+ *   4. pivot_root(2) into it, with the old root parked on /tmp (put_old must be at or under
+ *      new_root); /proc, /sys and /dev are mounted while the old root is still reachable (a proc
+ *      mount in a user namespace needs a fully visible proc in the mount namespace: fs/namespace.c
+ *      mount_too_revealing), then the old root is detached (umount2 MNT_DETACH) and /tmp mounted
+ *      on the spot it held. Nothing of the host's tree is reachable afterwards: "/.." is "/", and
+ *      the detached tree has no path from the new root;
+ *   5. with --read-only, once volumes and files are attached on their (created) mount points, the
+ *      root mount alone is made read-only (mount_setattr(2) without AT_RECURSIVE): /tmp, /dev,
+ *      volumes and --tmpfs keep their own flags.
+ */
+#include "stage.h"
+#include "sys.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#ifndef SYS_pivot_root
+#define SYS_pivot_root 155
+#endif
+
+#define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
+
+/* mkdir that accepts an existing entry (a directory, or a symlink to one, in the image). */
+static void ensure_dir(const char *path, mode_t mode)
+{
+	if (mkdir(path, mode) != 0 && errno != EEXIST)
+		die("rootfs", "mkdir", "%s", path);
+}
+
+/* The overlay's mount data, "lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W", or die if it can't fit
+ * the page mount(2) copies (fs/namespace.c copy_mount_options: one page). */
+static char *overlay_options(const struct config *cfg, const char *upper, const char *work)
+{
+	size_t cap = 4096, len;
+	char *data = malloc(cap);
+
+	if (data == NULL)
+		die("rootfs", "malloc", "%zu", cap);
+	len = (size_t)snprintf(data, cap, "lowerdir=");
+	for (size_t i = cfg->n_layers; i-- > 0 && len < cap;)
+		len += (size_t)snprintf(data + len, cap - len, "%s%s", cfg->layers[i], i > 0 ? ":" : "");
+	if (len < cap)
+		len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
+	if (len >= cap) {
+		errno = E2BIG;
+		die("rootfs", "mount", "overlay options of %zu layers longer than %zu bytes", cfg->n_layers, cap - 1);
+	}
+	return data;
+}
+
+/* Steps 1-4 up to the pivot: after this "/" is the overlay and the old root sits on /tmp. */
+void enter_rootfs(struct config *cfg)
+{
+	char root[4096], upper[4096], work[4096];
+	char *data;
+
+	/* 1. A tmpfs on the supervisor's empty directory: it is private to this namespace (the
+	 * parent "/" is MS_PRIVATE, stage.c), the host sees the directory empty. */
+	if (mount("tmpfs", cfg->root_at, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0)
+		die("rootfs", "mount", "tmpfs, %s", cfg->root_at);
+	snprintf(root, sizeof root, "%s/root", cfg->root_at);
+	ensure_dir(root, 0755);
+	if (cfg->upper != NULL) {
+		snprintf(upper, sizeof upper, "%s/upper", cfg->upper);
+		snprintf(work, sizeof work, "%s/work", cfg->upper);
+	} else {
+		snprintf(upper, sizeof upper, "%s/upper", cfg->root_at);
+		snprintf(work, sizeof work, "%s/work", cfg->root_at);
+		ensure_dir(upper, 0755);
+		ensure_dir(work, 0755);
+	}
+
+	/* 2. The overlay. nosuid: set-id files of an image do not grant privileges (no_new_privs does
+	 * the same later; this covers PID 1's own exec-free life too). */
+	data = overlay_options(cfg, upper, work);
+	if (mount("overlay", root, "overlay", MS_NOSUID, data) != 0)
+		die("rootfs", "mount", "overlay, %s, %s", root, data);
+	free(data);
+
+	/* 3. Mount points, relative to the new root. */
+	if (chdir(root) != 0)
+		die("rootfs", "chdir", "%s", root);
+	ensure_dir("proc", 0555);
+	ensure_dir("sys", 0555);
+	ensure_dir("dev", 0755);
+	ensure_dir("tmp", 01777);
+	ensure_dir("etc", 0755);
+
+	/* With the host's network the host's sysfs is the right view (mounts.c mount_sys); a second
+	 * sysfs mount in the host's network namespace fails with EBUSY here, so clone it now, alone
+	 * (no submounts: not the host's cgroupfs, debugfs or fuse connections), read-only. */
+	if (!cfg->net_none) {
+		cfg->sys_fd = sys_open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (cfg->sys_fd < 0)
+			die("rootfs", "open_tree", "/sys, OPEN_TREE_CLONE");
+		if (sys_mount_setattr(cfg->sys_fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
+			die("rootfs", "mount_setattr", "/sys clone, MOUNT_ATTR_RDONLY");
+	}
+
+	/* 4. pivot_root(2): new_root "." (a mount point: the overlay), put_old "tmp" under it. The
+	 * process's root and cwd move to the new root (pivot_root(2), "may change the root directory
+	 * and the current working directory of each process"). */
+	if (syscall(SYS_pivot_root, ".", "tmp") != 0)
+		die("rootfs", "pivot_root", "%s, %s/tmp", root, root);
+	if (chdir("/") != 0)
+		die("rootfs", "chdir", "/");
+}
+
+/* The host's /sys (cloned before the pivot) on the new root's /sys. */
+void attach_host_sys(struct config *cfg)
+{
+	if (sys_move_mount(cfg->sys_fd, "", AT_FDCWD, "/sys", MOVE_MOUNT_F_EMPTY_PATH) != 0)
+		die("rootfs", "move_mount", "host /sys clone -> /sys");
+	close(cfg->sys_fd);
+	cfg->sys_fd = -1;
+}
+
+/* Detach the old root from /tmp: from now on no path leads to the host's tree. */
+void detach_old_root(void)
+{
+	/* MNT_DETACH (umount2(2)): the old tree may be busy (the host's files open elsewhere); it is
+	 * cut off now and freed when unused. The copies of the host's mounts are private to this
+	 * namespace: the host keeps its own (mount_namespaces(7)). */
+	if (umount2("/tmp", MNT_DETACH) != 0)
+		die("rootfs", "umount2", "/tmp (the old root), MNT_DETACH");
+}
+
+/* Step 5: --read-only makes the root mount read-only, after its mount points exist. */
+void seal_rootfs(void)
+{
+	if (sys_mount_setattr(AT_FDCWD, "/", 0, MOUNT_ATTR_RDONLY, 0) != 0)
+		die("--read-only", "mount_setattr", "/, MOUNT_ATTR_RDONLY");
+}
