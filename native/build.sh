@@ -3,7 +3,8 @@
 # (native/stage/*.c -> dist/native/sandbox-stage), the bench's view reader
 # (native/bench/*.c -> dist/native/view-reader) and its CPU workloads (native/bench/busy/*.c ->
 # dist/native/bench-busy). Rebuilds one only when a source is newer than its binary, and prints
-# nothing when all are up to date. A binary is written under a temporary name and renamed, so a sandbox starting concurrently never executes a half-written file.
+# nothing when all are up to date. A binary is written under a temporary name and renamed,
+# so a sandbox starting concurrently never executes a half-written file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
