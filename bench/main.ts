@@ -5,6 +5,9 @@
 // shown as "NO" and never fails the run (exit 0), so `--quick` serves as a CI smoke run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseBenchArgs, USAGE, type Scenario } from './args.js';
+import { burstBench } from './burst.js';
+import { costBench } from './cost.js';
+import { enforceBench } from './enforce.js';
 import { launchBench } from './launch.js';
 import { headerLines, loadSnapshot, machineFacts } from './machine.js';
 import { procfsBench } from './procfs.js';
@@ -29,10 +32,10 @@ if (process.getuid?.() !== 0) {
 
 const RUNNERS: Record<Scenario, ((quick: boolean) => Promise<Section>) | null> = {
   quota: quotaBench,
-  burst: null,
-  enforce: null,
+  burst: burstBench,
+  enforce: enforceBench,
   launch: launchBench,
-  cost: null,
+  cost: costBench,
   procfs: procfsBench,
 };
 

@@ -5,11 +5,14 @@
  *   bench-busy gaps THRESH_US SECONDS   one thread spins reading CLOCK_MONOTONIC; prints
  *                                       "start NS" once, then "gap FROM_NS TO_NS" for every gap
  *                                       longer than THRESH_US (it was not running: throttled or
- *                                       preempted), line-buffered, then "end NS"
+ *                                       preempted), line-buffered, then "end NS CPU_NS" (its own
+ *                                       CPU time, CLOCK_PROCESS_CPUTIME_ID) and lingers 300 ms so
+ *                                       the bench can read its cgroup's usage before it exits
  *   bench-busy burst WORK_US PERIOD_US COUNT
  *                                       every PERIOD_US (absolute deadlines), burn WORK_US of its own
  *                                       CPU time (CLOCK_THREAD_CPUTIME_ID), and record the wall time
- *                                       each burst took; prints "lat US US …" at the end
+ *                                       each burst took; prints "lat US US …" at the end, then
+ *                                       lingers 300 ms (the bench reads its cgroup's counters)
  *
  * Self-timing (../../shared/BENCH.md): the workload records its own gaps, so no observer busy-polls.
  * CLOCK_MONOTONIC is not offset by the sandbox's time namespace (only boottime is, stage.c), so its
@@ -76,7 +79,9 @@ static int gaps_main(long long thresh_us, double seconds)
 		if (end > 0 && t >= end)
 			break;
 	}
-	printf("end %lld\n", last);
+	printf("end %lld %lld\n", last, now_ns(CLOCK_PROCESS_CPUTIME_ID));
+	struct timespec linger = { 0, 300000000L };
+	nanosleep(&linger, NULL);
 	return 0;
 }
 
@@ -106,7 +111,10 @@ static int burst_main(long long work_us, long long period_us, int count)
 	for (int i = 0; i < count; i++)
 		printf(" %lld", lat[i]);
 	printf("\n");
+	fflush(stdout);
 	free(lat);
+	struct timespec linger = { 0, 300000000L }; /* the bench reads the cgroup's counters now */
+	nanosleep(&linger, NULL);
 	return 0;
 }
 
