@@ -46,11 +46,11 @@ const WORKLOADS: Record<Variant, string[]> = {
   'reading views': ['--cpu', '50%', '--', 'sh', '-c', 'while :; do cat /proc/meminfo /proc/stat > /dev/null; done'],
 };
 
-async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean): Promise<{ cpuMsPerS: number; rss: number[] }> {
+async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean, warmupMs: number): Promise<{ cpuMsPerS: number; rss: number[] }> {
   const done = exited(child);
   try {
     if (waitForSandbox) await sandboxOf(child);
-    await sleep(1000); // warm-up: the launch itself is the launch scenario's
+    await sleep(warmupMs); // the launch itself is the launch scenario's
     return await measure(child.pid!, seconds);
   } finally {
     child.kill('SIGTERM');
@@ -60,13 +60,14 @@ async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean
 
 /** Run the cost scenario. */
 export async function costBench(quick: boolean): Promise<Section> {
-  const seconds = quick ? 2 : 10;
+  const seconds = quick ? 1 : 10;
+  const warmupMs = quick ? 500 : 1000;
   const results: Partial<Record<Variant | 'idle node', { cpuMsPerS: number; rss: number[] }>> = {};
   progress(`cost: idle node process, ${seconds} s`);
-  results['idle node'] = await one(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' }), seconds, false);
+  results['idle node'] = await one(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' }), seconds, false, warmupMs);
   for (const v of Object.keys(WORKLOADS) as Variant[]) {
     progress(`cost: ${v} sandbox, ${seconds} s`);
-    results[v] = await one(runSandbox(['--mem', '256M', ...WORKLOADS[v]]), seconds, true);
+    results[v] = await one(runSandbox(['--mem', '256M', ...WORKLOADS[v]]), seconds, true, warmupMs);
   }
   const node = results['idle node']!;
   const rows: Row[] = [];
@@ -75,6 +76,6 @@ export async function costBench(quick: boolean): Promise<Section> {
     rows.push({ metric: `${v} sandbox: supervisor CPU per second`, ours: fmt(r.cpuMsPerS, 1, 'ms'), peer: fmt(node.cpuMsPerS, 1, 'ms'), ratio: '', spread: `±${TICK_MS} ms over ${seconds} s (USER_HZ ticks)`, target: '' });
     rows.push({ metric: `${v} sandbox: supervisor RSS`, ours: fmt(quantile(r.rss, 0.5), 1, 'MiB'), peer: fmt(quantile(node.rss, 0.5), 1, 'MiB'), ratio: fmt(quantile(r.rss, 0.5) / quantile(node.rss, 0.5), 2), spread: `max ${fmt(Math.max(...r.rss), 1)} MiB`, target: '' });
   }
-  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s per variant after 1 s of warm-up; peer: an idle \`node -e "setInterval(…)"\`.`];
+  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s per variant after ${warmupMs} ms of warm-up; peer: an idle \`node -e "setInterval(…)"\`.`];
   return { title: 'Supervisor cost (CPU and memory of `sandbox run` while the sandbox runs)', peerName: 'idle node', rows, notes, raw: results };
 }

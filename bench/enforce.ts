@@ -69,7 +69,7 @@ async function launchRaw(seconds: number): Promise<Launch> {
  * no busy loop), and take as its effect the first poll at which nr_throttled reached its final
  * value: after that the cgroup was never throttled again.
  */
-async function watchChange(files: CounterFiles, write: () => Promise<void>): Promise<Change> {
+async function watchChange(files: CounterFiles, write: () => Promise<void>, settleMs: number): Promise<Change> {
   const polls: Array<[number, number]> = [];
   let stop = false;
   const poller = (async () => {
@@ -79,11 +79,11 @@ async function watchChange(files: CounterFiles, write: () => Promise<void>): Pro
       await sleep(POLL_MS);
     }
   })();
-  await sleep(1000);
+  await sleep(settleMs);
   const writeStartNs = nowNs();
   await write();
   const writeEndNs = nowNs();
-  await sleep(1000);
+  await sleep(settleMs);
   stop = true;
   await poller;
   const final = polls[polls.length - 1]![1];
@@ -95,7 +95,7 @@ async function watchChange(files: CounterFiles, write: () => Promise<void>): Pro
   return { writeStartNs, writeEndNs, effectNs: Math.max(writeStartNs, settledNs) };
 }
 
-async function changeOurs(): Promise<Change> {
+async function changeOurs(settleMs: number): Promise<Change> {
   const child = runSandbox(['--cpu', '20%', '--mem', '256M', '--', BUSY, 'spin', '1', '3600'], ['ignore', 'ignore', 'inherit']);
   const done = exited(child);
   try {
@@ -104,20 +104,20 @@ async function changeOurs(): Promise<Change> {
       const update = spawn(process.execPath, [CLI, 'update', info.id, '--cpu', '100%'], { stdio: ['ignore', 'ignore', 'inherit'] });
       const code = await exited(update);
       if (code !== 0) throw new Error(`sandbox update exited ${code}`);
-    });
+    }, settleMs);
   } finally {
     child.kill('SIGTERM');
     await done;
   }
 }
 
-async function changeRaw(): Promise<Change> {
+async function changeRaw(settleMs: number): Promise<Change> {
   const cg = createRawCgroup(`sandbox-bench-raw-${process.pid}`, 20_000, 100_000);
   try {
     const child = cg.spawn([BUSY, 'spin', '1', '3600']);
     const done = exited(child);
     try {
-      return await watchChange(counterFiles(cg.dirs), async () => cg.setQuota(100_000));
+      return await watchChange(counterFiles(cg.dirs), async () => cg.setQuota(100_000), settleMs);
     } finally {
       child.kill('SIGKILL');
       await done;
@@ -129,7 +129,8 @@ async function changeRaw(): Promise<Change> {
 
 /** Run the enforce scenario. */
 export async function enforceBench(quick: boolean): Promise<Section> {
-  const n = quick ? 2 : 5;
+  const n = quick ? 1 : 5;
+  const settle = quick ? 500 : 1000;
   const launches: Record<'ours' | 'raw', Launch[]> = { ours: [], raw: [] };
   const changes: Record<'ours' | 'raw', Change[]> = { ours: [], raw: [] };
   for (let i = 0; i < n; i++) {
@@ -141,7 +142,7 @@ export async function enforceBench(quick: boolean): Promise<Section> {
   for (let i = 0; i < (quick ? 1 : 3); i++) {
     for (const v of i % 2 === 0 ? (['ours', 'raw'] as const) : (['raw', 'ours'] as const)) {
       progress(`enforce: live change 20% → 100%, ${v} ${i + 1}`);
-      changes[v].push(v === 'ours' ? await changeOurs() : await changeRaw());
+      changes[v].push(v === 'ours' ? await changeOurs(settle) : await changeRaw(settle));
     }
   }
   const ms = (ns: number) => ns / 1e6;

@@ -25,7 +25,7 @@ export interface QuotaRun {
 
 /** The quotas measured: 10..150% up to the host's CPUs. */
 export function quotasFor(hostCpus: number, quick: boolean): number[] {
-  const all = quick ? [20, 100, 150] : [10, 20, 50, 100, 150];
+  const all = quick ? [20, 150] : [10, 20, 50, 100, 150];
   return all.filter((p) => p <= hostCpus * 100);
 }
 
