@@ -8,11 +8,12 @@
 // the floor minus the host file what FUSE through fuse-native costs. Figures are ratios in the same
 // run, against the issue's targets.
 import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
 import { quantile } from './stats.js';
+import type { Row as TableRow, Section } from './table.js';
 
 const CLI = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
 const READER = fileURLToPath(new URL('../native/view-reader', import.meta.url));
@@ -213,15 +214,25 @@ function report(samples: Samples): Row[] {
   return rows;
 }
 
-/** Run the procfs scenario and print its table; raw samples to `jsonPath` when given. */
-export async function procfsBench(quick: boolean, jsonPath?: string): Promise<void> {
+/** The procfs rows in the shared table format: the floor and the host file go to the spread column. */
+function asTableRows(rows: Row[]): TableRow[] {
+  return rows.map(([metric, ours, floor, lxcfs, host, ratio, target, met]) => ({
+    metric,
+    ours,
+    peer: lxcfs,
+    ratio,
+    spread: [floor && `floor ${floor}`, host && `host ${host}`].filter(Boolean).join(', '),
+    target,
+    met: met === 'yes',
+  }));
+}
+
+/** Run the procfs scenario; its table and raw samples as a Section. */
+export async function procfsBench(quick: boolean): Promise<Section> {
   const plan = quick ? QUICK : FULL;
-  console.log(`\n## Views: ours vs lxcfs, from inside one sandbox (${plan.rounds} rounds × ${plan.readsPerBlock} reads per file and daemon)\n`);
+  const title = `Views: ours vs lxcfs, from inside one sandbox (${plan.rounds} rounds × ${plan.readsPerBlock} reads per file and daemon)`;
   const missing = ensureLxcfs();
-  if (missing) {
-    console.log(`skipped: ${missing}`);
-    return;
-  }
+  if (missing) return { title, peerName: 'lxcfs', rows: [], notes: [`skipped: ${missing}`], raw: null };
   const samples: Samples = {
     latencyUs: { ours: perFile(() => []), floor: perFile(() => []), lxcfs: perFile(() => []), host: perFile(() => []) },
     cpuTicks: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
@@ -245,7 +256,6 @@ export async function procfsBench(quick: boolean, jsonPath?: string): Promise<vo
     await lxcfs.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  console.log('| metric | ours | fuse-native floor | lxcfs | host file | ours / lxcfs | target | met |\n|---|---|---|---|---|---|---|---|');
-  for (const row of report(samples)) console.log(`| ${row.join(' | ')} |`);
-  if (jsonPath) writeFileSync(jsonPath, JSON.stringify(samples));
+  const notes = ['The spread column holds the fuse-native floor (the same mount and handlers serving constant text) and the host file read by the same reader; ratio = ours / lxcfs.'];
+  return { title, peerName: 'lxcfs', rows: asTableRows(report(samples)), notes, raw: samples };
 }

@@ -1,0 +1,115 @@
+// `npm run bench -- launch`: the wall time of `sandbox run --cpu 20% --mem 256M -- true` against
+// `true`, `node -e 0` (the floor of any Node CLI) and the launchers of bench/peers.ts, warm
+// (back-to-back) and cold (0.5 s apart), in a rotating order every round (../shared/BENCH.md step 2),
+// warm-ups discarded. Our runs carry SANDBOX_TIMINGS=1, so each also gives its phase breakdown
+// (supervisor/run.ts mark(): ms since the Node process started).
+import { spawn } from 'node:child_process';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { launchPeers, type Peer } from './peers.js';
+import { CLI } from './sandbox-proc.js';
+import { quantile } from './stats.js';
+import { fmt, progress, type Row, type Section } from './table.js';
+
+const OURS = 'sandbox run --cpu 20% --mem 256M -- true';
+const NODE = 'node -e 0';
+
+/** Wall time (ms) of one run, and our phase marks when it printed them. */
+interface Timed {
+  ms: number;
+  marks: Record<string, number> | null;
+}
+
+/** Run argv to completion (it must exit 0) and time it. */
+function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+    let err = '';
+    child.stderr.on('data', (d: Buffer) => (err += d.toString()));
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      const ms = performance.now() - t0;
+      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
+      const line = err.split('\n').find((l) => l.startsWith('sandbox-timings '));
+      resolve({ ms, marks: line ? (JSON.parse(line.slice('sandbox-timings '.length)) as Record<string, number>) : null });
+    });
+  });
+}
+
+/** Our phases, from consecutive marks (and the wall time for the process exit after teardown). */
+const PHASES: Array<[string, (m: Record<string, number>, wall: number) => number]> = [
+  ['node start + CLI load (→ run)', (m) => m.run!],
+  ['state dir (run → state)', (m) => m.state! - m.run!],
+  ['cgroup create + apply (state → cgroup)', (m) => m.cgroup! - m.state!],
+  ['FUSE load + mount, overlapped (state → fuse)', (m) => m.fuse! - m.state!],
+  ['stage spawn (cgroup → spawn)', (m) => m.spawn! - m.cgroup!],
+  ['wait for the FUSE mount (spawn → released)', (m) => m.released! - m.spawn!],
+  ['stage, PID 1, exec, true (released → exited)', (m) => m.exited! - m.released!],
+  ['teardown (exited → teardown)', (m) => m.teardown! - m.exited!],
+  ['process exit (teardown → wall end)', (m, wall) => wall - m.teardown!],
+];
+
+/** Run the launch scenario. */
+export async function launchBench(quick: boolean): Promise<Section> {
+  const { peers, skipped } = launchPeers();
+  const variants: Peer[] = [
+    { name: OURS, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' },
+    { name: NODE, argv: () => [process.execPath, ['-e', '0']], limits: '' },
+    { name: 'true', argv: () => ['true', []], limits: '' },
+    ...peers,
+  ];
+  const env = { ...process.env, SANDBOX_TIMINGS: '1' };
+  const modes = { warm: { rounds: 3, perRound: quick ? 2 : 10, gapMs: 0 }, cold: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 3, gapMs: 500 } };
+  const samples: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
+  const marks: Array<{ wall: number; marks: Record<string, number> }> = [];
+  const roundMedians: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
+  let run = 0;
+  try {
+    for (const v of variants) await time(...v.argv(run++), env); // warm-up, discarded
+    for (const [mode, plan] of Object.entries(modes) as Array<['warm' | 'cold', (typeof modes)['warm']]>) {
+      for (let round = 0; round < plan.rounds; round++) {
+        const thisRound: Record<string, number[]> = {};
+        for (let i = 0; i < plan.perRound; i++) {
+          for (let k = 0; k < variants.length; k++) {
+            const v = variants[(i + k + round) % variants.length]!;
+            if (plan.gapMs) await sleep(plan.gapMs);
+            const t = await time(...v.argv(run++), env);
+            (samples[mode][v.name] ??= []).push(t.ms);
+            (thisRound[v.name] ??= []).push(t.ms);
+            if (v.name === OURS && t.marks) marks.push({ wall: t.ms, marks: t.marks });
+          }
+        }
+        for (const [name, s] of Object.entries(thisRound)) (roundMedians[mode][name] ??= []).push(quantile(s, 0.5));
+        progress(`launch ${mode} round ${round + 1}/${plan.rounds}`);
+      }
+    }
+  } finally {
+    for (const p of peers) p.cleanup?.();
+  }
+  const rows: Row[] = [];
+  for (const mode of ['warm', 'cold'] as const) {
+    const floor = quantile(samples[mode][NODE] ?? [], 0.5);
+    for (const v of variants) {
+      const s = samples[mode][v.name] ?? [];
+      const med = quantile(s, 0.5);
+      const rm = roundMedians[mode][v.name] ?? [];
+      const isOurs = v.name === OURS;
+      rows.push({
+        metric: `${mode}: ${v.name}${v.limits && !isOurs ? ` (limits: ${v.limits})` : ''}`,
+        ours: isOurs ? `${fmt(med, 1, 'ms')} (p90 ${fmt(quantile(s, 0.9), 1)}, p99 ${fmt(quantile(s, 0.99), 1)})` : '',
+        peer: isOurs ? '' : `${fmt(med, 1, 'ms')} (p90 ${fmt(quantile(s, 0.9), 1)}, p99 ${fmt(quantile(s, 0.99), 1)})`,
+        ratio: `${fmt(med / floor, 2)} × node -e 0`,
+        spread: `round medians ${fmt(Math.min(...rm), 1)}–${fmt(Math.max(...rm), 1)} ms, n = ${s.length}`,
+        target: isOurs && mode === 'warm' ? '≤ 1.25 × node -e 0' : '',
+        ...(isOurs && mode === 'warm' ? { met: med / floor <= 1.25 } : {}),
+      });
+    }
+  }
+  for (const [name, of] of PHASES) {
+    const xs = marks.map((m) => of(m.marks, m.wall)).filter(Number.isFinite);
+    rows.push({ metric: `ours, phase: ${name}`, ours: fmt(quantile(xs, 0.5), 1, 'ms'), peer: '', ratio: '', spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`, target: '' });
+  }
+  const notes = [`Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`];
+  for (const s of skipped) notes.push(`skipped peer: ${s}`);
+  return { title: 'Launch overhead (wall ms, /bin/true)', peerName: 'peer', rows, notes, raw: { samples, marks } };
+}
