@@ -33,6 +33,7 @@ Examples:
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
+  sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
 
 Exit status: the command's own, 128+N if it was killed by signal N (137 for an OOM kill),
 125 for a sandbox error, 126 if the command can't be executed, 127 if it is not found,
@@ -74,6 +75,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--cpu-burst <duration>', 'CFS burst credit on top of the quota, e.g. 20ms'))
     .addOption(new Option('--cpuset-cpus <list>', 'pin to these host CPUs, e.g. 0-1 or 1 (default: least-loaded)'))
     .addOption(new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'))
+    .addOption(new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'))
+    .addOption(new Option('--device-read-bps <dev:rate>', 'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)').argParser(collect))
+    .addOption(new Option('--device-write-bps <dev:rate>', 'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)').argParser(collect))
+    .addOption(new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect))
+    .addOption(new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect))
     .addOption(new Option('--net <mode>', 'network: host, or none (new namespace, loopback only)').default('host'))
     .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
     .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
