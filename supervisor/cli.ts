@@ -24,6 +24,8 @@ interface RunFlags extends LimitFlags {
   workdir?: string;
   timeout?: string;
   user?: string;
+  tty?: boolean;
+  interactive?: boolean;
 }
 
 const RUN_EXAMPLES = `
@@ -31,6 +33,7 @@ Examples:
   sandbox run --cpu 20% --mem 256M -- top -b -n 1
   sandbox run --cpu 1.5 --mem 1.5G --pids 512 -- make -j2
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
+  sandbox run -it -- sh                    # an interactive shell on a pty (top, vi, job control work)
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
   sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
@@ -50,10 +53,11 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
+  if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, tty: flags.tty === true };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -88,6 +92,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
     .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
+    .addOption(new Option('-i, --interactive', "pass stdin to the command (always so in the foreground; -d gives it /dev/null)"))
+    .addOption(new Option('-t, --tty', 'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()

@@ -29,6 +29,8 @@ export interface StageConfig {
   env: NodeJS.ProcessEnv;
   /** --user: the workload's uid and gid; absent or null = root. */
   user?: { uid: number; gid: number } | null;
+  /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
+  tty?: boolean;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -42,6 +44,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
   if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
   if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);
+  if (cfg.tty) args.push('--tty');
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -23,6 +23,8 @@
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
  *                          groups; its capabilities are then cleared by the kernel at setuid
+ *   --tty                  the workload gets a new pty of the sandbox's devpts as its controlling
+ *                          terminal and stdio; the stage relays it to its own stdin/stdout (pty.c)
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
@@ -96,7 +98,7 @@ static struct pair split_volume(const char *value)
 	return p;
 }
 
-/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2 and --no-timens. */
+/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens and --tty. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
 	size_t cap = (size_t)argc + 1;
@@ -107,6 +109,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->timens = true;
 	cfg->host_mnt_fd = -1;
 	cfg->parent_pidfd = -1;
+	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
@@ -133,6 +136,10 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		}
 		if (strcmp(opt, "--no-timens") == 0) {
 			cfg->timens = false;
+			continue;
+		}
+		if (strcmp(opt, "--tty") == 0) {
+			cfg->tty = true;
 			continue;
 		}
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
