@@ -25,6 +25,8 @@ interface RunFlags extends LimitFlags, FilesystemFlags {
   workdir?: string;
   timeout?: string;
   user?: string;
+  tty?: boolean;
+  interactive?: boolean;
 }
 
 const RUN_EXAMPLES = `
@@ -32,9 +34,11 @@ Examples:
   sandbox run --cpu 20% --mem 256M -- top -b -n 1
   sandbox run --cpu 1.5 --mem 1.5G --pids 512 -- make -j2
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
+  sandbox run -it -- sh                    # an interactive shell on a pty (top, vi, job control work)
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
   sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
+  sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
 
 Exit status: the command's own, 128+N if it was killed by signal N (137 for an OOM kill),
 125 for a sandbox error, 126 if the command can't be executed, 127 if it is not found,
@@ -53,10 +57,11 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
+  if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -78,6 +83,11 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--cpu-burst <duration>', 'CFS burst credit on top of the quota, e.g. 20ms'))
     .addOption(new Option('--cpuset-cpus <list>', 'pin to these host CPUs, e.g. 0-1 or 1 (default: least-loaded)'))
     .addOption(new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'))
+    .addOption(new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'))
+    .addOption(new Option('--device-read-bps <dev:rate>', 'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)').argParser(collect))
+    .addOption(new Option('--device-write-bps <dev:rate>', 'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)').argParser(collect))
+    .addOption(new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect))
+    .addOption(new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect))
     .addOption(new Option('--net <mode>', 'network: host, or none (new namespace, loopback only)').default('host'))
     .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
     .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
@@ -86,6 +96,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
     .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
+    .addOption(new Option('-i, --interactive', "pass stdin to the command (always so in the foreground; -d gives it /dev/null)"))
+    .addOption(new Option('-t, --tty', 'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
     .addOption(new Option('--rootfs <dir>', 'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer'))
     .addOption(new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(collect))

@@ -6,9 +6,10 @@
 import { UsageError } from './errors.js';
 import { formatCpuList, parseCpuList } from './cgroup/cpulist.js';
 import type { CgroupLimits } from './cgroup/types.js';
+import { mergeIoLimits, type IoFlags } from './io-limits.js';
 
 /** Flags as commander hands them over: raw strings, undefined when not given. */
-export interface LimitFlags {
+export interface LimitFlags extends IoFlags {
   cpu?: string;
   mem?: string;
   swap?: string;
@@ -180,5 +181,6 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
     throw new UsageError('--pids', `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`);
   }
 
-  return { cpus, cpuQuotaUs, cpuPeriodUs, cpuBurstUs, cpuWeight, cpusetCpus, memoryBytes, swapBytes, pidsMax };
+  const io = mergeIoLimits(undefined, flags);
+  return { cpus, cpuQuotaUs, cpuPeriodUs, cpuBurstUs, cpuWeight, cpusetCpus, memoryBytes, swapBytes, pidsMax, ...(io ? { io } : {}) };
 }

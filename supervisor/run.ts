@@ -38,6 +38,8 @@ export interface RunRequest {
   name?: string | null;
   /** --user: the workload's uid and gid (null: root). */
   user?: { uid: number; gid: number } | null;
+  /** -t: a pty for the workload (its terminal, relayed to ours by the stage). */
+  tty?: boolean;
   /** -d: the supervisor runs in the background; recorded in the state. */
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
@@ -175,6 +177,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       command: req.command,
       env: req.env,
       user: req.user ?? null,
+      tty: req.tty === true,
     });
     mark('spawn');
     const exited = waitForExit(stage);

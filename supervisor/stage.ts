@@ -35,6 +35,8 @@ export interface StageConfig {
   tmpfs?: readonly { target: string; sizeBytes: number | null }[];
   /** A root of its own (supervisor/rootfs.ts): overlay layers, lowest first; absent = the host's root. */
   root?: { layers: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
+  /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
+  tty?: boolean;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -56,6 +58,7 @@ export function stageArgs(cfg: StageConfig): string[] {
     if (cfg.root.upper !== null) args.push('--upper', cfg.root.upper);
     if (cfg.root.readOnly) args.push('--read-only');
   }
+  if (cfg.tty) args.push('--tty');
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -32,6 +32,8 @@
  *   --upper DIR            upper and work dirs of the overlay are DIR/upper and DIR/work (they must
  *                          exist); default: a tmpfs that vanishes with the sandbox
  *   --read-only            with --layer: the root is made read-only once its mount points exist
+ *   --tty                  the workload gets a new pty of the sandbox's devpts as its controlling
+ *                          terminal and stdio; the stage relays it to its own stdin/stdout (pty.c)
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
@@ -127,7 +129,7 @@ static struct tmpfs_mount parse_tmpfs(const char *value)
 	return t;
 }
 
-/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2 and --no-timens. */
+/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only and --tty. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
 	size_t cap = (size_t)argc + 1;
@@ -139,6 +141,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->host_mnt_fd = -1;
 	cfg->parent_pidfd = -1;
 	cfg->sys_fd = -1;
+	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
@@ -174,6 +177,10 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		}
 		if (strcmp(opt, "--read-only") == 0) {
 			cfg->read_only = true;
+			continue;
+		}
+		if (strcmp(opt, "--tty") == 0) {
+			cfg->tty = true;
 			continue;
 		}
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&

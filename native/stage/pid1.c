@@ -8,7 +8,7 @@
  *   pdeathsig -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
- *   cgroups -> cgroup ns -> cgroupfs -> caps, no_new_privs -> seccomp -> fork workload -> reap loop
+ *   cgroups -> cgroup ns -> cgroupfs -> pty (--tty) -> caps, no_new_privs -> seccomp -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -135,6 +135,8 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	/* By path: the --rw bind on it is only seen by a fresh lookup. */
 	if (chdir(cfg->chdir) != 0)
 		die("workload", "chdir", "%s", cfg->chdir);
+	if (cfg->tty)
+		pty_attach(cfg);
 	switch_user(cfg);
 
 	execvp(cfg->argv[0], cfg->argv);
@@ -221,6 +223,8 @@ void pid1_main(struct config *cfg)
 
 	join_cgroups(cfg);
 	mount_cgroupfs(cfg);
+	if (cfg->tty)
+		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	drop_capabilities();
 	/* prctl(2): execve can no longer grant privileges (set-id bits, file capabilities). */
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
@@ -238,6 +242,8 @@ void pid1_main(struct config *cfg)
 		die("workload", "fork", "%s", "");
 	if (workload == 0)
 		exec_workload(cfg, umask_saved);
+	if (cfg->tty)
+		close(cfg->pty_peer); /* the workload's now: its last close makes the master read EIO */
 	retitle(cfg);
 	reap_loop(workload, &set);
 }

@@ -195,6 +195,8 @@ int main(int argc, char **argv)
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
+	if (cfg.tty)
+		pty_channel(&cfg);
 	create_namespaces(&cfg);
 	if (cfg.timens)
 		set_boottime_offset();
@@ -215,7 +217,7 @@ int main(int argc, char **argv)
 	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
 		close(cfg.procs_fds[i]);
 
-	code = relay(pid1, &set);
+	code = cfg.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();
 	return code;
 }

@@ -18,6 +18,7 @@
  *   tty.c      giving the terminal's foreground to the sandbox and back
  *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
+ *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -83,6 +84,11 @@ struct config {
 	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
 	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
 	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
+
+	/* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts. */
+	bool tty;
+	int pty_sock[2];          /* socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
+	int pty_peer;             /* PID 1: the pty's peer, for the workload */
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -135,6 +141,12 @@ void set_oom_score_adj(int value);
 /* netns.c */
 void loopback_up(void);
 void set_hostname(const char *name);
+
+/* pty.c */
+void pty_channel(struct config *cfg);
+void pty_open(struct config *cfg);
+void pty_attach(const struct config *cfg);
+int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);

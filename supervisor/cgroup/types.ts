@@ -22,6 +22,26 @@ export interface CgroupLimits {
   swapBytes: number;
   /** Maximum number of tasks; null = no limit. */
   pidsMax: number | null;
+  /** Block I/O weight and per-disk throttles; absent = none (and in states written before they existed). */
+  io?: IoLimits;
+}
+
+/** Throttles on one whole disk; null = no limit for that direction and unit. */
+export interface IoDeviceLimit {
+  major: number;
+  minor: number;
+  readBps: number | null;
+  writeBps: number | null;
+  readIops: number | null;
+  writeIops: number | null;
+}
+
+/** Block I/O limits (v1 blkio.bfq.weight and blkio.throttle.*_device; v2 io.weight/io.bfq.weight and io.max). */
+export interface IoLimits {
+  /** Proportional weight 1..1000 (default 100 in bfq and io.weight); null = leave the default. */
+  weight: number | null;
+  /** One entry per disk, in the order first given. */
+  devices: IoDeviceLimit[];
 }
 
 /** Memory figures of a cgroup, normalized to cgroup v2 names. */

@@ -10,11 +10,13 @@ import { readHostFacts } from '../host.js';
 import { MEMORY_FLOOR_BYTES, formatBytes, parseCpu, parseInteger, parseSize, type HostFacts } from '../limits.js';
 import { parseCpuList, formatCpuList } from '../cgroup/cpulist.js';
 import { updateState } from '../state.js';
+import { mergeIoLimits, type IoFlags } from '../io-limits.js';
+import { collect } from './run-options.js';
 import { runningSandbox } from './lookup.js';
 import { requireRoot } from './root.js';
 
 /** Flags of `sandbox update`, as commander hands them over. */
-export interface UpdateFlags {
+export interface UpdateFlags extends IoFlags {
   cpu?: string;
   mem?: string;
   swap?: string;
@@ -61,6 +63,8 @@ export function mergeLimits(current: CgroupLimits, flags: UpdateFlags, host: Hos
     }
     next.cpusetCpus = cpus;
   }
+  const io = mergeIoLimits(current.io, flags);
+  if (io) next.io = io;
   return next;
 }
 
@@ -76,10 +80,15 @@ export function registerUpdate(program: Command): void {
     .option('--pids <n>', 'maximum number of tasks, or "max"')
     .option('--cpuset-cpus <list>', 'host CPUs to run on, e.g. 0-1')
     .option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000')
-    .addHelpText('after', '\nExamples:\n  sandbox update web --cpu 50% --mem 512M\n  sandbox update 3f2a9c01b7de --pids 100')
+    .option('--io-weight <n>', 'relative block I/O weight, 1 to 1000')
+    .option('--device-read-bps <dev:rate>', 'read bytes/s limit on a whole disk, e.g. /dev/vda:10M, or DEV:max (repeatable)', collect)
+    .option('--device-write-bps <dev:rate>', 'write bytes/s limit on a whole disk, e.g. /dev/vda:2M, or DEV:max (repeatable)', collect)
+    .option('--device-read-iops <dev:n>', 'read requests/s limit on a whole disk, or DEV:max (repeatable)', collect)
+    .option('--device-write-iops <dev:n>', 'write requests/s limit on a whole disk, or DEV:max (repeatable)', collect)
+    .addHelpText('after', '\nExamples:\n  sandbox update web --cpu 50% --mem 512M\n  sandbox update 3f2a9c01b7de --pids 100\n  sandbox update web --device-write-bps /dev/vda:4M')
     .action(async (ref: string, flags: UpdateFlags) => {
       if (Object.values(flags).every((v) => v === undefined)) {
-        throw new UsageError('update', 'nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus or --cpu-weight');
+        throw new UsageError('update', 'nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}');
       }
       const host = await readHostFacts();
       requireRoot('update');

@@ -43,6 +43,15 @@ const FLAG_ROWS: Row[] = [
   ['offline CPU', ['run', '--cpuset-cpus', '999', ...T], 125, ['--cpuset-cpus', 'CPU 999']],
   ['reversed CPU range', ['run', '--cpuset-cpus', '1-0', ...T], 125, ['--cpuset-cpus', '"1-0"']],
   ['burst over the quota', ['run', '--cpu', '20%', '--cpu-burst', '1s', ...T], 125, ['--cpu-burst', '"1s"']],
+  // block I/O
+  ['io weight zero', ['run', '--io-weight', '0', ...T], 125, ['--io-weight', '"0"']],
+  ['io weight over 1000', ['run', '--io-weight', '1001', ...T], 125, ['--io-weight', '"1001"']],
+  ['device rate without a device', ['run', '--device-write-bps', '2M', ...T], 125, ['--device-write-bps', '"2M"']],
+  ['device rate of a character device', ['run', '--device-read-bps', '/dev/null:2M', ...T], 125, ['--device-read-bps', '"/dev/null"', 'not a block device']],
+  ['device rate of a missing path', ['run', '--device-write-bps', '/nonexistent/vdz:2M', ...T], 125, ['--device-write-bps', '"/nonexistent/vdz"']],
+  ['zero device rate', ['run', '--device-write-bps', '/dev/null:0', ...T], 125, ['--device-write-bps', '"0"']],
+  ['device rate with a bad unit', ['run', '--device-read-bps', '/dev/null:2X', ...T], 125, ['--device-read-bps', '"2X"']],
+  ['iops with a size unit', ['run', '--device-write-iops', '/dev/null:10M', ...T], 125, ['--device-write-iops', '"10M"']],
   // empty values
   ['empty --mem', ['run', '--mem', '', ...T], 125, ['--mem', '""']],
   ['empty --cpu', ['run', '--cpu', '', ...T], 125, ['--cpu', '""']],

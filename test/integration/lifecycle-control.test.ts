@@ -216,7 +216,7 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
         [['--mem', '1M'], 'sandbox: --mem: "1M" is below the 6 MiB a sandbox needs'],
         [['--cpu', 'fast'], 'sandbox: --cpu: expected a share like 20%, 150% or 0.5 (CPUs), got "fast"'],
         [['--pids', '0'], 'sandbox: --pids: must be from 1 to 4194304, got "0"'],
-        [[], 'sandbox: update: nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus or --cpu-weight'],
+        [[], 'sandbox: update: nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}'],
       ] as const) {
         const r = await cli(['update', id, ...flags]);
         expect(r.code).toBe(125);

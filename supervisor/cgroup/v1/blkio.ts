@@ -17,7 +17,7 @@
 // --device-read-bps` on a v1 host.
 import { errnoCode, type CgroupFs } from '../fs.js';
 import { parseBlkioRwstat } from '../io-parse.js';
-import type { IoStats } from '../types.js';
+import type { IoLimits, IoStats } from '../types.js';
 
 /** Read the cgroup's bytes and requests per device (recursive files where the kernel has them). */
 export function readBlkio(fs: CgroupFs, dir: string): IoStats {
@@ -55,5 +55,33 @@ export async function enableIoAccounting(fs: CgroupFs, dir: string): Promise<voi
       const code = errnoCode(err);
       if (code !== 'ENODEV' && code !== 'ENXIO') throw err;
     });
+  }
+}
+
+/** v1 throttle files and the IoDeviceLimit field each holds (blk-throttle.c throtl_legacy_files). */
+const THROTTLE_FILES = [
+  ['read_bps_device', 'readBps'],
+  ['write_bps_device', 'writeBps'],
+  ['read_iops_device', 'readIops'],
+  ['write_iops_device', 'writeIops'],
+] as const;
+
+/**
+ * Write the I/O limits into the blkio leaf. The weight goes to blkio.bfq.weight (bfq-cgroup.c
+ * bfq_blkcg_legacy_files; CFQ's blkio.weight where an old kernel still has it): it takes effect on
+ * disks whose scheduler is bfq (/sys/block/<disk>/queue/scheduler) and is inert under the others.
+ * Each throttle is "MAJ:MIN VALUE", 0 = no limit (tg_set_conf() stores 0 as U64_MAX/UINT_MAX), so
+ * every field of every listed disk is written and "max" in an update really removes a limit.
+ */
+export async function applyBlkio(fs: CgroupFs, dir: string, io: IoLimits): Promise<void> {
+  if (io.weight !== null) {
+    const file = [`${dir}/blkio.bfq.weight`, `${dir}/blkio.weight`].find((f) => fs.readIfExists(f) !== null);
+    if (!file) throw new Error(`no blkio.bfq.weight or blkio.weight in ${fs.resolve(dir)}: no proportional I/O scheduler (bfq) in this kernel, so --io-weight can't be set`);
+    await fs.write(file, String(io.weight));
+  }
+  for (const d of io.devices) {
+    for (const [name, field] of THROTTLE_FILES) {
+      await fs.write(`${dir}/blkio.throttle.${name}`, `${d.major}:${d.minor} ${d[field] ?? 0}`);
+    }
   }
 }

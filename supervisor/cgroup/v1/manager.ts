@@ -9,7 +9,7 @@ import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { allSteps, killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
-import { enableIoAccounting, readBlkio } from './blkio.js';
+import { applyBlkio, enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
@@ -110,6 +110,14 @@ export class V1Manager implements CgroupManager {
     await step('cpu', () => applyCpu(this.fs, this.leaf('cpu'), limits));
     await step('memory', () => applyMemory(this.fs, this.leaf('memory'), limits));
     await step('pids', () => applyPids(this.fs, this.leaf('pids'), limits.pidsMax));
+    const io = limits.io;
+    if (io && (io.weight !== null || io.devices.length > 0)) {
+      await step('blkio', async () => {
+        const blkio = this.byController.get('blkio');
+        if (!blkio) throw new Error('no blkio hierarchy is mounted, so I/O limits can\'t be set');
+        await applyBlkio(this.fs, blkio.leaf, io);
+      });
+    }
   }
 
   async addPid(pid: number): Promise<void> {

@@ -8,7 +8,7 @@ import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn }
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../types.js';
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
-import { readIoStat } from './io.js';
+import { applyIo, readIoStat } from './io.js';
 import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
 import { applyMemory, readMemory } from './memory.js';
@@ -69,6 +69,8 @@ export class V2Manager implements CgroupManager {
     await step('cpu', () => applyCpu(this.fs, this.leaf, limits));
     await step('memory', () => applyMemory(this.fs, this.leaf, limits));
     await step('pids', () => applyPids(this.fs, this.leaf, limits.pidsMax));
+    const io = limits.io;
+    if (io && (io.weight !== null || io.devices.length > 0)) await step('io', () => applyIo(this.fs, this.leaf, io));
   }
 
   async addPid(pid: number): Promise<void> {

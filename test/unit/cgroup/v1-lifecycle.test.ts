@@ -130,6 +130,21 @@ describe('v1 create', () => {
   });
 });
 
+describe('v1 apply io', () => {
+  it('--io-weight -> blkio.bfq.weight; each disk gets all four throttle files, 0 = none', async () => {
+    const cg = await open('io1');
+    await cg.create();
+    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
+    await cg.apply({ ...LIMITS, io });
+    expect(writesTo('blkio.bfq.weight')).toEqual(['300']);
+    expect(writesTo('blkio.throttle.write_bps_device')).toEqual(['254:0 2097152']);
+    expect(writesTo('blkio.throttle.read_iops_device')).toEqual(['254:0 500']);
+    expect(writesTo('blkio.throttle.write_iops_device')).toEqual(['254:0 0']);
+    // read_bps_device: create()'s accounting writes ("MAJ:MIN 0" per disk), then the limit's 0.
+    expect(writesTo('blkio.throttle.read_bps_device').at(-1)).toBe('254:0 0');
+  });
+});
+
 describe('v1 apply', () => {
   it('20% / 256M / 4096 / CPU 1 writes exactly the kernel values', async () => {
     const cg = await open('a1');

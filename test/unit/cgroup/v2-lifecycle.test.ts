@@ -42,6 +42,25 @@ const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 const put = (path: string, value: string): void => writeFileSync(join(root, path), value);
 const writesTo = (name: string): string[] => fs.log.filter((o) => o.op === 'write' && o.path.endsWith(`/${name}`)).map((o) => o.value!);
 
+describe('v2 apply io', () => {
+  it('--io-weight and per-disk throttles -> io.weight "default N" and one io.max line per disk ("max" = none)', async () => {
+    const cg = await open('io1');
+    await cg.create();
+    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
+    await cg.apply({ ...LIMITS, io });
+    expect(writesTo('io.weight')).toEqual(['default 300']);
+    expect(writesTo('io.max')).toEqual(['254:0 rbps=max wbps=2097152 riops=500 wiops=max']);
+  });
+
+  it('without io limits nothing is written to io files', async () => {
+    const cg = await open('io2');
+    await cg.create();
+    await cg.apply(LIMITS);
+    expect(writesTo('io.max')).toEqual([]);
+    expect(writesTo('io.weight')).toEqual([]);
+  });
+});
+
 describe('v2 create + apply', () => {
   it('20% / 256M / 4096 / CPU 1 -> cpu.max "20000 100000", memory.swap.max "0"…', async () => {
     const cg = await open('a1');

@@ -36,6 +36,12 @@ describe('stageArgs', () => {
     expect(args).not.toContain('--cgroup-v1');
   });
 
+  it('passes --tty (no value) before --chdir only with -t', () => {
+    const args = stageArgs({ ...base, v1Hierarchies: null, tty: true });
+    expect(args.slice(args.indexOf('--tty'), args.indexOf('--tty') + 2)).toEqual(['--tty', '--chdir']);
+    expect(stageArgs({ ...base, v1Hierarchies: null })).not.toContain('--tty');
+  });
+
   it('passes --user UID:GID before --chdir when asked', () => {
     const args = stageArgs({ ...base, v1Hierarchies: null, user: { uid: 1000, gid: 1001 } });
     expect(args.slice(args.indexOf('--user'), args.indexOf('--user') + 4)).toEqual(['--user', '1000:1001', '--chdir', '/home/me/project']);

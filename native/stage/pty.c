@@ -1,0 +1,254 @@
+/*
+ * --tty: the workload gets a pseudo-terminal of the sandbox's own devpts (mounts.c mounts a new
+ * instance on /dev/pts, so the pty must come from it: a host pty would not resolve to a
+ * /dev/pts/N inside and ttyname(3) would fail). Three parts:
+ *
+ *   PID 1 (pty_open)      opens /dev/ptmx inside, unlocks it, opens the peer with TIOCGPTPEER
+ *                         (ioctl_tty(2), Linux 4.13: no path lookup) and sends the master to the
+ *                         outer stage over a socketpair (SCM_RIGHTS, unix(7)); it keeps the peer.
+ *   the workload          (pty_attach) setsid(2), makes the peer its controlling terminal
+ *                         (TIOCSCTTY) and its stdin, stdout and stderr.
+ *   the outer stage       (pty_relay) puts the user's terminal in raw mode (termios(3) cfmakeraw:
+ *                         Ctrl-C and Ctrl-Z become bytes that the sandbox's line discipline turns
+ *                         into signals for the workload's foreground group), copies stdin to the
+ *                         master and the master to stdout, passes the window size on at start and
+ *                         on every SIGWINCH (TIOCSWINSZ on the master signals the pty's foreground
+ *                         group, drivers/tty/tty_io.c tty_do_resize), and forwards the other
+ *                         signals to PID 1 as relay() does. When PID 1 has exited (the kernel has
+ *                         then killed and waited for everything in its pid namespace, so nobody
+ *                         holds the peer) it drains the master until EIO and restores the terminal.
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <termios.h>
+#include <unistd.h>
+
+/* Create the channel PID 1 sends the master over; call before fork (both ends close on exec). */
+void pty_channel(struct config *cfg)
+{
+	int sv[2];
+
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		die("tty", "socketpair", "AF_UNIX, SOCK_SEQPACKET");
+	cfg->pty_sock[0] = sv[0]; /* the outer stage's end */
+	cfg->pty_sock[1] = sv[1]; /* PID 1's end */
+}
+
+/* PID 1: open a pty in the sandbox's devpts, send the master to the stage, keep the peer. */
+void pty_open(struct config *cfg)
+{
+	char data = 'm';
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+	struct cmsghdr *cmsg;
+	int master, peer;
+
+	close(cfg->pty_sock[0]);
+	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (master < 0)
+		die("tty", "open", "/dev/ptmx");
+	if (unlockpt(master) != 0)
+		die("tty", "unlockpt", "/dev/ptmx");
+	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (peer < 0)
+		die("tty", "ioctl", "TIOCGPTPEER");
+	/* With --user the workload owns its terminal, as login(1) arranges (a process of that user can
+	 * then chmod it, e.g. `mesg`); devpts created it as PID 1's uid 0, mode 0620. */
+	if (cfg->has_user && fchown(peer, cfg->uid, (gid_t)-1) != 0)
+		die("tty", "fchown", "pty peer, %u", (unsigned)cfg->uid);
+
+	memset(control, 0, sizeof control);
+	cmsg = CMSG_FIRSTHDR(&msg);
+	cmsg->cmsg_level = SOL_SOCKET;
+	cmsg->cmsg_type = SCM_RIGHTS;
+	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
+	memcpy(CMSG_DATA(cmsg), &master, sizeof master);
+	if (sendmsg(cfg->pty_sock[1], &msg, MSG_NOSIGNAL) != 1)
+		die("tty", "sendmsg", "pty master to the stage");
+	close(master);
+	close(cfg->pty_sock[1]);
+	cfg->pty_peer = peer;
+}
+
+/* The workload (child of PID 1): a new session whose controlling terminal is the pty peer on 0, 1, 2. */
+void pty_attach(const struct config *cfg)
+{
+	int peer = cfg->pty_peer;
+
+	/* setsid(2): the child of a fork is never a group leader, so this succeeds. TIOCSCTTY makes the
+	 * peer the controlling terminal of this new session (ioctl_tty(2)), and its foreground group. */
+	if (setsid() < 0)
+		die("tty", "setsid", "%s", "");
+	if (ioctl(peer, TIOCSCTTY, 0) != 0)
+		die("tty", "ioctl", "TIOCSCTTY");
+	for (int fd = 0; fd <= 2; fd++)
+		if (dup2(peer, fd) != fd)
+			die("tty", "dup2", "pty peer, %d", fd);
+	if (peer > 2)
+		close(peer);
+}
+
+/* Receive the master PID 1 sends; -1 if PID 1 ended without sending (its error is on stderr). */
+static int receive_master(int sock)
+{
+	char data;
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+	struct cmsghdr *cmsg;
+	ssize_t n;
+	int fd;
+
+	do
+		n = recvmsg(sock, &msg, MSG_CMSG_CLOEXEC);
+	while (n < 0 && errno == EINTR);
+	if (n <= 0)
+		return -1;
+	cmsg = CMSG_FIRSTHDR(&msg);
+	if (cmsg == NULL || cmsg->cmsg_level != SOL_SOCKET || cmsg->cmsg_type != SCM_RIGHTS)
+		return -1;
+	memcpy(&fd, CMSG_DATA(cmsg), sizeof fd);
+	return fd;
+}
+
+/* Write all of buf (the user's terminal or the master); false on an error other than EINTR. */
+static bool write_all(int fd, const char *buf, size_t len)
+{
+	while (len > 0) {
+		ssize_t n = write(fd, buf, len);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return false;
+		buf += n;
+		len -= (size_t)n;
+	}
+	return true;
+}
+
+/* Copy the user's window size to the pty (nothing when stdin is not a terminal). */
+static void pass_window_size(int master)
+{
+	struct winsize ws;
+
+	if (ioctl(STDIN_FILENO, TIOCGWINSZ, &ws) == 0)
+		(void)ioctl(master, TIOCSWINSZ, &ws);
+}
+
+/* Read what is left on the master once no peer is open: data, then EIO (or EAGAIN). */
+static void drain(int master)
+{
+	char buf[4096];
+	ssize_t n;
+
+	fcntl(master, F_SETFL, fcntl(master, F_GETFL) | O_NONBLOCK);
+	while ((n = read(master, buf, sizeof buf)) > 0 || (n < 0 && errno == EINTR))
+		if (n > 0 && !write_all(STDOUT_FILENO, buf, (size_t)n))
+			return;
+}
+
+/* The outer stage with --tty: relay between the user's terminal and the pty until PID 1 exits. */
+int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
+{
+	struct termios saved, raw;
+	bool restore = false, stdin_open = true;
+	sigset_t with_winch = *set;
+	int master, sfd, code = -1;
+
+	close(cfg->pty_sock[1]);
+	master = receive_master(cfg->pty_sock[0]);
+	close(cfg->pty_sock[0]);
+
+	/* SIGWINCH from the user's terminal (we hold its foreground, tty.c) is taken here too. */
+	sigaddset(&with_winch, SIGWINCH);
+	if (sigprocmask(SIG_BLOCK, &with_winch, NULL) != 0)
+		die("tty", "sigprocmask", "SIG_BLOCK SIGWINCH");
+	sfd = signalfd(-1, &with_winch, SFD_CLOEXEC);
+	if (sfd < 0)
+		die("tty", "signalfd", "forwarded signals, SIGCHLD, SIGWINCH");
+
+	/* Raw mode only on a terminal whose foreground we hold: from the background tcsetattr would stop us. */
+	if (master >= 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() && tcgetattr(STDIN_FILENO, &saved) == 0) {
+		raw = saved;
+		cfmakeraw(&raw);
+		restore = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+	}
+	if (master >= 0)
+		pass_window_size(master);
+
+	while (code < 0) {
+		struct pollfd fds[3] = {
+			{ .fd = sfd, .events = POLLIN },
+			{ .fd = master, .events = POLLIN },
+			{ .fd = stdin_open && master >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
+		};
+		char buf[4096];
+		ssize_t n;
+
+		if (poll(fds, 3, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("tty", "poll", "%s", "signalfd, pty master, stdin");
+		}
+		if (fds[0].revents & POLLIN) {
+			struct signalfd_siginfo si;
+
+			if (read(sfd, &si, sizeof si) == sizeof si) {
+				int status;
+
+				if (si.ssi_signo == SIGWINCH) {
+					if (master >= 0)
+						pass_window_size(master);
+				} else if (si.ssi_signo == SIGCHLD) {
+					if (waitpid(pid1, &status, WNOHANG) == pid1 && (WIFEXITED(status) || WIFSIGNALED(status)))
+						code = exit_code_of(status);
+				} else if (si.ssi_code != SI_KERNEL) {
+					kill(pid1, (int)si.ssi_signo); /* as forward_until_sigchld() */
+				}
+			}
+		}
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(master, buf, sizeof buf);
+			/* EIO: no peer is open (the workload is gone; PID 1's exit follows). Stop polling it. */
+			if (n > 0)
+				(void)write_all(STDOUT_FILENO, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR) {
+				close(master);
+				master = -1;
+			}
+		}
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
+			n = read(STDIN_FILENO, buf, sizeof buf);
+			if (n > 0)
+				(void)write_all(master, buf, (size_t)n);
+			else if (n == 0 || errno != EINTR) {
+				/* EOF on a stdin that is not a terminal (a pipe, a file): type the pty's EOF
+				 * character (VEOF, ^D), so a reader in canonical mode sees end of file too. */
+				struct termios t;
+
+				stdin_open = false;
+				if (master >= 0 && tcgetattr(master, &t) == 0)
+					(void)write_all(master, (const char *)&t.c_cc[VEOF], 1);
+			}
+		}
+	}
+	if (master >= 0) {
+		drain(master);
+		close(master);
+	}
+	if (restore)
+		(void)tcsetattr(STDIN_FILENO, TCSADRAIN, &saved);
+	close(sfd);
+	return code;
+}
