@@ -3,13 +3,14 @@
 // namespace, on a busybox image the test assembles from local files (no network). The host's
 // procps top/free and coreutils nproc copied into the image must report the limits exactly as they
 // do on the host root.
+import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { cli, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 const LIMITS = ['--cpu', '100%', '--mem', '256M'];
@@ -55,6 +56,15 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
 
   /** Run a busybox shell snippet in the image. */
   const sh = (script: string, flags: string[] = []) => cli(['run', ...LIMITS, '--rootfs', image, ...flags, '--', '/bin/sh', '-c', script]);
+
+  it('-t in an image: the workload gets a pty of the sandbox devpts', async () => {
+    const child = spawn(process.execPath, [CLI, 'run', ...LIMITS, '--rootfs', image, '-t', '--', '/bin/sh', '-c', 'cat; tty']);
+    child.stdin!.end('typed\n');
+    const r = await finish(child);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('typed');
+    expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r?$/m);
+  });
 
   it('pivots into the image: the host tree is gone, / is its own parent, only the sandbox mounts are left', async () => {
     const r = await sh('cat /etc/image-marker; test -e /etc/os-release && echo HOST; ls -di / /.. | while read i p; do echo $i; done | uniq | wc -l; pwd; cut -d" " -f5 /proc/self/mountinfo');
