@@ -97,12 +97,9 @@ void exec_main(struct config *cfg)
 		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
 	close(pidfd);
 
-	drop_capabilities();
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		die("exec", "prctl", "PR_SET_NO_NEW_PRIVS, 1");
-	/* The sandbox's syscall filter (seccomp.c), as PID 1 and the workload run under it: an exec'd
-	 * process must not get what the workload can't (mount, setns, module loading, ...). */
-	install_seccomp();
+	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
+	 * workload can't (mount, setns, module loading, ...). */
+	lock_down("exec");
 
 	block_signals(&set);
 	child = fork();

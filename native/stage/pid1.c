@@ -225,13 +225,8 @@ void pid1_main(struct config *cfg)
 	mount_cgroupfs(cfg);
 	if (cfg->tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
-	drop_capabilities();
-	/* prctl(2): execve can no longer grant privileges (set-id bits, file capabilities). */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
-		die("privileges", "prctl", "PR_SET_NO_NEW_PRIVS, 1");
-	/* Last: PID 1 itself runs under the filter too (a workload that ptraces it gains nothing), and
-	 * everything above needed calls the filter denies (mount, setns, unshare). */
-	install_seccomp();
+	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
+	lock_down("privileges");
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

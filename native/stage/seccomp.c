@@ -109,6 +109,19 @@ static void deny_value(struct sock_filter *prog, size_t *len, int call, int n, u
 }
 
 /* Install the filter on the calling thread; needs no_new_privs (or CAP_SYS_ADMIN), see seccomp(2). */
+/* The privileges every process of a sandbox runs with, taken in this order by PID 1 and by a
+ * `sandbox exec`: docker's capability set (caps.c), then no_new_privs (prctl(2): execve can no
+ * longer grant privileges through set-id bits or file capabilities, and seccomp(2) requires it of
+ * an unprivileged filter), then the syscall filter, last because everything before it needs calls
+ * the filter denies (mount, setns, unshare). `step` names the caller in error messages. */
+void lock_down(const char *step)
+{
+	drop_capabilities();
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
+		die(step, "prctl", "PR_SET_NO_NEW_PRIVS, 1");
+	install_seccomp();
+}
+
 void install_seccomp(void)
 {
 	struct sock_filter prog[MAX_PROG];

@@ -132,6 +132,7 @@ void switch_user(const struct config *cfg);
 
 /* seccomp.c */
 void install_seccomp(void);
+void lock_down(const char *step);
 
 /* confine.c */
 void mask_paths(void);
