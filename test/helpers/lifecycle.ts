@@ -1,8 +1,9 @@
 // Helpers for the lifecycle tests: start detached sandboxes through the CLI, wait for their
 // teardown, and make sure none outlives its test (each is killed through `sandbox kill`).
-import { existsSync, readFileSync } from 'node:fs';
-import { expect } from 'vitest';
-import { cli } from './sandbox.js';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, expect } from 'vitest';
+import { cli, leftovers, removeLeftoverCgroups } from './sandbox.js';
 
 /** Ids started by the current test file that may still run. */
 const started = new Set<string>();
@@ -53,4 +54,24 @@ export function cgroupDir(id: string, controller: string): string {
   const dir = stateOf(id).cgroupDirs.find((d) => d.split('/')[4]?.split(',').includes(controller));
   if (!dir) throw new Error(`sandbox ${id} has no ${controller} cgroup`);
   return dir;
+}
+
+/** In a suite: after each test, kill the sandboxes it started and fail on anything left behind. */
+export function cleanUpAfterEach(): void {
+  afterEach(async () => {
+    await killStarted();
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+}
+
+/** In a suite: a scratch directory under `parent`, made before its tests and removed after; call the result for its path. */
+export function scratchDir(parent: string, prefix: string): () => string {
+  let dir = '';
+  beforeAll(() => {
+    dir = mkdtempSync(join(parent, prefix));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  return () => dir;
 }

@@ -1,13 +1,12 @@
 // Block I/O limits through the CLI against real sandboxes: --device-write-bps slows direct writes
 // to the disk to the rate asked, the cgroup file holds the limit, and `sandbox update` changes it
 // live (the next write runs at the new rate); --io-weight lands in the weight file.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { diskOf } from '../helpers/disk.js';
-import { cgroupDir, detached, killStarted, stateOf } from '../helpers/lifecycle.js';
-import { cli, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cgroupDir, cleanUpAfterEach, detached, scratchDir, stateOf } from '../helpers/lifecycle.js';
+import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 
 // A directory under the repository: on a real disk (the system tmp may be tmpfs elsewhere).
 const REPO = fileURLToPath(new URL('../..', import.meta.url));
@@ -36,21 +35,12 @@ function limitsOf(id: string): { write: string; readIops: string; weight: string
 }
 
 describe.skipIf(skip)('block I/O limits', () => {
-  let work = '';
-  beforeAll(() => {
-    work = mkdtempSync(join(REPO, '.io-limits-'));
-  });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  afterEach(async () => {
-    await killStarted();
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+  const workDir = scratchDir(REPO, '.io-limits-');
+  cleanUpAfterEach();
 
   it('--device-write-bps DEV:2M: 8 MiB of direct writes take about 4 s', async () => {
     const t0 = Date.now();
-    const r = await cli(['run', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', dd(8)], { cwd: work });
+    const r = await cli(['run', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', dd(8)], { cwd: workDir() });
     const seconds = (Date.now() - t0) / 1000;
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -60,14 +50,14 @@ describe.skipIf(skip)('block I/O limits', () => {
   }, 30_000);
 
   it('the cgroup holds the limits, and update changes them live', async () => {
-    const id = await detached(['--device-write-bps', `${DEV}:1M`, '--io-weight', '300', '--', 'sleep', '60'], { cwd: work });
+    const id = await detached(['--device-write-bps', `${DEV}:1M`, '--io-weight', '300', '--', 'sleep', '60'], { cwd: workDir() });
     let files = limitsOf(id);
     expect(files.write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
     expect(files.weight).toMatch(/(^|default )300$/m);
 
     // At 1 MiB/s, 2 MiB take about 2 s.
     let t0 = Date.now();
-    let r = await cli(['exec', id, '--', 'sh', '-c', dd(2)], { cwd: work });
+    let r = await cli(['exec', id, '--', 'sh', '-c', dd(2)], { cwd: workDir() });
     expect(r.code).toBe(0);
     expect(Date.now() - t0).toBeGreaterThanOrEqual(1500);
 
@@ -81,7 +71,7 @@ describe.skipIf(skip)('block I/O limits', () => {
 
     // The same process tree now writes 8 MiB in well under the 8 s the old rate would take.
     t0 = Date.now();
-    r = await cli(['exec', id, '--', 'sh', '-c', dd(8)], { cwd: work });
+    r = await cli(['exec', id, '--', 'sh', '-c', dd(8)], { cwd: workDir() });
     expect(r.code).toBe(0);
     expect(Date.now() - t0).toBeLessThan(4000);
 
@@ -93,7 +83,7 @@ describe.skipIf(skip)('block I/O limits', () => {
   }, 60_000);
 
   it('update rejects a bad I/O value with one line naming the flag, exit 125, limits unchanged', async () => {
-    const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '60'], { cwd: work });
+    const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '60'], { cwd: workDir() });
     const r = await cli(['update', id, '--device-write-bps', `${DEV}:0`]);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(new RegExp(`^sandbox: --device-write-bps: .*"0"\\n$`));

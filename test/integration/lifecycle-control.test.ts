@@ -1,11 +1,11 @@
 // `sandbox ps`, `stats`, `kill`, `stop` and `update` through the CLI against real detached
 // sandboxes, including their error paths. Nothing may be left behind after any test.
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
-import { cgroupDir, detached, gone, killStarted, present } from '../helpers/lifecycle.js';
+import { describe, expect, it } from 'vitest';
+import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cgroupDir, cleanUpAfterEach, detached, gone, present, scratchDir } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const MiB = 1024 * 1024;
@@ -37,17 +37,8 @@ interface Figures {
 }
 
 describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
-  let work = '';
-  beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'sandbox-control-'));
-  });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  afterEach(async () => {
-    await killStarted();
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+  const workDir = scratchDir(tmpdir(), 'sandbox-control-');
+  cleanUpAfterEach();
 
   describe('ps', () => {
     it('with nothing running: only the header, or [] with --json', async () => {
@@ -127,11 +118,11 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
 
   describe('kill and stop', () => {
     it('kill --signal TERM reaches the command, which handles it; the sandbox then ends', async () => {
-      const id = await detached(['--workdir', work, '--', 'sh', '-c', 'trap "echo got-term > term.txt; exit 3" TERM; while :; do sleep 0.05; done']);
+      const id = await detached(['--workdir', workDir(), '--', 'sh', '-c', 'trap "echo got-term > term.txt; exit 3" TERM; while :; do sleep 0.05; done']);
       const r = await cli(['kill', '--signal', 'TERM', id]);
       expect(r).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: '' });
       expect(await gone(id)).toBe(true);
-      expect(readFileSync(join(work, 'term.txt'), 'utf8')).toBe('got-term\n');
+      expect(readFileSync(join(workDir(), 'term.txt'), 'utf8')).toBe('got-term\n');
     });
 
     it('kill (default SIGKILL) by name takes down everything in the sandbox within 1 s', async () => {

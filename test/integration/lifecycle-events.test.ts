@@ -1,9 +1,9 @@
 // `sandbox events`: JSON lines for start, oom and exit from real sandboxes, a filter by name, and a
 // clean end on SIGTERM (its socket removed). Nothing may be left behind after any test.
 import { existsSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
-import { detached, gone, killStarted } from '../helpers/lifecycle.js';
+import { describe, expect, it } from 'vitest';
+import { cli, finish, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { cleanUpAfterEach, detached, gone } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 
@@ -27,12 +27,7 @@ async function subscribe(args: string[] = []) {
 }
 
 describe.skipIf(skip)('sandbox events', () => {
-  afterEach(async () => {
-    await killStarted();
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+  cleanUpAfterEach();
 
   it('start, oom and exit with the exit code, in order, for foreground and detached sandboxes', async () => {
     const sub = await subscribe();

@@ -2,19 +2,14 @@
 // cgroups (so its limits apply), sees the same /proc views, has PID 1's privileges, and its exit
 // code comes back. Nothing may be left behind after any test.
 import { readFileSync } from 'node:fs';
-import { afterEach, describe, expect, it } from 'vitest';
-import { cli, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
-import { detached, killStarted } from '../helpers/lifecycle.js';
+import { describe, expect, it } from 'vitest';
+import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cleanUpAfterEach, detached } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 
 describe.skipIf(skip)('sandbox exec', () => {
-  afterEach(async () => {
-    await killStarted();
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+  cleanUpAfterEach();
 
   it('sees the sandbox: its /proc views, hostname, processes, root and cgroup namespace', async () => {
     const id = await detached(['--name', 'lc-exec', '--cpu', '20%', '--mem', '256M', '--hostname', 'inside', '--', 'sleep', '100']);

@@ -1,11 +1,11 @@
 // `sandbox run` lifecycle flags through the CLI against real sandboxes: -d (detached), --name,
 // --env/--clearenv, --workdir, --timeout. Nothing may be left behind after any test.
-import { mkdtempSync, readFileSync, readlinkSync, rmSync } from 'node:fs';
+import { readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { cli, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
-import { cgroupDir, detached, gone, killStarted, present, stateOf } from '../helpers/lifecycle.js';
+import { describe, expect, it } from 'vitest';
+import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cgroupDir, cleanUpAfterEach, detached, gone, present, scratchDir, stateOf } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const LIMITS = ['--cpu', '20%', '--mem', '256M'];
@@ -14,17 +14,8 @@ const LIMITS = ['--cpu', '20%', '--mem', '256M'];
 const procsIn = (dir: string): number[] => readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
 
 describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
-  let work = '';
-  beforeAll(() => {
-    work = mkdtempSync(join(tmpdir(), 'sandbox-lifecycle-'));
-  });
-  afterAll(() => rmSync(work, { recursive: true, force: true }));
-  afterEach(async () => {
-    await killStarted();
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+  const workDir = scratchDir(tmpdir(), 'sandbox-lifecycle-');
+  cleanUpAfterEach();
 
   describe('-d (detached)', () => {
     it('prints the id and exits 0 while the workload runs on, stdio on /dev/null, under a supervisor that is not the CLI', async () => {
@@ -97,10 +88,10 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
     });
 
     it('--workdir runs the command there, writable', async () => {
-      const r = await cli(['run', '--workdir', work, '--', 'sh', '-c', 'pwd; echo x > made && echo wrote']);
+      const r = await cli(['run', '--workdir', workDir(), '--', 'sh', '-c', 'pwd; echo x > made && echo wrote']);
       expect(r.stderr).toBe('');
-      expect(r.stdout).toBe(`${work}\nwrote\n`);
-      expect(readFileSync(join(work, 'made'), 'utf8')).toBe('x\n');
+      expect(r.stdout).toBe(`${workDir()}\nwrote\n`);
+      expect(readFileSync(join(workDir(), 'made'), 'utf8')).toBe('x\n');
     });
 
     it.each([
