@@ -1,4 +1,5 @@
-// The bench's command line: `npm run bench [-- SCENARIO…] [--quick] [--json FILE] [--plot DIR]`.
+// The bench's command line: `npm run bench [-- SCENARIO…] [--quick] [--json FILE] [--plot DIR]`, or
+// `sandbox bench [SCENARIO…] …`.
 // Every bad input is one line naming the flag or value, exit 125 (like the CLI).
 
 /** Scenarios in the order a full run executes them. */
@@ -16,7 +17,8 @@ export interface BenchOptions {
 }
 
 /** The usage text of --help. */
-export const USAGE = `usage: npm run bench -- [SCENARIO…] [--quick] [--json FILE] [--plot DIR]
+export const USAGE = `usage: sandbox bench [SCENARIO…] [--quick] [--json FILE] [--plot DIR]
+       (or: npm run bench -- [SCENARIO…] …)
   SCENARIO   ${SCENARIOS.join(', ')} (default: all, in this order)
   --quick    a ~30 s smoke run of the scenarios named (no thresholds fail it)
   --json F   write every raw sample to F

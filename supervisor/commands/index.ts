@@ -1,6 +1,7 @@
-// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor), one file each, registered on the
+// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor) and bench, one file each, registered on the
 // program built in cli.ts.
 import type { Command } from 'commander';
+import { registerBench } from './bench.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
@@ -9,7 +10,7 @@ import { registerPs } from './ps.js';
 import { registerStats } from './stats.js';
 import { registerUpdate } from './update.js';
 
-/** Add the lifecycle subcommands; `onExit` receives the exit code of `exec` and `doctor`. */
+/** Add the lifecycle subcommands and bench; `onExit` receives the exit code of `exec`, `doctor` and `bench`. */
 export function registerLifecycleCommands(program: Command, onExit: (code: number) => void): void {
   registerPs(program);
   registerStats(program);
@@ -18,4 +19,5 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerKill(program);
   registerEvents(program);
   registerDoctor(program, onExit);
+  registerBench(program, onExit);
 }

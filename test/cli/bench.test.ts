@@ -1,4 +1,5 @@
-// The bench's command line (bench/args.ts, bench/main.ts): a bad argument is one line on stderr
+// The bench's command line (bench/args.ts, bench/run.ts), through `npm run bench`'s entry and through
+// `sandbox bench`: a bad argument is one line on stderr
 // naming it, exit 125, nothing on stdout and nothing run; --help prints the usage. No timing is
 // asserted here: benchmarks report figures, tests check behaviour (../shared/BENCH.md step 6).
 import { spawnSync } from 'node:child_process';
@@ -7,13 +8,18 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchArgs, SCENARIOS } from '../../bench/args.js';
 
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/supervisor/main.js', import.meta.url));
 
-/** Run the built bench with argv. */
-function bench(args: string[]) {
-  return spawnSync(process.execPath, [BENCH, ...args], { encoding: 'utf8', timeout: 10_000 });
-}
+/** The two ways in: `node dist/bench/main.js ARGS` (npm run bench) and `sandbox bench ARGS`. */
+const ENTRIES: Array<[string, string[]]> = [
+  ['npm run bench', [BENCH]],
+  ['sandbox bench', [CLI, 'bench']],
+];
 
-describe('bench arguments', () => {
+describe.each(ENTRIES)('bench arguments through %s', (_entry, prefix) => {
+  /** Run the built bench with argv. */
+  const bench = (args: string[]) => spawnSync(process.execPath, [...prefix, ...args], { encoding: 'utf8', timeout: 10_000 });
+
   it.each([
     ['unknown scenario', ['nosuch'], ['"nosuch"', 'quota']],
     ['unknown option', ['--fast'], ['"--fast"']],
@@ -34,7 +40,9 @@ describe('bench arguments', () => {
     expect(r.status).toBe(0);
     for (const s of SCENARIOS) expect(r.stdout).toContain(s);
   });
+});
 
+describe('bench scenario selection', () => {
   it('runs named scenarios in the fixed order, once each, and all by default', () => {
     expect(parseBenchArgs(['procfs', 'quota', 'procfs', '--quick']).scenarios).toEqual(['quota', 'procfs']);
     expect(parseBenchArgs([]).scenarios).toEqual([...SCENARIOS]);

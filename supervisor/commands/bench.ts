@@ -1,0 +1,23 @@
+// `sandbox bench [SCENARIO…] [--quick] [--json FILE] [--plot DIR]`: the bench of bench/run.ts, the
+// same as `npm run bench`. Loaded only when asked for: the bench (and vega for --plot) stays out of
+// the bundled CLI, which every `sandbox run` parses (native/compile-ts.sh), so the URL is computed
+// at run time and esbuild leaves it alone.
+import type { Command } from 'commander';
+
+/** dist/bench/run.js beside the bundled dist/supervisor/main.js (tsc emits it). */
+const BENCH_MODULE = ['..', 'bench', 'run.js'].join('/');
+
+/** Add `sandbox bench`; `onExit` receives the bench's exit code (0, or 125 for bad input). */
+export function registerBench(program: Command, onExit: (code: number) => void): void {
+  program
+    .command('bench')
+    .description('measure CPU-quota enforcement, launch cost and view speed against the kernel and peers')
+    .argument('[args...]', 'scenarios (quota, burst, enforce, launch, cost, procfs) and --quick, --json FILE, --plot DIR, --help')
+    .helpOption(false)
+    .allowUnknownOption()
+    .passThroughOptions()
+    .action(async (args: string[]) => {
+      const { runBench } = (await import(new URL(BENCH_MODULE, import.meta.url).href)) as { runBench(argv: readonly string[]): Promise<number> };
+      onExit(await runBench(args));
+    });
+}
