@@ -2,10 +2,17 @@
 // same as `npm run bench`. Loaded only when asked for: the bench (and vega for --plot) stays out of
 // the bundled CLI, which every `sandbox run` parses (native/compile-ts.sh), so the URL is computed
 // at run time and esbuild leaves it alone.
+import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 
-/** dist/bench/run.js beside the bundled dist/supervisor/main.js (tsc emits it). */
-const BENCH_MODULE = ['..', 'bench', 'run.js'].join('/');
+/**
+ * dist/bench/run.js (tsc emits it): one level up from the bundled dist/supervisor/main.js, two from
+ * tsc's own dist/supervisor/commands/bench.js (what a plain `tsc` build leaves).
+ */
+function benchModule(): URL {
+  const up = new URL('../bench/run.js', import.meta.url);
+  return existsSync(up) ? up : new URL('../../bench/run.js', import.meta.url);
+}
 
 /** Add `sandbox bench`; `onExit` receives the bench's exit code (0, or 125 for bad input). */
 export function registerBench(program: Command, onExit: (code: number) => void): void {
@@ -17,7 +24,7 @@ export function registerBench(program: Command, onExit: (code: number) => void):
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (args: string[]) => {
-      const { runBench } = (await import(new URL(BENCH_MODULE, import.meta.url).href)) as { runBench(argv: readonly string[]): Promise<number> };
+      const { runBench } = (await import(benchModule().href)) as { runBench(argv: readonly string[]): Promise<number> };
       onExit(await runBench(args));
     });
 }
