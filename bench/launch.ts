@@ -59,7 +59,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
     ...peers,
   ];
   const env = { ...process.env, SANDBOX_TIMINGS: '1' };
-  const modes = { warm: { rounds: 3, perRound: quick ? 2 : 10, gapMs: 0 }, cold: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 3, gapMs: 500 } };
+  const modes = { warm: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 10, gapMs: 0 }, cold: { rounds: quick ? 1 : 3, perRound: quick ? 1 : 3, gapMs: 500 } };
   const samples: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   const marks: Array<{ wall: number; marks: Record<string, number> }> = [];
   const roundMedians: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };

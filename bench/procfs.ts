@@ -33,7 +33,7 @@ interface Plan {
   firstReadSandboxes: number;
 }
 
-const QUICK: Plan = { rounds: 3, readsPerBlock: 100, throughputMs: 300, firstReadSandboxes: 2 };
+const QUICK: Plan = { rounds: 2, readsPerBlock: 100, throughputMs: 150, firstReadSandboxes: 2 };
 const FULL: Plan = { rounds: 10, readsPerBlock: 500, throughputMs: 1000, firstReadSandboxes: 6 };
 
 /** Everything measured, raw. */
