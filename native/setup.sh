@@ -20,6 +20,7 @@ command -v getconf >/dev/null 2>&1 || missing+=(libc-bin)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v python3 >/dev/null 2>&1 || missing+=(python3) # the suite runs python3 inside sandboxes
 [ -x /bin/busybox ] || missing+=(busybox-static) # the test image of test/integration/rootfs.test.ts
+command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # test/deploy/systemd.test.ts verifies the unit
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"
