@@ -5,6 +5,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
 import { registerKill } from './kill.js';
+import { registerProcfsCommands } from './procfs.js';
 import { registerPs } from './ps.js';
 import { registerStats } from './stats.js';
 import { registerUpdate } from './update.js';
@@ -18,4 +19,5 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerKill(program);
   registerEvents(program);
   registerDoctor(program, onExit);
+  registerProcfsCommands(program, onExit);
 }
