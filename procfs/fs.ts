@@ -54,6 +54,22 @@ interface Served {
   views: readonly ViewSpec[];
 }
 
+/** A routed path: a sandbox's view file (spec), or a directory (spec null) at dir ('' = the sandbox's own). */
+interface Hit {
+  id: string;
+  spec: ViewSpec | null;
+  dir: string;
+}
+
+/** Options of a ViewServer. */
+export interface ViewServerOptions {
+  /**
+   * Serve each view at its target path under the sandbox's directory (/<id>/proc/meminfo,
+   * /<id>/sys/devices/system/cpu/online) instead of by name (/<id>/meminfo): the daemon's layout.
+   */
+  byTarget?: boolean;
+}
+
 /** One open file: what it shows and the text its reads continue (null until the first read). */
 interface OpenFile {
   id: string;
@@ -102,15 +118,26 @@ export class ViewServer {
   private readonly hostFiles = new KeptFiles();
   private readonly mountedAt = new Date();
   /** Paths already routed (an open is the hot path): path -> sandbox id and view. */
-  private readonly paths = new Map<string, { id: string; spec: ViewSpec | null }>();
+  private readonly paths = new Map<string, Hit>();
   private nextFd = 1;
   private fuse: FuseType | null = null;
 
-  constructor(readonly mountpoint: string) {}
+  constructor(
+    readonly mountpoint: string,
+    private readonly options: ViewServerOptions = {},
+  ) {}
 
   /** Path of one sandbox's view file on the host, to bind inside the sandbox. */
   viewPath(id: string, name: ViewName): string {
-    return `${this.mountpoint}/${id}/${name}`;
+    if (!this.options.byTarget) return `${this.mountpoint}/${id}/${name}`;
+    const spec = VIEWS.find((v) => v.name === name);
+    if (!spec) throw new Error(`no view named ${name}`);
+    return `${this.mountpoint}/${id}${spec.target}`;
+  }
+
+  /** Ids of the sandboxes served now. */
+  ids(): string[] {
+    return [...this.sandboxes.keys()];
   }
 
   /** Start serving a sandbox's views (all of VIEWS unless a subset is given). */
@@ -198,7 +225,7 @@ export class ViewServer {
     }
   }
 
-  private lookup(path: string): { id: string; spec: ViewSpec | null } | null {
+  private lookup(path: string): Hit | null {
     const known = this.paths.get(path);
     if (known && this.sandboxes.has(known.id)) return known;
     const hit = this.parsePath(path);
@@ -206,14 +233,30 @@ export class ViewServer {
     return hit;
   }
 
-  private parsePath(path: string): { id: string; spec: ViewSpec | null } | null {
+  private parsePath(path: string): Hit | null {
     const parts = path.split('/').filter(Boolean);
     const id = parts[0];
     const served = id === undefined ? undefined : this.sandboxes.get(id);
-    if (id === undefined || !served || parts.length > 2) return null;
-    if (parts.length === 1) return { id, spec: null };
+    if (id === undefined || !served) return null;
+    if (parts.length === 1) return { id, spec: null, dir: '' };
+    if (this.options.byTarget) {
+      const rest = `/${parts.slice(1).join('/')}`;
+      const spec = served.views.find((v) => v.target === rest);
+      if (spec) return { id, spec, dir: rest };
+      return served.views.some((v) => v.target.startsWith(`${rest}/`)) ? { id, spec: null, dir: rest } : null;
+    }
+    if (parts.length > 2) return null;
     const spec = served.views.find((v) => v.name === parts[1]);
-    return spec ? { id, spec } : null;
+    return spec ? { id, spec, dir: '' } : null;
+  }
+
+  /** Names in a directory of a sandbox: view names, or with byTarget the next component of each target under dir. */
+  private entries(hit: Hit): string[] {
+    const views = this.sandboxes.get(hit.id)!.views;
+    if (!this.options.byTarget) return views.map((v) => v.name);
+    const names = new Set<string>();
+    for (const v of views) if (v.target.startsWith(`${hit.dir}/`)) names.add(v.target.slice(hit.dir.length + 1).split('/')[0]!);
+    return [...names];
   }
 
   private operations(): FuseType.Operations {
@@ -231,7 +274,7 @@ export class ViewServer {
         if (path === '/') return cb(0, [...this.sandboxes.keys()]);
         const hit = this.lookup(path);
         if (!hit || hit.spec) return cb(ENOENT);
-        return cb(0, this.sandboxes.get(hit.id)!.views.map((v) => v.name));
+        return cb(0, this.entries(hit));
       },
       open: (path, flags, cb) => {
         const hit = this.lookup(path);

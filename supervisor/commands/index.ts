@@ -1,4 +1,4 @@
-// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor) and bench, one file each, registered on the
+// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor), bench and procfs, one file each, registered on the
 // program built in cli.ts.
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
@@ -6,6 +6,7 @@ import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
 import { registerKill } from './kill.js';
+import { registerProcfsCommands } from './procfs.js';
 import { registerPs } from './ps.js';
 import { registerStats } from './stats.js';
 import { registerUpdate } from './update.js';
@@ -20,4 +21,5 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerEvents(program);
   registerDoctor(program, onExit);
   registerBench(program, onExit);
+  registerProcfsCommands(program, onExit);
 }

@@ -1,0 +1,71 @@
+// The daemon's local API: JSON lines over a Unix stream socket (root-only, mode 0600). A client
+// writes one request object per line and reads one reply line per request, in order.
+//
+// register binds the views into a container and serves them until unregister (or until its process
+// is gone). The same request with bind: false and no pid but cgroupDirs would let `sandbox run`
+// use a running daemon instead of mounting its own FUSE (not wired yet: see README).
+
+/** Container ids route paths (<mount>/<id>/proc/meminfo): OCI ids as runc accepts them, no '/'. */
+export const ID_RE = /^[A-Za-z0-9][A-Za-z0-9_.+-]{0,127}$/;
+
+/** Start serving (and binding) the views of one container. */
+export interface RegisterRequest {
+  op: 'register';
+  id: string;
+  /** The container's init on the host (our pid namespace): its cgroup and mount namespace. */
+  pid: number;
+  /**
+   * Where the container's root is, as seen in its mount namespace at this moment: the bundle's
+   * rootfs before pivot_root (an OCI createContainer hook), "" after. Targets are bound at
+   * <root>/proc/meminfo etc.; a later re-bind (daemon restart) uses "" (pivoted by then).
+   */
+  root: string;
+  /** Bind the views into the container (default true). */
+  bind?: boolean;
+}
+
+/** Stop serving one container's views (its binds go with its mount namespace). */
+export interface UnregisterRequest {
+  op: 'unregister';
+  id: string;
+}
+
+/** List what is served. */
+export interface ListRequest {
+  op: 'list';
+}
+
+/** Any request. */
+export type Request = RegisterRequest | UnregisterRequest | ListRequest;
+
+/** One view as served: the file on the daemon's mount and the file it covers inside. */
+export interface ServedView {
+  source: string;
+  target: string;
+}
+
+/** A reply: ok with the op's fields, or an error line. */
+export type Reply =
+  | { ok: true; views?: ServedView[]; skipped?: string[]; known?: boolean; containers?: { id: string; pid: number }[] }
+  | { ok: false; error: string };
+
+/** Validate a parsed request line; returns an error text or the request. */
+export function parseRequest(line: string): Request | string {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch {
+    return `not JSON: ${line.slice(0, 80)}`;
+  }
+  if (typeof value !== 'object' || value === null) return 'expected a JSON object';
+  const req = value as Record<string, unknown>;
+  if (req.op === 'list') return { op: 'list' };
+  if (typeof req.id !== 'string' || !ID_RE.test(req.id)) return `bad id ${JSON.stringify(req.id)}: expected ${ID_RE.source}`;
+  if (req.op === 'unregister') return { op: 'unregister', id: req.id };
+  if (req.op !== 'register') return `unknown op ${JSON.stringify(req.op)} (register, unregister, list)`;
+  if (typeof req.pid !== 'number' || !Number.isInteger(req.pid) || req.pid < 1) return `bad pid ${JSON.stringify(req.pid)}`;
+  const root = req.root ?? '';
+  if (typeof root !== 'string' || (root !== '' && !root.startsWith('/')) || root.includes('\n')) return `bad root ${JSON.stringify(req.root)}: an absolute path or ""`;
+  if (req.bind !== undefined && typeof req.bind !== 'boolean') return `bad bind ${JSON.stringify(req.bind)}`;
+  return { op: 'register', id: req.id, pid: req.pid, root: root.replace(/\/+$/, ''), bind: req.bind ?? true };
+}

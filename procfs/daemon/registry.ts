@@ -1,0 +1,48 @@
+// The daemon's registrations, persisted so that a restarted daemon can serve and re-bind every
+// container it served before (lxcfs's top complaint: after an lxcfs restart each container keeps
+// dead mounts that answer ENOTCONN until remounted by hand). Written whole to a temporary file and
+// renamed (rename(2) is atomic), so a daemon killed mid-write leaves the old or the new file.
+import { readFileSync } from 'node:fs';
+import { rename, writeFile } from 'node:fs/promises';
+import { ID_RE } from './protocol.js';
+
+/** One registered container. */
+export interface Registration {
+  id: string;
+  /** Its init on the host, and that process's start time (proc(5) stat field 22): a reused pid is not it. */
+  pid: number;
+  startTicks: number;
+  /** The targets bound inside it (e.g. /proc/meminfo), to bind again after a restart. */
+  targets: string[];
+}
+
+/** Read the registrations (none when the file is missing; a malformed entry is dropped with a warning). */
+export function loadRegistrations(path: string, warn: (line: string) => void): Registration[] {
+  let text: string;
+  try {
+    text = readFileSync(path, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return [];
+    throw new Error(`read ${path}: ${(err as NodeJS.ErrnoException).code}`);
+  }
+  let list: unknown;
+  try {
+    list = (JSON.parse(text) as { registrations?: unknown }).registrations;
+  } catch {
+    warn(`${path} is not JSON: starting with no registrations`);
+    return [];
+  }
+  if (!Array.isArray(list)) return [];
+  return list.filter((r: Partial<Registration>): r is Registration => {
+    const ok = typeof r.id === 'string' && ID_RE.test(r.id) && Number.isInteger(r.pid) && Number.isInteger(r.startTicks) && Array.isArray(r.targets) && r.targets.every((t) => typeof t === 'string' && t.startsWith('/'));
+    if (!ok) warn(`${path}: dropping a malformed registration ${JSON.stringify(r).slice(0, 120)}`);
+    return ok;
+  });
+}
+
+/** Write the registrations (tmp + rename). */
+export async function saveRegistrations(path: string, list: readonly Registration[]): Promise<void> {
+  const tmp = `${path}.tmp.${process.pid}`;
+  await writeFile(tmp, `${JSON.stringify({ registrations: list }, null, 1)}\n`, { mode: 0o600 });
+  await rename(tmp, path);
+}

@@ -1,0 +1,257 @@
+// `sandbox procfs serve`: one long-lived ViewServer for containers we did not start, routed by path
+// (<mount>/<container-id>/proc/meminfo, …/sys/devices/system/cpu/online), registered through a
+// JSON-lines API on a root-only Unix socket (protocol.ts) by `sandbox oci-hook`.
+//
+// Restarts: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
+// (its /dev/fuse descriptor closed: fs/fuse/dev.c fuse_dev_release aborts the connection), so every
+// view bound in a container answers ENOTCONN. On start the daemon mounts afresh and, for every
+// registered container whose init still lives, detaches the dead binds and binds the new views in
+// its mount namespace (viewbind.c), so readers work again without anyone touching the container.
+import { execFileSync } from 'node:child_process';
+import { existsSync, statSync } from 'node:fs';
+import { chmod, mkdir, unlink } from 'node:fs/promises';
+import { createServer, type Server, type Socket } from 'node:net';
+import { dirname, join } from 'node:path';
+import { SandboxError } from '../../supervisor/errors.js';
+import { processStartTicks } from '../../supervisor/state.js';
+import { ViewServer } from '../fs.js';
+import { viewsFor, type ViewSpec } from '../views/index.js';
+import { bindViews } from './bind.js';
+import { ask } from './client.js';
+import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
+import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
+import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
+import { foreignViewSource, hostBootMs } from './source.js';
+
+/** Where the daemon lives unless told otherwise (the contract with the DaemonSet and systemd unit). */
+export const DEFAULT_MOUNT = '/run/sandbox-procfs/mnt';
+export const DEFAULT_SOCKET = '/run/sandbox-procfs/api.sock';
+/** How often registrations whose process is gone are dropped (a poststop hook may never come). */
+const SWEEP_MS = 2000;
+
+/** Options of the daemon. */
+export interface ServeOptions {
+  mountDir: string;
+  socketPath: string;
+  /** One line per event (register, unregister, restore) — stderr in the CLI. */
+  log: (line: string) => void;
+  /** Resolves when the daemon should stop (the CLI: SIGTERM or SIGINT). */
+  stop: Promise<void>;
+}
+
+/** The registrations file: next to the socket. */
+export function registryPath(socketPath: string): string {
+  return join(dirname(socketPath), 'registrations.json');
+}
+
+/** One container being served. */
+interface Entry {
+  reg: Registration;
+  stop(): void;
+}
+
+/** The daemon's state and request handlers. */
+class Daemon {
+  private readonly entries = new Map<string, Entry>();
+  private readonly bootMs = hostBootMs();
+  /** Serializes state-file writes (each write is the whole list). */
+  private saving: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly server: ViewServer,
+    private readonly statePath: string,
+    private readonly log: (line: string) => void,
+  ) {}
+
+  /** Serve a container's views (without binding); returns its cgroup's views. */
+  private serve(id: string, pid: number, startTicks: number, targets: string[] | null): readonly ViewSpec[] {
+    const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
+    const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
+    const views = viewsFor(cgroup.mode, psi);
+    const { source, stop } = foreignViewSource(cgroup, this.bootMs);
+    this.server.register(id, source, views);
+    this.server.warm(id);
+    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop });
+    return views;
+  }
+
+  private drop(id: string): boolean {
+    const entry = this.entries.get(id);
+    if (!entry) return false;
+    entry.stop();
+    this.server.unregister(id);
+    this.entries.delete(id);
+    return true;
+  }
+
+  private persist(): Promise<void> {
+    const list = [...this.entries.values()].map((e) => e.reg);
+    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
+    return this.saving;
+  }
+
+  /** Sources on our mount and their targets under root (the container's root as its namespace sees it now). */
+  private served(id: string, targets: readonly string[], root: string): ServedView[] {
+    return targets.map((target) => ({ source: `${this.server.mountpoint}/${id}${target}`, target: `${root}${target}` }));
+  }
+
+  async register(req: RegisterRequest): Promise<Reply> {
+    const startTicks = await processStartTicks(req.pid);
+    if (startTicks === null) return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
+    const known = this.entries.get(req.id);
+    if (known && (known.reg.pid !== req.pid || known.reg.startTicks !== startTicks)) {
+      // A stale registration (its process is gone) gives way; a live one keeps its id.
+      if ((await processStartTicks(known.reg.pid)) === known.reg.startTicks) return { ok: false, error: `register ${req.id}: the id is registered for live pid ${known.reg.pid}` };
+      this.drop(req.id);
+    }
+    let views: readonly ViewSpec[];
+    try {
+      views = this.entries.has(req.id) ? [] : this.serve(req.id, req.pid, startTicks, null);
+    } catch (err) {
+      return { ok: false, error: `register ${req.id}: ${(err as Error).message}` };
+    }
+    const entry = this.entries.get(req.id)!;
+    const targets = views.length > 0 ? views.map((v) => v.target) : entry.reg.targets;
+    const binds = this.served(req.id, targets, req.root);
+    let skipped: string[] = [];
+    if (req.bind !== false) {
+      try {
+        skipped = await bindViews(req.pid, binds);
+      } catch (err) {
+        this.drop(req.id);
+        return { ok: false, error: `register ${req.id}: binding the views into pid ${req.pid}: ${(err as Error).message}` };
+      }
+      const inside = new Set(skipped.map((s) => s.slice(req.root.length)));
+      entry.reg.targets = targets.filter((t) => !inside.has(t));
+    }
+    await this.persist();
+    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''})`);
+    return { ok: true, views: binds.filter((b) => !skipped.includes(b.target)), skipped };
+  }
+
+  async unregister(id: string, why = ''): Promise<Reply> {
+    const known = this.drop(id);
+    if (known) {
+      await this.persist();
+      this.log(`unregister ${id}${why}`);
+    }
+    return { ok: true, known };
+  }
+
+  list(): Reply {
+    return { ok: true, containers: [...this.entries.values()].map((e) => ({ id: e.reg.id, pid: e.reg.pid })) };
+  }
+
+  /** Serve and re-bind every persisted registration whose process still lives. */
+  async restore(saved: readonly Registration[]): Promise<void> {
+    const t0 = performance.now();
+    await Promise.all(
+      saved.map(async (reg) => {
+        if ((await processStartTicks(reg.pid)) !== reg.startTicks) return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
+        try {
+          this.serve(reg.id, reg.pid, reg.startTicks, reg.targets);
+          // The container has pivoted by now: its targets are paths under its own root.
+          await bindViews(reg.pid, this.served(reg.id, reg.targets, ''));
+          this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views re-bound)`);
+        } catch (err) {
+          this.drop(reg.id);
+          this.log(`dropped ${reg.id}: ${(err as Error).message}`);
+        }
+      }),
+    );
+    await this.persist();
+    if (saved.length > 0) this.log(`restore took ${(performance.now() - t0).toFixed(1)} ms`);
+  }
+
+  /** Drop containers whose init is gone (no poststop hook came). */
+  async sweep(): Promise<void> {
+    for (const e of [...this.entries.values()]) {
+      if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks) await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
+    }
+  }
+
+  /** Stop every sampler (the views go with the unmount). */
+  close(): void {
+    for (const e of this.entries.values()) e.stop();
+  }
+}
+
+/** Handle one client connection: one reply line per request line, in order. */
+function handleClient(sock: Socket, daemon: Daemon): void {
+  let buf = '';
+  let chain: Promise<void> = Promise.resolve();
+  sock.setEncoding('utf8');
+  sock.on('error', () => undefined); // a client that went away: nothing to answer
+  sock.on('data', (chunk: string) => {
+    buf += chunk;
+    if (buf.length > 65536) return void sock.destroy();
+    for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
+      const line = buf.slice(0, nl);
+      buf = buf.slice(nl + 1);
+      chain = chain.then(async () => {
+        const req = parseRequest(line);
+        const reply: Reply =
+          typeof req === 'string' ? { ok: false, error: req } : req.op === 'register' ? await daemon.register(req) : req.op === 'unregister' ? await daemon.unregister(req.id) : daemon.list();
+        if (!sock.destroyed) sock.write(`${JSON.stringify(reply)}\n`);
+      });
+    }
+  });
+}
+
+/** Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is detached. */
+function clearDeadMount(dir: string): void {
+  try {
+    statSync(dir);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err;
+    execFileSync('umount', ['-l', dir]);
+  }
+}
+
+/** Run the daemon until opts.stop resolves; returns the exit code. */
+export async function serveProcfs(opts: ServeOptions): Promise<number> {
+  const { mountDir, socketPath, log } = opts;
+  if (existsSync(socketPath)) {
+    const live = await ask(socketPath, { op: 'list' }, 2000).then(
+      () => true,
+      () => false,
+    );
+    if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
+    await unlink(socketPath);
+  }
+  await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
+  await mkdir(mountDir, { recursive: true, mode: 0o755 });
+  clearDeadMount(mountDir);
+  const server = new ViewServer(mountDir, { byTarget: true });
+  await server.mount().catch((err) => {
+    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
+  });
+  const statePath = registryPath(socketPath);
+  const daemon = new Daemon(server, statePath, log);
+  let listener: Server | null = null;
+  try {
+    await daemon.restore(loadRegistrations(statePath, log));
+    listener = createServer((sock) => handleClient(sock, daemon));
+    await new Promise<void>((resolve, reject) => {
+      listener!.once('error', reject);
+      // The socket is created with the umask's mode: narrow the umask so it is never, even briefly, world-connectable.
+      const umask = process.umask(0o177);
+      listener!.listen(socketPath, () => {
+        process.umask(umask);
+        resolve();
+      });
+    });
+    await chmod(socketPath, 0o600);
+    log(`serving views at ${mountDir}, API at ${socketPath}`);
+    const sweeper = setInterval(() => void daemon.sweep(), SWEEP_MS);
+    await opts.stop;
+    clearInterval(sweeper);
+    return 0;
+  } finally {
+    if (listener) await new Promise<void>((resolve) => listener!.close(() => resolve()));
+    await unlink(socketPath).catch(() => undefined);
+    daemon.close();
+    await server.unmount();
+    log('stopped');
+  }
+}

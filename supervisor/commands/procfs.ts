@@ -1,0 +1,71 @@
+// `sandbox procfs serve` (the views daemon for containers we did not start) and `sandbox oci-hook`
+// (the OCI runtime hook that registers containers with it). The work is in procfs/daemon/.
+import { isAbsolute } from 'node:path';
+import { text } from 'node:stream/consumers';
+import type { Command } from 'commander';
+import { SandboxError, UsageError } from '../errors.js';
+import { runOciHook } from '../../procfs/daemon/oci-hook.js';
+import { DEFAULT_MOUNT, DEFAULT_SOCKET, serveProcfs } from '../../procfs/daemon/serve.js';
+
+const SERVE_EXAMPLES = `
+Examples:
+  sandbox procfs serve                     # views at ${DEFAULT_MOUNT}, API at ${DEFAULT_SOCKET}
+  sandbox procfs serve --mount /run/v/mnt --socket /run/v/api.sock
+
+Runs in the foreground until SIGTERM or SIGINT, then unmounts. Registrations survive a restart:
+the next start binds fresh views into every registered container that still runs.`;
+
+const HOOK_EXAMPLES = `
+Wire it into an OCI bundle's config.json (the state comes on stdin):
+  "hooks": {
+    "createContainer": [{ "path": "/usr/local/bin/sandbox", "args": ["sandbox", "oci-hook"] }],
+    "poststop": [{ "path": "/usr/local/bin/sandbox", "args": ["sandbox", "oci-hook", "poststop"] }]
+  }
+Without a running daemon it warns and exits 0 (the container starts without views).`;
+
+/** An absolute path flag, or a UsageError naming it. */
+function absolute(flag: string, value: string): string {
+  if (!isAbsolute(value) || value.includes('\n')) throw new UsageError(flag, `expected an absolute path, got "${value}"`);
+  return value.replace(/\/+$/, '') || '/';
+}
+
+function needRoot(what: string): void {
+  if (process.getuid?.() !== 0) throw new SandboxError(`${what}: needs root (FUSE mounts, setns into containers); try sudo`);
+}
+
+/** Add `procfs serve` and `oci-hook`; `onExit` receives their exit codes. */
+export function registerProcfsCommands(program: Command, onExit: (code: number) => void): void {
+  const procfs = program.command('procfs').description('the /proc views daemon for runc/crun containers');
+  procfs
+    .command('serve')
+    .description('serve /proc views for registered containers (foreground, until SIGTERM/SIGINT)')
+    .option('--mount <dir>', 'FUSE mountpoint: views at DIR/<container-id>/proc/meminfo …', DEFAULT_MOUNT)
+    .option('--socket <path>', 'the registration API (JSON lines, mode 0600)', DEFAULT_SOCKET)
+    .addHelpText('after', SERVE_EXAMPLES)
+    .action(async (flags: { mount: string; socket: string }) => {
+      const mountDir = absolute('--mount', flags.mount);
+      const socketPath = absolute('--socket', flags.socket);
+      needRoot('procfs serve');
+      const stop = new Promise<void>((resolve) => {
+        process.once('SIGTERM', () => resolve());
+        process.once('SIGINT', () => resolve());
+      });
+      const log = (line: string): void => void process.stderr.write(`sandbox-procfs: ${line}\n`);
+      onExit(await serveProcfs({ mountDir, socketPath, log, stop }));
+    });
+
+  program
+    .command('oci-hook')
+    .description('OCI hook: register a container with the views daemon (createContainer) or unregister it (poststop)')
+    .argument('[stage]', 'createContainer (default, or detected from the state) or poststop')
+    .option('--socket <path>', "the daemon's API socket", DEFAULT_SOCKET)
+    .addHelpText('after', HOOK_EXAMPLES)
+    .action(async (stage: string | undefined, flags: { socket: string }) => {
+      if (stage !== undefined && stage !== 'poststop' && stage !== 'createContainer' && stage !== 'create') {
+        throw new UsageError('oci-hook', `stage "${stage}": expected createContainer or poststop`);
+      }
+      const socketPath = absolute('--socket', flags.socket);
+      needRoot('oci-hook');
+      onExit(await runOciHook(stage, await text(process.stdin), socketPath, (line) => void process.stderr.write(`${line}\n`)));
+    });
+}
