@@ -4,7 +4,7 @@
 // costs; this minus the host file is what FUSE through fuse-native costs.
 // Usage: node fuse-floor.js MOUNTPOINT FILE… ; prints "ready" when mounted, unmounts on SIGTERM.
 import { readFileSync } from 'node:fs';
-import { mountViewFs } from '../procfs/fs.js';
+import { mountViewFs, viewFileSize } from '../procfs/fs.js';
 
 const [mountpoint, ...files] = process.argv.slice(2);
 if (!mountpoint) throw new Error('usage: fuse-floor MOUNTPOINT FILE…');
@@ -15,8 +15,9 @@ const at = new Date();
 const fuse = await mountViewFs(mountpoint, {
   getattr: (path, cb) => {
     if (path === '/') return cb(0, { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: 0o40555, size: 0, nlink: 2 });
-    if (!texts.has(path)) return cb(-2);
-    return cb(0, { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: 0o100444, size: 0, nlink: 1 });
+    const text = texts.get(path);
+    if (!text) return cb(-2);
+    return cb(0, { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: 0o100444, size: viewFileSize(text.length), nlink: 1 });
   },
   open: (path, _flags, cb) => {
     const text = texts.get(path);

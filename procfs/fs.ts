@@ -12,9 +12,16 @@
 // per request handled in JavaScript, on top of the kernel's and libfuse's share), so:
 // - direct_io: the kernel passes every read through instead of serving the page cache, which
 //   would replay an old open's text to a re-read at offset 0 and clip a longer render at the
-//   i_size a short read left behind. Sizes are reported as 0, as procfs does.
-// - attributes and entries never change, so the kernel caches them for an hour: no getattr or
-//   lookup per open.
+//   i_size a short read left behind.
+// - sizes are not procfs's 0 but the text's length rounded up to a page, as lxcfs reports a size:
+//   sendfile(2) and splice(2) go through the page cache even with direct_io (fs/fuse/file.c
+//   fuse_splice_read -> filemap_splice_read), which stops at i_size, so busybox cat (sendfile) got
+//   nothing from a size 0. Rounded up, the short read at the text's end trims i_size to it
+//   (fuse_short_read -> fuse_read_update_size); a page multiple is also what coreutils wc and tail
+//   treat as "/proc-like, read to EOF" instead of trusting the size. Reads through read(2) ignore it.
+// - entries never change, so the kernel caches them for an hour: no lookup per open. Attributes
+//   (the size) for a second: a trimmed i_size lives at most that long, and a fstat costs one
+//   getattr per file per second at most.
 // - no fuse-native timeout per request: every handler answers synchronously.
 // Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
 // our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
@@ -43,8 +50,17 @@ const EACCES = -13;
 const O_ACCMODE = 3;
 const DIR_MODE = 0o40555;
 const FILE_MODE = 0o100444;
-/** Seconds the kernel may cache attributes and names: they never change while mounted. */
+/** Seconds the kernel may cache names: they never change while mounted. */
 const CACHE_SECONDS = 3600;
+/** Seconds the kernel may cache attributes: the size follows the text (see the top of this file). */
+const ATTR_SECONDS = 1;
+/** The page size sizes are rounded up to (x86_64 and arm64's usual 4 KiB; only a multiple matters). */
+const PAGE = 4096;
+
+/** The size a view file reports for a text of `length` bytes: rounded up to a page (see the top of this file). */
+export function viewFileSize(length: number): number {
+  return Math.max(PAGE, Math.ceil(length / PAGE) * PAGE);
+}
 
 /** One registered sandbox. */
 interface Served {
@@ -100,7 +116,7 @@ export async function mountViewFs(mountpoint: string, operations: FuseType.Opera
     autoUnmount: true, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)
     fsname: 'sandbox-views',
     subtype: 'sandbox',
-    attrTimeout: CACHE_SECONDS,
+    attrTimeout: ATTR_SECONDS,
     entryTimeout: CACHE_SECONDS,
     timeout: false,
   });
@@ -268,7 +284,8 @@ export class ViewServer {
         if (path === '/') return cb(0, dir);
         const hit = this.lookup(path);
         if (!hit) return cb(ENOENT);
-        return cb(0, hit.spec ? file : dir);
+        if (!hit.spec) return cb(0, dir);
+        return cb(0, { ...file, size: viewFileSize(this.render(hit.id, hit.spec).length) });
       },
       readdir: (path, cb) => {
         if (path === '/') return cb(0, [...this.sandboxes.keys()]);

@@ -134,6 +134,15 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(r.stdout).toMatch(/^\d+\.\d\d \d+\.\d\d \d+\.\d\d 1\/5 5\nprocs_running 1\n$/);
     });
 
+    it('busybox cat (which copies with sendfile) gets the views whole', async () => {
+      const r = await sh('busybox cat /proc/meminfo | grep ^MemTotal; busybox cat /proc/stat | tail -n 1; busybox cat /proc/cpuinfo | grep -c ^processor');
+      expect(r.stderr).toBe('');
+      const [memTotal, lastStat, processors] = r.stdout.split('\n');
+      expect(memTotal).toMatch(/^MemTotal:\s+262144 kB$/);
+      expect(lastStat).toMatch(/^softirq( \d+)+$/);
+      expect(processors).toBe('1');
+    });
+
     it('uptime, vmstat and ps agree with the views', async () => {
       const r = await sh('uptime; vmstat -s | grep "total memory"; ps -p 1 -o args=');
       expect(r.stderr).toBe('');
