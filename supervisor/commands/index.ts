@@ -1,6 +1,7 @@
-// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor), one file each, registered on the
+// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor, commit), one file each, registered on the
 // program built in cli.ts.
 import type { Command } from 'commander';
+import { registerCommit } from './commit.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
@@ -18,4 +19,5 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerKill(program);
   registerEvents(program);
   registerDoctor(program, onExit);
+  registerCommit(program);
 }
