@@ -96,7 +96,8 @@ describe.skipIf(skip)('sandbox commit', () => {
   });
 
   it('freezes the sandbox while it copies: a writer inside stops, the copy holds the value it stopped at', async () => {
-    const writer = 'head -c 200000000 /dev/zero > /big; i=0; while true; do i=$((i+1)); echo $i > /counter; done';
+    // rename(2) replaces /counter whole: a reader never sees it truncated and empty.
+    const writer = 'head -c 200000000 /dev/zero > /big; i=0; while true; do i=$((i+1)); echo $i > /c.new; mv /c.new /counter; done';
     const id = await detached(['--rootfs', image, '--', '/bin/sh', '-c', writer]);
     await waitInside(id, '/counter');
     const freezerState = `${cgroupDir(id, 'freezer')}/freezer.state`;
