@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Builds the native programs with the system C compiler and nothing but glibc: the stage
-# (native/stage/*.c -> dist/native/sandbox-stage), the bench's view reader
+# (native/stage/*.c -> dist/native/sandbox-stage), the layer copier of `sandbox commit`
+# (native/commit/*.c -> dist/native/sandbox-commit), the bench's view reader
 # (native/bench/*.c -> dist/native/view-reader) and its CPU workloads (native/bench/busy/*.c ->
 # dist/native/bench-busy) and the daemon's view binder (native/viewbind/ -> dist/native/sandbox-viewbind). Rebuilds one only when a source is newer than its binary, and prints
 # nothing when all are up to date. A binary is written under a temporary name and renamed,
@@ -25,6 +26,7 @@ build() {
 }
 
 build native/stage dist/native/sandbox-stage
+build native/commit dist/native/sandbox-commit
 build native/bench dist/native/view-reader
 build native/bench/busy dist/native/bench-busy
 build native/viewbind dist/native/sandbox-viewbind

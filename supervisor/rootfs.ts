@@ -6,6 +6,7 @@ import { statSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseSize } from './limits.js';
+import type { RecordedFilesystem } from './state.js';
 
 /** The filesystem flags as commander hands them over. */
 export interface FilesystemFlags {
@@ -146,6 +147,9 @@ export function resolvConf(net: 'none' | 'host', hostResolv: string): string {
   return net === 'host' ? hostResolv : '# sandbox --net none: no network, no name servers\n';
 }
 
+/** The files under /etc of a root of its own that are generated per sandbox and bound over (never committed). */
+export const INIT_FILES = ['hostname', 'hosts', 'resolv.conf'] as const;
+
 /** What the stage gets for a root of its own. */
 export interface PreparedRoot {
   rootAt: string;
@@ -161,11 +165,12 @@ export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostn
   await mkdir(rootAt, { mode: 0o755 });
   await mkdir(etc, { mode: 0o755 });
   const host = async (path: string) => readFile(path, 'utf8').catch(() => '');
-  const files: Array<[string, string]> = [
-    ['hostname', `${hostname}\n`],
-    ['hosts', hostsFile(hostname, net, await host('/etc/hosts'))],
-    ['resolv.conf', resolvConf(net, await host('/etc/resolv.conf'))],
-  ];
+  const texts: Record<(typeof INIT_FILES)[number], string> = {
+    hostname: `${hostname}\n`,
+    hosts: hostsFile(hostname, net, await host('/etc/hosts')),
+    'resolv.conf': resolvConf(net, await host('/etc/resolv.conf')),
+  };
+  const files = INIT_FILES.map((name): [string, string] => [name, texts[name]]);
   for (const [name, text] of files) await writeFile(`${etc}/${name}`, text, { mode: 0o644 });
   if (fs.keep !== null) {
     await mkdir(`${fs.keep}/upper`, { recursive: true, mode: 0o755 });
@@ -176,4 +181,10 @@ export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostn
     upper: fs.keep,
     files: files.map(([name]) => ({ source: `${etc}/${name}`, target: `/etc/${name}`, readOnly: true })),
   };
+}
+
+/** What the state records of a root of its own (for `sandbox commit`); null on the host's root. */
+export function recordFilesystem(fs: FilesystemRequest | undefined): RecordedFilesystem | null {
+  if (fs === undefined || fs.layers.length === 0) return null;
+  return { layers: fs.layers, keep: fs.keep, readOnly: fs.readOnly, mountTargets: [...fs.volumes, ...fs.tmpfs].map((m) => m.target) };
 }

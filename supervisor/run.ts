@@ -16,7 +16,7 @@ import { claimName } from './names.js';
 import { publish, watchOom, type SandboxEvent } from './events.js';
 import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
-import { prepareRoot, type FilesystemRequest } from './rootfs.js';
+import { prepareRoot, recordFilesystem, type FilesystemRequest } from './rootfs.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -103,6 +103,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       detached: req.detached === true,
       user: req.user ?? null,
       limits: undefined as CgroupLimits | undefined,
+      filesystem: recordFilesystem(req.fs),
     };
     await writeState(state); // before anything is created, so gc can always find it
     undo.push(() => removeState(id));

@@ -29,6 +29,19 @@ export interface SandboxState {
   user?: { uid: number; gid: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
+  /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */
+  filesystem?: RecordedFilesystem | null;
+}
+
+/** The filesystem flags of a sandbox with a root of its own, as `sandbox commit` reads them. */
+export interface RecordedFilesystem {
+  /** Overlay layers, lowest first. */
+  layers: string[];
+  /** --keep DIR (the upper layer is DIR/upper), or null (a tmpfs inside). */
+  keep: string | null;
+  readOnly: boolean;
+  /** Where volumes (-v) and --tmpfs mounts are attached inside. */
+  mountTargets: string[];
 }
 
 /** Directory of one sandbox's state. */

@@ -30,7 +30,8 @@
  *                          writable upper layer, entered with pivot_root (rootfs.c); needs --root-at
  *   --root-at DIR          an empty host directory where PID 1 assembles the new root
  *   --upper DIR            upper and work dirs of the overlay are DIR/upper and DIR/work (they must
- *                          exist); default: a tmpfs that vanishes with the sandbox
+ *                          exist); default: a tmpfs that vanishes with the sandbox. Either way PID 1
+ *                          holds the upper dir open on fd UPPER_FD (99, stage.h) for `sandbox commit`
  *   --read-only            with --layer: the root is made read-only once its mount points exist
  *   --tty                  the workload gets a new pty of the sandbox's devpts as its controlling
  *                          terminal and stdio; the stage relays it to its own stdin/stdout (pty.c)

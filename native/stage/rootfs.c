@@ -19,6 +19,11 @@
  *   5. with --read-only, once volumes and files are attached on their (created) mount points, the
  *      root mount alone is made read-only (mount_setattr(2) without AT_RECURSIVE): /tmp, /dev,
  *      volumes and --tmpfs keep their own flags.
+ *
+ * PID 1 keeps the upper directory open on descriptor UPPER_FD (stage.h) for as long as it lives:
+ * once the old root is detached no path leads to the tmpfs upper, but /proc/<pid 1>/fd/UPPER_FD
+ * does (proc(5): the magic link resolves to the directory itself), and `sandbox commit` copies it
+ * from there while the sandbox is frozen. O_CLOEXEC: the workload never holds it.
  */
 #include "stage.h"
 #include "sys.h"
@@ -66,6 +71,22 @@ static char *overlay_options(const struct config *cfg, const char *upper, const 
 	return data;
 }
 
+/* Open the upper directory on UPPER_FD, which must be free (nothing else of ours uses it). */
+static void keep_upper_open(const char *upper)
+{
+	int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	if (fd < 0)
+		die("rootfs", "open", "%s", upper);
+	if (fcntl(UPPER_FD, F_GETFD) >= 0 || errno != EBADF) {
+		errno = EBUSY;
+		die("rootfs", "fcntl", "descriptor %d for the upper dir is taken", UPPER_FD);
+	}
+	if (dup3(fd, UPPER_FD, O_CLOEXEC) != UPPER_FD)
+		die("rootfs", "dup3", "%s -> %d", upper, UPPER_FD);
+	close(fd);
+}
+
 /* Steps 1-4 up to the pivot: after this "/" is the overlay and the old root sits on /tmp. */
 void enter_rootfs(struct config *cfg)
 {
@@ -94,6 +115,7 @@ void enter_rootfs(struct config *cfg)
 	if (mount("overlay", root, "overlay", MS_NOSUID, data) != 0)
 		die("rootfs", "mount", "overlay, %s, %s", root, data);
 	free(data);
+	keep_upper_open(upper);
 
 	/* 3. Mount points, relative to the new root. */
 	if (chdir(root) != 0)

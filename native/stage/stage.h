@@ -35,6 +35,10 @@
 /* Exit codes like docker run: 125 = the sandbox itself failed, 126 = cannot execute, 127 = not found. */
 enum { EXIT_SANDBOX = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
+/* The descriptor on which PID 1 of a --layer sandbox holds its overlay's upper directory
+ * (rootfs.c); supervisor/commit/ reads the layer through /proc/<pid 1>/fd/UPPER_FD. */
+#define UPPER_FD 99
+
 /* A "SRC:DST" pair (bind views, volumes) or "DIR:OPTS" (cgroup v1 hierarchies). */
 struct pair {
 	const char *src; /* source path, or the directory name under /sys/fs/cgroup */

@@ -186,6 +186,14 @@ export interface CgroupManager {
   pids(): number[];
   /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */
   threads(): number[];
+  /**
+   * Stop every task of the cgroup and resolve once the kernel reports them stopped (v1
+   * freezer.state FROZEN, v2 "frozen 1" in cgroup.events); thaws again and throws if that does not
+   * happen within timeoutMs, or when there is no freezer (v1 without the freezer hierarchy).
+   */
+  freeze(timeoutMs: number): Promise<void>;
+  /** Let the tasks run again (v1 THAWED, v2 cgroup.freeze 0). */
+  thaw(): Promise<void>;
   /** Send a signal to every process in the cgroup (v2 may use cgroup.kill for SIGKILL). */
   killAll(signal: NodeJS.Signals): Promise<void>;
   /** Kill what is left, wait until empty, rmdir every leaf with a short retry on EBUSY. Idempotent. */

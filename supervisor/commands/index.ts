@@ -1,7 +1,8 @@
-// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor), bench and procfs, one file each, registered on the
-// program built in cli.ts.
+// The lifecycle commands (ps, stats, exec, update, kill, stop, events, doctor, commit), bench and procfs,
+// one file each, registered on the program built in cli.ts.
 import type { Command } from 'commander';
 import { registerBench } from './bench.js';
+import { registerCommit } from './commit.js';
 import { registerDoctor } from './doctor.js';
 import { registerEvents } from './events.js';
 import { registerExec } from './exec.js';
@@ -22,4 +23,5 @@ export function registerLifecycleCommands(program: Command, onExit: (code: numbe
   registerDoctor(program, onExit);
   registerBench(program, onExit);
   registerProcfsCommands(program, onExit);
+  registerCommit(program);
 }

@@ -8,6 +8,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { CLI, cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 
 /** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
@@ -113,6 +114,23 @@ const FLAG_ROWS: Row[] = [
   ['tmpfs with a bad size', ['run', '--tmpfs', '/x:64Q', ...T], 125, ['--tmpfs', '"64Q"']],
   ['tmpfs on a relative path', ['run', '--tmpfs', 'x', ...T], 125, ['--tmpfs', '"x"']],
   ['tmpfs of zero bytes', ['run', '--tmpfs', '/x:0', ...T], 125, ['--tmpfs', '"/x:0"']],
+  ['commit without DIR', ['commit', 'abc'], 125, ["'dir'"]],
+];
+
+/**
+ * `sandbox commit` rows (root): @host, @ro and @img stand for the ids of sandboxes started on the
+ * host root, with --read-only, and with --rootfs @image --keep @keep; @dir is a scratch dir.
+ */
+const COMMIT_ROWS: Row[] = [
+  ['commit of an unknown id', ['commit', 'nosuch0000ab', '@dir/out'], 125, ['"nosuch0000ab"']],
+  ['commit of a sandbox on the host root', ['commit', '@host', '@dir/out'], 125, ['no writable layer', "host's root"]],
+  ['commit of a --read-only sandbox', ['commit', '@ro', '@dir/out'], 125, ['no writable layer', '--read-only']],
+  ['commit into a non-empty dir', ['commit', '@img', '@image'], 125, ['"@image"', 'not empty']],
+  ['commit onto a file', ['commit', '@img', '@image/etc/passwd'], 125, ['"@image/etc/passwd"', 'not a directory']],
+  ['commit into its own image', ['commit', '@img', '@image/new-layer'], 125, ['"@image/new-layer"', "sandbox's own layers"]],
+  ['commit into its own --keep dir', ['commit', '@img', '@keep/upper2'], 125, ['"@keep/upper2"', "sandbox's own layers"]],
+  ['commit into a path with a colon', ['commit', '@img', '@dir/a:b'], 125, ['"@dir/a:b"', 'overlay layer']],
+  ['commit into a missing parent', ['commit', '@img', '@dir/no/such'], 125, ['"@dir/no/such"', 'parent']],
 ];
 
 /** Rows that start a sandbox: the command itself can't run. cwd holds not-executable and a dir. */
@@ -137,7 +155,7 @@ async function expectOneLine(args: string[], code: number, mentions: string[], c
   expect(r.code).toBe(code);
 }
 
-describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length} malformed invocations`, () => {
+describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length + COMMIT_ROWS.length} malformed invocations`, () => {
   afterEach(() => {
     const left = leftovers();
     removeLeftoverCgroups();
@@ -162,5 +180,39 @@ describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.
     it.each(COMMAND_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
       await expectOneLine(args, code, mentions, dir);
     });
+  });
+});
+
+describe.skipIf(!existsSync(CLI) || sandboxUnavailable() !== null || imageUnavailable() !== null)('bad input: sandbox commit (root)', () => {
+  const names: Record<string, string> = {};
+  const ids: string[] = [];
+  const subst = (a: string): string => a.replace(/@(dir|image|keep|host|ro|img)/g, (_m, k: string) => names[k]!);
+  beforeAll(async () => {
+    names.dir = mkdtempSync(join(tmpdir(), 'sandbox-bad-commit-'));
+    names.image = join(names.dir, 'image');
+    names.keep = join(names.dir, 'keep');
+    buildBusyboxImage(names.image);
+    const start = async (key: string, flags: string[]): Promise<void> => {
+      const r = await cli(['run', '-d', ...flags, '--', 'sleep', '1000']);
+      expect(r.stderr).toBe('');
+      names[key] = r.stdout.trim();
+      ids.push(names[key]!);
+    };
+    await start('host', []);
+    await start('ro', ['--rootfs', names.image, '--read-only']);
+    await start('img', ['--rootfs', names.image, '--keep', names.keep]);
+  });
+  afterAll(async () => {
+    for (const id of ids) await cli(['kill', id]);
+    for (const deadline = Date.now() + 5000; ids.some((id) => existsSync(`/run/sandbox/${id}`)) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    rmSync(names.dir!, { recursive: true, force: true });
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it.each(COMMIT_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
+    await expectOneLine(args.map(subst), code, mentions.map(subst));
+    expect(existsSync(join(names.dir!, 'out'))).toBe(false);
   });
 });

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { CLI, cli } from '../helpers/sandbox.js';
 
 describe.skipIf(!existsSync(CLI))('sandbox SUBCOMMAND --help', () => {
-  it.each(['run', 'ps', 'stats', 'exec', 'update', 'kill', 'stop', 'events', 'doctor'])('%s --help shows an example', async (command) => {
+  it.each(['run', 'ps', 'stats', 'exec', 'update', 'kill', 'stop', 'events', 'doctor', 'commit'])('%s --help shows an example', async (command) => {
     const r = await cli([command, '--help']);
     expect(r.code).toBe(0);
     expect(r.stdout).toContain('Examples:');

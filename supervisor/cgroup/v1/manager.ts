@@ -214,6 +214,25 @@ export class V1Manager implements CgroupManager {
     }
   }
 
+  async freeze(timeoutMs: number): Promise<void> {
+    const freezer = this.byController.get('freezer');
+    if (freezer === undefined) throw new Error('cgroup v1: no freezer hierarchy is mounted: the sandbox cannot be frozen');
+    const stopped = await freeze(this.fs, freezer.leaf, timeoutMs).catch(async (err: unknown) => {
+      await thaw(this.fs, freezer.leaf).catch(() => undefined);
+      throw cgroupContext('cgroup v1 freeze', err);
+    });
+    if (!stopped) {
+      await thaw(this.fs, freezer.leaf);
+      throw new Error(`cgroup v1 freeze: ${freezer.leaf}/freezer.state did not reach FROZEN within ${timeoutMs} ms`);
+    }
+  }
+
+  async thaw(): Promise<void> {
+    await thaw(this.fs, this.leaf('freezer')).catch((err: unknown) => {
+      throw cgroupContext('cgroup v1 thaw', err);
+    });
+  }
+
   /** Signal every process; SIGKILL goes through the freezer when mounted (freeze, kill, thaw) so nothing forks in between. */
   async killAll(signal: NodeJS.Signals): Promise<void> {
     return this.signalAll(signal, false);

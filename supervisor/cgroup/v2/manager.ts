@@ -8,6 +8,7 @@ import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn }
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../types.js';
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
+import { freeze, thaw } from './freezer.js';
 import { applyIo, readIoStat } from './io.js';
 import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
@@ -148,6 +149,23 @@ export class V2Manager implements CgroupManager {
       if (missingIsEmpty && errnoCode(err) === 'ENOENT') return [];
       throw cgroupContext(`cgroup v2 ${file}`, err);
     }
+  }
+
+  async freeze(timeoutMs: number): Promise<void> {
+    const stopped = await freeze(this.fs, this.leaf, timeoutMs).catch(async (err: unknown) => {
+      await thaw(this.fs, this.leaf).catch(() => undefined);
+      throw cgroupContext('cgroup v2 freeze', err);
+    });
+    if (!stopped) {
+      await thaw(this.fs, this.leaf);
+      throw new Error(`cgroup v2 freeze: ${this.leaf}/cgroup.events did not show "frozen 1" within ${timeoutMs} ms`);
+    }
+  }
+
+  async thaw(): Promise<void> {
+    await thaw(this.fs, this.leaf).catch((err: unknown) => {
+      throw cgroupContext('cgroup v2 thaw', err);
+    });
   }
 
   /** SIGKILL through cgroup.kill (kernel >= 5.14: kills every process, forks included, atomically); other signals, or older kernels, pid by pid. */

@@ -1,0 +1,42 @@
+/*
+ * sandbox-commit: copies a sandbox's overlayfs upper directory into a new layer directory, with
+ * everything overlayfs and the files' owners need kept as it was.
+ *
+ *   sandbox-commit SRC DST [--exclude REL]...
+ *
+ * SRC   the upper directory: a path, or /proc/<pid>/fd/<n> of a descriptor PID 1 of the sandbox
+ *       holds on it (the magic link resolves to the directory even when no path leads to it).
+ * DST   a path that must not exist yet: created (mode 0700 until the end), filled, then given the
+ *       upper root's owner, mode, xattrs and times.
+ * --exclude REL   (repeatable) a path relative to SRC, without a leading '/', that is not copied,
+ *       nor anything beneath it (the sandbox's mount points: /etc/hosts, volumes, ...).
+ *
+ * Exit 0, or one line on stderr (sandbox: commit: CALL(PATH): strerror (errno N)) and 125. What a
+ * failed run wrote under DST is left to the caller to remove.
+ *
+ * Files, one concern each: main.c (arguments, the walk), file.c (regular files, sparse-aware),
+ * meta.c (owner, mode, xattrs, times), fail.c (the error line).
+ */
+#ifndef SANDBOX_COMMIT_H
+#define SANDBOX_COMMIT_H
+
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE
+#endif
+
+#include <stdbool.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* fail.c: report a failed call (errno) on one line and exit 125. */
+__attribute__((noreturn, format(printf, 2, 3)))
+void fail(const char *call, const char *pathfmt, ...);
+
+/* file.c: copy a regular file's bytes from src (relative to the cwd) to a new file dst, keeping
+ * its holes; dst is created with O_EXCL, mode 0600 (meta.c sets the real one). */
+void copy_file_data(const char *src, const char *dst, const struct stat *st);
+
+/* meta.c: give dst the owner, mode (not for symlinks), xattrs and times of src (lstat st). */
+void copy_metadata(const char *src, const char *dst, const struct stat *st);
+
+#endif
