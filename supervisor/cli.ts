@@ -13,7 +13,7 @@ import { detach, isDetachedSupervisor, reportToForeground } from './commands/det
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
-import { resolveSecurity, type SecurityFlags } from './security.js';
+import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
 
 /** Options of `sandbox run` as commander parses them. */
 interface RunFlags extends LimitFlags, FilesystemFlags, SecurityFlags {
@@ -59,7 +59,7 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
-  const security = resolveSecurity(flags);
+  const security = resolveSecurity(flags, heldCapabilities());
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);

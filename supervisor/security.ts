@@ -4,6 +4,7 @@
 // --cap-drop ALL keeps only the added ones, otherwise the default set minus the dropped plus the
 // added. The stage gets the result as a mask (--caps) and applies it with capset(2); seccomp.c also
 // lifts the filter's denials tied to an added capability, as docker's profile does.
+import { readFileSync } from 'node:fs';
 import { UsageError } from './errors.js';
 
 /** Capability names by number (include/uapi/linux/capability.h, Linux 6.18: 0 to 40). */
@@ -61,16 +62,34 @@ function parseSecurityOpt(text: string): Pick<Security, 'seccomp'> | null {
   throw new UsageError('--security-opt', `expected seccomp=unconfined or no-new-privileges, got "${text}"`);
 }
 
-/** Resolve --cap-add, --cap-drop and --security-opt into the sandbox's privileges (UsageError on a bad value). */
-export function resolveSecurity(flags: SecurityFlags): Security {
+/**
+ * The capabilities this process holds (the CapPrm line of /proc/self/status, proc(5)): PID 1 can
+ * keep no more than the supervisor has (capset(2) refuses to raise the permitted set). Root in a
+ * container may lack some, e.g. CAP_SYS_RESOURCE here.
+ */
+export function heldCapabilities(statusText = readFileSync('/proc/self/status', 'utf8')): string[] {
+  const hex = /^CapPrm:\t([0-9a-f]+)$/m.exec(statusText)?.[1];
+  if (hex === undefined) throw new Error('/proc/self/status has no CapPrm line');
+  const mask = BigInt(`0x${hex}`);
+  return CAPABILITIES.filter((_c, bit) => (mask >> BigInt(bit)) & 1n);
+}
+
+/**
+ * Resolve --cap-add, --cap-drop and --security-opt into the sandbox's privileges (UsageError on a
+ * bad value). `held`: what the supervisor itself holds; ALL means all of those, and naming one it
+ * lacks is an error rather than a stage that fails at capset.
+ */
+export function resolveSecurity(flags: SecurityFlags, held: readonly string[] = CAPABILITIES): Security {
   const adds = (flags.capAdd ?? []).map((c) => capabilityName('--cap-add', c));
   const drops = (flags.capDrop ?? []).map((c) => capabilityName('--cap-drop', c));
   let seccomp: Security['seccomp'] = 'default';
   for (const opt of flags.securityOpt ?? []) seccomp = parseSecurityOpt(opt)?.seccomp ?? seccomp;
   let kept: Set<string>;
-  if (adds.includes('ALL')) kept = new Set(CAPABILITIES.filter((c) => !drops.includes(c)));
+  const missing = adds.find((c) => c !== 'ALL' && !held.includes(c));
+  if (missing !== undefined) throw new UsageError('--cap-add', `the supervisor itself lacks ${missing}, so the sandbox can't have it`);
+  if (adds.includes('ALL')) kept = new Set(held.filter((c) => !drops.includes(c)));
   else if (drops.includes('ALL')) kept = new Set(adds);
-  else kept = new Set([...DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c)), ...adds]);
+  else kept = new Set([...DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c) && held.includes(c)), ...adds]);
   return { capabilities: CAPABILITIES.filter((c) => kept.has(c)), seccomp };
 }
 

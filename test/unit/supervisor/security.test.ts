@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { UsageError } from '../../../supervisor/errors.js';
-import { CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask, resolveSecurity, securityArgs } from '../../../supervisor/security.js';
+import { CAPABILITIES, DEFAULT_CAPABILITIES, capabilityMask, heldCapabilities, resolveSecurity, securityArgs } from '../../../supervisor/security.js';
 import { execStageArgs } from '../../../supervisor/commands/exec.js';
 
 describe('resolveSecurity: docker\'s --cap-add/--cap-drop rules', () => {
@@ -21,6 +21,14 @@ describe('resolveSecurity: docker\'s --cap-add/--cap-drop rules', () => {
     expect(resolveSecurity({ capAdd: ['ALL'], capDrop: ['MKNOD'] }).capabilities).toEqual(CAPABILITIES.filter((c) => c !== 'CAP_MKNOD'));
     expect(resolveSecurity({ capDrop: ['all'], capAdd: ['NET_BIND_SERVICE'] }).capabilities).toEqual(['CAP_NET_BIND_SERVICE']);
     expect(capabilityMask(resolveSecurity({ capAdd: ['ALL'] }).capabilities)).toBe('0x1ffffffffff'); // 41 capabilities
+  });
+
+  it("gives ALL as what the supervisor holds, and refuses to add one it lacks", () => {
+    const held = heldCapabilities('Name:\tnode\nCapInh:\t0000000000000000\nCapPrm:\t000001fffeffffff\n');
+    expect(held).not.toContain('CAP_SYS_RESOURCE');
+    expect(held).toHaveLength(40);
+    expect(resolveSecurity({ capAdd: ['ALL'] }, held).capabilities).toEqual(held);
+    expect(() => resolveSecurity({ capAdd: ['SYS_RESOURCE'] }, held)).toThrow('--cap-add: the supervisor itself lacks CAP_SYS_RESOURCE');
   });
 
   it('reads seccomp=unconfined (also docker\'s older seccomp:unconfined) and accepts no-new-privileges', () => {
