@@ -5,13 +5,13 @@
 // PTRACE_SECCOMP_GET_FILTER and evaluated for numbers no kernel has yet (on 6.18 they fail with
 // ENOSYS anyway, so only the program itself shows the filter refuses them).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_ARCH_X86_64, describeResult, runFilter, type Instruction } from '../helpers/cbpf.js';
-import { cleanUpAfterEach, detached, stateOf } from '../helpers/lifecycle.js';
+import { cleanUpAfterEach, detached, scratchDir, stateOf } from '../helpers/lifecycle.js';
 import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : 'the probes are written for x86_64'));
@@ -39,15 +39,11 @@ function verdicts(prog: Instruction[], numbers: number[], arch = AUDIT_ARCH_X86_
 const range = (from: number, to: number) => Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt seccomp=unconfined', () => {
-  let dir: string;
-  beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'sandbox-secopt-'));
-    execFileSync('cc', ['-O0', '-Wall', '-o', join(dir, 'probe'), PROBE_SOURCE]);
-  });
-  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const scratch = scratchDir(tmpdir(), 'sandbox-secopt-');
+  beforeAll(() => void execFileSync('cc', ['-O0', '-Wall', '-o', join(scratch(), 'probe'), PROBE_SOURCE]));
   cleanUpAfterEach();
 
-  const sh = (script: string, flags: string[] = []) => cli(['run', ...flags, '--', 'sh', '-c', script], { cwd: dir });
+  const sh = (script: string, flags: string[] = []) => cli(['run', ...flags, '--', 'sh', '-c', script], { cwd: scratch() });
 
   it('refuses a mount by default; --cap-add SYS_ADMIN --security-opt seccomp=unconfined allows it', async () => {
     const denied = await sh(MOUNT);
@@ -94,7 +90,7 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
 
   it('answers ENOSYS to every number above 469 from inside, and to 451-469 as the host does (but open_tree_attr)', async () => {
     const known = range(451, 469).map((nr) => `nr=${nr}`);
-    const host = execFileSync(join(dir, 'probe'), known, { cwd: dir }).toString();
+    const host = execFileSync(join(scratch(), 'probe'), known, { cwd: scratch() }).toString();
     const r = await sh(`./probe ${known.join(' ')} ${range(470, 600).map((nr) => `nr=${nr}`).join(' ')}`);
     const lines = r.stdout.trim().split('\n');
     const expected = host.trim().split('\n').map((l) => (l.startsWith('nr=467 ') ? 'nr=467 EPERM' : l));
