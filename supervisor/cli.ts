@@ -13,9 +13,10 @@ import { detach, isDetachedSupervisor, reportToForeground } from './commands/det
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
+import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
 
 /** Options of `sandbox run` as commander parses them. */
-interface RunFlags extends LimitFlags, FilesystemFlags {
+interface RunFlags extends LimitFlags, FilesystemFlags, SecurityFlags {
   net: string;
   hostname?: string;
   detach?: boolean;
@@ -38,6 +39,7 @@ Examples:
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
   sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
+  sandbox run --cap-add SYS_ADMIN --security-opt seccomp=unconfined -- unshare -m mount -t tmpfs none /mnt
   sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
 
 Exit status: the command's own, 128+N if it was killed by signal N (137 for an OOM kill),
@@ -57,11 +59,12 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
+  const security = resolveSecurity(flags, heldCapabilities());
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -104,6 +107,9 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--keep <dir>', 'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away'))
     .addOption(new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(collect))
     .addOption(new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect))
+    .addOption(new Option('--cap-add <cap>', 'add a capability (docker names: SYS_ADMIN, CAP_NET_ADMIN, ALL; repeatable)').argParser(collect))
+    .addOption(new Option('--cap-drop <cap>', 'drop a capability (CHOWN, CAP_KILL, ALL; repeatable)').argParser(collect))
+    .addOption(new Option('--security-opt <opt>', 'seccomp=unconfined: no syscall filter (repeatable; see SECURITY.md)').argParser(collect))
     .addOption(new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'))
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()

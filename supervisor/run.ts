@@ -17,6 +17,7 @@ import { publish, watchOom, type SandboxEvent } from './events.js';
 import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { prepareRoot, recordFilesystem, type FilesystemRequest } from './rootfs.js';
+import type { Security } from './security.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -46,6 +47,8 @@ export interface RunRequest {
   timeoutMs?: number | null;
   /** --rootfs/--layer/--keep/-v/--tmpfs/--read-only (absent: the host's root, nothing more). */
   fs?: FilesystemRequest;
+  /** --cap-add/--cap-drop/--security-opt (absent: the default confinement); `sandbox exec` uses it too. */
+  security?: Security;
   /** Called with the id once the workload is released (for -d: the foreground CLI may go). */
   onStarted?: (id: string) => void;
 }
@@ -102,6 +105,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       workdir: req.workdir,
       detached: req.detached === true,
       user: req.user ?? null,
+      security: req.security ?? null,
       limits: undefined as CgroupLimits | undefined,
       filesystem: recordFilesystem(req.fs),
     };
@@ -179,6 +183,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       env: req.env,
       user: req.user ?? null,
       tty: req.tty === true,
+      security: req.security ?? null,
     });
     mark('spawn');
     const exited = waitForExit(stage);

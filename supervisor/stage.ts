@@ -3,6 +3,7 @@
 // unshare(CLONE_NEWUSER) and setns() into a mount namespace fail with EINVAL in a threaded process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { securityArgs, type Security } from './security.js';
 
 /** Where the setup step builds the stage (native/build.sh): dist/native/sandbox-stage. */
 export const STAGE_PATH = fileURLToPath(new URL('../native/sandbox-stage', import.meta.url));
@@ -37,6 +38,8 @@ export interface StageConfig {
   root?: { layers: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
   /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
   tty?: boolean;
+  /** --cap-add/--cap-drop/--security-opt; absent or null: the stage's defaults. */
+  security?: Security | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -59,6 +62,7 @@ export function stageArgs(cfg: StageConfig): string[] {
     if (cfg.root.readOnly) args.push('--read-only');
   }
   if (cfg.tty) args.push('--tty');
+  args.push(...securityArgs(cfg.security));
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

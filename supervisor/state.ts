@@ -3,6 +3,7 @@
 import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';
 import type { CgroupLimits } from './cgroup/types.js';
+import type { Security } from './security.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */
 export const RUN_DIR = '/run/sandbox';
@@ -27,6 +28,8 @@ export interface SandboxState {
   limits?: CgroupLimits;
   /** --user of the workload; `sandbox exec` runs as the same user. */
   user?: { uid: number; gid: number } | null;
+  /** --cap-add/--cap-drop/--security-opt of the workload; `sandbox exec` gets the same (null/absent: the defaults). */
+  security?: Security | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
   /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */

@@ -1,6 +1,7 @@
 /*
  * Capabilities: PID 1 (and so the workload) keeps docker's default set minus CAP_MKNOD, and nothing
- * else (moby oci/caps/defaults.go). capabilities(7) describes the sets used here.
+ * else (moby oci/caps/defaults.go), unless `sandbox run --cap-add/--cap-drop` gave the stage another
+ * set (--caps MASK, computed by supervisor/security.ts). capabilities(7) describes the sets used here.
  *
  * CAP_MKNOD: docker keeps it because its devices cgroup refuses to open any node outside an allow
  * list. We have no devices cgroup (and cgroup v2 would need a BPF program for it), and the current
@@ -20,7 +21,7 @@
 #define CAP(c) (1ULL << (c))
 
 /* docker's default capability set, without CAP_MKNOD (above). */
-static const unsigned long long docker_default =
+const unsigned long long default_capabilities =
 	CAP(CAP_CHOWN) | CAP(CAP_DAC_OVERRIDE) | CAP(CAP_FSETID) | CAP(CAP_FOWNER) |
 	CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) | CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) |
 	CAP(CAP_NET_BIND_SERVICE) | CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
@@ -41,20 +42,24 @@ static int cap_last_cap(void)
 	return atoi(buf);
 }
 
-/* Shrink the bounding set, then set permitted = effective = inheritable = docker's set, no ambient. */
-void drop_capabilities(void)
+/* Shrink the bounding set, then set permitted = effective = inheritable = `keep` (the bits this
+ * kernel knows of it: capset(2) refuses to raise what the process's permitted set lacks), no ambient. */
+void drop_capabilities(unsigned long long keep)
 {
 	int last = cap_last_cap();
+
+	if (last < 63)
+		keep &= CAP(last + 1) - 1;
 
 	/* The bounding set limits what any later execve can gain (capabilities(7), "Capability bounding
 	 * set"); dropping needs CAP_SETPCAP, which we still hold, so this comes before capset. */
 	for (int cap = 0; cap <= last && cap < 64; cap++)
-		if (!(docker_default & CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
+		if (!(keep & CAP(cap)) && prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) != 0)
 			die("capabilities", "prctl", "PR_CAPBSET_DROP, %d", cap);
 	/* capset(2), version 3 (64-bit sets). A uid-0 workload re-derives permitted = bounding set at
-	 * execve, which is this same set, so docker's set is what it runs with. */
-	if (sys_capset(docker_default, docker_default, docker_default) != 0)
-		die("capabilities", "capset", "0x%llx", docker_default);
+	 * execve, which is this same set, so `keep` is what it runs with. */
+	if (sys_capset(keep, keep, keep) != 0)
+		die("capabilities", "capset", "0x%llx", keep);
 	/* Ambient capabilities survive execve of unprivileged programs (capabilities(7)): none. */
 	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) != 0)
 		die("capabilities", "prctl", "PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL");

@@ -99,7 +99,7 @@ void exec_main(struct config *cfg)
 
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
-	lock_down("exec");
+	lock_down("exec", cfg);
 
 	block_signals(&set);
 	child = fork();

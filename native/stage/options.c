@@ -35,9 +35,14 @@
  *   --read-only            with --layer: the root is made read-only once its mount points exist
  *   --tty                  the workload gets a new pty of the sandbox's devpts as its controlling
  *                          terminal and stdio; the stage relays it to its own stdin/stdout (pty.c)
+ *   --caps MASK            the capabilities the sandbox keeps, 0x and 1-16 hex digits (bit N =
+ *                          capability N, capabilities(7)); default: docker's set minus CAP_MKNOD (caps.c).
+ *                          Also lifts the seccomp denials docker ties to these capabilities (seccomp.c)
+ *   --seccomp MODE         default: the syscall filter (seccomp.c); unconfined: none
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
- *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
+ *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir, --user,
+ *                          --caps and --seccomp apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
@@ -73,6 +78,22 @@ static int parse_oom_score_adj(const char *value)
 	if (value[0] == '\0' || *end != '\0' || errno != 0 || n < -1000 || n > 1000)
 		die_msg("invalid value for --oom-score-adj: \"%s\" (-1000 to 1000)", value);
 	return (int)n;
+}
+
+/* Parse a --caps mask: "0x" and 1 to 16 hex digits, nothing else, or die. */
+static unsigned long long parse_caps(const char *value)
+{
+	size_t len = strlen(value);
+	char *end = NULL;
+	unsigned long long mask;
+
+	if (len < 3 || len > 18 || value[0] != '0' || value[1] != 'x' || strspn(value + 2, "0123456789abcdefABCDEF") != len - 2)
+		die_msg("invalid value for --caps: \"%s\" (0x and 1 to 16 hex digits)", value);
+	errno = 0;
+	mask = strtoull(value + 2, &end, 16);
+	if (errno != 0 || *end != '\0')
+		die_msg("invalid value for --caps: \"%s\" (0x and 1 to 16 hex digits)", value);
+	return mask;
 }
 
 /* Split "A:B" at the first ':' into a pair (copies: argv itself is what `ps` shows, keep it intact). */
@@ -142,6 +163,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->host_mnt_fd = -1;
 	cfg->parent_pidfd = -1;
 	cfg->sys_fd = -1;
+	cfg->caps = default_capabilities;
 	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
@@ -189,7 +211,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
-		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper"))
+		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
+		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -204,6 +227,12 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->uid = (uid_t)parse_int(opt, p.src);
 			cfg->gid = (gid_t)parse_int(opt, p.dst);
 			cfg->has_user = true;
+		} else if (strcmp(opt, "--caps") == 0) {
+			cfg->caps = parse_caps(value);
+		} else if (strcmp(opt, "--seccomp") == 0) {
+			if (strcmp(value, "default") != 0 && strcmp(value, "unconfined") != 0)
+				die_msg("invalid value for --seccomp: \"%s\" (default or unconfined)", value);
+			cfg->seccomp_unconfined = strcmp(value, "unconfined") == 0;
 		} else if (strcmp(opt, "--exec-into") == 0) {
 			cfg->exec_into = parse_int(opt, value);
 			if (cfg->exec_into == 0)

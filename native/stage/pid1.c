@@ -226,7 +226,7 @@ void pid1_main(struct config *cfg)
 	if (cfg->tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
-	lock_down("privileges");
+	lock_down("privileges", cfg);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

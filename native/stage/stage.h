@@ -80,6 +80,8 @@ struct config {
 	const char *hide;         /* --hide DIR: NULL, or a host dir covered by an empty tmpfs inside */
 	bool set_oom_score_adj;   /* --oom-score-adj N given */
 	int oom_score_adj;        /* -1000..1000 */
+	unsigned long long caps;  /* --caps MASK: the capabilities kept (default_capabilities if not given) */
+	bool seccomp_unconfined;  /* --seccomp unconfined: no syscall filter */
 	char **argv;              /* the workload's command, NULL-terminated */
 	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
 	size_t arg_area_len;
@@ -131,12 +133,13 @@ void detach_old_root(void);
 void seal_rootfs(void);
 
 /* caps.c */
-void drop_capabilities(void);
+extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD */
+void drop_capabilities(unsigned long long keep);
 void switch_user(const struct config *cfg);
 
 /* seccomp.c */
-void install_seccomp(void);
-void lock_down(const char *step);
+void install_seccomp(unsigned long long caps);
+void lock_down(const char *step, const struct config *cfg);
 
 /* confine.c */
 void mask_paths(void);

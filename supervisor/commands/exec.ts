@@ -7,6 +7,7 @@ import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { SandboxError, UsageError, withContext } from '../errors.js';
 import { FORWARDED_SIGNALS, signalNumber } from '../run.js';
+import { securityArgs, type Security } from '../security.js';
 import { STAGE_PATH } from '../stage.js';
 import { runningSandbox } from './lookup.js';
 import { requireRoot } from './root.js';
@@ -19,10 +20,12 @@ export function execStageArgs(
   workdir: string,
   command: readonly string[],
   user: { uid: number; gid: number } | null = null,
+  security: Security | null = null,
 ): string[] {
   const args = ['--supervisor-pid', String(supervisorPid), '--exec-into', String(init)];
   for (const f of procsFiles) args.push('--cgroup-procs', f);
   if (user) args.push('--user', `${user.uid}:${user.gid}`);
+  args.push(...securityArgs(security));
   args.push('--chdir', workdir, '--', ...command);
   return args;
 }
@@ -30,7 +33,7 @@ export function execStageArgs(
 /** Run the command in the sandbox and resolve with its exit code. */
 export async function execInSandbox(ref: string, command: string[], workdir: string | undefined): Promise<number> {
   const { state, cgroup, procs } = await runningSandbox(ref);
-  const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command, state.user ?? null), {
+  const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command, state.user ?? null, state.security ?? null), {
     stdio: 'inherit',
   });
   const forward = (sig: NodeJS.Signals): void => void stage.kill(sig);

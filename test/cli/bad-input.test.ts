@@ -115,6 +115,15 @@ const FLAG_ROWS: Row[] = [
   ['tmpfs on a relative path', ['run', '--tmpfs', 'x', ...T], 125, ['--tmpfs', '"x"']],
   ['tmpfs of zero bytes', ['run', '--tmpfs', '/x:0', ...T], 125, ['--tmpfs', '"/x:0"']],
   ['commit without DIR', ['commit', 'abc'], 125, ["'dir'"]],
+  // security options
+  ['unknown capability', ['run', '--cap-add', 'SYS_ADMINN', ...T], 125, ['--cap-add', '"SYS_ADMINN"']],
+  ['empty capability', ['run', '--cap-drop', '', ...T], 125, ['--cap-drop', '""']],
+  ['capability prefix alone', ['run', '--cap-add', 'CAP_', ...T], 125, ['--cap-add', '"CAP_"']],
+  ['capability by number', ['run', '--cap-drop', '21', ...T], 125, ['--cap-drop', '"21"']],
+  ['seccomp profile file', ['run', '--security-opt', 'seccomp=/etc/profile.json', ...T], 125, ['--security-opt', '"seccomp=/etc/profile.json"']],
+  ['unknown security option', ['run', '--security-opt', 'apparmor=unconfined', ...T], 125, ['--security-opt', '"apparmor=unconfined"']],
+  ['no-new-privileges off', ['run', '--security-opt', 'no-new-privileges=false', ...T], 125, ['--security-opt', '"no-new-privileges=false"']],
+  ['empty security option', ['run', '--security-opt', '', ...T], 125, ['--security-opt', '""']],
 ];
 
 /**

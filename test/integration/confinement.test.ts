@@ -26,6 +26,7 @@ const EXPECTED: Record<string, string> = {
   'open-tree': 'EPERM', // the mount API of Linux 5.2
   fsopen: 'EPERM',
   'mount-setattr': 'EPERM',
+  'open-tree-attr': 'EPERM', // open_tree with attributes (Linux 6.15)
   'pivot-root': 'EPERM',
   'unshare-user': 'EPERM', // needs no capability: only the filter stops it
   'unshare-mnt': 'EPERM',
