@@ -27,6 +27,10 @@ export interface SandboxState {
   limits?: CgroupLimits;
   /** --user of the workload; `sandbox exec` runs as the same user. */
   user?: { uid: number; gid: number } | null;
+  /** --net: host, none, private, or sandbox:<id of the joined sandbox>. */
+  net?: string;
+  /** -p specs as given (--net private). */
+  publish?: string[];
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
 }

@@ -12,6 +12,9 @@
  *   --cgroup-v2            mount cgroup2 read-only on /sys/fs/cgroup inside
  *   --hostname NAME        host name in the new UTS namespace
  *   --net none|host        none: a new network namespace with lo up (default: host)
+ *   --net-join PID         join the network namespace of PID (another sandbox's PID 1) instead of
+ *                          making one: setns(2) by pidfd before the other namespaces are unshared;
+ *                          /sys is then a fresh sysfs of that namespace, as with --net none
  *   --no-timens            no time namespace (default: one whose boot time is the sandbox's start)
  *   --bind-view SRC:DST    (repeatable) after the sync byte, bind file SRC (on the supervisor's FUSE
  *                          mount) read-only over DST
@@ -188,7 +191,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
-		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper"))
+		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
+		    strcmp(opt, "--net-join"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -221,6 +225,11 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			if (strcmp(value, "none") != 0 && strcmp(value, "host") != 0)
 				die_msg("invalid value for --net: \"%s\" (none or host)", value);
 			cfg->net_none = strcmp(value, "none") == 0;
+		} else if (strcmp(opt, "--net-join") == 0) {
+			cfg->net_join = parse_int(opt, value);
+			if (cfg->net_join == 0)
+				die_msg("invalid value for --net-join: \"%s\" (a pid)", value);
+			cfg->net_none = true; /* not the host's network: fresh /sys, lo up (already, harmless) */
 		} else if (strcmp(opt, "--bind-view") == 0) {
 			cfg->views[cfg->n_views++] = split_pair(opt, value, strlen(value));
 		} else if (strcmp(opt, "--rw") == 0) {

@@ -81,7 +81,9 @@ static void create_namespaces(const struct config *cfg)
 
 	if (cfg->timens)
 		flags |= CLONE_NEWTIME;
-	if (cfg->net_none)
+	if (cfg->net_join != 0)
+		join_netns(cfg->net_join); /* instead of a new one; PID 1 and the workload inherit it */
+	else if (cfg->net_none)
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) != 0)
 		die("namespaces", "unshare", "0x%x", (unsigned)flags);

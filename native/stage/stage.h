@@ -14,7 +14,7 @@
  *   caps.c     capability drop to docker's default set
  *   seccomp.c  the syscall filter (classic BPF) the whole sandbox runs under
  *   confine.c  masked /proc and /sys paths, hiding the supervisor's state dir, oom_score_adj
- *   netns.c    loopback up and hostname
+ *   netns.c    loopback up, joining another sandbox's network namespace, and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
  *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
@@ -61,7 +61,8 @@ struct config {
 	struct pair *cgroup_v1;   size_t n_cgroup_v1;
 	bool cgroup_v2;
 	const char *hostname;     /* NULL: keep the (copied) host name */
-	bool net_none;
+	bool net_none;            /* not the host's network: a new namespace, or --net-join's */
+	pid_t net_join;           /* --net-join: host pid whose network namespace is joined; 0 = none */
 	bool timens;
 	struct pair *views;       size_t n_views;
 	struct pair *rw;          size_t n_rw;   /* src == dst */
@@ -141,6 +142,7 @@ void set_oom_score_adj(int value);
 
 /* netns.c */
 void loopback_up(void);
+void join_netns(pid_t pid);
 void set_hostname(const char *name);
 
 /* pty.c */
