@@ -20,6 +20,8 @@ command -v getconf >/dev/null 2>&1 || missing+=(libc-bin)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v python3 >/dev/null 2>&1 || missing+=(python3) # the suite runs python3 inside sandboxes
 [ -x /bin/busybox ] || missing+=(busybox-static) # the test image of test/integration/rootfs.test.ts
+command -v pasta >/dev/null 2>&1 || missing+=(passt) # --net private / -p (supervisor/net/pasta.ts)
+command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns) # measured against pasta: bench/net-helpers.py
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"

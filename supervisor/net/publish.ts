@@ -50,7 +50,13 @@ export function parsePublish(spec: string): PortSpec {
     if (isIP(hostIp) !== 4) throw bad(`"${hostIp}" is not an IPv4 address (IPv6 goes in brackets)`);
   }
   if (parts.length !== 2) throw bad(parts.length < 2 ? 'missing a port' : 'too many parts');
-  return { text: spec, hostIp, hostPort: port(parts[0]!, 'HOST_PORT', spec), containerPort: port(parts[1]!, 'CONTAINER_PORT', spec), proto };
+  const parsed: PortSpec = { text: spec, hostIp, hostPort: port(parts[0]!, 'HOST_PORT', spec), containerPort: port(parts[1]!, 'CONTAINER_PORT', spec), proto };
+  // Measured with Debian bookworm's pasta (passt 0.0~git20230309): a UDP datagram sent to host port
+  // A reaches port B inside, but the reply to it never comes back unless A = B (TCP is not affected).
+  if (proto === 'udp' && parsed.hostPort !== parsed.containerPort) {
+    throw new UsageError('--publish', `"${spec}": a UDP port can't be renumbered (this pasta drops the replies): publish it as ${hostIp === null ? '' : spec.startsWith('[') ? `[${hostIp}]:` : `${hostIp}:`}${parsed.containerPort}:${parsed.containerPort}/udp`);
+  }
+  return parsed;
 }
 
 /** Parse every -p value and refuse a host port published twice (same protocol, overlapping addresses). */
