@@ -23,7 +23,13 @@ async function collect(state: SandboxState): Promise<void> {
   try {
     // pasta outlives a SIGKILLed supervisor (it is a daemon holding the namespace): ended by the pid it wrote.
     await killHelper(`${stateDir(state.id)}/${PIDFILE}`);
-    if (await isMounted(state.mountpoint)) await run('fusermount', ['-uz', state.mountpoint]);
+    if (await isMounted(state.mountpoint)) {
+      // libfuse's auto_unmount (fusermount, watching the dead server's fd) may unmount it meanwhile:
+      // then fusermount fails with EINVAL, and there is nothing left to do.
+      await run('fusermount', ['-uz', state.mountpoint]).catch(async (err: unknown) => {
+        if (await isMounted(state.mountpoint)) throw err;
+      });
+    }
     const cgroup = await openCgroup({ id: state.id });
     await cgroup.destroy();
     await removeState(state.id);
