@@ -6,7 +6,7 @@ attached to it with one TCP port published on 127.0.0.1, a server inside (this f
 and a client on the host that (1) sends BYTES through the published port and waits for the
 server's count (throughput), (2) does ROUNDS 64-byte request/response round trips on one
 connection (latency). "direct" is the same client and server on the host's loopback, no helper.
-Usage: python3 bench/net-helpers.py [--mb 100] [--rounds 1000] [--repeat 3]
+Usage: python3 bench/net-helpers.py [--mb 100] [--rounds 1000] [--repeat 3] [--sandbox]
 """
 import argparse
 import json
@@ -142,6 +142,22 @@ def one_round(kind: str, mb: int, rounds: int, tmp: str) -> tuple[float, list[fl
         finally:
             srv.kill()
             srv.wait()
+    if kind == 'sandbox -p':
+        # The product itself: `sandbox run -d -p` (pasta, attached by the supervisor), same server.
+        cli = os.path.join(os.path.dirname(me), '..', 'dist', 'supervisor', 'main.js')
+        port = free_port()
+        sid = subprocess.run(['node', cli, 'run', '-d', '-p', f'127.0.0.1:{port}:8000', '--', sys.executable, me, '--serve', '8000'],
+                             check=True, capture_output=True, text=True).stdout.strip()
+        try:
+            for _ in range(100):  # until the server inside answers (pasta accepts on the host before it does)
+                try:
+                    round_trips(port, 1)
+                    break
+                except OSError:
+                    time.sleep(0.05)
+            return throughput(port, mb << 20), round_trips(port, rounds)
+        finally:
+            subprocess.run(['node', cli, 'stop', '--time', '1', sid], check=True, capture_output=True)
     ns = subprocess.Popen(['unshare', '-n', 'sleep', '600'])
     time.sleep(0.05)
     inner, host_port = 8000, free_port()
@@ -164,15 +180,16 @@ def main() -> None:
     ap.add_argument('--mb', type=int, default=100)
     ap.add_argument('--rounds', type=int, default=1000)
     ap.add_argument('--repeat', type=int, default=3)
+    ap.add_argument('--sandbox', action='store_true', help='also through `sandbox run -d -p` (needs the build; run under the test lock)')
     a = ap.parse_args()
     if a.serve:
         return serve(a.serve)
     tmp = f'/tmp/net-helpers.{os.getpid()}'
     os.makedirs(tmp)
-    kinds = ['direct', 'pasta', 'slirp4netns']
+    kinds = ['direct', 'pasta', 'slirp4netns'] + (['sandbox -p'] if a.sandbox else [])
     res = {k: {'mbps': [], 'rtt': []} for k in kinds}
     for i in range(a.repeat):
-        for k in kinds[i % 3:] + kinds[:i % 3]:  # rotating order
+        for k in kinds[i % len(kinds):] + kinds[:i % len(kinds)]:  # rotating order
             mbps, rtt = one_round(k, a.mb, a.rounds, tmp)
             res[k]['mbps'].append(mbps)
             res[k]['rtt'] += rtt
