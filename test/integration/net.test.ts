@@ -3,13 +3,12 @@
 // network namespace), and a joiner outliving the sandbox it joined. Host-side sockets bind only to
 // 127.0.0.1 and ::1. Nothing may be left behind (pasta included: leftovers() looks for it).
 import { createSocket } from 'node:dgram';
-import { writeFileSync } from 'node:fs';
+import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
 import { get } from 'node:http';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 import { cleanUpAfterEach, detached, gone, scratchDir } from '../helpers/lifecycle.js';
-import { existsSync } from 'node:fs';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? (existsSync('/usr/bin/pasta') ? null : 'needs pasta (Debian package passt; npm run setup installs it)'));
 
@@ -48,10 +47,10 @@ function fetchInside(url: string): string {
   return `import time,urllib.request\nfor i in range(80):\n  try:\n    print(urllib.request.urlopen(${JSON.stringify(url)}, timeout=2).read().decode(), end=''); break\n  except OSError: time.sleep(0.1)\nelse: raise SystemExit(3)`;
 }
 
-/** True when a TCP connection to host:port is accepted within 1 s. */
-function connects(host: string, port: number): Promise<boolean> {
+/** True when a TCP connection to host:port is accepted in time. */
+function connects(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
   return new Promise((resolve) => {
-    const s = createConnection({ host, port, timeout: 1000 });
+    const s = createConnection({ host, port, timeout: timeoutMs });
     s.on('connect', () => (s.destroy(), resolve(true)));
     s.on('error', () => resolve(false));
     s.on('timeout', () => (s.destroy(), resolve(false)));
@@ -81,6 +80,21 @@ describe.skipIf(skip)('networking', () => {
     } finally {
       hostServer.close();
     }
+  });
+
+  it('--net private: outbound connections leave through pasta (when this host itself reaches the internet)', async () => {
+    // The only way out that a test may use is a real one: skipped, visibly, on a host without it.
+    if (!(await connects('deb.debian.org', 80, 3000))) return void console.warn('skipping the outbound check: the host does not reach deb.debian.org:80');
+    const r = await cli(['run', '--net', 'private', '--', 'python3', '-c', 'import urllib.request as u; print(u.urlopen("http://deb.debian.org/debian/", timeout=10).status)']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('200\n');
+  });
+
+  it('--net sandbox:ID of a sandbox on the host\'s network is the host\'s network', async () => {
+    const a = await detached(['--', 'sleep', '100']);
+    const r = await cli(['run', '--net', `sandbox:${a}`, '--', 'readlink', '/proc/self/ns/net']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe(`${readlinkSync('/proc/self/ns/net')}\n`);
   });
 
   it('-p 127.0.0.1:PORT:8000: a web server inside answers curl-like GETs on the host; the port is free again after', async () => {
