@@ -131,17 +131,23 @@ def start_helper(kind: str, target: int, host_port: int, inner: int, tmp: str):
     return stop
 
 
+def with_server(argv: list[str], port: int, mb: int, rounds: int, cleanup) -> tuple[float, list[float]]:
+    """Start the server (argv), wait for its "ready", measure through `port`, then end it and clean up."""
+    srv = subprocess.Popen(argv, stdout=subprocess.PIPE)
+    srv.stdout.readline()
+    try:
+        return throughput(port, mb << 20), round_trips(port, rounds)
+    finally:
+        srv.kill()
+        srv.wait()
+        cleanup()
+
+
 def one_round(kind: str, mb: int, rounds: int, tmp: str) -> tuple[float, list[float]]:
     me = os.path.abspath(__file__)
     if kind == 'direct':
         port = free_port()
-        srv = subprocess.Popen([sys.executable, me, '--serve', str(port)], stdout=subprocess.PIPE)
-        srv.stdout.readline()
-        try:
-            return throughput(port, mb << 20), round_trips(port, rounds)
-        finally:
-            srv.kill()
-            srv.wait()
+        return with_server([sys.executable, me, '--serve', str(port)], port, mb, rounds, lambda: None)
     if kind == 'sandbox -p':
         # The product itself: `sandbox run -d -p` (pasta, attached by the supervisor), same server.
         cli = os.path.join(os.path.dirname(me), '..', 'dist', 'supervisor', 'main.js')
@@ -162,16 +168,12 @@ def one_round(kind: str, mb: int, rounds: int, tmp: str) -> tuple[float, list[fl
     time.sleep(0.05)
     inner, host_port = 8000, free_port()
     stop = start_helper(kind, ns.pid, host_port, inner, tmp)
-    srv = subprocess.Popen(['nsenter', '-t', str(ns.pid), '-n', sys.executable, me, '--serve', str(inner)], stdout=subprocess.PIPE)
-    srv.stdout.readline()
-    try:
-        return throughput(host_port, mb << 20), round_trips(host_port, rounds)
-    finally:
-        srv.kill()
-        srv.wait()
+
+    def cleanup():
         stop()
         ns.kill()
         ns.wait()
+    return with_server(['nsenter', '-t', str(ns.pid), '-n', sys.executable, me, '--serve', str(inner)], host_port, mb, rounds, cleanup)
 
 
 def main() -> None:
