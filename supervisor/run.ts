@@ -193,14 +193,17 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       stage?.kill('SIGKILL');
       throw withContext('views', err);
     });
-    if (req.net.mode === 'private' && stage.pid !== undefined && (await waitForNewNetns(stage.pid))) {
+    if (req.net.mode === 'private' && stage.pid !== undefined) {
       // Attached before the sync byte: the workload starts with its network configured and its
       // ports published. (A stage that already exited explains itself through its exit code.)
-      const helper = await startPasta(stage.pid, `${stateDir(id)}/${PIDFILE}`, req.net.publish).catch((err) => {
-        stage?.kill('SIGKILL');
-        throw err;
-      });
-      undo.push(() => helper.stop());
+      const stagePid = stage.pid;
+      const helper = await waitForNewNetns(stagePid)
+        .then((made) => (made ? startPasta(stagePid, `${stateDir(id)}/${PIDFILE}`, req.net.publish) : null))
+        .catch((err) => {
+          stage?.kill('SIGKILL');
+          throw err;
+        });
+      if (helper) undo.push(() => helper.stop());
       mark('net');
     }
     const sync = stage.stdio[3] as Writable | null;

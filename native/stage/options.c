@@ -37,6 +37,9 @@
  *   --read-only            with --layer: the root is made read-only once its mount points exist
  *   --tty                  the workload gets a new pty of the sandbox's devpts as its controlling
  *                          terminal and stdio; the stage relays it to its own stdin/stdout (pty.c)
+ *   --exec-helper          no sandbox: close every inherited descriptor above 2, tie to the supervisor
+ *                          (PR_SET_PDEATHSIG), exec CMD (--net private's pasta, see stage.c); only
+ *                          --supervisor-pid applies
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir and --user apply
@@ -132,7 +135,7 @@ static struct tmpfs_mount parse_tmpfs(const char *value)
 	return t;
 }
 
-/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only and --tty. */
+/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only, --tty and --exec-helper. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
 	size_t cap = (size_t)argc + 1;
@@ -184,6 +187,10 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		}
 		if (strcmp(opt, "--tty") == 0) {
 			cfg->tty = true;
+			continue;
+		}
+		if (strcmp(opt, "--exec-helper") == 0) {
+			cfg->exec_helper = true;
 			continue;
 		}
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&

@@ -53,6 +53,7 @@ struct tmpfs_mount {
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
 	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
+	bool exec_helper;         /* --exec-helper: only close inherited descriptors and exec the command */
 	bool has_user;            /* --user UID:GID given: the command runs as uid/gid, no supplementary groups */
 	uid_t uid;
 	gid_t gid;

@@ -5,14 +5,16 @@
 // 68 µs median round trips (host loopback without a helper: 2543 MB/s, 30 µs); under load 4,
 // 352 against 253 MB/s and 57 against 113 µs.
 //
-// pasta daemonizes once its tap device is configured and its host ports are bound: the exit of the
-// process we spawn is the "ready" signal, and its daemon's pid is in PIDFILE under the sandbox's
-// state dir. It is ended by that pid at teardown, and by `sandbox gc` after a supervisor SIGKILL
-// (only a process whose command line names that pid file is killed: never a recycled pid).
+// pasta runs in the foreground as the supervisor's child and writes PIDFILE (in the sandbox's state
+// dir) once its tap device is configured and its host ports are bound: that is the "ready" signal.
+// It is ended by that pid at teardown; PR_SET_PDEATHSIG ends it with a SIGKILLed supervisor, and
+// `sandbox gc` checks again (it kills only a process whose command line names that pid file: never
+// a recycled pid).
 import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { SandboxError } from '../errors.js';
+import { STAGE_PATH } from '../stage.js';
 import type { PortSpec } from './publish.js';
 
 /** pasta's pid file in a sandbox's state dir. */
@@ -54,20 +56,22 @@ export function pastaPortArgs(specs: readonly PortSpec[]): string[] {
   return args;
 }
 
-/** pasta's full argv for a namespace passed as its fd 3. */
+/** pasta's full argv for a namespace passed as its stdin. */
 export function pastaArgs(pidFile: string, specs: readonly PortSpec[]): string[] {
   return [
     '--config-net', // addresses, routes and MTU of the host's default interface, on a tap device
     '--quiet',
+    '-f', // in the foreground: our child, killed with the supervisor (startPasta)
     // This pasta (Debian's 2023-03-09) drops to "nobody" before it opens the target namespace, and
     // nobody can neither open /proc/PID/ns/net of a root process (ptrace access mode check) nor
     // setns(2) into a namespace owned by the initial user namespace. As root it still confines
     // itself (own mount namespace, seccomp, no_new_privs, capabilities down to NET_BIND_SERVICE
     // and SYS_ADMIN; measured in /proc/PID/status).
     '--runas', '0:0',
-    // The namespace is the fd the supervisor opened (it may open the stage's /proc/PID/ns/net);
-    // /proc/self/fd/3 in pasta is that same namespace. No inotify on that path: we end pasta.
-    '--netns', '/proc/self/fd/3', '--no-netns-quit',
+    // The namespace is the fd the supervisor opened (it may open the stage's /proc/PID/ns/net),
+    // given as pasta's stdin: /proc/self/fd/0 in pasta is that same namespace (and the only fd it
+    // inherits besides stdout and stderr, see startPasta). No inotify on that path: we end pasta.
+    '--netns', '/proc/self/fd/0', '--no-netns-quit',
     '-P', pidFile,
     // Nothing from the host into the sandbox but the -p ports: no automatic forwarding of ports
     // bound in the namespace to the host (-t/-u auto) or of the host's to the namespace (-T/-U
@@ -104,30 +108,56 @@ export async function killHelper(pidFile: string): Promise<void> {
 
 /** Start pasta on the network namespace of `nsPid`; resolves once it is configured and its ports are bound. */
 export async function startPasta(nsPid: number, pidFile: string, specs: readonly PortSpec[]): Promise<NetHelper> {
+  const logFile = pidFile.replace(/\.pid$/, '.log');
   let nsFd: number;
+  let logFd: number;
   try {
     nsFd = openSync(`/proc/${nsPid}/ns/net`, 'r');
   } catch (err) {
     throw new SandboxError(`--net private: open /proc/${nsPid}/ns/net: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  const child = spawn('pasta', pastaArgs(pidFile, specs), { stdio: ['ignore', 'ignore', 'pipe', nsFd], env: { PATH: process.env.PATH ?? '/usr/bin:/bin' } });
-  let stderr = '';
-  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-  const code = await new Promise<number>((resolve, reject) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      reject(new SandboxError(err.code === 'ENOENT' ? '--net private needs pasta (Debian package passt): run "npm run setup" or apt-get install passt' : `--net private: spawn pasta: ${err.message}`)),
-    );
-    child.once('exit', (c) => resolve(c ?? 128));
-  }).finally(() => {
+  try {
+    logFd = openSync(logFile, 'a', 0o600);
+  } catch (err) {
     closeSync(nsFd);
-    child.stderr!.destroy(); // the daemon may hold the pipe; its stdio is /dev/null anyway
-  });
-  if (code !== 0) {
-    await killHelper(pidFile);
-    const line = firstMessage(stderr);
-    const spec = specs.find((s) => line.includes(`${s.hostPort}:${s.containerPort}`));
-    throw new SandboxError(`${spec ? `--publish: "${spec.text}"` : '--net private'}: pasta exited with ${code}${line ? `: ${line}` : ''}`);
+    throw new SandboxError(`--net private: open ${logFile}: ${(err as NodeJS.ErrnoException).code ?? err}`);
   }
-  const pid = Number((await readFile(pidFile, 'utf8')).trim());
-  return { pid, stop: () => killHelper(pidFile) };
+  // Through the stage's --exec-helper, which closes every descriptor above 2 (Node can't, and the
+  // supervisor holds /dev/fuse without O_CLOEXEC) and sets PR_SET_PDEATHSIG, so pasta dies with
+  // the supervisor as the stage does (native/stage/stage.c). stderr goes to a file: pasta may write
+  // to it at any time, and a pipe we stop reading would end it with SIGPIPE.
+  const child = spawn(STAGE_PATH, ['--supervisor-pid', String(process.pid), '--exec-helper', '--', 'pasta', ...pastaArgs(pidFile, specs)], {
+    stdio: [nsFd, 'ignore', logFd],
+    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+  });
+  closeSync(nsFd);
+  closeSync(logFd);
+  let exit: number | null = null;
+  let spawnError: Error | null = null;
+  child.once('exit', (c) => (exit = c ?? 128));
+  child.once('error', (err) => (spawnError = err));
+  // In the foreground pasta writes its pid file once its tap device is configured and its host
+  // ports are bound (measured: they listen by then); it exits 1 when a port can't be bound.
+  for (const deadline = Date.now() + 10_000; ; await sleep(2)) {
+    if (spawnError) throw new SandboxError(`--net private: spawn ${STAGE_PATH}: ${(spawnError as Error).message}`);
+    if (exit !== null) break;
+    const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
+    if (pid > 0) {
+      return {
+        pid,
+        stop: async () => {
+          if (exit === null) child.kill('SIGKILL');
+          await killHelper(pidFile);
+        },
+      };
+    }
+    if (Date.now() > deadline) {
+      child.kill('SIGKILL');
+      throw new SandboxError('--net private: pasta was not ready within 10 s');
+    }
+  }
+  if (exit === 127) throw new SandboxError('--net private needs pasta (Debian package passt): run "npm run setup" or apt-get install passt');
+  const line = firstMessage(await readFile(logFile, 'utf8').catch(() => ''));
+  const spec = specs.find((s) => line.includes(`${s.hostPort}:${s.containerPort}`));
+  throw new SandboxError(`${spec ? `--publish: "${spec.text}"` : '--net private'}: pasta exited with ${exit}${line ? `: ${line}` : ''}`);
 }

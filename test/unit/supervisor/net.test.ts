@@ -58,7 +58,7 @@ describe('parseNet', () => {
 describe('pasta command line', () => {
   it('forwards exactly the published ports, nothing automatic, no host loopback', () => {
     const args = pastaArgs('/run/sandbox/x/pasta.pid', parsePublishList(['127.0.0.1:8080:80', '[::1]:8443:443', '53:53/udp']));
-    expect(args).toEqual(expect.arrayContaining(['--netns', '/proc/self/fd/3', '-P', '/run/sandbox/x/pasta.pid', '--no-map-gw']));
+    expect(args).toEqual(expect.arrayContaining(['--netns', '/proc/self/fd/0', '-P', '/run/sandbox/x/pasta.pid', '--no-map-gw']));
     expect(args.join(' ')).toContain('-T none -U none');
     expect(pastaPortArgs(parsePublishList(['127.0.0.1:8080:80', '[::1]:8443:443', '53:53/udp']))).toEqual(['-t', '127.0.0.1/8080:80', '-t', '::1/8443:443', '-u', '53:53']);
     expect(pastaPortArgs([])).toEqual(['-t', 'none', '-u', 'none']);
