@@ -23,6 +23,8 @@ command -v python3 >/dev/null 2>&1 || missing+=(python3) # the suite runs python
 command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # test/deploy/systemd.test.ts verifies the unit
 command -v runc >/dev/null 2>&1 || missing+=(runc) # test/integration/oci-hook.test.ts: the OCI hook with a real runtime
 command -v crun >/dev/null 2>&1 || missing+=(crun) # the same with crun where the host's cgroups allow it
+command -v pasta >/dev/null 2>&1 || missing+=(passt) # --net private / -p (supervisor/net/pasta.ts)
+command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns) # measured against pasta: bench/net-helpers.py
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"

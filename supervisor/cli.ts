@@ -12,12 +12,14 @@ import { registerLifecycleCommands } from './commands/index.js';
 import { detach, isDetachedSupervisor, reportToForeground } from './commands/detach.js';
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
+import { parseNet, resolveNet } from './net/mode.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
 import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
 
 /** Options of `sandbox run` as commander parses them. */
 interface RunFlags extends LimitFlags, FilesystemFlags, SecurityFlags {
-  net: string;
+  net?: string;
+  publish?: string[];
   hostname?: string;
   detach?: boolean;
   name?: string;
@@ -37,6 +39,8 @@ Examples:
   sandbox run --cpu 50% --cpu-burst 20ms --net none -- python3 job.py
   sandbox run -it -- sh                    # an interactive shell on a pty (top, vi, job control work)
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
+  sandbox run -d --name api -p 127.0.0.1:8080:8000 -- python3 -m http.server   # curl 127.0.0.1:8080 on the host
+  sandbox run --net sandbox:api -- curl -s 127.0.0.1:8000   # shares api's network namespace
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
   sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
   sandbox run --cap-add SYS_ADMIN --security-opt seccomp=unconfined -- unshare -m mount -t tmpfs none /mnt
@@ -48,7 +52,7 @@ Exit status: the command's own, 128+N if it was killed by signal N (137 for an O
 
 /** Validate the flags of `sandbox run` and build the request (throws UsageError on a bad value). */
 async function runRequest(command: string[], flags: RunFlags): Promise<RunRequest> {
-  if (flags.net !== 'none' && flags.net !== 'host') throw new UsageError('--net', `expected "none" or "host", got "${flags.net}"`);
+  parseNet(flags.net, flags.publish ?? []); // syntax first: a bad -p needs no root
   if (flags.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(flags.hostname)) {
     throw new UsageError('--hostname', `expected letters, digits and inner dashes (at most 63), got "${flags.hostname}"`);
   }
@@ -64,7 +68,8 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security };
+  const net = await resolveNet(flags.net, flags.publish ?? []);
+  return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -91,7 +96,8 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--device-write-bps <dev:rate>', 'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)').argParser(collect))
     .addOption(new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect))
     .addOption(new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect))
-    .addOption(new Option('--net <mode>', 'network: host, or none (new namespace, loopback only)').default('host'))
+    .addOption(new Option('--net <mode>', 'network: host (default), none (loopback only), private (user-mode networking, pasta), sandbox:ID (join its network)'))
+    .addOption(new Option('-p, --publish <[ip:]host:port[/proto]>', 'publish a port of the sandbox on the host, e.g. 127.0.0.1:8080:80 (repeatable; implies --net private)').argParser(collect))
     .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
     .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
     .addOption(new Option('--name <name>', 'a name, unique among running sandboxes, for ps/exec/kill/stop/update'))

@@ -1,13 +1,14 @@
 // `sandbox gc`: remove what sandboxes of dead supervisors left behind. A SIGKILLed supervisor takes
 // its sandbox down (PDEATHSIG on the stage and PID 1; the pid namespace dies with its PID 1) and
-// libfuse's auto_unmount removes its FUSE mount, but its cgroups and state dir stay. Only sandboxes
+// libfuse's auto_unmount removes its FUSE mount, but its cgroups, state dir and pasta daemon stay. Only sandboxes
 // whose supervisor is gone (pid AND start time) are touched, never live ones.
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
 import { openCgroup } from './cgroup/index.js';
 import { withContext } from './errors.js';
-import { REMOVING_PREFIX, RUN_DIR, STAGING_RE, listStates, processStartTicks, removeState, supervisorAlive, type SandboxState } from './state.js';
+import { killHelper, PIDFILE } from './net/pasta.js';
+import { REMOVING_PREFIX, RUN_DIR, STAGING_RE, listStates, processStartTicks, removeState, stateDir, supervisorAlive, type SandboxState } from './state.js';
 
 const run = promisify(execFile);
 
@@ -17,10 +18,18 @@ async function isMounted(path: string): Promise<boolean> {
   return text.split('\n').some((line) => line.split(' ')[4] === path);
 }
 
-/** Remove one dead sandbox: its FUSE mount (lazily), its cgroups, then its state dir. */
+/** Remove one dead sandbox: its network helper (--net private), its FUSE mount (lazily), its cgroups, then its state dir. */
 async function collect(state: SandboxState): Promise<void> {
   try {
-    if (await isMounted(state.mountpoint)) await run('fusermount', ['-uz', state.mountpoint]);
+    // pasta outlives a SIGKILLed supervisor (it is a daemon holding the namespace): ended by the pid it wrote.
+    await killHelper(`${stateDir(state.id)}/${PIDFILE}`);
+    if (await isMounted(state.mountpoint)) {
+      // libfuse's auto_unmount (fusermount, watching the dead server's fd) may unmount it meanwhile:
+      // then fusermount fails with EINVAL, and there is nothing left to do.
+      await run('fusermount', ['-uz', state.mountpoint]).catch(async (err: unknown) => {
+        if (await isMounted(state.mountpoint)) throw err;
+      });
+    }
     const cgroup = await openCgroup({ id: state.id });
     await cgroup.destroy();
     await removeState(state.id);

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseSize } from './limits.js';
 import type { RecordedFilesystem } from './state.js';
+import type { NetMode } from './net/mode.js';
 
 /** The filesystem flags as commander hands them over. */
 export interface FilesystemFlags {
@@ -136,15 +137,15 @@ export function rootfsWorkdir(dir: string | undefined): string {
   return dir;
 }
 
-/** /etc/hosts of a sandbox: the host's (with --net host) or loopback only, plus its hostname. */
-export function hostsFile(hostname: string, net: 'none' | 'host', hostHosts: string): string {
+/** /etc/hosts of a sandbox: the host's (with --net host) or loopback only (its own network), plus its hostname. */
+export function hostsFile(hostname: string, net: NetMode, hostHosts: string): string {
   const base = net === 'host' && hostHosts !== '' ? hostHosts.replace(/\n?$/, '\n') : '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
   return `${base}127.0.1.1\t${hostname}\n`;
 }
 
-/** /etc/resolv.conf of a sandbox: the host's with --net host; none with --net none. */
-export function resolvConf(net: 'none' | 'host', hostResolv: string): string {
-  return net === 'host' ? hostResolv : '# sandbox --net none: no network, no name servers\n';
+/** /etc/resolv.conf of a sandbox: the host's (its name servers are reached through the host's network, or pasta's); none with --net none. */
+export function resolvConf(net: NetMode, hostResolv: string): string {
+  return net !== 'none' ? hostResolv : '# sandbox --net none: no network, no name servers\n';
 }
 
 /** The files under /etc of a root of its own that are generated per sandbox and bound over (never committed). */
@@ -159,7 +160,7 @@ export interface PreparedRoot {
 }
 
 /** Make the dirs and files the stage needs under the state dir (and --keep DIR/upper, DIR/work). */
-export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostname: string, net: 'none' | 'host'): Promise<PreparedRoot> {
+export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostname: string, net: NetMode): Promise<PreparedRoot> {
   const rootAt = `${stateDir}/root`;
   const etc = `${stateDir}/etc`;
   await mkdir(rootAt, { mode: 0o755 });

@@ -18,6 +18,8 @@ import { sandboxProcesses } from './commands/lookup.js';
 import { formatBytes, type ResolvedLimits } from './limits.js';
 import { prepareRoot, recordFilesystem, type FilesystemRequest } from './rootfs.js';
 import type { Security } from './security.js';
+import type { NetRequest } from './net/mode.js';
+import { PIDFILE, startPasta, waitForNewNetns } from './net/pasta.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -30,7 +32,8 @@ import { createViewMemory, viewsFor } from '../procfs/views/index.js';
 export interface RunRequest {
   limits: ResolvedLimits;
   command: string[];
-  net: 'none' | 'host';
+  /** --net and -p (net/mode.ts). */
+  net: NetRequest;
   hostname: string | null;
   env: NodeJS.ProcessEnv;
   workdir: string;
@@ -108,6 +111,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       security: req.security ?? null,
       limits: undefined as CgroupLimits | undefined,
       filesystem: recordFilesystem(req.fs),
+      net: req.net.join ? `sandbox:${req.net.join.id}` : req.net.mode,
+      publish: req.net.publish.map((p) => p.text),
     };
     await writeState(state); // before anything is created, so gc can always find it
     undo.push(() => removeState(id));
@@ -160,13 +165,15 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
     const hostname = req.hostname ?? `sandbox-${id}`;
-    const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net) : null;
+    const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net.mode) : null;
     stage = spawnStage({
       supervisorPid: process.pid,
       procsFiles: cgroup.procsFiles,
       v1Hierarchies: cgroup.mode === 'v1' ? cgroup.hierarchies : null,
       hostname,
-      net: req.net,
+      // private and sandbox:ID are a namespace other than the host's too (the stage joins or makes it).
+      net: req.net.mode === 'host' ? 'host' : 'none',
+      netJoinPid: req.net.join?.initPid,
       views: views.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
       // The workdir is bound writable on the read-only host root, unless --read-only (or a root of its own).
       writableDirs: req.workdir === '/' || root !== null || fs.readOnly ? [] : [req.workdir],
@@ -192,6 +199,19 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       stage?.kill('SIGKILL');
       throw withContext('views', err);
     });
+    if (req.net.mode === 'private' && stage.pid !== undefined) {
+      // Attached before the sync byte: the workload starts with its network configured and its
+      // ports published. (A stage that already exited explains itself through its exit code.)
+      const stagePid = stage.pid;
+      const helper = await waitForNewNetns(stagePid)
+        .then((made) => (made ? startPasta(stagePid, `${stateDir(id)}/${PIDFILE}`, req.net.publish) : null))
+        .catch((err) => {
+          stage?.kill('SIGKILL');
+          throw err;
+        });
+      if (helper) undo.push(() => helper.stop());
+      mark('net');
+    }
     const sync = stage.stdio[3] as Writable | null;
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');

@@ -17,6 +17,8 @@ export interface StageConfig {
   v1Hierarchies: readonly { dirName: string; controllers: string }[] | null;
   hostname: string;
   net: 'none' | 'host';
+  /** --net sandbox:ID: host pid of the joined sandbox's PID 1, whose network namespace the stage enters. */
+  netJoinPid?: number;
   /** FUSE view files bound over their targets (/proc/meminfo, …). */
   views: readonly { source: string; target: string }[];
   /** Directories bound writable over the read-only host root. */
@@ -45,6 +47,7 @@ export interface StageConfig {
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
 export function stageArgs(cfg: StageConfig): string[] {
   const args = ['--supervisor-pid', String(cfg.supervisorPid), '--sync-fd', '3', '--hostname', cfg.hostname, '--net', cfg.net];
+  if (cfg.netJoinPid !== undefined) args.push('--net-join', String(cfg.netJoinPid));
   for (const file of cfg.procsFiles) args.push('--cgroup-procs', file);
   if (cfg.v1Hierarchies === null) args.push('--cgroup-v2');
   else for (const h of cfg.v1Hierarchies) args.push('--cgroup-v1', `${h.dirName}:${h.controllers}`);

@@ -30,6 +30,10 @@ export interface SandboxState {
   user?: { uid: number; gid: number } | null;
   /** --cap-add/--cap-drop/--security-opt of the workload; `sandbox exec` gets the same (null/absent: the defaults). */
   security?: Security | null;
+  /** --net: host, none, private, or sandbox:<id of the joined sandbox>. */
+  net?: string;
+  /** -p specs as given (--net private). */
+  publish?: string[];
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
   /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */

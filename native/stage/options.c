@@ -12,6 +12,9 @@
  *   --cgroup-v2            mount cgroup2 read-only on /sys/fs/cgroup inside
  *   --hostname NAME        host name in the new UTS namespace
  *   --net none|host        none: a new network namespace with lo up (default: host)
+ *   --net-join PID         join the network namespace of PID (another sandbox's PID 1) instead of
+ *                          making one: setns(2) by pidfd before the other namespaces are unshared;
+ *                          /sys is then a fresh sysfs of that namespace, as with --net none
  *   --no-timens            no time namespace (default: one whose boot time is the sandbox's start)
  *   --bind-view SRC:DST    (repeatable) after the sync byte, bind file SRC (on the supervisor's FUSE
  *                          mount) read-only over DST
@@ -39,6 +42,9 @@
  *                          capability N, capabilities(7)); default: docker's set minus CAP_MKNOD (caps.c).
  *                          Also lifts the seccomp denials docker ties to these capabilities (seccomp.c)
  *   --seccomp MODE         default: the syscall filter (seccomp.c); unconfined: none
+ *   --exec-helper          no sandbox: close every inherited descriptor above 2, tie to the supervisor
+ *                          (PR_SET_PDEATHSIG), exec CMD (--net private's pasta, see stage.c); only
+ *                          --supervisor-pid applies
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir, --user,
@@ -151,7 +157,7 @@ static struct tmpfs_mount parse_tmpfs(const char *value)
 	return t;
 }
 
-/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only and --tty. */
+/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only, --tty and --exec-helper. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
 	size_t cap = (size_t)argc + 1;
@@ -206,13 +212,17 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->tty = true;
 			continue;
 		}
+		if (strcmp(opt, "--exec-helper") == 0) {
+			cfg->exec_helper = true;
+			continue;
+		}
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
 		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
-		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp"))
+		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -251,6 +261,11 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			if (strcmp(value, "none") != 0 && strcmp(value, "host") != 0)
 				die_msg("invalid value for --net: \"%s\" (none or host)", value);
 			cfg->net_none = strcmp(value, "none") == 0;
+		} else if (strcmp(opt, "--net-join") == 0) {
+			cfg->net_join = parse_int(opt, value);
+			if (cfg->net_join == 0)
+				die_msg("invalid value for --net-join: \"%s\" (a pid)", value);
+			cfg->net_none = true; /* not the host's network: fresh /sys, lo up (already, harmless) */
 		} else if (strcmp(opt, "--bind-view") == 0) {
 			cfg->views[cfg->n_views++] = split_pair(opt, value, strlen(value));
 		} else if (strcmp(opt, "--rw") == 0) {

@@ -81,7 +81,9 @@ static void create_namespaces(const struct config *cfg)
 
 	if (cfg->timens)
 		flags |= CLONE_NEWTIME;
-	if (cfg->net_none)
+	if (cfg->net_join != 0)
+		join_netns(cfg->net_join); /* instead of a new one; PID 1 and the workload inherit it */
+	else if (cfg->net_none)
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) != 0)
 		die("namespaces", "unshare", "0x%x", (unsigned)flags);
@@ -153,6 +155,16 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &cfg);
 	close_inherited_fds(cfg.sync_fd);
+	if (cfg.exec_helper) {
+		/* --net private's pasta (supervisor/net/pasta.ts), in the foreground: started directly it
+		 * would keep the supervisor's /dev/fuse descriptor (see close_inherited_fds; found in
+		 * /proc/PID/fd), and it dies with the supervisor like the stage (PR_SET_PDEATHSIG survives
+		 * execve(2) of a binary that is not set-id, prctl(2)). */
+		tie_to_supervisor(cfg.supervisor_pid);
+		execvp(cfg.argv[0], cfg.argv);
+		say("sandbox: exec \"%s\": %s", cfg.argv[0], strerror(errno));
+		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
+	}
 	if (cfg.exec_into != 0)
 		exec_main(&cfg);
 	cfg.arg_area = argv[0];

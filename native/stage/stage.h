@@ -14,7 +14,7 @@
  *   caps.c     capability drop to docker's default set
  *   seccomp.c  the syscall filter (classic BPF) the whole sandbox runs under
  *   confine.c  masked /proc and /sys paths, hiding the supervisor's state dir, oom_score_adj
- *   netns.c    loopback up and hostname
+ *   netns.c    loopback up, joining another sandbox's network namespace, and hostname
  *   tty.c      giving the terminal's foreground to the sandbox and back
  *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
@@ -57,6 +57,7 @@ struct tmpfs_mount {
 struct config {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
 	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
+	bool exec_helper;         /* --exec-helper: only close inherited descriptors and exec the command */
 	bool has_user;            /* --user UID:GID given: the command runs as uid/gid, no supplementary groups */
 	uid_t uid;
 	gid_t gid;
@@ -65,7 +66,8 @@ struct config {
 	struct pair *cgroup_v1;   size_t n_cgroup_v1;
 	bool cgroup_v2;
 	const char *hostname;     /* NULL: keep the (copied) host name */
-	bool net_none;
+	bool net_none;            /* not the host's network: a new namespace, or --net-join's */
+	pid_t net_join;           /* --net-join: host pid whose network namespace is joined; 0 = none */
 	bool timens;
 	struct pair *views;       size_t n_views;
 	struct pair *rw;          size_t n_rw;   /* src == dst */
@@ -148,6 +150,7 @@ void set_oom_score_adj(int value);
 
 /* netns.c */
 void loopback_up(void);
+void join_netns(pid_t pid);
 void set_hostname(const char *name);
 
 /* pty.c */

@@ -30,6 +30,10 @@ export interface SandboxFigures {
   throttledPeriods: number;
   throttledUs: number;
   oomKills: number;
+  /** --net: host, none, private, or sandbox:<id it joined>. */
+  net: string;
+  /** -p specs (--net private). */
+  ports: string[];
 }
 
 /** A reading of the counters that CPU percentages are computed between. */
@@ -70,6 +74,8 @@ export function figuresOf(state: SandboxState, stats: CgroupStats, nowMs: number
     throttledPeriods: stats.cpu.nrThrottled,
     throttledUs: stats.cpu.throttledUs,
     oomKills: stats.memory.oomKills,
+    net: state.net ?? 'host',
+    ports: state.publish ?? [],
   };
 }
 

@@ -8,8 +8,10 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { spawn } from 'node:child_process';
+import { createServer, type AddressInfo, type Server } from 'node:net';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { CLI, cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 
 /** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
 type Row = [label: string, args: string[], code: number, mentions: string[]];
@@ -124,6 +126,22 @@ const FLAG_ROWS: Row[] = [
   ['unknown security option', ['run', '--security-opt', 'apparmor=unconfined', ...T], 125, ['--security-opt', '"apparmor=unconfined"']],
   ['no-new-privileges off', ['run', '--security-opt', 'no-new-privileges=false', ...T], 125, ['--security-opt', '"no-new-privileges=false"']],
   ['empty security option', ['run', '--security-opt', '', ...T], 125, ['--security-opt', '""']],
+  // network
+  ['unknown network mode', ['run', '--net', 'bridge', ...T], 125, ['--net', '"bridge"']],
+  ['sandbox: without an id', ['run', '--net', 'sandbox:', ...T], 125, ['--net', '"sandbox:"']],
+  ['publish port 0', ['run', '-p', '0:80', ...T], 125, ['--publish', '"0:80"']],
+  ['publish port 70000', ['run', '-p', '8080:70000', ...T], 125, ['--publish', '"8080:70000"']],
+  ['publish without a container port', ['run', '-p', '8080', ...T], 125, ['--publish', '"8080"', 'missing a port']],
+  ['publish an empty spec', ['run', '-p', '', ...T], 125, ['--publish', '""']],
+  ['publish with a bad protocol', ['run', '-p', '8080:80/sctp', ...T], 125, ['--publish', '"8080:80/sctp"', '"sctp"']],
+  ['publish on a bad IPv4 address', ['run', '-p', '300.1.1.1:8080:80', ...T], 125, ['--publish', '"300.1.1.1:8080:80"']],
+  ['publish on IPv6 without brackets', ['run', '-p', '::1:8080:80', ...T], 125, ['--publish', '"::1:8080:80"']],
+  ['publish on a host name', ['run', '-p', 'localhost:8080:80', ...T], 125, ['--publish', '"localhost:8080:80"', '"localhost"']],
+  ['publish a port range', ['run', '-p', '8080-8081:80', ...T], 125, ['--publish', '"8080-8081"']],
+  ['publish a host port twice', ['run', '-p', '8080:80', '-p', '8080:81', ...T], 125, ['--publish', '"8080:80"', '"8080:81"']],
+  ['renumber a UDP port', ['run', '-p', '5353:53/udp', ...T], 125, ['--publish', '"5353:53/udp"', '53:53/udp']],
+  ['publish with --net none', ['run', '--net', 'none', '-p', '8080:80', ...T], 125, ['--publish', '"8080:80"', '--net none']],
+  ['publish with --net host', ['run', '--net', 'host', '-p', '8080:80', ...T], 125, ['--publish', '"8080:80"', '--net host']],
 ];
 
 /**
@@ -188,6 +206,36 @@ describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.
 
     it.each(COMMAND_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
       await expectOneLine(args, code, mentions, dir);
+    });
+  });
+
+  describe.skipIf(sandboxUnavailable() !== null)('network values that need a look at the host (root)', () => {
+    // A host port in use: a listener of ours on 127.0.0.1.
+    let busy: Server;
+    let port = 0;
+    beforeAll(async () => {
+      busy = createServer();
+      await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+      port = (busy.address() as AddressInfo).port;
+    });
+    afterAll(() => void busy.close());
+
+    it('a host port already in use', async () => {
+      await expectOneLine(['run', '-p', `127.0.0.1:${port}:80`, ...T], 125, ['--publish', `"127.0.0.1:${port}:80"`, 'already in use']);
+    });
+    it('an address that is not the host\'s (TEST-NET-3)', async () => {
+      await expectOneLine(['run', '-p', '203.0.113.7:8080:80', ...T], 125, ['--publish', '"203.0.113.7:8080:80"', 'not an address of this host']);
+    });
+    it('an unknown sandbox to join', async () => {
+      await expectOneLine(['run', '--net', 'sandbox:nonexistent-xyz', ...T], 125, ['--net', '"sandbox:nonexistent-xyz"', 'no such sandbox']);
+    });
+    it('a privileged port without CAP_NET_BIND_SERVICE (root without that capability, setpriv(1))', async () => {
+      // For root, execve(2) makes the permitted set the bounding set (capabilities(7)): dropping
+      // the capability from it and from the inheritable set leaves this root without it.
+      const child = spawn('setpriv', ['--inh-caps', '-net_bind_service', '--bounding-set', '-net_bind_service', process.execPath, CLI, 'run', '-p', '127.0.0.1:1:80', ...T], { stdio: ['ignore', 'pipe', 'pipe'] });
+      const r = await finish(child);
+      expect(r.stderr).toBe('sandbox: --publish: "127.0.0.1:1:80": host port 127.0.0.1:1/tcp is privileged (below net.ipv4.ip_unprivileged_port_start) and this process lacks CAP_NET_BIND_SERVICE\n');
+      expect(r.code).toBe(125);
     });
   });
 });

@@ -23,7 +23,7 @@ describe.skipIf(!existsSync(CLI))('sandbox CLI errors', () => {
     [['--cpu', '20%', '--cpu-burst', '1s'], 'sandbox: --cpu-burst: "1s" is more than the quota of 20ms per period'],
     [['--cpuset-cpus', '999'], /^sandbox: --cpuset-cpus: CPU 999 is not online on this host \(online: [\d,-]+\)$/],
     [['--cpu-weight', '0'], 'sandbox: --cpu-weight: must be from 1 to 10000, got "0"'],
-    [['--net', 'bridge'], 'sandbox: --net: expected "none" or "host", got "bridge"'],
+    [['--net', 'bridge'], 'sandbox: --net: expected "host", "none", "private" or "sandbox:ID", got "bridge"'],
     [['--hostname', 'bad_name!'], 'sandbox: --hostname: expected letters, digits and inner dashes (at most 63), got "bad_name!"'],
     [['--bogus'], "sandbox: unknown option '--bogus'"],
   ])('run %j -- true', async (flags, message) => {

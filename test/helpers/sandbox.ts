@@ -91,6 +91,8 @@ export function leftovers(): string[] {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readlinkSync(`/proc/${pid}/exe`) === STAGE) found.push(`process ${pid} (sandbox-stage)`);
+      // --net private's pasta: its command line names its pid file in a state dir (supervisor/net/pasta.ts).
+      else if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith('/run/sandbox/') && a.endsWith('/pasta.pid'))) found.push(`process ${pid} (pasta, a network helper)`);
     } catch {
       // gone, or a kernel thread
     }
