@@ -13,6 +13,7 @@ import { detach, isDetachedSupervisor, reportToForeground } from './commands/det
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './commands/run-options.js';
 import { validateName } from './names.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
+import { chooseUsernsRange, readIdDatabase } from './userns.js';
 
 /** Options of `sandbox run` as commander parses them. */
 interface RunFlags extends LimitFlags, FilesystemFlags {
@@ -27,6 +28,7 @@ interface RunFlags extends LimitFlags, FilesystemFlags {
   user?: string;
   tty?: boolean;
   interactive?: boolean;
+  userns?: boolean;
 }
 
 const RUN_EXAMPLES = `
@@ -37,6 +39,7 @@ Examples:
   sandbox run -it -- sh                    # an interactive shell on a pty (top, vi, job control work)
   sandbox run -d --name web --mem 512M -- python3 -m http.server   # prints the id
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
+  sandbox run --userns -v /srv/data:/data -- sh   # root inside is uid 100000 outside
   sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
   sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
 
@@ -57,11 +60,15 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
+  const userns = flags.userns ? chooseUsernsRange(readIdDatabase()) : null;
+  if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
+    throw new UsageError('--user', `with --userns the ids are inside the user namespace, below ${userns.count}; got "${flags.user}"`);
+  }
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
-  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true };
+  return { limits, command, net: flags.net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, userns };
 }
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
@@ -96,6 +103,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
     .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
+    .addOption(new Option('--userns', 'a user namespace: root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids'))
     .addOption(new Option('-i, --interactive', "pass stdin to the command (always so in the foreground; -d gives it /dev/null)"))
     .addOption(new Option('-t, --tty', 'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))

@@ -19,6 +19,7 @@ import { formatBytes, type ResolvedLimits } from './limits.js';
 import { prepareRoot, type FilesystemRequest } from './rootfs.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
+import type { UsernsRange } from './userns.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
 import { LoadSampler } from '../procfs/load-sampler.js';
@@ -40,6 +41,8 @@ export interface RunRequest {
   user?: { uid: number; gid: number } | null;
   /** -t: a pty for the workload (its terminal, relayed to ours by the stage). */
   tty?: boolean;
+  /** --userns: the host ids of root and the others inside (supervisor/userns.ts); null: no user namespace. */
+  userns?: UsernsRange | null;
   /** -d: the supervisor runs in the background; recorded in the state. */
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
@@ -102,6 +105,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       workdir: req.workdir,
       detached: req.detached === true,
       user: req.user ?? null,
+      userns: req.userns ?? null,
       limits: undefined as CgroupLimits | undefined,
     };
     await writeState(state); // before anything is created, so gc can always find it
@@ -178,6 +182,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       env: req.env,
       user: req.user ?? null,
       tty: req.tty === true,
+      userns: req.userns ?? null,
     });
     mark('spawn');
     const exited = waitForExit(stage);

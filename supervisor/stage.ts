@@ -37,6 +37,8 @@ export interface StageConfig {
   root?: { layers: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
   /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
   tty?: boolean;
+  /** --userns: PID 1 enters a user namespace where ids 0..count-1 are these host ids (native/stage/userns.c). */
+  userns?: { uid: number; gid: number; count: number } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -59,6 +61,7 @@ export function stageArgs(cfg: StageConfig): string[] {
     if (cfg.root.readOnly) args.push('--read-only');
   }
   if (cfg.tty) args.push('--tty');
+  if (cfg.userns) args.push('--userns', `${cfg.userns.uid}:${cfg.userns.gid}:${cfg.userns.count}`);
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -27,6 +27,8 @@ export interface SandboxState {
   limits?: CgroupLimits;
   /** --user of the workload; `sandbox exec` runs as the same user. */
   user?: { uid: number; gid: number } | null;
+  /** --userns: host ids of root and the others inside (every process of the sandbox runs in it). */
+  userns?: { uid: number; gid: number; count: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
 }
