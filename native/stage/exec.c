@@ -15,6 +15,7 @@
  *      that namespace's root (setns(2)); pid and time namespaces apply to children only;
  *      A sandbox run with --userns: its user namespace is entered after them (userns.c);
  *   5. the same privilege drop as PID 1 (docker's capability set, no_new_privs, the seccomp filter);
+ *   5b. with --tty, a new pty of the sandbox's devpts (pty.c): the command's terminal, relayed;
  *   6. fork: the child is in the pid namespace (pid_namespaces(7)); it execs the command. When it
  *      outlives us it is reparented to the sandbox's PID 1, which reaps it;
  *   7. forward signals to the child and exit with its status (128+N for signal N).
@@ -62,6 +63,8 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
 		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
+	if (cfg->tty)
+		pty_attach(cfg);
 	switch_user(cfg);
 	/* The command dies with `sandbox exec` (cleared in a fork child, and again by the uid change of
 	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
@@ -80,7 +83,7 @@ void exec_main(struct config *cfg)
 			  CLONE_NEWCGROUP | CLONE_NEWTIME;
 	sigset_t set;
 	pid_t child;
-	int pidfd, userns_fd, status, code;
+	int pidfd, userns_fd, status, code, master = -1;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
@@ -102,6 +105,9 @@ void exec_main(struct config *cfg)
 	if (userns_fd >= 0)
 		userns_join(userns_fd, cfg->supervisor_pid); /* last, as PID 1 entered it (userns.c) */
 
+	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown). */
+	if (cfg->tty)
+		master = pty_open_pair(cfg);
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec");
@@ -110,8 +116,17 @@ void exec_main(struct config *cfg)
 	child = fork();
 	if (child < 0)
 		die("exec", "fork", "%s", "");
-	if (child == 0)
+	if (child == 0) {
+		if (cfg->tty)
+			close(master);
 		exec_command(cfg);
+	}
+	if (cfg->tty) {
+		close(cfg->pty_peer); /* the command's now: its last close makes the master read EIO */
+		code = pty_relay_master(master, child, &set);
+		tty_restore_foreground();
+		_exit(code);
+	}
 	for (;;) {
 		forward_until_sigchld(&set, child, "exec");
 		if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))

@@ -39,7 +39,7 @@
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /), entering PID's user namespace last if it has its own;
- *                          only --supervisor-pid, --cgroup-procs, --chdir and --user apply
+ *                          only --supervisor-pid, --cgroup-procs, --chdir, --user and --tty apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.

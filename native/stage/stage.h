@@ -152,9 +152,11 @@ void set_hostname(const char *name);
 
 /* pty.c */
 void pty_channel(struct config *cfg);
+int pty_open_pair(struct config *cfg);
 void pty_open(struct config *cfg);
 void pty_attach(const struct config *cfg);
 int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set);
+int pty_relay_master(int master, pid_t child, const sigset_t *set);
 
 /* userns.c */
 void userns_channel(struct config *cfg);
