@@ -21,11 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 const int forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* A channel between the outer stage and PID 1 (created before the fork; both ends close on exec):
+ * SOCK_SEQPACKET keeps message boundaries and carries descriptors (unix(7)). */
+void open_channel(const char *what, int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		die(what, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
+}
 
 /* Block the forwarded signals and SIGCHLD (they are taken with sigwaitinfo); set = that set. */
 void block_signals(sigset_t *set)

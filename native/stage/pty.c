@@ -39,12 +39,7 @@
 /* Create the channel PID 1 sends the master over; call before fork (both ends close on exec). */
 void pty_channel(struct config *cfg)
 {
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		die("tty", "socketpair", "AF_UNIX, SOCK_SEQPACKET");
-	cfg->pty_sock[0] = sv[0]; /* the outer stage's end */
-	cfg->pty_sock[1] = sv[1]; /* PID 1's end */
+	open_channel("tty", cfg->pty_sock); /* [0] the outer stage's end, [1] PID 1's */
 }
 
 /* Open a new pty of the devpts on /dev/pts (the sandbox's, once in its mount namespace); return the

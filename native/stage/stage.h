@@ -172,7 +172,8 @@ __attribute__((noreturn)) void exec_main(struct config *cfg);
 void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
-/* signal helpers (pid1.c) */
+/* signal and channel helpers (pid1.c) */
+void open_channel(const char *what, int sv[2]);
 void block_signals(sigset_t *set);
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 

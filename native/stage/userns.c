@@ -48,12 +48,7 @@
 /* Before fork (outer stage): the handshake channel, and the host's /proc to find PID 1's map files. */
 void userns_channel(struct config *cfg)
 {
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		die("userns", "socketpair", "AF_UNIX, SOCK_SEQPACKET");
-	cfg->userns_sock[0] = sv[0]; /* the outer stage's end */
-	cfg->userns_sock[1] = sv[1]; /* PID 1's end */
+	open_channel("userns", cfg->userns_sock); /* [0] the outer stage's end, [1] PID 1's */
 	cfg->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
 	if (cfg->proc_fd < 0)
 		die("userns", "open", "/proc");

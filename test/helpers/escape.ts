@@ -1,6 +1,9 @@
 // The escape probe (test/integration/escape-probe.c) and what each of its system calls must get
 // inside a sandbox: shared by the confinement tests of a default sandbox and of a --userns one.
+import { rmSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { finish, startCli, type CliResult } from './sandbox.js';
 
 /** Source of the probe, built by each test with the system cc. */
 export const PROBE_SOURCE = fileURLToPath(new URL('../integration/escape-probe.c', import.meta.url));
@@ -65,3 +68,16 @@ export const parse = (stdout: string) =>
       .filter((l) => l !== '')
       .map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]),
   );
+
+/**
+ * Run every probe of EXPECTED as the workload of `sandbox run FLAGS…` in `dir` (which holds the
+ * built probe), aimed at the supervisor's own host pid, which is known only after the spawn.
+ */
+export async function runProbeTable(dir: string, flags: string[]): Promise<CliResult> {
+  rmSync(join(dir, 'sup.pid'), { force: true });
+  const script = `while [ ! -s sup.pid ]; do sleep 0.02; done; exec ./probe ${Object.keys(EXPECTED).join(' ')} --pid $(cat sup.pid)`;
+  const child = startCli(['run', ...flags, '--', 'sh', '-c', script], { cwd: dir });
+  const done = finish(child);
+  writeFileSync(join(dir, 'sup.pid'), String(child.pid));
+  return done;
+}

@@ -7,7 +7,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { EXPECTED, PROBE_SOURCE, parse } from '../helpers/escape.js';
+import { EXPECTED, PROBE_SOURCE, parse, runProbeTable } from '../helpers/escape.js';
 import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : 'the probes are written for x86_64'));
@@ -29,16 +29,7 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   const sh = (script: string, flags: string[] = []) => cli(['run', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
 
   it(`refuses all ${Object.keys(EXPECTED).length - 3} escape system calls (3 harmless look-alikes still work)`, async () => {
-    // The probe targets the supervisor's own host pid, which the test learns only after the spawn.
-    rmSync(join(dir, 'sup.pid'), { force: true });
-    const probes = Object.keys(EXPECTED).join(' ');
-    const child = startCli(
-      ['run', '--mem', '256M', '--', 'sh', '-c', `while [ ! -s sup.pid ]; do sleep 0.02; done; exec ./probe ${probes} --pid $(cat sup.pid)`],
-      { cwd: dir },
-    );
-    const done = finish(child);
-    writeFileSync(join(dir, 'sup.pid'), String(child.pid));
-    const r = await done;
+    const r = await runProbeTable(dir, ['--mem', '256M']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parse(r.stdout)).toEqual(EXPECTED);

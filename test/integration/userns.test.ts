@@ -8,10 +8,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { EXPECTED, PROBE_SOURCE, parse } from '../helpers/escape.js';
+import { EXPECTED, PROBE_SOURCE, parse, runProbeTable } from '../helpers/escape.js';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
-import { CLI, cli, finish, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { CLI, cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 const RANGE = 100000;
@@ -118,10 +118,7 @@ describe.skipIf(skip)('sandbox run --userns', () => {
     // (else mknod would fail with EACCES on the directory before the capability is checked).
     const dir = ownedDir('probe');
     execFileSync('cc', ['-O0', '-Wall', '-o', join(dir, 'probe'), PROBE_SOURCE]);
-    const child = startCli(['run', '--userns', '--mem', '256M', '--', 'sh', '-c', `while [ ! -s sup.pid ]; do sleep 0.02; done; exec ./probe ${Object.keys(EXPECTED).join(' ')} --pid $(cat sup.pid)`], { cwd: dir });
-    const done = finish(child);
-    writeFileSync(join(dir, 'sup.pid'), String(child.pid));
-    const r = await done;
+    const r = await runProbeTable(dir, ['--userns', '--mem', '256M']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parse(r.stdout)).toEqual(EXPECTED);
