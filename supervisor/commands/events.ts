@@ -57,6 +57,16 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
         server.once('error', (err) => reject(new SandboxError(`events: listen ${path}: ${err.message}`)));
         server.listen({ path }, () => resolve());
       });
+      // The handlers go in before the journal is read: a SIGTERM meanwhile must end us cleanly.
+      const stopped = new Promise<void>((resolve) => {
+        const stop = (): void => {
+          process.off('SIGINT', stop);
+          process.off('SIGTERM', stop);
+          server.close(() => resolve());
+        };
+        process.on('SIGINT', stop);
+        process.on('SIGTERM', stop);
+      });
       if (sinceMs !== null) {
         // Listening first, then reading: nothing published in between is missed.
         for (const line of await readJournal(sinceMs)) {
@@ -70,15 +80,7 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
         // within its 250 ms timeout); after that the set is no longer needed.
         setTimeout(() => printed.clear(), 10_000).unref();
       }
-      await new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          server.close(() => resolve());
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      await stopped;
       await unlink(path).catch(() => undefined);
     });
 }
