@@ -1,11 +1,11 @@
 // Events (start, oom, exit) as JSON lines to whoever runs `sandbox events`. There is no daemon:
 // each subscriber listens on its own Unix socket /run/sandbox-events.<pid>.sock, and each supervisor
-// connects to every such socket to deliver an event. Nothing is stored: with no subscriber an
-// event costs one readdir of /run, and a subscriber sees events from the moment it listens (as
-// `docker events` without --since). A socket whose listener died (SIGKILL) refuses the connection
+// connects to every such socket to deliver an event. With no subscriber an event costs one readdir
+// of /run and one append to the journal (events-journal.ts), which `sandbox events --since` reads. A socket whose listener died (SIGKILL) refuses the connection
 // (ECONNREFUSED) and is removed by the first supervisor that finds it.
 import { connect } from 'node:net';
 import { readdir, unlink } from 'node:fs/promises';
+import { appendJournal } from './events-journal.js';
 
 /** Where subscriber sockets live. */
 export const EVENTS_DIR = '/run';
@@ -43,6 +43,7 @@ function deliver(path: string, line: string): Promise<void> {
 export async function publish(event: SandboxEvent): Promise<void> {
   const names = await readdir(EVENTS_DIR).catch(() => [] as string[]);
   const line = JSON.stringify(event) + '\n';
+  await appendJournal(line);
   await Promise.all(names.filter((n) => SOCKET_NAME.test(n)).map((n) => deliver(`${EVENTS_DIR}/${n}`, line)));
 }
 

@@ -22,6 +22,7 @@ import type { NetRequest } from './net/mode.js';
 import { PIDFILE, startPasta, waitForNewNetns } from './net/pasta.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
 import { protectSupervisor } from './oom.js';
+import type { UsernsRange } from './userns.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
 import { LoadSampler } from '../procfs/load-sampler.js';
@@ -44,6 +45,8 @@ export interface RunRequest {
   user?: { uid: number; gid: number } | null;
   /** -t: a pty for the workload (its terminal, relayed to ours by the stage). */
   tty?: boolean;
+  /** --userns: the host ids of root and the others inside (supervisor/userns.ts); null: no user namespace. */
+  userns?: UsernsRange | null;
   /** -d: the supervisor runs in the background; recorded in the state. */
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
@@ -109,6 +112,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       detached: req.detached === true,
       user: req.user ?? null,
       security: req.security ?? null,
+      userns: req.userns ?? null,
       limits: undefined as CgroupLimits | undefined,
       filesystem: recordFilesystem(req.fs),
       net: req.net.join ? `sandbox:${req.net.join.id}` : req.net.mode,
@@ -191,6 +195,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       user: req.user ?? null,
       tty: req.tty === true,
       security: req.security ?? null,
+      userns: req.userns ?? null,
     });
     mark('spawn');
     const exited = waitForExit(stage);

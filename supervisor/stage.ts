@@ -42,6 +42,8 @@ export interface StageConfig {
   tty?: boolean;
   /** --cap-add/--cap-drop/--security-opt; absent or null: the stage's defaults. */
   security?: Security | null;
+  /** --userns: PID 1 enters a user namespace where ids 0..count-1 are these host ids (native/stage/userns.c). */
+  userns?: { uid: number; gid: number; count: number } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -66,6 +68,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   }
   if (cfg.tty) args.push('--tty');
   args.push(...securityArgs(cfg.security));
+  if (cfg.userns) args.push('--userns', `${cfg.userns.uid}:${cfg.userns.gid}:${cfg.userns.count}`);
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

@@ -34,6 +34,8 @@ export interface SandboxState {
   net?: string;
   /** -p specs as given (--net private). */
   publish?: string[];
+  /** --userns: host ids of root and the others inside (every process of the sandbox runs in it). */
+  userns?: { uid: number; gid: number; count: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
   /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */

@@ -13,7 +13,9 @@
  *      prepare_nsset/validate_nsset). The cgroup namespace comes after the cgroup join, so its root
  *      is the sandbox's cgroup as PID 1 sees it. Entering the mount namespace resets root and cwd to
  *      that namespace's root (setns(2)); pid and time namespaces apply to children only;
+ *      A sandbox run with --userns: its user namespace is entered after them (userns.c);
  *   5. the same privilege drop as PID 1 (docker's capability set, no_new_privs, the seccomp filter);
+ *   5b. with --tty, a new pty of the sandbox's devpts (pty.c): the command's terminal, relayed;
  *   6. fork: the child is in the pid namespace (pid_namespaces(7)); it execs the command. When it
  *      outlives us it is reparented to the sandbox's PID 1, which reaps it;
  *   7. forward signals to the child and exit with its status (128+N for signal N).
@@ -54,9 +56,6 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg)
 	sigset_t none;
 	int err;
 
-	/* The command dies with `sandbox exec` (cleared in a fork child, so set here; prctl(2)). */
-	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
-		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
 	for (int sig = 1; sig < NSIG; sig++)
 		if (sig != SIGKILL && sig != SIGSTOP)
 			signal(sig, SIG_DFL);
@@ -64,7 +63,13 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg)
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	if (chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
 		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
+	if (cfg->tty)
+		pty_attach(cfg);
 	switch_user(cfg);
+	/* The command dies with `sandbox exec` (cleared in a fork child, and again by the uid change of
+	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
 	execvp(cfg->argv[0], cfg->argv);
 	err = errno;
 	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
@@ -78,7 +83,7 @@ void exec_main(struct config *cfg)
 			  CLONE_NEWCGROUP | CLONE_NEWTIME;
 	sigset_t set;
 	pid_t child;
-	int pidfd, status, code;
+	int pidfd, userns_fd, status, code, master = -1;
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
@@ -92,11 +97,17 @@ void exec_main(struct config *cfg)
 	pidfd = sys_pidfd_open(cfg->exec_into, 0);
 	if (pidfd < 0)
 		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->exec_into);
+	userns_fd = userns_of(cfg->exec_into); /* while /proc is the host's */
 	join_sandbox_cgroups(cfg);
 	if (setns(pidfd, flags) != 0)
 		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
 	close(pidfd);
+	if (userns_fd >= 0)
+		userns_join(userns_fd, cfg->supervisor_pid); /* last, as PID 1 entered it (userns.c) */
 
+	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown). */
+	if (cfg->tty)
+		master = pty_open_pair(cfg);
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec", cfg);
@@ -105,8 +116,17 @@ void exec_main(struct config *cfg)
 	child = fork();
 	if (child < 0)
 		die("exec", "fork", "%s", "");
-	if (child == 0)
+	if (child == 0) {
+		if (cfg->tty)
+			close(master);
 		exec_command(cfg);
+	}
+	if (cfg->tty) {
+		close(cfg->pty_peer); /* the command's now: its last close makes the master read EIO */
+		code = pty_relay_master(master, child, &set);
+		tty_restore_foreground();
+		_exit(code);
+	}
 	for (;;) {
 		forward_until_sigchld(&set, child, "exec");
 		if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))

@@ -45,10 +45,13 @@
  *   --exec-helper          no sandbox: close every inherited descriptor above 2, tie to the supervisor
  *                          (PR_SET_PDEATHSIG), exec CMD (--net private's pasta, see stage.c); only
  *                          --supervisor-pid applies
+ *   --userns UID:GID:COUNT PID 1 enters a new user namespace after all mounts (userns.c); ids 0..COUNT-1
+ *                          inside are UID.. and GID.. outside; --user ids are then ids inside
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
- *                          --chdir (default /); only --supervisor-pid, --cgroup-procs, --chdir, --user,
- *                          --caps and --seccomp apply
+ *                          --chdir (default /), entering PID's user namespace last if it has its own;
+ *                          only --supervisor-pid, --cgroup-procs, --chdir, --user, --tty, --caps and
+ *                          --seccomp apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
  * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
@@ -57,6 +60,7 @@
 
 #include <errno.h>
 #include <limits.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -157,6 +161,23 @@ static struct tmpfs_mount parse_tmpfs(const char *value)
 	return t;
 }
 
+/* Parse a --userns value, "UID:GID:COUNT": COUNT >= 1 and neither range may wrap around or include
+ * the host's root (uid/gid 0 outside would make root inside root outside). */
+static void parse_userns(const char *value, struct config *cfg)
+{
+	unsigned long long uid, gid, count;
+	int used = 0;
+
+	if (sscanf(value, "%llu:%llu:%llu%n", &uid, &gid, &count, &used) != 3 || value[used] != '\0' ||
+	    value[0] < '0' || value[0] > '9' || uid == 0 || gid == 0 || count == 0 ||
+	    uid + count > 0xFFFFFFFFULL || gid + count > 0xFFFFFFFFULL)
+		die_msg("invalid value for --userns: \"%s\" (expected UID:GID:COUNT, an unprivileged range)", value);
+	cfg->userns = true;
+	cfg->userns_uid = (unsigned)uid;
+	cfg->userns_gid = (unsigned)gid;
+	cfg->userns_count = (unsigned)count;
+}
+
 /* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only, --tty and --exec-helper. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
@@ -171,6 +192,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->sys_fd = -1;
 	cfg->caps = default_capabilities;
 	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
+	cfg->userns_sock[0] = cfg->userns_sock[1] = cfg->proc_fd = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
@@ -193,6 +215,9 @@ void parse_options(int argc, char **argv, struct config *cfg)
 				die_msg("no command after \"--\"");
 			if (cfg->n_layers > 0 && cfg->root_at == NULL)
 				die_msg("--layer needs --root-at");
+			if (cfg->userns && cfg->has_user && (cfg->uid >= cfg->userns_count || cfg->gid >= cfg->userns_count))
+				die_msg("invalid value for --user: \"%u:%u\" (not mapped by --userns: below %u)",
+					(unsigned)cfg->uid, (unsigned)cfg->gid, cfg->userns_count);
 			cfg->argv = &argv[i + 1];
 			return;
 		}
@@ -222,7 +247,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
 		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
-		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join"))
+		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join") &&
+		    strcmp(opt, "--userns"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -243,6 +269,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			if (strcmp(value, "default") != 0 && strcmp(value, "unconfined") != 0)
 				die_msg("invalid value for --seccomp: \"%s\" (default or unconfined)", value);
 			cfg->seccomp_unconfined = strcmp(value, "unconfined") == 0;
+		} else if (strcmp(opt, "--userns") == 0) {
+			parse_userns(value, cfg);
 		} else if (strcmp(opt, "--exec-into") == 0) {
 			cfg->exec_into = parse_int(opt, value);
 			if (cfg->exec_into == 0)

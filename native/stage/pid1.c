@@ -8,7 +8,8 @@
  *   pdeathsig -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
- *   cgroups -> cgroup ns -> cgroupfs -> pty (--tty) -> caps, no_new_privs -> seccomp -> fork workload -> reap loop
+ *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
+ *   no_new_privs -> seccomp -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -20,11 +21,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
 const int forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+
+/* A channel between the outer stage and PID 1 (created before the fork; both ends close on exec):
+ * SOCK_SEQPACKET keeps message boundaries and carries descriptors (unix(7)). */
+void open_channel(const char *what, int sv[2])
+{
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
+		die(what, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
+}
 
 /* Block the forwarded signals and SIGCHLD (they are taken with sigwaitinfo); set = that set. */
 void block_signals(sigset_t *set)
@@ -64,8 +74,9 @@ void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
 	}
 }
 
-/* SIGKILL PID 1 when the outer stage dies; exit if it died before that was set. */
-static void tie_to_stage(int parent_pidfd)
+/* SIGKILL PID 1 when the outer stage dies; exit if it died before that was set. The pidfd is kept
+ * with --userns: the uid change clears the setting and userns_enter() checks again. */
+static void tie_to_stage(int parent_pidfd, bool keep)
 {
 	struct pollfd pfd = { .fd = parent_pidfd, .events = POLLIN };
 
@@ -77,7 +88,8 @@ static void tie_to_stage(int parent_pidfd)
 		die("pid 1", "poll", "parent pidfd %d", parent_pidfd);
 	if (pfd.revents & POLLIN)
 		die_msg("the stage exited before PID 1 started");
-	close(parent_pidfd);
+	if (!keep)
+		close(parent_pidfd);
 }
 
 /* Read exactly one byte (the supervisor's FUSE views are mounted), then close the channel. */
@@ -183,7 +195,7 @@ void pid1_main(struct config *cfg)
 	mode_t umask_saved;
 	pid_t workload;
 
-	tie_to_stage(cfg->parent_pidfd);
+	tie_to_stage(cfg->parent_pidfd, cfg->userns);
 	/* Device nodes and directories get exactly the modes we ask for; the workload gets the
 	 * supervisor's umask back. */
 	umask_saved = umask(0);
@@ -223,6 +235,8 @@ void pid1_main(struct config *cfg)
 
 	join_cgroups(cfg);
 	mount_cgroupfs(cfg);
+	if (cfg->userns)
+		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
 	if (cfg->tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */

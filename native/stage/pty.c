@@ -17,6 +17,10 @@
  *                         signals to PID 1 as relay() does. When PID 1 has exited (the kernel has
  *                         then killed and waited for everything in its pid namespace, so nobody
  *                         holds the peer) it drains the master until EIO and restores the terminal.
+ *   `sandbox exec -t`     (exec.c) opens the pty itself once in the sandbox's mount namespace, gives
+ *                         the peer to its command and relays the master the same way; when the
+ *                         command exits, what its background jobs still write is drained without
+ *                         waiting for them (non-blocking reads until EAGAIN).
  */
 #include "stage.h"
 
@@ -35,25 +39,15 @@
 /* Create the channel PID 1 sends the master over; call before fork (both ends close on exec). */
 void pty_channel(struct config *cfg)
 {
-	int sv[2];
-
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		die("tty", "socketpair", "AF_UNIX, SOCK_SEQPACKET");
-	cfg->pty_sock[0] = sv[0]; /* the outer stage's end */
-	cfg->pty_sock[1] = sv[1]; /* PID 1's end */
+	open_channel("tty", cfg->pty_sock); /* [0] the outer stage's end, [1] PID 1's */
 }
 
-/* PID 1: open a pty in the sandbox's devpts, send the master to the stage, keep the peer. */
-void pty_open(struct config *cfg)
+/* Open a new pty of the devpts on /dev/pts (the sandbox's, once in its mount namespace); return the
+ * master, and the peer in cfg->pty_peer, owned by --user's uid. */
+int pty_open_pair(struct config *cfg)
 {
-	char data = 'm';
-	char control[CMSG_SPACE(sizeof(int))];
-	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
-	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
-	struct cmsghdr *cmsg;
 	int master, peer;
 
-	close(cfg->pty_sock[0]);
 	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (master < 0)
 		die("tty", "open", "/dev/ptmx");
@@ -66,6 +60,22 @@ void pty_open(struct config *cfg)
 	 * then chmod it, e.g. `mesg`); devpts created it as PID 1's uid 0, mode 0620. */
 	if (cfg->has_user && fchown(peer, cfg->uid, (gid_t)-1) != 0)
 		die("tty", "fchown", "pty peer, %u", (unsigned)cfg->uid);
+	cfg->pty_peer = peer;
+	return master;
+}
+
+/* PID 1: open a pty in the sandbox's devpts, send the master to the stage, keep the peer. */
+void pty_open(struct config *cfg)
+{
+	char data = 'm';
+	char control[CMSG_SPACE(sizeof(int))];
+	struct iovec iov = { .iov_base = &data, .iov_len = 1 };
+	struct msghdr msg = { .msg_iov = &iov, .msg_iovlen = 1, .msg_control = control, .msg_controllen = sizeof control };
+	struct cmsghdr *cmsg;
+	int master;
+
+	close(cfg->pty_sock[0]);
+	master = pty_open_pair(cfg);
 
 	memset(control, 0, sizeof control);
 	cmsg = CMSG_FIRSTHDR(&msg);
@@ -77,7 +87,6 @@ void pty_open(struct config *cfg)
 		die("tty", "sendmsg", "pty master to the stage");
 	close(master);
 	close(cfg->pty_sock[1]);
-	cfg->pty_peer = peer;
 }
 
 /* The workload (child of PID 1): a new session whose controlling terminal is the pty peer on 0, 1, 2. */
@@ -161,14 +170,22 @@ static void drain(int master)
 /* The outer stage with --tty: relay between the user's terminal and the pty until PID 1 exits. */
 int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 {
-	struct termios saved, raw;
-	bool restore = false, stdin_open = true;
-	sigset_t with_winch = *set;
-	int master, sfd, code = -1;
+	int master;
 
 	close(cfg->pty_sock[1]);
 	master = receive_master(cfg->pty_sock[0]);
 	close(cfg->pty_sock[0]);
+	return pty_relay_master(master, pid1, set);
+}
+
+/* Relay between the user's terminal and the pty `master` (-1: none came) until `child` exits; its
+ * exit code. `sandbox exec -t` calls this with the pty it opened itself. */
+int pty_relay_master(int master, pid_t child, const sigset_t *set)
+{
+	struct termios saved, raw;
+	bool restore = false, stdin_open = true;
+	sigset_t with_winch = *set;
+	int sfd, code = -1;
 
 	/* SIGWINCH from the user's terminal (we hold its foreground, tty.c) is taken here too. */
 	sigaddset(&with_winch, SIGWINCH);
@@ -211,10 +228,10 @@ int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 					if (master >= 0)
 						pass_window_size(master);
 				} else if (si.ssi_signo == SIGCHLD) {
-					if (waitpid(pid1, &status, WNOHANG) == pid1 && (WIFEXITED(status) || WIFSIGNALED(status)))
+					if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
 						code = exit_code_of(status);
 				} else if (si.ssi_code != SI_KERNEL) {
-					kill(pid1, (int)si.ssi_signo); /* as forward_until_sigchld() */
+					kill(child, (int)si.ssi_signo); /* as forward_until_sigchld() */
 				}
 			}
 		}

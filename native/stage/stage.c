@@ -9,7 +9,8 @@
  *   2. opens what must refer to the host: the cgroup.procs files (before the root becomes read-only
  *      in the new mount namespace) and the host mount namespace (to clone the FUSE view files);
  *   3. unshare()s mount, pid, uts, ipc, time (and net) namespaces and makes "/" private;
- *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c);
+ *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c); with --userns it
+ *      writes PID 1's uid and gid maps when PID 1 has entered its user namespace (userns.c);
  *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
  * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload.
  * The argv contract (what supervisor/stage.ts passes) is documented at the top of options.c.
@@ -209,6 +210,8 @@ int main(int argc, char **argv)
 	block_signals(&set);
 	if (cfg.tty)
 		pty_channel(&cfg);
+	if (cfg.userns)
+		userns_channel(&cfg); /* before unshare: the host's /proc */
 	create_namespaces(&cfg);
 	if (cfg.timens)
 		set_boottime_offset();
@@ -228,6 +231,8 @@ int main(int argc, char **argv)
 		close(cfg.host_mnt_fd);
 	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
 		close(cfg.procs_fds[i]);
+	if (cfg.userns)
+		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
 
 	code = cfg.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();

@@ -19,6 +19,7 @@
  *   exec.c     --exec-into: entering a live sandbox's cgroups and namespaces (`sandbox exec`)
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
+ *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -97,6 +98,12 @@ struct config {
 	bool tty;
 	int pty_sock[2];          /* socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
 	int pty_peer;             /* PID 1: the pty's peer, for the workload */
+
+	/* --userns UID:GID:COUNT (userns.c): ids 0..COUNT-1 inside are UID.. and GID.. outside. */
+	bool userns;
+	unsigned userns_uid, userns_gid, userns_count;
+	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
+	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -155,9 +162,18 @@ void set_hostname(const char *name);
 
 /* pty.c */
 void pty_channel(struct config *cfg);
+int pty_open_pair(struct config *cfg);
 void pty_open(struct config *cfg);
 void pty_attach(const struct config *cfg);
 int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set);
+int pty_relay_master(int master, pid_t child, const sigset_t *set);
+
+/* userns.c */
+void userns_channel(struct config *cfg);
+void userns_map(struct config *cfg, pid_t pid1);
+void userns_enter(struct config *cfg);
+int userns_of(pid_t pid);
+void userns_join(int ns_fd, pid_t supervisor);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);
@@ -166,7 +182,8 @@ __attribute__((noreturn)) void exec_main(struct config *cfg);
 void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
-/* signal helpers (pid1.c) */
+/* signal and channel helpers (pid1.c) */
+void open_channel(const char *what, int sv[2]);
 void block_signals(sigset_t *set);
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 

@@ -6,6 +6,7 @@ import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SandboxError } from '../errors.js';
 import { subscriberSocket } from '../events.js';
+import { parseSince, readJournal } from '../events-journal.js';
 import { requireRoot } from './root.js';
 
 /** Register `sandbox events`. */
@@ -14,29 +15,41 @@ export function registerEvents(program: Command): void {
     .command('events')
     .description('print sandbox events as JSON lines as they happen: start, oom, exit (with the exit code)')
     .argument('[sandbox...]', 'only events of these ids or names')
+    .option('--since <when>', 'first the stored events since 10m, 1.5h, 2d ago or an ISO time (kept in /run, about 1-2 MiB)')
     .addHelpText(
       'after',
       `
 Examples:
   sandbox events
   sandbox events web | jq -c 'select(.type == "oom")'
+  sandbox events --since 1h                      # the last hour's events, then new ones
 
 Each line: {"type":"start"|"oom"|"exit","time":ISO-8601,"id":…,"name":…} plus "command" (start),
-"oomKills" (oom: the sandbox's OOM-kill count so far) or "exitCode" (exit). Only events from the
-moment it starts are shown (nothing is stored). Ends on SIGINT or SIGTERM.`,
+"oomKills" (oom: the sandbox's OOM-kill count so far) or "exitCode" (exit). Without --since only
+events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
     )
-    .action(async (refs: string[]) => {
+    .action(async (refs: string[], flags: { since?: string }) => {
+      const sinceMs = flags.since === undefined ? null : parseSince(flags.since, Date.now());
       requireRoot('events');
+      const wanted = (line: string): boolean => {
+        const event = JSON.parse(line) as { id: string; name: string | null };
+        return refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name));
+      };
+      // Live lines wait here while the journal is printed: an event published meanwhile is in both,
+      // and printed once (the journal append comes before the delivery, events.ts publish).
+      let held: string[] | null = sinceMs === null ? null : [];
+      const printed = new Set<string>();
+      const emit = (line: string): void => {
+        if (held !== null) held.push(line);
+        else if (!printed.has(line) && wanted(line)) process.stdout.write(line + '\n');
+      };
       const path = subscriberSocket(process.pid);
       await unlink(path).catch(() => undefined); // a socket of a dead process that had our pid
       const server = createServer((socket) => {
         let buffered = '';
         socket.on('data', (d: Buffer) => (buffered += d.toString()));
         socket.on('end', () => {
-          for (const line of buffered.split('\n').filter(Boolean)) {
-            const event = JSON.parse(line) as { id: string; name: string | null };
-            if (refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name))) process.stdout.write(line + '\n');
-          }
+          for (const line of buffered.split('\n').filter(Boolean)) emit(line);
         });
         socket.on('error', () => undefined);
       });
@@ -44,7 +57,8 @@ moment it starts are shown (nothing is stored). Ends on SIGINT or SIGTERM.`,
         server.once('error', (err) => reject(new SandboxError(`events: listen ${path}: ${err.message}`)));
         server.listen({ path }, () => resolve());
       });
-      await new Promise<void>((resolve) => {
+      // The handlers go in before the journal is read: a SIGTERM meanwhile must end us cleanly.
+      const stopped = new Promise<void>((resolve) => {
         const stop = (): void => {
           process.off('SIGINT', stop);
           process.off('SIGTERM', stop);
@@ -53,6 +67,20 @@ moment it starts are shown (nothing is stored). Ends on SIGINT or SIGTERM.`,
         process.on('SIGINT', stop);
         process.on('SIGTERM', stop);
       });
+      if (sinceMs !== null) {
+        // Listening first, then reading: nothing published in between is missed.
+        for (const line of await readJournal(sinceMs)) {
+          printed.add(line);
+          if (wanted(line)) process.stdout.write(line + '\n');
+        }
+        const live = held ?? [];
+        held = null;
+        for (const line of live) emit(line);
+        // A line appended before the read may still be on its way (publish appends, then delivers
+        // within its 250 ms timeout); after that the set is no longer needed.
+        setTimeout(() => printed.clear(), 10_000).unref();
+      }
+      await stopped;
       await unlink(path).catch(() => undefined);
     });
 }

@@ -1,11 +1,12 @@
 // Finding a live sandbox by id or name, its cgroup, and its processes, for ps, kill, stop, exec,
 // update and stats. Errors follow the bad-input rule: one line naming the value, exit 125
 // (docker exits 1 for "No such container"; here every bad input is 125).
+import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
 import { openCgroup } from '../cgroup/index.js';
 import type { CgroupManager } from '../cgroup/types.js';
 import { SandboxError, withContext } from '../errors.js';
-import { listStates, supervisorAlive, type SandboxState } from '../state.js';
+import { RUN_DIR, listStates, supervisorAlive, type SandboxState } from '../state.js';
 import { parsePidStatus } from '../../procfs/parse/pid-status.js';
 
 /** Every sandbox whose supervisor still runs, oldest first. */
@@ -78,7 +79,8 @@ export async function waitGone(state: SandboxState, timeoutMs: number): Promise<
   for (;;) {
     if (!(await supervisorAlive(state))) return true;
     const live = await listStates();
-    if (!live.some((s) => s.id === state.id)) return true;
+    // removeState renames the dir to .old-<id> and then removes it: gone once that is gone too.
+    if (!live.some((s) => s.id === state.id) && !existsSync(`${RUN_DIR}/.old-${state.id}`)) return true;
     if (Date.now() >= deadline) return false;
     await new Promise((r) => setTimeout(r, 20));
   }

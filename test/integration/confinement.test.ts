@@ -6,74 +6,11 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { EXPECTED, PROBE_SOURCE, parse, runProbeTable } from '../helpers/escape.js';
 import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : 'the probes are written for x86_64'));
-const PROBE_SOURCE = fileURLToPath(new URL('./escape-probe.c', import.meta.url));
-
-/** Every refusal the seccomp filter, the dropped capabilities and the read-only mounts give. */
-const EXPECTED: Record<string, string> = {
-  'mount-proc': 'EPERM', // a fresh /proc over the views
-  'mount-tmpfs': 'EPERM',
-  'remount-root-rw': 'EPERM',
-  'bind-over-meminfo': 'EPERM',
-  'umount-meminfo': 'EPERM', // the views
-  'umount-proc': 'EPERM',
-  'umount-cgroupfs': 'EPERM',
-  'umount-run-sandbox': 'EPERM', // the cover over other sandboxes' state
-  'open-tree': 'EPERM', // the mount API of Linux 5.2
-  fsopen: 'EPERM',
-  'mount-setattr': 'EPERM',
-  'open-tree-attr': 'EPERM', // open_tree with attributes (Linux 6.15)
-  'pivot-root': 'EPERM',
-  'unshare-user': 'EPERM', // needs no capability: only the filter stops it
-  'unshare-mnt': 'EPERM',
-  'unshare-files': 'OK', // the filter looks at the flags, not at unshare as a whole
-  'clone-newuser': 'EPERM',
-  clone3: 'ENOSYS', // glibc falls back to clone, whose flags the filter can read
-  setns: 'EPERM',
-  sethostname: 'EPERM',
-  'init-module': 'EPERM',
-  'finit-module': 'EPERM',
-  'delete-module': 'EPERM',
-  'kexec-load': 'EPERM',
-  'kexec-file-load': 'EPERM',
-  reboot: 'EPERM',
-  swapoff: 'EPERM',
-  'open-by-handle': 'EPERM', // "shocker"
-  bpf: 'EPERM',
-  'perf-event-open': 'EPERM',
-  keyctl: 'EPERM', // keyrings are not namespaced
-  'add-key': 'EPERM',
-  'request-key': 'EPERM',
-  userfaultfd: 'EPERM',
-  'io-uring-setup': 'EPERM',
-  iopl: 'EPERM',
-  syslog: 'EPERM',
-  acct: 'EPERM',
-  tiocsti: 'EPERM', // typing into the host's terminal
-  'x32-getpid': 'ENOSYS', // the x32 ABI would bypass a filter by number
-  'mknod-block-cwd': 'EPERM', // the host's disk, on the writable host bind
-  'mknod-char-tmp': 'EPERM',
-  'mknod-fifo': 'OK', // FIFOs need no capability
-  'write-root': 'EROFS',
-  'write-usr': 'EROFS',
-  'open-host-disk': 'ENOENT', // the private /dev has no disks
-  'kill-host-pid': 'ESRCH', // the supervisor has no pid in the sandbox's namespace
-  'ptrace-host-pid': 'ESRCH',
-};
-
-/** "name RESULT" lines of the probe as an object. */
-const parse = (stdout: string) =>
-  Object.fromEntries(
-    stdout
-      .trim()
-      .split('\n')
-      .filter((l) => l !== '')
-      .map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]),
-  );
 
 describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot get out', () => {
   let dir: string;
@@ -92,16 +29,7 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   const sh = (script: string, flags: string[] = []) => cli(['run', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
 
   it(`refuses all ${Object.keys(EXPECTED).length - 3} escape system calls (3 harmless look-alikes still work)`, async () => {
-    // The probe targets the supervisor's own host pid, which the test learns only after the spawn.
-    rmSync(join(dir, 'sup.pid'), { force: true });
-    const probes = Object.keys(EXPECTED).join(' ');
-    const child = startCli(
-      ['run', '--mem', '256M', '--', 'sh', '-c', `while [ ! -s sup.pid ]; do sleep 0.02; done; exec ./probe ${probes} --pid $(cat sup.pid)`],
-      { cwd: dir },
-    );
-    const done = finish(child);
-    writeFileSync(join(dir, 'sup.pid'), String(child.pid));
-    const r = await done;
+    const r = await runProbeTable(dir, ['--mem', '256M']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parse(r.stdout)).toEqual(EXPECTED);

@@ -62,4 +62,23 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
     expect(liveResult.code).toBe(0);
     expect(liveResult.stdout).toBe('ready\nsurvived\n');
   });
+
+  it('--userns: the workload still goes within 1 s (PID 1 sets PDEATHSIG again after its uid change clears it)', async () => {
+    const victim = startCli(['run', '--userns', '--', 'sh', '-c', 'echo ready; sleep 100']);
+    const victimDone = finish(victim);
+    await new Promise<void>((resolve) => victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const state = await onlyState().catch((err: unknown) => {
+      victim.kill('SIGKILL');
+      throw err;
+    });
+    const memoryDir = state.cgroupDirs.find((d) => d.includes('/memory/'))!;
+    const before = await procs(memoryDir);
+    victim.kill('SIGKILL');
+    expect(before.length).toBeGreaterThanOrEqual(2); // PID 1 and sh
+    expect((await victimDone).signal).toBe('SIGKILL');
+    const killedAt = Date.now();
+    while ((await procs(memoryDir)).length > 0 && Date.now() - killedAt < 1000) await new Promise((r) => setTimeout(r, 10));
+    expect(await procs(memoryDir)).toEqual([]);
+    expect((await cli(['gc'])).stdout).toBe(`removed ${state.id}\n`);
+  });
 });

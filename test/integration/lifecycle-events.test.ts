@@ -57,4 +57,18 @@ describe.skipIf(skip)('sandbox events', () => {
     const events = await sub.stop();
     expect(events.map((e) => [e.type, e.name])).toEqual([['start', 'lc-only'], ['exit', 'lc-only']]);
   });
+
+  it('--since prints the stored events of that time first, then the new ones, each once', async () => {
+    const tag = `lc-since-${process.pid}`;
+    expect((await cli(['run', '--name', tag, '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
+    await new Promise((r) => setTimeout(r, 100)); // the exit event follows the teardown
+    const sub = await subscribe(['--since', '1m', tag]);
+    expect((await cli(['run', '--name', tag, '--', 'true'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    const events = await sub.stop();
+    expect(events.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 3], ['start', undefined], ['exit', 0]]);
+    // A time after those events: nothing stored is shown.
+    const later = await subscribe(['--since', new Date(Date.now() + 1000).toISOString(), tag]);
+    expect(await later.stop()).toEqual([]);
+  });
 });

@@ -2,9 +2,11 @@
 // user's terminal (test/helpers/pty-driver.py). With -t the workload's stdin, stdout and stderr are
 // a pty of the sandbox's own devpts (/dev/pts/N inside), its controlling terminal, sized like the
 // user's and resized with it; Ctrl-C interrupts the workload's foreground job, not the sandbox.
+// `sandbox exec -t` gives the exec'd command such a pty too.
 import { execFile, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { cleanUpAfterEach, detached } from '../helpers/lifecycle.js';
 import { CLI, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 
 const DRIVER = fileURLToPath(new URL('../helpers/pty-driver.py', import.meta.url));
@@ -118,4 +120,38 @@ describe.skipIf(skip)('run -t and -i', () => {
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/^sandbox: --tty: .*-d.*\n$/);
   });
+});
+
+describe.skipIf(skip)('exec -t', () => {
+  cleanUpAfterEach();
+
+  it("a shell on a new /dev/pts/N of the sandbox's devpts: its views, resize, Ctrl-C, the exit code", async () => {
+    const id = await detached(['--mem', '256M', '--', 'sleep', '100']);
+    const r = await onTerminal(
+      ['exec', '-t', id, '--', 'sh'],
+      [
+        ['until', '# ', 10],
+        ['send', 'tty; stty size; head -1 /proc/meminfo; sleep 30\n'],
+        ['until', 'kB', 10],
+        ['wait', 0.3],
+        ['send', '\x03'],
+        ['wait', 0.3],
+        ['resize', 40, 120],
+        ['wait', 0.3],
+        ['send', 'echo after-$?; stty size; exit 4\n'],
+      ],
+    );
+    expect(r.out).toMatch(/\r\n\/dev\/pts\/\d+\r\n30 100\r\nMemTotal:\s+262144 kB\r\n/);
+    expect(r.out).toMatch(/\r\nafter-130\r\n40 120\r\n/);
+    expect(r.code).toBe(4);
+    // The sandbox outlived the interrupted job and the shell: its workload still runs.
+    expect((await cli(['exec', id, '--', 'cat', '/proc/2/comm'])).stdout).toBe('sleep\n');
+  }, 60_000);
+
+  it('exec -t into a --userns sandbox: root of its user namespace, the pty its own', async () => {
+    const id = await detached(['--userns', '--', 'sleep', '100']);
+    const r = await onTerminal(['exec', '-t', id, '--', 'sh'], [['until', '# ', 10], ['send', 'id -u; stat -c %u $(tty); cat /proc/self/uid_map | tr -s " "; exit 5\n']]);
+    expect(r.out).toMatch(/\r\n0\r\n0\r\n 0 100000 65536\r\n/);
+    expect(r.code).toBe(5);
+  }, 60_000);
 });

@@ -137,4 +137,9 @@ describe('execStageArgs', () => {
       '--supervisor-pid', '10', '--exec-into', '20', '--cgroup-procs', '/a/cgroup.procs', '--cgroup-procs', '/b/cgroup.procs', '--user', '1000:1001', '--chdir', '/work', '--', 'sh', '-c', 'x',
     ]);
   });
+  it('passes --tty before --chdir only for exec -t', () => {
+    const args = execStageArgs(10, 20, [], '/work', ['sh'], null, null, true);
+    expect(args.slice(args.indexOf('--tty'), args.indexOf('--tty') + 2)).toEqual(['--tty', '--chdir']);
+    expect(execStageArgs(10, 20, [], '/work', ['sh'])).not.toContain('--tty');
+  });
 });

@@ -42,6 +42,12 @@ describe('stageArgs', () => {
     expect(stageArgs({ ...base, v1Hierarchies: null })).not.toContain('--tty');
   });
 
+  it('passes --userns UID:GID:COUNT before --chdir only with --userns', () => {
+    const args = stageArgs({ ...base, v1Hierarchies: null, userns: { uid: 100000, gid: 200000, count: 65536 } });
+    expect(args.slice(args.indexOf('--userns'), args.indexOf('--userns') + 3)).toEqual(['--userns', '100000:200000:65536', '--chdir']);
+    expect(stageArgs({ ...base, v1Hierarchies: null, userns: null })).not.toContain('--userns');
+  });
+
   it('passes --user UID:GID before --chdir when asked', () => {
     const args = stageArgs({ ...base, v1Hierarchies: null, user: { uid: 1000, gid: 1001 } });
     expect(args.slice(args.indexOf('--user'), args.indexOf('--user') + 4)).toEqual(['--user', '1000:1001', '--chdir', '/home/me/project']);

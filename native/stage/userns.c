@@ -1,0 +1,183 @@
+/*
+ * --userns: the workload runs in a user namespace where uid/gid 0..COUNT-1 are host ids
+ * UID..UID+COUNT-1 (an unprivileged range: root inside is nobody special outside).
+ *
+ * The user namespace is entered LATE, by PID 1, after every mount is in place, and only PID 1 and
+ * what it forks live in it; the mount, pid, uts, ipc, net, cgroup and time namespaces stay owned by
+ * the host's user namespace (bubblewrap does the same when it nests a user namespace after its set-up,
+ * bubblewrap.c "Now that devpts is mounted and we've no need for mount permissions"). Why not the
+ * other way round (user namespace first, the others owned by it, as podman does):
+ *   - PID 1 clones the FUSE view files by setns(2) into the host's mount namespace (mounts.c
+ *     bind_views); mntns_install (fs/namespace.c) needs CAP_SYS_ADMIN in the user namespace that
+ *     owns the target, the host's, which a process of a child user namespace never has;
+ *   - mknod(2) of /dev/null & co needs CAP_MKNOD in the initial user namespace (fs/namei.c
+ *     vfs_mknod, capable());
+ *   - mounts copied into a mount namespace of a less privileged user namespace are locked
+ *     (fs/namespace.c lock_mnt_tree, MNT_LOCKED): hiding /run/sandbox by detaching them (confine.c)
+ *     would fail with EINVAL.
+ * So with --userns root inside holds its (docker default) capabilities only over objects of its own
+ * user namespace: files whose owner and group are mapped, its own processes. It can't mount (it
+ * could not anyway: seccomp), can't change the network, and can't write a host root-owned file:
+ * capable_wrt_inode_uidgid() (kernel/capability.c) requires the inode's uid and gid to be mapped.
+ *
+ * Who writes the maps: user_namespaces(7) lets a process with CAP_SETUID/CAP_SETGID in the PARENT
+ * user namespace write any mapping (kernel/user_namespace.c new_idmap_permitted), so the outer stage
+ * (host root, PID 1's parent) writes /proc/PID1/{uid_map,gid_map} through a /proc directory it
+ * opened before unshare (its own /proc is PID 1's by then, or pivoted away). No newuidmap(1) needed.
+ *
+ *   PID 1 (userns_enter)   unshare(CLONE_NEWUSER), sends one byte, waits for the stage's byte,
+ *                          drops the host's supplementary groups, becomes uid/gid 0 inside.
+ *   stage (userns_map)     waits for the byte, writes both maps, answers with one byte.
+ *   `sandbox exec`         (userns_join) after entering the other namespaces as host root, enters
+ *                          PID 1's user namespace last and becomes 0 inside, like PID 1.
+ */
+#include "stage.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+/* Before fork (outer stage): the handshake channel, and the host's /proc to find PID 1's map files. */
+void userns_channel(struct config *cfg)
+{
+	open_channel("userns", cfg->userns_sock); /* [0] the outer stage's end, [1] PID 1's */
+	cfg->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->proc_fd < 0)
+		die("userns", "open", "/proc");
+}
+
+/* Read one byte; false on EOF or error (the other side died: its own exit status says why). */
+static bool read_byte(int fd)
+{
+	char byte;
+	ssize_t n;
+
+	do
+		n = read(fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	return n == 1;
+}
+
+/* Write "0 BASE COUNT\n" into /proc/PID/NAME (the one line of a map, user_namespaces(7)). */
+static void write_map(const struct config *cfg, pid_t pid, const char *name, unsigned base)
+{
+	char path[64], line[64];
+	int fd, len;
+
+	snprintf(path, sizeof path, "%d/%s", (int)pid, name);
+	len = snprintf(line, sizeof line, "0 %u %u\n", base, cfg->userns_count);
+	fd = openat(cfg->proc_fd, path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("userns", "open", "/proc/%s", path);
+	/* A map is written in one write(2) and only once (kernel/user_namespace.c map_write). */
+	if (write(fd, line, (size_t)len) != len)
+		die("userns", "write", "/proc/%s, \"0 %u %u\"", path, base, cfg->userns_count);
+	close(fd);
+}
+
+/* Outer stage, right after the fork: map PID 1's new user namespace once it exists. */
+void userns_map(struct config *cfg, pid_t pid1)
+{
+	close(cfg->userns_sock[1]);
+	if (read_byte(cfg->userns_sock[0])) {
+		write_map(cfg, pid1, "uid_map", cfg->userns_uid);
+		write_map(cfg, pid1, "gid_map", cfg->userns_gid);
+		if (write(cfg->userns_sock[0], "m", 1) != 1)
+			die("userns", "write", "handshake to pid 1 %d", (int)pid1);
+	}
+	close(cfg->userns_sock[0]);
+	close(cfg->proc_fd);
+}
+
+/* Become root of the user namespace we are in: no host groups, uid and gid 0 (mapped to the range). */
+static void become_root_inside(const char *step)
+{
+	/* The host's supplementary groups (kgid 0 & co) would stay in the credentials, unmapped but
+	 * still granting group access to host files: drop them. setgroups(2) is allowed because the
+	 * map was written by a privileged process (no "deny" in /proc/PID/setgroups is needed). */
+	if (setgroups(0, NULL) != 0)
+		die(step, "setgroups", "0, NULL");
+	/* Until now our uid is host 0, unmapped here (shown as the overflow uid 65534); files we create
+	 * must belong to the range. cap_emulate_setxuid (security/commoncap.c) keeps the capabilities:
+	 * the new euid is the namespace's root. */
+	if (setresgid(0, 0, 0) != 0)
+		die(step, "setresgid", "0 (inside the user namespace)");
+	if (setresuid(0, 0, 0) != 0)
+		die(step, "setresuid", "0 (inside the user namespace)");
+}
+
+/* PID 1: enter a new user namespace, get it mapped by the stage, become root in it. */
+void userns_enter(struct config *cfg)
+{
+	struct pollfd pfd = { .fd = cfg->parent_pidfd, .events = POLLIN };
+
+	close(cfg->userns_sock[0]);
+	/* unshare(2): CLONE_NEWUSER needs a single-threaded caller that is not chrooted (pivot_root
+	 * moved the namespace's root with us, so --layer is fine). */
+	if (unshare(CLONE_NEWUSER) != 0)
+		die("userns", "unshare", "CLONE_NEWUSER");
+	if (write(cfg->userns_sock[1], "u", 1) != 1)
+		die("userns", "write", "handshake to the stage");
+	if (!read_byte(cfg->userns_sock[1]))
+		die_msg("userns: the stage did not write the uid and gid maps of pid 1");
+	close(cfg->userns_sock[1]);
+	become_root_inside("userns");
+	/* commit_creds (kernel/cred.c) clears the parent-death signal when the euid changes: set it
+	 * again, then check the stage did not die before (the pidfd polls readable once it has). */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("userns", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	if (poll(&pfd, 1, 0) < 0)
+		die("userns", "poll", "parent pidfd %d", cfg->parent_pidfd);
+	if (pfd.revents & POLLIN)
+		die_msg("the stage exited while pid 1 entered the user namespace");
+	close(cfg->parent_pidfd);
+}
+
+/* `sandbox exec`, before entering any namespace (our /proc is still the host's): an fd of the user
+ * namespace of PID (a sandbox's PID 1, host pid) if it is not ours, else -1. */
+int userns_of(pid_t pid)
+{
+	char path[64];
+	struct stat theirs, ours;
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)pid);
+	fd = open(path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("exec: userns", "open", "%s", path);
+	if (fstat(fd, &theirs) != 0)
+		die("exec: userns", "fstat", "%s", path);
+	if (stat("/proc/self/ns/user", &ours) != 0)
+		die("exec: userns", "stat", "/proc/self/ns/user");
+	if (theirs.st_ino == ours.st_ino && theirs.st_dev == ours.st_dev) {
+		close(fd);
+		return -1;
+	}
+	return fd;
+}
+
+/* `sandbox exec`: enter the user namespace userns_of() found and become root in it. Call after the
+ * other namespaces were entered as host root: they are owned by the host's user namespace, which
+ * setns(2) into them requires (mntns_install, fs/namespace.c: CAP_SYS_ADMIN over the owner), and a
+ * process of the child user namespace has no capability there. userns_install
+ * (kernel/user_namespace.c) needs CAP_SYS_ADMIN in the target, which host root has. */
+void userns_join(int ns_fd, pid_t supervisor)
+{
+	if (setns(ns_fd, CLONE_NEWUSER) != 0)
+		die("exec: userns", "setns", "user namespace of pid 1, CLONE_NEWUSER");
+	close(ns_fd);
+	become_root_inside("exec: userns");
+	/* commit_creds cleared the parent-death signal (see userns_enter): set it again and check. */
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
+		die("exec: userns", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
+	if (supervisor != 0 && getppid() != supervisor)
+		die_msg("sandbox exec %d is gone (parent is now %d)", (int)supervisor, (int)getppid());
+}
