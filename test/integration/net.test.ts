@@ -4,43 +4,13 @@
 // 127.0.0.1 and ::1. Nothing may be left behind (pasta included: leftovers() looks for it).
 import { createSocket } from 'node:dgram';
 import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
-import { get } from 'node:http';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
 import { cleanUpAfterEach, detached, gone, scratchDir } from '../helpers/lifecycle.js';
+import { freePort, httpGet } from '../helpers/net.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? (existsSync('/usr/bin/pasta') ? null : 'needs pasta (Debian package passt; npm run setup installs it)'));
-
-/** A TCP port on `host` that is free now. */
-async function freePort(host = '127.0.0.1'): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, host, resolve));
-  const { port } = server.address() as AddressInfo;
-  await new Promise((r) => server.close(r));
-  return port;
-}
-
-/** GET a URL from the host, retrying while the server inside starts; the body. */
-async function httpGet(url: string, timeoutMs = 8000): Promise<string> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      return await new Promise<string>((resolve, reject) => {
-        const req = get(url, (res) => {
-          let body = '';
-          res.on('data', (d: Buffer) => (body += d.toString()));
-          res.on('end', () => (res.statusCode === 200 ? resolve(body) : reject(new Error(`HTTP ${res.statusCode}`))));
-        });
-        req.on('error', reject);
-        req.setTimeout(2000, () => req.destroy(new Error('timeout')));
-      });
-    } catch (err) {
-      if (Date.now() > deadline) throw err;
-      await new Promise((r) => setTimeout(r, 100));
-    }
-  }
-}
 
 /** A python3 one-liner that prints the body of http://HOST:PORT/PATH, retrying for a few seconds. */
 function fetchInside(url: string): string {
