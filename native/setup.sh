@@ -20,6 +20,12 @@ command -v getconf >/dev/null 2>&1 || missing+=(libc-bin)
 command -v ip >/dev/null 2>&1 || missing+=(iproute2)
 command -v python3 >/dev/null 2>&1 || missing+=(python3) # the suite runs python3 inside sandboxes
 [ -x /bin/busybox ] || missing+=(busybox-static) # the test image of test/integration/rootfs.test.ts
+# `setup.sh vm` (npm run test:v2): qemu boots the pure cgroup v2 guest of test/vm/run.sh. Not
+# needed by anything else, so not installed otherwise.
+if [ "${1:-}" = vm ]; then
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+  command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"
