@@ -59,6 +59,9 @@ export function requireOrSkip(reason: string | null): boolean {
   return true;
 }
 
+/** Whether this host runs pure cgroup v2 (cgroup2 mounted on /sys/fs/cgroup itself, as in test/vm's guest). */
+export const HOST_IS_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
 /** This process's own cgroup directory in every mounted hierarchy (from /proc/self/cgroup). */
 export function ownCgroupDirs(): string[] {
   const dirs: string[] = [];

@@ -18,7 +18,7 @@ REPO=$(pwd)
 MODE=${1:-test}
 [ $# -gt 0 ] && shift
 CACHE=${SANDBOX_VM_CACHE:-/var/cache/sandbox-vm}
-TIMEOUT_S=${SANDBOX_VM_TIMEOUT_S:-1500}
+TIMEOUT_S=${SANDBOX_VM_TIMEOUT_S:-2700}
 # The focused set: run and limits, the /proc views, exec, kill/stop/update, confinement, I/O limits.
 DEFAULT_TESTS="test/integration/run.test.ts test/integration/cgroup.test.ts test/integration/views-fs.test.ts
   test/integration/lifecycle-exec.test.ts test/integration/lifecycle-control.test.ts
