@@ -9,7 +9,7 @@ import { ZERO_LOAD } from '../../procfs/loadavg.js';
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { EMPTY_TASKS } from '../../procfs/tasks.js';
 import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
-import { diskOf } from '../helpers/disk.js';
+import { DISK_DIR, diskOf } from '../helpers/disk.js';
 import { HOST_IS_V2, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
  * an unmounted ViewServer with a source whose only disk figure is unmistakable.
  */
 function serverRendersIo(): boolean {
-  const disk = diskOf('/var/tmp');
+  const disk = diskOf(DISK_DIR);
   if (disk === null) return false;
   const server = new ViewServer('/nonexistent-probe');
   const probe = {
@@ -260,7 +260,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
   describe('I/O views', () => {
     let dir: string;
     beforeAll(() => {
-      dir = mkdtempSync('/var/tmp/sandbox-io-'); // ext4 on the machine's disk (not the sandbox's tmpfs /tmp)
+      dir = mkdtempSync(`${DISK_DIR}/sandbox-io-`); // ext4 on the machine's disk (not the sandbox's tmpfs /tmp)
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const wired = serverRendersIo();
