@@ -206,7 +206,8 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
       '        except OSError: pass\n' +
       'time.sleep(2)\n' +
       'd = "/sys/fs/cgroup/pids/" if os.path.isdir("/sys/fs/cgroup/pids") else "/sys/fs/cgroup/"\n' +
-      'print(open(d + "pids.current").read().strip(), open(d + "pids.events").read().strip())\n' +
+      // flush: os._exit skips it, and stdout is a pipe (block-buffered unless PYTHONUNBUFFERED is set)
+      'print(open(d + "pids.current").read().strip(), open(d + "pids.events").read().strip(), flush=True)\n' +
       'os._exit(0)\n';
     const started = Date.now();
     const bombRun = cli(['run', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb]);
