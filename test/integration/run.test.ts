@@ -282,6 +282,23 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     });
   });
 
+  describe('pressure views (cgroup v2)', () => {
+    // v1 has no per-cgroup pressure files (its /proc/pressure stays the host's): v2 only.
+    it.skipIf(!HOST_IS_V2)("/proc/pressure/{cpu,memory,io} are FUSE views of the sandbox cgroup's own *.pressure", async () => {
+      const r = await sh(
+        'for f in cpu memory io; do awk -v p=/proc/pressure/$f \'$5 == p { for (i = 6; i <= NF; i++) if ($i == "-") print p, $(i + 1) }\' /proc/self/mountinfo; done; ' +
+          'cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io',
+      );
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.slice(0, 3).map((l) => l.replace(/ fuse(\.\S+)?$/, ' fuse'))).toEqual(['/proc/pressure/cpu fuse', '/proc/pressure/memory fuse', '/proc/pressure/io fuse']);
+      // kernel/sched/psi.c psi_show(): "some" and "full" lines for each resource (cpu "full" since 5.13).
+      const psi = /^(some|full) avg10=\d+\.\d\d avg60=\d+\.\d\d avg300=\d+\.\d\d total=\d+$/;
+      expect(lines.slice(3)).toHaveLength(6);
+      for (const line of lines.slice(3)) expect(line).toMatch(psi);
+    });
+  });
+
   describe('exit codes and signals', () => {
     it.each([
       [['sh', '-c', 'exit 3'], 3],
