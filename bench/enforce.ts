@@ -49,7 +49,7 @@ async function launchOurs(seconds: number): Promise<Launch> {
 }
 
 async function launchRaw(seconds: number): Promise<Launch> {
-  const cg = createRawCgroup(`sandbox-bench-raw-${process.pid}`, 20_000, 100_000);
+  const cg = await createRawCgroup(`sandbox-bench-raw-${process.pid}`, 20_000, 100_000);
   try {
     const spawnNs = nowNs();
     const child = cg.spawn([BUSY, 'gaps', String(THRESH_US), String(seconds)], 'pipe');
@@ -112,7 +112,7 @@ async function changeOurs(settleMs: number): Promise<Change> {
 }
 
 async function changeRaw(settleMs: number): Promise<Change> {
-  const cg = createRawCgroup(`sandbox-bench-raw-${process.pid}`, 20_000, 100_000);
+  const cg = await createRawCgroup(`sandbox-bench-raw-${process.pid}`, 20_000, 100_000);
   try {
     const child = cg.spawn([BUSY, 'spin', '1', '3600']);
     const done = exited(child);

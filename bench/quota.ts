@@ -58,7 +58,7 @@ async function runOurs(percent: number, threads: number, warmupMs: number, secon
 }
 
 async function runRaw(percent: number, threads: number, warmupMs: number, seconds: number): Promise<CpuCounters[]> {
-  const cg = createRawCgroup(`sandbox-bench-raw-${process.pid}`, (percent / 100) * PERIOD_US, PERIOD_US);
+  const cg = await createRawCgroup(`sandbox-bench-raw-${process.pid}`, (percent / 100) * PERIOD_US, PERIOD_US);
   try {
     const child = cg.spawn([BUSY, 'spin', String(threads), String(warmupMs / 1000 + seconds + 2)]);
     const done = exited(child);

@@ -4,6 +4,8 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { CgroupFs } from '../supervisor/cgroup/fs.js';
+import { enableControllers, sandboxParent } from '../supervisor/cgroup/v2/delegate.js';
 
 /** A hand-made cgroup with a CPU quota. */
 export interface RawCgroup {
@@ -41,8 +43,13 @@ function ownPath(controller: string): string | null {
   return null;
 }
 
-/** The directory of a new child cgroup named `name` under our own, in each hierarchy needed. */
-function childDirs(name: string): { dirs: string[]; v2: boolean } {
+/**
+ * The directory of a new child cgroup named `name` under our own, in each hierarchy needed. On v2
+ * it goes beside the sandboxes, where they go (supervisor/cgroup/v2/delegate.ts): our own cgroup,
+ * with the controllers enabled the way the supervisor does it (moving its processes into the
+ * sandbox-supervisor leaf if the no internal processes rule demands), or that leaf's parent.
+ */
+async function childDirs(name: string): Promise<{ dirs: string[]; v2: boolean }> {
   const dirs: string[] = [];
   for (const controller of ['cpu', 'cpuacct']) {
     const mount = mountOf(controller);
@@ -56,12 +63,14 @@ function childDirs(name: string): { dirs: string[]; v2: boolean } {
   const mount = mountOf(null);
   const own = ownPath('');
   if (!mount || own === null) throw new Error('no cgroup hierarchy with the cpu controller found in /proc/self/mountinfo');
-  return { dirs: [`${mount.dir}/${own}/${name}`.replace(/\/+/g, '/')], v2: true };
+  const parent = sandboxParent(`${mount.dir}/${own}`.replace(/\/+/g, '/').replace(/\/$/, ''), mount.dir);
+  await enableControllers(new CgroupFs('/'), parent, parent === mount.dir);
+  return { dirs: [`${parent}/${name}`], v2: true };
 }
 
 /** Create `name` under our own cgroup with quota/period (and burst) in µs. */
-export function createRawCgroup(name: string, quotaUs: number, periodUs: number, burstUs = 0): RawCgroup {
-  const { dirs, v2 } = childDirs(name);
+export async function createRawCgroup(name: string, quotaUs: number, periodUs: number, burstUs = 0): Promise<RawCgroup> {
+  const { dirs, v2 } = await childDirs(name);
   const made: string[] = [];
   const cpuDir = v2 ? dirs[0]! : dirs.find((d) => d.includes('/cpu/') || !d.includes('cpuacct')) ?? dirs[0]!;
   const setQuota = (q: number) => {

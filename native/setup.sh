@@ -25,6 +25,12 @@ command -v runc >/dev/null 2>&1 || missing+=(runc) # test/integration/oci-hook.t
 command -v crun >/dev/null 2>&1 || missing+=(crun) # the same with crun where the host's cgroups allow it
 command -v pasta >/dev/null 2>&1 || missing+=(passt) # --net private / -p (supervisor/net/pasta.ts)
 command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns) # measured against pasta: bench/net-helpers.py
+# `setup.sh vm` (npm run test:v2): qemu boots the pure cgroup v2 guest of test/vm/run.sh. Not
+# needed by anything else, so not installed otherwise.
+if [ "${1:-}" = vm ]; then
+  command -v qemu-system-x86_64 >/dev/null 2>&1 || missing+=(qemu-system-x86)
+  command -v dpkg-deb >/dev/null 2>&1 || missing+=(dpkg)
+fi
 if [ ${#missing[@]} -gt 0 ]; then
   if [ "$(id -u)" != 0 ]; then
     say "missing Debian packages: ${missing[*]}; run as root or: apt-get install ${missing[*]}"

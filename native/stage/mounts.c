@@ -26,9 +26,13 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
+#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
+#ifndef CGROUP2_SUPER_MAGIC
+#define CGROUP2_SUPER_MAGIC 0x63677270 /* include/uapi/linux/magic.h */
+#endif
 #define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 /* Clone one host path (recursively: submounts come along) into a detached mount, or die. */
@@ -324,6 +328,16 @@ void mount_cgroupfs(const struct config *cfg)
 	 * cgroup (the sandbox's) as its root, so JVM, Go and Node's process.constrainedMemory() read the
 	 * sandbox's limits at the usual paths. Read-only: the limits are not the workload's to change. */
 	if (cfg->cgroup_v2) {
+		struct statfs st;
+
+		/* On a pure v2 host /sys/fs/cgroup is itself the cgroup2 mount (our copy of it), and the
+		 * kernel refuses the same superblock on the same mount point's root with EBUSY (fs/
+		 * namespace.c do_add_mount(): "Refuse the same filesystem on the same mount point").
+		 * Detach the copy first; it only exists in this private mount namespace. (On a v1 hybrid
+		 * host /sys/fs/cgroup is a tmpfs, and cgroup2 sits in /sys/fs/cgroup/unified.) */
+		if (statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC &&
+		    umount2("/sys/fs/cgroup", MNT_DETACH) != 0)
+			die("cgroupfs", "umount2", "/sys/fs/cgroup, MNT_DETACH");
 		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", ro, NULL) != 0)
 			die("cgroupfs", "mount", "cgroup2, /sys/fs/cgroup, ro");
 		return;

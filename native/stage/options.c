@@ -189,6 +189,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->timens = true;
 	cfg->host_mnt_fd = -1;
 	cfg->parent_pidfd = -1;
+	cfg->cgroup_dir_fd = -1;
 	cfg->sys_fd = -1;
 	cfg->caps = default_capabilities;
 	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;

@@ -119,8 +119,11 @@ static void join_cgroups(const struct config *cfg)
 	 * The fds were opened by the outer stage on the host's mounts, still writable. This happens after
 	 * all set-up, so its cost is not charged to the capped cgroup; the workload is forked after it
 	 * and never runs an instruction outside. */
+	if (cfg->cgroup_dir_fd >= 0)
+		close(cfg->cgroup_dir_fd);
 	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
-		if (write(cfg->procs_fds[i], "0", 1) != 1)
+		/* Born there by clone3(CLONE_INTO_CGROUP) (clone.c): nothing to move. */
+		if (!cfg->born_in_cgroup && write(cfg->procs_fds[i], "0", 1) != 1)
 			die("cgroup", "write", "%s, \"0\"", cfg->cgroup_procs[i]);
 		close(cfg->procs_fds[i]);
 	}

@@ -12,7 +12,9 @@
  *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c); with --userns it
  *      writes PID 1's uid and gid maps when PID 1 has entered its user namespace (userns.c);
  *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
- * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload.
+ * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload;
+ * on cgroup v2 it is instead created inside the leaf by clone3(CLONE_INTO_CGROUP) when the kernel
+ * has it (clone.c), so its set-up (mounts, views) is charged to the sandbox there.
  * The argv contract (what supervisor/stage.ts passes) is documented at the top of options.c.
  */
 #include "stage.h"
@@ -73,6 +75,26 @@ static void open_cgroup_procs(struct config *cfg)
 		if (cfg->procs_fds[i] < 0)
 			die("cgroup", "open", "%s", cfg->cgroup_procs[i]);
 	}
+}
+
+/* v2 with one leaf: open its directory for clone3(CLONE_INTO_CGROUP) (clone.c); -1 otherwise. */
+static void open_cgroup_dir(struct config *cfg)
+{
+	char *dir;
+	char *slash;
+
+	cfg->cgroup_dir_fd = -1;
+	if (!cfg->cgroup_v2 || cfg->n_cgroup_procs != 1)
+		return;
+	dir = strdup(cfg->cgroup_procs[0]);
+	slash = dir ? strrchr(dir, '/') : NULL;
+	if (slash == NULL || strcmp(slash, "/cgroup.procs") != 0)
+		die_msg("cgroup: expected DIR/cgroup.procs, got \"%s\"", cfg->cgroup_procs[0]);
+	*slash = '\0';
+	cfg->cgroup_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->cgroup_dir_fd < 0)
+		die("cgroup", "open", "%s", dir);
+	free(dir);
 }
 
 /* Create the namespaces; the caller enters all of them now except pid and time (only its children do). */
@@ -191,6 +213,7 @@ int main(int argc, char **argv)
 	if (cfg.sync_fd >= 0 && fcntl(cfg.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
 		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg.sync_fd);
 	open_cgroup_procs(&cfg);
+	open_cgroup_dir(&cfg);
 	if (cfg.n_views > 0) {
 		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
 		 * FUSE mount, which is mounted on the host after our unshare and never propagates to a
@@ -216,7 +239,9 @@ int main(int argc, char **argv)
 	if (cfg.timens)
 		set_boottime_offset();
 
-	pid1 = fork();
+	/* v2: PID 1 is born in the sandbox's leaf when the kernel can (clone.c); else it moves itself
+	 * there later (pid1.c join_cgroups). */
+	pid1 = fork_into_cgroup(cfg.cgroup_dir_fd, cfg.n_cgroup_procs > 0 ? cfg.cgroup_procs[0] : "", &cfg.born_in_cgroup);
 	if (pid1 < 0)
 		die("pid 1", "fork", "%s", "");
 	if (pid1 == 0)
@@ -231,6 +256,8 @@ int main(int argc, char **argv)
 		close(cfg.host_mnt_fd);
 	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
 		close(cfg.procs_fds[i]);
+	if (cfg.cgroup_dir_fd >= 0)
+		close(cfg.cgroup_dir_fd);
 	if (cfg.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
 

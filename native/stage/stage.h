@@ -93,6 +93,8 @@ struct config {
 	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
 	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
 	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
+	int cgroup_dir_fd;        /* v2: the leaf's directory, for clone3(CLONE_INTO_CGROUP); -1 = none */
+	bool born_in_cgroup;      /* PID 1 was created inside the leaf (clone.c): no cgroup.procs write */
 
 	/* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts. */
 	bool tty;
@@ -108,6 +110,9 @@ struct config {
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
 extern const int forwarded_signals[6];
+
+/* clone.c */
+pid_t fork_into_cgroup(int cgroup_fd, const char *cgroup_dir, bool *inside);
 
 /* options.c */
 void parse_options(int argc, char **argv, struct config *cfg);

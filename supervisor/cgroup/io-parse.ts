@@ -25,7 +25,10 @@ const IO_STAT_KEYS = ['rbytes', 'wbytes', 'rios', 'wios', 'dbytes', 'dios'] as c
 /**
  * v2 io.stat: one line per device, "MAJ:MIN rbytes=N wbytes=N rios=N wios=N dbytes=N dios=N",
  * possibly followed by policy keys (iocost "cost.usage=…", io.latency "depth=…") that are ignored.
- * Throws on a line that isn't a device line or lacks one of the six keys.
+ * A device line without any of the six keys is a device with no I/O: blkcg_print_one_stat() prints
+ * "MAJ:MIN " and the counters only when rbytes, wbytes, rios or wios is non-zero (seen on a pure v2
+ * 6.1 guest as "254:0 " once io.max had a rule for the disk). Throws on a line that isn't a device
+ * line or has some of the six keys but not all.
  */
 export function parseIoStat(text: string): IoStats {
   const devices: IoDeviceStats[] = [];
@@ -40,6 +43,7 @@ export function parseIoStat(text: string): IoStats {
       if (m) values.set(m[1] as string, Number(m[2]));
     }
     const d = emptyDevice(dev[0], dev[1]);
+    if (IO_STAT_KEYS.every((key) => !values.has(key))) continue; // no I/O yet: nothing to show
     for (const key of IO_STAT_KEYS) {
       const value = values.get(key);
       if (value === undefined) throw new Error(`io.stat: no ${key}= on "${line}"`);

@@ -3,6 +3,9 @@
 import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
 import { basename, dirname } from 'node:path';
 
+/** A directory on a real disk for I/O tests: SANDBOX_TEST_DISK_DIR (test/vm's guest mounts its virtio disk there), else /var/tmp. */
+export const DISK_DIR = process.env.SANDBOX_TEST_DISK_DIR || '/var/tmp';
+
 /** A whole disk: "MAJ:MIN" numbers and its name in /proc/diskstats. */
 export interface Disk {
   major: number;

@@ -56,6 +56,27 @@ export function cgroupDir(id: string, controller: string): string {
   return dir;
 }
 
+/**
+ * A running sandbox's limit as the kernel holds it, in v1 units: memory bytes (v1
+ * memory.limit_in_bytes, v2 memory.max), CPU quota µs per period (v1 cpu.cfs_quota_us, v2 the
+ * first field of cpu.max), pids (pids.max on both). "max" (v2) reads as null, like v1's -1.
+ */
+export function limitOf(id: string, what: 'memory' | 'cpuQuotaUs' | 'pids'): number | null {
+  const dirs = stateOf(id).cgroupDirs;
+  const v2 = dirs.length === 1;
+  const file = v2
+    ? `${dirs[0]}/${{ memory: 'memory.max', cpuQuotaUs: 'cpu.max', pids: 'pids.max' }[what]}`
+    : `${cgroupDir(id, { memory: 'memory', cpuQuotaUs: 'cpu', pids: 'pids' }[what])}/${{ memory: 'memory.limit_in_bytes', cpuQuotaUs: 'cpu.cfs_quota_us', pids: 'pids.max' }[what]}`;
+  const word = readFileSync(file, 'utf8').trim().split(' ')[0]!;
+  return word === 'max' || word === '-1' ? null : Number(word);
+}
+
+/** The file with a sandbox's "oom_kill N" line: v1 memory.oom_control, v2 memory.events. */
+export function oomEventsFile(id: string): string {
+  const dirs = stateOf(id).cgroupDirs;
+  return dirs.length === 1 ? `${dirs[0]}/memory.events` : `${cgroupDir(id, 'memory')}/memory.oom_control`;
+}
+
 /** In a suite: after each test, kill the sandboxes it started and fail on anything left behind. */
 export function cleanUpAfterEach(): void {
   afterEach(async () => {

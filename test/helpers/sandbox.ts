@@ -2,7 +2,9 @@
 // sandbox left behind (cgroups, FUSE mounts, state dirs, stage processes).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
+import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { SUPERVISOR_LEAF } from '../../supervisor/cgroup/v2/delegate.js';
 
 /** Absolute path of the built CLI entry point. */
 export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.js', import.meta.url));
@@ -57,6 +59,9 @@ export function requireOrSkip(reason: string | null): boolean {
   return true;
 }
 
+/** Whether this host runs pure cgroup v2 (cgroup2 mounted on /sys/fs/cgroup itself, as in test/vm's guest). */
+export const HOST_IS_V2 = existsSync('/sys/fs/cgroup/cgroup.controllers');
+
 /** This process's own cgroup directory in every mounted hierarchy (from /proc/self/cgroup). */
 export function ownCgroupDirs(): string[] {
   const dirs: string[] = [];
@@ -64,8 +69,11 @@ export function ownCgroupDirs(): string[] {
     const [, controllers = '', path = '/'] = line.split(':');
     if (controllers.startsWith('name=')) continue;
     const base = controllers === '' ? ['/sys/fs/cgroup/unified', '/sys/fs/cgroup'] : [`/sys/fs/cgroup/${controllers}`];
+    // v2: once a supervisor moved this process into <own>/sandbox-supervisor (the no internal
+    // processes rule, supervisor/cgroup/v2/delegate.ts), sandboxes go beside it, in <own>.
+    const own = controllers === '' && posix.basename(path) === SUPERVISOR_LEAF ? posix.dirname(path) : path;
     for (const b of base) {
-      const dir = `${b}${path === '/' ? '' : path}`;
+      const dir = `${b}${own === '/' ? '' : own}`;
       if (existsSync(dir)) {
         dirs.push(dir);
         break;
@@ -79,7 +87,8 @@ export function ownCgroupDirs(): string[] {
 export function leftovers(): string[] {
   const found: string[] = [];
   for (const dir of ownCgroupDirs()) {
-    for (const name of readdirSync(dir)) if (name.startsWith('sandbox-')) found.push(`cgroup ${dir}/${name}`);
+    // The supervisor leaf holds this very process (and stays, by design): not a sandbox's leftover.
+    for (const name of readdirSync(dir)) if (name.startsWith('sandbox-') && name !== SUPERVISOR_LEAF) found.push(`cgroup ${dir}/${name}`);
   }
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
     const mountpoint = line.split(' ')[1];
@@ -104,7 +113,7 @@ export function leftovers(): string[] {
 export function removeLeftoverCgroups(): void {
   for (const dir of ownCgroupDirs()) {
     for (const name of readdirSync(dir)) {
-      if (!name.startsWith('sandbox-')) continue;
+      if (!name.startsWith('sandbox-') || name === SUPERVISOR_LEAF) continue;
       try {
         rmdirSync(`${dir}/${name}`);
       } catch {

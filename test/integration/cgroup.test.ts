@@ -15,7 +15,7 @@ import type { CgroupLimits, CgroupManager } from '../../supervisor/cgroup/types.
 import { sandboxParent } from '../../supervisor/cgroup/v2/delegate.js';
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { renderDiskstats } from '../../procfs/views/diskstats.js';
-import { diskOf } from '../helpers/disk.js';
+import { DISK_DIR, diskOf } from '../helpers/disk.js';
 
 const MiB = 1024 * 1024;
 /** Leaves made by this file are "sandbox-itest-<pid>-<n>": only those are ever cleaned up here. */
@@ -180,12 +180,12 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
     }
   });
   it.skipIf(skip)('ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it', async () => {
-    const dir = mkdtempSync('/var/tmp/cgroup-itest-io-');
+    const dir = mkdtempSync(`${DISK_DIR}/cgroup-itest-io-`);
     const disk = diskOf(dir);
     if (disk === null) {
       rmSync(dir, { recursive: true, force: true });
-      if (mustRun) throw new Error('SANDBOX_TEST_MUST_RUN=1 but /var/tmp is on no block device');
-      console.warn('skipping the ioStats check: /var/tmp is on no block device');
+      if (mustRun) throw new Error(`SANDBOX_TEST_MUST_RUN=1 but ${DISK_DIR} is on no block device`);
+      console.warn(`skipping the ioStats check: ${DISK_DIR} is on no block device`);
       return;
     }
     const cg = await openCgroup({ id: `${PREFIX}${counter++}` });

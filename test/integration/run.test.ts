@@ -9,8 +9,8 @@ import { ZERO_LOAD } from '../../procfs/loadavg.js';
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { EMPTY_TASKS } from '../../procfs/tasks.js';
 import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
-import { diskOf } from '../helpers/disk.js';
-import { cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { DISK_DIR, diskOf } from '../helpers/disk.js';
+import { HOST_IS_V2, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const LIMITS = ['--cpu', '20%', '--mem', '256M'];
@@ -22,7 +22,7 @@ const MiB = 1024 * 1024;
  * an unmounted ViewServer with a source whose only disk figure is unmistakable.
  */
 function serverRendersIo(): boolean {
-  const disk = diskOf('/var/tmp');
+  const disk = diskOf(DISK_DIR);
   if (disk === null) return false;
   const server = new ViewServer('/nonexistent-probe');
   const probe = {
@@ -193,7 +193,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       const r = await cli([
         'run', '--pids', '5', '--', 'perl', '-e',
         'my ($ok, $failed) = (0, 0); for (1..8) { my $p = fork; if (!defined $p) { $failed++ } elsif ($p == 0) { sleep 5; exit 0 } else { $ok++ } } ' +
-          'open my $f, "<", "/sys/fs/cgroup/pids/pids.events"; my $e = <$f>; chomp $e; print "$ok $failed $e\n"',
+          'my $ev = -e "/sys/fs/cgroup/pids" ? "/sys/fs/cgroup/pids/pids.events" : "/sys/fs/cgroup/pids.events"; open my $f, "<", $ev; my $e = <$f>; chomp $e; print "$ok $failed $e\n"',
       ]);
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('3 5 max 5\n');
@@ -202,22 +202,29 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
 
   describe('every limit flag reaches the kernel', () => {
     it('quota, period, burst, weight, cpuset, memory, swap and pids as the cgroup files inside show them', async () => {
+      const files = HOST_IS_V2
+        ? 'cpu.max cpu.max.burst cpu.weight cpuset.cpus memory.max memory.swap.max pids.max'
+        : 'cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpu/cpu.cfs_burst_us cpu/cpu.shares cpuset/cpuset.cpus memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes pids/pids.max';
       const r = await cli([
         'run', '--cpu', '50%', '--cpu-period', '50ms', '--cpu-burst', '10ms', '--cpu-weight', '200', '--cpuset-cpus', '1',
         '--mem', '128M', '--pids', '77', '--', 'sh', '-c',
-        'cd /sys/fs/cgroup; cat cpu/cpu.cfs_quota_us cpu/cpu.cfs_period_us cpu/cpu.cfs_burst_us cpu/cpu.shares cpuset/cpuset.cpus ' +
-          'memory/memory.limit_in_bytes memory/memory.memsw.limit_in_bytes pids/pids.max; taskset -pc $$ | sed "s/.*: //"',
+        `cd /sys/fs/cgroup; cat ${files}; taskset -pc $$ | sed "s/.*: //"`,
       ]);
       expect(r.stderr).toBe('');
-      // weight 200 -> shares 200*1024/100; no --swap: memsw = memory (no swap at all).
-      expect(r.stdout.trim().split('\n')).toEqual(['25000', '50000', '10000', '2048', '1', `${128 * MiB}`, `${128 * MiB}`, '77', '1']);
+      // v1: weight 200 -> shares 200*1024/100; no --swap: memsw = memory (no swap at all).
+      // v2: cpu.max "quota period", cpu.weight as given, memory.swap.max 0 (no swap at all).
+      expect(r.stdout.trim().split('\n')).toEqual(
+        HOST_IS_V2
+          ? ['25000 50000', '10000', '200', '1', `${128 * MiB}`, '0', '77', '1']
+          : ['25000', '50000', '10000', '2048', '1', `${128 * MiB}`, `${128 * MiB}`, '77', '1'],
+      );
     });
 
     it('a second sandbox is placed on the CPU the first one does not use', async () => {
-      const first = startCli(['run', '--cpu', '50%', '--', 'sh', '-c', 'cat /sys/fs/cgroup/cpuset/cpuset.cpus; sleep 2']);
+      const first = startCli(['run', '--cpu', '50%', '--', 'sh', '-c', 'cat /sys/fs/cgroup/cpuset/cpuset.cpus 2>/dev/null || cat /sys/fs/cgroup/cpuset.cpus; sleep 2']);
       const firstDone = finish(first);
       const firstCpu = await new Promise<string>((resolve) => first.stdout!.on('data', (d: Buffer) => resolve(d.toString().trim())));
-      const second = await cli(['run', '--cpu', '50%', '--', 'cat', '/sys/fs/cgroup/cpuset/cpuset.cpus']);
+      const second = await cli(['run', '--cpu', '50%', '--', 'cat', HOST_IS_V2 ? '/sys/fs/cgroup/cpuset.cpus' : '/sys/fs/cgroup/cpuset/cpuset.cpus']);
       await firstDone;
       expect(firstCpu).toMatch(/^\d+$/);
       expect(second.stdout.trim()).toMatch(/^\d+$/);
@@ -254,7 +261,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     });
 
     it('the workload cannot raise its own limits', async () => {
-      const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', 'echo -1 > /sys/fs/cgroup/memory/memory.limit_in_bytes || echo refused']);
+      const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', HOST_IS_V2 ? 'echo max > /sys/fs/cgroup/memory.max || echo refused' : 'echo -1 > /sys/fs/cgroup/memory/memory.limit_in_bytes || echo refused']);
       expect(r.stdout).toMatch(/refused/);
     });
   });
@@ -262,7 +269,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
   describe('I/O views', () => {
     let dir: string;
     beforeAll(() => {
-      dir = mkdtempSync('/var/tmp/sandbox-io-'); // ext4 on the machine's disk (not the sandbox's tmpfs /tmp)
+      dir = mkdtempSync(`${DISK_DIR}/sandbox-io-`); // ext4 on the machine's disk (not the sandbox's tmpfs /tmp)
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
     const wired = serverRendersIo();
@@ -281,6 +288,23 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(f[6]).toBeLessThan(16384 + 2048);
       expect(f[4]).toBeGreaterThanOrEqual(8); // writes completed
       for (const i of [1, 3, 5, 7, 8, 9, 10]) expect(f[i], `field ${i + 1}`).toBe(0); // merges, times, in flight: not per cgroup
+    });
+  });
+
+  describe('pressure views (cgroup v2)', () => {
+    // v1 has no per-cgroup pressure files (its /proc/pressure stays the host's): v2 only.
+    it.skipIf(!HOST_IS_V2)("/proc/pressure/{cpu,memory,io} are FUSE views of the sandbox cgroup's own *.pressure", async () => {
+      const r = await sh(
+        'for f in cpu memory io; do awk -v p=/proc/pressure/$f \'$5 == p { for (i = 6; i <= NF; i++) if ($i == "-") print p, $(i + 1) }\' /proc/self/mountinfo; done; ' +
+          'cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io',
+      );
+      expect(r.stderr).toBe('');
+      const lines = r.stdout.trim().split('\n');
+      expect(lines.slice(0, 3).map((l) => l.replace(/ fuse(\.\S+)?$/, ' fuse'))).toEqual(['/proc/pressure/cpu fuse', '/proc/pressure/memory fuse', '/proc/pressure/io fuse']);
+      // kernel/sched/psi.c psi_show(): "some" and "full" lines for each resource (cpu "full" since 5.13).
+      const psi = /^(some|full) avg10=\d+\.\d\d avg60=\d+\.\d\d avg300=\d+\.\d\d total=\d+$/;
+      expect(lines.slice(3)).toHaveLength(6);
+      for (const line of lines.slice(3)) expect(line).toMatch(psi);
     });
   });
 

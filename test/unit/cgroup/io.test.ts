@@ -83,6 +83,8 @@ describe('v2 io.stat (io-8M capture)', () => {
     const withCost = '8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0 cost.vrate=100.00 cost.usage=7\n8:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n';
     expect(parseIoStat(withCost).devices).toEqual([{ major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 }]);
     expect(() => parseIoStat('8:0 rbytes=1 wbytes=2\n')).toThrow('io.stat: no rios= on "8:0 rbytes=1 wbytes=2"');
+    // A device with no I/O yet: the kernel prints its name and no counters (a real 6.1 line).
+    expect(parseIoStat('254:0 \n8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n').devices).toEqual([{ major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 }]);
     expect(() => parseIoStat('sda rbytes=1\n')).toThrow('io.stat: expected "MAJ:MIN key=value…", got "sda rbytes=1"');
   });
 });
