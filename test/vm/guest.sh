@@ -18,6 +18,14 @@ fail() {
   poweroff_now
 }
 
+# shellcheck disable=SC1091
+. "$OUT/request.env" || fail "no $OUT/request.env"
+# A checkout under /tmp, /run or /var/tmp (a CI clone often is) would vanish under the guest's own
+# mounts below: keep it reachable at its path through a bind made before they cover it.
+case "$REPO" in
+  /tmp/* | /run/* | /var/tmp/*) mkdir -p /mnt/repo && mount --bind "$REPO" /mnt/repo || fail "bind $REPO" ;;
+esac
+
 # The 9p root shows the host's /proc, /sys, /dev, /run and /tmp (multidevs=remap crosses into
 # them): cover each with the guest's own, before anything reads them.
 mount -t proc proc /proc || fail "mount proc"
@@ -31,14 +39,15 @@ mount -t cgroup2 -o nsdelegate,memory_recursiveprot cgroup2 /sys/fs/cgroup || fa
 mount -t tmpfs -o mode=755 tmpfs /run || fail "mount /run"
 mount -t tmpfs -o mode=1777 tmpfs /tmp || fail "mount /tmp"
 mount -t tmpfs tmpfs /var/tmp || true
+if mountpoint -q /mnt/repo; then
+  mkdir -p "$REPO" && mount --move /mnt/repo "$REPO" || fail "move the checkout back to $REPO"
+fi
 hostname sandbox-v2-guest
 exec > >(tee -a "$OUT/guest.log" > /dev/console) 2>&1
 
 [ -r /proc/uptime ] || fail "/proc/uptime is missing after switch_root"
 [ -e /dev/fuse ] || fail "/dev/fuse is missing (fuse module not loaded)"
 echo "VM-GUEST: $(uname -r), cgroup2 controllers: $(cat /sys/fs/cgroup/cgroup.controllers), $(nproc) CPUs, $(sed -n 's/^MemTotal: *//p' /proc/meminfo)"
-# shellcheck disable=SC1091
-. "$OUT/request.env" || fail "no $OUT/request.env"
 
 # A host-like tree: the root delegates the controllers to a slice, the slice to the runner's
 # scope, and the scope already holds a process (a login shell's sleep) besides the runner. So the
