@@ -12,11 +12,10 @@ import { parseCpuList } from '../../supervisor/cgroup/cpulist.js';
 import { detectLayout } from '../../supervisor/cgroup/detect.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import type { CgroupLimits, CgroupManager } from '../../supervisor/cgroup/types.js';
-import { sandboxParent } from '../../supervisor/cgroup/v2/delegate.js';
+import { SUPERVISOR_LEAF, sandboxParent } from '../../supervisor/cgroup/v2/delegate.js';
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { renderDiskstats } from '../../procfs/views/diskstats.js';
 import { DISK_DIR, diskOf } from '../helpers/disk.js';
-import { SUPERVISOR_LEAF } from '../../supervisor/cgroup/v2/delegate.js';
 
 const MiB = 1024 * 1024;
 /** Leaves made by this file are "sandbox-itest-<pid>-<n>": only those are ever cleaned up here. */
