@@ -20,8 +20,9 @@
 //   (fuse_short_read -> fuse_read_update_size); a page multiple is also what coreutils wc and tail
 //   treat as "/proc-like, read to EOF" instead of trusting the size. Reads through read(2) ignore it.
 // - entries never change, so the kernel caches them for an hour: no lookup per open. Attributes
-//   (the size) for a second: a trimmed i_size lives at most that long, and a fstat costs one
-//   getattr per file per second at most.
+//   (the size) for a second: a stat(2) after that second gets a fresh size (one getattr per file
+//   per second at most). Until then a trimmed i_size stays, so a sendfile reader may lose the last
+//   bytes of a text that grew since (a /proc/stat counter gaining a digit); read(2) readers never.
 // - no fuse-native timeout per request: every handler answers synchronously.
 // Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
 // our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
