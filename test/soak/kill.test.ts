@@ -4,9 +4,10 @@
 // sandbox cgroup is empty (PR_SET_PDEATHSIG on the stage and PID 1, the pid namespace dying with
 // its PID 1), and after `sandbox gc` nothing at all is left: no cgroup, mount, state dir or process.
 import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
-import { createServer, type AddressInfo } from 'node:net';
+import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
 import { STAGE, cli, leftovers, ownCgroupDirs, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { freePort } from '../helpers/net.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const KILLS = Number(process.env.SANDBOX_SOAK_KILLS ?? '10');
@@ -96,10 +97,7 @@ describe.skipIf(skip)(`soak: ${KILLS} supervisors SIGKILLed at random points`, (
     const rounds = Math.max(3, Math.ceil(KILLS / 3));
     const helpers = () => leftovers().filter((l) => l.includes('network helper'));
     for (let i = 0; i < rounds; i++) {
-      const probe = createServer();
-      await new Promise<void>((r) => probe.listen(0, '127.0.0.1', r));
-      const port = (probe.address() as AddressInfo).port;
-      await new Promise((r) => probe.close(r));
+      const port = await freePort();
       const child = startCli(['run', '-p', `127.0.0.1:${port}:8000`, '--', 'sh', '-c', 'echo ready; sleep 5']);
       const exit = new Promise<void>((resolve) => child.on('exit', () => resolve()));
       // Every third round waits for the workload (pasta surely up); the others die at a random point of the launch.
