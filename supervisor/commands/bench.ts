@@ -1,9 +1,10 @@
 // `sandbox bench [SCENARIO…] [--quick] [--json FILE] [--plot DIR]`: the bench of bench/run.ts, the
 // same as `npm run bench`. Loaded only when asked for: the bench (and vega for --plot) stays out of
 // the bundled CLI, which every `sandbox run` parses (native/compile-ts.sh), so the URL is computed
-// at run time and esbuild leaves it alone.
+// at run time and esbuild leaves it alone; only the scenario list (bench/args.ts) is bundled.
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
+import { SCENARIOS } from '../../bench/args.js';
 
 /**
  * dist/bench/run.js (tsc emits it): one level up from the bundled dist/supervisor/main.js, two from
@@ -19,7 +20,7 @@ export function registerBench(program: Command, onExit: (code: number) => void):
   program
     .command('bench')
     .description('measure CPU-quota enforcement, launch cost and view speed against the kernel and peers')
-    .argument('[args...]', 'scenarios (quota, burst, enforce, launch, cost, procfs) and --quick, --json FILE, --plot DIR, --help')
+    .argument('[args...]', `scenarios (${SCENARIOS.join(', ')}) and --quick, --json FILE, --plot DIR, --help`)
     .helpOption(false)
     .allowUnknownOption()
     .passThroughOptions()
