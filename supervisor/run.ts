@@ -25,9 +25,8 @@ import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
-import { LoadSampler } from '../procfs/load-sampler.js';
-import { sampleTasks } from '../procfs/tasks.js';
-import { createViewMemory, viewsFor } from '../procfs/views/index.js';
+import { cgroupViewSource } from '../procfs/view-source.js';
+import { viewsFor } from '../procfs/views/index.js';
 
 /** What `sandbox run` was asked for, already validated. */
 export interface RunRequest {
@@ -150,21 +149,10 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    const tasks = () => sampleTasks(cgroup.threads());
-    const sampler = new LoadSampler(tasks);
     const views = viewsFor(cgroup.mode, hasPsi(cgroup));
-    server.register(id, {
-      memoryStats: () => cgroup.memoryStats(),
-      cpuStats: () => cgroup.cpuStats(),
-      load: () => sampler.averages(),
-      tasks,
-      ioStats: () => cgroup.ioStats(),
-      pressureStats: (resource) => cgroup.pressureStats(resource),
-      limitsKey: (part) => cgroup.limitsKey(part),
-      memory: createViewMemory(startedAtMs),
-    }, views);
-    sampler.start();
-    undo.push(async () => sampler.stop());
+    const viewSource = cgroupViewSource(cgroup, startedAtMs);
+    undo.push(async () => viewSource.stop());
+    server.register(id, viewSource.source, views);
 
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };

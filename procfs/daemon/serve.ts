@@ -21,7 +21,8 @@ import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
 import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
-import { foreignViewSource, hostBootMs } from './source.js';
+import { cgroupViewSource } from '../view-source.js';
+import { hostBootMs } from './source.js';
 
 /** Where the daemon lives unless told otherwise (the contract with the DaemonSet and systemd unit). */
 export const DEFAULT_MOUNT = '/run/sandbox-procfs/mnt';
@@ -68,7 +69,7 @@ class Daemon {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    const { source, stop } = foreignViewSource(cgroup, this.bootMs);
+    const { source, stop } = cgroupViewSource(cgroup, this.bootMs);
     this.server.register(id, source, views);
     this.server.warm(id);
     this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop });

@@ -1,11 +1,5 @@
-// The view source of a foreign cgroup (a container's): what the ViewServer renders from, plus the
-// load sampler that must be stopped when the container is unregistered.
+// Where a container's views count time from (their source itself: procfs/view-source.ts).
 import { readFileSync } from 'node:fs';
-import { LoadSampler } from '../load-sampler.js';
-import { sampleTasks } from '../tasks.js';
-import { createViewMemory } from '../views/index.js';
-import type { SandboxViewSource } from '../fs.js';
-import type { ReadOnlyCgroup } from './foreign-cgroup.js';
 
 /**
  * The host's boot time in epoch ms, from /proc/stat's "btime" line (proc(5): boot time, in seconds
@@ -19,24 +13,4 @@ export function hostBootMs(procStat = readFileSync('/proc/stat', 'utf8')): numbe
     if (key === 'btime' && value !== undefined && /^\d+$/.test(value)) return Number(value) * 1000;
   }
   throw new Error('/proc/stat: no btime line');
-}
-
-/** A started view source for a cgroup, and how to stop its sampler. */
-export function foreignViewSource(cgroup: ReadOnlyCgroup, startedAtMs: number): { source: SandboxViewSource; stop(): void } {
-  const tasks = () => sampleTasks(cgroup.threads());
-  const sampler = new LoadSampler(tasks);
-  sampler.start();
-  return {
-    source: {
-      memoryStats: () => cgroup.memoryStats(),
-      cpuStats: () => cgroup.cpuStats(),
-      ioStats: () => cgroup.ioStats(),
-      pressureStats: (resource) => cgroup.pressureStats(resource),
-      load: () => sampler.averages(),
-      tasks,
-      limitsKey: (part) => cgroup.limitsKey(part),
-      memory: createViewMemory(startedAtMs),
-    },
-    stop: () => sampler.stop(),
-  };
 }
