@@ -53,20 +53,33 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
         });
         socket.on('error', () => undefined);
       });
+      // The handlers go in before the socket is bound: its path appears at bind(2), before the
+      // listen callback, and a SIGTERM from someone who saw it must end us cleanly, not by default
+      // action. A signal before listening is done closes the server once it listens.
+      let stopRequested = false;
+      let listening = false;
+      let closed = false;
+      let resolveStopped = (): void => undefined;
+      const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
+      const close = (): void => {
+        if (closed) return;
+        closed = true;
+        server.close(() => resolveStopped());
+      };
+      const stop = (): void => {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+        stopRequested = true;
+        if (listening) close();
+      };
+      process.on('SIGINT', stop);
+      process.on('SIGTERM', stop);
       await new Promise<void>((resolve, reject) => {
         server.once('error', (err) => reject(new SandboxError(`events: listen ${path}: ${err.message}`)));
         server.listen({ path }, () => resolve());
       });
-      // The handlers go in before the journal is read: a SIGTERM meanwhile must end us cleanly.
-      const stopped = new Promise<void>((resolve) => {
-        const stop = (): void => {
-          process.off('SIGINT', stop);
-          process.off('SIGTERM', stop);
-          server.close(() => resolve());
-        };
-        process.on('SIGINT', stop);
-        process.on('SIGTERM', stop);
-      });
+      listening = true;
+      if (stopRequested) close();
       if (sinceMs !== null) {
         // Listening first, then reading: nothing published in between is missed.
         for (const line of await readJournal(sinceMs)) {

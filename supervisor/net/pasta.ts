@@ -14,7 +14,9 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { SandboxError } from '../errors.js';
+import { parsePidStat } from '../../procfs/parse/pid-stat.js';
 import { STAGE_PATH } from '../stage.js';
+import { processStartTicks } from '../state.js';
 import type { PortSpec } from './publish.js';
 
 /** pasta's pid file in a sandbox's state dir. */
@@ -93,17 +95,33 @@ async function isHelper(pid: number, pidFile: string): Promise<boolean> {
   return cmdline.split('\0').includes(pidFile);
 }
 
-/** SIGKILL the helper whose pid is in pidFile, if it is still that helper, and wait until it is gone. */
+/**
+ * True until `pid` (started at `startTicks`) has closed its files. The kernel closes them in
+ * do_exit() (kernel/exit.c exit_files) before exit_notify() makes the task a zombie, but after
+ * exit_mm(), from which on /proc/PID/cmdline already reads empty: an empty cmdline does not yet
+ * mean the helper's host ports are free, a zombie (state Z or X) or a vanished pid does.
+ */
+async function stillExiting(pid: number, startTicks: number | null): Promise<boolean> {
+  try {
+    const stat = parsePidStat(await readFile(`/proc/${pid}/stat`, 'utf8'));
+    return Number(stat.rest[22 - 4]) === startTicks && stat.state !== 'Z' && stat.state !== 'X';
+  } catch {
+    return false;
+  }
+}
+
+/** SIGKILL the helper whose pid is in pidFile, if it is still that helper, and wait until its files (and host ports) are closed. */
 export async function killHelper(pidFile: string): Promise<void> {
   const pid = Number((await readFile(pidFile, 'utf8').catch(() => '')).trim());
   if (!Number.isInteger(pid) || pid <= 0 || !(await isHelper(pid, pidFile))) return;
+  const startTicks = await processStartTicks(pid);
   try {
     process.kill(pid, 'SIGKILL');
   } catch {
     return; // gone meanwhile
   }
-  // Reparented to init (or a subreaper), which reaps it; a zombie's cmdline reads empty.
-  for (const deadline = Date.now() + 2000; Date.now() < deadline && (await isHelper(pid, pidFile)); ) await sleep(2);
+  // Reparented to init (or a subreaper), which reaps it.
+  for (const deadline = Date.now() + 2000; Date.now() < deadline && (await stillExiting(pid, startTicks)); ) await sleep(2);
 }
 
 /** Start pasta on the network namespace of `nsPid`; resolves once it is configured and its ports are bound. */
@@ -134,6 +152,8 @@ export async function startPasta(nsPid: number, pidFile: string, specs: readonly
   closeSync(logFd);
   let exit: number | null = null;
   let spawnError: Error | null = null;
+  // Node reports 'exit' once it has reaped the child: its files, host ports included, are closed.
+  const reaped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.once('exit', (c) => (exit = c ?? 128));
   child.once('error', (err) => (spawnError = err));
   // In the foreground pasta writes its pid file once its tap device is configured and its host
@@ -146,7 +166,10 @@ export async function startPasta(nsPid: number, pidFile: string, specs: readonly
       return {
         pid,
         stop: async () => {
-          if (exit === null) child.kill('SIGKILL');
+          if (exit === null) {
+            child.kill('SIGKILL');
+            await Promise.race([reaped, sleep(2000)]);
+          }
           await killHelper(pidFile);
         },
       };
