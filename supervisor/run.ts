@@ -21,6 +21,7 @@ import type { Security } from './security.js';
 import type { NetRequest } from './net/mode.js';
 import { PIDFILE, startPasta, waitForNewNetns } from './net/pasta.js';
 import { spawnStage, STAGE_PATH } from './stage.js';
+import { Teardown } from './teardown.js';
 import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
@@ -77,7 +78,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   mark('run');
   const id = randomBytes(6).toString('hex');
   const cpuSample = new CpuLoadSample();
-  const undo: Array<() => Promise<void>> = [];
+  const undo = new Teardown();
   let pendingSignal: NodeJS.Signals | null = null;
   let stage: ReturnType<typeof spawnStage> | null = null;
   let exitEvent: SandboxEvent | null = null;
@@ -135,7 +136,22 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     await cgroup.create().catch((err) => {
       throw withContext('cgroup', err);
     });
-    undo.push(() => cgroup.destroy());
+    undo.alongside(() => cgroup.destroy()); // together with the unmount: neither needs the other gone
+    // PID 1 joins this cgroup at the end of its set-up: its write then costs 0.1 ms instead of a
+    // grace period (v1 only; never rejects).
+    void cgroup.primeAttach();
+    // Registered now, and rendered once (one view per turn of the event loop) while the rest of the
+    // set-up waits for the kernel: a render compiles its code the first time (1-5 ms each, 14 ms
+    // for all, measured here), and PID 1's binds look each view up, where getattr renders it.
+    // A render before the limits are applied is not served later (the render cache is keyed on them).
+    const views = viewsFor(cgroup.mode, hasPsi(cgroup));
+    const viewSource = cgroupViewSource(cgroup, startedAtMs);
+    server.register(id, viewSource.source, views);
+    undo.push(async () => {
+      server.unregister(id); // also ends a warm-up still under way: no render of a removed cgroup
+      viewSource.stop();
+    });
+    server.warm(id);
     // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
     // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a
     // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
@@ -148,11 +164,6 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       throw withContext('cgroup', err);
     });
     mark('cgroup');
-
-    const views = viewsFor(cgroup.mode, hasPsi(cgroup));
-    const viewSource = cgroupViewSource(cgroup, startedAtMs);
-    undo.push(async () => viewSource.stop());
-    server.register(id, viewSource.source, views);
 
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
@@ -209,8 +220,6 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
-    // Off the launch path: the stage is still mounting and exec'ing the workload, on another CPU.
-    server.warm(id);
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const name = req.name ?? null;
     void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
@@ -227,9 +236,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     return final;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
-    for (const step of undo.reverse()) {
-      await step().catch((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
-    }
+    await undo.run((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
     mark('teardown');
     // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
     if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });

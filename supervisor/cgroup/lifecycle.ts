@@ -77,6 +77,12 @@ export async function undoCreate(fs: CgroupFs, made: readonly string[], err: unk
   throw new Error(`${message}; cleaning up also failed: ${stuck.join('; ')}`, { cause: err });
 }
 
+/** Wait for every promise to settle (none is left running), then throw the first rejection, if any. */
+export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Promise<void> {
+  const failed = (await Promise.allSettled(promises)).find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  if (failed) throw failed.reason;
+}
+
 /** Run every step, then throw one error naming all that failed (teardown must try everything). */
 export async function allSteps(what: string, steps: ReadonlyArray<() => Promise<void>>): Promise<void> {
   const failures: unknown[] = [];

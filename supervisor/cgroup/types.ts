@@ -182,6 +182,12 @@ export interface CgroupManager {
    * preads: cheap enough for every open of a view.
    */
   limitsKey(part: 'memory' | 'cpu'): string;
+  /**
+   * Keep, off the launch path, the RCU grace period that a cgroup migration after a quiet spell
+   * waits for out of PID 1's way until PID 1 has joined (v1; a v2 PID 1 is born in the cgroup).
+   * Moves nothing; never rejects.
+   */
+  primeAttach(): Promise<void>;
   /** Pids in the cgroup (cgroup.procs). */
   pids(): number[];
   /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */

@@ -114,6 +114,24 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
   });
   const onlineCpus = (): number[] => parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
 
+  it.skipIf(skip)('primeAttach moves nothing (this process stays where it is) and ends once a pid has joined the leaf', async () => {
+    const id = `${PREFIX}${++counter}`;
+    const cg = await openCgroup({ id });
+    await cg.create();
+    try {
+      await cg.apply(limits([onlineCpus()[0]!]));
+      const own = readFileSync('/proc/self/cgroup', 'utf8');
+      const primed = cg.primeAttach();
+      const { child } = spawnWorkload();
+      await cg.addPid(child.pid!);
+      await primed; // returns once the leaf is populated (or after its bound), never rejects
+      expect(readFileSync('/proc/self/cgroup', 'utf8')).toBe(own);
+      expect(cg.pids()).toEqual([child.pid]);
+    } finally {
+      await cg.destroy();
+    }
+  });
+
   it.skipIf(skip)('create, apply, addPid, stats, destroy: the child is killed and every dir removed', async () => {
     const id = `${PREFIX}${++counter}`;
     const cg: CgroupManager = await openCgroup({ id });

@@ -7,7 +7,7 @@ import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
 import type { V1Hierarchy } from '../detect.js';
 import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
-import { allSteps, killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
+import { allSteps, killUntilEmpty, rmdirWithRetry, settleAll, signalPids, sleep, undoCreate, type SignalFn } from '../lifecycle.js';
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
 import { applyBlkio, enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
@@ -86,15 +86,19 @@ export class V1Manager implements CgroupManager {
   }
 
   async create(): Promise<void> {
+    // The hierarchies are independent of each other, so their leaves are made together, and then
+    // seeded together (the cpuset before any pid joins; blkio's accounting).
     const made: string[] = [];
     try {
-      for (const p of this.placements) {
+      await settleAll(this.placements.map(async (p) => {
         await this.fs.mkdir(p.leaf);
         made.push(p.leaf);
-      }
-      await seedCpuset(this.fs, this.leaf('cpuset'), this.place('cpuset').hierarchy.ownDir);
+      }));
       const blkio = this.byController.get('blkio');
-      if (blkio) await enableIoAccounting(this.fs, blkio.leaf);
+      await settleAll([
+        seedCpuset(this.fs, this.leaf('cpuset'), this.place('cpuset').hierarchy.ownDir),
+        blkio ? enableIoAccounting(this.fs, blkio.leaf) : Promise.resolve(),
+      ]);
     } catch (err) {
       await undoCreate(this.fs, made, cgroupContext('cgroup v1 create', err));
     }
@@ -106,18 +110,22 @@ export class V1Manager implements CgroupManager {
         throw cgroupContext(`cgroup v1 apply ${what}`, err);
       });
     };
-    await step('cpuset', () => applyCpuset(this.fs, this.leaf('cpuset'), limits.cpusetCpus));
-    await step('cpu', () => applyCpu(this.fs, this.leaf('cpu'), limits));
-    await step('memory', () => applyMemory(this.fs, this.leaf('memory'), limits));
-    await step('pids', () => applyPids(this.fs, this.leaf('pids'), limits.pidsMax));
     const io = limits.io;
-    if (io && (io.weight !== null || io.devices.length > 0)) {
-      await step('blkio', async () => {
-        const blkio = this.byController.get('blkio');
-        if (!blkio) throw new Error('no blkio hierarchy is mounted, so I/O limits can\'t be set');
-        await applyBlkio(this.fs, blkio.leaf, io);
-      });
-    }
+    // One hierarchy each: written together; the order within a controller (memory before memsw or
+    // after) stays in its own function.
+    await settleAll([
+      step('cpuset', () => applyCpuset(this.fs, this.leaf('cpuset'), limits.cpusetCpus)),
+      step('cpu', () => applyCpu(this.fs, this.leaf('cpu'), limits)),
+      step('memory', () => applyMemory(this.fs, this.leaf('memory'), limits)),
+      step('pids', () => applyPids(this.fs, this.leaf('pids'), limits.pidsMax)),
+      io && (io.weight !== null || io.devices.length > 0)
+        ? step('blkio', async () => {
+            const blkio = this.byController.get('blkio');
+            if (!blkio) throw new Error('no blkio hierarchy is mounted, so I/O limits can\'t be set');
+            await applyBlkio(this.fs, blkio.leaf, io);
+          })
+        : Promise.resolve(),
+    ]);
   }
 
   async addPid(pid: number): Promise<void> {
@@ -125,6 +133,28 @@ export class V1Manager implements CgroupManager {
       await this.fs.write(`${p.leaf}/cgroup.procs`, String(pid)).catch((err: unknown) => {
         throw cgroupContext(`cgroup v1 add pid ${pid}`, err);
       });
+    }
+  }
+
+  async primeAttach(untilMs = 500): Promise<void> {
+    // A cgroup.procs write takes cgroup_threadgroup_rwsem for writing (kernel/cgroup/cgroup.c
+    // cgroup_attach_lock -> percpu_down_write). The first writer of a per-CPU rwsem after a quiet
+    // spell waits for an RCU grace period (kernel/rcu/sync.c rcu_sync_enter); later writers don't,
+    // as long as each comes within about a grace period of the last one's exit. Measured here: a
+    // first write 6-24 ms; a second 10-20 ms after the first began 0.1 ms, 30 ms after it 7-18 ms
+    // again. So our own pid is written to the cgroup we are already in (a move to where we are:
+    // nothing changes) every few ms, in a libuv thread, until PID 1 has joined (its leaf is
+    // populated) or untilMs passed: PID 1's own write (native/stage/pid1.c join_cgroups) then
+    // finds the rwsem in its slow mode and costs 0.1 ms instead of a grace period.
+    const own = `${this.placements[0]!.hierarchy.ownDir}/cgroup.procs`;
+    const joined = `${this.placements[0]!.leaf}/cgroup.procs`;
+    for (const deadline = Date.now() + untilMs; Date.now() < deadline; await sleep(4)) {
+      try {
+        await this.fs.write(own, String(process.pid));
+        if (this.fs.read(joined).trim() !== '') return;
+      } catch {
+        return; // not ours to write, or the leaf is gone: nothing to speed up
+      }
     }
   }
 

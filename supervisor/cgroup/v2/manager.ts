@@ -80,6 +80,9 @@ export class V2Manager implements CgroupManager {
     });
   }
 
+  /** Nothing to prime: PID 1 is born in the leaf by clone3(CLONE_INTO_CGROUP) (native/stage/clone.c), which takes cgroup_threadgroup_rwsem for reading only (kernel/cgroup/cgroup.c cgroup_css_set_fork). */
+  async primeAttach(): Promise<void> {}
+
   stats(): CgroupStats {
     const memory = this.memoryStats();
     const cpu = this.cpuStats();
