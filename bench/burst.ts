@@ -52,7 +52,7 @@ async function burstRun(variant: Variant, count: number): Promise<BurstRun> {
 /** Run the burst scenario. */
 export async function burstBench(quick: boolean): Promise<Section> {
   const rounds = quick ? 1 : 3;
-  const count = quick ? 6 : 17; // bursts per run: 1.2 s or 3.4 s
+  const count = quick ? 4 : 17; // bursts per run: 0.8 s or 3.4 s
   const runs: BurstRun[] = [];
   const names = Object.keys(VARIANTS) as Variant[];
   for (let round = 0; round < rounds; round++) {

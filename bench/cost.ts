@@ -61,7 +61,7 @@ async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean
 /** Run the cost scenario. */
 export async function costBench(quick: boolean): Promise<Section> {
   const seconds = quick ? 1 : 10;
-  const warmupMs = quick ? 500 : 1000;
+  const warmupMs = quick ? 300 : 1000;
   const results: Partial<Record<Variant | 'idle node', { cpuMsPerS: number; rss: number[] }>> = {};
   progress(`cost: idle node process, ${seconds} s`);
   results['idle node'] = await one(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' }), seconds, false, warmupMs);

@@ -130,7 +130,7 @@ async function changeRaw(settleMs: number): Promise<Change> {
 /** Run the enforce scenario. */
 export async function enforceBench(quick: boolean): Promise<Section> {
   const n = quick ? 1 : 5;
-  const settle = quick ? 500 : 1000;
+  const settle = quick ? 300 : 1000;
   const launches: Record<'ours' | 'raw', Launch[]> = { ours: [], raw: [] };
   const changes: Record<'ours' | 'raw', Change[]> = { ours: [], raw: [] };
   for (let i = 0; i < n; i++) {

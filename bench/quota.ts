@@ -100,8 +100,8 @@ function throttling(run: QuotaRun): { fraction: number; throttledMsPerS: number 
 
 /** Run the quota scenario. */
 export async function quotaBench(quick: boolean): Promise<Section> {
-  const seconds = quick ? 1.5 : 10;
-  const warmupMs = quick ? 500 : 1000;
+  const seconds = quick ? 1.2 : 10;
+  const warmupMs = quick ? 300 : 1000;
   const runs: QuotaRun[] = [];
   const rows: Row[] = [];
   const notes: string[] = [];
