@@ -65,6 +65,11 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   filename: bundle,
   cachedData: cache?.data,
 });
+// With SANDBOX_TIMINGS=1 (the bench's phase marks, supervisor/run.ts) one line says what the cache
+// did: `sandbox-code-cache none`, or its kind and `accepted`/`rejected`.
+if (process.env.SANDBOX_TIMINGS === '1') {
+  process.stderr.write(`sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`);
+}
 if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
   process.once('exit', () => writeCache(script, 'help'));
 } else if (process.argv[2] === 'run' && (cache?.kind !== 'run' || script.cachedDataRejected)) {
