@@ -24,8 +24,15 @@ cd "$(dirname "$0")/.."
 node_modules/.bin/tsc -p tsconfig.json
 # A build id on the bundle's first line: main.cts uses a code cache only with the bundle it was made for.
 build_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+# fuse-native's addon, as node-gyp-build would find it at run time (procfs/fuse-binding.cts).
+fuse_binding=$(node -e "
+const { dirname, relative } = require('node:path');
+const fuse = dirname(require.resolve('fuse-native/package.json'));
+const gypBuild = require(require.resolve('node-gyp-build', { paths: [fuse] }));
+console.log(relative('dist/supervisor', gypBuild.path(fuse)));")
 node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=cjs --target=node20 \
-  --outfile=dist/supervisor/sandbox.bundle.cjs --allow-overwrite --external:fuse-native --log-level=warning \
+  --outfile=dist/supervisor/sandbox.bundle.cjs --allow-overwrite --log-level=warning \
+  --alias:node-gyp-build=./procfs/fuse-binding.cts --define:SANDBOX_FUSE_BINDING="\"$fuse_binding\"" \
   --minify-whitespace --minify-syntax --sourcemap \
   --define:import.meta.url=__sandboxMetaUrl \
   --banner:js="// sandbox-build $build_id

@@ -27,7 +27,6 @@
 // Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
 // our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
 // cgroupfs text (supervisor/kept-files.ts says why and what they cost).
-import { createRequire } from 'node:module';
 import type FuseType from 'fuse-native';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
@@ -111,10 +110,11 @@ function addDirectIo(fuse: FuseType): void {
  * server of constant text) through this too, so the two differ only in what the handlers do.
  */
 export async function mountViewFs(mountpoint: string, operations: FuseType.Operations): Promise<FuseType> {
-  // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2).
-  // require, not import(): import() of a CommonJS package goes through the ESM loader, which runs
-  // cjs-module-lexer over it (lib/internal/modules/esm/translators.js), ~5 ms more per run.
-  const Fuse = createRequire(import.meta.url)('fuse-native') as typeof FuseType;
+  // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2). The
+  // CLI bundle holds it (native/compile-ts.sh), and esbuild turns this import() into a require() of
+  // that copy on first use: no ESM loader and cjs-module-lexer (lib/internal/modules/esm/
+  // translators.js) as for an import() of the package from disk, which cost ~25 ms per run.
+  const Fuse = (await import('fuse-native')).default;
   const fuse = new Fuse(mountpoint, operations, {
     allowOther: true, // a --user workload or a daemon that drops privileges must read the views
     autoUnmount: true, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)

@@ -1,8 +1,9 @@
 // A private copy of the built CLI (dist/supervisor/main.cjs, the bundle and its V8 code cache), for
-// tests that change or remove the cache without touching the build other tests run. It lives under
-// dist/ so that the bundle finds what the real one finds: node_modules (fuse-native) up the tree and
-// the stage at ../native/sandbox-stage (a symlink to dist/native).
+// tests that change or remove the cache without touching the build other tests run. The copy keeps
+// the repository's layout, so the bundle finds what the real one finds: the stage at
+// ../native/sandbox-stage and fuse-native's addon at ../../node_modules/… (symlinks to the real ones).
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -25,13 +26,14 @@ export function cliCopyUnavailable(): string | null {
   return missing.length === 0 ? null : `needs the build (${missing.join(', ')} in ${BUILT_CLI_DIR}); run npm run build`;
 }
 
-/** Copy the built CLI into a fresh directory under dist/. */
+/** Copy the built CLI into a fresh directory (root/dist/supervisor, with root/dist/native and root/node_modules linked). */
 export function copyCli(): CliCopy {
-  const root = mkdtempSync(join(BUILT_CLI_DIR, '..', '.cli-copy-'));
-  mkdirSync(join(root, 'supervisor'));
-  symlinkSync('../native', join(root, 'native'));
-  for (const f of CLI_FILES) copyFileSync(join(BUILT_CLI_DIR, f), join(root, 'supervisor', f));
-  const dir = join(root, 'supervisor');
+  const root = mkdtempSync(join(tmpdir(), 'cli-copy-'));
+  const dir = join(root, 'dist/supervisor');
+  mkdirSync(dir, { recursive: true });
+  symlinkSync(join(BUILT_CLI_DIR, '../native'), join(root, 'dist/native'));
+  symlinkSync(join(BUILT_CLI_DIR, '../../node_modules'), join(root, 'node_modules'));
+  for (const f of CLI_FILES) copyFileSync(join(BUILT_CLI_DIR, f), join(dir, f));
   return { entry: join(dir, 'main.cjs'), cache: join(dir, 'sandbox.bundle.cjs.cache'), bundle: join(dir, 'sandbox.bundle.cjs'), remove: () => rmSync(root, { recursive: true, force: true }) };
 }
 
