@@ -1,21 +1,20 @@
 #!/usr/bin/env bash
 # Compile the TypeScript (tsc: type-check and emit dist/ for bench and tools), then bundle the CLI
 # into one CommonJS file, dist/supervisor/sandbox.bundle.cjs, that the entry dist/supervisor/main.cjs
-# (supervisor/main.cts) runs with a V8 code cache written here. Start-up, measured on this machine
-# (2 CPUs, medians of 31 interleaved runs, load ~2): `sandbox run --cpu 20% --mem 256M -- true`
-# reached runSandbox() at 188 ms as the ESM bundle with import('fuse-native') and at 140 ms now
-# (`node -e 0`: ~125 ms at that load; 92 ms on a quiet machine), and its CPU fell from 369 to 228 ms:
+# (supervisor/main.cts) runs with a V8 code cache written here. What each step saves (this machine,
+# 2 CPUs, medians of interleaved runs under load ~1-2; README "Benchmarks" has the table):
 # - one bundle, not ~70 small ES modules: ~30 ms (`run` reached at 120 ms unbundled, 91 ms bundled,
 #   quiet machine);
 # - CommonJS, not ESM: no ESM loader, and require('node:crypto') leaves crypto's lazy parts (webcrypto,
 #   x509, keygen) unloaded where `import` builds a namespace of every export: ~10 ms;
-# - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling 340 KB:
-#   ~10 ms after --help, ~30 ms of CPU per run once the first run wrote its own (main.cts says how);
+# - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it: ~10 ms
+#   with the build's cache (after --help), ~30 ms of CPU per run once the first run wrote its own;
 # - whitespace and syntax minified (names kept; sandbox.bundle.cjs.map maps it back to the
-#   TypeScript): 340 KB -> 230 KB to read and decode, ~3 ms;
-# - fuse-native by require() (procfs/fs.ts): import() of a CommonJS package started the ESM loader
-#   and cjs-module-lexer, ~60 ms of CPU per run.
-# fuse-native stays external: a CommonJS package with a native addon, loaded on demand.
+#   TypeScript): 340 KB -> 250 KB to read and decode, ~3 ms;
+# - fuse-native inside the bundle: import() of the package from disk started the ESM loader and
+#   cjs-module-lexer (~25 ms wall, ~60 ms CPU per run), and node-gyp-build searched its prebuilds;
+#   now its addon is required by the path resolved here (procfs/fuse-binding.cts): ~8 ms -> ~1 ms.
+# Together: `run --cpu 20% --mem 256M -- true` 299 -> 255 ms wall, 344 -> 246 ms CPU (node -e 0: 131 ms).
 # import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
 # dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
 # entry (it costs ~10 ms: the ESM loader).

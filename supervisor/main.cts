@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // The `sandbox` command's entry (dist/supervisor/main.cjs): runs the bundled CLI
 // (dist/supervisor/sandbox.bundle.cjs, native/compile-ts.sh) with V8's code cache, so Node does not
-// parse and compile the ~340 KB bundle on every start. CommonJS on purpose: an ES module entry starts
+// parse and compile the ~250 KB bundle on every start. CommonJS on purpose: an ES module entry starts
 // Node's ESM loader, and `import` of a builtin builds a namespace of all its exports, running their
 // lazy getters (crypto's webcrypto, util's parseArgs, …); require() leaves them lazy.
 //
