@@ -36,6 +36,14 @@ node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=c
   --define:import.meta.url=__sandboxMetaUrl \
   --banner:js="// sandbox-build $build_id
 const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+# main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says
+# why): esbuild turns import() of bundled code into require(), so one left in the bundle loads
+# something external. Only importEsm's own may remain.
+imports=$(grep -o '[^.A-Za-z0-9_$]import(' dist/supervisor/sandbox.bundle.cjs | wc -l)
+if [ "$imports" != 1 ]; then
+  echo "compile-ts: dist/supervisor/sandbox.bundle.cjs has $imports import() calls, expected 1 (importEsm); load ES modules through supervisor/esm-import.ts" >&2
+  exit 1
+fi
 rm -f dist/supervisor/sandbox.bundle.cjs.cache
 SANDBOX_BUILD_CODE_CACHE=1 node dist/supervisor/main.cjs --help >/dev/null
 chmod +x dist/supervisor/main.cjs # the package's bin: `npx sandbox` executes it directly
