@@ -54,3 +54,4 @@ import { createRequire } from 'node:module';
 createRequire(import.meta.url)('./main.cjs');
 STUB
 chmod +x dist/supervisor/main.js
+rm -f dist/supervisor/main.js.map # tsc's, of the program module the stub replaced
