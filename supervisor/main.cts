@@ -7,10 +7,10 @@
 //
 // The cache is V8's own serialized bytecode (vm.Script cachedData). V8 accepts it only for the same
 // V8 version, the same flags and a source of the same length (src/snapshot/code-serializer.cc
-// SerializedCodeData::SanityCheck) and otherwise compiles as usual and sets cachedDataRejected: another
-// Node runs the CLI just as well, only slower. The length check does not
-// notice a rebuilt bundle of the same length, so the cache file starts with the bundle's first line,
-// a build id (`// sandbox-build <random hex>`), and is used only with the bundle of that build.
+// SerializedCodeData::SanityCheck) and otherwise compiles as usual and sets cachedDataRejected:
+// another Node runs the CLI just as well, only slower. The length check does not notice a rebuilt
+// bundle of the same length, so the cache file starts with the bundle's first line, a build id
+// (`// sandbox-build <random hex>`), and is used only with the bundle of that build.
 //
 // Which functions the cache holds depends on the run that wrote it: V8 compiles a function lazily, on
 // its first call, and createCachedData() serializes the functions compiled so far. The build writes
