@@ -150,7 +150,7 @@ def one_round(kind: str, mb: int, rounds: int, tmp: str) -> tuple[float, list[fl
         return with_server([sys.executable, me, '--serve', str(port)], port, mb, rounds, lambda: None)
     if kind == 'sandbox -p':
         # The product itself: `sandbox run -d -p` (pasta, attached by the supervisor), same server.
-        cli = os.path.join(os.path.dirname(me), '..', 'dist', 'supervisor', 'main.js')
+        cli = os.path.join(os.path.dirname(me), '..', 'dist', 'supervisor', 'main.cjs')
         port = free_port()
         sid = subprocess.run(['node', cli, 'run', '-d', '-p', f'127.0.0.1:{port}:8000', '--', sys.executable, me, '--serve', '8000'],
                              check=True, capture_output=True, text=True).stdout.strip()

@@ -15,7 +15,7 @@ import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
 import { quantile } from './stats.js';
 import type { Row as TableRow, Section } from './table.js';
 
-const CLI = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../supervisor/main.cjs', import.meta.url));
 const READER = fileURLToPath(new URL('../native/view-reader', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./fuse-floor.js', import.meta.url));
 const FILES = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg'] as const;

@@ -6,8 +6,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 
-/** The CLI the bench measures (the bundled dist/supervisor/main.js). */
-export const CLI = fileURLToPath(new URL('../supervisor/main.js', import.meta.url));
+/** The CLI the bench measures (dist/supervisor/main.cjs, which runs the bundle). */
+export const CLI = fileURLToPath(new URL('../supervisor/main.cjs', import.meta.url));
 /** The CPU workloads (native/bench/busy/busy.c). */
 export const BUSY = fileURLToPath(new URL('../native/bench-busy', import.meta.url));
 const RUN_DIR = '/run/sandbox';

@@ -1,12 +1,57 @@
 #!/usr/bin/env bash
 # Compile the TypeScript (tsc: type-check and emit dist/ for bench and tools), then bundle the CLI
-# into one file over dist/supervisor/main.js: loading ~70 small ES modules cost ~30 ms of every
-# `sandbox run` (measured here: `run` reached at 120 ms unbundled, 91 ms bundled). fuse-native stays
-# external: a CommonJS package with a native addon, loaded on demand.
+# into one CommonJS file, dist/supervisor/sandbox.bundle.cjs, that the entry dist/supervisor/main.cjs
+# (supervisor/main.cts) runs with a V8 code cache written here. What each step saves (this machine,
+# 2 CPUs, medians of interleaved runs under load ~1-2; README "Benchmarks" has the table):
+# - one bundle, not ~70 small ES modules: ~30 ms (`run` reached at 120 ms unbundled, 91 ms bundled,
+#   quiet machine);
+# - CommonJS, not ESM: no ESM loader, and require('node:crypto') leaves crypto's lazy parts (webcrypto,
+#   x509, keygen) unloaded where `import` builds a namespace of every export: ~10 ms;
+# - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it: ~10 ms
+#   with the build's cache (after --help), ~30 ms of CPU per run once the first run wrote its own;
+# - whitespace and syntax minified (names kept; sandbox.bundle.cjs.map maps it back to the
+#   TypeScript): 340 KB -> 250 KB to read and decode, ~3 ms;
+# - fuse-native inside the bundle: import() of the package from disk started the ESM loader and
+#   cjs-module-lexer (~25 ms wall, ~60 ms CPU per run), and node-gyp-build searched its prebuilds;
+#   now its addon is required by the path resolved here (procfs/fuse-binding.cts): ~8 ms -> ~1 ms.
+# Together: `run --cpu 20% --mem 256M -- true` 299 -> 255 ms wall, 344 -> 246 ms CPU (node -e 0: 131 ms).
+# import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
+# dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
+# entry (it costs ~10 ms: the ESM loader).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node_modules/.bin/tsc -p tsconfig.json
-node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=esm --target=node20 \
-  --outfile=dist/supervisor/main.js --allow-overwrite --external:fuse-native --log-level=warning \
-  --banner:js="import { createRequire as __sandboxCreateRequire } from 'node:module'; const require = __sandboxCreateRequire(import.meta.url);"
-chmod +x dist/supervisor/main.js # the package's bin: `npx sandbox` executes it directly
+# A build id on the bundle's first line: main.cts uses a code cache only with the bundle it was made for.
+build_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+# fuse-native's addon, as node-gyp-build would find it at run time (procfs/fuse-binding.cts).
+fuse_binding=$(node -e "
+const { dirname, relative } = require('node:path');
+const fuse = dirname(require.resolve('fuse-native/package.json'));
+const gypBuild = require(require.resolve('node-gyp-build', { paths: [fuse] }));
+console.log(relative('dist/supervisor', gypBuild.path(fuse)));")
+node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=cjs --target=node20 \
+  --outfile=dist/supervisor/sandbox.bundle.cjs --allow-overwrite --log-level=warning \
+  --alias:node-gyp-build=./procfs/fuse-binding.cts --define:SANDBOX_FUSE_BINDING="\"$fuse_binding\"" \
+  --minify-whitespace --minify-syntax --sourcemap \
+  --define:import.meta.url=__sandboxMetaUrl \
+  --banner:js="// sandbox-build $build_id
+const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+# main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says
+# why): esbuild turns import() of bundled code into require(), so one left in the bundle loads
+# something external. Only importEsm's own may remain.
+imports=$(grep -o '[^.A-Za-z0-9_$]import(' dist/supervisor/sandbox.bundle.cjs | wc -l)
+if [ "$imports" != 1 ]; then
+  echo "compile-ts: dist/supervisor/sandbox.bundle.cjs has $imports import() calls, expected 1 (importEsm); load ES modules through supervisor/esm-import.ts" >&2
+  exit 1
+fi
+rm -f dist/supervisor/sandbox.bundle.cjs.cache
+SANDBOX_BUILD_CODE_CACHE=1 node dist/supervisor/main.cjs --help >/dev/null
+chmod +x dist/supervisor/main.cjs # the package's bin: `npx sandbox` executes it directly
+cat > dist/supervisor/main.js <<'STUB'
+#!/usr/bin/env node
+// The former entry of the sandbox CLI: dist/supervisor/main.cjs starts ~10 ms sooner.
+import { createRequire } from 'node:module';
+createRequire(import.meta.url)('./main.cjs');
+STUB
+chmod +x dist/supervisor/main.js
+rm -f dist/supervisor/main.js.map # tsc's, of the program module the stub replaced

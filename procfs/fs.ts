@@ -110,7 +110,10 @@ function addDirectIo(fuse: FuseType): void {
  * server of constant text) through this too, so the two differ only in what the handlers do.
  */
 export async function mountViewFs(mountpoint: string, operations: FuseType.Operations): Promise<FuseType> {
-  // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2).
+  // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2). The
+  // CLI bundle holds it (native/compile-ts.sh), and esbuild turns this import() into a require() of
+  // that copy on first use: no ESM loader and cjs-module-lexer (lib/internal/modules/esm/
+  // translators.js) as for an import() of the package from disk, which cost ~25 ms per run.
   const Fuse = (await import('fuse-native')).default;
   const fuse = new Fuse(mountpoint, operations, {
     allowOther: true, // a --user workload or a daemon that drops privileges must read the views

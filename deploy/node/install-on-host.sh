@@ -17,7 +17,7 @@ say() { printf 'install-on-host: %s\n' "$*" >&2; }
 # --- the tree: releases/<hash of the bundle>, and the symlink `current` swapped by rename(2), so a
 # hook that starts during an upgrade runs either the old tree or the new one, whole.
 base=$host/opt/sandbox-procfs
-release=$(sha256sum "$src/app/dist/supervisor/main.js" | cut -c1-12)
+release=$(sha256sum "$src/app/dist/supervisor/sandbox.bundle.cjs" | cut -c1-12) # the code; main.cjs only loads it
 mkdir -p "$base/releases"
 if [ ! -d "$base/releases/$release" ]; then
   rm -rf "$base/releases/.tmp-$release"

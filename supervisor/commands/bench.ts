@@ -5,9 +5,10 @@
 import { existsSync } from 'node:fs';
 import type { Command } from 'commander';
 import { SCENARIOS } from '../../bench/args.js';
+import { importEsm } from '../esm-import.js';
 
 /**
- * dist/bench/run.js (tsc emits it): one level up from the bundled dist/supervisor/main.js, two from
+ * dist/bench/run.js (tsc emits it): one level up from the bundle dist/supervisor/sandbox.bundle.cjs, two from
  * tsc's own dist/supervisor/commands/bench.js (what a plain `tsc` build leaves).
  */
 function benchModule(): URL {
@@ -25,7 +26,7 @@ export function registerBench(program: Command, onExit: (code: number) => void):
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (args: string[]) => {
-      const { runBench } = (await import(benchModule().href)) as { runBench(argv: readonly string[]): Promise<number> };
+      const { runBench } = (await importEsm(benchModule().href)) as { runBench(argv: readonly string[]): Promise<number> };
       onExit(await runBench(args));
     });
 }

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { parseBenchArgs, SCENARIOS } from '../../bench/args.js';
 
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
-const CLI = fileURLToPath(new URL('../../dist/supervisor/main.js', import.meta.url));
+const CLI = fileURLToPath(new URL('../../dist/supervisor/main.cjs', import.meta.url));
 
 /** The two ways in: `node dist/bench/main.js ARGS` (npm run bench) and `sandbox bench ARGS`. */
 const ENTRIES: Array<[string, string[]]> = [

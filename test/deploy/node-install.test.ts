@@ -14,8 +14,10 @@ const scratch = mkdtempSync(join(tmpdir(), 'deploy-node-'));
 const src = join(scratch, 'image/opt/sandbox-procfs'); // the tree as deploy/Containerfile lays it out
 const host = join(scratch, 'host');
 const mountDir = join(scratch, 'run/sandbox-procfs/mnt');
-const BUNDLE = join(REPO, 'dist/supervisor/main.js');
-const missing = existsSync(BUNDLE) ? null : `needs the build (${BUNDLE}); run npm run build`;
+const BUILT = join(REPO, 'dist/supervisor');
+/** The CLI as the build leaves it: the entry, the bundle it runs and the bundle's V8 code cache. */
+const CLI_FILES = ['main.cjs', 'sandbox.bundle.cjs', 'sandbox.bundle.cjs.cache'];
+const missing = CLI_FILES.every((f) => existsSync(join(BUILT, f))) ? null : `needs the build (${BUILT}/${CLI_FILES.join(', ')}); run npm run build`;
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
@@ -30,7 +32,7 @@ beforeAll(() => {
   expect(run('sh', [join(DEPLOY, 'node/bundle-node.sh'), process.execPath, src])).toMatchObject({ code: 0 });
   for (const f of ['sandbox', 'install-on-host.sh']) copyFileSync(join(DEPLOY, 'node', f), join(src, 'bin', f));
   mkdirSync(join(src, 'app/dist/supervisor'), { recursive: true });
-  copyFileSync(BUNDLE, join(src, 'app/dist/supervisor/main.js'));
+  for (const f of CLI_FILES) copyFileSync(join(BUILT, f), join(src, 'app/dist/supervisor', f));
   cpSync(join(DEPLOY, 'hooks.d'), join(src, 'hooks.d'), { recursive: true });
   for (const d of ['etc/containers/oci/hooks.d', 'usr/share/containers/oci/hooks.d']) mkdirSync(join(host, d), { recursive: true });
 });
@@ -70,7 +72,7 @@ describe('installing the hook onto a node', () => {
 
   test('an upgrade switches current, keeps the previous release and removes older ones', (ctx) => {
     if (requireOrSkip(missing)) return ctx.skip();
-    const bundle = join(src, 'app/dist/supervisor/main.js');
+    const bundle = join(src, 'app/dist/supervisor/sandbox.bundle.cjs'); // what the release is named after
     const first = current();
     writeFileSync(bundle, readFileSync(bundle, 'utf8') + '\n// release 2\n');
     expect(install().code).toBe(0);

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { SUPERVISOR_LEAF } from '../../supervisor/cgroup/v2/delegate.js';
 
 /** Absolute path of the built CLI entry point. */
-export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.js', import.meta.url));
+export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.cjs', import.meta.url));
 /** Absolute path of the built native stage. */
 export const STAGE = fileURLToPath(new URL('../../dist/native/sandbox-stage', import.meta.url));
 

@@ -160,7 +160,7 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
   });
 });
 
-const CLI_PATH = new URL('../../dist/supervisor/main.js', import.meta.url).pathname;
+const CLI_PATH = new URL('../../dist/supervisor/main.cjs', import.meta.url).pathname;
 
 /** Reads a file every ms for N seconds; prints when reads failed and when they worked again (epoch ms). */
 const READER = `

@@ -1,0 +1,82 @@
+#!/usr/bin/env node
+// The `sandbox` command's entry (dist/supervisor/main.cjs): runs the bundled CLI
+// (dist/supervisor/sandbox.bundle.cjs, native/compile-ts.sh) with V8's code cache, so Node does not
+// parse and compile the ~250 KB bundle on every start. CommonJS on purpose: an ES module entry starts
+// Node's ESM loader, and `import` of a builtin builds a namespace of all its exports, running their
+// lazy getters (crypto's webcrypto, util's parseArgs, …); require() leaves them lazy.
+//
+// The cache is V8's own serialized bytecode (vm.Script cachedData). V8 accepts it only for the same
+// V8 version, the same flags and a source of the same length (src/snapshot/code-serializer.cc
+// SerializedCodeData::SanityCheck) and otherwise compiles as usual and sets cachedDataRejected:
+// another Node runs the CLI just as well, only slower. The length check does not notice a rebuilt
+// bundle of the same length, so the cache file starts with the bundle's first line, a build id
+// (`// sandbox-build <random hex>`), and is used only with the bundle of that build.
+//
+// Which functions the cache holds depends on the run that wrote it: V8 compiles a function lazily, on
+// its first call, and createCachedData() serializes the functions compiled so far. The build writes
+// one after `sandbox --help` (kind "help": the program and commander, not the run path); the first
+// `sandbox run` of this build that gets as far as running its command rewrites it once (kind "run"),
+// which takes another ~20 ms of compiling off every later run (measured: 260 vs 228 ms CPU per
+// `run -- true`). Nothing else writes it, and a write that fails (a read-only install) is skipped.
+import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { Script } from 'node:vm';
+
+const bundle = join(__dirname, 'sandbox.bundle.cjs');
+const cacheFile = `${bundle}.cache`;
+const source = readFileSync(bundle, 'utf8');
+const buildLine = source.slice(0, source.indexOf('\n') + 1);
+const BUILD_PREFIX = '// sandbox-build ';
+
+/** This build's cache and the kind of run that wrote it ("help", "run"), or null. */
+function readCache(): { data: Buffer; kind: string } | null {
+  let file: Buffer;
+  try {
+    file = readFileSync(cacheFile);
+  } catch {
+    return null; // not built (a plain tsc build) or not copied: compile as usual
+  }
+  const header = Buffer.from(buildLine);
+  if (!buildLine.startsWith(BUILD_PREFIX) || !file.subarray(0, header.length).equals(header)) return null;
+  const end = file.indexOf(0x0a, header.length);
+  return end < 0 ? null : { data: file.subarray(end + 1), kind: file.toString('latin1', header.length, end) };
+}
+
+/** Replace the cache by one of this process's compiled functions (rename(2): readers see old or new). */
+function writeCache(script: Script, kind: string): void {
+  const tmp = `${cacheFile}.${process.pid}.tmp`;
+  try {
+    writeFileSync(tmp, Buffer.concat([Buffer.from(`${buildLine}${kind}\n`), script.createCachedData()]));
+    renameSync(tmp, cacheFile);
+  } catch {
+    try {
+      unlinkSync(tmp);
+    } catch {
+      // nothing written
+    }
+  }
+}
+
+const cache = readCache();
+// The wrapper of Node's CommonJS loader (lib/internal/modules/cjs/loader.js wrapSafe), plus the
+// loader's import() for code of the bundle that loads an ES module (supervisor/esm-import.ts). On
+// one line with the bundle's first, so stack traces keep the bundle's line numbers.
+const script = new Script(`(function (exports, require, module, __filename, __dirname, __sandboxImport) {${source}\n})`, {
+  filename: bundle,
+  cachedData: cache?.data,
+});
+// With SANDBOX_TIMINGS=1 (the bench's phase marks, supervisor/run.ts) one line says what the cache
+// did: `sandbox-code-cache none`, or its kind and `accepted`/`rejected`.
+if (process.env.SANDBOX_TIMINGS === '1') {
+  process.stderr.write(`sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`);
+}
+if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
+  process.once('exit', () => writeCache(script, 'help'));
+} else if (process.argv[2] === 'run' && (cache?.kind !== 'run' || script.cachedDataRejected)) {
+  // Exit codes below 125 are the command's own: the sandbox ran (cli.ts, EXIT_SANDBOX_ERROR). A
+  // cache another Node rejected is replaced too, by one this Node accepts.
+  process.once('exit', (code) => code < 125 && writeCache(script, 'run'));
+}
+const bundleModule = { exports: {} };
+const run = script.runInThisContext() as (...args: unknown[]) => void;
+run(bundleModule.exports, require, bundleModule, bundle, __dirname, (specifier: string) => import(specifier));
