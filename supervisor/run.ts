@@ -2,8 +2,7 @@
 // Everything created is undone in reverse order whatever happens (success, failure, OOM, signal).
 // The supervisor itself never joins the sandbox's cgroup: `node -e 0` takes 450-600 ms under a 20%
 // cap (measured here), so only the stage's PID 1 joins, right before it forks the workload.
-import { randomBytes } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
@@ -59,6 +58,22 @@ export interface RunRequest {
   onStarted?: (id: string) => void;
 }
 
+/**
+ * 12 hex digits from the kernel's CSPRNG (random(4): /dev/urandom never blocks once the pool is
+ * initialised at boot). Read directly: node:crypto's randomBytes would load the crypto module,
+ * ~2.5 ms of every start (measured here).
+ */
+function randomId(): string {
+  const bytes = Buffer.alloc(6);
+  const fd = openSync('/dev/urandom', 'r');
+  try {
+    readSync(fd, bytes, 0, bytes.length, null);
+  } finally {
+    closeSync(fd);
+  }
+  return bytes.toString('hex');
+}
+
 /** timeout(1)'s exit status when the command timed out. */
 export const EXIT_TIMEOUT = 124;
 /** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
@@ -76,7 +91,7 @@ function mark(phase: string): void {
 /** Run one sandbox to completion and return the exit code to end with. */
 export async function runSandbox(req: RunRequest): Promise<number> {
   mark('run');
-  const id = randomBytes(6).toString('hex');
+  const id = randomId();
   const cpuSample = new CpuLoadSample();
   const undo = new Teardown();
   let pendingSignal: NodeJS.Signals | null = null;
