@@ -55,22 +55,17 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
       });
       // The handlers go in before the socket is bound: its path appears at bind(2), before the
       // listen callback, and a SIGTERM from someone who saw it must end us cleanly, not by default
-      // action. A signal before listening is done closes the server once it listens.
-      let stopRequested = false;
+      // action. stop() runs once (it removes itself), so the server is closed exactly once: by
+      // stop() if it already listens, else right after listen().
+      let stopping = false;
       let listening = false;
-      let closed = false;
       let resolveStopped = (): void => undefined;
       const stopped = new Promise<void>((resolve) => (resolveStopped = resolve));
-      const close = (): void => {
-        if (closed) return;
-        closed = true;
-        server.close(() => resolveStopped());
-      };
       const stop = (): void => {
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
-        stopRequested = true;
-        if (listening) close();
+        stopping = true;
+        if (listening) server.close(() => resolveStopped());
       };
       process.on('SIGINT', stop);
       process.on('SIGTERM', stop);
@@ -79,7 +74,7 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
         server.listen({ path }, () => resolve());
       });
       listening = true;
-      if (stopRequested) close();
+      if (stopping) server.close(() => resolveStopped());
       if (sinceMs !== null) {
         // Listening first, then reading: nothing published in between is missed.
         for (const line of await readJournal(sinceMs)) {

@@ -153,8 +153,12 @@ export async function startPasta(nsPid: number, pidFile: string, specs: readonly
   let exit: number | null = null;
   let spawnError: Error | null = null;
   // Node reports 'exit' once it has reaped the child: its files, host ports included, are closed.
-  const reaped = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.once('exit', (c) => (exit = c ?? 128));
+  const reaped = new Promise<void>((resolve) =>
+    child.once('exit', (c) => {
+      exit = c ?? 128;
+      resolve();
+    }),
+  );
   child.once('error', (err) => (spawnError = err));
   // In the foreground pasta writes its pid file once its tap device is configured and its host
   // ports are bound (measured: they listen by then); it exits 1 when a port can't be bound.
