@@ -176,7 +176,7 @@ export class ViewServer {
     const next = (i: number): void => {
       const spec = this.sandboxes.get(id)?.views[i];
       if (!spec) return;
-      this.render(id, spec);
+      this.render(id, spec, false);
       setImmediate(next, i + 1);
     };
     setImmediate(next, 0);
@@ -208,9 +208,12 @@ export class ViewServer {
   /**
    * The text of one view of one sandbox now: a render younger than RENDER_TTL_MS under the same
    * limits, or a new one. Falls back to the host file (warning once per sandbox and file) when the
-   * view can't be computed, so a reader never gets an error.
+   * view can't be computed, so a reader never gets an error. Only a render for a read is kept for
+   * the next reads: a warm-up's or a getattr's may come before the workload runs (PID 1's binds look
+   * each view up before it joins the cgroup), and a read within RENDER_TTL_MS would then show a
+   * loadavg of an empty cgroup ("1/1 0", seen in 1 of 40 runs beside another sandbox's launch).
    */
-  render(id: string, spec: ViewSpec): Buffer {
+  render(id: string, spec: ViewSpec, forRead = true): Buffer {
     const served = this.sandboxes.get(id);
     try {
       if (!served) throw new Error(`sandbox ${id} is not registered`);
@@ -225,7 +228,7 @@ export class ViewServer {
       const tasks = spec.liveTasks ? source.tasks() : EMPTY_TASKS;
       const text = renderView(spec.name, hostText, readViewStats(source, spec), source.load(), tasks, source.memory, nowMs);
       const content = Buffer.from(text);
-      renders.set(spec.name, limitsKey, nowMs, content);
+      if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
       return content;
     } catch (err) {
       return this.hostFallback(id, spec, err);
@@ -289,7 +292,7 @@ export class ViewServer {
         const hit = this.lookup(path);
         if (!hit) return cb(ENOENT);
         if (!hit.spec) return cb(0, dir);
-        return cb(0, { ...file, size: viewFileSize(this.render(hit.id, hit.spec).length) });
+        return cb(0, { ...file, size: viewFileSize(this.render(hit.id, hit.spec, false).length) });
       },
       readdir: (path, cb) => {
         if (path === '/') return cb(0, [...this.sandboxes.keys()]);
