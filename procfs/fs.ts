@@ -27,6 +27,8 @@
 // Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
 // our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
 // cgroupfs text (supervisor/kept-files.ts says why and what they cost).
+import { stat } from 'node:fs/promises';
+import { dirname } from 'node:path';
 import type FuseType from 'fuse-native';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import type { LoadAverages } from './loadavg.js';
@@ -129,6 +131,32 @@ export async function mountViewFs(mountpoint: string, operations: FuseType.Opera
   return fuse;
 }
 
+/**
+ * Unmount a view filesystem and end fuse-native's use of it. fuse-native's own unmount execs
+ * `fusermount -uz` through sh -c (two execs, ~6 ms here) before its native part; when the mount is
+ * already gone (`sandbox run`'s stage detaches it as soon as the sandbox has exited,
+ * native/stage/stage.c detach_views), only the native part runs. A mountpoint is still mounted when
+ * its device differs from its parent's; stat(2) of our own mount's root is answered by this
+ * process, asynchronously (fs/promises), so it cannot deadlock.
+ */
+export async function unmountViewFs(fuse: FuseType, mountpoint: string): Promise<void> {
+  const [dir, parent] = await Promise.all([stat(mountpoint), stat(dirname(mountpoint))]).catch(() => [null, null]);
+  const gone = dir !== null && parent !== null && dir.dev === parent.dev;
+  const Fuse = fuse.constructor as unknown as { unmount(mnt: string, cb: (err: Error | null) => void): void };
+  const execUnmount = Fuse.unmount;
+  await new Promise<void>((resolve, reject) => {
+    const done = (err: Error | null): void => (err ? reject(new Error(`unmount FUSE ${mountpoint}: ${err.message}`)) : resolve());
+    // fuse-native's close calls the static Fuse.unmount synchronously (index.js _close, called by
+    // nanoresource's close), so replacing it for this one call affects nothing else.
+    if (gone) Fuse.unmount = (_mnt, cb) => cb(null);
+    try {
+      fuse.unmount(done);
+    } finally {
+      Fuse.unmount = execUnmount;
+    }
+  });
+}
+
 /** Serves every registered sandbox's views under one mountpoint. */
 export class ViewServer {
   private readonly sandboxes = new Map<string, Served>();
@@ -200,9 +228,7 @@ export class ViewServer {
     this.openFiles.clear();
     this.hostFiles.closeAll();
     if (!fuse) return;
-    await new Promise<void>((resolve, reject) =>
-      fuse.unmount((err) => (err ? reject(new Error(`unmount FUSE ${this.mountpoint}: ${err.message}`)) : resolve())),
-    );
+    await unmountViewFs(fuse, this.mountpoint);
   }
 
   /**

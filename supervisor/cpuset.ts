@@ -2,7 +2,7 @@
 // cpuset.cpus, so the cpuset must hold as many CPUs as the views show (n = ceil(quota/period)).
 // Choose the least-loaded CPUs, never always CPU 0: first those pinned by the fewest live
 // sandboxes, then those that were busy least over a short sample of /proc/stat.
-import { readFile } from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import { parseStat } from '../procfs/parse/stat.js';
 import { listStates, supervisorAlive } from './state.js';
 
@@ -26,19 +26,32 @@ export function chooseCpus(
   return ranked.slice(0, Math.max(1, Math.min(count, ranked.length))).sort((a, b) => a - b);
 }
 
-/** A running measurement of per-CPU busy ticks: start() early, finish() when the choice is due. */
+/**
+ * A running measurement of per-CPU busy ticks: constructed early, finish() when the choice is due.
+ * /proc/stat is read synchronously (tens of µs): a thread-pool read queued behind the launch's
+ * cgroup and FUSE work took 7-9 ms to come back, all of it on the launch path.
+ */
 export class CpuLoadSample {
-  private readonly first = readFile('/proc/stat', 'utf8').catch(() => '');
+  private readonly first = readProcStat();
 
   /** Busy ticks per CPU since construction (empty when /proc/stat can't be read). */
   async finish(): Promise<Map<number, number>> {
-    const [first, second] = [await this.first, await readFile('/proc/stat', 'utf8').catch(() => '')];
+    const [first, second] = [this.first, readProcStat()];
     if (!first || !second) return new Map();
     const before = busyTicksPerCpu(first);
     const after = busyTicksPerCpu(second);
     const delta = new Map<number, number>();
     for (const [cpu, ticks] of after) delta.set(cpu, ticks - (before.get(cpu) ?? ticks));
     return delta;
+  }
+}
+
+/** /proc/stat's text, or '' when it can't be read. */
+function readProcStat(): string {
+  try {
+    return readFileSync('/proc/stat', 'utf8');
+  } catch {
+    return '';
   }
 }
 

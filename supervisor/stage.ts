@@ -24,6 +24,8 @@ export interface StageConfig {
   /** Directories bound writable over the read-only host root. */
   writableDirs: readonly string[];
   workdir: string;
+  /** The host mountpoint of the views, which the stage detaches once PID 1 has exited (stage.c detach_views). */
+  detachViews?: string;
   /** A host directory hidden inside (detached and covered by an empty tmpfs): the state root. */
   hide?: string;
   /** oom_score_adj PID 1 sets for the sandbox (the supervisor lowers its own, see oom.ts). */
@@ -56,6 +58,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   for (const v of cfg.views) args.push('--bind-view', `${v.source}:${v.target}`);
   for (const dir of cfg.writableDirs) args.push('--rw', dir);
   if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
+  if (cfg.detachViews !== undefined) args.push('--detach-views', cfg.detachViews);
   if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
   if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);
   for (const v of cfg.volumes ?? []) args.push('--volume', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);

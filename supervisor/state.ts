@@ -1,6 +1,11 @@
 // A state directory per sandbox under /run/sandbox/<id>/, written before anything else is made, so
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
-import { mkdir, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+//
+// Its I/O is synchronous behind async signatures: everything here is on tmpfs (/run) or procfs,
+// where a call costs a few µs, against ~35 µs for a libuv thread-pool trip that also queues behind
+// the launch's cgroup and FUSE work (supervisor/kept-files.ts). None of it reaches the views' FUSE
+// mount, which would deadlock the process serving it: removeTree never descends into a mountpoint.
+import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';
 import type { CgroupLimits } from './cgroup/types.js';
 import type { Security } from './security.js';
@@ -62,7 +67,7 @@ export function stateDir(id: string): string {
 export async function processStartTicks(pid: number): Promise<number | null> {
   try {
     // proc(5): starttime is field 22; `rest` starts at field 4 (ppid).
-    return Number(parsePidStat(await readFile(`/proc/${pid}/stat`, 'utf8')).rest[22 - 4]);
+    return Number(parsePidStat(readFileSync(`/proc/${pid}/stat`, 'utf8')).rest[22 - 4]);
   } catch {
     return null;
   }
@@ -80,30 +85,30 @@ export const STAGING_RE = /^\.new-([0-9a-f]+)-(\d+)-(\d+)$/;
 export async function writeState(state: SandboxState): Promise<void> {
   const dir = stateDir(state.id);
   const text = JSON.stringify(state, null, 2) + '\n';
-  if (await stat(dir).then(() => true, () => false)) {
-    await replaceStateFile(dir, text);
+  if (existsSync(dir)) {
+    replaceStateFile(dir, text);
     return;
   }
   const staging = `${RUN_DIR}/.new-${state.id}-${state.supervisorPid}-${state.supervisorStartTicks}`;
-  await mkdir(RUN_DIR, { recursive: true, mode: 0o700 });
-  await mkdir(staging, { mode: 0o700 });
-  await writeFile(`${staging}/state.json`, text, { mode: 0o600 });
-  await rename(staging, dir);
+  mkdirSync(RUN_DIR, { recursive: true, mode: 0o700 });
+  mkdirSync(staging, { mode: 0o700 });
+  writeFileSync(`${staging}/state.json`, text, { mode: 0o600 });
+  renameSync(staging, dir);
 }
 
 /** Rewrite the state.json of a sandbox that exists (ENOENT, never a new dir, once its teardown removed it). */
 export async function updateState(state: SandboxState): Promise<void> {
-  await replaceStateFile(stateDir(state.id), JSON.stringify(state, null, 2) + '\n');
+  replaceStateFile(stateDir(state.id), JSON.stringify(state, null, 2) + '\n');
 }
 
 /**
  * rename(2) replaces the old file atomically: readers (`ps`) see the old or the new state, whole.
  * The temporary name carries our pid: `update` and the supervisor may rewrite it at once.
  */
-async function replaceStateFile(dir: string, text: string): Promise<void> {
+function replaceStateFile(dir: string, text: string): void {
   const tmp = `${dir}/state.json.${process.pid}.tmp`;
-  await writeFile(tmp, text, { mode: 0o600 });
-  await rename(tmp, `${dir}/state.json`);
+  writeFileSync(tmp, text, { mode: 0o600 });
+  renameSync(tmp, `${dir}/state.json`);
 }
 
 /** Name a state dir gets while it is being removed; gc removes any such dir it finds. */
@@ -116,25 +121,56 @@ export const REMOVING_PREFIX = '.old-';
 export async function removeState(id: string): Promise<void> {
   const doomed = `${RUN_DIR}/${REMOVING_PREFIX}${id}`;
   try {
-    await rename(stateDir(id), doomed);
+    renameSync(stateDir(id), doomed);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
   }
-  await rm(doomed, { recursive: true, force: true });
+  removeTree(doomed);
+}
+
+/**
+ * Remove a directory tree that is not a mount and holds none. rmdir(2) comes first at every level:
+ * on a mountpoint it fails with EBUSY before the filesystem is asked (fs/namei.c vfs_rmdir checks
+ * is_local_mountpoint), so a mount still there (a FUSE unmount that failed) is reported, never
+ * read; only ENOTEMPTY, a plain directory, is descended into. readdir's d_type comes from the
+ * directory itself (tmpfs), without a stat of the entry. Everything else that can go goes; the
+ * first failure is thrown at the end.
+ */
+function removeTree(dir: string): void {
+  try {
+    rmdirSync(dir);
+    return;
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTEMPTY') throw err;
+  }
+  let failure: unknown = null;
+  for (const entry of readdirSync(dir, { withFileTypes: true })) {
+    const path = `${dir}/${entry.name}`;
+    try {
+      if (entry.isDirectory()) removeTree(path);
+      else unlinkSync(path);
+    } catch (err) {
+      failure ??= err;
+    }
+  }
+  if (failure !== null) throw failure;
+  rmdirSync(dir);
 }
 
 /** Every state recorded under RUN_DIR (unreadable entries are skipped). */
 export async function listStates(): Promise<SandboxState[]> {
   let names: string[];
   try {
-    names = await readdir(RUN_DIR);
+    names = readdirSync(RUN_DIR);
   } catch {
     return [];
   }
   const states = await Promise.all(
     names.filter((name) => !name.startsWith('.')).map(async (name) => {
       try {
-        return JSON.parse(await readFile(`${stateDir(name)}/state.json`, 'utf8')) as SandboxState;
+        return JSON.parse(readFileSync(`${stateDir(name)}/state.json`, 'utf8')) as SandboxState;
       } catch {
         return null;
       }

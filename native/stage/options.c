@@ -21,6 +21,9 @@
  *   --rw DIR               (repeatable) DIR stays writable (bound onto itself); never "/"
  *   --chdir DIR            the workload's working directory (default: the stage's)
  *   --volume SRC:DST[:ro]  (repeatable) bind SRC on DST, read-only with :ro (":rw" is accepted too)
+ *   --detach-views DIR     once PID 1 has exited, the outer stage detaches the supervisor's FUSE mount
+ *                          on host dir DIR (what `fusermount -uz` does), so the supervisor's teardown
+ *                          needs no exec; failures are ignored (the supervisor unmounts what is left)
  *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs
  *                          (the supervisor's state root: other sandboxes' views and state)
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
@@ -245,7 +248,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
 		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
-		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--oom-score-adj") &&
+		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--detach-views") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
 		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
 		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join") &&
@@ -315,6 +318,10 @@ void parse_options(int argc, char **argv, struct config *cfg)
 				cfg->upper = value;
 		} else if (strcmp(opt, "--chdir") == 0) {
 			cfg->chdir = value;
+		} else if (strcmp(opt, "--detach-views") == 0) {
+			if (value[0] != '/' || strcmp(value, "/") == 0)
+				die_msg("invalid value for --detach-views: \"%s\" (an absolute path other than /)", value);
+			cfg->detach_views = value;
 		} else if (strcmp(opt, "--hide") == 0) {
 			if (value[0] != '/' || strcmp(value, "/") == 0)
 				die_msg("invalid value for --hide: \"%s\" (an absolute path other than /)", value);

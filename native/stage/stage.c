@@ -152,6 +152,24 @@ static void set_boottime_offset(void)
 	close(fd);
 }
 
+/*
+ * --detach-views: PID 1 is gone, so its binds of the view files went with its mount namespace; the
+ * FUSE mount itself is in the host's namespace (our unshare came before it was mounted). Enter that
+ * namespace (setns(2) needs a single-threaded caller, which we are) and detach it with
+ * umount2(MNT_DETACH), as `fusermount -uz` would: the supervisor then skips that exec (two execs
+ * through sh -c, ~6 ms here). Best effort: on any failure the mount stays and the supervisor's
+ * teardown unmounts it.
+ */
+static void detach_views(struct config *cfg)
+{
+	if (cfg->detach_views == NULL || cfg->host_mnt_fd < 0)
+		return;
+	if (setns(cfg->host_mnt_fd, CLONE_NEWNS) == 0)
+		(void)umount2(cfg->detach_views, MNT_DETACH);
+	close(cfg->host_mnt_fd);
+	cfg->host_mnt_fd = -1;
+}
+
 /* Forward signals to PID 1 until it exits; return its status as an exit code. */
 static int relay(pid_t pid1, const sigset_t *set)
 {
@@ -214,7 +232,7 @@ int main(int argc, char **argv)
 		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg.sync_fd);
 	open_cgroup_procs(&cfg);
 	open_cgroup_dir(&cfg);
-	if (cfg.n_views > 0) {
+	if (cfg.n_views > 0 || cfg.detach_views != NULL) {
 		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
 		 * FUSE mount, which is mounted on the host after our unshare and never propagates to a
 		 * private namespace. */
@@ -252,7 +270,7 @@ int main(int argc, char **argv)
 	close(cfg.parent_pidfd);
 	if (cfg.sync_fd >= 0)
 		close(cfg.sync_fd);
-	if (cfg.host_mnt_fd >= 0)
+	if (cfg.host_mnt_fd >= 0 && cfg.detach_views == NULL)
 		close(cfg.host_mnt_fd);
 	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
 		close(cfg.procs_fds[i]);
@@ -263,5 +281,6 @@ int main(int argc, char **argv)
 
 	code = cfg.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();
+	detach_views(&cfg);
 	return code;
 }

@@ -48,6 +48,13 @@ describe('stageArgs', () => {
     expect(stageArgs({ ...base, v1Hierarchies: null, userns: null })).not.toContain('--userns');
   });
 
+  it('passes --detach-views DIR only when given the views mountpoint', () => {
+    const args = stageArgs({ ...base, v1Hierarchies: null, detachViews: '/run/sandbox/x/views' });
+    expect(args.slice(args.indexOf('--detach-views'), args.indexOf('--detach-views') + 2)).toEqual(['--detach-views', '/run/sandbox/x/views']);
+    expect(args.indexOf('--detach-views')).toBeLessThan(args.indexOf('--'));
+    expect(stageArgs({ ...base, v1Hierarchies: null })).not.toContain('--detach-views');
+  });
+
   it('passes --user UID:GID before --chdir when asked', () => {
     const args = stageArgs({ ...base, v1Hierarchies: null, user: { uid: 1000, gid: 1001 } });
     expect(args.slice(args.indexOf('--user'), args.indexOf('--user') + 4)).toEqual(['--user', '1000:1001', '--chdir', '/home/me/project']);
