@@ -81,7 +81,9 @@ export async function costBench(quick: boolean): Promise<Section> {
   const seconds = quick ? 1 : 10;
   const warmupMs = quick ? 300 : 1000;
   const results: Partial<Record<Measured, { cpuMsPerS: number; rss: number[] }>> = {};
-  for (const variants of COST_SLOTS) {
+  // --quick keeps its settings of before: every variant alone.
+  const slots = quick ? COST_SLOTS.flat().map((v) => [v]) : COST_SLOTS;
+  for (const variants of slots) {
     progress(`cost: ${variants.join(' + ')}${variants.length > 1 ? ' side by side' : ''}, ${seconds} s`);
     const measured = await slot(variants, seconds, warmupMs);
     variants.forEach((v, k) => (results[v] = measured[k]));
@@ -93,6 +95,6 @@ export async function costBench(quick: boolean): Promise<Section> {
     rows.push({ metric: `${v} sandbox: supervisor CPU per second`, ours: fmt(r.cpuMsPerS, 1, 'ms'), peer: fmt(node.cpuMsPerS, 1, 'ms'), ratio: '', spread: `±${TICK_MS} ms over ${seconds} s (USER_HZ ticks)`, target: '' });
     rows.push({ metric: `${v} sandbox: supervisor RSS`, ours: fmt(quantile(r.rss, 0.5), 1, 'MiB'), peer: fmt(quantile(node.rss, 0.5), 1, 'MiB'), ratio: fmt(quantile(r.rss, 0.5) / quantile(node.rss, 0.5), 2), spread: `max ${fmt(Math.max(...r.rss), 1)} MiB`, target: '' });
   }
-  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s after ${warmupMs} ms of warm-up; ${COST_SLOTS.map((v) => v.join(', ')).join(' side by side, then ')} alone; peer: an idle \`node -e "setInterval(…)"\`.`];
+  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s after ${warmupMs} ms of warm-up; ${slots.map((v) => v.join(', ')).join(quick ? ', ' : ' side by side, then ')}${quick ? ' one after the other' : ' alone'}; peer: an idle \`node -e "setInterval(…)"\`.`];
   return { title: 'Supervisor cost (CPU and memory of `sandbox run` while the sandbox runs)', peerName: 'idle node', rows, notes, raw: results };
 }
