@@ -2,8 +2,9 @@
 // run under ours (`sandbox run --cpu X% --cpu-period 100ms`) and under a raw cgroup with the same
 // quota written by hand (the kernel ideal): side by side for the small quotas (quotaPlan), one
 // after the other in alternating order for the rest. After a warm-up the bench reads the cgroups'
-// usage and cpu.stat from the host every 100 ms (two small reads each: no busy-polling observer) and judges 1 s windows and the whole run only (cpuacct moves in
-// scheduler ticks: ../shared/BENCH.md step 3).
+// usage and cpu.stat from the host every 100 ms (two small reads each: no busy-polling observer)
+// and judges 1 s windows and the whole run only (cpuacct moves in scheduler ticks:
+// ../shared/BENCH.md step 3).
 import { cpus } from 'node:os';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { counterFiles, readCounters, type CpuCounters } from './cgstat.js';
