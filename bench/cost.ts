@@ -27,16 +27,17 @@ function rssMiB(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
-/** CPU ms per second and RSS samples of `pid` over `seconds`. */
-async function measure(pid: number, seconds: number): Promise<{ cpuMsPerS: number; rss: number[] }> {
-  const rss: number[] = [];
-  const c0 = cpuTicks(pid);
+/** CPU ms per second and RSS samples of each of `pids` over the same `seconds`. */
+async function measure(pids: number[], seconds: number): Promise<Array<{ cpuMsPerS: number; rss: number[] }>> {
+  const rss: number[][] = pids.map(() => []);
+  const c0 = pids.map(cpuTicks);
   const t0 = performance.now();
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
-    rss.push(rssMiB(pid));
+    pids.forEach((pid, k) => rss[k]!.push(rssMiB(pid)));
   }
-  return { cpuMsPerS: ((cpuTicks(pid) - c0) * TICK_MS) / ((performance.now() - t0) / 1000), rss };
+  const s = (performance.now() - t0) / 1000;
+  return pids.map((pid, k) => ({ cpuMsPerS: ((cpuTicks(pid) - c0[k]!) * TICK_MS) / s, rss: rss[k]! }));
 }
 
 type Variant = 'idle' | 'busy' | 'reading views';
@@ -46,15 +47,32 @@ const WORKLOADS: Record<Variant, string[]> = {
   'reading views': ['--cpu', '50%', '--', 'sh', '-c', 'while :; do cat /proc/meminfo /proc/stat > /dev/null; done'],
 };
 
-async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean, warmupMs: number): Promise<{ cpuMsPerS: number; rss: number[] }> {
-  const done = exited(child);
+type Measured = Variant | 'idle node';
+/**
+ * The variants measured at the same time, slot after slot. The idle node, the idle and the busy
+ * sandbox share a slot: each figure is one process's own CPU time and RSS, which the others don't
+ * add to (the three supervisors are near idle; the busy workload takes half a CPU of the 2 and is
+ * its cgroup's, not its supervisor's). "reading views" runs alone: its supervisor serves reads at
+ * ~0.4 CPU and its reader loops at 50%, enough to crowd the others.
+ */
+export const COST_SLOTS: ReadonlyArray<readonly Measured[]> = [['idle node', 'idle', 'busy'], ['reading views']];
+
+function start(v: Measured): ChildProcess {
+  if (v === 'idle node') return spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' });
+  return runSandbox(['--mem', '256M', ...WORKLOADS[v]]);
+}
+
+/** Start the slot's processes, wait for their sandboxes, warm up, and measure them all over the same seconds. */
+async function slot(variants: readonly Measured[], seconds: number, warmupMs: number): Promise<Array<{ cpuMsPerS: number; rss: number[] }>> {
+  const children = variants.map(start);
+  const done = children.map(exited);
   try {
-    if (waitForSandbox) await sandboxOf(child);
+    for (const [k, v] of variants.entries()) if (v !== 'idle node') await sandboxOf(children[k]!);
     await sleep(warmupMs); // the launch itself is the launch scenario's
-    return await measure(child.pid!, seconds);
+    return await measure(children.map((c) => c.pid!), seconds);
   } finally {
-    child.kill('SIGTERM');
-    await done;
+    for (const c of children) c.kill('SIGTERM');
+    await Promise.all(done);
   }
 }
 
@@ -62,12 +80,13 @@ async function one(child: ChildProcess, seconds: number, waitForSandbox: boolean
 export async function costBench(quick: boolean): Promise<Section> {
   const seconds = quick ? 1 : 10;
   const warmupMs = quick ? 300 : 1000;
-  const results: Partial<Record<Variant | 'idle node', { cpuMsPerS: number; rss: number[] }>> = {};
-  progress(`cost: idle node process, ${seconds} s`);
-  results['idle node'] = await one(spawn(process.execPath, ['-e', 'setInterval(() => {}, 1e6)'], { stdio: 'ignore' }), seconds, false, warmupMs);
-  for (const v of Object.keys(WORKLOADS) as Variant[]) {
-    progress(`cost: ${v} sandbox, ${seconds} s`);
-    results[v] = await one(runSandbox(['--mem', '256M', ...WORKLOADS[v]]), seconds, true, warmupMs);
+  const results: Partial<Record<Measured, { cpuMsPerS: number; rss: number[] }>> = {};
+  // --quick keeps its settings of before: every variant alone.
+  const slots = quick ? COST_SLOTS.flat().map((v) => [v]) : COST_SLOTS;
+  for (const variants of slots) {
+    progress(`cost: ${variants.join(' + ')}${variants.length > 1 ? ' side by side' : ''}, ${seconds} s`);
+    const measured = await slot(variants, seconds, warmupMs);
+    variants.forEach((v, k) => (results[v] = measured[k]));
   }
   const node = results['idle node']!;
   const rows: Row[] = [];
@@ -76,6 +95,6 @@ export async function costBench(quick: boolean): Promise<Section> {
     rows.push({ metric: `${v} sandbox: supervisor CPU per second`, ours: fmt(r.cpuMsPerS, 1, 'ms'), peer: fmt(node.cpuMsPerS, 1, 'ms'), ratio: '', spread: `±${TICK_MS} ms over ${seconds} s (USER_HZ ticks)`, target: '' });
     rows.push({ metric: `${v} sandbox: supervisor RSS`, ours: fmt(quantile(r.rss, 0.5), 1, 'MiB'), peer: fmt(quantile(node.rss, 0.5), 1, 'MiB'), ratio: fmt(quantile(r.rss, 0.5) / quantile(node.rss, 0.5), 2), spread: `max ${fmt(Math.max(...r.rss), 1)} MiB`, target: '' });
   }
-  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s per variant after ${warmupMs} ms of warm-up; peer: an idle \`node -e "setInterval(…)"\`.`];
+  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s after ${warmupMs} ms of warm-up; ${slots.map((v) => v.join(', ')).join(quick ? ', ' : ' side by side, then ')}${quick ? ' one after the other' : ' alone'}; peer: an idle \`node -e "setInterval(…)"\`.`];
   return { title: 'Supervisor cost (CPU and memory of `sandbox run` while the sandbox runs)', peerName: 'idle node', rows, notes, raw: results };
 }

@@ -1,12 +1,14 @@
 // `npm run bench [-- SCENARIO…] [--quick] [--json FILE] [--plot DIR]`, or `sandbox bench …` (bench/args.ts).
 // runBench() prints a header with the machine and its load before and after, then one table per scenario
-// (metric | ours | peer | ratio | spread | target | met?); progress goes to stderr. Method:
+// (metric | ours | peer | ratio | spread | target | met?), each followed by how long it took, and a
+// footer with the run's total ("full run: 184 s (quota 75 s, …)"); progress goes to stderr. Method:
 // ../shared/BENCH.md. A benchmark reports figures against the issue's targets; a target not met is
 // shown as "NO" and never fails the run (exit 0), so `--quick` serves as a CI smoke run.
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { parseBenchArgs, USAGE, type Scenario } from './args.js';
 import { burstBench } from './burst.js';
 import { costBench } from './cost.js';
+import { runDuration, scenarioDuration } from './durations.js';
 import { enforceBench } from './enforce.js';
 import { launchBench } from './launch.js';
 import { headerLines, loadSnapshot, machineFacts } from './machine.js';
@@ -47,6 +49,7 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   console.log(`# sandbox bench (${opts.quick ? 'quick' : 'full'}): ${startedAt}, scenarios ${opts.scenarios.join(', ')}\n`);
   for (const line of headerLines(facts, before)) console.log(line);
   const sections: Partial<Record<Scenario, Section>> = {};
+  const durations: Array<[Scenario, number]> = [];
   for (const name of opts.scenarios) {
     const run = RUNNERS[name];
     if (!run) {
@@ -62,14 +65,21 @@ export async function runBench(argv: readonly string[]): Promise<number> {
       console.log(`\n## ${name}\n\nfailed: ${(err as Error).message}`);
       process.stderr.write(`bench: ${name} failed: ${(err as Error).stack ?? String(err)}\n`);
     }
-    progress(`scenario ${name} took ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const ms = performance.now() - t0;
+    durations.push([name, ms]);
+    console.log(`\n${scenarioDuration(name, ms)}`);
+    progress(`scenario ${name} took ${(ms / 1000).toFixed(1)} s`);
   }
   const after = loadSnapshot();
   console.log('');
   console.log(headerLines(facts, before, after)[2]);
+  // performance.now() counts from this process's start: the total includes Node's start and the header.
+  const total = runDuration(opts.quick, durations, performance.now());
+  console.log(total);
+  progress(total);
   if (opts.json) {
     const raw = Object.fromEntries(Object.entries(sections).map(([k, s]) => [k, { rows: s.rows, samples: s.raw }]));
-    writeFileSync(opts.json, JSON.stringify({ startedAt, quick: opts.quick, machine: facts, before, after, scenarios: raw }));
+    writeFileSync(opts.json, JSON.stringify({ startedAt, quick: opts.quick, machine: facts, before, after, durationsMs: Object.fromEntries(durations), scenarios: raw }));
     progress(`raw samples written to ${opts.json}`);
   }
   if (opts.plot) {
