@@ -151,6 +151,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     await cgroup.create().catch((err) => {
       throw withContext('cgroup', err);
     });
+    mark('created');
     undo.alongside(() => cgroup.destroy()); // together with the unmount: neither needs the other gone
     // PID 1 joins this cgroup at the end of its set-up: its write then costs 0.1 ms instead of a
     // grace period (v1 only; never rejects).
@@ -168,19 +169,11 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       server.unregister(id);
       viewSource.stop();
     });
-    // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
-    // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a
-    // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
-    // first. Recorded in the state for the next sandbox's choice.
-    state.cpus = await pickCpus(req, cpuSample);
-    const { cpus: _quotaCpus, ...cgroupLimits } = req.limits;
-    state.limits = { ...cgroupLimits, cpusetCpus: state.cpus };
-    await writeState(state);
-    await cgroup.apply(state.limits).catch((err) => {
-      throw withContext('cgroup', err);
-    });
-    mark('cgroup');
-
+    // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
+    // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
+    // runs limitless: on v1 PID 1 joins the cgroup only after the sync byte, which comes after the
+    // limits; on v2 it is born in the leaf (clone3 CLONE_INTO_CGROUP) but does only its own set-up
+    // there until that byte, and the kernel applies a later cpuset to the tasks already in it.
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
     const hostname = req.hostname ?? `sandbox-${id}`;
@@ -215,7 +208,22 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('spawn');
     const exited = waitForExit(stage);
-    exited.catch(() => undefined); // awaited below; handled now so a spawn error during the mount wait can't crash us
+    exited.catch(() => undefined); // awaited below; handled now so a spawn error during the set-up can't crash us
+
+    // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
+    // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a
+    // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
+    // first. Recorded in the state for the next sandbox's choice.
+    state.cpus = await pickCpus(req, cpuSample);
+    const { cpus: _quotaCpus, ...cgroupLimits } = req.limits;
+    state.limits = { ...cgroupLimits, cpusetCpus: state.cpus };
+    await writeState(state);
+    await cgroup.apply(state.limits).catch((err) => {
+      stage?.kill('SIGKILL');
+      throw withContext('cgroup', err);
+    });
+    mark('cgroup');
+
     await mounted.catch((err) => {
       stage?.kill('SIGKILL');
       throw withContext('views', err);

@@ -6,7 +6,7 @@
 // Reads are synchronous (kernel-generated text, microseconds each: see kept-files.ts); everything
 // that can wait in the kernel is asynchronous: writes (joining cgroup.procs waits for an RCU grace
 // period), mkdir, rmdir, stat and readdir.
-import { constants, readFileSync } from 'node:fs';
+import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs';
 import { mkdir, open, readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
@@ -124,6 +124,30 @@ export class CgroupFs {
       throw fsError('write', full, err, value);
     } finally {
       await handle.close().catch(() => undefined);
+    }
+  }
+
+  /**
+   * write(), synchronously: for control files whose write is a few µs of bookkeeping in the kernel
+   * (a limit or an accounting switch of a leaf that holds no task yet), where the three thread-pool
+   * trips of write() (open, write, close: ~0.3-1 ms at launch, queued behind the other set-up) cost
+   * more than the call. Never for cgroup.procs (a migration may wait for an RCU grace period) or a
+   * limit below a live cgroup's usage (reclaim): those block, and this thread serves the views.
+   */
+  writeNow(path: string, value: string): void {
+    const full = this.resolve(path);
+    let fd;
+    try {
+      fd = openSync(full, constants.O_WRONLY | constants.O_TRUNC);
+    } catch (err) {
+      throw fsError('write', full, err, value);
+    }
+    try {
+      writeSync(fd, value);
+    } catch (err) {
+      throw fsError('write', full, err, value);
+    } finally {
+      closeSync(fd);
     }
   }
 

@@ -10,7 +10,7 @@ export async function seedCpuset(fs: CgroupFs, dir: string, parentDir: string): 
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
     const value = fs.read(`${parentDir}/${file}`).trim();
     if (value === '') throw new Error(`${fs.resolve(`${parentDir}/${file}`)} is empty: the parent cpuset has nothing to give`);
-    await fs.write(`${dir}/${file}`, value);
+    fs.writeNow(`${dir}/${file}`, value); // a new, empty leaf: no task to move (CgroupFs.writeNow)
   }
 }
 

@@ -158,6 +158,16 @@ export class KernfsFixture extends CgroupFs {
     await super.write(path, value);
   }
 
+  /** The synchronous write is for plain limit and accounting files only (CgroupFs.writeNow): logged and failed alike. */
+  override writeNow(path: string, value: string): void {
+    if (['cgroup.procs', 'cgroup.kill', 'cgroup.subtree_control'].includes(basename(path))) {
+      throw new Error(`test kernfs: writeNow(${path}) is for limit files, never for one that moves or kills tasks`);
+    }
+    this.log.push({ op: 'write', path, value });
+    this.injected('write', path, value);
+    super.writeNow(path, value);
+  }
+
   /** Remove a pid from every cgroup.procs of one hierarchy (what the kernel shows after a move or an exit). */
   async removePid(mount: string, pid: number): Promise<void> {
     const walk = async (dir: string): Promise<void> => {
