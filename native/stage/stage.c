@@ -153,12 +153,12 @@ static void set_boottime_offset(void)
 }
 
 /*
- * --detach-views: PID 1 is gone, so its binds of the view files went with its mount namespace; the
- * FUSE mount itself is in the host's namespace (our unshare came before it was mounted). Enter that
- * namespace (setns(2) needs a single-threaded caller, which we are) and detach it with
- * umount2(MNT_DETACH), as `fusermount -uz` would: the supervisor then skips that exec (two execs
- * through sh -c, ~6 ms here). Best effort: on any failure the mount stays and the supervisor's
- * teardown unmounts it.
+ * --detach-views: PID 1 is gone, and with it its binds of the view files. The FUSE mount itself is
+ * in the host's namespace (a copy our unshare made, if it came after the mount, is in ours and goes
+ * when we exit, moments later). Enter the host's namespace (setns(2) needs a single-threaded
+ * caller, which we are) and detach it with umount2(MNT_DETACH), as `fusermount -uz` would: the
+ * supervisor then skips that exec (two execs through sh -c, ~6 ms here). Best effort: on any
+ * failure the mount stays and the supervisor's teardown unmounts it.
  */
 static void detach_views(struct config *cfg)
 {
@@ -234,8 +234,9 @@ int main(int argc, char **argv)
 	open_cgroup_dir(&cfg);
 	if (cfg.n_views > 0 || cfg.detach_views != NULL) {
 		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
-		 * FUSE mount, which is mounted on the host after our unshare and never propagates to a
-		 * private namespace. */
+		 * FUSE mount, which may be mounted on the host only after our unshare (the supervisor
+		 * mounts it while we start) and then never propagates into our private namespace; and
+		 * lets us detach it at the end (--detach-views). */
 		cfg.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 		if (cfg.host_mnt_fd < 0)
 			die("views", "open", "/proc/self/ns/mnt");

@@ -22,9 +22,13 @@ async function isMounted(): Promise<boolean> {
   return (await readFile('/proc/self/mountinfo', 'utf8')).split('\n').some((line) => line.split(' ')[4] === mountpoint);
 }
 
-/** Run the stage with `args` before "--" and `true` as its command; resolve with its exit code. */
+/**
+ * Run the stage with `args` before "--" and `true` as its command, in / (the stage's default is
+ * its own cwd, which a clone under /tmp would not find inside: /tmp is a new tmpfs there); resolve
+ * with its exit code.
+ */
 function stage(args: string[]): Promise<number | null> {
-  const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), ...args, '--', 'true'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), '--chdir', '/', ...args, '--', 'true'], { stdio: ['ignore', 'ignore', 'inherit'] });
   return new Promise((resolve) => child.on('exit', resolve));
 }
 
