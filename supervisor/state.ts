@@ -167,16 +167,15 @@ export async function listStates(): Promise<SandboxState[]> {
   } catch {
     return [];
   }
-  const states = await Promise.all(
-    names.filter((name) => !name.startsWith('.')).map(async (name) => {
-      try {
-        return JSON.parse(readFileSync(`${stateDir(name)}/state.json`, 'utf8')) as SandboxState;
-      } catch {
-        return null;
-      }
-    }),
-  );
-  return states.filter((s): s is SandboxState => s !== null);
+  const states: SandboxState[] = [];
+  for (const name of names.filter((n) => !n.startsWith('.'))) {
+    try {
+      states.push(JSON.parse(readFileSync(`${stateDir(name)}/state.json`, 'utf8')) as SandboxState);
+    } catch {
+      // removed meanwhile, or not (yet) a whole state: skipped
+    }
+  }
+  return states;
 }
 
 /** True while the supervisor that wrote a state still runs (same pid and same start time). */
