@@ -130,7 +130,13 @@ async function startOurs(job: QuotaJob, threads: number, lifetimeS: number): Pro
 
 async function startRaw(job: QuotaJob, threads: number, lifetimeS: number): Promise<Started> {
   const cg = await createRawCgroup(`sandbox-bench-raw-${process.pid}-${job.percent}`, (job.percent / 100) * PERIOD_US, PERIOD_US);
-  const child = cg.spawn([BUSY, 'spin', String(threads), String(lifetimeS)]);
+  let child: ReturnType<typeof cg.spawn>;
+  try {
+    child = cg.spawn([BUSY, 'spin', String(threads), String(lifetimeS)]);
+  } catch (err) {
+    await cg.remove(); // nothing runs in it yet: the cgroup made for this run goes with the failure
+    throw err;
+  }
   const done = exited(child);
   return {
     job,
