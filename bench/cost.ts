@@ -27,8 +27,14 @@ function rssMiB(pid: number): number {
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
+/** One process's CPU ms per second and its RSS samples (MiB, one per second). */
+interface Usage {
+  cpuMsPerS: number;
+  rss: number[];
+}
+
 /** CPU ms per second and RSS samples of each of `pids` over the same `seconds`. */
-async function measure(pids: number[], seconds: number): Promise<Array<{ cpuMsPerS: number; rss: number[] }>> {
+async function measure(pids: number[], seconds: number): Promise<Usage[]> {
   const rss: number[][] = pids.map(() => []);
   const c0 = pids.map(cpuTicks);
   const t0 = performance.now();
@@ -63,7 +69,7 @@ function start(v: Measured): ChildProcess {
 }
 
 /** Start the slot's processes, wait for their sandboxes, warm up, and measure them all over the same seconds. */
-async function slot(variants: readonly Measured[], seconds: number, warmupMs: number): Promise<Array<{ cpuMsPerS: number; rss: number[] }>> {
+async function slot(variants: readonly Measured[], seconds: number, warmupMs: number): Promise<Usage[]> {
   const children = variants.map(start);
   const done = children.map(exited);
   try {
@@ -80,7 +86,7 @@ async function slot(variants: readonly Measured[], seconds: number, warmupMs: nu
 export async function costBench(quick: boolean): Promise<Section> {
   const seconds = quick ? 1 : 10;
   const warmupMs = quick ? 300 : 1000;
-  const results: Partial<Record<Measured, { cpuMsPerS: number; rss: number[] }>> = {};
+  const results: Partial<Record<Measured, Usage>> = {};
   // --quick keeps its settings of before: every variant alone.
   const slots = quick ? COST_SLOTS.flat().map((v) => [v]) : COST_SLOTS;
   for (const variants of slots) {
