@@ -83,12 +83,10 @@ export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Prom
   if (failed) throw failed.reason;
 }
 
-/** Run every step, then throw one error naming all that failed (teardown must try everything). */
+/** Run every step together, then throw one error naming all that failed (teardown must try everything). */
 export async function allSteps(what: string, steps: ReadonlyArray<() => Promise<void>>): Promise<void> {
-  const failures: unknown[] = [];
-  for (const step of steps) {
-    await step().catch((err: unknown) => failures.push(err));
-  }
+  const settled = await Promise.allSettled(steps.map((step) => step()));
+  const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
   if (failures.length === 1) throw cgroupContext(what, failures[0]);
   if (failures.length > 1) {
     throw new AggregateError(failures, `${what}: ${failures.map((f) => (f as Error).message).join('; ')}`);

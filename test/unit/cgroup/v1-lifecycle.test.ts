@@ -274,6 +274,14 @@ describe('v1 addPid, killAll, destroy', () => {
     expect(leafExists('d3', 'memory')).toBe(false);
   });
 
+  it('destroy removes every other leaf when one cannot be removed, and names the one that stayed', async () => {
+    const cg = await open('d5');
+    await cg.create();
+    fs.failOn('rmdir', `${MEMORY_OWN}/sandbox-d5`, 'EACCES', 100);
+    await expect(cg.destroy()).rejects.toThrow(new RegExp(`cgroup v1 destroy sandbox-d5: rmdir \\S*${MEMORY_OWN}/sandbox-d5: EACCES`));
+    for (const ctrl of Object.keys(OWN)) expect(leafExists('d5', ctrl), ctrl).toBe(ctrl === 'memory');
+  });
+
   it('destroy of the captured leaf kills the captured holder pid (through the stub)', async () => {
     const cg = await open('fixture');
     const holder = Number(readFileSync(join(root, MEMORY_OWN, 'sandbox-fixture/cgroup.procs'), 'utf8'));
