@@ -12,6 +12,11 @@ import { fmt, progress, type Row, type Section } from './table.js';
 
 const OURS = 'sandbox run --cpu 20% --mem 256M -- true';
 const NODE = 'node -e 0';
+/** The floor of any Node CLI that runs a command: Node's start, child_process, one fork + exec + wait. */
+const NODE_SPAWN = 'node -e spawn(true)';
+const NODE_SPAWN_CODE = "require('node:child_process').spawn('true', { stdio: 'inherit' }).on('exit', (code) => process.exit(code))";
+/** Ours without a sandbox: Node's start and our CLI loaded (the bundle, commander, the builtins it requires). */
+const OUR_CLI = 'sandbox --version';
 
 /** Wall time (ms) of one run, and our phase marks when it printed them. */
 interface Timed {
@@ -62,6 +67,8 @@ export async function launchBench(quick: boolean): Promise<Section> {
   const variants: Peer[] = [
     { name: OURS, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' },
     { name: NODE, argv: () => [process.execPath, ['-e', '0']], limits: '' },
+    { name: NODE_SPAWN, argv: () => [process.execPath, ['-e', NODE_SPAWN_CODE]], limits: '' },
+    { name: OUR_CLI, argv: () => [process.execPath, [CLI, '--version']], limits: '' },
     { name: 'true', argv: () => ['true', []], limits: '' },
     ...peers,
   ];
@@ -115,11 +122,22 @@ export async function launchBench(quick: boolean): Promise<Section> {
       });
     }
   }
+  // Where the warm run's time over node -e 0 goes, against the budget the target leaves.
+  const warm = (name: string): number => quantile(samples.warm[name] ?? [], 0.5);
+  const split: Array<[string, number]> = [
+    ['the budget the target leaves: 0.25 × node -e 0', 0.25 * warm(NODE)],
+    [`a Node CLI's floor for running a command: ${NODE_SPAWN} − node -e 0`, warm(NODE_SPAWN) - warm(NODE)],
+    [`our CLI loaded, no sandbox: ${OUR_CLI} − node -e 0`, warm(OUR_CLI) - warm(NODE)],
+    [`the sandbox itself: ours − ${OUR_CLI}`, warm(OURS) - warm(OUR_CLI)],
+  ];
+  for (const [what, ms] of split) rows.push({ metric: `warm, added ms: ${what}`, ours: fmt(ms, 1, 'ms'), peer: '', ratio: '', spread: 'difference of medians', target: '' });
   for (const [name, of] of PHASES) {
     const xs = marks.map((m) => of(m.marks, m.wall)).filter(Number.isFinite);
     rows.push({ metric: `ours, phase: ${name}`, ours: fmt(quantile(xs, 0.5), 1, 'ms'), peer: '', ratio: '', spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`, target: '' });
   }
-  const notes = [`Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`];
+  const notes = [`Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`,
+    `${NODE_SPAWN} is node -e "${NODE_SPAWN_CODE}": what any Node CLI that starts a process costs. ${OUR_CLI} is our CLI with no sandbox: Node's start and our code loaded.`,
+  ];
   for (const s of skipped) notes.push(`skipped peer: ${s}`);
   return { title: 'Launch overhead (wall ms, /bin/true)', peerName: 'peer', rows, notes, raw: { samples, marks } };
 }

@@ -31,6 +31,7 @@ const quotaOrder = (runs: QuotaRun[]): string[] => [...new Set(runs.map((r) => r
 /** A launcher's row name shortened for an axis label. */
 function shortName(name: string): string {
   if (name.startsWith('sandbox run')) return 'sandbox run (ours)';
+  if (name.startsWith('sandbox ')) return name;
   const first = name.split(' ')[0]!;
   return first === 'node' || first === 'true' ? name : first;
 }

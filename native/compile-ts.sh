@@ -33,7 +33,7 @@ node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=c
   --outfile=dist/supervisor/sandbox.bundle.cjs --allow-overwrite --log-level=warning \
   --alias:node-gyp-build=./procfs/fuse-binding.cts --define:SANDBOX_FUSE_BINDING="\"$fuse_binding\"" \
   --minify-whitespace --minify-syntax --sourcemap \
-  --define:import.meta.url=__sandboxMetaUrl \
+  --define:import.meta.url=__sandboxMetaUrl --define:SANDBOX_VERSION="\"$(node -p "require('./package.json').version")\"" \
   --banner:js="// sandbox-build $build_id
 const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
 # main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says

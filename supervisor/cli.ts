@@ -79,10 +79,16 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security, userns };
 }
 
+/** The package's version, which native/compile-ts.sh defines in the CLI bundle from package.json. */
+declare const SANDBOX_VERSION: string;
+/** What `sandbox --version` prints: "sandbox 0.1.0" (code that is not the bundle says "unbuilt"). */
+export const VERSION_LINE = `sandbox ${typeof SANDBOX_VERSION === 'string' ? SANDBOX_VERSION : 'unbuilt'}`;
+
 /** Build the program; `onExit` receives the exit code of a finished run. */
 export function buildProgram(onExit: (code: number) => void): Command {
   const program = new Command('sandbox')
     .description('Run commands under CPU, memory and pids limits, with /proc views that show those limits.')
+    .version(VERSION_LINE, '-V, --version', 'print the version')
     .enablePositionalOptions()
     .exitOverride()
     .configureOutput({ outputError: () => undefined }); // main() prints commander's errors our way
