@@ -286,7 +286,7 @@ export class V1Manager implements CgroupManager {
   async destroy(): Promise<void> {
     this.fs.closeAll(); // no descriptor of ours may outlive the directory
     // The hierarchies are independent: their leaves are checked and removed together (one round of
-    // thread-pool trips instead of seven in a row: the teardown's cgroup step 6.3 -> 5.1 ms, medians
+    // thread-pool trips instead of seven in a row: the run's teardown phase 6.3 -> 5.1 ms, medians
     // of 25 interleaved runs).
     const exists = await Promise.all(this.placements.map((p) => this.fs.exists(p.leaf)));
     const present = this.placements.filter((_, i) => exists[i]);
