@@ -11,7 +11,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, cliUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 /** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
 type Row = [label: string, args: string[], code: number, mentions: string[]];
@@ -184,7 +185,7 @@ async function expectOneLine(args: string[], code: number, mentions: string[], c
   expect(r.code).toBe(code);
 }
 
-describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length + COMMIT_ROWS.length} malformed invocations`, () => {
+describe.skipIf(requireOrSkip(cliUnavailable()))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length + COMMIT_ROWS.length} malformed invocations`, () => {
   afterEach(() => {
     const left = leftovers();
     removeLeftoverCgroups();
@@ -197,7 +198,7 @@ describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.
     await expectOneLine(args, code, mentions);
   });
 
-  describe.skipIf(sandboxUnavailable() !== null)('commands that cannot run (root)', () => {
+  describe.skipIf(requireOrSkip(sandboxUnavailable()))('commands that cannot run (root)', () => {
     let dir: string;
     beforeAll(() => {
       dir = mkdtempSync(join(tmpdir(), 'sandbox-bad-'));
@@ -211,7 +212,7 @@ describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.
     });
   });
 
-  describe.skipIf(sandboxUnavailable() !== null)('network values that need a look at the host (root)', () => {
+  describe.skipIf(requireOrSkip(sandboxUnavailable()))('network values that need a look at the host (root)', () => {
     // A host port in use: a listener of ours on 127.0.0.1.
     let busy: Server;
     let port = 0;
@@ -242,7 +243,7 @@ describe.skipIf(!existsSync(CLI))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.
   });
 });
 
-describe.skipIf(!existsSync(CLI) || sandboxUnavailable() !== null || imageUnavailable() !== null)('bad input: sandbox commit (root)', () => {
+describe.skipIf(requireOrSkip(sandboxUnavailable() ?? imageUnavailable()))('bad input: sandbox commit (root)', () => {
   const names: Record<string, string> = {};
   const ids: string[] = [];
   const subst = (a: string): string => a.replace(/@(dir|image|keep|host|ro|img)/g, (_m, k: string) => names[k]!);

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import { readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { cacheKind, cliCopyUnavailable, copyCli, type CliCopy } from '../helpers/cli-copy.js';
-import { requireOrSkip } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const missing = cliCopyUnavailable();
 let copy: CliCopy | undefined;

@@ -2,11 +2,12 @@
 // value, and nothing created. These run without root: validation happens before anything is made.
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli } from '../helpers/sandbox.js';
+import { CLI, cli, cliUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const runDirEntries = () => (existsSync('/run/sandbox') ? readdirSync('/run/sandbox').sort() : []);
 
-describe.skipIf(!existsSync(CLI))('sandbox CLI errors', () => {
+describe.skipIf(requireOrSkip(cliUnavailable()))('sandbox CLI errors', () => {
   it.each([
     [['--cpu', '0'], 'sandbox: --cpu: must be more than 0, got "0"'],
     [['--cpu', '-20%'], 'sandbox: --cpu: expected a share like 20%, 150% or 0.5 (CPUs), got "-20%"'],

@@ -1,9 +1,9 @@
 // Every lifecycle subcommand's --help shows at least one example of itself (no root needed).
-import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli } from '../helpers/sandbox.js';
+import { cli, cliUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
-describe.skipIf(!existsSync(CLI))('sandbox SUBCOMMAND --help', () => {
+describe.skipIf(requireOrSkip(cliUnavailable()))('sandbox SUBCOMMAND --help', () => {
   it.each(['run', 'ps', 'stats', 'exec', 'update', 'kill', 'stop', 'events', 'doctor', 'commit'])('%s --help shows an example', async (command) => {
     const r = await cli([command, '--help']);
     expect(r.code).toBe(0);

@@ -7,17 +7,15 @@ import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
-import { DEPLOY, REPO } from '../helpers/deploy-files.js';
-import { requireOrSkip } from '../helpers/sandbox.js';
+import { DEPLOY } from '../helpers/deploy-files.js';
+import { BUILT_CLI_DIR as BUILT, CLI_FILES, cliCopyUnavailable } from '../helpers/cli-copy.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const scratch = mkdtempSync(join(tmpdir(), 'deploy-node-'));
 const src = join(scratch, 'image/opt/sandbox-procfs'); // the tree as deploy/Containerfile lays it out
 const host = join(scratch, 'host');
 const mountDir = join(scratch, 'run/sandbox-procfs/mnt');
-const BUILT = join(REPO, 'dist/supervisor');
-/** The CLI as the build leaves it: the entry, the bundle it runs and the bundle's V8 code cache. */
-const CLI_FILES = ['main.cjs', 'sandbox.bundle.cjs', 'sandbox.bundle.cjs.cache'];
-const missing = CLI_FILES.every((f) => existsSync(join(BUILT, f))) ? null : `needs the build (${BUILT}/${CLI_FILES.join(', ')}); run npm run build`;
+const missing = cliCopyUnavailable();
 
 function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });

@@ -8,11 +8,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, test } from 'vitest';
 import { DEPLOY } from '../helpers/deploy-files.js';
-import { requireOrSkip } from '../helpers/sandbox.js';
+import { needsSetup, requireOrSkip } from '../helpers/skip.js';
 
 const UNIT = readFileSync(join(DEPLOY, 'systemd/sandbox-procfs.service'), 'utf8');
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-const missing = analyze.status === 0 ? null : 'needs systemd-analyze (Debian package systemd)';
+const missing = analyze.status === 0 ? null : needsSetup('needs systemd-analyze (Debian package systemd; native/setup.sh installs it)');
 const root = mkdtempSync(join(tmpdir(), 'unit-root-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 

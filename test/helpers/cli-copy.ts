@@ -6,6 +6,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync,
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { needsSetup, type Missing } from './skip.js';
 
 /** dist/supervisor of the build. */
 export const BUILT_CLI_DIR = fileURLToPath(new URL('../../dist/supervisor', import.meta.url));
@@ -20,10 +21,10 @@ export interface CliCopy {
   remove(): void;
 }
 
-/** Why a copy can't be made (the build is missing), or null. */
-export function cliCopyUnavailable(): string | null {
+/** What a copy needs that is missing (the build), or null. */
+export function cliCopyUnavailable(): Missing | null {
   const missing = CLI_FILES.filter((f) => !existsSync(join(BUILT_CLI_DIR, f)));
-  return missing.length === 0 ? null : `needs the build (${missing.join(', ')} in ${BUILT_CLI_DIR}); run npm run build`;
+  return missing.length === 0 ? null : needsSetup(`needs the build (${missing.join(', ')} in ${BUILT_CLI_DIR}); run npm run build`);
 }
 
 /** Copy the built CLI into a fresh directory (root/dist/supervisor, with root/dist/native and root/node_modules linked). */

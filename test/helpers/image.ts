@@ -4,16 +4,17 @@
 import { execFileSync } from 'node:child_process';
 import { chmodSync, copyFileSync, cpSync, existsSync, mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { needsSetup, type Missing } from './skip.js';
 
 /** Where busybox-static puts its binary. */
 export const BUSYBOX = '/bin/busybox';
 /** Host programs copied into the image: they read /proc and /sys the way the host's tools do. */
 export const HOST_TOOLS = ['/usr/bin/top', '/usr/bin/free', '/usr/bin/nproc'];
 
-/** Why the image can't be built here, or null. */
-export function imageUnavailable(): string | null {
-  if (!existsSync(BUSYBOX)) return `needs ${BUSYBOX} (Debian busybox-static; native/setup.sh installs it)`;
-  for (const tool of HOST_TOOLS) if (!existsSync(tool)) return `needs ${tool} (procps, coreutils)`;
+/** What the image needs that is missing here (packages native/setup.sh installs), or null. */
+export function imageUnavailable(): Missing | null {
+  if (!existsSync(BUSYBOX)) return needsSetup(`needs ${BUSYBOX} (Debian busybox-static; native/setup.sh installs it)`);
+  for (const tool of HOST_TOOLS) if (!existsSync(tool)) return needsSetup(`needs ${tool} (procps, coreutils)`);
   return null;
 }
 

@@ -1,7 +1,17 @@
 // Host-side network helpers for the tests: a free port, and an HTTP GET that waits for a server
 // inside a sandbox to start. Host sockets bind only to 127.0.0.1 / ::1.
 import { get } from 'node:http';
+import { existsSync } from 'node:fs';
 import { createServer, type AddressInfo } from 'node:net';
+import { needsSetup, type Missing } from './skip.js';
+
+/** Where Debian's passt package puts pasta (supervisor/net/pasta.ts runs it for --net private). */
+export const PASTA = '/usr/bin/pasta';
+
+/** What --net private needs that is missing (pasta), or null. */
+export function pastaUnavailable(): Missing | null {
+  return existsSync(PASTA) ? null : needsSetup(`needs ${PASTA} (Debian package passt; native/setup.sh installs it)`);
+}
 
 /** A TCP port on `host` that is free now. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {

@@ -3,6 +3,7 @@
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { CLI } from './sandbox.js';
+import { needsSetup, type Missing } from './skip.js';
 
 /** Where the tests' daemons live: under the daemon's default parent, one directory per test process. */
 export const TEST_BASE = `/run/sandbox-procfs/test-${process.pid}`;
@@ -72,13 +73,13 @@ export function writeBundle(bundle: string, rootfsDir: string, cgroupName: strin
   writeFileSync(`${bundle}/config.json`, JSON.stringify(config, null, 1));
 }
 
-/** Why runc can't run here, or null. */
-export function runcUnavailable(): string | null {
+/** What running runc needs that is missing (the package), or null. */
+export function runcUnavailable(): Missing | null {
   try {
     execFileSync('runc', ['--version'], { stdio: 'ignore' });
     return null;
   } catch {
-    return 'needs runc (Debian runc; native/setup.sh installs it)';
+    return needsSetup('needs runc (Debian runc; native/setup.sh installs it)');
   }
 }
 

@@ -5,6 +5,7 @@ import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync } from '
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUPERVISOR_LEAF } from '../../supervisor/cgroup/v2/delegate.js';
+import { needsSetup, type Missing } from './skip.js';
 
 /** Absolute path of the built CLI entry point. */
 export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.cjs', import.meta.url));
@@ -38,25 +39,29 @@ export function cli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEn
   return finish(startCli(args, opts));
 }
 
-/** Why a real sandbox can't run here, or null if it can (root, /dev/fuse, cgroupfs, built CLI and stage). */
-export function sandboxUnavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root';
-  if (!existsSync('/dev/fuse')) return 'needs /dev/fuse';
-  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/memory')) return 'needs a cgroup filesystem';
-  if (!existsSync(CLI)) return `needs the build (${CLI}); run npm run build`;
-  if (!existsSync(STAGE)) return `needs the native stage (${STAGE}); run npm run build`;
+/** What mounting a FUSE filesystem needs that is missing here (root, /dev/fuse), or null. */
+export function fuseUnavailable(): Missing | null {
+  if (process.getuid?.() !== 0) return needsSetup('needs root');
+  if (!existsSync('/dev/fuse')) return needsSetup('needs /dev/fuse');
   return null;
 }
 
-/**
- * Skip visibly with the reason, or fail when SANDBOX_TEST_MUST_RUN=1 (CI): a feature a test needs
- * must not silently turn a red suite green.
- */
-export function requireOrSkip(reason: string | null): boolean {
-  if (reason === null) return false;
-  if (process.env.SANDBOX_TEST_MUST_RUN === '1') throw new Error(`SANDBOX_TEST_MUST_RUN=1 but the test can't run: ${reason}`);
-  console.warn(`skipping: ${reason}`);
-  return true;
+/** What a real sandbox needs that is missing here (root, /dev/fuse, cgroupfs, built CLI and stage), or null. */
+export function sandboxUnavailable(): Missing | null {
+  const fuse = fuseUnavailable();
+  if (fuse) return fuse;
+  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/memory')) return needsSetup('needs a cgroup filesystem');
+  return stageUnavailable() ?? cliUnavailable();
+}
+
+/** What running the native stage needs that is missing (the build), or null. */
+export function stageUnavailable(): Missing | null {
+  return existsSync(STAGE) ? null : needsSetup(`needs the native stage (${STAGE}); run npm run build`);
+}
+
+/** What running the built CLI needs that is missing (the build), or null. */
+export function cliUnavailable(): Missing | null {
+  return existsSync(CLI) ? null : needsSetup(`needs the build (${CLI}); run npm run build`);
 }
 
 /** Whether this host runs pure cgroup v2 (cgroup2 mounted on /sys/fs/cgroup itself, as in test/vm's guest). */

@@ -1,7 +1,7 @@
 // The cgroup manager on the REAL hierarchy of this machine, as root: create, apply, addPid of a
 // spawned child, stats, killAll, destroy. Skips visibly without root or a writable cgroupfs, and
-// fails instead when SANDBOX_TEST_MUST_RUN=1. Every cgroup is made under this process's own cgroup
-// and removed; only processes spawned here are signalled.
+// fails instead when SANDBOX_TEST_MUST_RUN=1 (test/helpers/skip.ts). Every cgroup is made under
+// this process's own cgroup and removed; only processes spawned here are signalled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
@@ -16,6 +16,7 @@ import { SUPERVISOR_LEAF, sandboxParent } from '../../supervisor/cgroup/v2/deleg
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { renderDiskstats } from '../../procfs/views/diskstats.js';
 import { DISK_DIR, diskOf } from '../helpers/disk.js';
+import { machineLacks, needsSetup, requireOrSkip, type Missing } from '../helpers/skip.js';
 
 const MiB = 1024 * 1024;
 /** Leaves made by this file are "sandbox-itest-<pid>-<n>": only those are ever cleaned up here. */
@@ -29,29 +30,26 @@ function ownDirs(): string[] {
   return [sandboxParent(layout.ownDir, layout.mountpoint)];
 }
 
-/** Why the test can't run here, or null. */
-function unavailable(): string | null {
-  if (process.getuid?.() !== 0) return 'needs root (creates real cgroups)';
+/** What creating real cgroups needs that is missing here (root, a writable cgroupfs), or null. */
+function unavailable(): Missing | null {
+  if (process.getuid?.() !== 0) return needsSetup('needs root (creates real cgroups)');
   let dirs: string[];
   try {
     dirs = ownDirs();
   } catch (err) {
-    return `no usable cgroup hierarchy (${(err as Error).message})`;
+    return needsSetup(`no usable cgroup hierarchy (${(err as Error).message})`);
   }
   for (const dir of dirs) {
     try {
       accessSync(dir, constants.W_OK);
     } catch {
-      return `${dir} is not writable (read-only cgroupfs?)`;
+      return needsSetup(`${dir} is not writable (read-only cgroupfs?)`);
     }
   }
   return null;
 }
 
-const reason = unavailable();
-const mustRun = process.env.SANDBOX_TEST_MUST_RUN === '1';
-const skip = reason !== null && !mustRun;
-if (skip) console.warn(`skipping test/integration/cgroup.test.ts: ${reason}`);
+const skip = requireOrSkip(unavailable());
 
 /** sandbox-* entries under the own cgroups. */
 function sandboxDirs(): string[] {
@@ -59,21 +57,16 @@ function sandboxDirs(): string[] {
   return ownDirs().flatMap((d) => readdirSync(d).filter((n) => n.startsWith('sandbox-') && n !== SUPERVISOR_LEAF).map((n) => join(d, n)));
 }
 
-describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` : ''}`, () => {
+describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
   let before: Set<string>;
   const children: ChildProcess[] = [];
   const files: string[] = [];
 
   beforeEach(() => {
-    if (reason !== null) {
-      if (mustRun) throw new Error(`SANDBOX_TEST_MUST_RUN=1 but the cgroup integration test can't run: ${reason}`);
-      return;
-    }
     before = new Set(sandboxDirs());
   });
 
   afterEach(async () => {
-    if (reason !== null) return;
     for (const child of children.splice(0)) {
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
@@ -114,7 +107,7 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
   });
   const onlineCpus = (): number[] => parseCpuList(readFileSync('/sys/devices/system/cpu/online', 'utf8'));
 
-  it.skipIf(skip)('primeAttach moves nothing (this process stays where it is) and ends once a pid has joined the leaf', async () => {
+  it('primeAttach moves nothing (this process stays where it is) and ends once a pid has joined the leaf', async () => {
     const id = `${PREFIX}${++counter}`;
     const cg = await openCgroup({ id });
     await cg.create();
@@ -132,7 +125,7 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
     }
   });
 
-  it.skipIf(skip)('create, apply, addPid, stats, destroy: the child is killed and every dir removed', async () => {
+  it('create, apply, addPid, stats, destroy: the child is killed and every dir removed', async () => {
     const id = `${PREFIX}${++counter}`;
     const cg: CgroupManager = await openCgroup({ id });
     await cg.create();
@@ -176,7 +169,7 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
     }
   });
 
-  it.skipIf(skip)('killAll(SIGTERM) reaches the child; a refused limit names path, value and errno', async () => {
+  it('killAll(SIGTERM) reaches the child; a refused limit names path, value and errno', async () => {
     const id = `${PREFIX}${++counter}`;
     const cg = await openCgroup({ id });
     await cg.create();
@@ -198,15 +191,11 @@ describe(`cgroup manager on the real hierarchy${skip ? ` (skipped: ${reason})` :
       await cg.destroy().catch(() => undefined);
     }
   });
-  it.skipIf(skip)('ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it', async () => {
+  const noDisk = diskOf(DISK_DIR) === null ? machineLacks(`${DISK_DIR} is on no block device: no disk I/O to count`) : null;
+  it.skipIf(requireOrSkip(noDisk))('ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it', async () => {
     const dir = mkdtempSync(`${DISK_DIR}/cgroup-itest-io-`);
     const disk = diskOf(dir);
-    if (disk === null) {
-      rmSync(dir, { recursive: true, force: true });
-      if (mustRun) throw new Error(`SANDBOX_TEST_MUST_RUN=1 but ${DISK_DIR} is on no block device`);
-      console.warn(`skipping the ioStats check: ${DISK_DIR} is on no block device`);
-      return;
-    }
+    if (disk === null) throw new Error(`${dir} is on no block device, though ${DISK_DIR} is`);
     const cg = await openCgroup({ id: `${PREFIX}${counter++}` });
     await cg.create();
     try {

@@ -8,7 +8,8 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cgroupDir, cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
-import { cli, finish, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 

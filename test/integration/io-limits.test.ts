@@ -6,13 +6,14 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { diskOf } from '../helpers/disk.js';
 import { cgroupDir, cleanUpAfterEach, detached, scratchDir, stateOf } from '../helpers/lifecycle.js';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
 // A directory under the repository: on a real disk (the system tmp may be tmpfs elsewhere), or
 // SANDBOX_TEST_DISK_DIR (the v2 guest of test/vm, whose repository is on 9p, sets its virtio disk).
 const REPO = process.env.SANDBOX_TEST_DISK_DIR || fileURLToPath(new URL('../..', import.meta.url));
 const disk = diskOf(REPO);
-const skip = requireOrSkip(sandboxUnavailable() ?? (disk ? null : `${REPO} is not on a block device`));
+const skip = requireOrSkip(sandboxUnavailable() ?? (disk ? null : machineLacks(`${REPO} is not on a block device`)));
 const DEV = disk ? `/dev/${disk.name}` : '';
 const KEY = disk ? `${disk.major}:${disk.minor}` : '';
 

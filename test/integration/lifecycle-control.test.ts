@@ -4,7 +4,8 @@ import { readFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached, gone, limitOf, oomEventsFile, present, scratchDir } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());

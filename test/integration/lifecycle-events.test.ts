@@ -2,7 +2,8 @@
 // clean end on SIGTERM (its socket removed). Nothing may be left behind after any test.
 import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { cli, finish, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached, gone } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());

@@ -3,7 +3,8 @@
 // code comes back. Nothing may be left behind after any test.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { HOST_IS_V2, cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { HOST_IS_V2, cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());

@@ -4,7 +4,8 @@ import { readFileSync, readlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 import { cgroupDir, cleanUpAfterEach, detached, gone, present, scratchDir, stateOf } from '../helpers/lifecycle.js';
 
 const skip = requireOrSkip(sandboxUnavailable());

@@ -3,14 +3,15 @@
 // network namespace), and a joiner outliving the sandbox it joined. Host-side sockets bind only to
 // 127.0.0.1 and ::1. Nothing may be left behind (pasta included: leftovers() looks for it).
 import { createSocket } from 'node:dgram';
-import { existsSync, readlinkSync, writeFileSync } from 'node:fs';
+import { readlinkSync, writeFileSync } from 'node:fs';
 import { createConnection, createServer, type AddressInfo } from 'node:net';
 import { describe, expect, it } from 'vitest';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached, gone, scratchDir } from '../helpers/lifecycle.js';
-import { freePort, httpGet } from '../helpers/net.js';
+import { freePort, httpGet, pastaUnavailable } from '../helpers/net.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? (existsSync('/usr/bin/pasta') ? null : 'needs pasta (Debian package passt; npm run setup installs it)'));
+const skip = requireOrSkip(sandboxUnavailable() ?? pastaUnavailable());
 
 /** A python3 one-liner that prints the body of http://HOST:PORT/PATH, retrying for a few seconds. */
 function fetchInside(url: string): string {

@@ -10,7 +10,8 @@ import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { BUNDLE_MEM, TEST_BASE, daemonMounts, hybridCgroups, runcUnavailable, startDaemon, stopDaemon, writeBundle, type Daemon } from '../helpers/oci.js';
-import { leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
 const run = promisify(execFile);
 const skip = requireOrSkip(sandboxUnavailable() ?? runcUnavailable() ?? imageUnavailable());
@@ -149,7 +150,7 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
   });
 
   // crun 1.8 (Debian 12) refuses cgroup v1 hybrid hosts outright, even with --cgroup-manager=disabled.
-  it.skipIf(!hybridCgroups())('crun refuses this hybrid cgroup host, so the hook is tested with runc here', async () => {
+  it.skipIf(requireOrSkip(hybridCgroups() ? null : machineLacks('not a cgroup v1 hybrid host: the crun 1.8 refusal is a hybrid-host fact')))('crun refuses this hybrid cgroup host, so the hook is tested with runc here', async () => {
     const id = `t4-${process.pid}`;
     writeBundle(`${image}/b4`, `${image}/rootfs`, `sandbox-oci-${id}`, ['true'], SOCKET);
     const err = await run('crun', ['--root', `${TEST_BASE}/crun`, 'run', '--bundle', `${image}/b4`, id]).then(

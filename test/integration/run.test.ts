@@ -4,48 +4,14 @@ import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
-import { ZERO_LOAD } from '../../procfs/loadavg.js';
 import { parseDiskstats } from '../../procfs/parse/diskstats.js';
-import { EMPTY_TASKS } from '../../procfs/tasks.js';
-import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
 import { DISK_DIR, diskOf } from '../helpers/disk.js';
-import { HOST_IS_V2, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { HOST_IS_V2, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const LIMITS = ['--cpu', '20%', '--mem', '256M'];
 const MiB = 1024 * 1024;
-
-/**
- * Whether procfs/fs.ts renders /proc/diskstats from the sandbox's ioStats() (the server reads each
- * view's cgroup part; until it passes the io part, diskstats degrades to the host file). Probed on
- * an unmounted ViewServer with a source whose only disk figure is unmistakable.
- */
-function serverRendersIo(): boolean {
-  const disk = diskOf(DISK_DIR);
-  if (disk === null) return false;
-  const server = new ViewServer('/nonexistent-probe');
-  const probe = {
-    memoryStats: () => {
-      throw new Error('not read by diskstats');
-    },
-    cpuStats: () => {
-      throw new Error('not read by diskstats');
-    },
-    ioStats: () => ({ devices: [{ major: disk.major, minor: disk.minor, rbytes: 0, wbytes: 0, dbytes: 0, rios: 987654321, wios: 0, dios: 0 }] }),
-    pressureStats: () => {
-      throw new Error('not read by diskstats');
-    },
-    load: () => ZERO_LOAD,
-    tasks: () => EMPTY_TASKS,
-    limitsKey: () => 'probe',
-    memory: createViewMemory(Date.now()),
-  };
-  const source: SandboxViewSource = probe;
-  server.register('probe', source);
-  const spec = VIEWS.find((v) => v.name === 'diskstats');
-  return spec !== undefined && server.render('probe', spec).toString().includes(' 987654321 ');
-}
 
 /** Run a shell snippet in a 20% / 256M sandbox. */
 const sh = (script: string, extra: string[] = []) => cli(['run', ...LIMITS, ...extra, '--', 'sh', '-c', script]);
@@ -272,10 +238,9 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       dir = mkdtempSync(`${DISK_DIR}/sandbox-io-`); // ext4 on the machine's disk (not the sandbox's tmpfs /tmp)
     });
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
-    const wired = serverRendersIo();
-    if (!wired) console.warn('skipping the in-sandbox /proc/diskstats check: procfs/fs.ts does not pass ioStats() to the diskstats view yet');
+    const noDisk = diskOf(DISK_DIR) === null ? machineLacks(`${DISK_DIR} is not on a block device: no disk I/O to count`) : null;
 
-    it.skipIf(!wired)('after dd oflag=direct, /proc/diskstats lists only the disk written to, with the 8 MiB in sectors', async () => {
+    it.skipIf(requireOrSkip(noDisk))('after dd oflag=direct, /proc/diskstats lists only the disk written to, with the 8 MiB in sectors', async () => {
       const disk = diskOf(dir);
       expect(disk).not.toBeNull();
       const r = await cli(['run', ...LIMITS, '--', 'sh', '-c', 'dd if=/dev/zero of=./f bs=1M count=8 oflag=direct status=none && cat /proc/diskstats'], { cwd: dir });
@@ -291,9 +256,12 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     });
   });
 
-  describe('pressure views (cgroup v2)', () => {
-    // v1 has no per-cgroup pressure files (its /proc/pressure stays the host's): v2 only.
-    it.skipIf(!HOST_IS_V2)("/proc/pressure/{cpu,memory,io} are FUSE views of the sandbox cgroup's own *.pressure", async () => {
+  describe('pressure views', () => {
+    const psi = existsSync('/proc/pressure/cpu');
+    const noPsi = psi ? null : machineLacks('no /proc/pressure: this kernel has no PSI (CONFIG_PSI, or psi=0 on its command line)');
+    const onV1 = HOST_IS_V2 ? null : machineLacks('cgroup v1 has no per-cgroup *.pressure files to serve');
+
+    it.skipIf(requireOrSkip(noPsi ?? onV1))("/proc/pressure/{cpu,memory,io} are FUSE views of the sandbox cgroup's own *.pressure", async () => {
       const r = await sh(
         'for f in cpu memory io; do awk -v p=/proc/pressure/$f \'$5 == p { for (i = 6; i <= NF; i++) if ($i == "-") print p, $(i + 1) }\' /proc/self/mountinfo; done; ' +
           'cat /proc/pressure/cpu /proc/pressure/memory /proc/pressure/io',
@@ -306,6 +274,17 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
       expect(lines.slice(3)).toHaveLength(6);
       for (const line of lines.slice(3)) expect(line).toMatch(psi);
     });
+
+    it.skipIf(requireOrSkip(noPsi ?? (HOST_IS_V2 ? machineLacks('cgroup v2: the pressure files are views here (the test above)') : null)))(
+      "v1: /proc/pressure/* inside are the kernel's own host-wide files, not views",
+      async () => {
+        const r = await sh('grep -c " /proc/pressure/" /proc/self/mountinfo; head -1 /proc/pressure/cpu');
+        expect(r.stderr).toBe('');
+        const [mounts, first] = r.stdout.trim().split('\n');
+        expect(mounts).toBe('0');
+        expect(first).toMatch(/^some avg10=\d+\.\d\d /);
+      },
+    );
   });
 
   describe('exit codes and signals', () => {

@@ -12,9 +12,10 @@ import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { AUDIT_ARCH_X86_64, describeResult, runFilter, type Instruction } from '../helpers/cbpf.js';
 import { cleanUpAfterEach, detached, scratchDir, stateOf } from '../helpers/lifecycle.js';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : 'the probes are written for x86_64'));
+const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : machineLacks(`the probes are written for x86_64, this machine is ${process.arch}`)));
 const PROBE_SOURCE = fileURLToPath(new URL('./escape-probe.c', import.meta.url));
 const DUMP = fileURLToPath(new URL('../helpers/seccomp-filter.py', import.meta.url));
 const MOUNT = 'unshare -m sh -c "mount -t tmpfs none /mnt && echo mounted" 2>&1';

@@ -7,16 +7,18 @@ import { execFile, execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cleanUpAfterEach, detached } from '../helpers/lifecycle.js';
-import { CLI, cli, finish, leftovers, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { needsSetup, requireOrSkip, type Missing } from '../helpers/skip.js';
 
 const DRIVER = fileURLToPath(new URL('../helpers/pty-driver.py', import.meta.url));
 
-function python3Missing(): string | null {
+/** What driving a terminal needs that is missing (python3 with its pty module), or null. */
+function python3Missing(): Missing | null {
   try {
     execFileSync('python3', ['-c', 'import pty'], { stdio: 'ignore' });
     return null;
   } catch {
-    return 'python3 with the pty module is needed to drive a terminal';
+    return needsSetup('python3 with the pty module is needed to drive a terminal');
   }
 }
 const skip = requireOrSkip(sandboxUnavailable() ?? python3Missing());

@@ -11,7 +11,8 @@ import { describe, expect, it } from 'vitest';
 import { EXPECTED, PROBE_SOURCE, parse, runProbeTable } from '../helpers/escape.js';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
-import { CLI, cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 const RANGE = 100000;

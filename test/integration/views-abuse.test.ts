@@ -11,7 +11,8 @@ import { sampleTasks } from '../../procfs/tasks.js';
 import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import type { CgroupManager } from '../../supervisor/cgroup/types.js';
-import { leftovers, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { leftovers, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const dir = `/run/sandbox/test-abuse-${process.pid}`;

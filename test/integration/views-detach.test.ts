@@ -9,10 +9,10 @@ import Fuse from 'fuse-native';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ViewServer } from '../../procfs/fs.js';
 import { REMOVING_PREFIX, RUN_DIR, removeState } from '../../supervisor/state.js';
-import { STAGE, requireOrSkip } from '../helpers/sandbox.js';
+import { STAGE, fuseUnavailable, stageUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
-const unavailable = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/dev/fuse') ? 'needs /dev/fuse' : !existsSync(STAGE) ? 'needs npm run build' : null;
-const skip = requireOrSkip(unavailable);
+const skip = requireOrSkip(fuseUnavailable() ?? stageUnavailable());
 const id = `test-detach-${process.pid}`;
 const dir = `/run/sandbox/${id}`;
 const mountpoint = `${dir}/views`;

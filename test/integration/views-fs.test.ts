@@ -6,7 +6,6 @@
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
@@ -14,10 +13,10 @@ import { ZERO_LOAD } from '../../procfs/loadavg.js';
 import { EMPTY_TASKS } from '../../procfs/tasks.js';
 import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
-import { requireOrSkip } from '../helpers/sandbox.js';
+import { fuseUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
-const unavailable = process.getuid?.() !== 0 ? 'needs root' : !existsSync('/dev/fuse') ? 'needs /dev/fuse' : null;
-const skip = requireOrSkip(unavailable);
+const skip = requireOrSkip(fuseUnavailable());
 const TREE = fileURLToPath(new URL('../fixtures/cgroup-v1/busy-256M', import.meta.url));
 const dir = `/run/sandbox/test-fs-${process.pid}`;
 const mountpoint = `${dir}/views`;

@@ -2,14 +2,15 @@
 // published on the host, a file changed inside, the writable layer committed, and a second sandbox
 // started from the committed layer serving the changed file while the base layer stays as it was.
 // busybox httpd stands in for "a small web server"; host sockets bind only to 127.0.0.1.
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { readFileSync, writeFileSync, mkdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cleanUpAfterEach, detached, gone, scratchDir } from '../helpers/lifecycle.js';
-import { freePort, httpGet } from '../helpers/net.js';
-import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
+import { freePort, httpGet, pastaUnavailable } from '../helpers/net.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable() ?? (existsSync('/usr/bin/pasta') ? null : 'needs pasta (Debian package passt)'));
+const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable() ?? pastaUnavailable());
 
 describe.skipIf(skip)('README walk-through: serve, publish, change, commit, serve the new layer', () => {
   cleanUpAfterEach();

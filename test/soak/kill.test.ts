@@ -3,11 +3,12 @@
 // workload runs, and while it tears down. Every time, within 1 s no stage process is left and every
 // sandbox cgroup is empty (PR_SET_PDEATHSIG on the stage and PID 1, the pid namespace dying with
 // its PID 1), and after `sandbox gc` nothing at all is left: no cgroup, mount, state dir or process.
-import { existsSync, readFileSync, readdirSync, readlinkSync } from 'node:fs';
+import { readFileSync, readdirSync, readlinkSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { afterAll, describe, expect, it } from 'vitest';
-import { STAGE, cli, leftovers, ownCgroupDirs, removeLeftoverCgroups, requireOrSkip, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
-import { freePort } from '../helpers/net.js';
+import { STAGE, cli, leftovers, ownCgroupDirs, removeLeftoverCgroups, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
+import { freePort, pastaUnavailable } from '../helpers/net.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 const KILLS = Number(process.env.SANDBOX_SOAK_KILLS ?? '10');
@@ -93,7 +94,7 @@ describe.skipIf(skip)(`soak: ${KILLS} supervisors SIGKILLed at random points`, (
 
   // --net private: pasta is not in the sandbox's cgroup; PR_SET_PDEATHSIG ends it with a SIGKILLed
   // supervisor (gc would kill it by the pid it wrote in the state dir), and its host port is free again.
-  it.skipIf(!existsSync('/usr/bin/pasta'))('with -p: pasta is gone within 1 s too, gc leaves nothing, the host port is free', { timeout: 60_000 + KILLS * 3_000 }, async () => {
+  it.skipIf(requireOrSkip(pastaUnavailable()))('with -p: pasta is gone within 1 s too, gc leaves nothing, the host port is free', { timeout: 60_000 + KILLS * 3_000 }, async () => {
     const rounds = Math.max(3, Math.ceil(KILLS / 3));
     const helpers = () => leftovers().filter((l) => l.includes('network helper'));
     for (let i = 0; i < rounds; i++) {

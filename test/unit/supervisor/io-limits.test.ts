@@ -1,18 +1,21 @@
-import { mkdirSync, mkdtempSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../supervisor/errors.js';
 import { mergeIoLimits, parseIoWeight, parseRate, resolveDisk, splitDev } from '../../../supervisor/io-limits.js';
+import { machineLacks, requireOrSkip } from '../../helpers/skip.js';
 
-// A real block device of this host to resolve (any whole disk in /dev); tests needing one skip without.
-const BLOCK = ['/dev/vda', '/dev/sda', '/dev/nvme0n1', '/dev/loop0'].find((p) => {
+// A real whole disk of this host to resolve (the first in /sys/block with a node in /dev); the tests
+// needing one skip, naming why, on a machine without.
+const BLOCK = (existsSync('/sys/block') ? readdirSync('/sys/block').sort() : []).map((d) => `/dev/${d}`).find((p) => {
   try {
     return statSync(p).isBlockDevice();
   } catch {
     return false;
   }
 });
+const noBlock = BLOCK ? null : machineLacks('no whole disk in /sys/block has a node in /dev');
 
 describe('splitDev', () => {
   it('decodes glibc dev_t: 254:0, 8:17, and majors/minors above 8 bits', () => {
@@ -58,12 +61,12 @@ describe('resolveDisk', () => {
     expect(() => resolveDisk('--device-read-bps', '/nonexistent/vdz')).toThrow(/no such device "\/nonexistent\/vdz" \(stat: ENOENT\)/);
   });
 
-  it.skipIf(!BLOCK)('a whole disk resolves to its MAJ:MIN', () => {
+  it.skipIf(requireOrSkip(noBlock))('a whole disk resolves to its MAJ:MIN', () => {
     const id = resolveDisk('--device-read-bps', BLOCK!);
     expect(id).toEqual(splitDev(statSync(BLOCK!).rdev));
   });
 
-  it.skipIf(!BLOCK)('a partition is refused, naming its disk (sysfs has a "partition" file under the disk)', () => {
+  it.skipIf(requireOrSkip(noBlock))('a partition is refused, naming its disk (sysfs has a "partition" file under the disk)', () => {
     // Fake /sys/dev/block: MAJ:MIN of the real device links to devices/vdq/vdq1, a partition of "vdq".
     const { major, minor } = splitDev(statSync(BLOCK!).rdev);
     mkdirSync(join(sys, 'devices/vdq/vdq1'), { recursive: true });
@@ -82,7 +85,7 @@ describe('mergeIoLimits', () => {
     expect(mergeIoLimits(cur, {})).toBe(cur);
   });
 
-  it.skipIf(!BLOCK)('sets one field per flag on one entry per disk; "max" clears; a disk twice in one flag is refused', () => {
+  it.skipIf(requireOrSkip(noBlock))('sets one field per flag on one entry per disk; "max" clears; a disk twice in one flag is refused', () => {
     const id = splitDev(statSync(BLOCK!).rdev);
     const a = mergeIoLimits(undefined, { ioWeight: '300', deviceWriteBps: [`${BLOCK}:2M`], deviceReadIops: [`${BLOCK}:50`] });
     expect(a).toEqual({ weight: 300, devices: [{ ...id, readBps: null, writeBps: 2 * 1024 ** 2, readIops: 50, writeIops: null }] });
