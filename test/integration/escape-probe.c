@@ -5,7 +5,7 @@
  *
  *   escape-probe PROBE... [--pid N]   (N: a host pid for the kill and ptrace probes;
  *                                     open-w=PATH opens PATH for writing)
- *   escape-probe int80                (an i386 system call from a 64-bit process: killed by SIGSYS)
+ *   escape-probe int80-mkdir=PATH     (mkdir PATH by an i386 system call from a 64-bit process)
  *   escape-probe nr=N...              (system call number N with all six arguments 0)
  */
 #define _GNU_SOURCE
@@ -18,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
 #include <sys/stat.h>
@@ -26,6 +27,24 @@
 #include <unistd.h>
 
 static long target_pid = -1;
+
+/*
+ * mkdir(path, 0700) through the 32-bit entry point (i386 number 39, arch/x86/entry/syscalls/
+ * syscall_32.tbl), so a test sees whether the call ran by its side effect. int $0x80 passes 32-bit
+ * registers: the path goes into memory below 4 GiB (MAP_32BIT). Returns what the kernel returned.
+ */
+static long int80_mkdir(const char *path)
+{
+	char *low = mmap(NULL, 4096, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_32BIT, -1, 0);
+	if (low == MAP_FAILED) {
+		perror("mmap MAP_32BIT");
+		exit(2);
+	}
+	snprintf(low, 4096, "%s", path);
+	long r;
+	__asm__ volatile("int $0x80" : "=a"(r) : "a"(39L), "b"(low), "c"(0700L) : "memory");
+	return r;
+}
 
 /* Run one probe; returns the system call's result (errno set on -1). */
 static long probe(const char *name)
@@ -106,11 +125,8 @@ int main(int argc, char **argv)
 			i++;
 			continue;
 		}
-		if (!strcmp(argv[i], "int80")) {
-			/* getpid (20 on i386) through the 32-bit entry point. */
-			long r;
-			__asm__ volatile("int $0x80" : "=a"(r) : "a"(20L) : "memory");
-			printf("int80 returned %ld\n", r);
+		if (!strncmp(argv[i], "int80-mkdir=", 12)) {
+			printf("int80-mkdir returned %ld\n", int80_mkdir(argv[i] + 12));
 			continue;
 		}
 		errno = 0;
