@@ -39,8 +39,10 @@ TCG_SLOW_TESTS=(
   'a fork bomb hits --pids'                  # < 15 s for two runs and a fork bomb
   'loadavg counts the sandbox tasks'         # two "sleep 2 &" must be asleep by the next command
 )
+# bfq (CONFIG_IOSCHED_BFQ=m in Debian's kernel, no module dependencies): its io.bfq.weight is what
+# --io-weight writes on a bfq disk; guest.sh selects it on the test disk.
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay fuse
-  crc16 mbcache jbd2 crc32c_generic ext4"
+  crc16 mbcache jbd2 crc32c_generic ext4 bfq"
 
 say() { printf 'test:v2: %s\n' "$*" >&2; }
 skip() {
