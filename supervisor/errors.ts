@@ -27,8 +27,25 @@ export class UsageError extends SandboxError {
   }
 }
 
-/** Prefix an error's message with what was being done, keeping its exit code and cause chain. */
+/**
+ * A valid flag this kernel can't honour (a feature it lacks, found only once the sandbox's cgroup
+ * exists): names the flag and the value, exit 125. withContext and cgroupContext pass it through
+ * unchanged, so the user reads one line that starts with the flag to drop or the feature to add.
+ */
+export class UnsupportedFlagError extends SandboxError {
+  constructor(
+    readonly flag: string,
+    readonly value: string,
+    detail: string,
+  ) {
+    super(`${flag} ${value}: ${detail}`);
+    this.name = 'UnsupportedFlagError';
+  }
+}
+
+/** Prefix an error's message with what was being done, keeping its exit code and cause chain (an UnsupportedFlagError stays as it is). */
 export function withContext(context: string, err: unknown): SandboxError {
+  if (err instanceof UnsupportedFlagError) return err;
   const message = err instanceof Error ? err.message : String(err);
   const exitCode = err instanceof SandboxError ? err.exitCode : EXIT_SANDBOX_ERROR;
   return new SandboxError(`${context}: ${message}`, exitCode, { cause: err });

@@ -64,8 +64,14 @@ echo $$ > $CG/user.slice/session-1.scope/cgroup.procs || fail "move runner"
 echo "VM-GUEST: runner in $(cut -d: -f3 /proc/self/cgroup) with $(wc -l < $CG/user.slice/session-1.scope/cgroup.procs) processes"
 
 # An empty virtio disk, formatted here, for the I/O limit tests (blk-throttle needs a real block device).
+# Its scheduler is bfq (the module test/vm/init loaded): bfq registers its cgroup policy on load
+# (block/bfq-iosched.c bfq_init -> blkcg_policy_register), which gives every io-enabled cgroup an
+# io.bfq.weight, and acts on the weights only on disks it schedules. So io-limits.test.ts finds
+# io.bfq.weight (beside iocost's io.weight) and --io-weight is exercised where it takes effect.
 if [ -b /dev/vda ]; then
   mkfs.ext4 -q -F /dev/vda && mkdir -p /mnt/disk && mount /dev/vda /mnt/disk && export SANDBOX_TEST_DISK_DIR=/mnt/disk
+  echo bfq > /sys/block/vda/queue/scheduler || fail "can't select bfq on vda (schedulers: $(cat /sys/block/vda/queue/scheduler))"
+  echo "VM-GUEST: vda scheduler: $(cat /sys/block/vda/queue/scheduler)"
 fi
 
 cd "$REPO" || fail "no $REPO"

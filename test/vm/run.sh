@@ -37,11 +37,12 @@ TCG_SLOW_TESTS=(
   'a second sandbox is placed on the CPU'    # the first (sleep 2) ends before the second CLI picks
   'the supervisor ranks below the workload'  # reads the supervisor's oom_score_adj 700 ms after spawn
   'a fork bomb hits --pids'                  # < 15 s for two runs and a fork bomb
-  '8 MiB of direct writes take about 4 s'    # < 15 s including two CLI starts
   'loadavg counts the sandbox tasks'         # two "sleep 2 &" must be asleep by the next command
 )
+# bfq (CONFIG_IOSCHED_BFQ=m in Debian's kernel, no module dependencies): its io.bfq.weight is what
+# --io-weight writes on a bfq disk; guest.sh selects it on the test disk.
 MODULES="virtio_ring virtio virtio_pci_legacy_dev virtio_pci_modern_dev virtio_pci virtio_blk netfs fscache 9pnet 9pnet_virtio 9p overlay fuse
-  crc16 mbcache jbd2 crc32c_generic ext4"
+  crc16 mbcache jbd2 crc32c_generic ext4 bfq"
 
 say() { printf 'test:v2: %s\n' "$*" >&2; }
 skip() {

@@ -15,6 +15,7 @@
 // empty. The activation is per disk and outlives the sandbox (it ends when the disk goes away):
 // every bio on that disk then takes blk-throttle's no-rules fast path, as after `docker run
 // --device-read-bps` on a v1 host.
+import { UnsupportedFlagError } from '../../errors.js';
 import { errnoCode, type CgroupFs } from '../fs.js';
 import { parseBlkioRwstat } from '../io-parse.js';
 import type { IoLimits, IoStats } from '../types.js';
@@ -71,17 +72,31 @@ const THROTTLE_FILES = [
 ] as const;
 
 /**
- * Write the I/O limits into the blkio leaf. The weight goes to blkio.bfq.weight (bfq-cgroup.c
- * bfq_blkcg_legacy_files; CFQ's blkio.weight where an old kernel still has it): it takes effect on
- * disks whose scheduler is bfq (/sys/block/<disk>/queue/scheduler) and is inert under the others.
- * Each throttle is "MAJ:MIN VALUE", 0 = no limit (tg_set_conf() stores 0 as U64_MAX/UINT_MAX), so
- * every field of every listed disk is written and "max" in an update really removes a limit.
+ * The weight files of the blkio leaf, for --io-weight N (error naming the flag and N when there is
+ * none). bfq's blkio.bfq.weight (block/bfq-cgroup.c bfq_blkcg_legacy_files, CFTYPE_NOT_ON_ROOT)
+ * is in every non-root blkio cgroup once bfq_init() registered its policy (blkcg_policy_register()),
+ * i.e. when bfq is built in or its module is loaded; CFQ's blkio.weight where a pre-5.0 kernel
+ * still has it (N written as given, as runc's fs/blkio.go does; CFQ's own default is 500). Both are
+ * taken when both exist: each acts on the disks its scheduler runs.
+ */
+export function blkioWeightFiles(fs: CgroupFs, dir: string, weight: number): string[] {
+  const files = [`${dir}/blkio.bfq.weight`, `${dir}/blkio.weight`].filter((f) => fs.readIfExists(f) !== null);
+  if (files.length === 0) {
+    throw new UnsupportedFlagError('--io-weight', String(weight), `this kernel has no proportional I/O scheduler for cgroups: no blkio.bfq.weight or blkio.weight in ${fs.resolve(dir)} (bfq is neither built in nor loaded: modprobe bfq, or run without --io-weight)`);
+  }
+  return files;
+}
+
+/**
+ * Write the I/O limits into the blkio leaf. The weight goes to every file blkioWeightFiles() finds:
+ * it takes effect on disks whose scheduler is bfq (/sys/block/<disk>/queue/scheduler) and is inert
+ * under the others. Each throttle is "MAJ:MIN VALUE", 0 = no limit (tg_set_conf() stores 0 as
+ * U64_MAX/UINT_MAX), so every field of every listed disk is written and "max" in an update really
+ * removes a limit.
  */
 export async function applyBlkio(fs: CgroupFs, dir: string, io: IoLimits): Promise<void> {
   if (io.weight !== null) {
-    const file = [`${dir}/blkio.bfq.weight`, `${dir}/blkio.weight`].find((f) => fs.readIfExists(f) !== null);
-    if (!file) throw new Error(`no blkio.bfq.weight or blkio.weight in ${fs.resolve(dir)}: no proportional I/O scheduler (bfq) in this kernel, so --io-weight can't be set`);
-    await fs.write(file, String(io.weight));
+    for (const file of blkioWeightFiles(fs, dir, io.weight)) await fs.write(file, String(io.weight));
   }
   for (const d of io.devices) {
     for (const [name, field] of THROTTLE_FILES) {

@@ -9,7 +9,7 @@ import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
 import { parsePidList } from '../keyed.js';
 import { allSteps, killUntilEmpty, rmdirWithRetry, settleAll, signalPids, sleep, undoCreate, type SignalFn } from '../lifecycle.js';
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
-import { applyBlkio, enableIoAccounting, readBlkio } from './blkio.js';
+import { applyBlkio, blkioWeightFiles, enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
@@ -111,6 +111,10 @@ export class V1Manager implements CgroupManager {
       });
     };
     const io = limits.io;
+    // A weight this kernel can't take fails before anything is written, so a refused `update`
+    // leaves every limit as it was (the writes below run side by side).
+    const blkioLeaf = this.byController.get('blkio')?.leaf;
+    if (io && io.weight !== null && blkioLeaf !== undefined) blkioWeightFiles(this.fs, blkioLeaf, io.weight);
     // One hierarchy each: written together; the order within a controller (memory before memsw or
     // after) stays in its own function.
     await settleAll([

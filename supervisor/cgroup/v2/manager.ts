@@ -9,7 +9,7 @@ import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, Memor
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
 import { freeze, thaw } from './freezer.js';
-import { applyIo, readIoStat } from './io.js';
+import { applyIo, ioWeightFiles, readIoStat } from './io.js';
 import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
 import { applyMemory, readMemory } from './memory.js';
@@ -66,6 +66,9 @@ export class V2Manager implements CgroupManager {
         throw cgroupContext(`cgroup v2 apply ${what}`, err);
       });
     };
+    // A weight this kernel can't take fails before anything is written, so a refused `update`
+    // leaves every limit as it was.
+    if (limits.io && limits.io.weight !== null) ioWeightFiles(this.fs, this.leaf, limits.io.weight);
     await step('cpuset', () => applyCpuset(this.fs, this.leaf, limits.cpusetCpus));
     await step('cpu', () => applyCpu(this.fs, this.leaf, limits));
     await step('memory', () => applyMemory(this.fs, this.leaf, limits));

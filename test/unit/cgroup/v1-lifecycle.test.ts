@@ -1,9 +1,10 @@
 // create/apply/addPid/destroy of the v1 manager on temp COPIES of the busy-256M capture, through a
 // CgroupFs that emulates cgroupfs (kernfs.ts). Expected file contents are the kernel's formats.
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnsupportedFlagError } from '../../../supervisor/errors.js';
 import { errnoCode } from '../../../supervisor/cgroup/fs.js';
 import { openCgroup } from '../../../supervisor/cgroup/index.js';
 import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
@@ -142,6 +143,53 @@ describe('v1 apply io', () => {
     expect(writesTo('blkio.throttle.write_iops_device')).toEqual(['254:0 0']);
     // read_bps_device: create()'s accounting writes ("MAJ:MIN 0" per disk), then the limit's 0.
     expect(writesTo('blkio.throttle.read_bps_device').at(-1)).toBe('254:0 0');
+    expect(file('io1', 'blkio', 'blkio.bfq.weight')).toBe('300');
+    expect(writesTo('blkio.weight')).toEqual([]);
+  });
+
+  /** Make the captured blkio leaf (the template of new leaves) hold exactly these weight files. */
+  function weightFiles(...names: string[]): void {
+    const template = join(root, OWN.blkio!, 'sandbox-fixture');
+    for (const name of ['blkio.bfq.weight', 'blkio.weight']) rmSync(join(template, name), { force: true });
+    for (const name of names) writeFileSync(join(template, name), name === 'blkio.weight' ? '500\n' : '100\n');
+  }
+
+  it('only CFQ\'s legacy blkio.weight (kernels before 5.0 without bfq): the weight lands there', async () => {
+    weightFiles('blkio.weight');
+    const cg = await open('io2');
+    await cg.create();
+    await cg.apply({ ...LIMITS, io: { weight: 300, devices: [] } });
+    expect(writesTo('blkio.weight')).toEqual(['300']);
+    expect(file('io2', 'blkio', 'blkio.weight')).toBe('300');
+    expect(existsSync(join(root, OWN.blkio!, 'sandbox-io2', 'blkio.bfq.weight'))).toBe(false);
+  });
+
+  it('both files (bfq and CFQ on one kernel): the weight lands in both', async () => {
+    weightFiles('blkio.bfq.weight', 'blkio.weight');
+    const cg = await open('io3');
+    await cg.create();
+    await cg.apply({ ...LIMITS, io: { weight: 300, devices: [] } });
+    expect(writesTo('blkio.bfq.weight')).toEqual(['300']);
+    expect(writesTo('blkio.weight')).toEqual(['300']);
+  });
+
+  it('no weight file (no bfq): one line naming --io-weight and the value, and nothing is written', async () => {
+    weightFiles();
+    const cg = await open('io4');
+    await cg.create();
+    const before = fs.log.length;
+    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: null, writeIops: null }] };
+    const err = await cg.apply({ ...LIMITS, io }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(UnsupportedFlagError);
+    expect((err as UnsupportedFlagError).exitCode).toBe(125);
+    expect((err as Error).message).toBe(
+      `--io-weight 300: this kernel has no proportional I/O scheduler for cgroups: no blkio.bfq.weight or blkio.weight in ${join(root, OWN.blkio!, 'sandbox-io4')} (bfq is neither built in nor loaded: modprobe bfq, or run without --io-weight)`,
+    );
+    // Checked before any write: an `update` refused for its weight changes no other limit either.
+    expect(fs.log.slice(before)).toEqual([]);
+    // Without a weight the same leaf takes the throttles.
+    await cg.apply({ ...LIMITS, io: { ...io, weight: null } });
+    expect(writesTo('blkio.throttle.write_bps_device')).toEqual(['254:0 2097152']);
   });
 });
 

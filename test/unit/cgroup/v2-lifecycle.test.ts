@@ -1,8 +1,9 @@
 // create/apply/addPid/destroy of the v2 manager on temp COPIES of the busy-256M v2 capture,
 // through a CgroupFs that emulates cgroupfs, including the "no internal processes" rule.
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { UnsupportedFlagError } from '../../../supervisor/errors.js';
 import { errnoCode } from '../../../supervisor/cgroup/fs.js';
 import { openCgroup } from '../../../supervisor/cgroup/index.js';
 import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
@@ -43,13 +44,64 @@ const put = (path: string, value: string): void => writeFileSync(join(root, path
 const writesTo = (name: string): string[] => fs.log.filter((o) => o.op === 'write' && o.path.endsWith(`/${name}`)).map((o) => o.value!);
 
 describe('v2 apply io', () => {
-  it('--io-weight and per-disk throttles -> io.weight "default N" and one io.max line per disk ("max" = none)', async () => {
+  /** Make the captured leaf (the template of new leaves) hold exactly these io files of the list. */
+  function ioFiles(...names: string[]): void {
+    const template = join(root, PARENT, 'sandbox-test');
+    for (const name of ['io.bfq.weight', 'io.weight', 'io.max', 'io.stat', 'io.pressure']) rmSync(join(template, name), { force: true });
+    for (const name of names) writeFileSync(join(template, name), name.endsWith('weight') ? 'default 100\n' : '');
+  }
+  const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
+
+  it('iocost only (the captured 6.1 guest, bfq not loaded): io.weight "default N" and one io.max line per disk ("max" = none)', async () => {
     const cg = await open('io1');
     await cg.create();
-    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
     await cg.apply({ ...LIMITS, io });
     expect(writesTo('io.weight')).toEqual(['default 300']);
+    expect(writesTo('io.bfq.weight')).toEqual([]);
     expect(writesTo('io.max')).toEqual(['254:0 rbps=max wbps=2097152 riops=500 wiops=max']);
+  });
+
+  it('bfq loaded and iocost built in: the weight lands in io.bfq.weight and io.weight', async () => {
+    ioFiles('io.bfq.weight', 'io.weight', 'io.max', 'io.stat');
+    const cg = await open('io3');
+    await cg.create();
+    await cg.apply({ ...LIMITS, io });
+    expect(writesTo('io.bfq.weight')).toEqual(['default 300']);
+    expect(writesTo('io.weight')).toEqual(['default 300']);
+    expect(read(`${PARENT}/sandbox-io3/io.bfq.weight`)).toBe('default 300');
+  });
+
+  it('bfq only (no iocost): the weight lands in io.bfq.weight', async () => {
+    ioFiles('io.bfq.weight', 'io.max', 'io.stat');
+    const cg = await open('io4');
+    await cg.create();
+    await cg.apply({ ...LIMITS, io });
+    expect(writesTo('io.bfq.weight')).toEqual(['default 300']);
+    expect(existsSync(join(root, PARENT, 'sandbox-io4', 'io.weight'))).toBe(false);
+  });
+
+  it('neither weight file: one line naming --io-weight and the value, and nothing is written', async () => {
+    ioFiles('io.max', 'io.stat');
+    const cg = await open('io5');
+    await cg.create();
+    const before = fs.log.length;
+    const err = await cg.apply({ ...LIMITS, io }).catch((e: unknown) => e as Error);
+    expect(err).toBeInstanceOf(UnsupportedFlagError);
+    expect((err as UnsupportedFlagError).exitCode).toBe(125);
+    expect((err as Error).message).toBe(
+      `--io-weight 300: this kernel has no proportional I/O scheduler for cgroups: no io.bfq.weight or io.weight in ${join(root, PARENT, 'sandbox-io5')} (bfq is neither built in nor loaded, iocost is not built in: modprobe bfq, or run without --io-weight)`,
+    );
+    // Checked before any write: an `update` refused for its weight changes no other limit either.
+    expect(fs.log.slice(before)).toEqual([]);
+    await cg.apply({ ...LIMITS, io: { ...io, weight: null } });
+    expect(writesTo('io.max')).toEqual(['254:0 rbps=max wbps=2097152 riops=500 wiops=max']);
+  });
+
+  it('no io controller in the leaf: the weight error says so', async () => {
+    ioFiles();
+    const cg = await open('io6');
+    await cg.create();
+    await expect(cg.apply({ ...LIMITS, io })).rejects.toThrow(/^--io-weight 300: the io controller is not enabled for .*\/parent\/sandbox-io6 \(its parent's cgroup\.subtree_control lacks "io"\)$/);
   });
 
   it('without io limits nothing is written to io files', async () => {
