@@ -37,7 +37,11 @@ beforeEach(async () => {
   signals = [];
   killExits = true;
 });
+/** Exits the stub kill started (each removes a pid from the copy's cgroup.procs files). */
+const exits: Promise<void>[] = [];
 afterEach(async () => {
+  // A stub SIGKILL's exit may still be removing the pid from the copy: let it end first.
+  await Promise.allSettled(exits.splice(0));
   await removeCopy(root);
 });
 
@@ -47,7 +51,7 @@ async function open(id: string): Promise<CgroupManager> {
     fs,
     kill: (pid, sig) => {
       signals.push([pid, sig]);
-      if (killExits && sig === 'SIGKILL') void fs.exitPid(pid);
+      if (killExits && sig === 'SIGKILL') exits.push(fs.exitPid(pid));
     },
   });
 }

@@ -23,7 +23,11 @@ beforeEach(async () => {
   fs = new KernfsFixture(root, () => `${PARENT}/sandbox-test`, ['/sys/fs/cgroup'], true);
   signals = [];
 });
+/** Exits the stub kill started (each removes a pid from the copy's cgroup.procs files). */
+const exits: Promise<void>[] = [];
 afterEach(async () => {
+  // A stub SIGKILL's exit may still be removing the pid from the copy: let it end first.
+  await Promise.allSettled(exits.splice(0));
   await removeCopy(root);
 });
 
@@ -35,7 +39,7 @@ function open(id: string, procSelfCgroup = V2_OWN_CGROUP): Promise<CgroupManager
     mountinfo: V2_MOUNTINFO,
     kill: (pid, sig) => {
       signals.push([pid, sig]);
-      if (sig === 'SIGKILL') void fs.exitPid(pid);
+      if (sig === 'SIGKILL') exits.push(fs.exitPid(pid));
     },
   });
 }
