@@ -14,7 +14,7 @@ import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
 import { freeze, thaw } from './freezer.js';
-import { applyMemory, readMemory } from './memory.js';
+import { applyMemory, memswLimitFile, readMemory } from './memory.js';
 import { applyPids, readPids } from './pids.js';
 
 /** Controllers the v1 manager needs; openCgroup fails if one has no mounted hierarchy. */
@@ -111,10 +111,11 @@ export class V1Manager implements CgroupManager {
       });
     };
     const io = limits.io;
-    // A weight this kernel can't take fails before anything is written, so a refused `update`
+    // A weight or swap this kernel can't take fails before anything is written, so a refused `update`
     // leaves every limit as it was (the writes below run side by side).
     const blkioLeaf = this.byController.get('blkio')?.leaf;
     if (io && io.weight !== null && blkioLeaf !== undefined) blkioWeightFiles(this.fs, blkioLeaf, io.weight);
+    memswLimitFile(this.fs, this.leaf('memory'), limits.swapBytes); // so does swap without swap accounting
     // One hierarchy each: written together; the order within a controller (memory before memsw or
     // after) stays in its own function.
     await settleAll([

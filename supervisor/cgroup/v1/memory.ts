@@ -3,6 +3,8 @@
 // and must always be >= memory.limit_in_bytes (the kernel refuses either write with EINVAL
 // otherwise), so the two writes are ordered. Lowering a limit below the usage makes the kernel
 // reclaim and, if it can't, refuse with EBUSY.
+import { UnsupportedFlagError } from '../../errors.js';
+import { formatBytes } from '../../limits.js';
 import { minLimit } from '../ancestry.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
@@ -25,6 +27,20 @@ function parseLimit(text: string | null): number | null {
 }
 
 /**
+ * The leaf's memory.memsw.limit_in_bytes, or null where the kernel does not account swap
+ * (CONFIG_SWAP off or swapaccount=0); then asking for swap is refused, naming --swap and its
+ * value. Called before any write, so a refused update changes nothing.
+ */
+export function memswLimitFile(fs: CgroupFs, dir: string, swapBytes: number): string | null {
+  const file = `${dir}/memory.memsw.limit_in_bytes`;
+  if (fs.readIfExists(file) !== null) return file;
+  if (swapBytes > 0) {
+    throw new UnsupportedFlagError('--swap', formatBytes(swapBytes), `this kernel does not account swap for cgroups: no memory.memsw.limit_in_bytes in ${fs.resolve(dir)} (boot with swapaccount=1, or run without --swap)`);
+  }
+  return null;
+}
+
+/**
  * Write memory.limit_in_bytes and, when memsw exists, memory.memsw.limit_in_bytes = memory + swap
  * (-1 = unlimited for both when there is no memory limit). memsw is written first when the new
  * memsw value is >= the current memory limit (raising), else memory first (lowering), so memsw >=
@@ -34,13 +50,9 @@ function parseLimit(text: string | null): number | null {
  */
 export async function applyMemory(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
   const memFile = `${dir}/memory.limit_in_bytes`;
-  const memswFile = `${dir}/memory.memsw.limit_in_bytes`;
-  const hasMemsw = await fs.exists(memswFile);
+  const memswFile = memswLimitFile(fs, dir, limits.swapBytes);
   const mem = limits.memoryBytes === null ? '-1' : String(limits.memoryBytes);
-  if (!hasMemsw) {
-    if (limits.swapBytes > 0) {
-      throw new Error(`${fs.resolve(memswFile)} does not exist: swap can't be limited (boot with swapaccount=1), so --swap can't be honoured`);
-    }
+  if (memswFile === null) {
     await fs.write(memFile, mem);
     return;
   }

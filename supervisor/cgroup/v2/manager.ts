@@ -12,7 +12,7 @@ import { freeze, thaw } from './freezer.js';
 import { applyIo, ioWeightFiles, readIoStat } from './io.js';
 import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
-import { applyMemory, readMemory } from './memory.js';
+import { applyMemory, readMemory, swapLimitFile } from './memory.js';
 import { applyPids, readPids } from './pids.js';
 
 /** Manager of one sandbox's v2 cgroup. */
@@ -66,9 +66,10 @@ export class V2Manager implements CgroupManager {
         throw cgroupContext(`cgroup v2 apply ${what}`, err);
       });
     };
-    // A weight this kernel can't take fails before anything is written, so a refused `update`
+    // A weight or swap this kernel can't take fails before anything is written, so a refused `update`
     // leaves every limit as it was.
     if (limits.io && limits.io.weight !== null) ioWeightFiles(this.fs, this.leaf, limits.io.weight);
+    swapLimitFile(this.fs, this.leaf, limits.swapBytes);
     await step('cpuset', () => applyCpuset(this.fs, this.leaf, limits.cpusetCpus));
     await step('cpu', () => applyCpu(this.fs, this.leaf, limits));
     await step('memory', () => applyMemory(this.fs, this.leaf, limits));

@@ -2,20 +2,32 @@
 // ("max" = none; swap is limited separately from memory, unlike v1's memsw), memory.current,
 // memory.swap.current, memory.stat (already in the v2 names CgroupStats uses) and memory.events,
 // whose oom_kill counts OOM kills in the cgroup and its descendants.
+import { UnsupportedFlagError } from '../../errors.js';
+import { formatBytes } from '../../limits.js';
 import { minLimit } from '../ancestry.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed, parseMaxOrInt } from '../keyed.js';
 import type { CgroupLimits, MemoryStats } from '../types.js';
 
-/** Write memory.max and memory.swap.max (swap 0 = none). Without memory.swap.max (no swap accounting) asking for swap is an error. */
-export async function applyMemory(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
-  await fs.write(`${dir}/memory.max`, limits.memoryBytes === null ? 'max' : String(limits.memoryBytes));
-  const swapFile = `${dir}/memory.swap.max`;
-  if (!(await fs.exists(swapFile))) {
-    if (limits.swapBytes > 0) throw new Error(`${fs.resolve(swapFile)} does not exist: this kernel has no swap accounting, so --swap can't be honoured`);
-    return;
+/**
+ * The leaf's memory.swap.max, or null where the kernel does not account swap (mm/memcontrol.c
+ * registers the swap files only with CONFIG_SWAP and without swapaccount=0); then asking for swap
+ * is refused, naming --swap and its value. Called before any write, so a refused update changes nothing.
+ */
+export function swapLimitFile(fs: CgroupFs, dir: string, swapBytes: number): string | null {
+  const file = `${dir}/memory.swap.max`;
+  if (fs.readIfExists(file) !== null) return file;
+  if (swapBytes > 0) {
+    throw new UnsupportedFlagError('--swap', formatBytes(swapBytes), `this kernel does not account swap for cgroups: no memory.swap.max in ${fs.resolve(dir)} (CONFIG_SWAP off or swapaccount=0; run without --swap)`);
   }
-  await fs.write(swapFile, String(limits.swapBytes));
+  return null;
+}
+
+/** Write memory.max and memory.swap.max (swap 0 = none) where the kernel has it (swapLimitFile). */
+export async function applyMemory(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
+  const swapFile = swapLimitFile(fs, dir, limits.swapBytes);
+  await fs.write(`${dir}/memory.max`, limits.memoryBytes === null ? 'max' : String(limits.memoryBytes));
+  if (swapFile !== null) await fs.write(swapFile, String(limits.swapBytes));
 }
 
 /** A limit file's text ("max" or bytes), or null when absent (the root cgroup has none). */

@@ -274,11 +274,18 @@ describe('v1 apply', () => {
     expect(errnoCode(err)).toBe('EBUSY');
   });
 
-  it('swap without memsw files is an error; no swap then writes only memory', async () => {
+  it('swap without memsw files (no swap accounting) is refused naming --swap, before any write; no swap then writes only memory', async () => {
     const cg = await open('a5');
     await cg.create();
     await rm(join(root, MEMORY_OWN, 'sandbox-a5', 'memory.memsw.limit_in_bytes'));
-    await expect(cg.apply({ ...LIMITS, swapBytes: MiB })).rejects.toThrow(/memory\.memsw\.limit_in_bytes does not exist: swap can't be limited/);
+    const before = fs.log.length;
+    const err = await cg.apply({ ...LIMITS, swapBytes: MiB }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedFlagError);
+    expect((err as UnsupportedFlagError).exitCode).toBe(125);
+    expect((err as Error).message).toBe(
+      `--swap 1 MiB: this kernel does not account swap for cgroups: no memory.memsw.limit_in_bytes in ${join(root, MEMORY_OWN, 'sandbox-a5')} (boot with swapaccount=1, or run without --swap)`,
+    );
+    expect(fs.log.slice(before).filter((o) => o.op === 'write')).toEqual([]);
     await cg.apply(LIMITS);
     expect(file('a5', 'memory', 'memory.limit_in_bytes')).toBe('268435456');
   });

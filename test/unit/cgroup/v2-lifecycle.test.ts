@@ -152,6 +152,23 @@ describe('v2 create + apply', () => {
     expect(s.memory.swapLimitBytes).toBe(64 * MiB);
   });
 
+  it('swap without memory.swap.max (no swap accounting) is refused naming --swap, before any write; no swap then works', async () => {
+    const cg = await open('a9');
+    await cg.create();
+    rmSync(join(root, PARENT, 'sandbox-a9', 'memory.swap.max'));
+    fs.log.length = 0;
+    const err = await cg.apply({ ...LIMITS, swapBytes: 64 * MiB }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(UnsupportedFlagError);
+    expect((err as UnsupportedFlagError).exitCode).toBe(125);
+    expect((err as Error).message).toBe(
+      `--swap 64 MiB: this kernel does not account swap for cgroups: no memory.swap.max in ${join(root, PARENT, 'sandbox-a9')} (CONFIG_SWAP off or swapaccount=0; run without --swap)`,
+    );
+    expect(fs.log.filter((o) => o.op === 'write')).toEqual([]);
+    await cg.apply(LIMITS);
+    expect(read(`${PARENT}/sandbox-a9/memory.max`)).toBe(String(256 * MiB));
+    expect(existsSync(join(root, PARENT, 'sandbox-a9', 'memory.swap.max'))).toBe(false);
+  });
+
   it('a kernel refusal names the step, the full path, the value and the errno', async () => {
     const cg = await open('a3');
     await cg.create();
