@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
+import { waitFor } from '../helpers/wait.js';
 import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 
 /** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
@@ -263,7 +264,7 @@ describe.skipIf(!existsSync(CLI) || sandboxUnavailable() !== null || imageUnavai
   });
   afterAll(async () => {
     for (const id of ids) await cli(['kill', id]);
-    for (const deadline = Date.now() + 5000; ids.some((id) => existsSync(`/run/sandbox/${id}`)) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => !ids.some((id) => existsSync(`/run/sandbox/${id}`)), 'the killed sandboxes to be torn down');
     rmSync(names.dir!, { recursive: true, force: true });
     const left = leftovers();
     removeLeftoverCgroups();
