@@ -72,6 +72,13 @@ export function limitOf(id: string, what: 'memory' | 'cpuQuotaUs' | 'pids'): num
   return word === 'max' || word === '-1' ? null : Number(word);
 }
 
+/** Host pids of a running sandbox's processes (cgroup.procs: v1 of its memory cgroup, v2 of its one cgroup). */
+export function sandboxProcs(id: string): number[] {
+  const dirs = stateOf(id).cgroupDirs;
+  const dir = dirs.length === 1 ? dirs[0]! : cgroupDir(id, 'memory');
+  return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
 /** One counter of a running sandbox's cgroup, read from the host: v1 `file` in `controller`'s hierarchy, v2 `v2file`. */
 function counter(id: string, controller: string, file: string, v2file: string, key?: string): number {
   const dirs = stateOf(id).cgroupDirs;

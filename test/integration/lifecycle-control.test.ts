@@ -5,7 +5,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, requireOrSkip, sandboxUnavailable } from '../helpers/sandbox.js';
-import { cgroupDir, cleanUpAfterEach, cpuUsageNs, detached, gone, limitOf, oomEventsFile, pidsCurrent, present, scratchDir, throttledPeriods } from '../helpers/lifecycle.js';
+import { cleanUpAfterEach, cpuUsageNs, detached, gone, limitOf, oomEventsFile, pidsCurrent, present, sandboxProcs, scratchDir, throttledPeriods } from '../helpers/lifecycle.js';
 import { finish, startCli } from '../helpers/sandbox.js';
 import { waitFor, within } from '../helpers/wait.js';
 
@@ -61,7 +61,7 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       // The events ps must show, awaited rather than timed: the OOM kill, the sleep that follows it
       // (PID 1, sh and sleep), and the busy loop throttled in more than 5 periods.
       await waitFor(() => readFileSync(oomEventsFile(oom), 'utf8').includes('oom_kill 1'), 'the OOM kill');
-      await waitFor(() => pidsCurrent(oom) === 3 && readFileSync(`${cgroupDir(oom, 'memory')}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).some((p) => readFileSync(`/proc/${p}/comm`, 'utf8') === 'sleep\n'), 'the sleep after the OOM kill');
+      await waitFor(() => pidsCurrent(oom) === 3 && sandboxProcs(oom).some((p) => readFileSync(`/proc/${p}/comm`, 'utf8') === 'sleep\n'), 'the sleep after the OOM kill');
       await waitFor(() => throttledPeriods(busy) > 5, 'the busy loop throttled in 6 periods');
 
       const table = await cli(['ps']);
@@ -176,10 +176,8 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
     it('kill (default SIGKILL) by name takes down everything in the sandbox', async () => {
       const id = await detached(['--name', 'lc-victim', '--', 'sh', '-c', 'sleep 100 & sleep 100 & wait']);
       // Every process of the sandbox (PID 1, sh, both sleeps), once all four are there.
-      const procsFile = `${cgroupDir(id, 'memory')}/cgroup.procs`;
-      const procs = () => readFileSync(procsFile, 'utf8').split('\n').filter(Boolean).map(Number);
-      await waitFor(() => procs().length === 4, 'PID 1, sh and two sleeps in the sandbox');
-      const victims = procs();
+      await waitFor(() => sandboxProcs(id).length === 4, 'PID 1, sh and two sleeps in the sandbox');
+      const victims = sandboxProcs(id);
       expect((await cli(['kill', 'lc-victim'])).code).toBe(0);
       await waitFor(() => victims.every((pid) => !alive(pid)), 'every process of the killed sandbox to go');
       expect(await gone(id)).toBe(true);
@@ -196,7 +194,7 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
 
     it('stop --time 1: a command that ignores SIGTERM is SIGKILLed after the grace', async () => {
       const id = await detached(['--', 'sh', '-c', 'trap "" TERM; while :; do sleep 0.05; done']);
-      const procs = readFileSync(`${cgroupDir(id, 'memory')}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+      const procs = sandboxProcs(id);
       const t0 = Date.now();
       const r = await cli(['stop', '--time', '1', id.slice(0, 6)]);
       const took = Date.now() - t0;
