@@ -2,6 +2,7 @@
 // inside a sandbox to start. Host sockets bind only to 127.0.0.1 / ::1.
 import { get } from 'node:http';
 import { createServer, type AddressInfo } from 'node:net';
+import { EVENT_DEADLINE_MS } from './wait.js';
 
 /** A TCP port on `host` that is free now. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -12,8 +13,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** GET a URL from the host, retrying while the server inside starts; the body. */
-export async function httpGet(url: string, timeoutMs = 8000): Promise<string> {
+/** GET a URL from the host, retrying while the server inside starts (up to EVENT_DEADLINE_MS); the body. */
+export async function httpGet(url: string, timeoutMs = EVENT_DEADLINE_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

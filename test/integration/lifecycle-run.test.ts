@@ -129,19 +129,19 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
   describe('--timeout', () => {
     it('SIGTERMs the command when the time is up: exit 124 and one line', async () => {
       const t0 = Date.now();
-      const r = await cli(['run', '--timeout', '500ms', '--', 'sleep', '10']);
+      const r = await cli(['run', '--timeout', '500ms', '--', 'sleep', '1000']);
       const took = Date.now() - t0;
       expect(r.code).toBe(124);
       expect(r.stderr).toBe('sandbox: sleep timed out after 500ms and was killed\n');
-      expect(took).toBeGreaterThanOrEqual(500); // the timeout is a minimum; without it sleep would end with 0
+      expect(took).toBeGreaterThanOrEqual(500); // the timeout is a minimum; without it sleep 1000 would outlast the test
     });
 
     it('SIGKILLs a command that ignores SIGTERM after the 2 s grace', async () => {
       const t0 = Date.now();
-      const r = await cli(['run', '--timeout', '0.5s', '--', 'sh', '-c', 'trap "" TERM; sleep 10; echo not-reached']);
+      const r = await cli(['run', '--timeout', '0.5s', '--', 'sh', '-c', 'trap "" TERM; sleep 1000; echo not-reached']);
       const took = Date.now() - t0;
       expect(r.code).toBe(124);
-      expect(r.stdout).toBe(''); // killed before sleep 10 ended: no SIGKILL, and "not-reached" would show
+      expect(r.stdout).toBe(''); // without the SIGKILL, sh and sleep (both ignoring SIGTERM) would outlast the test
       expect(took).toBeGreaterThanOrEqual(2500); // the timeout and the grace are minimums
     });
 
