@@ -107,7 +107,7 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       expect(o.cpuPercentOfQuota).toBeNull();
     });
 
-    it('stats --no-stream measures the current rate: a busy loop at 20% shows ~100% of its quota', async () => {
+    it('stats --no-stream measures the current rate: a busy loop at 20% shows what its cgroup used in the window, within the quota', async () => {
       const busy = await detached(['--cpu', '20%', '--', 'sh', '-c', 'while :; do :; done']);
       const idle = await detached(['--cpu', '50%', '--', 'sleep', '30']);
       // The busy loop's CPU time read from its cgroup around the call, and the call's wall time:
