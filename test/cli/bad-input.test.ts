@@ -13,6 +13,7 @@ import { createServer, type AddressInfo, type Server } from 'node:net';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, cliUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
 
 /** One malformed invocation: argv after `sandbox`, the exit code, and what its one line must contain. */
 type Row = [label: string, args: string[], code: number, mentions: string[]];
@@ -264,7 +265,7 @@ describe.skipIf(requireOrSkip(sandboxUnavailable() ?? imageUnavailable()))('bad 
   });
   afterAll(async () => {
     for (const id of ids) await cli(['kill', id]);
-    for (const deadline = Date.now() + 5000; ids.some((id) => existsSync(`/run/sandbox/${id}`)) && Date.now() < deadline; ) await new Promise((r) => setTimeout(r, 20));
+    await waitFor(() => !ids.some((id) => existsSync(`/run/sandbox/${id}`)), 'the killed sandboxes to be torn down');
     rmSync(names.dir!, { recursive: true, force: true });
     const left = leftovers();
     removeLeftoverCgroups();

@@ -4,6 +4,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { cli, leftovers, removeLeftoverCgroups } from './sandbox.js';
+import { EVENT_DEADLINE_MS } from './wait.js';
 
 /** Ids started by the current test file that may still run. */
 const started = new Set<string>();
@@ -25,8 +26,8 @@ export function present(id: string): boolean {
   return existsSync(`/run/sandbox/${id}`) || existsSync(`/run/sandbox/.old-${id}`);
 }
 
-/** Wait until a sandbox's supervisor removed its state dir (its teardown is complete); false on timeout. */
-export async function gone(id: string, timeoutMs = 5000): Promise<boolean> {
+/** Wait until a sandbox's supervisor removed its state dir (its teardown is complete); false after the deadline. */
+export async function gone(id: string, timeoutMs = EVENT_DEADLINE_MS): Promise<boolean> {
   const deadline = Date.now() + timeoutMs;
   while (present(id)) {
     if (Date.now() > deadline) return false;
@@ -69,6 +70,38 @@ export function limitOf(id: string, what: 'memory' | 'cpuQuotaUs' | 'pids'): num
     : `${cgroupDir(id, { memory: 'memory', cpuQuotaUs: 'cpu', pids: 'pids' }[what])}/${{ memory: 'memory.limit_in_bytes', cpuQuotaUs: 'cpu.cfs_quota_us', pids: 'pids.max' }[what]}`;
   const word = readFileSync(file, 'utf8').trim().split(' ')[0]!;
   return word === 'max' || word === '-1' ? null : Number(word);
+}
+
+/** Host pids of a running sandbox's processes (cgroup.procs: v1 of its memory cgroup, v2 of its one cgroup). */
+export function sandboxProcs(id: string): number[] {
+  const dirs = stateOf(id).cgroupDirs;
+  const dir = dirs.length === 1 ? dirs[0]! : cgroupDir(id, 'memory');
+  return readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+}
+
+/** One counter of a running sandbox's cgroup, read from the host: v1 `file` in `controller`'s hierarchy, v2 `v2file`. */
+function counter(id: string, controller: string, file: string, v2file: string, key?: string): number {
+  const dirs = stateOf(id).cgroupDirs;
+  const text = readFileSync(dirs.length === 1 ? `${dirs[0]}/${v2file}` : `${cgroupDir(id, controller)}/${file}`, 'utf8');
+  const value = key === undefined ? text.trim() : new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1];
+  if (value === undefined || !/^\d+$/.test(value)) throw new Error(`sandbox ${id}: no ${key ?? 'number'} in ${file}/${v2file}`);
+  return Number(value);
+}
+
+/** A running sandbox's CPU time so far in ns (v1 cpuacct.usage, v2 cpu.stat usage_usec). */
+export function cpuUsageNs(id: string): number {
+  const dirs = stateOf(id).cgroupDirs;
+  return dirs.length === 1 ? counter(id, 'cpu', '', 'cpu.stat', 'usage_usec') * 1000 : counter(id, 'cpuacct', 'cpuacct.usage', '');
+}
+
+/** Periods in which a running sandbox's quota ran out (cpu.stat nr_throttled, v1 and v2). */
+export function throttledPeriods(id: string): number {
+  return counter(id, 'cpu', 'cpu.stat', 'cpu.stat', 'nr_throttled');
+}
+
+/** Tasks in a running sandbox (pids.current, v1 and v2). */
+export function pidsCurrent(id: string): number {
+  return counter(id, 'pids', 'pids.current', 'pids.current');
 }
 
 /** The file with a sandbox's "oom_kill N" line: v1 memory.oom_control, v2 memory.events. */

@@ -12,6 +12,7 @@ export const PASTA = '/usr/bin/pasta';
 export function pastaUnavailable(): Missing | null {
   return existsSync(PASTA) ? null : needsSetup(`needs ${PASTA} (Debian package passt; native/setup.sh installs it)`);
 }
+import { EVENT_DEADLINE_MS } from './wait.js';
 
 /** A TCP port on `host` that is free now. */
 export async function freePort(host = '127.0.0.1'): Promise<number> {
@@ -22,8 +23,8 @@ export async function freePort(host = '127.0.0.1'): Promise<number> {
   return port;
 }
 
-/** GET a URL from the host, retrying while the server inside starts; the body. */
-export async function httpGet(url: string, timeoutMs = 8000): Promise<string> {
+/** GET a URL from the host, retrying while the server inside starts (up to EVENT_DEADLINE_MS); the body. */
+export async function httpGet(url: string, timeoutMs = EVENT_DEADLINE_MS): Promise<string> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
     try {

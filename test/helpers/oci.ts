@@ -4,6 +4,7 @@ import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { CLI } from './sandbox.js';
 import { needsSetup, type Missing } from './skip.js';
+import { EVENT_DEADLINE_MS } from './wait.js';
 
 /** Where the tests' daemons live: under the daemon's default parent, one directory per test process. */
 export const TEST_BASE = `/run/sandbox-procfs/test-${process.pid}`;
@@ -19,7 +20,7 @@ export function startDaemon(base: string): Promise<Daemon> {
   const child = spawn(process.execPath, [CLI, 'procfs', 'serve', '--mount', `${base}/mnt`, '--socket', `${base}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not serving after 15 s: ${stderr}`)), 15_000);
+    const timer = setTimeout(() => reject(new Error(`daemon not serving after ${EVENT_DEADLINE_MS} ms: ${stderr}`)), EVENT_DEADLINE_MS);
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (stderr.includes('serving views at')) {

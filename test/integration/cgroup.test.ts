@@ -17,6 +17,7 @@ import { parseDiskstats } from '../../procfs/parse/diskstats.js';
 import { renderDiskstats } from '../../procfs/views/diskstats.js';
 import { DISK_DIR, diskOf } from '../helpers/disk.js';
 import { machineLacks, needsSetup, requireOrSkip, type Missing } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
 
 const MiB = 1024 * 1024;
 /** Leaves made by this file are "sandbox-itest-<pid>-<n>": only those are ever cleaned up here. */
@@ -144,7 +145,7 @@ describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
       expect(cg.pids()).toEqual([child.pid]);
       expect(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`/sandbox-${id}\n`);
       child.stdin!.end('go\n');
-      for (let i = 0; i < 200 && !(existsSync(file) && statSync(file).size === 4 * MiB); i++) await new Promise((r) => setTimeout(r, 10));
+      await waitFor(() => existsSync(file) && statSync(file).size === 4 * MiB, 'the workload to write its 4 MiB', undefined, 10);
 
       const s = cg.stats();
       expect(s.pids.current).toBeGreaterThanOrEqual(1);

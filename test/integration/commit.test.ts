@@ -10,6 +10,7 @@ import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cgroupDir, cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
 import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 
@@ -30,16 +31,14 @@ function initPid(id: string): number {
 
 /** Wait until a file exists inside the sandbox (read through PID 1's root from the host). */
 async function waitInside(id: string, path: string): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  for (;;) {
+  await waitFor(() => {
     try {
       lstatSync(`/proc/${initPid(id)}/root${path}`);
-      return;
+      return true;
     } catch {
-      if (Date.now() > deadline) throw new Error(`${path} never appeared in sandbox ${id}`);
-      await new Promise((r) => setTimeout(r, 50));
+      return false;
     }
-  }
+  }, `${path} to appear in sandbox ${id}`);
 }
 
 describe.skipIf(skip)('sandbox commit', () => {
@@ -128,8 +127,7 @@ describe.skipIf(skip)('sandbox commit', () => {
     expect(readFileSync(join(out, 'counter'), 'utf8')).toBe(frozenAt);
     expect(readFileSync(freezerState, 'utf8').trim()).toBe('THAWED');
     const before = readFileSync(counter, 'utf8');
-    await new Promise((r) => setTimeout(r, 200));
-    expect(readFileSync(counter, 'utf8')).not.toBe(before); // running again
+    await waitFor(() => readFileSync(counter, 'utf8') !== before, 'the loop to run again after the thaw'); // running again
   });
 
   it('commits the kept layer of a --keep sandbox (the upper under DIR/upper)', async () => {

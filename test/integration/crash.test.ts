@@ -1,10 +1,14 @@
 // A supervisor killed with SIGKILL takes its sandbox down (PDEATHSIG on the stage and PID 1),
 // libfuse's auto_unmount removes its FUSE mount, and `sandbox gc` (also run at the start of every
 // `sandbox run`) removes the cgroups and state dir it left. Live sandboxes are never touched.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
 
@@ -31,8 +35,11 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
     expect(left).toEqual([]);
   });
 
-  it('takes its workload down within 1 s; gc leaves nothing; a live sandbox survives gc', async () => {
-    const live = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 3; echo survived']);
+  // How fast is measured by the soak (test/soak/kill.test.ts prints the worst case): here, that it happens.
+  it('takes its workload down; gc leaves nothing; a live sandbox survives gc', async () => {
+    // The live sandbox runs until the test creates "go" in its directory (after gc), however slow the machine.
+    const dir = mkdtempSync(join(tmpdir(), 'sandbox-crash-'));
+    const live = startCli(['run', '--workdir', dir, '--', 'sh', '-c', 'echo ready; while [ ! -e go ]; do sleep 0.05; done; echo survived']);
     const liveDone = finish(live);
     await new Promise<void>((resolve) => live.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
     const liveState = await onlyState();
@@ -48,9 +55,7 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
 
     victim.kill('SIGKILL');
     expect((await victimDone).signal).toBe('SIGKILL');
-    const killedAt = Date.now();
-    while ((await procs(memoryDir)).length > 0 && Date.now() - killedAt < 1000) await new Promise((r) => setTimeout(r, 10));
-    expect(await procs(memoryDir)).toEqual([]);
+    await waitFor(async () => (await procs(memoryDir)).length === 0, "the SIGKILLed supervisor's sandbox cgroup to empty");
 
     const gc = await cli(['gc']);
     expect(gc.code).toBe(0);
@@ -59,12 +64,14 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
     const mounts = await readFile('/proc/self/mounts', 'utf8');
     expect(mounts).not.toContain(state.mountpoint);
 
+    writeFileSync(join(dir, 'go'), '');
     const liveResult = await liveDone;
+    rmSync(dir, { recursive: true, force: true });
     expect(liveResult.code).toBe(0);
     expect(liveResult.stdout).toBe('ready\nsurvived\n');
   });
 
-  it('--userns: the workload still goes within 1 s (PID 1 sets PDEATHSIG again after its uid change clears it)', async () => {
+  it('--userns: the workload still goes (PID 1 sets PDEATHSIG again after its uid change clears it)', async () => {
     const victim = startCli(['run', '--userns', '--', 'sh', '-c', 'echo ready; sleep 100']);
     const victimDone = finish(victim);
     await new Promise<void>((resolve) => victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
@@ -77,9 +84,7 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
     victim.kill('SIGKILL');
     expect(before.length).toBeGreaterThanOrEqual(2); // PID 1 and sh
     expect((await victimDone).signal).toBe('SIGKILL');
-    const killedAt = Date.now();
-    while ((await procs(memoryDir)).length > 0 && Date.now() - killedAt < 1000) await new Promise((r) => setTimeout(r, 10));
-    expect(await procs(memoryDir)).toEqual([]);
+    await waitFor(async () => (await procs(memoryDir)).length === 0, "the SIGKILLed supervisor's --userns sandbox cgroup to empty");
     expect((await cli(['gc'])).stdout).toBe(`removed ${state.id}\n`);
   });
 });

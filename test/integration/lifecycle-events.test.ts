@@ -5,6 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached, gone } from '../helpers/lifecycle.js';
+import { waitFor } from '../helpers/wait.js';
+
+type Event = Record<string, unknown>;
 
 const skip = requireOrSkip(sandboxUnavailable());
 
@@ -13,16 +16,21 @@ async function subscribe(args: string[] = []) {
   const child = startCli(['events', ...args]);
   const done = finish(child);
   const socket = `/run/sandbox-events.${child.pid}.sock`;
-  for (let i = 0; i < 250 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
-  expect(existsSync(socket)).toBe(true);
+  let out = '';
+  child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+  await waitFor(() => existsSync(socket), 'sandbox events to listen on its socket');
   return {
     socket,
+    /** Wait until an event it printed so far matches. */
+    async seen(match: (e: Event) => boolean, what: string) {
+      await waitFor(() => out.split('\n').filter(Boolean).some((l) => match(JSON.parse(l) as Event)), what);
+    },
     async stop() {
       child.kill('SIGTERM');
       const r = await done;
       expect(r.code).toBe(0);
       expect(existsSync(socket)).toBe(false);
-      return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+      return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
     },
   };
 }
@@ -37,7 +45,7 @@ describe.skipIf(skip)('sandbox events', () => {
     const id = await detached(['--', 'sleep', '30']);
     expect((await cli(['kill', id])).code).toBe(0);
     expect(await gone(id)).toBe(true);
-    await new Promise((r) => setTimeout(r, 100)); // the exit event follows the teardown
+    await sub.seen((e) => e.id === id && e.type === 'exit', "the killed sandbox's exit event (it follows the teardown)");
     const events = await sub.stop();
 
     const ev = events.filter((e) => e.name === 'lc-ev');
@@ -51,21 +59,23 @@ describe.skipIf(skip)('sandbox events', () => {
   });
 
   it('shows only the sandboxes asked for', async () => {
+    // lc-other first: a foreground run delivers its exit event before it returns, so once lc-only's
+    // exit is shown, anything of lc-other the filter let through would be shown before it.
     const sub = await subscribe(['lc-only']);
-    expect((await cli(['run', '--name', 'lc-only', '--', 'true'])).code).toBe(0);
     expect((await cli(['run', '--name', 'lc-other', '--', 'true'])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 100));
+    expect((await cli(['run', '--name', 'lc-only', '--', 'true'])).code).toBe(0);
+    await sub.seen((e) => e.name === 'lc-only' && e.type === 'exit', "lc-only's exit event");
     const events = await sub.stop();
     expect(events.map((e) => [e.type, e.name])).toEqual([['start', 'lc-only'], ['exit', 'lc-only']]);
   });
 
   it('--since prints the stored events of that time first, then the new ones, each once', async () => {
     const tag = `lc-since-${process.pid}`;
+    // A foreground run journals and delivers its exit event before it returns (supervisor/run.ts).
     expect((await cli(['run', '--name', tag, '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
-    await new Promise((r) => setTimeout(r, 100)); // the exit event follows the teardown
     const sub = await subscribe(['--since', '1m', tag]);
     expect((await cli(['run', '--name', tag, '--', 'true'])).code).toBe(0);
-    await new Promise((r) => setTimeout(r, 100));
+    await sub.seen((e) => e.type === 'exit' && e.exitCode === 0, 'the second run\'s exit event');
     const events = await sub.stop();
     expect(events.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 3], ['start', undefined], ['exit', 0]]);
     // A time after those events: nothing stored is shown.

@@ -10,12 +10,13 @@ import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { cleanUpAfterEach, detached, gone, scratchDir } from '../helpers/lifecycle.js';
 import { freePort, httpGet, pastaUnavailable } from '../helpers/net.js';
+import { EVENT_DEADLINE_MS } from '../helpers/wait.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? pastaUnavailable());
 
-/** A python3 one-liner that prints the body of http://HOST:PORT/PATH, retrying for a few seconds. */
+/** A python3 one-liner that prints the body of http://HOST:PORT/PATH, retrying while the server starts (up to EVENT_DEADLINE_MS). */
 function fetchInside(url: string): string {
-  return `import time,urllib.request\nfor i in range(80):\n  try:\n    print(urllib.request.urlopen(${JSON.stringify(url)}, timeout=2).read().decode(), end=''); break\n  except OSError: time.sleep(0.1)\nelse: raise SystemExit(3)`;
+  return `import time,urllib.request\nend=time.time()+${EVENT_DEADLINE_MS / 1000}\nwhile True:\n  try:\n    print(urllib.request.urlopen(${JSON.stringify(url)}, timeout=2).read().decode(), end=''); break\n  except OSError:\n    if time.time()>end: raise SystemExit(3)\n    time.sleep(0.1)`;
 }
 
 /** True when a TCP connection to host:port is accepted in time. */
@@ -98,7 +99,7 @@ describe.skipIf(skip)('networking', () => {
       const reply = await new Promise<string>((resolve, reject) => {
         const timer = setInterval(() => sock.send('ping', port, '127.0.0.1'), 100); // until the server is up
         sock.on('message', (m) => (clearInterval(timer), resolve(m.toString())));
-        setTimeout(() => (clearInterval(timer), reject(new Error('no UDP reply in 8 s'))), 8000);
+        setTimeout(() => (clearInterval(timer), reject(new Error(`no UDP reply in ${EVENT_DEADLINE_MS} ms`))), EVENT_DEADLINE_MS);
       });
       expect(reply).toBe('echo:ping');
     } finally {

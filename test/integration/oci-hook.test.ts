@@ -5,13 +5,14 @@
 // reader sees is measured. Nothing may be left: no mount under /run/sandbox-procfs, no cgroup, no
 // daemon, no runc state.
 import { execFile, execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { BUNDLE_MEM, TEST_BASE, daemonMounts, hybridCgroups, runcUnavailable, startDaemon, stopDaemon, writeBundle, type Daemon } from '../helpers/oci.js';
 import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
 
 const run = promisify(execFile);
 const skip = requireOrSkip(sandboxUnavailable() ?? runcUnavailable() ?? imageUnavailable());
@@ -71,9 +72,9 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     expect(lines).toContain('online 0');
     expect(lines).toContain('cpuinfo 1');
     expect(lines.find((l) => l.startsWith('MiB Mem'))).toMatch(/^MiB Mem :\s+256\.0 total/);
-    await new Promise((r) => setTimeout(r, 200)); // the log line of the poststop hook
     expect(daemon.log()).toContain(`register ${id} pid `);
-    expect(daemon.log()).toContain(`unregister ${id}`);
+    const d = daemon;
+    await waitFor(() => d.log().includes(`unregister ${id}`), 'the log line of the poststop hook');
   });
 
   it('a SIGKILLed daemon, started again, re-binds fresh views into a running container (the error window is measured)', async () => {
@@ -89,16 +90,28 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     const pid = Number(JSON.parse(execFileSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' })).pid);
 
     // A reader on the host reads through the container's mounts (/proc/PID/root/...) every ms and
-    // records when its reads fail and when they work again.
-    const reader = spawn('python3', ['-c', READER, `/proc/${pid}/root/proc/meminfo`, '8'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    // records when its reads fail and when they work again. It says "reading" after its first good
+    // read, and stops once the test creates the stop file and it has read well again after errors.
+    const viewPath = `/proc/${pid}/root/proc/meminfo`;
+    const stopFile = `${image}/reader-stop`;
+    rmSync(stopFile, { force: true });
+    const reader = spawn('python3', ['-c', READER, viewPath, stopFile], { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
     reader.stdout.on('data', (d: Buffer) => (out += d.toString()));
     const readerDone = new Promise((r) => reader.once('exit', r));
-    await new Promise((r) => setTimeout(r, 500));
+    await waitFor(() => out.startsWith('reading\n'), 'the reader to read the view once');
 
     const killedAt = Date.now();
     await stopDaemon(daemon, 'SIGKILL');
-    await new Promise((r) => setTimeout(r, 300));
+    // The connection is aborted once the daemon is gone: wait until a read from the host says so.
+    await waitFor(() => {
+      try {
+        readFileSync(viewPath);
+        return false;
+      } catch (err) {
+        return (err as NodeJS.ErrnoException).code === 'ENOTCONN';
+      }
+    }, 'reads of the view to fail with ENOTCONN');
     await expect(exec('head -1 /proc/meminfo')).rejects.toThrow(/Transport endpoint is not connected|not connected/);
     const restartAt = Date.now();
     daemon = await startDaemon(TEST_BASE);
@@ -106,8 +119,9 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     expect(daemon.log()).toContain(`restored ${id} pid ${pid}`);
     expect((await exec('head -1 /proc/meminfo; echo online $(head -1 /sys/devices/system/cpu/online)')).stdout).toBe('MemTotal:         262144 kB\nonline 0\n');
 
+    writeFileSync(stopFile, '');
     await readerDone;
-    const r = JSON.parse(out) as { firstErr: number; lastErr: number; firstOkAfter: number; errs: number; oks: number; errnos: string[] };
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { firstErr: number; lastErr: number; firstOkAfter: number; errs: number; oks: number; errnos: string[] };
     expect(r.errs).toBeGreaterThan(0);
     expect(r.firstOkAfter).toBeGreaterThan(r.lastErr);
     // ENOTCONN for requests after the abort; ECONNABORTED for one in flight when it happened (fs/fuse/dev.c fuse_abort_conn).
@@ -121,11 +135,11 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
 
     // After the restart the poststop hook still unregisters, and runc delete removes the cgroups.
     await run('runc', ['--root', RUNC_ROOT, 'kill', id, 'KILL']);
-    for (let i = 0; i < 100 && !/"status": "stopped"/.test(execFileSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' })); i++) await new Promise((res) => setTimeout(res, 50));
+    await waitFor(() => /"status": "stopped"/.test(execFileSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' })), 'runc to report the container stopped', undefined, 50);
     await run('runc', ['--root', RUNC_ROOT, 'delete', id]);
     containers.splice(containers.indexOf(id), 1);
-    await new Promise((res) => setTimeout(res, 200));
-    expect(daemon.log()).toContain(`unregister ${id}`);
+    const d = daemon;
+    await waitFor(() => d.log().includes(`unregister ${id}`), 'the log line of the poststop hook');
   });
 
   it('without a daemon the hook warns and the container starts (fail open); bad hook input is one line and 125', async () => {
@@ -163,15 +177,19 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
 
 const CLI_PATH = new URL('../../dist/supervisor/main.cjs', import.meta.url).pathname;
 
-/** Reads a file every ms for N seconds; prints when reads failed and when they worked again (epoch ms). */
+/**
+ * Reads a file every ms, printing "reading" after its first good read, until the stop file exists
+ * and it has read well again after errors (or for 60 s at most); then prints when reads failed and
+ * when they worked again (epoch ms).
+ */
 const READER = `
-import errno, json, sys, time
-path, seconds = sys.argv[1], float(sys.argv[2])
-end = time.time() + seconds
+import errno, json, os, sys, time
+path, stop = sys.argv[1], sys.argv[2]
+end = time.time() + 60
 first_err = last_err = first_ok_after = None
 errs = oks = 0
 errnos = set()
-while time.time() < end:
+while time.time() < end and not (first_ok_after is not None and os.path.exists(stop)):
     t = time.time() * 1000
     try:
         with open(path) as f:
@@ -181,6 +199,8 @@ while time.time() < end:
         errnos.add(errno.errorcode.get(e.errno, str(e.errno)))
     if ok:
         oks += 1
+        if oks == 1:
+            print("reading", flush=True)
         if last_err is not None and first_ok_after is None:
             first_ok_after = t
     else:

@@ -81,9 +81,7 @@ T0=$(cut -d' ' -f1 /proc/uptime)
 case "$MODE" in
   test)
     # shellcheck disable=SC2086
-    filter=()
-    [ -n "${NAME_PATTERN:-}" ] && filter=(--testNamePattern "$NAME_PATTERN")
-    node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json" "${filter[@]}" $TESTS || status=$?
+    node node_modules/vitest/vitest.mjs run --reporter=default --reporter=json --outputFile.json="$OUT/vitest.json" $TESTS || status=$?
     ;;
   bench)
     # shellcheck disable=SC2086

@@ -1,0 +1,37 @@
+// Waiting for an event instead of timing it: poll a condition until it holds, and fail with what
+// was awaited only after a generous deadline. A test asserts that the event happens (the process is
+// gone, the cgroup is empty, the file shows X), never how fast: speed belongs in bench/. On a
+// loaded machine the event comes later and the test still passes; if it never comes, it fails.
+
+/** Deadline for an event a loaded machine may delay: half of vitest's 60 s test timeout (vitest.config.ts). */
+export const EVENT_DEADLINE_MS = 30_000;
+
+/** Sleep `ms` milliseconds. */
+export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Poll `cond` every `intervalMs` until it returns true; throw "timed out after N ms waiting for
+ * WHAT" once `deadlineMs` has passed. Returns the milliseconds it waited (for printed statistics,
+ * never for an assertion).
+ */
+export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = EVENT_DEADLINE_MS, intervalMs = 20): Promise<number> {
+  const start = Date.now();
+  for (;;) {
+    if (await cond()) return Date.now() - start;
+    if (Date.now() - start > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
+    await sleep(intervalMs);
+  }
+}
+
+/** Settle with `promise`, or throw "timed out … waiting for WHAT" if it has not settled by `deadlineMs`. */
+export async function within<T>(promise: Promise<T>, what: string, deadlineMs = EVENT_DEADLINE_MS): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out after ${deadlineMs} ms waiting for ${what}`)), deadlineMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
