@@ -1,0 +1,95 @@
+// Issue 19's red-team findings, tried for real from inside sandboxes: each attack aims only at
+// canaries this file creates in its own temp dir (a canary file and directory, a 1:3 device node),
+// never at the host's own files. The attacks are test/integration/redteam-probe.c, built static and
+// copied into a busybox image.
+import { execFileSync } from 'node:child_process';
+import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
+import { cleanUpAfterEach, detached } from '../helpers/lifecycle.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
+
+const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
+const PROBE_SOURCE = new URL('./redteam-probe.c', import.meta.url).pathname;
+const PROBE = '/bin/redteam-probe';
+
+/** "NAME RESULT" lines as [name, result] pairs. */
+const results = (stdout: string): [string, string][] =>
+  stdout
+    .trim()
+    .split('\n')
+    .filter((l) => / /.test(l))
+    .map((l) => [l.slice(0, l.lastIndexOf(' ')), l.slice(l.lastIndexOf(' ') + 1)]);
+
+describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
+  let dir: string;
+  let image: string;
+  let canary: string;
+  let n = 0;
+
+  beforeAll(() => {
+    dir = mkdtempSync(join(tmpdir(), 'sandbox-redteam-'));
+    image = join(dir, 'image');
+    buildBusyboxImage(image);
+    execFileSync('cc', ['-static', '-O0', '-Wall', '-o', join(image, PROBE), PROBE_SOURCE]);
+    canary = join(dir, 'canary');
+    mkdirSync(canary);
+    writeFileSync(join(canary, 'canary'), 'host canary\n');
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  cleanUpAfterEach();
+
+  /** A fresh --keep DIR beside the canary directory: from DIR/upper, "../../canary" is the canary. */
+  const keepDir = (): string => join(dir, `keep${++n}`);
+
+  /** Every attack line failed (none says OK), and the canary directory holds only the canary. */
+  function expectRefused(stdout: string, keep?: string): void {
+    const lines = results(stdout);
+    expect(lines.length).toBeGreaterThan(0);
+    expect(lines.filter(([, r]) => r === 'OK')).toEqual([]);
+    expect(readdirSync(canary)).toEqual(['canary']);
+    if (keep) expect(readdirSync(join(keep, 'upper')).filter((f) => f.startsWith('planted'))).toEqual([]);
+  }
+
+  describe("finding 1: PID 1's descriptor of the writable upper leads nowhere", () => {
+    it('--rootfs IMG --keep K: /proc/1/fd/99/.. and pidfd_getfd neither read nor create beside K', async () => {
+      const keep = keepDir();
+      const r = await cli(['run', '--rootfs', image, '--keep', keep, '--', PROBE, 'upper', '../../canary']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(results(r.stdout).map(([name]) => name)).toEqual(['proc-read', 'proc-create', 'proc-upper-write', 'getfd']);
+      expectRefused(r.stdout, keep);
+    });
+
+    it('--layer A --layer B --keep K: the same', async () => {
+      const layer = join(dir, 'layer-b');
+      mkdirSync(join(layer, 'opt'), { recursive: true });
+      writeFileSync(join(layer, 'opt', 'b'), 'b\n');
+      const keep = keepDir();
+      const r = await cli(['run', '--layer', image, '--layer', layer, '--keep', keep, '--', PROBE, 'upper', '../../canary']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expectRefused(r.stdout, keep);
+    });
+
+    it('a process started by sandbox exec: the same', async () => {
+      const keep = keepDir();
+      const id = await detached(['--rootfs', image, '--keep', keep, '--', 'sleep', '100']);
+      const r = await cli(['exec', id, '--', PROBE, 'upper', '../../canary']);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expectRefused(r.stdout, keep);
+    });
+
+    it('--rootfs IMG --read-only: nothing written into the upper through the descriptor shows up in /', async () => {
+      const r = await cli(['run', '--rootfs', image, '--read-only', '--', '/bin/sh', '-c', `${PROBE} upper -; ls / | grep planted; true`]);
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).not.toMatch(/^planted/m);
+      expectRefused(r.stdout);
+    });
+  });
+});
