@@ -124,9 +124,11 @@ void enter_rootfs(struct config *cfg)
 	}
 
 	/* 2. The overlay. nosuid: set-id files of an image do not grant privileges (no_new_privs does
-	 * the same later; this covers PID 1's own exec-free life too). */
+	 * the same later; this covers PID 1's own exec-free life too). nodev: a device node in an image,
+	 * a layer or a kept upper (`opt/kmsg c 1 11`) can't be opened (EACCES; fs/namei.c may_open_dev
+	 * checks the overlay's mount): there is no devices cgroup on v1 (issue 19, finding 3). */
 	data = overlay_options(cfg, upper, work);
-	if (mount("overlay", root, "overlay", MS_NOSUID, data) != 0)
+	if (mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, data) != 0)
 		die("rootfs", "mount", "overlay, %s, %s", root, data);
 	free(data);
 	keep_upper_open(upper);

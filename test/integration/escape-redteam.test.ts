@@ -92,4 +92,52 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
       expectRefused(r.stdout);
     });
   });
+
+  describe('finding 3: a device node outside the private /dev does not open', () => {
+    /** A 1:3 node (/dev/null's numbers: harmless if it did open) made by the test, on the host. */
+    const nullNode = (path: string): void => {
+      mkdirSync(join(path, '..'), { recursive: true });
+      execFileSync('mknod', ['-m', '666', path, 'c', '1', '3']);
+    };
+
+    it('on the host root: a node in a host directory outside the cwd and volumes', async () => {
+      // Not under /tmp: the sandbox's own /tmp covers the host's.
+      const host = mkdtempSync('/var/tmp/sandbox-redteam-');
+      try {
+        const node = join(host, 'devs', 'null13');
+        nullNode(node);
+        copyFileSync(join(image, PROBE), join(host, 'probe'));
+        execFileSync('chmod', ['755', join(host, 'probe')]);
+        const work = join(host, 'work');
+        mkdirSync(work);
+        const r = await cli(['run', '--', join(host, 'probe'), 'dev', node], { cwd: work });
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expect(r.stdout).toBe('dev-open EACCES\n');
+      } finally {
+        rmSync(host, { recursive: true, force: true });
+      }
+    });
+
+    it('in an image, a --layer and a kept upper', async () => {
+      const img = join(dir, 'image-dev');
+      mkdirSync(join(img, 'bin'), { recursive: true });
+      copyFileSync(join(image, PROBE), join(img, PROBE));
+      execFileSync('chmod', ['755', join(img, PROBE)]);
+      nullNode(join(img, 'opt', 'image-null'));
+      const layer = join(dir, 'layer-dev');
+      nullNode(join(layer, 'opt', 'layer-null'));
+      const keep = keepDir();
+      nullNode(join(keep, 'upper', 'opt', 'kept-null'));
+      mkdirSync(join(keep, 'work'));
+      const out: string[] = [];
+      for (const node of ['/opt/image-null', '/opt/layer-null', '/opt/kept-null']) {
+        const r = await cli(['run', '--rootfs', img, '--layer', layer, '--keep', keep, '--', PROBE, 'dev', node]);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        out.push(`${node} ${r.stdout}`);
+      }
+      expect(out).toEqual(['/opt/image-null dev-open EACCES\n', '/opt/layer-null dev-open EACCES\n', '/opt/kept-null dev-open EACCES\n']);
+    });
+  });
 });
