@@ -149,7 +149,7 @@ void detach_old_root(void);
 void seal_rootfs(void);
 
 /* caps.c */
-extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD */
+extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD, CAP_SETFCAP */
 void drop_capabilities(unsigned long long keep);
 void switch_user(const struct config *cfg);
 

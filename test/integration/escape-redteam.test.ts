@@ -3,7 +3,7 @@
 // never at the host's own files. The attacks are test/integration/redteam-probe.c, built static and
 // copied into a busybox image.
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -138,6 +138,67 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
         out.push(`${node} ${r.stdout}`);
       }
       expect(out).toEqual(['/opt/image-null dev-open EACCES\n', '/opt/layer-null dev-open EACCES\n', '/opt/kept-null dev-open EACCES\n']);
+    });
+  });
+
+  describe('finding 4: set-id and file-capability binaries', () => {
+    /** Mounts of a mountinfo text that lack nosuid or nodev, as "MOUNTPOINT OPTIONS", but the private
+     * /dev, its devpts, and the binds of its /dev/null over masked /proc files (they must open). */
+    const withoutNosuidNodev = (mountinfo: string): string[] =>
+      mountinfo
+        .trim()
+        .split('\n')
+        .map((line) => {
+          const [fields, after] = line.split(' - ');
+          const f = fields!.split(' ');
+          return { root: f[3]!, point: f[4]!, opts: f[5]!.split(','), fstype: after!.split(' ')[0]! };
+        })
+        .filter((m) => !(m.point === '/dev' || m.point === '/dev/pts' || (m.root === '/null' && m.fstype === 'tmpfs')))
+        .filter((m) => !m.opts.includes('nosuid') || !m.opts.includes('nodev'))
+        .map((m) => `${m.point} ${m.opts.join(',')}`);
+
+    it('every mount from the host or an image is nosuid and nodev: host root, cwd, -v, overlay, --keep', async () => {
+      const vol = join(dir, 'vol4');
+      mkdirSync(vol);
+      const work = join(dir, 'work4');
+      mkdirSync(work);
+      const host = await cli(['run', '-v', `${vol}:/tmp/vol4`, '--', 'cat', '/proc/self/mountinfo'], { cwd: work });
+      expect(host.stderr).toBe('');
+      expect(host.code).toBe(0);
+      expect(host.stdout).toContain(' /tmp/vol4 ');
+      expect(host.stdout).toContain(` ${work} `);
+      expect(withoutNosuidNodev(host.stdout)).toEqual([]);
+      const own = await cli(['run', '--rootfs', image, '--keep', keepDir(), '-v', `${vol}:/mnt/vol4`, '--', 'cat', '/proc/self/mountinfo']);
+      expect(own.stderr).toBe('');
+      expect(own.code).toBe(0);
+      expect(own.stdout).toMatch(/ \/ \S+ - overlay /);
+      expect(withoutNosuidNodev(own.stdout)).toEqual([]);
+    });
+
+    /** The xattr names of a host file (python3: Node has no xattr calls). */
+    const xattrNames = (path: string): string[] =>
+      JSON.parse(execFileSync('python3', ['-c', 'import os,sys,json; print(json.dumps(os.listxattr(sys.argv[1])))', path], { encoding: 'utf8' }));
+
+    it('the workload can not give a file in the cwd or a kept upper a file capability (CAP_SETFCAP dropped)', async () => {
+      const work = join(dir, 'work-fcap');
+      mkdirSync(work);
+      // In the cwd (the host's /tmp is covered by the sandbox's own).
+      copyFileSync(join(image, PROBE), join(work, 'probe'));
+      execFileSync('chmod', ['755', join(work, 'probe')]);
+      copyFileSync(join(image, PROBE), join(work, 'victim'));
+      const r = await cli(['run', '--', './probe', 'fcap', './victim'], { cwd: work });
+      expect(r.stderr).toBe('');
+      expect(r.code).toBe(0);
+      expect(r.stdout).toBe('fcap EPERM\n');
+      expect(xattrNames(join(work, 'victim'))).not.toContain('security.capability');
+
+      const keep = keepDir();
+      const own = await cli(['run', '--rootfs', image, '--keep', keep, '--', PROBE, 'fcap', '/bin/busybox']);
+      expect(own.stderr).toBe('');
+      expect(own.code).toBe(0);
+      expect(own.stdout).toBe('fcap EPERM\n');
+      const upper = join(keep, 'upper', 'bin', 'busybox');
+      expect(existsSync(upper) ? xattrNames(upper) : []).not.toContain('security.capability');
     });
   });
 });

@@ -8,13 +8,17 @@
  *                 /proc/1/fd/99 and by pidfd_getfd(2); REL leads from the upper to the canary
  *                 directory (a file "canary" inside it); "-" tries only writes inside the upper.
  *   dev PATH      finding 3: open an existing device node (the test's 1:3 canary) for writing.
+ *   fcap PATH     finding 4: give PATH (the test's copy of a program, in the cwd) the file
+ *                 capability cap_dac_override+ep, as setcap(8) does: a security.capability xattr.
  */
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
+#include <stdint.h>
 #include <sys/syscall.h>
+#include <sys/xattr.h>
 #include <unistd.h>
 
 #ifndef SYS_pidfd_open
@@ -93,14 +97,26 @@ static void dev(const char *path)
 	}
 }
 
+/* struct vfs_cap_data, revision 2 (include/uapi/linux/capability.h): magic_etc, then permitted and
+ * inheritable for capabilities 0-31 and 32-63. */
+static void fcap(const char *path)
+{
+	const uint32_t revision_2 = 0x02000000, effective = 0x000001, dac_override = 1u << 1;
+	uint32_t cap[5] = { revision_2 | effective, dac_override, 0, 0, 0 };
+
+	report("fcap", setxattr(path, "security.capability", cap, sizeof cap, 0) == 0);
+}
+
 int main(int argc, char **argv)
 {
 	if (argc == 3 && strcmp(argv[1], "upper") == 0)
 		upper(argv[2]);
 	else if (argc == 3 && strcmp(argv[1], "dev") == 0)
 		dev(argv[2]);
+	else if (argc == 3 && strcmp(argv[1], "fcap") == 0)
+		fcap(argv[2]);
 	else {
-		fprintf(stderr, "usage: redteam-probe upper REL|- | dev PATH\n");
+		fprintf(stderr, "usage: redteam-probe upper REL|- | dev PATH | fcap PATH\n");
 		return 2;
 	}
 	return 0;
