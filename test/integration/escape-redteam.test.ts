@@ -1,7 +1,8 @@
-// Issue 19's red-team findings, tried for real from inside sandboxes: each attack aims only at
-// canaries this file creates in its own temp dir (a canary file and directory, a 1:3 device node),
-// never at the host's own files. The attacks are test/integration/redteam-probe.c, built static and
-// copied into a busybox image.
+// Issue 19's red-team findings 1, 3 and 4, tried for real from inside sandboxes: each attack aims
+// only at canaries this file creates (a canary file and directory, 1:3 device nodes, copies of the
+// probe) in its own temp dir, or in its own dir under /var/tmp where the sandbox's /tmp would hide
+// it; never at the host's own files. The attacks are test/integration/redteam-probe.c, built static
+// and copied into a busybox image. Findings 2 and 5-8 are not covered here yet.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
