@@ -1,10 +1,12 @@
 // `sandbox commit ID DIR`: the writable overlay layer of a running sandbox with a root of its own
 // becomes a new read-only layer directory DIR, usable as `--layer DIR` under a new sandbox.
 //
-// - Where the layer is: PID 1 holds the overlay's upper directory open on fd UPPER_FD
-//   (native/stage/rootfs.c). The throwaway upper lives on a tmpfs inside the sandbox's private mount
-//   namespace that no path reaches once the old root is detached, but /proc/<pid 1>/fd/99 does
-//   (proc(5), /proc/pid/fd: the link resolves to the open directory itself).
+// - Where the layer is: PID 1 holds a read-only, detached clone of the overlay's upper directory on
+//   fd UPPER_FD (native/stage/rootfs.c). The throwaway upper lives on a tmpfs inside the sandbox's
+//   private mount namespace that no path reaches once the old root is detached, but
+//   /proc/<pid 1>/fd/99 does (proc(5), /proc/pid/fd: the link resolves to the open directory
+//   itself). PID 1 is non-dumpable, so reading that link takes CAP_SYS_PTRACE: the supervisor (host
+//   root) has it, the workload does not (issue 19, finding 1).
 // - Consistency: the sandbox's cgroup is frozen for the copy (v1 freezer.state FROZEN, v2
 //   cgroup.freeze + "frozen 1" in cgroup.events), and thawed whether the copy works or fails.
 // - The copy is native (native/commit: mknod for whiteouts, xattrs such as trusted.overlay.opaque;

@@ -18,10 +18,10 @@ export const CAPABILITIES: readonly string[] = [
   'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
 ];
 
-/** The default set: docker's minus CAP_MKNOD (native/stage/caps.c says why). */
+/** The default set: docker's minus CAP_MKNOD and CAP_SETFCAP (native/stage/caps.c says why). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
   'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_AUDIT_WRITE', 'CAP_SETFCAP',
+  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_AUDIT_WRITE',
 ];
 
 /** The sandbox's privileges: its capabilities (sorted by number) and whether the syscall filter is on. */

@@ -1,5 +1,6 @@
 /*
- * Capabilities: PID 1 (and so the workload) keeps docker's default set minus CAP_MKNOD, and nothing
+ * Capabilities: PID 1 (and so the workload) keeps docker's default set minus CAP_MKNOD and
+ * CAP_SETFCAP, and nothing
  * else (moby oci/caps/defaults.go), unless `sandbox run --cap-add/--cap-drop` gave the stage another
  * set (--caps MASK, computed by supervisor/security.ts). capabilities(7) describes the sets used here.
  *
@@ -8,6 +9,16 @@
  * directory is a bind of the host's file system: with CAP_MKNOD a root workload could create
  * ./sda (block 8:0) there and read the host's disk. Without it mknod(2) still makes FIFOs and
  * sockets (mknod(2): only device nodes need the capability).
+ *
+ * CAP_SETFCAP: docker keeps it. It lets root write the security.capability xattr (setcap(8);
+ * capabilities(7), "File capabilities"), and under no_new_privs a file capability grants nothing
+ * inside the sandbox (execve ignores it: prctl(2) PR_SET_NO_NEW_PRIVS), so its only effect is on
+ * files that are run OUTSIDE later: the current directory and volumes are the host's, and kept
+ * uppers and committed layers end up there too. A `cap_dac_override+ep` copy of a program planted
+ * in the cwd gave any host user root (issue 19, finding 4). `--cap-add SETFCAP` gives it back.
+ * CAP_FSETID stays: a file's owner (uid 0 here) sets S_ISUID on it without any capability
+ * (chmod(2)), so dropping it would not stop a set-user-ID-root file being planted, while it would
+ * silently clear the set-group-ID bit of files package managers install with another group.
  */
 #include "stage.h"
 #include "sys.h"
@@ -20,10 +31,10 @@
 
 #define CAP(c) (1ULL << (c))
 
-/* docker's default capability set, without CAP_MKNOD (above). */
+/* docker's default capability set, without CAP_MKNOD and CAP_SETFCAP (above). */
 const unsigned long long default_capabilities =
 	CAP(CAP_CHOWN) | CAP(CAP_DAC_OVERRIDE) | CAP(CAP_FSETID) | CAP(CAP_FOWNER) |
-	CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) | CAP(CAP_SETFCAP) | CAP(CAP_SETPCAP) |
+	CAP(CAP_NET_RAW) | CAP(CAP_SETGID) | CAP(CAP_SETUID) | CAP(CAP_SETPCAP) |
 	CAP(CAP_NET_BIND_SERVICE) | CAP(CAP_SYS_CHROOT) | CAP(CAP_KILL) | CAP(CAP_AUDIT_WRITE);
 
 /* The highest capability number this kernel knows (capabilities(7), /proc/sys/kernel/cap_last_cap). */

@@ -1,7 +1,7 @@
 /*
  * The sandbox's file system, built by PID 1 inside the new mount namespace (a private copy of the
  * host's, see stage.c; nothing here propagates back). Layout, like docker's defaults:
- *   /                the host's root, every mount read-only
+ *   /                the host's root, every mount read-only, nodev and nosuid
  *   /sys             with --net none a fresh sysfs of the new network namespace, read-only
  *   /proc            a fresh proc of the new pid namespace; /proc/sys and docker's other
  *                    read-only paths bound read-only; the FUSE views bound over some files
@@ -69,16 +69,21 @@ void clone_bind_sources(struct config *cfg)
 	}
 }
 
-/* Make every mount of the copied host tree read-only. */
+/* Make every mount of the copied host tree read-only, nodev and nosuid. */
 void make_root_readonly(void)
 {
+	/* nodev: without a devices cgroup (v1 here has none) a device node anywhere on the host (a
+	 * disk's node left in a chroot, /var/lib/…/dev) would open inside; dropping CAP_MKNOD stops new
+	 * nodes, not existing ones (issue 19, finding 3). nosuid: the host's set-id and file-capability
+	 * binaries grant nothing inside (no_new_privs already ignores them: this is the second wall,
+	 * finding 4). The sandbox's own /dev is mounted later, with its own flags. */
 	/* mount_setattr(2) with AT_RECURSIVE changes the per-mount flag of "/" and every mount below it
 	 * in this namespace, in one call, atomically. It only reaches mounts that exist now: mounts
 	 * made afterwards (/proc, /dev, /tmp, the binds) keep their own flags. It fails with EBUSY if a
 	 * mount has files open for writing; the copies made by unshare(CLONE_NEWNS) have none (open
 	 * files keep referring to the host's original mounts). */
-	if (sys_mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)
-		die("read-only root", "mount_setattr", "/, AT_RECURSIVE, MOUNT_ATTR_RDONLY");
+	if (sys_mount_setattr(AT_FDCWD, "/", AT_RECURSIVE, MOUNT_ATTR_RDONLY | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
+		die("read-only root", "mount_setattr", "/, AT_RECURSIVE, MOUNT_ATTR_RDONLY|MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID");
 }
 
 /* Bind a path onto itself and make that bind read-only; a missing path is skipped. */

@@ -5,7 +5,7 @@
  * everything left in the pid namespace (pid_namespaces(7)).
  *
  * Order matters (each step's reason is at the step):
- *   pdeathsig -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
+ *   pdeathsig, non-dumpable -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
  *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
@@ -199,6 +199,14 @@ void pid1_main(struct config *cfg)
 	pid_t workload;
 
 	tie_to_stage(cfg->parent_pidfd, cfg->userns);
+	/* Non-dumpable (prctl(2) PR_SET_DUMPABLE 0): /proc/1/fd, /proc/1/root, /proc/1/cwd and
+	 * pidfd_getfd(2) on PID 1 then need CAP_SYS_PTRACE (ptrace_may_access, kernel/ptrace.c), which the
+	 * workload lacks: it holds PID 1's uid and capabilities, and PID 1 holds descriptors the workload
+	 * must not (the upper's clone, UPPER_FD, rootfs.c; issue 19, finding 1). The supervisor (host
+	 * root with CAP_SYS_PTRACE) still reads /proc/PID/ns for `sandbox exec` and fd/UPPER_FD for
+	 * `sandbox commit`. The workload's execve(2) makes it dumpable again (its own process). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("pid 1", "prctl", "PR_SET_DUMPABLE, 0");
 	/* Device nodes and directories get exactly the modes we ask for; the workload gets the
 	 * supervisor's umask back. */
 	umask_saved = umask(0);

@@ -24,6 +24,16 @@
  * once the old root is detached no path leads to the tmpfs upper, but /proc/<pid 1>/fd/UPPER_FD
  * does (proc(5): the magic link resolves to the directory itself), and `sandbox commit` copies it
  * from there while the sandbox is frozen. O_CLOEXEC: the workload never holds it.
+ *
+ * That descriptor is NOT the upper opened by path (issue 19, finding 1): a directory opened on the
+ * sandbox's copy of the host mount leads, through "..", to the rest of that file system (with
+ * --keep K, K/upper's ".." chain reached the host's root, writable, as the layer path never makes
+ * it read-only), and it writes into the upper behind the overlay's back (even with --read-only).
+ * It is a detached clone of the upper alone (open_tree(2), OPEN_TREE_CLONE without AT_RECURSIVE):
+ * the clone's root is the upper directory and it has no parent mount, so ".." at its root stays
+ * there (path_resolution(7); fs/namei.c follow_dotdot: a mount without a parent is not crossed),
+ * and it is made read-only, nodev, nosuid, noexec (mount_setattr(2) works on a detached mount).
+ * PID 1 is also non-dumpable (pid1.c), so the workload can't reach the descriptor at all.
  */
 #include "stage.h"
 #include "sys.h"
@@ -71,13 +81,17 @@ static char *overlay_options(const struct config *cfg, const char *upper, const 
 	return data;
 }
 
-/* Open the upper directory on UPPER_FD, which must be free (nothing else of ours uses it). */
+/* Hold a read-only, detached clone of the upper directory on UPPER_FD, which must be free (nothing
+ * else of ours uses it). The clone's descriptor is O_PATH (open_tree(2)); /proc/<pid>/fd/UPPER_FD
+ * opens the directory itself for `sandbox commit`. */
 static void keep_upper_open(const char *upper)
 {
-	int fd = open(upper, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	int fd = sys_open_tree(AT_FDCWD, upper, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
 
 	if (fd < 0)
-		die("rootfs", "open", "%s", upper);
+		die("rootfs", "open_tree", "%s, OPEN_TREE_CLONE", upper);
+	if (sys_mount_setattr(fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
+		die("rootfs", "mount_setattr", "clone of %s, MOUNT_ATTR_RDONLY|NOSUID|NODEV|NOEXEC", upper);
 	if (fcntl(UPPER_FD, F_GETFD) >= 0 || errno != EBADF) {
 		errno = EBUSY;
 		die("rootfs", "fcntl", "descriptor %d for the upper dir is taken", UPPER_FD);
@@ -110,9 +124,11 @@ void enter_rootfs(struct config *cfg)
 	}
 
 	/* 2. The overlay. nosuid: set-id files of an image do not grant privileges (no_new_privs does
-	 * the same later; this covers PID 1's own exec-free life too). */
+	 * the same later; this covers PID 1's own exec-free life too). nodev: a device node in an image,
+	 * a layer or a kept upper (`opt/kmsg c 1 11`) can't be opened (EACCES; fs/namei.c may_open_dev
+	 * checks the overlay's mount): there is no devices cgroup on v1 (issue 19, finding 3). */
 	data = overlay_options(cfg, upper, work);
-	if (mount("overlay", root, "overlay", MS_NOSUID, data) != 0)
+	if (mount("overlay", root, "overlay", MS_NOSUID | MS_NODEV, data) != 0)
 		die("rootfs", "mount", "overlay, %s, %s", root, data);
 	free(data);
 	keep_upper_open(upper);

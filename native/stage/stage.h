@@ -36,8 +36,9 @@
 /* Exit codes like docker run: 125 = the sandbox itself failed, 126 = cannot execute, 127 = not found. */
 enum { EXIT_SANDBOX = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
 
-/* The descriptor on which PID 1 of a --layer sandbox holds its overlay's upper directory
- * (rootfs.c); supervisor/commit/ reads the layer through /proc/<pid 1>/fd/UPPER_FD. */
+/* The descriptor on which PID 1 of a --layer sandbox holds a read-only detached clone of its
+ * overlay's upper directory (rootfs.c); supervisor/commit.ts reads the layer through
+ * /proc/<pid 1>/fd/UPPER_FD (PID 1 is non-dumpable: that takes CAP_SYS_PTRACE). */
 #define UPPER_FD 99
 
 /* A "SRC:DST" pair (bind views, volumes) or "DIR:OPTS" (cgroup v1 hierarchies). */
@@ -148,7 +149,7 @@ void detach_old_root(void);
 void seal_rootfs(void);
 
 /* caps.c */
-extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD */
+extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD, CAP_SETFCAP */
 void drop_capabilities(unsigned long long keep);
 void switch_user(const struct config *cfg);
 

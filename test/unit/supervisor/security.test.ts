@@ -6,7 +6,7 @@ import { execStageArgs } from '../../../supervisor/commands/exec.js';
 describe('resolveSecurity: docker\'s --cap-add/--cap-drop rules', () => {
   it('is the default set and the filter without flags', () => {
     expect(resolveSecurity({})).toEqual({ capabilities: [...DEFAULT_CAPABILITIES], seccomp: 'default' });
-    expect(capabilityMask(DEFAULT_CAPABILITIES)).toBe('0xa00425fb'); // as PID 1's /proc/self/status shows it
+    expect(capabilityMask(DEFAULT_CAPABILITIES)).toBe('0x200425fb'); // as PID 1's /proc/self/status shows it
   });
 
   it('takes names with or without CAP_, in any case, and keeps the kernel order', () => {
@@ -59,9 +59,9 @@ describe('securityArgs', () => {
 
   it('passes --caps MASK and --seccomp unconfined, to run and to exec alike', () => {
     const s = resolveSecurity({ capAdd: ['SYS_ADMIN'], securityOpt: ['seccomp=unconfined'] });
-    expect(securityArgs(s)).toEqual(['--caps', '0xa02425fb', '--seccomp', 'unconfined']);
+    expect(securityArgs(s)).toEqual(['--caps', '0x202425fb', '--seccomp', 'unconfined']);
     expect(execStageArgs(1, 2, [], '/', ['true'], null, s)).toEqual([
-      '--supervisor-pid', '1', '--exec-into', '2', '--caps', '0xa02425fb', '--seccomp', 'unconfined', '--chdir', '/', '--', 'true',
+      '--supervisor-pid', '1', '--exec-into', '2', '--caps', '0x202425fb', '--seccomp', 'unconfined', '--chdir', '/', '--', 'true',
     ]);
   });
 });
