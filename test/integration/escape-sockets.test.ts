@@ -1,0 +1,145 @@
+// Issue 19, finding 2: host unix sockets and FIFOs reached from inside a sandbox. A read-only mount
+// does not stop connect(2) to a socket file nor an open of a FIFO for writing, and the workload is
+// host uid 0 with CAP_DAC_OVERRIDE. Every test attacks only canaries it makes itself: a unix socket
+// server and a FIFO in a 0700 directory of its own under /run; never the host's real sockets.
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { CLI, cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
+
+const skip = requireOrSkip(sandboxUnavailable());
+
+/** The canary directory: root-only, under the host's /run, named after this test process. */
+const CANARY = `/run/sandbox-test-canary-${process.pid}`;
+const SOCK = `${CANARY}/canary.sock`;
+const FIFO = `${CANARY}/canary.fifo`;
+
+/** A Python probe run inside: connect to SOCK and send a line, open FIFO for writing; prints one result line each. */
+const PROBE = `
+import errno, os, socket
+try:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect(${JSON.stringify(SOCK)})
+    s.sendall(b"forged from inside\\n")
+    print("socket connected")
+except OSError as e:
+    print("socket", errno.errorcode[e.errno])
+try:
+    fd = os.open(${JSON.stringify(FIFO)}, os.O_WRONLY | os.O_NONBLOCK)
+    os.write(fd, b"forged from inside\\n")
+    print("fifo written")
+except OSError as e:
+    print("fifo", errno.errorcode[e.errno])
+`;
+
+describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of reach', () => {
+  let server: Server;
+  let received: string[] = [];
+  let fifoFd = -1;
+  let work = '';
+
+  beforeAll(async () => {
+    mkdirSync(CANARY, { mode: 0o700 });
+    chmodSync(CANARY, 0o700);
+    server = createServer((sock) => {
+      received.push('connection');
+      sock.on('data', (d: Buffer) => received.push(d.toString()));
+      sock.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => server.listen(SOCK, resolve));
+    chmodSync(SOCK, 0o600);
+    execFileSync('mkfifo', ['-m', '0600', FIFO]);
+    // Held open for reading, so a writer's non-blocking open would succeed (no ENXIO) if it could reach it.
+    fifoFd = openSync(FIFO, constants.O_RDONLY | constants.O_NONBLOCK);
+    work = mkdtempSync(join(tmpdir(), 'sandbox-escape-sockets-'));
+    writeFileSync(join(work, 'probe.py'), PROBE);
+  });
+  afterAll(async () => {
+    if (fifoFd >= 0) closeSync(fifoFd);
+    await new Promise<void>((resolve) => server.close(() => resolve()));
+    rmSync(CANARY, { recursive: true, force: true });
+    rmSync(work, { recursive: true, force: true });
+  });
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  /** Bytes the FIFO received since the last call. */
+  const fifoText = (): string => {
+    const buf = Buffer.alloc(4096);
+    try {
+      const n = readSync(fifoFd, buf, 0, buf.length, null);
+      return buf.subarray(0, n).toString();
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return '';
+      throw err;
+    }
+  };
+
+  for (const net of ['host', 'none']) {
+    it(`a root workload (--net ${net}) can neither connect to a 0600 root socket under /run nor write a 0600 FIFO there`, async () => {
+      received = [];
+      const r = await cli(['run', '--net', net, '--', 'python3', 'probe.py'], { cwd: work });
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim().split('\n')).toEqual(['socket ENOENT', 'fifo ENOENT']);
+      // Give a connection that did get through time to show itself.
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      expect(received).toEqual([]);
+      expect(fifoText()).toBe('');
+    });
+  }
+
+  it('/run and /var/run are empty and read-only inside; the host /run still holds the canary', async () => {
+    const r = await cli(['run', '--', 'sh', '-c', 'ls -A /run | wc -l; ls -A /var/run/ | wc -l; touch /run/x 2>&1; grep -c sandbox-test-canary /proc/self/mountinfo']);
+    const [run, varRun, touch, mentions] = r.stdout.trim().split('\n');
+    expect(run).toBe('0');
+    expect(varRun).toBe('0');
+    expect(touch).toMatch(/Read-only file system/);
+    expect(mentions).toBe('0');
+  });
+
+  it('a volume, the workdir and --tmpfs under /run still mount on top of the cover', async () => {
+    const sub = join(work, 'vol');
+    mkdirSync(sub, { recursive: true });
+    writeFileSync(join(sub, 'hello'), 'from the volume\n');
+    const r = await cli(['run', '-v', `${sub}:/run/app/data:ro`, '--tmpfs', '/run/scratch:1M', '--', 'sh', '-c', 'cat /run/app/data/hello; echo ok > /run/scratch/f && cat /run/scratch/f; ls -A /run | tr "\\n" " "']);
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('from the volume\nok\napp scratch ');
+    const t = await cli(['run', '--tmpfs', '/run', '--', 'sh', '-c', 'echo ok > /run/f && cat /run/f']);
+    expect(t.stdout).toBe('ok\n');
+    // A current directory under /run is still bound writable (its mount point is made on the cover).
+    const wd = `${CANARY}/workdir`;
+    mkdirSync(wd, { mode: 0o700 });
+    const w = await cli(['run', '--', 'sh', '-c', 'pwd; echo written > f; ls -A /run'], { cwd: wd });
+    expect(w.stderr).toBe('');
+    expect(w.stdout).toBe(`${wd}\n${CANARY.slice('/run/'.length)}\n`);
+    expect(readFileSync(`${wd}/f`, 'utf8')).toBe('written\n');
+  });
+
+  it('/etc/resolv.conf pointing into /run (systemd-resolved) still reads inside: its text is carried over', async () => {
+    // The host's /etc is never touched: in a private mount namespace of this test only, an overlay
+    // on /etc replaces resolv.conf by a symlink to a canary file under /run, as systemd-resolved does.
+    const ov = mkdtempSync(join(tmpdir(), 'sandbox-escape-etc-'));
+    mkdirSync(`${ov}/upper`);
+    mkdirSync(`${ov}/work`);
+    writeFileSync(`${CANARY}/resolv.conf`, 'nameserver 192.0.2.53\n');
+    const script = [
+      `mount -t overlay overlay -o lowerdir=/etc,upperdir=${ov}/upper,workdir=${ov}/work /etc`,
+      `ln -sf ..${CANARY}/resolv.conf /etc/resolv.conf`,
+      `exec "$0" "$1" run -- sh -c 'cat /etc/resolv.conf; ls -A /run'`,
+    ].join(' && ');
+    try {
+      const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, CLI], { encoding: 'utf8' });
+      expect(r.stderr).toBe('');
+      expect(r.stdout).toBe(`nameserver 192.0.2.53\n${CANARY.slice('/run/'.length)}\n`);
+    } finally {
+      rmSync(ov, { recursive: true, force: true });
+    }
+  });
+});
