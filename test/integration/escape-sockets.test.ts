@@ -1,14 +1,17 @@
 // Issue 19, finding 2: host unix sockets and FIFOs reached from inside a sandbox. A read-only mount
 // does not stop connect(2) to a socket file nor an open of a FIFO for writing, and the workload is
 // host uid 0 with CAP_DAC_OVERRIDE. Every test attacks only canaries it makes itself: a unix socket
-// server and a FIFO in a 0700 directory of its own under /run; never the host's real sockets.
+// server and a FIFO in a 0700 directory of its own under /run, its own `sandbox events` subscriber,
+// never the host's real sockets or daemons. The barriers behind /run's cover (peer credentials, validated and
+// bounded input) are tested through a volume that hands the sandbox the test's own socket, as a
+// user widening the sandbox would.
 import { execFileSync, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer, type Server } from 'node:net';
+import { chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli, type CliResult } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
@@ -141,5 +144,98 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
     } finally {
       rmSync(ov, { recursive: true, force: true });
     }
+  });
+});
+
+/** Start `sandbox events` and wait until its socket exists. */
+async function subscribe(): Promise<{ socket: string; stop(): Promise<CliResult>; alive(): boolean }> {
+  const child = startCli(['events']);
+  const done = finish(child);
+  const socket = `/run/sandbox-events.${child.pid}.sock`;
+  for (let i = 0; i < 250 && !existsSync(socket); i++) await new Promise((r) => setTimeout(r, 20));
+  expect(existsSync(socket)).toBe(true);
+  return {
+    socket,
+    alive: () => child.exitCode === null && child.signalCode === null,
+    async stop() {
+      child.kill('SIGTERM');
+      return done;
+    },
+  };
+}
+
+/** Write text to a Unix socket from this (host) process and wait until the peer closes or 500 ms pass. */
+function sendFromHost(path: string, text: string | Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    const sock = connect(path, () => sock.end(text));
+    const timer = setTimeout(() => (sock.destroy(), resolve()), 500);
+    sock.on('error', () => undefined);
+    sock.on('close', () => (clearTimeout(timer), resolve()));
+  });
+}
+
+/** A forged event, well-formed: what a supervisor would send. */
+const forged = (id: string): string => JSON.stringify({ type: 'exit', time: new Date().toISOString(), id, name: null, exitCode: 0 });
+
+describe.skipIf(skip)('escape-sockets: our own sockets', () => {
+  let work = '';
+  beforeAll(() => {
+    work = mkdtempSync(join(tmpdir(), 'sandbox-escape-own-'));
+  });
+  afterAll(() => rmSync(work, { recursive: true, force: true }));
+  afterEach(() => {
+    const left = leftovers();
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it("the events socket and journal are not reachable inside; forged lines through a bound socket aren't printed", async () => {
+    const sub = await subscribe();
+    const client = (path: string) => `
+import errno, socket
+try:
+    s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+    s.connect("${path}")
+    print("connected")
+    s.sendall(b${JSON.stringify(forged('f0f0f0f0f0f0') + '\n')} + b"not json\\n")
+    s.shutdown(socket.SHUT_WR)
+    s.recv(1)
+    print("sent")
+except OSError as e:
+    print(errno.errorcode[e.errno])
+`;
+    writeFileSync(join(work, 'direct.py'), client(sub.socket));
+    writeFileSync(join(work, 'bound.py'), client('/tmp/events.sock'));
+    const direct = await cli(['run', '--', 'sh', '-c', `python3 direct.py; cat /run/sandbox-events.log 2>&1 | head -c 200`], { cwd: work });
+    expect(direct.stdout).toBe('ENOENT\ncat: /run/sandbox-events.log: No such file or directory\n');
+    // Handed in by a volume: the subscriber refuses the peer (root in the sandbox's pid namespace).
+    const bound = await cli(['run', '-v', `${sub.socket}:/tmp/events.sock`, '--', 'python3', 'bound.py'], { cwd: work });
+    expect(bound.stderr).toBe('');
+    // Connected, then cut off at once: the sends may fail with EPIPE or ECONNRESET.
+    expect(bound.stdout).toMatch(/^connected\n(sent|EPIPE|ECONNRESET)\n$/);
+    expect(sub.alive()).toBe(true);
+    const r = await sub.stop();
+    expect(r.code).toBe(0);
+    expect(r.stdout).not.toContain('f0f0f0f0f0f0');
+    expect(r.stderr).toMatch(/refused a connection from pid \d+ uid 0: not a supervisor/);
+    // Every line printed is a sandbox's real event (the two runs' start and exit).
+    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    expect(events.map((e) => e.type)).toEqual(['start', 'exit', 'start', 'exit']);
+  });
+
+  it('garbage from a host peer (not JSON, an oversized line, a bad event) neither kills `sandbox events` nor is printed', async () => {
+    const sub = await subscribe();
+    await sendFromHost(sub.socket, 'not json at all\n');
+    await sendFromHost(sub.socket, '{"type":"exit"}\n[1,2,3]\nnull\n');
+    await sendFromHost(sub.socket, Buffer.alloc(4 << 20, 'x'));
+    await sendFromHost(sub.socket, `${forged('e1e1e1e1e1e1').replace('"exitCode":0', '"exitCode":"0"')}\n`);
+    expect(sub.alive()).toBe(true);
+    // Still working: a real sandbox's events arrive.
+    expect((await cli(['run', '--name', 'esc-ev', '--', 'true'])).code).toBe(0);
+    await new Promise((r) => setTimeout(r, 100));
+    const r = await sub.stop();
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines.map((l) => (JSON.parse(l) as { type: string; name: string }).type)).toEqual(['start', 'exit']);
   });
 });
