@@ -2,16 +2,18 @@
 // does not stop connect(2) to a socket file nor an open of a FIFO for writing, and the workload is
 // host uid 0 with CAP_DAC_OVERRIDE. Every test attacks only canaries it makes itself: a unix socket
 // server and a FIFO in a 0700 directory of its own under /run, its own `sandbox events` subscriber,
-// never the host's real sockets or daemons. The barriers behind /run's cover (peer credentials, validated and
+// its own views daemon with a canary process in a private mount namespace as the target; never the
+// host's real sockets or daemons. The barriers behind /run's cover (peer credentials, validated and
 // bounded input) are tested through a volume that hands the sandbox the test's own socket, as a
 // user widening the sandbox would.
-import { execFileSync, spawnSync } from 'node:child_process';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
 import { chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli, type CliResult } from '../helpers/sandbox.js';
+import { startDaemon, stopDaemon } from '../helpers/oci.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
@@ -237,5 +239,50 @@ except OSError as e:
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
     expect(lines.map((l) => (JSON.parse(l) as { type: string; name: string }).type)).toEqual(['start', 'exit']);
+  });
+
+  it("a register sent from inside a sandbox to the views daemon is refused, alike for live and missing pids", async () => {
+    const base = `${work}/procfs`;
+    const daemon = await startDaemon(base);
+    // The target a forged register would name: a canary process of this test, in a private mount
+    // namespace of its own (so even a daemon that obeyed would bind views only there).
+    const canary = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '60'], { stdio: 'ignore' });
+    try {
+      await new Promise((r) => setTimeout(r, 200));
+      const pids = [canary.pid!, 4194000, 1];
+      writeFileSync(
+        join(work, 'register.py'),
+        `
+import json, socket
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.connect("/tmp/api.sock")
+f = s.makefile("rw")
+for pid in ${JSON.stringify(pids)}:
+    f.write(json.dumps({"op": "register", "id": "escape-%d" % pid, "pid": pid, "root": ""}) + "\\n")
+f.write(json.dumps({"op": "list"}) + "\\n")
+f.write("x" * 70000 + "\\n")
+f.flush()
+for _ in range(${pids.length + 1}):
+    print(f.readline().strip())
+print("closed" if f.readline() == "" else "open")
+`,
+      );
+      const r = await cli(['run', '-v', `${base}/api.sock:/tmp/api.sock`, '--', 'python3', 'register.py'], { cwd: work });
+      expect(r.stderr).toBe('');
+      const replies = r.stdout.trim().split('\n');
+      const regs = replies.slice(0, pids.length).map((l) => JSON.parse(l) as { ok: boolean; error?: string });
+      pids.forEach((pid, i) => {
+        expect(regs[i]).toEqual({ ok: false, error: `register escape-${pid}: refused: pid ${pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` });
+      });
+      expect(JSON.parse(replies[pids.length]!)).toEqual({ ok: true, containers: [] });
+      expect(replies[pids.length + 1]).toBe('closed'); // the oversized line cut the connection
+      expect(daemon.log()).not.toMatch(/register escape/);
+      // The canary's mount namespace got no views.
+      expect(readFileSync(`/proc/${canary.pid}/mountinfo`, 'utf8')).not.toContain('/proc/meminfo');
+    } finally {
+      canary.kill('SIGKILL');
+      await stopDaemon(daemon);
+      rmSync(base, { recursive: true, force: true });
+    }
   });
 });
