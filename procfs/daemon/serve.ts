@@ -153,7 +153,8 @@ class Daemon {
       entry.reg.targets = targets.filter((t) => !inside.has(t));
     }
     await this.persist();
-    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''})`);
+    const from = caller.host ? 'the host' : "a hook in the container's pid namespace";
+    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''}; asked by ${from})`);
     return { ok: true, views: binds.filter((b) => !skipped.includes(b.target)), skipped };
   }
 
