@@ -4,7 +4,7 @@
 // is first set to the end of the file ... and the file offset and the write are one atomic step"),
 // so concurrent supervisors never interleave lines. Bounded: past JOURNAL_MAX_BYTES the file is
 // renamed to .1 (replacing the older one), so history reaches back one to two megabytes of events.
-import { appendFile, readFile, rename, stat } from 'node:fs/promises';
+import { appendFile, chmod, readFile, rename, stat } from 'node:fs/promises';
 import { UsageError } from './errors.js';
 
 /** The journal file (next to the subscriber sockets, outside /run/sandbox, which holds only state dirs). */
@@ -15,7 +15,11 @@ export const JOURNAL_MAX_BYTES = 1 << 20;
 /** Append one event line (ending in "\n"); rotate first when the journal is full. Never throws. */
 export async function appendJournal(line: string, path = JOURNAL, maxBytes = JOURNAL_MAX_BYTES): Promise<void> {
   try {
-    const size = await stat(path).then((s) => s.size, () => 0);
+    const st = await stat(path).catch(() => null);
+    const size = st?.size ?? 0;
+    // Every sandbox's command is in it: root's only. appendFile's mode applies to a new file; one
+    // left by an older version or made by hand is narrowed here.
+    if (st !== null && (st.mode & 0o777) !== 0o600) await chmod(path, 0o600);
     // Two supervisors may both rotate: the second rename moves a nearly empty file over .1, losing
     // the older history only (never the current line, which is appended after).
     if (size + line.length > maxBytes) await rename(path, `${path}.1`).catch(() => undefined);

@@ -23,6 +23,46 @@ export type SandboxEvent =
   | { type: 'oom'; time: string; id: string; name: string | null; oomKills: number }
   | { type: 'exit'; time: string; id: string; name: string | null; exitCode: number };
 
+/** The longest event line a subscriber accepts (a start event's command is the only long field). */
+export const MAX_EVENT_LINE = 64 * 1024;
+
+const EVENT_TYPES = new Set(['start', 'oom', 'exit']);
+const ID_RE = /^[0-9a-z]{1,64}$/;
+const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/;
+
+/**
+ * An event line as a supervisor writes it (publish: JSON.stringify of a SandboxEvent), or null.
+ * Anything else is refused, not repaired: the fields must have their types and the line must be
+ * exactly the canonical serialization of what was read (no extra keys, no other order or spacing).
+ */
+export function parseEventLine(line: string): SandboxEvent | null {
+  if (line.length > MAX_EVENT_LINE) return null;
+  let v: Record<string, unknown>;
+  try {
+    v = JSON.parse(line) as Record<string, unknown>;
+  } catch {
+    return null;
+  }
+  if (typeof v !== 'object' || v === null || Array.isArray(v)) return null;
+  if (typeof v.type !== 'string' || !EVENT_TYPES.has(v.type)) return null;
+  if (typeof v.time !== 'string' || Number.isNaN(Date.parse(v.time))) return null;
+  if (typeof v.id !== 'string' || !ID_RE.test(v.id)) return null;
+  if (v.name !== null && (typeof v.name !== 'string' || !NAME_RE.test(v.name))) return null;
+  const base = { type: v.type, time: v.time, id: v.id, name: v.name as string | null };
+  let event: SandboxEvent;
+  if (v.type === 'start') {
+    if (!Array.isArray(v.command) || !v.command.every((a) => typeof a === 'string')) return null;
+    event = { ...base, type: 'start', command: v.command as string[] };
+  } else if (v.type === 'oom') {
+    if (!Number.isSafeInteger(v.oomKills)) return null;
+    event = { ...base, type: 'oom', oomKills: v.oomKills as number };
+  } else {
+    if (!Number.isSafeInteger(v.exitCode)) return null;
+    event = { ...base, type: 'exit', exitCode: v.exitCode as number };
+  }
+  return JSON.stringify(event) === line ? event : null;
+}
+
 /** Send one line to one subscriber; remove its socket if nobody listens on it any more. */
 function deliver(path: string, line: string): Promise<void> {
   return new Promise((resolve) => {

@@ -78,22 +78,16 @@ static void unescape(char *s)
 	*out = '\0';
 }
 
-/* Detach every mount at or below dir in this namespace, then cover dir with an empty read-only tmpfs. */
-void hide_dir(const char *dir)
+/* Detach every mount at or below dir in this namespace (dir itself too, if it is a mount point). */
+void detach_below(const char *what, const char *dir)
 {
 	size_t dlen = strlen(dir), n = 0, cap = 0, linecap = 0;
 	char **points = NULL, *line = NULL;
-	struct stat st;
 	FILE *f;
 
-	if (stat(dir, &st) != 0) {
-		if (errno == ENOENT)
-			return;
-		die("--hide", "stat", "%s", dir);
-	}
 	f = fopen("/proc/self/mountinfo", "re");
 	if (f == NULL)
-		die("--hide", "fopen", "/proc/self/mountinfo");
+		die(what, "fopen", "/proc/self/mountinfo");
 	/* proc(5), /proc/PID/mountinfo: the mount point is the 5th space-separated field. */
 	while (getline(&line, &linecap, f) > 0) {
 		char *p = line, *end;
@@ -111,10 +105,10 @@ void hide_dir(const char *dir)
 			cap = cap ? 2 * cap : 16;
 			points = realloc(points, cap * sizeof *points);
 			if (points == NULL)
-				die("--hide", "realloc", "%zu", cap);
+				die(what, "realloc", "%zu", cap);
 		}
 		if ((points[n++] = strdup(p)) == NULL)
-			die("--hide", "strdup", "%s", p);
+			die(what, "strdup", "%s", p);
 	}
 	free(line);
 	fclose(f);
@@ -124,10 +118,23 @@ void hide_dir(const char *dir)
 	 * mounts (mount_namespaces(7)). */
 	for (size_t i = n; i-- > 0;) {
 		if (umount2(points[i], MNT_DETACH) != 0 && errno != EINVAL && errno != ENOENT)
-			die("--hide", "umount2", "%s, MNT_DETACH", points[i]);
+			die(what, "umount2", "%s, MNT_DETACH", points[i]);
 		free(points[i]);
 	}
 	free(points);
+}
+
+/* Detach every mount at or below dir in this namespace, then cover dir with an empty read-only tmpfs. */
+void hide_dir(const char *dir)
+{
+	struct stat st;
+
+	if (stat(dir, &st) != 0) {
+		if (errno == ENOENT)
+			return;
+		die("--hide", "stat", "%s", dir);
+	}
+	detach_below("--hide", dir);
 	if (mount("tmpfs", dir, "tmpfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=0755") != 0)
 		die("--hide", "mount", "tmpfs, %s, ro", dir);
 }

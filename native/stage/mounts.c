@@ -7,6 +7,7 @@
  *                    read-only paths bound read-only; the FUSE views bound over some files
  *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
  *   /tmp             a private tmpfs
+ *   /run, /var/run   (host root only) an empty tmpfs, read-only once the binds are attached
  *   --rw, --volume   binds of host paths, writable unless :ro; --tmpfs private tmpfs mounts
  *   /sys/fs/cgroup   the sandbox's own cgroup, read-only (after the cgroup namespace exists)
  *
@@ -263,13 +264,104 @@ static void mount_tmpfs_at(const struct tmpfs_mount *t)
 		die("--tmpfs", "mount", "tmpfs, %s, %s", t->path, opts);
 }
 
+/*
+ * The host's /run behind an empty tmpfs (and /var/run, when it is a directory of its own rather than
+ * the usual symlink to /run), on the host root only: with --layer the image's /run is the image's.
+ * The read-only root does not protect what lives there. The kernel refuses writes on a read-only
+ * mount only to regular files, directories and symlinks (fs/namei.c sb_permission, mnt_want_write
+ * callers); connect(2) to a unix socket file needs only write permission on it (unix(7)) and an
+ * open(2) of a FIFO for writing only the permission bits, both of which root's CAP_DAC_OVERRIDE
+ * passes. So docker.sock, D-Bus, systemd's private socket, /run/initctl and our own sockets would be
+ * reachable. The copies of the host's mounts below /run (other sandboxes' views and state among
+ * them) are detached first, as --hide does (confine.c). The tmpfs stays writable while binds whose
+ * target is under /run get their mount points (attach() makes them), and is sealed read-only after
+ * (seal_run). One file is carried over: resolv.conf, when /etc/resolv.conf resolves into a covered
+ * directory (systemd-resolved's ../run/systemd/resolve/stub-resolv.conf), so name resolution keeps
+ * working; it is copied (at most 64 KiB), not bound, so no host file stays reachable.
+ */
+static const char *const run_dirs[] = { "/run", "/var/run" };
+static int run_covers[2] = { -1, -1 }; /* O_PATH descriptors of our tmpfs mounts, for seal_run() */
+
+/* Read at most 64 KiB of a small host file; returns its length, or -1 (the file is then not kept). */
+static ssize_t read_small(const char *path, char *buf, size_t cap)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	ssize_t len = 0, n;
+
+	if (fd < 0)
+		return -1;
+	while ((size_t)len < cap && (n = read(fd, buf + len, cap - (size_t)len)) > 0)
+		len += n;
+	close(fd);
+	return len;
+}
+
+/* Cover /run (and a /var/run directory) with an empty, for now writable, tmpfs; see above. */
+static void cover_run(const struct config *cfg)
+{
+	static char text[65536];
+	char resolv[4096];
+	ssize_t len = -1;
+	bool resolved;
+
+	if (cfg->n_layers > 0)
+		return;
+	resolved = realpath("/etc/resolv.conf", resolv) != NULL;
+	for (size_t i = 0; i < sizeof run_dirs / sizeof run_dirs[0]; i++) {
+		const char *dir = run_dirs[i];
+		size_t dlen = strlen(dir);
+		struct stat st;
+
+		if (lstat(dir, &st) != 0) {
+			if (errno == ENOENT)
+				continue;
+			die("/run", "lstat", "%s", dir);
+		}
+		if (!S_ISDIR(st.st_mode))
+			continue; /* /var/run -> /run: covered with /run */
+		bool keep = resolved && strncmp(resolv, dir, dlen) == 0 && resolv[dlen] == '/';
+		if (keep)
+			len = read_small(resolv, text, sizeof text);
+		detach_below("/run", dir);
+		if (mount("tmpfs", dir, "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755,size=1m") != 0)
+			die("/run", "mount", "tmpfs, %s, mode=755,size=1m", dir);
+		run_covers[i] = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+		if (run_covers[i] < 0)
+			die("/run", "open", "%s, O_PATH", dir);
+		if (keep && len >= 0) {
+			*strrchr(resolv, '/') = '\0';
+			make_dirs("/run", resolv);
+			resolv[strlen(resolv)] = '/';
+			int fd = open(resolv, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+			if (fd < 0 || write(fd, text, (size_t)len) != len)
+				die("/run", "write", "%s (resolv.conf kept for name resolution)", resolv);
+			close(fd);
+		}
+	}
+}
+
+/* Make the /run covers read-only, by descriptor: a --tmpfs /run on top keeps its own flags. */
+static void seal_run(void)
+{
+	for (size_t i = 0; i < sizeof run_covers / sizeof run_covers[0]; i++) {
+		if (run_covers[i] < 0)
+			continue;
+		/* mount_setattr(2): AT_EMPTY_PATH changes the mount the descriptor itself is on. */
+		if (sys_mount_setattr(run_covers[i], "", AT_EMPTY_PATH, MOUNT_ATTR_RDONLY, 0) != 0)
+			die("/run", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", run_dirs[i]);
+		close(run_covers[i]);
+		run_covers[i] = -1;
+	}
+}
+
 /* Attach the --rw directories (onto themselves), then the volumes and --tmpfs mounts, shallowest
  * first (as docker sorts mounts), so "-v /data:/d --tmpfs /d/cache" mounts the tmpfs inside the
- * volume instead of under it. */
+ * volume instead of under it. /run is covered first and sealed last (cover_run above). */
 void attach_bind_sources(struct config *cfg)
 {
 	size_t max = 0;
 
+	cover_run(cfg);
 	for (size_t i = 0; i < cfg->n_rw; i++)
 		attach("--rw", cfg->rw[i].tree_fd, cfg->rw[i].dst);
 	for (size_t i = 0; i < cfg->n_volumes; i++)
@@ -284,6 +376,7 @@ void attach_bind_sources(struct config *cfg)
 			if (depth_of(cfg->tmpfs[i].path) == d)
 				mount_tmpfs_at(&cfg->tmpfs[i]);
 	}
+	seal_run();
 }
 
 /* Bind the supervisor's FUSE view files, read-only, over /proc/meminfo and friends. */

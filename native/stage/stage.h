@@ -159,6 +159,7 @@ void lock_down(const char *step, const struct config *cfg);
 
 /* confine.c */
 void mask_paths(void);
+void detach_below(const char *what, const char *dir);
 void hide_dir(const char *dir);
 void set_oom_score_adj(int value);
 

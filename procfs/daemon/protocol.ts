@@ -1,5 +1,8 @@
 // The daemon's local API: JSON lines over a Unix stream socket (root-only, mode 0600). A client
-// writes one request object per line and reads one reply line per request, in order.
+// writes one request object per line and reads one reply line per request, in order. The daemon
+// checks who asks (SO_PEERCRED, serve.ts Caller): root in its own pid namespace may do anything,
+// root inside a container only register, unregister and list that container (a createContainer
+// hook, which runc runs in the container's pid namespace); lines are at most 64 KiB.
 //
 // register binds the views into a container and serves them until unregister (or until its process
 // is gone). The same request with bind: false and no pid but cgroupDirs would let `sandbox run`

@@ -23,6 +23,7 @@ import { parseRequest, type RegisterRequest, type Reply, type ServedView } from 
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
 import { cgroupViewSource } from '../view-source.js';
 import { hostBootMs } from './source.js';
+import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
 
 /** Where the daemon lives unless told otherwise (the contract with the DaemonSet and systemd unit). */
 export const DEFAULT_MOUNT = '/run/sandbox-procfs/mnt';
@@ -43,6 +44,30 @@ export interface ServeOptions {
 /** The registrations file: next to the socket. */
 export function registryPath(socketPath: string): string {
   return join(dirname(socketPath), 'registrations.json');
+}
+
+/** Requests one connection may have waiting; a client that pipelines more is cut off. */
+const MAX_PENDING = 16;
+/** Connections served at once. */
+const MAX_CONNECTIONS = 64;
+
+/**
+ * Who asks, from SO_PEERCRED (supervisor/peer.ts). The host (root in the daemon's pid namespace:
+ * the CLI, a runtime's createRuntime/poststop hooks, an admin) may do anything. Root in another pid
+ * namespace is a createContainer hook, which runc runs inside the container's namespaces (runc
+ * init's child): it may register only the init of its own pid namespace, unregister and list only
+ * such containers. So a workload that reaches the socket cannot have views bound into a host
+ * process of its choosing, and every refusal reads the same, whether or not the pid exists.
+ */
+export interface Caller {
+  host: boolean;
+  /** The caller's pid namespace at connect time (null: unknown, nothing is allowed). */
+  pidNs: string | null;
+}
+
+/** Whether a non-host caller may act on pid: it is the init of the caller's own pid namespace. */
+function ownContainer(caller: Caller, pid: number): boolean {
+  return caller.host || (caller.pidNs !== null && pidNamespaceOf(pid) === caller.pidNs && isNamespaceInit(pid));
 }
 
 /** One container being served. */
@@ -96,13 +121,15 @@ class Daemon {
     return targets.map((target) => ({ source: `${this.server.mountpoint}/${id}${target}`, target: `${root}${target}` }));
   }
 
-  async register(req: RegisterRequest): Promise<Reply> {
+  async register(req: RegisterRequest, caller: Caller): Promise<Reply> {
+    // First, before anything that tells whether the pid exists.
+    if (!ownContainer(caller, req.pid)) return { ok: false, error: `register ${req.id}: refused: pid ${req.pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` };
     const startTicks = await processStartTicks(req.pid);
     if (startTicks === null) return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
     const known = this.entries.get(req.id);
     if (known && (known.reg.pid !== req.pid || known.reg.startTicks !== startTicks)) {
       // A stale registration (its process is gone) gives way; a live one keeps its id.
-      if ((await processStartTicks(known.reg.pid)) === known.reg.startTicks) return { ok: false, error: `register ${req.id}: the id is registered for live pid ${known.reg.pid}` };
+      if ((await processStartTicks(known.reg.pid)) === known.reg.startTicks) return { ok: false, error: `register ${req.id}: the id is registered for ${caller.host ? `live pid ${known.reg.pid}` : 'another live container'}` };
       this.drop(req.id);
     }
     let views: readonly ViewSpec[];
@@ -126,11 +153,15 @@ class Daemon {
       entry.reg.targets = targets.filter((t) => !inside.has(t));
     }
     await this.persist();
-    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''})`);
+    const from = caller.host ? 'the host' : "a hook in the container's pid namespace";
+    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''}; asked by ${from})`);
     return { ok: true, views: binds.filter((b) => !skipped.includes(b.target)), skipped };
   }
 
-  async unregister(id: string, why = ''): Promise<Reply> {
+  async unregister(id: string, why = '', caller: Caller = HOST): Promise<Reply> {
+    const entry = this.entries.get(id);
+    // Another container's registration is "not known" to a caller inside a container.
+    if (entry && !ownContainer(caller, entry.reg.pid)) return { ok: true, known: false };
     const known = this.drop(id);
     if (known) {
       await this.persist();
@@ -139,8 +170,9 @@ class Daemon {
     return { ok: true, known };
   }
 
-  list(): Reply {
-    return { ok: true, containers: [...this.entries.values()].map((e) => ({ id: e.reg.id, pid: e.reg.pid })) };
+  list(caller: Caller): Reply {
+    const visible = [...this.entries.values()].filter((e) => ownContainer(caller, e.reg.pid));
+    return { ok: true, containers: visible.map((e) => ({ id: e.reg.id, pid: e.reg.pid })) };
   }
 
   /** Serve and re-bind every persisted registration whose process still lives. */
@@ -177,22 +209,41 @@ class Daemon {
   }
 }
 
-/** Handle one client connection: one reply line per request line, in order. */
+/** The daemon's own process as a caller (restores, sweeps). */
+const HOST: Caller = { host: true, pidNs: null };
+
+/** Handle one client connection: one reply line per request line, in order; input bounded (a
+ * line of at most 64 KiB, MAX_PENDING requests waiting) and every line validated (parseRequest). */
 function handleClient(sock: Socket, daemon: Daemon): void {
   let buf = '';
+  let pending = 0;
   let chain: Promise<void> = Promise.resolve();
   sock.setEncoding('utf8');
   sock.on('error', () => undefined); // a client that went away: nothing to answer
+  const cred = peerCred(sock);
+  if (cred === null || cred.uid !== 0) {
+    sock.end(`${JSON.stringify({ ok: false, error: 'refused: the API is for root only' })}\n`);
+    return;
+  }
+  const caller: Caller = { host: peerIsHostRoot(cred), pidNs: pidNamespaceOf(cred.pid) };
   sock.on('data', (chunk: string) => {
     buf += chunk;
     if (buf.length > 65536) return void sock.destroy();
     for (let nl = buf.indexOf('\n'); nl >= 0; nl = buf.indexOf('\n')) {
       const line = buf.slice(0, nl);
       buf = buf.slice(nl + 1);
+      if (++pending > MAX_PENDING) return void sock.destroy();
       chain = chain.then(async () => {
         const req = parseRequest(line);
         const reply: Reply =
-          typeof req === 'string' ? { ok: false, error: req } : req.op === 'register' ? await daemon.register(req) : req.op === 'unregister' ? await daemon.unregister(req.id) : daemon.list();
+          typeof req === 'string'
+            ? { ok: false, error: req }
+            : req.op === 'register'
+              ? await daemon.register(req, caller)
+              : req.op === 'unregister'
+                ? await daemon.unregister(req.id, '', caller)
+                : daemon.list(caller);
+        pending--;
         if (!sock.destroyed) sock.write(`${JSON.stringify(reply)}\n`);
       });
     }
@@ -233,6 +284,7 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
   try {
     await daemon.restore(loadRegistrations(statePath, log));
     listener = createServer((sock) => handleClient(sock, daemon));
+    listener.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
       listener!.once('error', reject);
       // The socket is created with the umask's mode: narrow the umask so it is never, even briefly, world-connectable.

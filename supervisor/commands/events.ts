@@ -5,9 +5,15 @@ import { createServer } from 'node:net';
 import { unlink } from 'node:fs/promises';
 import type { Command } from 'commander';
 import { SandboxError } from '../errors.js';
-import { subscriberSocket } from '../events.js';
+import { MAX_EVENT_LINE, parseEventLine, subscriberSocket } from '../events.js';
+import { peerCred, peerIsHostRoot } from '../peer.js';
 import { parseSince, readJournal } from '../events-journal.js';
 import { requireRoot } from './root.js';
+
+/** How long one supervisor's connection may stay open (its delivery gives up after 250 ms). */
+const CONNECTION_MS = 2000;
+/** Connections served at once; more are refused by the kernel's backlog, then by libuv. */
+const MAX_CONNECTIONS = 64;
 
 /** Register `sandbox events`. */
 export function registerEvents(program: Command): void {
@@ -31,9 +37,10 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
     .action(async (refs: string[], flags: { since?: string }) => {
       const sinceMs = flags.since === undefined ? null : parseSince(flags.since, Date.now());
       requireRoot('events');
+      // Only well-formed event lines are printed (parseEventLine); anything else is dropped.
       const wanted = (line: string): boolean => {
-        const event = JSON.parse(line) as { id: string; name: string | null };
-        return refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name));
+        const event = parseEventLine(line);
+        return event !== null && (refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name)));
       };
       // Live lines wait here while the journal is printed: an event published meanwhile is in both,
       // and printed once (the journal append comes before the delivery, events.ts publish).
@@ -45,14 +52,32 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
       };
       const path = subscriberSocket(process.pid);
       await unlink(path).catch(() => undefined); // a socket of a dead process that had our pid
+      // A peer must be a supervisor: root in our own pid namespace, never a process inside a
+      // sandbox (peer.ts). Its input is bounded (one connection carries one event line, at most
+      // MAX_EVENT_LINE bytes, within CONNECTION_MS) and validated line by line before printing.
+      let refusedNoted = false;
       const server = createServer((socket) => {
-        let buffered = '';
-        socket.on('data', (d: Buffer) => (buffered += d.toString()));
-        socket.on('end', () => {
-          for (const line of buffered.split('\n').filter(Boolean)) emit(line);
-        });
         socket.on('error', () => undefined);
+        const cred = peerCred(socket);
+        if (!peerIsHostRoot(cred)) {
+          if (!refusedNoted) process.stderr.write(`sandbox: events: refused a connection from pid ${cred?.pid ?? '?'} uid ${cred?.uid ?? '?'}: not a supervisor (root in this pid namespace)\n`);
+          refusedNoted = true;
+          return void socket.destroy();
+        }
+        const chunks: Buffer[] = [];
+        let size = 0;
+        const timer = setTimeout(() => socket.destroy(), CONNECTION_MS);
+        socket.on('data', (d: Buffer) => {
+          size += d.length;
+          if (size > MAX_EVENT_LINE + 1) return void socket.destroy();
+          chunks.push(d);
+        });
+        socket.on('end', () => {
+          for (const line of Buffer.concat(chunks).toString('utf8').split('\n').filter(Boolean)) emit(line);
+        });
+        socket.on('close', () => clearTimeout(timer));
       });
+      server.maxConnections = MAX_CONNECTIONS;
       // The handlers go in before the socket is bound: its path appears at bind(2), before the
       // listen callback, and a SIGTERM from someone who saw it must end us cleanly, not by default
       // action. stop() runs once (it removes itself), so the server is closed exactly once: by
