@@ -86,8 +86,11 @@ static void tie_to_stage(int parent_pidfd, bool keep)
 	/* pidfd_open(2): the pidfd polls readable when the process has terminated. */
 	if (poll(&pfd, 1, 0) < 0)
 		die("pid 1", "poll", "parent pidfd %d", parent_pidfd);
+	/* The stage died first: whoever ended it (the supervisor giving up on a launch whose limits the
+	 * kernel refused, or the stage's own failure) has said why on stderr. A line here would be a
+	 * second one, breaking the one-line contract, so PID 1 leaves quietly. */
 	if (pfd.revents & POLLIN)
-		die_msg("the stage exited before PID 1 started");
+		_exit(EXIT_SANDBOX);
 	if (!keep)
 		close(parent_pidfd);
 }
@@ -104,8 +107,10 @@ static void wait_for_sync(struct config *cfg)
 	while (n < 0 && errno == EINTR);
 	if (n < 0)
 		die("sync", "read", "fd %d", fd);
+	/* End of file: the supervisor gave up on the launch (it reports why) or died (its caller sees
+	 * that); either way this is not a second error to print. */
 	if (n == 0)
-		die_msg("sync: read(fd %d): end of file (the supervisor gave up before the views were ready)", fd);
+		_exit(EXIT_SANDBOX);
 	/* Closed here, so the workload never inherits it (it is also FD_CLOEXEC, set by the stage). */
 	close(fd);
 	cfg->sync_fd = -1;
