@@ -92,15 +92,20 @@ class Reader {
   }
 }
 
-/** Start the reader inside a new sandbox (or on the host with `host`). */
-function startReader(host = false): Reader {
-  const args = host ? [] : [CLI, 'run', '--cpu', '100%', '--mem', '512M', '--', READER];
-  const child = spawn(host ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
+/**
+ * Start the reader inside a new sandbox, with the peers' directory bound in read-only at the same
+ * path (the host's /run, where it lives, is covered inside a sandbox), or on the host with null.
+ */
+function startReader(peers: Peers | null): Reader {
+  const args = peers === null ? [] : [CLI, 'run', '--cpu', '100%', '--mem', '512M', '-v', `${peers.dir}:${peers.dir}:ro`, '--', READER];
+  const child = spawn(peers === null ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'] });
   return new Reader(child);
 }
 
 /** The daemons read besides ours. */
 interface Peers {
+  /** The directory holding both mounts. */
+  dir: string;
   lxcfs: Lxcfs;
   floor: { pid: number; dir: string };
 }
@@ -133,7 +138,7 @@ async function stopFloor(floor: { child: ChildProcess; dir: string }): Promise<v
 
 /** Latency, CPU and throughput blocks from one long-lived sandbox. */
 async function steadyState(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
-  const reader = startReader();
+  const reader = startReader(peers);
   const supervisorPid = reader.child.pid!;
   const daemons: Record<Variant, number> = { ours: supervisorPid, floor: peers.floor.pid, lxcfs: peers.lxcfs.pid };
   try {
@@ -165,7 +170,7 @@ async function steadyState(plan: Plan, peers: Peers, samples: Samples): Promise<
 
 /** The kernel's own files, read by the same reader on the host. */
 async function hostFiles(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
-  const reader = startReader(true);
+  const reader = startReader(null);
   try {
     for (let round = 0; round < plan.rounds; round++) {
       for (const file of FILES) samples.latencyUs.host[file].push(...(await reader.ask(`lat ${plan.readsPerBlock} ${pathOf('host', file, peers)}`)));
@@ -178,7 +183,7 @@ async function hostFiles(plan: Plan, peers: Peers, samples: Samples): Promise<vo
 /** The first read of a file in a sandbox that just started, ours and lxcfs's in alternating order. */
 async function firstReads(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
   for (let i = 0; i < plan.firstReadSandboxes; i++) {
-    const reader = startReader();
+    const reader = startReader(peers);
     try {
       const order: Array<'ours' | 'lxcfs'> = i % 2 === 0 ? ['ours', 'lxcfs'] : ['lxcfs', 'ours'];
       for (const file of ['meminfo', 'stat'] as const) {
@@ -252,7 +257,7 @@ export async function procfsBench(quick: boolean): Promise<Section> {
     throw err;
   });
   try {
-    const peers = { lxcfs, floor };
+    const peers = { dir, lxcfs, floor };
     await steadyState(plan, peers, samples);
     await hostFiles(plan, peers, samples);
     await firstReads(plan, peers, samples);
