@@ -68,12 +68,16 @@ class Reader {
     this.lines = createInterface({ input: child.stdout });
     this.lines.on('line', (line) => this.pending.shift()?.(line));
     child.stderr.on('data', (d: Buffer) => process.stderr.write(d));
+    // A reader that died makes the next write fail with EPIPE: its exit rejects the pending ask
+    // (below), so the run's finally blocks stop the peers instead of an unhandled error ending it.
+    child.stdin.on('error', () => undefined);
   }
 
   /** Send one command; resolve with the numbers of its "ok …" answer. */
   ask(command: string): Promise<number[]> {
     return new Promise((resolve, reject) => {
       const onExit = (code: number | null) => reject(new Error(`view reader exited ${code} during "${command}"`));
+      if (this.child.exitCode !== null || this.child.signalCode !== null) return onExit(this.child.exitCode);
       this.child.once('exit', onExit);
       this.pending.push((line) => {
         this.child.off('exit', onExit);
