@@ -70,6 +70,20 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
     expect(lstatSync(join(out, 'data')).isSymbolicLink()).toBe(true);
     expect(readlinkSync(join(out, 'data'))).toBe(victim);
   });
+
+  it('--userns: PID 1 holds no descriptor of the host\'s /proc', async () => {
+    const id = await detached(['--userns', '--', 'sleep', '600']);
+    const pid = initPid(id);
+    const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return '';
+      }
+    });
+    expect(fds.length).toBeGreaterThan(0);
+    expect(fds.filter((link) => link === '/proc' || link.startsWith('/proc/'))).toEqual([]);
+  });
 });
 
 void existsSync;
