@@ -130,6 +130,15 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
     expect(readdirSync(target)).toEqual([]);
   });
 
+  it('exec -t: a FIFO the workload put on /dev/ptmx is not what exec opens; the pty comes from the devpts', async () => {
+    const id = await detached(['--', 'sh', '-c', 'rm /dev/ptmx && mkfifo /dev/ptmx && touch /dev/ready && exec sleep 600']);
+    await waitInside(id, '/dev/ready');
+    const r = await cli(['exec', '-t', id, '--', 'sh', '-c', 'tty; test -p /dev/ptmx && echo fifo']);
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r?\nfifo\r?\n$/);
+  });
+
   it('--userns: PID 1 holds no descriptor of the host\'s /proc', async () => {
     const id = await detached(['--userns', '--', 'sleep', '600']);
     const pid = initPid(id);
