@@ -46,7 +46,7 @@ static int clone_tree(const char *what, const char *path, unsigned int flags)
 	return fd;
 }
 
-/* Clone a --rw or --volume source (recursively) from a descriptor of exactly the path the
+/* Clone a --volume source (recursively) from a descriptor of exactly the path the
  * supervisor resolved: no symlink on it is followed (sys.h open_no_symlinks), and open_tree(2)
  * with AT_EMPTY_PATH clones what that descriptor is, not what a path names a moment later. */
 static int clone_source(const char *what, const char *path)
@@ -69,7 +69,9 @@ void clone_bind_sources(struct config *cfg)
 	const unsigned int flags = AT_EMPTY_PATH | AT_RECURSIVE;
 
 	for (size_t i = 0; i < cfg->n_rw; i++) {
-		cfg->rw[i].tree_fd = clone_source("--rw", cfg->rw[i].src);
+		/* The workdir as the user typed it (-w), symlinks followed as before: it is also where
+		 * the workload starts, so it is bound onto that same path. */
+		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
 		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
 			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
 	}
