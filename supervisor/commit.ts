@@ -11,12 +11,15 @@
 //   cgroup.freeze + "frozen 1" in cgroup.events), and thawed whether the copy works or fails.
 // - The copy is native (native/commit: mknod for whiteouts, xattrs such as trusted.overlay.opaque;
 //   Node can do neither), into a staging dir beside DIR that is renamed onto DIR when complete.
+//   The tree is the workload's: the copier follows none of its symlinks (a planted `/mnt -> /host/dir`
+//   once made the pruning below remove a host directory: issue 19, finding 8), and the copy, the
+//   pruning and the rename all happen while the sandbox is frozen.
 // - Not committed: the generated /etc files (INIT_FILES), the mount points the stage makes (/proc,
 //   /sys, /dev, /tmp; rootfs.c step 3) and the volume and --tmpfs targets, nor anything beneath
 //   them (their content lives on the mounts, never in the upper); directories created only as
 //   parents of such mount points are dropped too when they are empty and no layer below has them.
 import { spawn } from 'node:child_process';
-import { lstat, readdir, realpath, rename, rm, rmdir, stat } from 'node:fs/promises';
+import { lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CgroupManager } from './cgroup/types.js';
@@ -97,9 +100,14 @@ export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'tha
   }
 }
 
-/** Run the native copier: src (the upper) into dst (must not exist), without excludes. */
-export function copyUpper(src: string, dst: string, excludes: readonly string[]): Promise<void> {
-  const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e])];
+/**
+ * Run the native copier: src (the upper) into dst (must not exist), without excludes; the
+ * directories it kept only as parents of excluded mount points (each ancestor of an excluded path
+ * that is an empty directory in the copy and exists in no layer) are removed, symlinks never
+ * followed (native/commit/prune.c).
+ */
+export function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[]): Promise<void> {
+  const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e]), ...layers.flatMap((l) => ['--layer', l])];
   return new Promise((done, fail) => {
     const child = spawn(COMMIT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -113,23 +121,6 @@ export function copyUpper(src: string, dst: string, excludes: readonly string[])
   });
 }
 
-/**
- * Remove the directories the copy kept only as parents of excluded mount points: each ancestor of
- * an excluded path, deepest first, that is an empty directory in the copy and exists in no layer.
- */
-export async function pruneMountParents(out: string, excludes: readonly string[], layers: readonly string[]): Promise<void> {
-  for (const path of excludes) {
-    for (let rel = posix.dirname(path); rel !== '.' && rel !== '/'; rel = posix.dirname(rel)) {
-      const here = `${out}/${rel}`;
-      const st = await lstat(here).catch(() => null);
-      if (st === null || !st.isDirectory() || (await readdir(here)).length > 0) break;
-      const inLayer = await Promise.all(layers.map((l) => lstat(`${l}/${rel}`).then(() => true, () => false)));
-      if (inLayer.some(Boolean)) break;
-      await rmdir(here);
-    }
-  }
-}
-
 /** Commit a sandbox's writable layer (pid 1 = init, host pid) into DIR; returns DIR's absolute path. */
 export async function commitLayer(state: SandboxState, cgroup: CgroupManager, init: number, dir: string): Promise<string> {
   const fs = writableLayerOf(state);
@@ -137,11 +128,17 @@ export async function commitLayer(state: SandboxState, cgroup: CgroupManager, in
   const staging = `${dirname(target)}/.${basename(target)}.commit-${process.pid}`;
   const excludes = commitExcludes(fs);
   try {
-    await whileFrozen(cgroup, () => copyUpper(`/proc/${init}/fd/${UPPER_FD}`, staging, excludes));
-    await pruneMountParents(staging, excludes, fs.layers);
-    await rename(staging, target);
+    await whileFrozen(cgroup, async () => {
+      try {
+        await copyUpper(`/proc/${init}/fd/${UPPER_FD}`, staging, excludes, fs.layers);
+        await rename(staging, target);
+      } catch (err) {
+        // fs.rm never follows a symlink (it unlinks the link); still frozen, so nothing swaps one in.
+        await rm(staging, { recursive: true, force: true }).catch(() => undefined);
+        throw err;
+      }
+    });
   } catch (err) {
-    await rm(staging, { recursive: true, force: true }).catch(() => undefined);
     if (err instanceof SandboxError) throw err;
     throw new SandboxError(`commit: ${describeSystemError(err)}`, undefined, { cause: err });
   }

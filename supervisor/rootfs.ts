@@ -2,8 +2,8 @@
 // --read-only. Validated strictly before anything is created (one UsageError naming the flag and
 // the value), then prepared for the stage: the generated /etc files and the dirs it mounts on.
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { statSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { lstatSync, realpathSync, statSync } from 'node:fs';
+import { basename, dirname, join, resolve } from 'node:path';
 import { UsageError } from './errors.js';
 import { parseSize } from './limits.js';
 import type { RecordedFilesystem } from './state.js';
@@ -68,7 +68,22 @@ function targetPath(flag: string, target: string, value: string): string {
   return target;
 }
 
-/** -v SRC:DST[:ro|:rw]: SRC an existing host path, DST absolute (created inside when missing). */
+/**
+ * A host path with its symlinks resolved once, now, as docker resolves a bind source: the stage
+ * then opens exactly this path and follows no symlink in it (openat2 RESOLVE_NO_SYMLINKS,
+ * native/stage/mounts.c), so a symlink swapped in later (by a sandbox still writing its cwd) can't
+ * redirect the mount (issue 19, finding 8). A missing path resolves as far as its parent exists.
+ */
+function resolvedOnce(path: string): string {
+  try {
+    return realpathSync(path);
+  } catch {
+    const parent = dirname(path);
+    return parent === path ? path : join(resolvedOnce(parent), basename(path));
+  }
+}
+
+/** -v SRC:DST[:ro|:rw]: SRC an existing host path (resolved once), DST absolute (created inside when missing). */
 export function parseVolume(value: string): Volume {
   let rest = value;
   let readOnly = false;
@@ -87,7 +102,7 @@ export function parseVolume(value: string): Volume {
   } catch {
     throw new UsageError('--volume', `no such file or directory "${source}" (in "${value}")`);
   }
-  return { source, target, readOnly };
+  return { source: resolvedOnce(source), target, readOnly };
 }
 
 /** --tmpfs DST[:SIZE] (SIZE as --mem takes it, without %). */
@@ -109,7 +124,7 @@ export function resolveFilesystem(flags: FilesystemFlags): FilesystemRequest {
   if (flags.keep !== undefined) {
     if (layers.length === 0) throw new UsageError('--keep', `keeps the writable layer of --rootfs or --layer; neither is given ("${flags.keep}")`);
     if (flags.readOnly) throw new UsageError('--keep', `has nothing to keep with --read-only ("${flags.keep}")`);
-    keep = overlayPath('--keep', resolve(flags.keep));
+    keep = overlayPath('--keep', resolvedOnce(resolve(flags.keep)));
     let isDir = true;
     try {
       isDir = statSync(keep).isDirectory();
@@ -117,6 +132,19 @@ export function resolveFilesystem(flags: FilesystemFlags): FilesystemRequest {
       // created at run time
     }
     if (!isDir) throw new UsageError('--keep', `not a directory: "${flags.keep}"`);
+    // DIR/upper and DIR/work are ours (made by prepareRoot): a symlink there was planted (by an
+    // earlier sandbox writing its cwd) and would make the overlay write wherever it points.
+    for (const part of ['upper', 'work']) {
+      const st = (() => {
+        try {
+          return lstatSync(`${keep}/${part}`);
+        } catch {
+          return null;
+        }
+      })();
+      if (st?.isSymbolicLink()) throw new UsageError('--keep', `"${keep}/${part}" is a symbolic link: the writable layer must be a real directory (remove it, or choose another DIR)`);
+      if (st !== null && !st.isDirectory()) throw new UsageError('--keep', `"${keep}/${part}" is not a directory`);
+    }
     if (layers.some((l) => keep === l || keep!.startsWith(`${l}/`) || l.startsWith(`${keep}/`))) {
       throw new UsageError('--keep', `must not be inside a layer or contain one: "${flags.keep}"`);
     }

@@ -2,7 +2,7 @@
 // Everything created is undone in reverse order whatever happens (success, failure, OOM, signal).
 // The supervisor itself never joins the sandbox's cgroup: `node -e 0` takes 450-600 ms under a 20%
 // cap (measured here), so only the stage's PID 1 joins, right before it forks the workload.
-import { closeSync, existsSync, openSync, readSync } from 'node:fs';
+import { closeSync, existsSync, openSync, readSync, realpathSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
@@ -196,8 +196,9 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       // its own the host's tree, /run/sandbox included, is detached anyway.
       hide: root === null ? RUN_DIR : undefined,
       detachViews: mountpoint,
-      // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only.
-      volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: req.workdir, target: req.workdir, readOnly: true }] : []), ...fs.volumes],
+      // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only;
+      // its source resolved, as a volume's is (the stage follows no symlink in a volume's source).
+      volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: realpathSync(req.workdir), target: req.workdir, readOnly: true }] : []), ...fs.volumes],
       tmpfs: fs.tmpfs,
       root: root && { layers: fs.layers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
       oomScoreAdj: sandboxOomScoreAdj,

@@ -27,8 +27,8 @@ struct link_seen {
 };
 
 static const char *dst_root;
-static char **excludes;
-static size_t n_excludes;
+static char **excludes, **layers;
+static size_t n_excludes, n_layers;
 static struct link_seen *links;
 static size_t n_links, links_cap;
 
@@ -122,7 +122,10 @@ static void copy_entry(const char *rel, const char *dst)
 /* Copy the entries of directory rel into the existing directory dst, by name order of readdir. */
 static void copy_tree(const char *rel, const char *dst)
 {
-	DIR *dir = opendir(rel);
+	/* O_NOFOLLOW: rel was lstat()ed a directory and the sandbox is frozen, but a symlink in the
+	 * workload's tree is never followed out of it. */
+	int fd = open(rel, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	DIR *dir = fd < 0 ? NULL : fdopendir(fd);
 	struct dirent *ent;
 
 	if (dir == NULL)
@@ -152,20 +155,26 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: sandbox-commit SRC DST [--exclude REL]...\n");
+		fprintf(stderr, "usage: sandbox-commit SRC DST [--exclude REL]... [--layer DIR]...\n");
 		return 125;
 	}
 	src = argv[1];
 	dst_root = argv[2];
 	excludes = calloc((size_t)argc, sizeof *excludes);
-	if (excludes == NULL)
+	layers = calloc((size_t)argc, sizeof *layers);
+	if (excludes == NULL || layers == NULL)
 		fail("calloc", "%d", argc);
 	for (int i = 3; i < argc; i += 2) {
-		if (strcmp(argv[i], "--exclude") != 0 || i + 1 >= argc || argv[i + 1][0] == '/' || argv[i + 1][0] == '\0') {
-			fprintf(stderr, "sandbox: commit: bad argument \"%s\" (expected --exclude RELATIVE-PATH)\n", argv[i]);
+		bool exclude = strcmp(argv[i], "--exclude") == 0, layer = strcmp(argv[i], "--layer") == 0;
+
+		if ((!exclude && !layer) || i + 1 >= argc || (exclude && argv[i + 1][0] == '/') || (layer && argv[i + 1][0] != '/') || argv[i + 1][0] == '\0') {
+			fprintf(stderr, "sandbox: commit: bad argument \"%s\" (expected --exclude RELATIVE-PATH or --layer ABSOLUTE-PATH)\n", argv[i]);
 			return 125;
 		}
-		excludes[n_excludes++] = argv[i + 1];
+		if (exclude)
+			excludes[n_excludes++] = argv[i + 1];
+		else
+			layers[n_layers++] = argv[i + 1];
 	}
 	/* open(2) follows the /proc/<pid>/fd/<n> magic link to the directory itself (proc(5)). */
 	fd = open(src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -179,6 +188,7 @@ int main(int argc, char **argv)
 	if (mkdir(dst_root, 0700) != 0)
 		fail("mkdir", "%s", dst_root);
 	copy_tree(".", dst_root);
+	prune_mount_parents(dst_root, excludes, n_excludes, layers, n_layers);
 	copy_metadata(".", dst_root, &st);
 	return 0;
 }

@@ -46,6 +46,22 @@ static int clone_tree(const char *what, const char *path, unsigned int flags)
 	return fd;
 }
 
+/* Clone a --volume source (recursively) from a descriptor of exactly the path the
+ * supervisor resolved: no symlink on it is followed (sys.h open_no_symlinks), and open_tree(2)
+ * with AT_EMPTY_PATH clones what that descriptor is, not what a path names a moment later. */
+static int clone_source(const char *what, const char *path)
+{
+	int fd = open_no_symlinks(path, O_PATH), tree;
+
+	if (fd < 0)
+		die(what, "openat2", "%s, O_PATH, RESOLVE_NO_SYMLINKS (a symlink on the path since it was resolved?)", path);
+	tree = sys_open_tree(fd, "", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_EMPTY_PATH | AT_RECURSIVE);
+	if (tree < 0)
+		die(what, "open_tree", "%s, OPEN_TREE_CLONE|AT_EMPTY_PATH", path);
+	close(fd);
+	return tree;
+}
+
 /* Take detached clones of every --rw and --volume source, nodev and nosuid (host paths: a device
  * node or set-id file on them must not work inside); make the :ro ones read-only now. */
 void clone_bind_sources(struct config *cfg)
@@ -53,6 +69,8 @@ void clone_bind_sources(struct config *cfg)
 	const unsigned int flags = AT_EMPTY_PATH | AT_RECURSIVE;
 
 	for (size_t i = 0; i < cfg->n_rw; i++) {
+		/* The workdir as the user typed it (-w), symlinks followed as before: it is also where
+		 * the workload starts, so it is bound onto that same path. */
 		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
 		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
 			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
@@ -60,7 +78,7 @@ void clone_bind_sources(struct config *cfg)
 	for (size_t i = 0; i < cfg->n_volumes; i++) {
 		struct pair *v = &cfg->volumes[i];
 
-		v->tree_fd = clone_tree("--volume", v->src, AT_RECURSIVE);
+		v->tree_fd = clone_source("--volume", v->src);
 		if (sys_mount_setattr(v->tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
 			die("--volume", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", v->src);
 		/* mount_setattr(2) works on detached trees too; the volume is never writable, not even

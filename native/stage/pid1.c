@@ -204,6 +204,13 @@ void pid1_main(struct config *cfg)
 	pid_t workload;
 
 	tie_to_stage(cfg->parent_pidfd, cfg->userns);
+	/* The host's /proc (O_PATH, userns.c userns_channel) is the outer stage's, to write PID 1's
+	 * maps: our inherited copy would lead, for PID 1's whole life, to every host process's files
+	 * (issue 19, finding 8). fork(2) duplicated it; nothing of PID 1 uses it. */
+	if (cfg->proc_fd >= 0) {
+		close(cfg->proc_fd);
+		cfg->proc_fd = -1;
+	}
 	/* Non-dumpable (prctl(2) PR_SET_DUMPABLE 0): /proc/1/fd, /proc/1/root, /proc/1/cwd and
 	 * pidfd_getfd(2) on PID 1 then need CAP_SYS_PTRACE (ptrace_may_access, kernel/ptrace.c), which the
 	 * workload lacks: it holds PID 1's uid and capabilities, and PID 1 holds descriptors the workload

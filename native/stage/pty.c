@@ -3,7 +3,7 @@
  * instance on /dev/pts, so the pty must come from it: a host pty would not resolve to a
  * /dev/pts/N inside and ttyname(3) would fail). Three parts:
  *
- *   PID 1 (pty_open)      opens /dev/ptmx inside, unlocks it, opens the peer with TIOCGPTPEER
+ *   PID 1 (pty_open)      opens /dev/pts/ptmx inside, unlocks it, opens the peer with TIOCGPTPEER
  *                         (ioctl_tty(2), Linux 4.13: no path lookup) and sends the master to the
  *                         outer stage over a socketpair (SCM_RIGHTS, unix(7)); it keeps the peer.
  *   the workload          (pty_attach) setsid(2), makes the peer its controlling terminal
@@ -23,8 +23,10 @@
  *                         waiting for them (non-blocking reads until EAGAIN).
  */
 #include "stage.h"
+#include "sys.h"
 
 #include <errno.h>
+#include <linux/magic.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <stdlib.h>
@@ -32,6 +34,9 @@
 #include <sys/ioctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
+#include <sys/vfs.h>
 #include <sys/wait.h>
 #include <termios.h>
 #include <unistd.h>
@@ -43,16 +48,43 @@ void pty_channel(struct config *cfg)
 }
 
 /* Open a new pty of the devpts on /dev/pts (the sandbox's, once in its mount namespace); return the
- * master, and the peer in cfg->pty_peer, owned by --user's uid. */
+ * master, and the peer in cfg->pty_peer, owned by --user's uid.
+ *
+ * Not through /dev/ptmx: /dev is the sandbox's tmpfs, which the workload (root inside) can write,
+ * and `sandbox exec -t` opens the pty as host root, before its own lock-down; a FIFO planted there
+ * made exec fail, a symlink would make host root open whatever it names (issue 19, finding 8).
+ * /dev/pts is a mount point the workload can neither remove nor cover (no CAP_SYS_ADMIN, seccomp),
+ * and nothing but the kernel creates entries in a devpts: open it with no symlink followed, check
+ * it is a devpts (statfs(2) f_type DEVPTS_SUPER_MAGIC), open its own "ptmx" node O_NOFOLLOW and
+ * check the result is the pty multiplexer, character device 5:2 (Documentation/filesystems/devpts.rst;
+ * devices.txt: TTYAUX_MAJOR 5, minor 2). */
 int pty_open_pair(struct config *cfg)
 {
-	int master, peer;
+	int pts, master, peer;
+	struct statfs fs;
+	struct stat st;
 
-	master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	pts = open_no_symlinks("/dev/pts", O_PATH | O_DIRECTORY);
+	if (pts < 0)
+		die("tty", "openat2", "/dev/pts, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS");
+	if (fstatfs(pts, &fs) != 0)
+		die("tty", "fstatfs", "/dev/pts");
+	if (fs.f_type != DEVPTS_SUPER_MAGIC) {
+		errno = EXDEV;
+		die("tty", "fstatfs", "/dev/pts is not a devpts (f_type 0x%lx)", (unsigned long)fs.f_type);
+	}
+	master = openat(pts, "ptmx", O_RDWR | O_NOCTTY | O_NOFOLLOW | O_CLOEXEC);
 	if (master < 0)
-		die("tty", "open", "/dev/ptmx");
+		die("tty", "openat", "/dev/pts/ptmx");
+	close(pts);
+	if (fstat(master, &st) != 0)
+		die("tty", "fstat", "/dev/pts/ptmx");
+	if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 5 || minor(st.st_rdev) != 2) {
+		errno = ENOTTY;
+		die("tty", "fstat", "/dev/pts/ptmx is not the pty multiplexer 5:2 (mode %o, %u:%u)", (unsigned)st.st_mode, major(st.st_rdev), minor(st.st_rdev));
+	}
 	if (unlockpt(master) != 0)
-		die("tty", "unlockpt", "/dev/ptmx");
+		die("tty", "unlockpt", "/dev/pts/ptmx");
 	peer = ioctl(master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
 	if (peer < 0)
 		die("tty", "ioctl", "TIOCGPTPEER");

@@ -106,6 +106,7 @@ void enter_rootfs(struct config *cfg)
 {
 	char root[4096], upper[4096], work[4096];
 	char *data;
+	int upper_fd = -1, work_fd = -1;
 
 	/* 1. A tmpfs on the supervisor's empty directory: it is private to this namespace (the
 	 * parent "/" is MS_PRIVATE, stage.c), the host sees the directory empty. */
@@ -114,8 +115,22 @@ void enter_rootfs(struct config *cfg)
 	snprintf(root, sizeof root, "%s/root", cfg->root_at);
 	ensure_dir(root, 0755);
 	if (cfg->upper != NULL) {
+		/* --keep DIR: DIR/upper and DIR/work are host paths in a directory an earlier sandbox may
+		 * have written (its cwd): the supervisor refused symlinks there and resolved DIR once
+		 * (supervisor/rootfs.ts); open exactly those directories with no symlink followed and
+		 * hand overlayfs the descriptors (/proc/self/fd/N: proc(5), the link resolves to the
+		 * open directory), so nothing swapped in since can redirect the writable layer
+		 * (issue 19, finding 8). /proc is still the host's here (before pivot_root). */
 		snprintf(upper, sizeof upper, "%s/upper", cfg->upper);
 		snprintf(work, sizeof work, "%s/work", cfg->upper);
+		upper_fd = open_no_symlinks(upper, O_PATH | O_DIRECTORY);
+		if (upper_fd < 0)
+			die("--keep", "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS", upper);
+		work_fd = open_no_symlinks(work, O_PATH | O_DIRECTORY);
+		if (work_fd < 0)
+			die("--keep", "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS", work);
+		snprintf(upper, sizeof upper, "/proc/self/fd/%d", upper_fd);
+		snprintf(work, sizeof work, "/proc/self/fd/%d", work_fd);
 	} else {
 		snprintf(upper, sizeof upper, "%s/upper", cfg->root_at);
 		snprintf(work, sizeof work, "%s/work", cfg->root_at);
@@ -132,6 +147,10 @@ void enter_rootfs(struct config *cfg)
 		die("rootfs", "mount", "overlay, %s, %s", root, data);
 	free(data);
 	keep_upper_open(upper);
+	if (upper_fd >= 0) {
+		close(upper_fd);
+		close(work_fd);
+	}
 
 	/* 3. Mount points, relative to the new root. */
 	if (chdir(root) != 0)

@@ -12,6 +12,8 @@
 
 #include <linux/capability.h>
 #include <linux/mount.h>
+#include <linux/openat2.h>
+#include <fcntl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -30,6 +32,9 @@
 #ifndef SYS_mount_setattr
 #define SYS_mount_setattr 442
 #endif
+#ifndef SYS_openat2
+#define SYS_openat2 437
+#endif
 #ifndef AT_RECURSIVE
 #define AT_RECURSIVE 0x8000 /* include/uapi/linux/fcntl.h */
 #endif
@@ -40,6 +45,15 @@ static inline int sys_mount_setattr(int dfd, const char *path, unsigned int flag
 {
 	struct mount_attr attr = { .attr_set = set, .attr_clr = clr };
 	return (int)syscall(SYS_mount_setattr, dfd, path, flags, &attr, sizeof attr);
+}
+
+/* openat2(2) of a path the supervisor resolved once (supervisor/rootfs.ts resolvedOnce): with
+ * RESOLVE_NO_SYMLINKS any symlink on it, in any component, fails with ELOOP instead of being
+ * followed, so a symlink swapped in since then can't redirect us (issue 19, finding 8). */
+static inline int open_no_symlinks(const char *path, int flags)
+{
+	struct open_how how = { .flags = (unsigned long long)(flags | O_CLOEXEC), .resolve = RESOLVE_NO_SYMLINKS };
+	return (int)syscall(SYS_openat2, AT_FDCWD, path, &how, sizeof how);
 }
 
 /* open_tree(2) with OPEN_TREE_CLONE: a detached copy of a mount (a bind mount not yet attached). */

@@ -24,6 +24,8 @@
  * user namespace write any mapping (kernel/user_namespace.c new_idmap_permitted), so the outer stage
  * (host root, PID 1's parent) writes /proc/PID1/{uid_map,gid_map} through a /proc directory it
  * opened before unshare (its own /proc is PID 1's by then, or pivoted away). No newuidmap(1) needed.
+ * PID 1 closes its inherited copy of that descriptor at once (pid1.c): it leads to the host's
+ * processes and PID 1 lives as long as the sandbox (issue 19, finding 8).
  *
  *   PID 1 (userns_enter)   unshare(CLONE_NEWUSER), sends one byte, waits for the stage's byte,
  *                          drops the host's supplementary groups, becomes uid/gid 0 inside.

@@ -2,7 +2,8 @@
 // only at canaries this file creates (a canary file and directory, 1:3 device nodes, copies of the
 // probe) in its own temp dir, or in its own dir under /var/tmp where the sandbox's /tmp would hide
 // it; never at the host's own files. The attacks are test/integration/redteam-probe.c, built static
-// and copied into a busybox image. Findings 2 and 5-8 are not covered here yet.
+// and copied into a busybox image. Finding 2: escape-sockets.test.ts; finding 8 (but the view
+// server's memory cap, issue 20): escape-small.test.ts.
 import { execFileSync } from 'node:child_process';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';

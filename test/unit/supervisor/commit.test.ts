@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { commitExcludes, commitTarget, pruneMountParents, whileFrozen, writableLayerOf } from '../../../supervisor/commit.js';
+import { commitExcludes, commitTarget, whileFrozen, writableLayerOf } from '../../../supervisor/commit.js';
 import type { RecordedFilesystem, SandboxState } from '../../../supervisor/state.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sandbox-commit-unit-'));
@@ -63,21 +63,5 @@ describe('whileFrozen', () => {
     const cgroup = { freeze: async () => { throw new Error('no freezer'); }, thaw: async () => undefined };
     await expect(whileFrozen(cgroup, async () => { copied = true; })).rejects.toThrow('no freezer');
     expect(copied).toBe(false);
-  });
-});
-
-describe('pruneMountParents', () => {
-  it('drops empty parents of excluded paths that no layer has, keeps the others', async () => {
-    const out = join(dir, 'out');
-    const layer = join(dir, 'layer');
-    mkdirSync(join(out, 'mnt', 'deep'), { recursive: true }); // made for a volume on /mnt/deep/vol
-    mkdirSync(join(out, 'etc'), { recursive: true }); // copied up for /etc/hosts: the layer has /etc
-    mkdirSync(join(out, 'srv'), { recursive: true }); // holds a real file besides the mount point
-    writeFileSync(join(out, 'srv', 'kept'), '');
-    mkdirSync(join(layer, 'etc'), { recursive: true });
-    await pruneMountParents(out, ['mnt/deep/vol', 'etc/hosts', 'srv/vol'], [layer]);
-    expect(existsSync(join(out, 'mnt'))).toBe(false);
-    expect(existsSync(join(out, 'etc'))).toBe(true);
-    expect(existsSync(join(out, 'srv', 'kept'))).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,29 @@ describe('filesystem flags', () => {
     for (const bad of [dir, `${dir}:`, `:/x`, `${dir}:x`, `${dir}:/`, `${dir}://`, 'rel:/x', `${dir}/missing:/x`]) {
       expect(() => parseVolume(bad), bad).toThrow(UsageError);
     }
+  });
+
+  it('resolves a -v source once (its symlinks followed, as docker does): the stage then follows none', () => {
+    const real = join(dir, 'vol-real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'vol-link'));
+    expect(parseVolume(`${join(dir, 'vol-link')}:/data`).source).toBe(realpathSync(real));
+  });
+
+  it('refuses --keep DIR whose upper or work is a symlink (issue 19, finding 8), resolving DIR once', () => {
+    const image = join(dir, 'keep-image');
+    mkdirSync(image);
+    for (const part of ['upper', 'work']) {
+      const keep = join(dir, `keep-${part}`);
+      mkdirSync(keep);
+      symlinkSync(dir, join(keep, part));
+      expect(() => resolveFilesystem({ rootfs: image, keep }), part).toThrow(/^--keep: ".*" is a symbolic link/);
+    }
+    const real = join(dir, 'keep-real');
+    mkdirSync(real);
+    symlinkSync(real, join(dir, 'keep-link'));
+    expect(resolveFilesystem({ rootfs: image, keep: join(dir, 'keep-link') }).keep).toBe(realpathSync(real));
+    expect(resolveFilesystem({ rootfs: image, keep: join(dir, 'keep-new') }).keep).toBe(join(realpathSync(dir), 'keep-new'));
   });
 
   it('parses --tmpfs DST[:SIZE]', () => {
