@@ -87,6 +87,11 @@ export interface ViewServerOptions {
    * /<id>/sys/devices/system/cpu/online) instead of by name (/<id>/meminfo): the daemon's layout.
    */
   byTarget?: boolean;
+  /**
+   * libfuse's auto_unmount (default on): its fusermount helper unmounts when this process dies.
+   * libfuse2 forks that helper itself, outside libuv; `sandbox run` turns it off (supervisor/run.ts).
+   */
+  autoUnmount?: boolean;
 }
 
 /** One open file: what it shows and the text its reads continue (null until the first read). */
@@ -111,7 +116,7 @@ function addDirectIo(fuse: FuseType): void {
  * of this file); the mountpoint directory must exist. The bench mounts its fuse-native floor (a
  * server of constant text) through this too, so the two differ only in what the handlers do.
  */
-export async function mountViewFs(mountpoint: string, operations: FuseType.Operations): Promise<FuseType> {
+export async function mountViewFs(mountpoint: string, operations: FuseType.Operations, autoUnmount = true): Promise<FuseType> {
   // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2). The
   // CLI bundle holds it (native/compile-ts.sh), and esbuild turns this import() into a require() of
   // that copy on first use: no ESM loader and cjs-module-lexer (lib/internal/modules/esm/
@@ -119,7 +124,7 @@ export async function mountViewFs(mountpoint: string, operations: FuseType.Opera
   const Fuse = (await import('fuse-native')).default;
   const fuse = new Fuse(mountpoint, operations, {
     allowOther: true, // a --user workload or a daemon that drops privileges must read the views
-    autoUnmount: true, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)
+    autoUnmount, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)
     fsname: 'sandbox-views',
     subtype: 'sandbox',
     attrTimeout: ATTR_SECONDS,
@@ -218,7 +223,7 @@ export class ViewServer {
 
   /** Mount the filesystem (the mountpoint directory must exist). */
   async mount(): Promise<void> {
-    this.fuse = await mountViewFs(this.mountpoint, this.operations());
+    this.fuse = await mountViewFs(this.mountpoint, this.operations(), this.options.autoUnmount ?? true);
   }
 
   /** Unmount (lazily, via fusermount -uz) and drop every open file's text. */

@@ -1,7 +1,7 @@
 // `sandbox gc`: remove what sandboxes of dead supervisors left behind. A SIGKILLed supervisor takes
-// its sandbox down (PDEATHSIG on the stage and PID 1; the pid namespace dies with its PID 1) and
-// libfuse's auto_unmount removes its FUSE mount, but its cgroups, state dir and pasta daemon stay. Only sandboxes
-// whose supervisor is gone (pid AND start time) are touched, never live ones.
+// its sandbox down (PDEATHSIG on the stage and PID 1; the pid namespace dies with its PID 1), but
+// its FUSE mount (no auto_unmount: supervisor/run.ts), cgroups, state dir and pasta daemon stay. Only
+// sandboxes whose supervisor is gone (pid AND start time) are touched, never live ones.
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';
 import { promisify } from 'node:util';
@@ -24,7 +24,7 @@ async function collect(state: SandboxState): Promise<void> {
     // pasta outlives a SIGKILLed supervisor (it is a daemon holding the namespace): ended by the pid it wrote.
     await killHelper(`${stateDir(state.id)}/${PIDFILE}`);
     if (await isMounted(state.mountpoint)) {
-      // libfuse's auto_unmount (fusermount, watching the dead server's fd) may unmount it meanwhile:
+      // Something else may unmount it meanwhile (the daemon's auto_unmount helper, a concurrent gc):
       // then fusermount fails with EINVAL, and there is nothing left to do.
       await run('fusermount', ['-uz', state.mountpoint]).catch(async (err: unknown) => {
         if (await isMounted(state.mountpoint)) throw err;

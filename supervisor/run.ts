@@ -142,8 +142,13 @@ export async function runSandbox(req: RunRequest): Promise<number> {
 
     // The FUSE mount (~30 ms: loading fuse-native and mounting) overlaps the cgroup set-up and the
     // stage's namespace work; PID 1 waits for the sync byte before it binds the views.
+    // Without auto_unmount: libfuse2 forks its fusermount helper for it from C, outside libuv, and a
+    // SIGCHLD (the stage's) landing in that child between fork and exec takes libuv's signal lock
+    // with it, so the stage is never reaped and the run hangs (issue 20; seen twice in this
+    // session's suites). As root libfuse then mounts with mount(2) itself, forking nothing; a
+    // SIGKILLed supervisor's mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint);
+    const server = new ViewServer(mountpoint, { autoUnmount: false });
     const mounted = server.mount().then(() => mark('fuse'));
     undo.push(async () => {
       await mounted.catch(() => undefined);

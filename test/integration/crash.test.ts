@@ -1,6 +1,6 @@
-// A supervisor killed with SIGKILL takes its sandbox down (PDEATHSIG on the stage and PID 1),
-// libfuse's auto_unmount removes its FUSE mount, and `sandbox gc` (also run at the start of every
-// `sandbox run`) removes the cgroups and state dir it left. Live sandboxes are never touched.
+// A supervisor killed with SIGKILL takes its sandbox down (PDEATHSIG on the stage and PID 1), and
+// `sandbox gc` (also run at the start of every `sandbox run`) removes the FUSE mount (mounted
+// without auto_unmount), the cgroups and the state dir it left. Live sandboxes are never touched.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
