@@ -66,7 +66,7 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
-  const security = resolveSecurity(flags, heldCapabilities());
+  resolveSecurity(flags, heldCapabilities()); // bad names are usage errors, before the root check
   const userns = flags.userns ? chooseUsernsRange(readIdDatabase()) : null;
   if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
     throw new UsageError('--user', `with --userns the ids are inside the user namespace, below ${userns.count}; got "${flags.user}"`);
@@ -76,6 +76,8 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const limits = resolveLimits(flags, host);
   if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
   const net = await resolveNet(flags.net, flags.publish ?? []);
+  // Without a network namespace of its own, no CAP_NET_RAW unless asked for (security.ts).
+  const security = resolveSecurity(flags, heldCapabilities(), net.mode === 'host');
   return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security, userns };
 }
 

@@ -77,9 +77,13 @@ export function heldCapabilities(statusText = readFileSync('/proc/self/status', 
 /**
  * Resolve --cap-add, --cap-drop and --security-opt into the sandbox's privileges (UsageError on a
  * bad value). `held`: what the supervisor itself holds; ALL means all of those, and naming one it
- * lacks is an error rather than a stage that fails at capset.
+ * lacks is an error rather than a stage that fails at capset. `hostNetwork`: the sandbox shares the
+ * host's network namespace (--net host, or joining a sandbox that does), where CAP_NET_RAW would
+ * open packet sockets on the host's interfaces and capture its traffic, loopback included (issue
+ * 19, finding 7; packet(7)): it leaves the default set then, and only --cap-add NET_RAW (or ALL)
+ * gives it back, as podman drops it from its default set altogether.
  */
-export function resolveSecurity(flags: SecurityFlags, held: readonly string[] = CAPABILITIES): Security {
+export function resolveSecurity(flags: SecurityFlags, held: readonly string[] = CAPABILITIES, hostNetwork = false): Security {
   const adds = (flags.capAdd ?? []).map((c) => capabilityName('--cap-add', c));
   const drops = (flags.capDrop ?? []).map((c) => capabilityName('--cap-drop', c));
   let seccomp: Security['seccomp'] = 'default';
@@ -89,7 +93,10 @@ export function resolveSecurity(flags: SecurityFlags, held: readonly string[] = 
   if (missing !== undefined) throw new UsageError('--cap-add', `the supervisor itself lacks ${missing}, so the sandbox can't have it`);
   if (adds.includes('ALL')) kept = new Set(held.filter((c) => !drops.includes(c)));
   else if (drops.includes('ALL')) kept = new Set(adds);
-  else kept = new Set([...DEFAULT_CAPABILITIES.filter((c) => !drops.includes(c) && held.includes(c)), ...adds]);
+  else {
+    const defaults = hostNetwork ? DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW') : DEFAULT_CAPABILITIES;
+    kept = new Set([...defaults.filter((c) => !drops.includes(c) && held.includes(c)), ...adds]);
+  }
   return { capabilities: CAPABILITIES.filter((c) => kept.has(c)), seccomp };
 }
 

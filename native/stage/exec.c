@@ -16,9 +16,16 @@
  *      A sandbox run with --userns: its user namespace is entered after them (userns.c);
  *   5. the same privilege drop as PID 1 (docker's capability set, no_new_privs, the seccomp filter);
  *   5b. with --tty, a new pty of the sandbox's devpts (pty.c): the command's terminal, relayed;
+ *       without, three pipes (stdio.c), relayed. The caller's fds 0-2 (a terminal, files) never
+ *       reach the command: processes of the sandbox could reopen them through /proc/PID/fd and
+ *       keep them after `sandbox exec` returned (issue 19, finding 5);
  *   6. fork: the child is in the pid namespace (pid_namespaces(7)); it execs the command. When it
- *      outlives us it is reparented to the sandbox's PID 1, which reaps it;
- *   7. forward signals to the child and exit with its status (128+N for signal N).
+ *      outlives us it is reparented to the sandbox's PID 1, which reaps it. We are non-dumpable
+ *      from before the fork, and so is the child until its execve (prctl(2) PR_SET_DUMPABLE;
+ *      execve makes a process of unchanged uid dumpable again, fs/exec.c begin_new_exec): until
+ *      it has dropped the caller's fds, /proc/PID/fd of it needs CAP_SYS_PTRACE, which the
+ *      workload lacks (ptrace(2), "Ptrace access mode checking");
+ *   7. relay stdio, forward signals to the child and exit with its status (128+N for signal N).
  */
 #include "stage.h"
 #include "sys.h"
@@ -51,7 +58,7 @@ static void join_sandbox_cgroups(const struct config *cfg)
 }
 
 /* The command, in the child: clean signal state, the working directory, exec. */
-__attribute__((noreturn)) static void exec_command(const struct config *cfg)
+__attribute__((noreturn)) static void exec_command(const struct config *cfg, int pipes[3][2])
 {
 	sigset_t none;
 	int err;
@@ -65,6 +72,8 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg)
 		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
 	if (cfg->tty)
 		pty_attach(cfg);
+	else
+		stdio_attach(pipes);
 	switch_user(cfg);
 	/* The command dies with `sandbox exec` (cleared in a fork child, and again by the uid change of
 	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
@@ -83,7 +92,8 @@ void exec_main(struct config *cfg)
 			  CLONE_NEWCGROUP | CLONE_NEWTIME;
 	sigset_t set;
 	pid_t child;
-	int pidfd, userns_fd, status, code, master = -1;
+	int pidfd, userns_fd, code, master = -1;
+	int pipes[3][2];
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
@@ -105,9 +115,14 @@ void exec_main(struct config *cfg)
 	if (userns_fd >= 0)
 		userns_join(userns_fd, cfg->supervisor_pid); /* last, as PID 1 entered it (userns.c) */
 
-	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown). */
+	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown);
+	 * else pipes. Non-dumpable first (step 6): the child inherits it until its execve. */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("exec", "prctl", "PR_SET_DUMPABLE, 0");
 	if (cfg->tty)
 		master = pty_open_pair(cfg);
+	else
+		stdio_pipes(pipes);
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec", cfg);
@@ -119,20 +134,14 @@ void exec_main(struct config *cfg)
 	if (child == 0) {
 		if (cfg->tty)
 			close(master);
-		exec_command(cfg);
+		exec_command(cfg, pipes);
 	}
 	if (cfg->tty) {
 		close(cfg->pty_peer); /* the command's now: its last close makes the master read EIO */
 		code = pty_relay_master(master, child, &set);
-		tty_restore_foreground();
-		_exit(code);
+	} else {
+		code = stdio_relay(pipes, child, &set);
 	}
-	for (;;) {
-		forward_until_sigchld(&set, child, "exec");
-		if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
-			break;
-	}
-	code = exit_code_of(status);
 	tty_restore_foreground();
 	_exit(code);
 }

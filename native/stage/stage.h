@@ -186,6 +186,11 @@ void userns_join(int ns_fd, pid_t supervisor);
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);
 
+/* stdio.c */
+void stdio_pipes(int pipes[3][2]);
+void stdio_attach(int pipes[3][2]);
+int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set);
+
 /* tty.c */
 void tty_take_foreground(void);
 void tty_restore_foreground(void);

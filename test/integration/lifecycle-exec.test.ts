@@ -60,13 +60,14 @@ describe.skipIf(skip)('sandbox exec', () => {
     expect((await cli(['exec', id, '--', 'true'])).code).toBe(0);
   });
 
-  it('runs with the workload\'s privileges: docker\'s capability set minus CAP_MKNOD and CAP_SETFCAP, no_new_privs and the seccomp filter', async () => {
+  it('runs with the workload\'s privileges: docker\'s capability set minus CAP_MKNOD, CAP_SETFCAP and (--net host) CAP_NET_RAW, no_new_privs and the seccomp filter', async () => {
     const id = await detached(['--', 'sleep', '100']);
     const r = await cli(['exec', id, '--', 'sh', '-c', 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; grep -E "^(CapEff|CapBnd)" /proc/2/status']);
     const [effExec, bndExec, nnp, seccomp, effWorkload, bndWorkload] = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]);
-    // docker's default set a80425fb without bit 27, CAP_MKNOD, and bit 31, CAP_SETFCAP (native/stage/caps.c).
-    expect(effExec).toBe('00000000200425fb');
-    expect(bndExec).toBe('00000000200425fb');
+    // docker's default set a80425fb without bit 27, CAP_MKNOD, and bit 31, CAP_SETFCAP (native/stage/caps.c),
+    // and without bit 13, CAP_NET_RAW, in the host's network namespace (supervisor/security.ts).
+    expect(effExec).toBe('00000000200405fb');
+    expect(bndExec).toBe('00000000200405fb');
     expect(nnp).toBe('1');
     expect(seccomp).toBe('2'); // SECCOMP_MODE_FILTER
     expect(effWorkload).toBe(effExec);

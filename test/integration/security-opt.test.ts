@@ -51,8 +51,9 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
     expect(denied.stdout).toMatch(/Operation not permitted/);
     const allowed = await sh(`${MOUNT}; ${STATUS}`, ['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined']);
     expect(allowed.stderr).toBe('');
-    // CAP_SYS_ADMIN is bit 21: the default set (0x200425fb: docker's without MKNOD and SETFCAP) plus 0x200000.
-    expect(allowed.stdout).toBe('mounted\nCapEff:\t00000000202425fb\nSeccomp:\t0\n');
+    // CAP_SYS_ADMIN is bit 21: the default set under --net host (0x200405fb: docker's without MKNOD,
+    // SETFCAP and, in the host's network namespace, NET_RAW) plus 0x200000.
+    expect(allowed.stdout).toBe('mounted\nCapEff:\t00000000202405fb\nSeccomp:\t0\n');
   });
 
   it("--cap-add SYS_ADMIN alone lifts the filter's mount and namespace denials, as docker's profile does; the filter stays", async () => {
@@ -62,7 +63,7 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
 
   it('seccomp=unconfined alone: no filter, so a user namespace can be made; the capabilities still refuse a mount', async () => {
     const r = await sh(`./probe mount-tmpfs keyctl unshare-user; ${STATUS}`, ['--security-opt', 'seccomp=unconfined']);
-    expect(r.stdout).toBe('mount-tmpfs EPERM\nkeyctl OK\nunshare-user OK\nCapEff:\t00000000200425fb\nSeccomp:\t0\n');
+    expect(r.stdout).toBe('mount-tmpfs EPERM\nkeyctl OK\nunshare-user OK\nCapEff:\t00000000200405fb\nSeccomp:\t0\n');
   });
 
   it('--cap-drop CHOWN: chown fails where it works by default', async () => {
@@ -85,7 +86,7 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
   it("`sandbox exec` gets the sandbox's own capabilities and filter", async () => {
     const loose = await detached(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--', 'sleep', '100']);
     const strict = await detached(['--cap-drop', 'ALL', '--', 'sleep', '100']);
-    expect((await cli(['exec', loose, '--', 'sh', '-c', STATUS])).stdout).toBe('CapEff:\t00000000202425fb\nSeccomp:\t0\n');
+    expect((await cli(['exec', loose, '--', 'sh', '-c', STATUS])).stdout).toBe('CapEff:\t00000000202405fb\nSeccomp:\t0\n');
     expect((await cli(['exec', strict, '--', 'sh', '-c', STATUS])).stdout).toBe('CapEff:\t0000000000000000\nSeccomp:\t2\n');
   });
 

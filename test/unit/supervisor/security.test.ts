@@ -9,6 +9,15 @@ describe('resolveSecurity: docker\'s --cap-add/--cap-drop rules', () => {
     expect(capabilityMask(DEFAULT_CAPABILITIES)).toBe('0x200425fb'); // as PID 1's /proc/self/status shows it
   });
 
+  it('leaves CAP_NET_RAW out in the host network namespace unless it is added (issue 19, finding 7)', () => {
+    const host = resolveSecurity({}, CAPABILITIES, true);
+    expect(host.capabilities).toEqual(DEFAULT_CAPABILITIES.filter((c) => c !== 'CAP_NET_RAW'));
+    expect(capabilityMask(host.capabilities)).toBe('0x200405fb');
+    expect(resolveSecurity({ capAdd: ['net_raw'] }, CAPABILITIES, true).capabilities).toEqual([...DEFAULT_CAPABILITIES]);
+    expect(resolveSecurity({ capAdd: ['ALL'] }, CAPABILITIES, true).capabilities).toContain('CAP_NET_RAW');
+    expect(resolveSecurity({ capDrop: ['ALL'] }, CAPABILITIES, true).capabilities).toEqual([]);
+  });
+
   it('takes names with or without CAP_, in any case, and keeps the kernel order', () => {
     const s = resolveSecurity({ capAdd: ['sys_admin', 'CAP_NET_ADMIN'], capDrop: ['chown', 'Cap_Kill'] });
     expect(s.capabilities).not.toContain('CAP_CHOWN');
