@@ -1,10 +1,10 @@
 // Helpers for the lifecycle tests: start detached sandboxes through the CLI, wait for their
 // teardown, and make sure none outlives its test (each is killed through `sandbox kill`).
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, lstatSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, expect } from 'vitest';
 import { cli, leftovers, removeLeftoverCgroups } from './sandbox.js';
-import { EVENT_DEADLINE_MS } from './wait.js';
+import { EVENT_DEADLINE_MS, waitFor } from './wait.js';
 
 /** Ids started by the current test file that may still run. */
 const started = new Set<string>();
@@ -128,4 +128,25 @@ export function scratchDir(parent: string, prefix: string): () => string {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   return () => dir;
+}
+
+/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its freezer cgroup. */
+export function initPid(id: string): number {
+  for (const pid of readFileSync(`${cgroupDir(id, 'freezer')}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)) {
+    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
+  }
+  throw new Error(`no PID 1 in sandbox ${id}`);
+}
+
+/** Wait until a path exists inside a running sandbox (looked up through its PID 1's root from the host). */
+export async function waitInside(id: string, path: string): Promise<void> {
+  await waitFor(() => {
+    try {
+      lstatSync(`/proc/${initPid(id)}/root${path}`);
+      return true;
+    } catch {
+      return false;
+    }
+  }, `${path} to appear in sandbox ${id}`);
 }

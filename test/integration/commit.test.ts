@@ -7,7 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { cgroupDir, cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
+import { cgroupDir, cleanUpAfterEach, detached, initPid, scratchDir, waitInside } from '../helpers/lifecycle.js';
 import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
@@ -18,27 +18,6 @@ const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 function xattrs(path: string): Record<string, string> {
   const script = 'import os,sys,json; p=sys.argv[1]; print(json.dumps({k: os.getxattr(p,k,follow_symlinks=False).decode() for k in os.listxattr(p,follow_symlinks=False)}))';
   return JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }));
-}
-
-/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its freezer cgroup. */
-function initPid(id: string): number {
-  for (const pid of readFileSync(`${cgroupDir(id, 'freezer')}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)) {
-    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
-    if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
-  }
-  throw new Error(`no PID 1 in sandbox ${id}`);
-}
-
-/** Wait until a file exists inside the sandbox (read through PID 1's root from the host). */
-async function waitInside(id: string, path: string): Promise<void> {
-  await waitFor(() => {
-    try {
-      lstatSync(`/proc/${initPid(id)}/root${path}`);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${path} to appear in sandbox ${id}`);
 }
 
 describe.skipIf(skip)('sandbox commit', () => {

@@ -9,33 +9,11 @@ import { tmpdir } from 'node:os';
 import { basename, dirname, join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { cgroupDir, cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
+import { cleanUpAfterEach, detached, initPid, scratchDir, waitInside } from '../helpers/lifecycle.js';
 import { STAGE, cli, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
-import { waitFor } from '../helpers/wait.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
-
-/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its freezer cgroup. */
-function initPid(id: string): number {
-  for (const pid of readFileSync(`${cgroupDir(id, 'freezer')}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)) {
-    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
-    if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
-  }
-  throw new Error(`no PID 1 in sandbox ${id}`);
-}
-
-/** Wait until a file exists inside the sandbox (looked up through PID 1's root from the host). */
-async function waitInside(id: string, path: string): Promise<void> {
-  await waitFor(() => {
-    try {
-      lstatSync(`/proc/${initPid(id)}/root${path}`);
-      return true;
-    } catch {
-      return false;
-    }
-  }, `${path} to appear in sandbox ${id}`);
-}
 
 describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () => {
   const dir = scratchDir(tmpdir(), 'sandbox-small-');
