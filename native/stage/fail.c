@@ -98,3 +98,14 @@ int exit_code_of(int wait_status)
 		return 128 + WTERMSIG(wait_status);
 	return EXIT_SANDBOX;
 }
+
+/* After a SIGCHLD: `child`'s exit code (exit_code_of) once it has ended, else -1 (still running,
+ * or the SIGCHLD was another child's); reaps it without blocking (waitpid(2) WNOHANG). */
+int exit_code_if_ended(pid_t child)
+{
+	int status;
+
+	if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
+		return exit_code_of(status);
+	return -1;
+}

@@ -254,14 +254,11 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof si) == sizeof si) {
-				int status;
-
 				if (si.ssi_signo == SIGWINCH) {
 					if (master >= 0)
 						pass_window_size(master);
 				} else if (si.ssi_signo == SIGCHLD) {
-					if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
-						code = exit_code_of(status);
+					code = exit_code_if_ended(child);
 				} else if (si.ssi_code != SI_KERNEL) {
 					kill(child, (int)si.ssi_signo); /* as forward_until_sigchld() */
 				}

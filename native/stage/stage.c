@@ -177,12 +177,12 @@ static int relay(pid_t pid1, const sigset_t *set)
 	 * only if it does not ignore it; PID 1 blocks these and takes them with sigwaitinfo, and blocked
 	 * signals are never discarded (kernel/signal.c sig_ignored). */
 	for (;;) {
-		int status;
+		int code;
 
 		forward_until_sigchld(set, pid1, "stage");
 		/* SIGCHLD: our only child is PID 1. */
-		if (waitpid(pid1, &status, WNOHANG) == pid1 && (WIFEXITED(status) || WIFSIGNALED(status)))
-			return exit_code_of(status);
+		if ((code = exit_code_if_ended(pid1)) >= 0)
+			return code;
 	}
 }
 

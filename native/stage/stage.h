@@ -125,6 +125,7 @@ void die(const char *what, const char *call, const char *argfmt, ...);
 __attribute__((noreturn, format(printf, 1, 2)))
 void die_msg(const char *fmt, ...);
 int exit_code_of(int wait_status);
+int exit_code_if_ended(pid_t child);
 __attribute__((format(printf, 1, 2)))
 void say(const char *fmt, ...);
 

@@ -166,11 +166,8 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 			struct signalfd_siginfo si;
 
 			if (read(sfd, &si, sizeof si) == sizeof si) {
-				int status;
-
 				if (si.ssi_signo == SIGCHLD) {
-					if (waitpid(child, &status, WNOHANG) == child && (WIFEXITED(status) || WIFSIGNALED(status)))
-						code = exit_code_of(status);
+					code = exit_code_if_ended(child);
 				} else {
 					kill(child, (int)si.ssi_signo); /* kernel-sent too: the command has its own session */
 				}
