@@ -228,10 +228,10 @@ void pid1_main(struct config *cfg)
 		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
 	else
 		make_root_readonly(); /* before the writable mounts: it would make them read-only too */
-	mount_proc();
-	if (cfg->net_none)
-		mount_sys(); /* with the host's network the host's /sys, read-only, is the right view */
-	else if (cfg->n_layers > 0)
+	mount_proc(cfg->n_layers == 0);
+	if (cfg->net_none || cfg->n_layers == 0)
+		mount_sys(); /* of the host's network namespace with --net host: the host's devices */
+	else
 		attach_host_sys(cfg);
 	mount_dev();
 	if (cfg->n_layers > 0)

@@ -135,7 +135,7 @@ __attribute__((noreturn)) void pid1_main(struct config *cfg);
 /* mounts.c */
 void clone_bind_sources(struct config *cfg);
 void make_root_readonly(void);
-void mount_proc(void);
+void mount_proc(bool host_root);
 void mount_sys(void);
 void mount_dev(void);
 void mount_tmp(void);
