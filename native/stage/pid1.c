@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -165,14 +166,45 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Forward signals to the workload and reap every child; exit with the workload's status. */
+/* Like forward_until_sigchld, answering the sandbox's sysinfo(2) calls meanwhile (sysinfo.c): the
+ * blocked signals are read from a signalfd so that one poll(2) waits for both. */
+static void serve_until_sigchld(int sigfd, pid_t target)
+{
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("pid 1", "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
+		}
+		if (fds[1].revents & POLLIN)
+			sysinfo_answer();
+		if (!(fds[0].revents & POLLIN))
+			continue;
+		if (read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+			continue; /* EAGAIN: taken meanwhile */
+		if (si.ssi_signo == SIGCHLD)
+			return;
+		if (si.ssi_code != SI_KERNEL) /* as should_forward() */
+			kill(target, (int)si.ssi_signo);
+	}
+}
+
+/* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
+ * workload's status. */
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
 {
+	int sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	if (sigfd < 0)
+		die("pid 1", "signalfd", "forwarded signals and SIGCHLD");
 	for (;;) {
 		int status;
 		pid_t pid;
 
-		forward_until_sigchld(set, workload, "pid 1");
+		serve_until_sigchld(sigfd, workload);
 		/* Orphans of the sandbox are reparented to us (pid_namespaces(7)); standard signals do not
 		 * queue, so one SIGCHLD may stand for many exits: reap until none is left. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
@@ -202,6 +234,7 @@ void pid1_main(struct config *cfg)
 	sigset_t set;
 	mode_t umask_saved;
 	pid_t workload;
+	int proc;
 
 	tie_to_stage(cfg->parent_pidfd, cfg->userns);
 	/* The host's /proc (O_PATH, userns.c userns_channel) is the outer stage's, to write PID 1's
@@ -264,6 +297,10 @@ void pid1_main(struct config *cfg)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
 	lock_down("privileges", cfg);
+	proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the sandbox's own */
+	if (proc < 0)
+		die("pid 1", "open", "/proc, O_PATH");
+	sysinfo_listen(proc); /* after no_new_privs; the workload inherits the filter */
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal
