@@ -132,7 +132,10 @@ void exec_main(struct config *cfg)
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec", cfg);
-	sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
+	else
+		close(host_proc);
 
 	block_signals(&set);
 	child = fork();

@@ -202,6 +202,9 @@ void mount_dev(void)
 /* A private, writable /tmp (tmpfs pages are charged to the memory cgroup of the writer). */
 void mount_tmp(void)
 {
+	/* A host whose /tmp is a mount of its own (a tmpfs, as systemd's tmp.mount makes it) would keep
+	 * it listed in mountinfo under ours; what the sandbox may see of it is cloned already (binds). */
+	detach_below("/tmp", "/tmp");
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
 		die("/tmp", "mount", "tmpfs, /tmp, mode=1777");
 }

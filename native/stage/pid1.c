@@ -234,7 +234,6 @@ void pid1_main(struct config *cfg)
 	sigset_t set;
 	mode_t umask_saved;
 	pid_t workload;
-	int proc;
 
 	tie_to_stage(cfg->parent_pidfd, cfg->userns);
 	/* The host's /proc (O_PATH, userns.c userns_channel) is the outer stage's, to write PID 1's
@@ -297,10 +296,10 @@ void pid1_main(struct config *cfg)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
 	lock_down("privileges", cfg);
-	proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC); /* the sandbox's own */
-	if (proc < 0)
-		die("pid 1", "open", "/proc, O_PATH");
-	sysinfo_listen(proc); /* after no_new_privs; the workload inherits the filter */
+	/* After no_new_privs; the workload inherits the filter. Not with seccomp=unconfined: no filter
+	 * at all then, as asked (sysinfo shows the host's figures). */
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(AT_FDCWD);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

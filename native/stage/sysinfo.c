@@ -44,9 +44,10 @@
 #error "sysinfo.c: add this architecture's AUDIT_ARCH_* (include/uapi/linux/audit.h)"
 #endif
 
-/* The listener of this process's sysinfo filter, and a /proc of the pid namespace this process is
- * active in: notification pids are numbered there (kernel/seccomp.c seccomp_notify_recv,
- * task_pid_vnr). -1 until sysinfo_listen(). */
+/* The listener of this process's sysinfo filter (-1 until sysinfo_listen()), and a /proc of the pid
+ * namespace this process is active in: notification pids are numbered there (kernel/seccomp.c
+ * seccomp_notify_recv, task_pid_vnr). AT_FDCWD: the /proc mounted at "/proc" (PID 1's own, which
+ * then holds no descriptor of a proc). */
 static int listener = -1, proc_dir = -1;
 
 /* Install the sysinfo filter on the calling thread (no_new_privs is already set: seccomp.c
@@ -185,7 +186,7 @@ static bool caller_ids(pid_t pid, uid_t *uid, gid_t *gid)
 	unsigned long r, e, s;
 	const char *line;
 
-	snprintf(path, sizeof path, "%d/status", (int)pid);
+	snprintf(path, sizeof path, "%s%d/status", proc_dir == AT_FDCWD ? "/proc/" : "", (int)pid);
 	if (!read_text_at(proc_dir, path, status, sizeof status))
 		return false;
 	if ((line = strstr(status, "\nUid:")) == NULL || sscanf(line + 5, "%lu %lu %lu", &r, &e, &s) != 3 || r != e || e != s)
@@ -207,7 +208,7 @@ static int open_caller_mem(pid_t pid)
 
 	if (!caller_ids(pid, &uid, &gid))
 		return -1;
-	snprintf(path, sizeof path, "%d/mem", (int)pid);
+	snprintf(path, sizeof path, "%s%d/mem", proc_dir == AT_FDCWD ? "/proc/" : "", (int)pid);
 	/* setfsuid(2) reports no error: check by asking again. Our fs ids are 0 before and after. */
 	setfsgid(gid);
 	setfsuid(uid);
