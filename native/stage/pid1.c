@@ -8,7 +8,7 @@
  *   pdeathsig, non-dumpable -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
- *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
+ *   cgroups -> cgroup ns -> cgroupfs -> (--userns) workdir entered, user ns, root inside -> pty (--tty) -> caps,
  *   no_new_privs -> seccomp -> fork workload -> reap loop
  */
 #include "stage.h"
