@@ -8,7 +8,8 @@
  *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
  *   /tmp             a private tmpfs
  *   /run, /var/run   (host root only) an empty tmpfs, read-only once the binds are attached
- *   --rw, --volume   binds of host paths, writable unless :ro; --tmpfs private tmpfs mounts
+ *   --rw, --volume   binds of host paths, writable unless :ro (then ID-mapped with --idmap: idmap.c);
+ *                    --tmpfs private tmpfs mounts
  *   /sys/fs/cgroup   the sandbox's own cgroup, read-only (after the cgroup namespace exists)
  *
  * The bind sources are cloned first (open_tree(2), OPEN_TREE_CLONE), while host paths such as
@@ -70,6 +71,7 @@ void clone_bind_sources(struct config *cfg)
 		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
 		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
 			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
+		idmap_bind("--rw", cfg->rw[i].tree_fd, cfg->rw[i].src, cfg);
 	}
 	for (size_t i = 0; i < cfg->n_volumes; i++) {
 		struct pair *v = &cfg->volumes[i];
@@ -81,6 +83,15 @@ void clone_bind_sources(struct config *cfg)
 		 * for a moment after it is attached. */
 		if (v->ro && sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)
 			die("--volume", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", v->src);
+		/* A writable volume is ID-mapped like the workdir when it is the owner's (idmap.c); a
+		 * read-only one is read by its mode bits and needs no mapping. */
+		if (!v->ro)
+			idmap_bind("--volume", v->tree_fd, v->src, cfg);
+	}
+	/* Only the clones needed the mapping's namespace. */
+	if (cfg->idmap_fd >= 0) {
+		close(cfg->idmap_fd);
+		cfg->idmap_fd = -1;
 	}
 }
 

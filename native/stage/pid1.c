@@ -8,7 +8,7 @@
  *   pdeathsig, non-dumpable -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
- *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
+ *   cgroups -> cgroup ns -> cgroupfs -> (--userns) workdir entered, user ns, root inside -> pty (--tty) -> caps,
  *   no_new_privs -> seccomp -> fork workload -> reap loop
  */
 #include "stage.h"
@@ -153,14 +153,15 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(umask_saved);
-	/* By path: the --rw bind on it is only seen by a fresh lookup. */
-	if (chdir(cfg->chdir) != 0)
+	/* By path: the --rw bind on it is only seen by a fresh lookup. In a user namespace PID 1 has
+	 * entered it already, as host root (userns.c userns_chdir), and we inherited it. */
+	if (!cfg->userns && chdir(cfg->chdir) != 0)
 		die("workload", "chdir", "%s", cfg->chdir);
 	if (cfg->tty)
 		pty_attach(cfg);
 	switch_user(cfg);
 
-	execvp(cfg->argv[0], cfg->argv);
+	exec_search(cfg->argv);
 	err = errno;
 	say("sandbox: exec \"%s\": %s", cfg->argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
@@ -290,8 +291,10 @@ void pid1_main(struct config *cfg)
 
 	join_cgroups(cfg);
 	mount_cgroupfs(cfg);
-	if (cfg->userns)
+	if (cfg->userns) {
+		userns_chdir("workload", cfg->chdir); /* after the views' setns reset it; as host root */
 		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
+	}
 	if (cfg->tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */

@@ -20,6 +20,7 @@
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
+ *   idmap.c    --idmap: the writable workdir and volumes as ID-mapped mounts (with --userns)
  *   sysinfo.c  sysinfo(2) answered with the sandbox's figures (seccomp user notification)
  */
 #ifndef SANDBOX_STAGE_H
@@ -109,6 +110,12 @@ struct config {
 	unsigned userns_uid, userns_gid, userns_count;
 	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
 	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
+
+	/* --idmap UID:GID (idmap.c): on-disk UID:GID of the writable binds is the workload's host ids. */
+	bool idmap;
+	unsigned idmap_uid, idmap_gid;
+	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
+	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -184,6 +191,16 @@ void userns_map(struct config *cfg, pid_t pid1);
 void userns_enter(struct config *cfg);
 int userns_of(pid_t pid);
 void userns_join(int ns_fd, pid_t supervisor);
+void userns_chdir(const char *what, const char *dir);
+void exec_search(char **argv);
+
+/* idmap.c */
+int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid);
+void idmap_bind(const char *what, int tree_fd, const char *path, const struct config *cfg);
+__attribute__((noreturn)) void idmap_probe(const char *dir);
+
+/* netns.c (continued) */
+void open_unprivileged_net(void);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);

@@ -78,7 +78,7 @@ describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox
   });
 
   it("a workload holding exec's fds 0-2 through /proc/PID/fd reaches neither the caller's file nor its pipe after exec returned", async () => {
-    const id = await detached(['--', 'python3', 'attacker.py'], { cwd: dir });
+    const id = await detached(['--userns=host', '--', 'python3', 'attacker.py'], { cwd: dir });
     const out = join(canaries, 'out');
     writeFileSync(out, '');
     const outFd = openSync(out, 'a');

@@ -22,7 +22,7 @@ describe.skipIf(skip)('sandbox doctor', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const names = r.stdout.trim().split('\n').map((l) => /^ok {4}([^:]+):/.exec(l)?.[1]);
-    expect(names).toEqual(['root', 'cgroups', '/dev/fuse', 'libfuse2', 'user namespaces', 'namespaces', 'native stage', 'lxcfs']);
+    expect(names).toEqual(['root', 'cgroups', '/dev/fuse', 'libfuse2', 'user namespaces', 'default user namespace', 'namespaces', 'native stage', 'lxcfs']);
     const json = JSON.parse((await cli(['doctor', '--json'])).stdout) as { name: string; ok: boolean }[];
     expect(json.every((c) => c.ok)).toBe(true);
   });
@@ -31,6 +31,12 @@ describe.skipIf(skip)('sandbox doctor', () => {
     const r = await cli(['doctor'], { env: { ...process.env, PATH: '/nonexistent' } });
     expect(r.code).toBe(1);
     expect(r.stdout).toContain('FAIL  libfuse2: missing fusermount (unmounts the views)\n      fix: apt-get update && apt-get install -y libfuse2 fuse\n');
+  });
+
+  it('a current directory whose file system refuses ID-mapped mounts: the default user namespace check fails with its fix', async () => {
+    const r = await cli(['doctor'], { cwd: '/sys/kernel' }); // sysfs: no FS_ALLOW_IDMAP
+    expect(r.code).toBe(1);
+    expect(r.stdout).toMatch(/^FAIL {2}default user namespace: .*\/sys\/kernel, MOUNT_ATTR_IDMAP.*\(errno \d+\)\n {6}fix: .*--userns=host\n/m);
   });
 
   it('not root: doctor says so with the fix; ps, stats, kill, stop, update and exec refuse with 125', async () => {
