@@ -9,7 +9,7 @@
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
  *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
- *   no_new_privs -> seccomp -> fork workload -> reap loop
+ *   no_new_privs -> seccomp -> (host network) Landlock scope -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -264,6 +264,10 @@ void pid1_main(struct config *cfg)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
 	lock_down("privileges", cfg);
+	/* After no_new_privs (landlock_restrict_self needs it without CAP_SYS_ADMIN); PID 1 is in the
+	 * domain too, so its forwarding to the workload stays inside it. */
+	if (cfg->landlock_scope)
+		landlock_scope();
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

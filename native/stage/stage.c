@@ -192,6 +192,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	sigset_t set;
 	pid_t pid1;
+	ino_t netns;
 	int code;
 
 	parse_options(argc, argv, &cfg);
@@ -254,7 +255,9 @@ int main(int argc, char **argv)
 		pty_channel(&cfg);
 	if (cfg.userns)
 		userns_channel(&cfg); /* before unshare: the host's /proc */
+	netns = netns_inode();
 	create_namespaces(&cfg);
+	cfg.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
 	if (cfg.timens)
 		set_boottime_offset();
 

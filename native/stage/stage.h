@@ -20,6 +20,7 @@
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
+ *   landlock.c a scope-only Landlock domain (abstract unix sockets, signals) with the host's network
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -108,6 +109,10 @@ struct config {
 	unsigned userns_uid, userns_gid, userns_count;
 	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
 	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
+
+	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
+	 * abstract unix sockets and signals to the sandbox. Set by the outer stage before the fork. */
+	bool landlock_scope;
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -183,6 +188,12 @@ void userns_map(struct config *cfg, pid_t pid1);
 void userns_enter(struct config *cfg);
 int userns_of(pid_t pid);
 void userns_join(int ns_fd, pid_t supervisor);
+
+/* landlock.c */
+int landlock_abi(void);
+ino_t netns_inode(void);
+bool same_netns(ino_t before);
+void landlock_scope(void);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);
