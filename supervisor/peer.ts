@@ -48,11 +48,10 @@ function loadGetsockopt(): NonNullable<typeof getsockopt> {
   koffi.struct('sandbox_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' }); // registered by name
   const ucred = libc.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer('sandbox_ucred')), koffi.inout(koffi.pointer('uint32_t'))]);
   const int = libc.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer('int')), koffi.inout(koffi.pointer('uint32_t'))]);
-  const errnoLocation = libc.func('int *__errno_location(void)');
   getsockopt = {
     ucred: (fd, level, name, out, len) => ucred(fd, level, name, out, len) as number,
     int: (fd, level, name, out, len) => int(fd, level, name, out, len) as number,
-    errno: () => koffi.decode(errnoLocation(), 'int') as number,
+    errno: () => koffi.errno(), // the errno the last call left (koffi saves it per call)
   };
   return getsockopt;
 }
