@@ -3,9 +3,10 @@
 // reads each file cat-style (open, read to EOF, close); blocks of reads alternate between our file
 // and lxcfs's, in a rotating order, so drift in the machine's load hits both alike. Between blocks
 // the bench samples both daemons' CPU time. The kernel's own file is read by the same reader on the
-// host. A third daemon, the fuse-native floor (bench/fuse-floor.ts: the same mount and handlers
-// serving constant text), is read in the same rounds: ours minus the floor is what rendering costs,
-// the floor minus the host file what FUSE through fuse-native costs. Figures are ratios in the same
+// host. A third daemon, the transport floor (bench/fuse-floor.ts: procfs/fuse with the views' mount
+// options and open flags, serving constant text), is read in the same rounds: ours minus the floor
+// is what rendering costs, the floor minus the host file what FUSE through our transport costs.
+// Figures are ratios in the same
 // run, against the issue's targets.
 import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -120,12 +121,12 @@ function pathOf(variant: Variant | 'host', file: File, peers: Peers): string {
   return `/proc/${file}`;
 }
 
-/** Start the fuse-native floor on `dir` and wait until it serves. */
+/** Start the transport floor on `dir` and wait until it serves. */
 async function startFloor(dir: string): Promise<{ child: ChildProcess; pid: number; dir: string }> {
   mkdirSync(dir, { recursive: true });
   const child = spawn(process.execPath, [FLOOR, dir, ...FILES], { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise<void>((resolve, reject) => {
-    child.once('exit', (code) => reject(new Error(`fuse-native floor exited ${code}`)));
+    child.once('exit', (code) => reject(new Error(`transport floor exited ${code}`)));
     child.stdout!.once('data', () => resolve());
   });
   return { child, pid: child.pid!, dir };
@@ -137,7 +138,7 @@ async function stopFloor(floor: { child: ChildProcess; dir: string }): Promise<v
   floor.child.kill('SIGTERM');
   await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
   if (floor.child.exitCode === null && floor.child.signalCode === null) floor.child.kill('SIGKILL');
-  spawnSync('fusermount', ['-uz', floor.dir], { stdio: 'ignore' }); // already gone normally: harmless
+  spawnSync('umount', ['-l', floor.dir], { stdio: 'ignore' }); // already gone normally: harmless
 }
 
 /** Latency, CPU and throughput blocks from one long-lived sandbox. */
@@ -199,7 +200,7 @@ async function firstReads(plan: Plan, peers: Peers, samples: Samples): Promise<v
   }
 }
 
-/** A table row: metric, ours, fuse-native floor, lxcfs, host, ratio, target, met. */
+/** A table row: metric, ours, transport floor, lxcfs, host, ratio, target, met. */
 type Row = [string, string, string, string, string, string, string, string];
 
 function report(samples: Samples): Row[] {
@@ -270,6 +271,6 @@ export async function procfsBench(quick: boolean): Promise<Section> {
     await lxcfs.stop();
     rmSync(dir, { recursive: true, force: true });
   }
-  const notes = ['The spread column holds the fuse-native floor (the same mount and handlers serving constant text) and the host file read by the same reader; ratio = ours / lxcfs.'];
+  const notes = ['The spread column holds the transport floor (procfs/fuse serving constant text, the mount options and open flags of the views) and the host file read by the same reader; ratio = ours / lxcfs.'];
   return { title, peerName: 'lxcfs', rows: asTableRows(report(samples)), notes, raw: samples };
 }

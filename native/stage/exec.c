@@ -92,7 +92,7 @@ void exec_main(struct config *cfg)
 			  CLONE_NEWCGROUP | CLONE_NEWTIME;
 	sigset_t set;
 	pid_t child;
-	int pidfd, userns_fd, code, master = -1;
+	int pidfd, userns_fd, host_proc, code, master = -1;
 	int pipes[3][2];
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
@@ -108,6 +108,12 @@ void exec_main(struct config *cfg)
 	if (pidfd < 0)
 		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->exec_into);
 	userns_fd = userns_of(cfg->exec_into); /* while /proc is the host's */
+	/* Our pid namespace stays the host's (setns(2): CLONE_NEWPID applies to children), so the pids
+	 * of sysinfo notifications are host pids (sysinfo.c): keep the host's /proc to find them. We
+	 * have no pid inside; the command closes it at execve. */
+	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host_proc < 0)
+		die("exec", "open", "/proc, O_PATH (the host's)");
 	join_sandbox_cgroups(cfg);
 	if (setns(pidfd, flags) != 0)
 		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
@@ -126,6 +132,10 @@ void exec_main(struct config *cfg)
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec", cfg);
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
+	else
+		close(host_proc);
 
 	block_signals(&set);
 	child = fork();

@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -183,14 +184,45 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Forward signals to the workload and reap every child; exit with the workload's status. */
+/* Like forward_until_sigchld, answering the sandbox's sysinfo(2) calls meanwhile (sysinfo.c): the
+ * blocked signals are read from a signalfd so that one poll(2) waits for both. */
+static void serve_until_sigchld(int sigfd, pid_t target)
+{
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(fds, 2, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			die("pid 1", "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
+		}
+		if (fds[1].revents & POLLIN)
+			sysinfo_answer();
+		if (!(fds[0].revents & POLLIN))
+			continue;
+		if (read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+			continue; /* EAGAIN: taken meanwhile */
+		if (si.ssi_signo == SIGCHLD)
+			return;
+		if (si.ssi_code != SI_KERNEL) /* as should_forward() */
+			kill(target, (int)si.ssi_signo);
+	}
+}
+
+/* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
+ * workload's status. */
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
 {
+	int sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
+
+	if (sigfd < 0)
+		die("pid 1", "signalfd", "forwarded signals and SIGCHLD");
 	for (;;) {
 		int status;
 		pid_t pid;
 
-		forward_until_sigchld(set, workload, "pid 1");
+		serve_until_sigchld(sigfd, workload);
 		/* Orphans of the sandbox are reparented to us (pid_namespaces(7)); standard signals do not
 		 * queue, so one SIGCHLD may stand for many exits: reap until none is left. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)
@@ -246,10 +278,10 @@ void pid1_main(struct config *cfg)
 		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
 	else
 		make_root_readonly(); /* before the writable mounts: it would make them read-only too */
-	mount_proc();
-	if (cfg->net_none)
-		mount_sys(); /* with the host's network the host's /sys, read-only, is the right view */
-	else if (cfg->n_layers > 0)
+	mount_proc(cfg->n_layers == 0);
+	if (cfg->net_none || cfg->n_layers == 0)
+		mount_sys(); /* of the host's network namespace with --net host: the host's devices */
+	else
 		attach_host_sys(cfg);
 	mount_dev();
 	if (cfg->n_layers > 0)
@@ -286,6 +318,10 @@ void pid1_main(struct config *cfg)
 	 * domain too, so its forwarding to the workload stays inside it. */
 	if (cfg->landlock_scope)
 		landlock_scope();
+	/* After no_new_privs; the workload inherits the filter. Not with seccomp=unconfined: no filter
+	 * at all then, as asked (sysinfo shows the host's figures). */
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(AT_FDCWD);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

@@ -21,6 +21,7 @@
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
  *   landlock.c a scope-only Landlock domain (abstract unix sockets, signals) with the host's network
+ *   sysinfo.c  sysinfo(2) answered with the sandbox's figures (seccomp user notification)
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -140,7 +141,7 @@ __attribute__((noreturn)) void pid1_main(struct config *cfg);
 /* mounts.c */
 void clone_bind_sources(struct config *cfg);
 void make_root_readonly(void);
-void mount_proc(void);
+void mount_proc(bool host_root);
 void mount_sys(void);
 void mount_dev(void);
 void mount_tmp(void);
@@ -208,6 +209,11 @@ void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
 /* signal and channel helpers (pid1.c) */
+/* sysinfo.c */
+void sysinfo_listen(int proc);
+int sysinfo_fd(void);
+void sysinfo_answer(void);
+
 void open_channel(const char *what, int sv[2]);
 void block_signals(sigset_t *set);
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);

@@ -1,0 +1,247 @@
+// The request loop of one worker thread: block in read(2) on /dev/fuse, decode one request, call
+// the handler, write the reply in place with one write(2). Several workers may read the same
+// descriptor: the kernel hands each request to exactly one reader (fs/fuse/dev.c
+// fuse_dev_do_read), and a reply finds its request by `unique`, whoever writes it.
+import { readSync, writeSync } from 'node:fs';
+import type { Control } from './control.js';
+import type { FuseHandler, RequestContext } from './handler.js';
+import {
+  DT_DIR,
+  Errno,
+  FUSE_KERNEL_MINOR,
+  FUSE_KERNEL_VERSION,
+  FUSE_MIN_READ_BUFFER,
+  IN_HEADER_SIZE,
+  InitFlag,
+  OUT_HEADER_SIZE,
+  Op,
+  WRITE_IN_SIZE,
+  direntSize,
+  readInHeader,
+  readInitIn,
+  writeAttrOut,
+  writeDirent,
+  writeEntryOut,
+  writeInitOut,
+  writeOpenOut,
+  writeOutHeader,
+  writeStatfsOut,
+  type InHeader,
+} from './protocol.js';
+
+/** Largest write we accept (we serve read-only mounts; the kernel still sizes its read check on it). */
+export const MAX_WRITE = 4096;
+/** Pages per request we let the kernel use (its default, FUSE_DEFAULT_MAX_PAGES_PER_REQ = 32): 128 KiB reads. */
+const MAX_PAGES = 32;
+/** Largest READ or READDIR the kernel sends us. */
+export const MAX_READ = MAX_PAGES * 4096;
+/**
+ * The request buffer: above the kernel's minimum (FUSE_MIN_READ_BUFFER, and in_header + write_in +
+ * max_write) with room for a BATCH_FORGET of ~4000 nodes; a smaller buffer reads INIT and then fails
+ * every read with EINVAL.
+ */
+export const REQUEST_BUFFER = Math.max(64 * 1024, FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE + WRITE_IN_SIZE + MAX_WRITE);
+/** INIT flags we accept when offered: reads of one file may run in parallel, lookups in one directory too. */
+const ACCEPTED_FLAGS = InitFlag.ASYNC_READ | InitFlag.PARALLEL_DIROPS;
+/** EPROTO: the kernel's major protocol version is not ours. */
+const EPROTO = 71;
+
+/** Why a worker's loop ended. */
+export type LoopEnd = 'stopped' | 'unmounted';
+
+/** Options of serveFuse. */
+export interface LoopOptions {
+  /** Called once by the worker that answered INIT. */
+  onReady?: (minor: number) => void;
+  /** Called with each error a handler threw (the request got EIO). */
+  onHandlerError?: (err: unknown, opcode: number) => void;
+}
+
+/** errno codes that mean "read again" on /dev/fuse. */
+function transient(code: string | undefined): boolean {
+  return code === 'EINTR' || code === 'EAGAIN';
+}
+
+/**
+ * Serve requests from `fd` until the server stops (control.requestStop, then one request to wake
+ * this worker) or the connection ends (ENODEV: unmounted and no copy left, or aborted).
+ */
+export function serveFuse(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): LoopEnd {
+  const inBuf = Buffer.allocUnsafe(REQUEST_BUFFER);
+  const inView = new DataView(inBuf.buffer, inBuf.byteOffset, inBuf.byteLength);
+  const outBuf = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_READ);
+  const outView = new DataView(outBuf.buffer, outBuf.byteOffset, outBuf.byteLength);
+  const dot = Buffer.from('.');
+  const dotdot = Buffer.from('..');
+  let h: InHeader;
+  const ctx: RequestContext = {
+    get unique() {
+      return h.unique;
+    },
+    get uid() {
+      return h.uid;
+    },
+    get gid() {
+      return h.gid;
+    },
+    get pid() {
+      return h.pid;
+    },
+    interrupted: () => control.interrupted(h.unique),
+    stopping: () => control.stopping(),
+  };
+
+  /** Write the reply in outBuf (`body` bytes after the header); false when the connection is gone. */
+  const reply = (errno: number, body: number): boolean => {
+    const len = OUT_HEADER_SIZE + (errno === 0 ? body : 0);
+    writeOutHeader(outView, len, errno, h.unique);
+    try {
+      writeSync(fd, outBuf, 0, len);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      // ENOENT: the request is no longer waited for (interrupted, or its caller was killed and the
+      // kernel already ended it: fs/fuse/dev.c fuse_dev_do_write -> request_find fails).
+      if (code === 'ENOENT') control.count('lateReplies');
+      else if (code === 'ENODEV' || code === 'ECONNABORTED') return false;
+      else throw new Error(`write /dev/fuse (fd ${fd}, opcode ${h.opcode}, ${len} bytes): ${code}`);
+    }
+    return true;
+  };
+  const error = (value: number): boolean => reply(-value, 0);
+
+  /** Handle the request in inBuf[0..n); false when the connection is gone. */
+  const handle = (n: number): boolean => {
+    const op = h.opcode;
+    const body = IN_HEADER_SIZE;
+    const node = Number(h.nodeid);
+    switch (op) {
+      case Op.INIT: {
+        const init = readInitIn(inView, body);
+        if (init.major !== FUSE_KERNEL_VERSION) return error(-EPROTO);
+        const minor = Math.min(init.minor, FUSE_KERNEL_MINOR);
+        const size = writeInitOut(outView, OUT_HEADER_SIZE, {
+          minor,
+          maxReadahead: init.maxReadahead,
+          flags: init.flags & ACCEPTED_FLAGS,
+          maxBackground: 0, // 0 keeps the kernel's defaults (fs/fuse/inode.c process_init_reply)
+          congestionThreshold: 0,
+          maxWrite: MAX_WRITE,
+          timeGran: 1,
+          maxPages: 0,
+        });
+        const ok = reply(0, size);
+        control.setReady(minor);
+        options.onReady?.(minor);
+        return ok;
+      }
+      case Op.DESTROY:
+        reply(0, 0);
+        return false;
+      case Op.FORGET:
+        handler.forget?.(node, Number(inView.getBigUint64(body, true)));
+        return true;
+      case Op.BATCH_FORGET: {
+        const count = inView.getUint32(body, true);
+        if (body + 8 + count * 16 > n) return control.count('malformed'), true;
+        for (let i = 0, at = body + 8; i < count; i++, at += 16) handler.forget?.(Number(inView.getBigUint64(at, true)), Number(inView.getBigUint64(at + 8, true)));
+        return true;
+      }
+      case Op.INTERRUPT:
+        // No reply: the interrupted request is answered (by whichever worker holds it) as usual.
+        control.interrupt(inView.getBigUint64(body, true));
+        return true;
+      case Op.LOOKUP: {
+        const end = inBuf.indexOf(0, body);
+        const name = inBuf.toString('utf8', body, end < 0 || end > n ? n : end);
+        const entry = handler.lookup(node, name, ctx);
+        if (typeof entry === 'number') return error(entry);
+        return reply(0, writeEntryOut(outView, OUT_HEADER_SIZE, entry.nodeid, entry.generation ?? 0, entry.entryTtlMs, entry.attrTtlMs, entry.attr));
+      }
+      case Op.GETATTR: {
+        const got = handler.getattr(node, ctx);
+        if (typeof got === 'number') return error(got);
+        return reply(0, writeAttrOut(outView, OUT_HEADER_SIZE, got.ttlMs, got.attr));
+      }
+      case Op.OPEN:
+      case Op.OPENDIR: {
+        const flags = inView.getUint32(body, true);
+        const opened = op === Op.OPEN ? handler.open(node, flags, ctx) : handler.opendir ? handler.opendir(node, ctx) : { fh: 0, flags: 0 };
+        if (typeof opened === 'number') return error(opened);
+        return reply(0, writeOpenOut(outView, OUT_HEADER_SIZE, BigInt(opened.fh), opened.flags));
+      }
+      case Op.READ: {
+        const fh = Number(inView.getBigUint64(body, true));
+        const offset = Number(inView.getBigUint64(body + 8, true));
+        const size = Math.min(inView.getUint32(body + 16, true), MAX_READ);
+        const got = handler.read(node, fh, offset, size, outBuf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size), ctx);
+        return got < 0 ? error(got) : reply(0, got);
+      }
+      case Op.READDIR: {
+        const offset = Number(inView.getBigUint64(body + 8, true));
+        const size = Math.min(inView.getUint32(body + 16, true), MAX_READ);
+        const entries = handler.readdir(node, ctx);
+        if (typeof entries === 'number') return error(entries);
+        let at = OUT_HEADER_SIZE;
+        const limit = OUT_HEADER_SIZE + size;
+        // Offsets are indexes: 0 '.', 1 '..', 2.. the handler's entries; a dirent's `off` is the next index.
+        for (let i = offset; i < entries.length + 2; i++) {
+          const e = i === 0 ? { name: dot, ino: node, type: DT_DIR } : i === 1 ? { name: dotdot, ino: 1, type: DT_DIR } : { ...entries[i - 2]!, name: Buffer.from(entries[i - 2]!.name) };
+          if (at + direntSize(e.name.length) > limit) break;
+          at += writeDirent(outBuf, outView, at, e.ino, i + 1, e.type, e.name);
+        }
+        return reply(0, at - OUT_HEADER_SIZE);
+      }
+      case Op.RELEASE:
+        handler.release(node, Number(inView.getBigUint64(body, true)));
+        return reply(0, 0);
+      case Op.RELEASEDIR:
+        handler.releasedir?.(node, Number(inView.getBigUint64(body, true)));
+        return reply(0, 0);
+      case Op.FLUSH: {
+        const got = handler.flush ? handler.flush(node, Number(inView.getBigUint64(body, true))) : 0;
+        return got < 0 ? error(got) : reply(0, 0);
+      }
+      case Op.STATFS: {
+        const s = handler.statfs?.() ?? { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 4096, namelen: 255, frsize: 4096 };
+        return reply(0, writeStatfsOut(outView, OUT_HEADER_SIZE, s));
+      }
+      default:
+        // Asked once, then never again for most (fs/fuse: fc->no_getxattr, no_statx, … set on ENOSYS).
+        control.count('enosys');
+        return error(-Errno.ENOSYS);
+    }
+  };
+
+  for (;;) {
+    if (control.stopping()) return 'stopped';
+    let n: number;
+    try {
+      n = readSync(fd, inBuf, 0, inBuf.length, null);
+    } catch (err) {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (transient(code)) continue;
+      if (code === 'ENODEV') return 'unmounted';
+      throw new Error(`read /dev/fuse (fd ${fd}): ${code ?? (err as Error).message}`);
+    }
+    if (n < IN_HEADER_SIZE) {
+      control.count('malformed'); // nothing to answer: no header, no unique
+      continue;
+    }
+    h = readInHeader(inView);
+    control.countOpcode(h.opcode);
+    let alive: boolean;
+    if (h.len !== n) {
+      control.count('malformed');
+      alive = h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+    } else {
+      try {
+        alive = handle(n);
+      } catch (err) {
+        control.count('handlerErrors');
+        options.onHandlerError?.(err, h.opcode);
+        alive = h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+      }
+    }
+    if (!alive) return 'unmounted';
+  }
+}

@@ -1,0 +1,120 @@
+// A FUSE server of worker threads: opens /dev/fuse, starts the workers (each loads the handler and
+// waits), mounts, and resolves once INIT is answered. Stopping follows what was measured
+// (../shared/DESIGN.md "A FUSE server without libfuse"): a worker blocked in read(2) on /dev/fuse
+// can be woken only by a request, and a plain umount ends the connection only when no other mount
+// namespace holds a copy of the mount (any sandbox started meanwhile does). So: set the stop flag,
+// send one LOOKUP per worker through a descriptor of the mount's root held since the start (it
+// reaches the mount even after `sandbox run`'s stage detached it), wait for every worker to end,
+// close /dev/fuse (fs/fuse/dev.c fuse_dev_release aborts the connection: copies answer ENOTCONN),
+// then detach the mount if it is still here.
+import { close, constants } from 'node:fs';
+import { open, stat, type FileHandle } from 'node:fs/promises';
+import { Worker } from 'node:worker_threads';
+import { Control, type FuseCounters } from './control.js';
+import { fuseMountedAt, mountFuse, openFuseDevice, unmountFuse, type FuseMountOptions } from './mount.js';
+import type { WorkerInput, WorkerMessage } from './worker.js';
+
+/** O_PATH (fcntl.h): a descriptor that names the mount's root without opening it (no OPENDIR). */
+const O_PATH = 0o10000000;
+
+/** Options of a FuseServer. */
+export interface FuseServerOptions extends FuseMountOptions {
+  mountpoint: string;
+  /** Worker threads reading /dev/fuse (default 2). */
+  workers?: number;
+  /** The worker entry script (default: ./worker.js beside this module). */
+  workerFile?: URL | string;
+  /** URL of the handler module the generic worker entry imports (needed with the default workerFile). */
+  handlerModule?: string;
+  /** Passed to each worker's createHandler (plain data and SharedArrayBuffers). */
+  handlerData?: unknown;
+  /** Where handler errors and unexpected worker ends are reported (default: stderr). */
+  log?: (line: string) => void;
+}
+
+/** A mounted FUSE filesystem served by worker threads. */
+export class FuseServer {
+  private root: FileHandle | null = null;
+  private mounted = false;
+  private readonly exited: Promise<void>[];
+  private stopped: Promise<void> | null = null;
+
+  private constructor(
+    readonly mountpoint: string,
+    private readonly devFd: number,
+    readonly control: Control,
+    private readonly workers: Worker[],
+  ) {
+    this.exited = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+  }
+
+  /** Start the workers, mount, and resolve when INIT is answered (reject, leaving nothing, if any step fails). */
+  static async start(opts: FuseServerOptions): Promise<FuseServer> {
+    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+    const control = new Control();
+    const devFd = openFuseDevice();
+    const count = opts.workers ?? 2;
+    const workerFile = opts.workerFile ?? new URL('./worker.js', import.meta.url);
+    let ready!: () => void;
+    let failed!: (err: Error) => void;
+    const initAnswered = new Promise<void>((resolve, reject) => ((ready = resolve), (failed = reject)));
+    initAnswered.catch(() => undefined);
+    const workers: Worker[] = [];
+    for (let index = 0; index < count; index++) {
+      const input: WorkerInput = { fd: devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
+      const worker = new Worker(workerFile, { workerData: input, stdout: false, stderr: false });
+      worker.on('message', (m: WorkerMessage) => {
+        if (m.type === 'ready') ready();
+        else if (m.type === 'handler-error') log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
+      });
+      worker.on('error', (err) => {
+        log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);
+        failed(new Error(`fuse worker ${index}: ${err.message}`));
+      });
+      worker.on('exit', () => {
+        if (!control.stopping()) failed(new Error(`fuse worker ${index} ended before the server was ready`));
+      });
+      workers.push(worker);
+    }
+    const server = new FuseServer(opts.mountpoint, devFd, control, workers);
+    try {
+      await mountFuse(devFd, opts.mountpoint, opts);
+      server.mounted = true;
+      control.setMounted();
+      await initAnswered;
+      // The root's own dentry is never revalidated: opening it with O_PATH sends no request.
+      server.root = await open(opts.mountpoint, O_PATH | constants.O_DIRECTORY);
+    } catch (err) {
+      await server.stop();
+      throw err;
+    }
+    return server;
+  }
+
+  /** The server's counters (requests per opcode, ENOSYS answers, handler errors, interrupts). */
+  counters(): FuseCounters {
+    return this.control.counters();
+  }
+
+  /** Stop serving and unmount (see the top of this file); idempotent. */
+  stop(): Promise<void> {
+    this.stopped ??= this.doStop();
+    return this.stopped;
+  }
+
+  private async doStop(): Promise<void> {
+    this.control.requestStop();
+    const root = this.root;
+    if (this.mounted) {
+      // One LOOKUP per worker; a name never cached (an error is not cached as a negative entry).
+      // Lookups left unanswered (a worker took another request instead) fail when /dev/fuse closes.
+      const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.mountpoint;
+      for (let i = 0; i < this.workers.length; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
+    }
+    await Promise.all(this.exited);
+    await root?.close();
+    this.root = null;
+    await new Promise<void>((resolve) => close(this.devFd, () => resolve()));
+    if (await fuseMountedAt(this.mountpoint)) await unmountFuse(this.mountpoint);
+  }
+}
