@@ -9,7 +9,7 @@
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
  *   cgroups -> cgroup ns -> cgroupfs -> (--userns) workdir entered, user ns, root inside -> pty (--tty) -> caps,
- *   no_new_privs -> seccomp -> fork workload -> reap loop
+ *   no_new_privs -> seccomp, sysinfo filter -> (host network) Landlock scope -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -139,6 +139,22 @@ static void join_cgroups(const struct config *cfg)
 		die("cgroup", "unshare", "CLONE_NEWCGROUP");
 }
 
+/* When none of fds 0-2 is a terminal (`sandbox run … <in >out 2>&1` from a shell), the caller's
+ * terminal is still the controlling terminal of the session the stage started in, and opening
+ * /dev/tty (5:0, tty(4)) would reach it: write to it, and read it as a background job that ignores
+ * SIGTTIN (EIO then, but output goes through). setsid(2), as bubblewrap's --new-session does, leaves
+ * it: /dev/tty then fails with ENXIO. Not when a descriptor is the terminal: the workload holds it
+ * anyway, and in the caller's session the kernel's job control still stops it from reading the
+ * terminal from the background (drivers/tty/tty_jobctrl.c __tty_check_change), which a session of
+ * its own would skip. The child of PID 1's fork is no group leader, so setsid succeeds. */
+static void leave_unused_terminal(void)
+{
+	if (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO))
+		return;
+	if (setsid() < 0)
+		die("workload", "setsid", "%s", "");
+}
+
 /* The workload, in the child of PID 1: undo PID 1's signal set-up, enter the directory, exec. */
 __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mode_t umask_saved)
 {
@@ -159,6 +175,8 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 		die("workload", "chdir", "%s", cfg->chdir);
 	if (cfg->tty)
 		pty_attach(cfg);
+	else
+		leave_unused_terminal();
 	switch_user(cfg);
 
 	exec_search(cfg->argv);
@@ -299,6 +317,10 @@ void pid1_main(struct config *cfg)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
 	lock_down("privileges", cfg);
+	/* After no_new_privs (landlock_restrict_self needs it without CAP_SYS_ADMIN); PID 1 is in the
+	 * domain too, so its forwarding to the workload stays inside it. */
+	if (cfg->landlock_scope)
+		landlock_scope();
 	/* After no_new_privs; the workload inherits the filter. Not with seccomp=unconfined: no filter
 	 * at all then, as asked (sysinfo shows the host's figures). */
 	if (!cfg->seccomp_unconfined)

@@ -193,6 +193,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	sigset_t set;
 	pid_t pid1;
+	ino_t netns;
 	int code;
 
 	parse_options(argc, argv, &cfg);
@@ -262,9 +263,11 @@ int main(int argc, char **argv)
 		pty_channel(&cfg);
 	if (cfg.userns)
 		userns_channel(&cfg); /* before unshare: the host's /proc */
+	netns = netns_inode();
 	create_namespaces(&cfg);
 	if (cfg.userns && cfg.net_none && cfg.net_join == 0)
 		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
+	cfg.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
 	if (cfg.timens)
 		set_boottime_offset();
 

@@ -21,6 +21,7 @@
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
  *   idmap.c    --idmap: the writable workdir and volumes as ID-mapped mounts (with --userns)
+ *   landlock.c a scope-only Landlock domain (abstract unix sockets, signals) with the host's network
  *   sysinfo.c  sysinfo(2) answered with the sandbox's figures (seccomp user notification)
  */
 #ifndef SANDBOX_STAGE_H
@@ -116,6 +117,10 @@ struct config {
 	unsigned idmap_uid, idmap_gid;
 	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
 	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
+
+	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
+	 * abstract unix sockets and signals to the sandbox. Set by the outer stage before the fork. */
+	bool landlock_scope;
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -201,6 +206,12 @@ __attribute__((noreturn)) void idmap_probe(const char *dir);
 
 /* netns.c (continued) */
 void open_unprivileged_net(void);
+
+/* landlock.c */
+int landlock_abi(void);
+ino_t netns_inode(void);
+bool same_netns(ino_t before);
+void landlock_scope(void);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);

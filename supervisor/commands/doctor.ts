@@ -7,6 +7,7 @@ import { release } from 'node:os';
 import type { Command } from 'commander';
 import { detectLayout } from '../cgroup/detect.js';
 import { V1_REQUIRED } from '../cgroup/v1/manager.js';
+import { FIRST_ABI_WITH_SCOPES, landlockAbi } from '../landlock.js';
 import { STAGE_PATH } from '../stage.js';
 
 /** One check's outcome. */
@@ -17,6 +18,8 @@ export interface Check {
   detail: string;
   /** The command (or step) that fixes a failed check. */
   fix?: string;
+  /** Passed, but something is weaker than it could be: printed as "warn", does not fail doctor. */
+  warning?: boolean;
 }
 
 /** Controllers a v2 sandbox needs in its parent's cgroup.subtree_control. */
@@ -143,14 +146,28 @@ async function checkLxcfs(): Promise<Check> {
   return { name: 'lxcfs', ok: true, detail: lxcfs.length > 0 ? `mounted at ${lxcfs.join(', ')}, not over /proc: no conflict` : 'not mounted' };
 }
 
+async function checkLandlock(): Promise<Check> {
+  // native/stage/landlock.c: with the host's network (--net host, the default) abstract unix
+  // sockets are the host's; Landlock ABI 6 scopes them (and signals) to the sandbox.
+  const abi = landlockAbi();
+  if (abi >= FIRST_ABI_WITH_SCOPES) return { name: 'landlock', ok: true, detail: `ABI ${abi}: abstract unix sockets and signals scoped to each sandbox` };
+  return {
+    name: 'landlock',
+    ok: true,
+    warning: true,
+    detail: `${abi === 0 ? 'no Landlock' : `Landlock ABI ${abi}`} (scopes need ABI ${FIRST_ABI_WITH_SCOPES}, Linux 6.12): a sandbox on the host's network (--net host, the default) can connect to the host's abstract unix sockets; --net none or private isolates them`,
+    fix: 'boot Linux 6.12+ with landlock in the lsm= list, or run untrusted code with --net none or --net private',
+  };
+}
+
 /** Run every check. */
 export async function runChecks(): Promise<Check[]> {
-  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkLibfuse(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs()]);
+  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkLibfuse(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs(), checkLandlock()]);
 }
 
 /** "ok    name: detail" / "FAIL  name: detail\n      fix: command". */
 export function formatChecks(checks: readonly Check[]): string {
-  return checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix && !c.ok ? `\n      fix: ${c.fix}` : ''}\n`).join('');
+  return checks.map((c) => `${!c.ok ? 'FAIL' : c.warning ? 'warn' : 'ok  '}  ${c.name}: ${c.detail}${c.fix && (!c.ok || c.warning) ? `\n      fix: ${c.fix}` : ''}\n`).join('');
 }
 
 /** Register `sandbox doctor`. */
