@@ -88,6 +88,11 @@ while True:
     c.close()
 `;
 
+/** The workload as host root (the strongest attacker, and what the test's 0700 files and 0755 sockets
+ * need): abstract sockets have no permissions, so the user namespace default changes nothing the
+ * Landlock scope decides; the escape table under the default is userns-default.test.ts's. */
+const HOST_ROOT = ['--userns=host'];
+
 describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay inside the sandbox', () => {
   cleanUpAfterEach();
   let dir = '';
@@ -123,27 +128,27 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
     await waitFor(() => received === 'connection\nforged from inside\n', "the host client's line");
     received = '';
     for (const flags of [[], ['--net', 'host']]) {
-      const r = await cli(['run', ...flags, '--', 'python3', 'connect.py', NAME], { cwd: dir });
+      const r = await cli(['run', ...HOST_ROOT, ...flags, '--', 'python3', 'connect.py', NAME], { cwd: dir });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('EPERM\n');
     }
-    const none = await cli(['run', '--net', 'none', '--', 'python3', 'connect.py', NAME], { cwd: dir });
+    const none = await cli(['run', ...HOST_ROOT, '--net', 'none', '--', 'python3', 'connect.py', NAME], { cwd: dir });
     expect(none.stdout).toBe('ECONNREFUSED\n'); // another network namespace: no such name
     await new Promise((r) => setTimeout(r, 100)); // a connection that got through would show by now
     expect(received).toBe('');
   });
 
   it("the workload's own abstract sockets still work", async () => {
-    expect((await cli(['run', '--', 'python3', 'own.py'], { cwd: dir })).stdout).toBe('own connected\n');
+    expect((await cli(['run', ...HOST_ROOT, '--', 'python3', 'own.py'], { cwd: dir })).stdout).toBe('own connected\n');
   });
 
   it("one --net host sandbox can't connect to another's abstract socket", async () => {
     const listener = `import socket, time\ns = socket.socket(socket.AF_UNIX)\ns.bind("\\0${NAME}-inside")\ns.listen()\nopen("listening", "w").close()\ntime.sleep(600)\n`;
     writeFileSync(join(dir, 'listener.py'), listener);
     rmSync(join(dir, 'listening'), { force: true });
-    await detached(['--', 'python3', 'listener.py'], { cwd: dir });
+    await detached([...HOST_ROOT, '--', 'python3', 'listener.py'], { cwd: dir });
     await waitFor(() => existsSync(join(dir, 'listening')), 'the first sandbox to listen');
-    const r = await cli(['run', '--', 'python3', 'connect.py', `${NAME}-inside`], { cwd: dir });
+    const r = await cli(['run', ...HOST_ROOT, '--', 'python3', 'connect.py', `${NAME}-inside`], { cwd: dir });
     expect(r.stdout).toBe('EPERM\n');
   });
 
@@ -155,7 +160,7 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
     const helper = spawn('python3', [join(dir, 'pidfd-server.py'), sock, String(canary.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
     try {
       await new Promise<void>((resolve) => helper.stdout!.once('data', () => resolve()));
-      const r = await cli(['run', '-v', `${sock}:/tmp/pidfd.sock`, '--', 'python3', 'send-signal.py', '/tmp/pidfd.sock'], { cwd: dir });
+      const r = await cli(['run', ...HOST_ROOT, '-v', `${sock}:/tmp/pidfd.sock`, '--', 'python3', 'send-signal.py', '/tmp/pidfd.sock'], { cwd: dir });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('EINVAL\n');
       expect(canary.exitCode).toBe(null);
@@ -169,7 +174,7 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
   it("the workload can't open /proc/PID/fd of a `sandbox exec` process (outside its Landlock domain), nor read its environ", async () => {
     const script = 'while [ ! -s execpid ]; do sleep 0.05; done; p=$(cat execpid); ' +
       '{ readlink /proc/$p/fd/1 || echo refused; cat /proc/$p/environ >/dev/null 2>&1 && echo environ-read || echo environ-refused; } > result 2>&1; touch done; sleep 600';
-    const id = await detached(['--', 'sh', '-c', script], { cwd: dir });
+    const id = await detached([...HOST_ROOT, '--', 'sh', '-c', script], { cwd: dir });
     rmSync(join(dir, 'done'), { force: true });
     const exec = cli(['exec', id, '--', 'sh', '-c', 'echo $$ > execpid; while [ ! -e done ]; do sleep 0.05; done']);
     await waitFor(() => existsSync(join(dir, 'done')), 'the workload to try');
@@ -178,7 +183,7 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
   });
 
   it('signals still reach in: `sandbox exec` signalling the workload, `sandbox kill`', async () => {
-    const id = await detached(['--', 'sh', '-c', 'trap "echo got-usr1 > usr1" USR1; while :; do sleep 0.1; done'], { cwd: dir });
+    const id = await detached([...HOST_ROOT, '--', 'sh', '-c', 'trap "echo got-usr1 > usr1" USR1; while :; do sleep 0.1; done'], { cwd: dir });
     const r = await cli(['exec', id, '--', 'kill', '-USR1', '2']);
     expect(r.code).toBe(0);
     await waitFor(() => existsSync(join(dir, 'usr1')), 'the workload to take SIGUSR1 from sandbox exec');

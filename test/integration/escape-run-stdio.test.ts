@@ -5,7 +5,7 @@
 // redirected all of 0-2 away from it, /dev/tty no longer leads to it (the workload has a session
 // of its own).
 import { execFile } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -41,6 +41,7 @@ describe.skipIf(skip)("escape-run-stdio: the caller's terminal and files handed 
   let dir = '';
   beforeAll(() => {
     dir = mkdtempSync(join(tmpdir(), 'sandbox-escape-run-stdio-'));
+    chmodSync(dir, 0o755); // the scripts are read by the workload: uid 100000 under the default user namespace
     writeFileSync(join(dir, 'tiocsti.py'), TIOCSTI);
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
