@@ -5,6 +5,7 @@
 // cover, answers with the sandbox's figures (native/stage/sysinfo.c) for busybox free, glibc's
 // sysconf, a direct caller, --user and `sandbox exec`.
 import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { availableParallelism, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -175,8 +176,23 @@ function expectSandboxSysinfo(stdout: string, memBytes: number): void {
   expect(si.errno).toBe(14); // EFAULT, as the kernel's own sysinfo on a bad pointer
 }
 
+/** A C caller of sysinfo(2): total RAM in bytes and the uptime in seconds. */
+const C_CALLER = `#include <stdio.h>
+#include <sys/sysinfo.h>
+int main(void)
+{
+	struct sysinfo si;
+
+	if (sysinfo(&si) != 0)
+		return 1;
+	printf("%llu %ld\\n", (unsigned long long)si.totalram * si.mem_unit, si.uptime);
+	return 0;
+}
+`;
+
 describe.skipIf(skip || requireOrSkip(imageUnavailable()))('sysinfo(2) answers with the sandbox\'s figures', () => {
   cleanUpAfterEach();
+  const scratch = scratchDir(tmpdir(), 'sandbox-sysinfo-');
   const MEM = 256 * 1024 * 1024;
 
   it('the host\'s own answer differs (the test can fail): more RAM than the sandbox gets', () => {
@@ -199,6 +215,22 @@ describe.skipIf(skip || requireOrSkip(imageUnavailable()))('sysinfo(2) answers w
       expect(avphys).toBeLessThanOrEqual(MEM);
     });
   }
+
+  it('a C program calling sysinfo(2) gets the limit and the sandbox\'s uptime', async () => {
+    // Built here with the set-up's gcc, in a directory the workload (uid 100000 by default) can read,
+    // bound as its workdir (its /tmp is a tmpfs of its own).
+    const dir = join(scratch(), 'c-caller');
+    mkdirSync(dir, { mode: 0o755 });
+    chmodSync(scratch(), 0o755);
+    writeFileSync(join(dir, 'si.c'), C_CALLER);
+    execFileSync('cc', ['-O2', '-o', join(dir, 'si'), join(dir, 'si.c')]);
+    const r = await cli(['run', '--mem', '256M', '--', './si'], { cwd: dir });
+    expect(r.stderr).toBe('');
+    expect(r.code).toBe(0);
+    const [total, uptime] = r.stdout.trim().split(' ').map(Number);
+    expect(total).toBe(MEM);
+    expect(uptime).toBeLessThan(Number(execFileSync('cut', ['-d.', '-f1', '/proc/uptime'], { encoding: 'utf8' }))); // not the host's
+  });
 
   it('a process started by `sandbox exec` gets them too', async () => {
     const id = await detached(['--mem', '256M', '--', 'sleep', '300']);
