@@ -37,7 +37,7 @@ void open_channel(const char *what, int sv[2])
 		die(what, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
 }
 
-/* Block the forwarded signals and SIGCHLD (they are taken with sigwaitinfo); set = that set. */
+/* Block the forwarded signals and SIGCHLD (forward_until_sigchld reads them from a signalfd); set = that set. */
 void block_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -49,29 +49,40 @@ void block_signals(sigset_t *set)
 }
 
 /* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
- * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the workload has it already. */
-static bool should_forward(const siginfo_t *si)
+ * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the target has it already. */
+static bool should_forward(const struct signalfd_siginfo *si)
 {
-	return si->si_code != SI_KERNEL;
+	return si->ssi_code != SI_KERNEL;
 }
 
 /* Wait until a child changed state (SIGCHLD), forwarding every other blocked signal to `target`
- * meanwhile. Both the stage (target: PID 1) and PID 1 (target: the workload) wait this way. */
+ * meanwhile, and answering sysinfo(2) notifications if this process listens for them (sysinfo.c;
+ * sysinfo_fd() is -1 otherwise, which poll(2) ignores). The signals are read from a signalfd made
+ * once per process, so one poll waits for both. Both the stage (target: PID 1) and PID 1 (target:
+ * the workload) wait this way. */
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
 {
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
+	static int sigfd = -1;
 
-		if (sig < 0) {
+	if (sigfd < 0 && (sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		die(who, "signalfd", "forwarded signals and SIGCHLD");
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			die(who, "sigwaitinfo", "forwarded signals");
+			die(who, "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
 		}
-		if (sig == SIGCHLD)
+		if (fds[1].revents & POLLIN)
+			sysinfo_answer();
+		if (!(fds[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+			continue; /* EAGAIN: taken meanwhile */
+		if (si.ssi_signo == SIGCHLD)
 			return;
 		if (should_forward(&si))
-			kill(target, sig);
+			kill(target, (int)si.ssi_signo);
 	}
 }
 
@@ -185,45 +196,16 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Like forward_until_sigchld, answering the sandbox's sysinfo(2) calls meanwhile (sysinfo.c): the
- * blocked signals are read from a signalfd so that one poll(2) waits for both. */
-static void serve_until_sigchld(int sigfd, pid_t target)
-{
-	for (;;) {
-		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
-		struct signalfd_siginfo si;
-
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die("pid 1", "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
-		}
-		if (fds[1].revents & POLLIN)
-			sysinfo_answer();
-		if (!(fds[0].revents & POLLIN))
-			continue;
-		if (read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
-			continue; /* EAGAIN: taken meanwhile */
-		if (si.ssi_signo == SIGCHLD)
-			return;
-		if (si.ssi_code != SI_KERNEL) /* as should_forward() */
-			kill(target, (int)si.ssi_signo);
-	}
-}
 
 /* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
  * workload's status. */
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
 {
-	int sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC);
-
-	if (sigfd < 0)
-		die("pid 1", "signalfd", "forwarded signals and SIGCHLD");
 	for (;;) {
 		int status;
 		pid_t pid;
 
-		serve_until_sigchld(sigfd, workload);
+		forward_until_sigchld(set, workload, "pid 1");
 		/* Orphans of the sandbox are reparented to us (pid_namespaces(7)); standard signals do not
 		 * queue, so one SIGCHLD may stand for many exits: reap until none is left. */
 		while ((pid = waitpid(-1, &status, WNOHANG)) > 0)

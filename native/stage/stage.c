@@ -175,7 +175,7 @@ static void detach_views(struct config *cfg)
 static int relay(pid_t pid1, const sigset_t *set)
 {
 	/* pid_namespaces(7): the init of a pid namespace receives a signal from an ancestor namespace
-	 * only if it does not ignore it; PID 1 blocks these and takes them with sigwaitinfo, and blocked
+	 * only if it does not ignore it; PID 1 blocks these and reads them from a signalfd, and blocked
 	 * signals are never discarded (kernel/signal.c sig_ignored). */
 	for (;;) {
 		int code;
