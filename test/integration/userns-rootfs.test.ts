@@ -6,10 +6,10 @@
 // host); a kept upper records its mode and refuses the other one; a committed layer stores 0-based
 // ids in a 0700 directory and reads the same under either mode.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { DISK_DIR } from '../helpers/disk.js';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cleanUpAfterEach, detached, initPid, scratchDir, waitInside } from '../helpers/lifecycle.js';
 import { cli, idmapUnavailable, sandboxUnavailable } from '../helpers/sandbox.js';
@@ -37,7 +37,9 @@ const ROOT_WORK = [
 
 describe.skipIf(skip)('the default user namespace with a root of its own', () => {
   cleanUpAfterEach();
-  const scratch = scratchDir(tmpdir(), 'sandbox-userns-rootfs-');
+  // The image on a disk (the v2 VM's ext4 test disk: its /tmp is a tmpfs that Linux 6.1 can't
+  // ID-map), so the layers are mapped on that kernel too.
+  const scratch = scratchDir(DISK_DIR, 'sandbox-userns-rootfs-');
   let image = '';
   let lacks: Missing | null = null;
   beforeAll(() => {
@@ -110,6 +112,19 @@ describe.skipIf(skip)('the default user namespace with a root of its own', () =>
     const hostOk = await cli(['run', '--userns=host', '--rootfs', image, '--keep', old, '--', '/bin/cat', '/f'], { env: ENV });
     expect(hostOk.stderr).toBe('');
     expect(hostOk.stdout).toBe('old\n');
+  });
+
+  it('--keep: a DIR/ids symlink (planted by an earlier sandbox in its cwd) is refused, its target neither read nor written', async () => {
+    const keep = join(scratch(), 'kept-planted');
+    const canary = join(scratch(), 'ids-canary');
+    mkdirSync(keep);
+    writeFileSync(canary, 'host ids\n');
+    symlinkSync(canary, join(keep, 'ids'));
+    const r = await cli(['run', '--rootfs', image, '--keep', keep, '--', '/bin/true'], { env: ENV });
+    expect(r.code).toBe(125);
+    expect(r.stderr).toBe(`sandbox: --keep: "${keep}/ids" is not a regular file: it records which ids the kept layer holds (remove it, or choose another DIR)\n`);
+    expect(readFileSync(canary, 'utf8')).toBe('host ids\n');
+    expect(readdirSync(keep)).toEqual(['ids']);
   });
 
   it('commit stores 0-based ids in a 0700 DIR (a set-user-ID file root\'s only there); the layer reads the same under either mode', async (ctx) => {
