@@ -6,7 +6,7 @@
 // host); a kept upper records its mode and refuses the other one; a committed layer stores 0-based
 // ids in a 0700 directory and reads the same under either mode.
 import { execFileSync } from 'node:child_process';
-import { mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, readFileSync, readdirSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { DISK_DIR } from '../helpers/disk.js';
@@ -146,6 +146,17 @@ describe.skipIf(skip)('the default user namespace with a root of its own', () =>
       expect(s.stderr).toBe('');
       expect(s.stdout).toBe(expected);
     }
+  });
+
+  it('a writable volume of SUDO_UID is ID-mapped in a root of its own too: a set-user-ID file there is that user\'s', async (ctx) => {
+    if (!mappable()) return ctx.skip();
+    const vol = join(scratch(), 'vol-4242');
+    mkdirSync(vol);
+    chownSync(vol, 4242, 4243);
+    const r = await cli(['run', '--rootfs', image, '-v', `${vol}:/data`, '--', '/bin/sh', '-c', 'echo x > /data/suid; chmod 4755 /data/suid; stat -c "%u:%g %a" /data /data/suid'], { env: { ...ENV, SUDO_UID: '4242', SUDO_GID: '4243' } });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0:0 755\n0:0 4755\n');
+    expect(owner(join(vol, 'suid'))).toEqual({ uid: 4242, gid: 4243, mode: 0o4755 });
   });
 
   it('a layer whose file system can\'t be ID-mapped: one line naming it and --userns=host, exit 125, nothing left', async () => {
