@@ -16,6 +16,7 @@ import { parseNet, resolveNet } from './net/mode.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
 import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
 import { diskOwner } from './idmap.js';
+import { checkKeptIds } from './kept-ids.js';
 import { chooseUsernsRange, parseUsernsMode, readIdDatabase } from './userns.js';
 
 /** Options of `sandbox run` as commander parses them. */
@@ -69,16 +70,17 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
   resolveSecurity(flags, heldCapabilities()); // bad names are usage errors, before the root check
-  // The default is a user namespace; a root of its own (--rootfs/--layer) stays on the host's unless
-  // --userns is given (its image is not ID-mapped yet: root inside could not write it; README).
+  // The default is a user namespace, with a root of its own too (its layers are ID-mapped with the
+  // namespace's mapping: native/stage/rootfs.c map_layers).
   const usernsMode = parseUsernsMode(flags.userns);
-  const wantUserns = usernsMode === 'private' && (!ownRoot || flags.userns !== undefined);
-  const userns = wantUserns ? chooseUsernsRange(readIdDatabase()) : null;
+  const userns = usernsMode === 'private' ? chooseUsernsRange(readIdDatabase()) : null;
+  if (fs.keep !== null) checkKeptIds(fs.keep, userns);
   if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
     throw new UsageError('--user', `with a user namespace (the default) the ids are inside it, below ${userns.count}; got "${flags.user}" (--userns=host for host ids)`);
   }
-  // What the workload writes in its workdir and writable volumes belongs on disk to this owner (idmap.ts).
-  const idmap = userns && !ownRoot ? diskOwner(process.env, workdir) : null;
+  // What the workload writes in its workdir and writable volumes belongs on disk to this owner
+  // (idmap.ts); in a root of its own the workdir is the image's, and the owner is the cwd's.
+  const idmap = userns ? diskOwner(process.env, ownRoot ? process.cwd() : workdir) : null;
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);

@@ -14,18 +14,23 @@
 //   The tree is the workload's: the copier follows none of its symlinks (a planted `/mnt -> /host/dir`
 //   once made the pruning below remove a host directory: issue 19, finding 8), and the copy, the
 //   pruning and the rename all happen while the sandbox is frozen.
+// - Ids: a layer is stored 0-based, like an image. The upper of a sandbox in a user namespace holds
+//   the range's host ids (native/stage/rootfs.c map_layers): the copier shifts them back (--shift,
+//   native/commit/shift.c). DIR is made 0700: a set-user-ID file made inside is root's again in
+//   the layer, reachable by host root (the supervisor) only (SECURITY.md).
 // - Not committed: the generated /etc files (INIT_FILES), the mount points the stage makes (/proc,
 //   /sys, /dev, /tmp; rootfs.c step 3) and the volume and --tmpfs targets, nor anything beneath
 //   them (their content lives on the mounts, never in the upper); directories created only as
 //   parents of such mount points are dropped too when they are empty and no layer below has them.
 import { spawn } from 'node:child_process';
-import { lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
+import { chmod, lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CgroupManager } from './cgroup/types.js';
 import { SandboxError, describeSystemError } from './errors.js';
 import { INIT_FILES } from './rootfs.js';
 import type { RecordedFilesystem, SandboxState } from './state.js';
+import type { UsernsRange } from './userns.js';
 
 /** The native layer copier (built by native/build.sh). */
 export const COMMIT_PATH = fileURLToPath(new URL('../native/sandbox-commit', import.meta.url));
@@ -106,8 +111,9 @@ export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'tha
  * that is an empty directory in the copy and exists in no layer) are removed, symlinks never
  * followed (native/commit/prune.c).
  */
-export function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[]): Promise<void> {
-  const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e]), ...layers.flatMap((l) => ['--layer', l])];
+export function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[], userns: UsernsRange | null = null): Promise<void> {
+  const shift = userns ? ['--shift', `${userns.uid}:${userns.gid}:${userns.count}`] : [];
+  const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e]), ...layers.flatMap((l) => ['--layer', l]), ...shift];
   return new Promise((done, fail) => {
     const child = spawn(COMMIT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
@@ -130,7 +136,9 @@ export async function commitLayer(state: SandboxState, cgroup: CgroupManager, in
   try {
     await whileFrozen(cgroup, async () => {
       try {
-        await copyUpper(`/proc/${init}/fd/${UPPER_FD}`, staging, excludes, fs.layers);
+        await copyUpper(`/proc/${init}/fd/${UPPER_FD}`, staging, excludes, fs.layers, state.userns ?? null);
+        // Root's alone: its set-id files are root's again (0-based), for sandboxes, not for host users.
+        await chmod(staging, 0o700);
         await rename(staging, target);
       } catch (err) {
         // fs.rm never follows a symlink (it unlinks the link); still frozen, so nothing swaps one in.

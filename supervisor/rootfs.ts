@@ -8,6 +8,8 @@ import { UsageError } from './errors.js';
 import { parseSize } from './limits.js';
 import type { RecordedFilesystem } from './state.js';
 import type { NetMode } from './net/mode.js';
+import { recordKeptIds } from './kept-ids.js';
+import type { UsernsRange } from './userns.js';
 
 /** The filesystem flags as commander hands them over. */
 export interface FilesystemFlags {
@@ -188,7 +190,7 @@ export interface PreparedRoot {
 }
 
 /** Make the dirs and files the stage needs under the state dir (and --keep DIR/upper, DIR/work). */
-export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostname: string, net: NetMode): Promise<PreparedRoot> {
+export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostname: string, net: NetMode, userns: UsernsRange | null): Promise<PreparedRoot> {
   const rootAt = `${stateDir}/root`;
   const etc = `${stateDir}/etc`;
   await mkdir(rootAt, { mode: 0o755 });
@@ -202,8 +204,12 @@ export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostn
   const files = INIT_FILES.map((name): [string, string] => [name, texts[name]]);
   for (const [name, text] of files) await writeFile(`${etc}/${name}`, text, { mode: 0o644 });
   if (fs.keep !== null) {
+    // A new DIR is root's alone (0700): what the workload leaves in DIR/upper (set-id files among
+    // it) is for later sandboxes, not for the host's users (SECURITY.md). An existing DIR keeps its mode.
+    await mkdir(fs.keep, { recursive: true, mode: 0o700 });
     await mkdir(`${fs.keep}/upper`, { recursive: true, mode: 0o755 });
     await mkdir(`${fs.keep}/work`, { recursive: true, mode: 0o755 });
+    recordKeptIds(fs.keep, userns);
   }
   return {
     rootAt,

@@ -188,7 +188,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
     const hostname = req.hostname ?? `sandbox-${id}`;
-    const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net.mode) : null;
+    const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net.mode, req.userns ?? null) : null;
     stage = spawnStage({
       supervisorPid: process.pid,
       procsFiles: cgroup.procsFiles,

@@ -12,12 +12,13 @@
  *       nor anything beneath it (the sandbox's mount points: /etc/hosts, volumes, ...); its
  *       ancestors that end up empty in DST and are in no --layer are removed (prune.c).
  * --layer DIR     (repeatable) an absolute path: a layer below the upper.
+ * --shift UID:GID:COUNT  the sandbox ran in a user namespace: its host ids are stored 0-based (shift.c).
  *
  * Exit 0, or one line on stderr (sandbox: commit: CALL(PATH): strerror (errno N)) and 125. What a
  * failed run wrote under DST is left to the caller to remove.
  *
  * Files, one concern each: main.c (arguments, the walk), file.c (regular files, sparse-aware),
- * meta.c (owner, mode, xattrs, times), prune.c (empty parents of mount points), fail.c (the
+ * meta.c (owner, mode, xattrs, times), shift.c (host ids to 0-based), prune.c (empty parents of mount points), fail.c (the
  * error line). No path in SRC or DST is followed through a symlink the workload made.
  */
 #ifndef SANDBOX_COMMIT_H
@@ -42,6 +43,13 @@ void copy_file_data(const char *src, const char *dst, const struct stat *st);
 
 /* meta.c: give dst the owner, mode (not for symlinks), xattrs and times of src (lstat st). */
 void copy_metadata(const char *src, const char *dst, const struct stat *st);
+
+/* shift.c: --shift UID:GID:COUNT (false if malformed); then ids and id-bearing xattr values
+ * (returns the new size) from host to 0-based. */
+bool parse_shift(const char *value);
+unsigned shift_uid(unsigned uid);
+unsigned shift_gid(unsigned gid);
+size_t shift_xattr(const char *name, char *value, size_t size);
 
 /* prune.c: remove the empty parents of the excluded paths from dst that no layer has, never
  * following a symlink (the copy is the workload's tree). */

@@ -1,5 +1,6 @@
 /*
- * sandbox-commit SRC DST [--exclude REL]... (the contract is in commit.h). Walks SRC depth first:
+ * sandbox-commit SRC DST [--exclude REL]... [--layer DIR]... [--shift UID:GID:COUNT] (the
+ * contract is in commit.h). Walks SRC depth first:
  * directories are made before their entries and get their metadata after them; regular files are
  * copied with their holes (file.c); symlinks keep their target; device nodes keep their numbers,
  * so overlayfs whiteouts (character devices 0/0, Documentation/filesystems/overlayfs.rst
@@ -155,7 +156,7 @@ int main(int argc, char **argv)
 	int fd;
 
 	if (argc < 3) {
-		fprintf(stderr, "usage: sandbox-commit SRC DST [--exclude REL]... [--layer DIR]...\n");
+		fprintf(stderr, "usage: sandbox-commit SRC DST [--exclude REL]... [--layer DIR]... [--shift UID:GID:COUNT]\n");
 		return 125;
 	}
 	src = argv[1];
@@ -167,6 +168,13 @@ int main(int argc, char **argv)
 	for (int i = 3; i < argc; i += 2) {
 		bool exclude = strcmp(argv[i], "--exclude") == 0, layer = strcmp(argv[i], "--layer") == 0;
 
+		if (strcmp(argv[i], "--shift") == 0 && i + 1 < argc) {
+			if (!parse_shift(argv[i + 1])) {
+				fprintf(stderr, "sandbox: commit: bad --shift \"%s\" (expected UID:GID:COUNT, neither id 0)\n", argv[i + 1]);
+				return 125;
+			}
+			continue;
+		}
 		if ((!exclude && !layer) || i + 1 >= argc || (exclude && argv[i + 1][0] == '/') || (layer && argv[i + 1][0] != '/') || argv[i + 1][0] == '\0') {
 			fprintf(stderr, "sandbox: commit: bad argument \"%s\" (expected --exclude RELATIVE-PATH or --layer ABSOLUTE-PATH)\n", argv[i]);
 			return 125;

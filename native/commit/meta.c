@@ -83,6 +83,7 @@ static void copy_xattrs(const char *src, const char *dst)
 		if (skipped_xattr(name))
 			continue;
 		size = fill(&value, &value_cap, "lgetxattr", src, get_value, name);
+		size = (ssize_t)shift_xattr(name, value, (size_t)size);
 		if (lsetxattr(dst, name, value, (size_t)size, 0) != 0)
 			fail("lsetxattr", "%s, %s", dst, name);
 	}
@@ -93,9 +94,10 @@ static void copy_xattrs(const char *src, const char *dst)
 void copy_metadata(const char *src, const char *dst, const struct stat *st)
 {
 	struct timespec times[2] = { st->st_atim, st->st_mtim };
+	unsigned uid = shift_uid(st->st_uid), gid = shift_gid(st->st_gid);
 
-	if (lchown(dst, st->st_uid, st->st_gid) != 0)
-		fail("lchown", "%s, %u:%u", dst, (unsigned)st->st_uid, (unsigned)st->st_gid);
+	if (lchown(dst, uid, gid) != 0)
+		fail("lchown", "%s, %u:%u", dst, uid, gid);
 	if (!S_ISLNK(st->st_mode) && chmod(dst, st->st_mode & 07777) != 0)
 		fail("chmod", "%s, %04o", dst, (unsigned)(st->st_mode & 07777));
 	copy_xattrs(src, dst);

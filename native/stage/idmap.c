@@ -38,24 +38,25 @@
 #endif
 
 /* Write one map line into /proc/PID/NAME in one write(2) (a map is written once, map_write). */
-static void write_idmap(pid_t pid, const char *name, unsigned disk, unsigned host)
+static void write_idmap(pid_t pid, const char *name, unsigned disk, unsigned host, unsigned count)
 {
 	char path[64], line[64];
 	int fd, len;
 
 	snprintf(path, sizeof path, "/proc/%d/%s", (int)pid, name);
-	len = snprintf(line, sizeof line, "%u %u 1\n", disk, host);
+	len = snprintf(line, sizeof line, "%u %u %u\n", disk, host, count);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("idmap", "open", "%s", path);
 	if (write(fd, line, (size_t)len) != len)
-		die("idmap", "write", "%s, \"%u %u 1\"", path, disk, host);
+		die("idmap", "write", "%s, \"%u %u %u\"", path, disk, host, count);
 	close(fd);
 }
 
-/* A descriptor of a new user namespace mapping on-disk disk_uid/disk_gid to host_uid/host_gid. Call
- * with the host's /proc mounted (before unshare) and SIGCHLD not blocked. */
-int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid)
+/* A descriptor of a new user namespace mapping on-disk disk_uid/disk_gid and the count-1 ids after
+ * them to host_uid/host_gid onwards. Call with the host's /proc mounted (before unshare) and
+ * SIGCHLD not blocked. */
+int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid, unsigned count)
 {
 	int hold[2], fd, status;
 	char path[64];
@@ -78,8 +79,8 @@ int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsign
 		_exit(0);
 	}
 	close(hold[0]);
-	write_idmap(child, "uid_map", disk_uid, host_uid);
-	write_idmap(child, "gid_map", disk_gid, host_gid);
+	write_idmap(child, "uid_map", disk_uid, host_uid, count);
+	write_idmap(child, "gid_map", disk_gid, host_gid, count);
 	snprintf(path, sizeof path, "/proc/%d/ns/user", (int)child);
 	fd = open(path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
@@ -93,7 +94,7 @@ int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsign
 /* Make a detached tree (open_tree clone) an ID-mapped mount, recursively, or die naming the path:
  * a filesystem that can't be ID-mapped (no FS_ALLOW_IDMAP: fs/namespace.c can_idmap_mount) refuses
  * with EINVAL, an already ID-mapped one with EPERM. */
-static void idmap_tree(const char *what, int tree_fd, const char *path, int userns_fd)
+void idmap_tree(const char *what, int tree_fd, const char *path, int userns_fd)
 {
 	struct mount_attr attr = { .attr_set = MOUNT_ATTR_IDMAP, .userns_fd = (unsigned long long)userns_fd };
 
@@ -126,7 +127,7 @@ void idmap_bind(const char *what, int tree_fd, const char *path, const struct co
  * with the failing call (exit 125). The clone is detached and never attached anywhere. */
 __attribute__((noreturn)) void idmap_probe(const char *dir)
 {
-	int userns_fd = idmap_userns(65534, 65534, 100000, 100000);
+	int userns_fd = idmap_userns(65534, 65534, 100000, 100000, 1);
 	int tree = sys_open_tree(AT_FDCWD, dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 	if (tree < 0)

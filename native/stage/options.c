@@ -216,7 +216,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->caps = default_capabilities;
 	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
 	cfg->userns_sock[0] = cfg->userns_sock[1] = cfg->proc_fd = -1;
-	cfg->idmap_fd = -1;
+	cfg->idmap_fd = cfg->layers_userns_fd = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);

@@ -53,11 +53,57 @@
 
 #define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
-/* mkdir that accepts an existing entry (a directory, or a symlink to one, in the image). */
-static void ensure_dir(const char *path, mode_t mode)
+/* mkdir that accepts an existing entry (a directory, or a symlink to one, in the image). In a user
+ * namespace a directory made here (as host root) is given to root inside, the range's base: the
+ * overlay shows an upper's owner as it is on disk, and host 0 is no one inside (overflow uid). */
+static void ensure_dir(const struct config *cfg, const char *path, mode_t mode)
 {
-	if (mkdir(path, mode) != 0 && errno != EEXIST)
-		die("rootfs", "mkdir", "%s", path);
+	if (mkdir(path, mode) != 0) {
+		if (errno != EEXIST)
+			die("rootfs", "mkdir", "%s", path);
+		return;
+	}
+	if (cfg->userns && lchown(path, cfg->userns_uid, cfg->userns_gid) != 0)
+		die("rootfs", "lchown", "%s, %u:%u", path, cfg->userns_uid, cfg->userns_gid);
+}
+
+/*
+ * --userns: the layers as ID-mapped mounts (mount_setattr(2) MOUNT_ATTR_IDMAP) with the user
+ * namespace's own mapping, on-disk 0..COUNT-1 = host BASE.., so an image's root-owned files are
+ * root's inside: writable (copy-up), chown-able, chmod-able. Each layer is cloned (open_tree(2)
+ * OPEN_TREE_CLONE, recursively), mapped while detached, and attached on root_at/layers/N, in the
+ * tmpfs of step 1, private to this namespace; overlayfs takes those paths as its lower layers
+ * (ID-mapped layers: Linux 5.19, fs/overlayfs/super.c; Documentation/filesystems/overlayfs.rst,
+ * "Permission model": the lower mount's idmapping applies to what the overlay reads and copies
+ * up). The upper is not mapped: the overlay writes it with the ids it sees, the range's, so the
+ * throwaway tmpfs and a --keep upper hold host-range ids (a set-user-ID file made inside is the
+ * range's base on the host, never root's; issue 19, finding 4), and tmpfs needs no ID-mapping
+ * support (Linux 6.3). A layer whose file system can't be ID-mapped (overlayfs itself, tmpfs
+ * before 6.3, 9p) fails here with one line naming it and the way out (--userns=host).
+ */
+static void map_layers(struct config *cfg)
+{
+	char dir[4096], path[4096 + 24];
+
+	snprintf(dir, sizeof dir, "%s/layers", cfg->root_at);
+	ensure_dir(cfg, dir, 0700);
+	for (size_t i = 0; i < cfg->n_layers; i++) {
+		int tree = sys_open_tree(AT_FDCWD, cfg->layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+
+		if (tree < 0)
+			die("--rootfs/--layer", "open_tree", "%s, OPEN_TREE_CLONE", cfg->layers[i]);
+		idmap_tree("--rootfs/--layer", tree, cfg->layers[i], cfg->layers_userns_fd);
+		snprintf(path, sizeof path, "%s/%zu", dir, i);
+		ensure_dir(cfg, path, 0755);
+		if (sys_move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
+			die("--rootfs/--layer", "move_mount", "ID-mapped clone of %s -> %s", cfg->layers[i], path);
+		close(tree);
+		cfg->layers[i] = strdup(path);
+		if (cfg->layers[i] == NULL)
+			die("rootfs", "strdup", "%s", path);
+	}
+	close(cfg->layers_userns_fd);
+	cfg->layers_userns_fd = -1;
 }
 
 /* The overlay's mount data, "lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W", or die if it can't fit
@@ -113,7 +159,9 @@ void enter_rootfs(struct config *cfg)
 	if (mount("tmpfs", cfg->root_at, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0)
 		die("rootfs", "mount", "tmpfs, %s", cfg->root_at);
 	snprintf(root, sizeof root, "%s/root", cfg->root_at);
-	ensure_dir(root, 0755);
+	ensure_dir(cfg, root, 0755);
+	if (cfg->layers_userns_fd >= 0)
+		map_layers(cfg);
 	if (cfg->upper != NULL) {
 		/* --keep DIR: DIR/upper and DIR/work are host paths in a directory an earlier sandbox may
 		 * have written (its cwd): the supervisor refused symlinks there and resolved DIR once
@@ -129,13 +177,16 @@ void enter_rootfs(struct config *cfg)
 		work_fd = open_no_symlinks(work, O_PATH | O_DIRECTORY);
 		if (work_fd < 0)
 			die("--keep", "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS", work);
+		/* In a user namespace the upper's root is "/" inside: root's there (ensure_dir says why). */
+		if (cfg->userns && fchownat(upper_fd, "", cfg->userns_uid, cfg->userns_gid, AT_EMPTY_PATH) != 0)
+			die("--keep", "fchownat", "%s, %u:%u", upper, cfg->userns_uid, cfg->userns_gid);
 		snprintf(upper, sizeof upper, "/proc/self/fd/%d", upper_fd);
 		snprintf(work, sizeof work, "/proc/self/fd/%d", work_fd);
 	} else {
 		snprintf(upper, sizeof upper, "%s/upper", cfg->root_at);
 		snprintf(work, sizeof work, "%s/work", cfg->root_at);
-		ensure_dir(upper, 0755);
-		ensure_dir(work, 0755);
+		ensure_dir(cfg, upper, 0755);
+		ensure_dir(cfg, work, 0755);
 	}
 
 	/* 2. The overlay. nosuid: set-id files of an image do not grant privileges (no_new_privs does
@@ -155,11 +206,11 @@ void enter_rootfs(struct config *cfg)
 	/* 3. Mount points, relative to the new root. */
 	if (chdir(root) != 0)
 		die("rootfs", "chdir", "%s", root);
-	ensure_dir("proc", 0555);
-	ensure_dir("sys", 0555);
-	ensure_dir("dev", 0755);
-	ensure_dir("tmp", 01777);
-	ensure_dir("etc", 0755);
+	ensure_dir(cfg, "proc", 0555);
+	ensure_dir(cfg, "sys", 0555);
+	ensure_dir(cfg, "dev", 0755);
+	ensure_dir(cfg, "tmp", 01777);
+	ensure_dir(cfg, "etc", 0755);
 
 	/* With the host's network the host's sysfs is the right view (mounts.c mount_sys); a second
 	 * sysfs mount in the host's network namespace fails with EBUSY here, so clone it now, alone

@@ -255,7 +255,11 @@ int main(int argc, char **argv)
 	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
 	if (cfg.idmap)
 		cfg.idmap_fd = idmap_userns(cfg.idmap_uid, cfg.idmap_gid, cfg.userns_uid + (cfg.has_user ? cfg.uid : 0),
-					    cfg.userns_gid + (cfg.has_user ? cfg.gid : 0));
+					    cfg.userns_gid + (cfg.has_user ? cfg.gid : 0), 1);
+	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
+	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
+	if (cfg.userns && cfg.n_layers > 0)
+		cfg.layers_userns_fd = idmap_userns(0, 0, cfg.userns_uid, cfg.userns_gid, cfg.userns_count);
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
@@ -292,6 +296,8 @@ int main(int argc, char **argv)
 		close(cfg.cgroup_dir_fd);
 	if (cfg.idmap_fd >= 0)
 		close(cfg.idmap_fd);
+	if (cfg.layers_userns_fd >= 0)
+		close(cfg.layers_userns_fd);
 	if (cfg.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
 

@@ -116,6 +116,8 @@ struct config {
 	bool idmap;
 	unsigned idmap_uid, idmap_gid;
 	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
+	int layers_userns_fd;     /* --userns with --layer: a namespace with the same mapping, for the
+	                           * layers' ID-mapped clones (rootfs.c); -1 = none */
 	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
 
 	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
@@ -200,7 +202,8 @@ void userns_chdir(const char *what, const char *dir);
 void exec_search(char **argv);
 
 /* idmap.c */
-int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid);
+int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid, unsigned count);
+void idmap_tree(const char *what, int tree_fd, const char *path, int userns_fd);
 void idmap_bind(const char *what, int tree_fd, const char *path, const struct config *cfg);
 __attribute__((noreturn)) void idmap_probe(const char *dir);
 

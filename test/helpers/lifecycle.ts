@@ -130,9 +130,9 @@ export function scratchDir(parent: string, prefix: string): () => string {
   return () => dir;
 }
 
-/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its freezer cgroup. */
+/** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its cgroup (v1's memory hierarchy or v2's one). */
 export function initPid(id: string): number {
-  for (const pid of readFileSync(`${cgroupDir(id, 'freezer')}/cgroup.procs`, 'utf8').trim().split('\n').map(Number)) {
+  for (const pid of sandboxProcs(id)) {
     const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
     if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
   }

@@ -1,16 +1,31 @@
 // Test helpers: run the built CLI as a real process, probe what a test needs, and find anything a
 // sandbox left behind (cgroups, FUSE mounts, state dirs, stage processes).
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync, readdirSync, readlinkSync, rmdirSync } from 'node:fs';
 import { posix } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { SUPERVISOR_LEAF } from '../../supervisor/cgroup/v2/delegate.js';
-import { needsSetup, type Missing } from './skip.js';
+import { machineLacks, needsSetup, type Missing } from './skip.js';
 
 /** Absolute path of the built CLI entry point. */
 export const CLI = fileURLToPath(new URL('../../dist/supervisor/main.cjs', import.meta.url));
 /** Absolute path of the built native stage. */
 export const STAGE = fileURLToPath(new URL('../../dist/native/sandbox-stage', import.meta.url));
+
+/**
+ * Whether this kernel can ID-map a directory on dir's file system, which the default user namespace
+ * needs for --rootfs/--layer (native/stage/rootfs.c map_layers): tmpfs allows it only since Linux
+ * 6.3, overlayfs and 9p never (the v2 VM's /tmp). The stage's own probe, as `sandbox doctor` uses it.
+ */
+export function idmapUnavailable(dir: string): Missing | null {
+  try {
+    execFileSync(STAGE, ['--probe-idmap', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
+    return null;
+  } catch (err) {
+    const line = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0];
+    return machineLacks(`ID-mapped mounts on the file system of ${dir}: ${line}`);
+  }
+}
 
 /** Result of one CLI run. */
 export interface CliResult {

@@ -156,7 +156,7 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     const vol = join(dir, 'vol-ro-root');
     mkdirSync(vol, { recursive: true });
     const r = await sh('touch /x 2>/dev/null || echo root-ro; touch /tmp/x && echo tmp-rw; echo v > /data/f && echo vol-rw; touch /scratch/x && echo tmpfs-rw; cat /etc/hostname', [
-      '--read-only', '-v', `${vol}:/data`, '--tmpfs', '/scratch', '--hostname', 'ro-box',
+      '--userns=host', '--read-only', '-v', `${vol}:/data`, '--tmpfs', '/scratch', '--hostname', 'ro-box', // host root writes the root-owned volume
     ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -170,7 +170,7 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     mkdirSync(rw, { recursive: true });
     mkdirSync(ro, { recursive: true });
     writeFileSync(join(ro, 'in'), 'host file\n');
-    const r = await sh('echo out > /mnt/rw/out; cat /deep/ro/in; (echo x > /deep/ro/in) 2>/dev/null || echo ro', ['-v', `${rw}:/mnt/rw`, '--volume', `${ro}:/deep/ro:ro`]);
+    const r = await sh('echo out > /mnt/rw/out; cat /deep/ro/in; (echo x > /deep/ro/in) 2>/dev/null || echo ro', ['--userns=host', '-v', `${rw}:/mnt/rw`, '--volume', `${ro}:/deep/ro:ro`]); // host root writes the root-owned volume
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('host file\nro\n');

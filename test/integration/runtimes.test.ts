@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
 import { cleanUpAfterEach, detached, scratchDir } from '../helpers/lifecycle.js';
-import { HOST_IS_V2, cli, sandboxUnavailable } from '../helpers/sandbox.js';
+import { HOST_IS_V2, cli, idmapUnavailable, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, needsSetup, requireOrSkip, type Missing } from '../helpers/skip.js';
 
 /** One line of /proc/PID/mountinfo (proc(5)): the fields a runtime matches on. */
@@ -78,11 +78,16 @@ describe.skipIf(skip)('mountinfo inside looks like a container\'s', () => {
   it.skipIf(requireOrSkip(imageUnavailable()))('with --rootfs, --net none and --net host', async () => {
     const image = join(scratch(), 'image');
     buildBusyboxImage(image);
-    for (const net of ['none', 'host']) {
-      const r = await cli(['run', '--net', net, '--rootfs', image, '--', '/bin/cat', '/proc/self/mountinfo']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      expectContainerTable(r.stdout);
+    // The default ID-maps the image's layers, which needs a file system that allows it (not the
+    // v2 VM's tmpfs /tmp on Linux 6.1: a visible skip of that mode); --userns=host maps nothing.
+    const modes = requireOrSkip(idmapUnavailable(image)) ? [['--userns=host']] : [[], ['--userns=host']];
+    for (const mode of modes) {
+      for (const net of ['none', 'host']) {
+        const r = await cli(['run', ...mode, '--net', net, '--rootfs', image, '--', '/bin/cat', '/proc/self/mountinfo']);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        expectContainerTable(r.stdout);
+      }
     }
   });
 });
