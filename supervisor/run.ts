@@ -25,7 +25,7 @@ import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
-import { cgroupViewSource } from '../procfs/view-source.js';
+import { cgroupViewSpec } from '../procfs/view-source.js';
 import { viewsFor } from '../procfs/views/index.js';
 
 /** What `sandbox run` was asked for, already validated. */
@@ -140,15 +140,12 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (state.name !== null) await claimName(state);
     mark('state');
 
-    // The FUSE mount (~30 ms: loading fuse-native and mounting) overlaps the cgroup set-up and the
-    // stage's namespace work; PID 1 waits for the sync byte before it binds the views.
-    // Without auto_unmount: libfuse2 forks its fusermount helper for it from C, outside libuv, and a
-    // SIGCHLD (the stage's) landing in that child between fork and exec takes libuv's signal lock
-    // with it, so the stage is never reaped and the run hangs (issue 20; seen twice in this
-    // session's suites). As root libfuse then mounts with mount(2) itself, forking nothing; a
-    // SIGKILLed supervisor's mount is removed by `sandbox gc`, which every run does first.
+    // The FUSE mount (worker threads starting, mount(8) through child_process, the kernel's INIT)
+    // overlaps the cgroup set-up and the stage's namespace work; PID 1 waits for the sync byte
+    // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
+    // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint, { autoUnmount: false });
+    const server = new ViewServer(mountpoint);
     const mounted = server.mount().then(() => mark('fuse'));
     undo.push(async () => {
       await mounted.catch(() => undefined);
@@ -170,12 +167,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // against 61.3 ms without it (medians of 31 interleaved runs; the code cache already holds
     // the renderers' bytecode). A getattr's render is never served to a read (ViewServer.render).
     const views = viewsFor(cgroup.mode, hasPsi(cgroup));
-    const viewSource = cgroupViewSource(cgroup, startedAtMs);
-    server.register(id, viewSource.source, views);
-    undo.push(async () => {
-      server.unregister(id);
-      viewSource.stop();
-    });
+    server.register(id, cgroupViewSpec(cgroup, startedAtMs), views);
+    undo.push(async () => server.unregister(id));
     // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
     // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
     // runs limitless: on v1 PID 1 joins the cgroup only after the sync byte, which comes after the

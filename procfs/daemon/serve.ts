@@ -21,7 +21,7 @@ import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
 import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
-import { cgroupViewSource } from '../view-source.js';
+import { cgroupViewSpec } from '../view-source.js';
 import { hostBootMs } from './source.js';
 import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
 
@@ -94,10 +94,8 @@ class Daemon {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    const { source, stop } = cgroupViewSource(cgroup, this.bootMs);
-    this.server.register(id, source, views);
-    this.server.warm(id);
-    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop });
+    this.server.register(id, cgroupViewSpec(cgroup, this.bootMs), views);
+    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop: () => undefined });
     return views;
   }
 

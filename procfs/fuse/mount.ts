@@ -63,3 +63,6 @@ export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
 export async function unmountFuse(mountpoint: string): Promise<void> {
   await run('umount', ['-i', '-n', '-l', mountpoint]);
 }
+
+/** The commands a server's stop runs, as one object so tests can count them (vi.spyOn). */
+export const mountCommands = { unmount: unmountFuse };

@@ -11,8 +11,8 @@ import { close, constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { Control, type FuseCounters } from './control.js';
-import { fuseMountedAt, mountFuse, openFuseDevice, unmountFuse, type FuseMountOptions } from './mount.js';
-import type { WorkerInput, WorkerMessage } from './worker.js';
+import { fuseMountedAt, mountCommands, mountFuse, openFuseDevice, type FuseMountOptions } from './mount.js';
+import type { WorkerInput, WorkerMessage } from './run-worker.js';
 
 /** O_PATH (fcntl.h): a descriptor that names the mount's root without opening it (no OPENDIR). */
 const O_PATH = 0o10000000;
@@ -65,6 +65,7 @@ export class FuseServer {
       const worker = new Worker(workerFile, { workerData: input, stdout: false, stderr: false });
       worker.on('message', (m: WorkerMessage) => {
         if (m.type === 'ready') ready();
+        else if (m.type === 'stderr') process.stderr.write(m.text);
         else if (m.type === 'handler-error') log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
       });
       worker.on('error', (err) => {
@@ -115,6 +116,6 @@ export class FuseServer {
     await root?.close();
     this.root = null;
     await new Promise<void>((resolve) => close(this.devFd, () => resolve()));
-    if (await fuseMountedAt(this.mountpoint)) await unmountFuse(this.mountpoint);
+    if (await fuseMountedAt(this.mountpoint)) await mountCommands.unmount(this.mountpoint);
   }
 }

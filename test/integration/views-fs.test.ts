@@ -2,16 +2,16 @@
 // read at any offset and size, fresh text on a re-read from offset 0 (as /proc gives top), read-only
 // files whose size is the text's rounded up to a page (sendfile readers such as busybox cat get the
 // text), a limit change visible at the next read, and degrading to the host
-// file when a view can't be computed. Stats come from a real captured v1 tree.
+// file when a view can't be computed. Stats come from a real captured v1 tree (a copy without
+// memory.stat stands for a cgroup whose figures are gone).
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
-import { ZERO_LOAD } from '../../procfs/loadavg.js';
-import { EMPTY_TASKS } from '../../procfs/tasks.js';
-import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
+import { ViewServer, type SandboxViewSpec } from '../../procfs/fs.js';
+import { cgroupViewSpec } from '../../procfs/view-source.js';
+import { VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import { fuseUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
@@ -24,32 +24,19 @@ const mountpoint = `${dir}/views`;
 describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
   const server = new ViewServer(mountpoint);
   const liveTree = `${dir}/tree`;
-  const source = async (root = TREE): Promise<SandboxViewSource> => {
-    const cgroup = await openCgroup({ id: 'fixture', root });
-    return {
-      memoryStats: () => cgroup.memoryStats(),
-      cpuStats: () => cgroup.cpuStats(),
-      load: () => ZERO_LOAD,
-      tasks: () => EMPTY_TASKS,
-      ioStats: () => cgroup.ioStats(),
-      pressureStats: (resource) => cgroup.pressureStats(resource),
-      limitsKey: (part) => cgroup.limitsKey(part),
-      memory: createViewMemory(Date.now() - 5000),
-    };
-  };
+  const brokenTree = `${dir}/broken`;
+  const MEMORY_LEAF = 'sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture';
+  const source = async (root = TREE): Promise<SandboxViewSpec> => cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
     await cp(TREE, liveTree, { recursive: true });
+    await cp(TREE, brokenTree, { recursive: true });
+    await rm(`${brokenTree}/${MEMORY_LEAF}/memory.stat`);
     await server.mount();
     server.register('box', await source());
     server.register('live', await source(liveTree));
-    server.register('broken', {
-      ...(await source()),
-      memoryStats: () => {
-        throw new Error('cgroup gone');
-      },
-    });
+    server.register('broken', await source(brokenTree));
   });
 
   afterAll(async () => {
@@ -157,7 +144,7 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
       expect(keys(first)).toEqual(keys(host));
       expect(/^MemTotal:.*$/m.exec(first)?.[0]).toBe(/^MemTotal:.*$/m.exec(host)?.[0]);
       const warnings = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('broken'));
-      expect(warnings).toEqual([`sandbox: view /proc/meminfo of broken serves the host file: cgroup gone\n`]);
+      expect(warnings).toEqual([expect.stringMatching(/^sandbox: view \/proc\/meminfo of broken serves the host file: .*memory\.stat.*\n$/)]);
     } finally {
       warn.mockRestore();
     }

@@ -1,0 +1,153 @@
+// What the view server's threads share (SharedArrayBuffers, handed to each worker at start): the
+// registry of served sandboxes (a seqlocked JSON text and its generation), each sandbox's load
+// averages (sampled on the main thread every 5 s), its ViewMemory (the counters /proc/stat and
+// /proc/uptime carry between renders, which must never run backwards whichever worker renders),
+// and which of its views already warned. A sandbox has a slot (reused) and a key (never reused:
+// node ids are made of it, and the kernel may cache them).
+import type { CgroupDescription } from './view-cgroup.js';
+import type { LoadAverages } from './loadavg.js';
+import type { ViewMemory } from './views/index.js';
+import type { ViewName } from './views/index.js';
+
+/** Sandboxes served at once (slots). */
+export const MAX_SANDBOXES = 1024;
+/** Bytes of the registry's JSON text. */
+const REGISTRY_BYTES = 4 << 20;
+/** Bytes of one sandbox's ViewMemory (JSON; the per-CPU map grows with the host's CPUs). */
+const MEMORY_BYTES = 64 << 10;
+
+/** One registered sandbox, as every thread sees it. */
+export interface Registered {
+  id: string;
+  key: number;
+  slot: number;
+  cgroup: CgroupDescription;
+  startedAtMs: number;
+  views: ViewName[];
+}
+
+/** The shared buffers (workerData). */
+export interface SharedViewData {
+  registry: SharedArrayBuffer;
+  loads: SharedArrayBuffer;
+  memory: SharedArrayBuffer;
+  warned: SharedArrayBuffer;
+}
+
+/** Allocate the shared buffers (memory is the kernel's zero pages until written). */
+export function createSharedViewData(): SharedViewData {
+  return {
+    registry: new SharedArrayBuffer(8 + REGISTRY_BYTES),
+    loads: new SharedArrayBuffer(MAX_SANDBOXES * 3 * 4),
+    memory: new SharedArrayBuffer(MAX_SANDBOXES * (8 + MEMORY_BYTES)),
+    warned: new SharedArrayBuffer(MAX_SANDBOXES * 4),
+  };
+}
+
+/** A thread's view of the shared buffers. */
+export class SharedViews {
+  private readonly regHead: Int32Array;
+  private readonly regBytes: Buffer;
+  private readonly loads: Int32Array;
+  private readonly memHeads: Int32Array;
+  private readonly memBytes: Buffer;
+  private readonly warned: Int32Array;
+
+  constructor(data: SharedViewData) {
+    this.regHead = new Int32Array(data.registry, 0, 2);
+    this.regBytes = Buffer.from(data.registry, 8);
+    this.loads = new Int32Array(data.loads);
+    this.memHeads = new Int32Array(data.memory);
+    this.memBytes = Buffer.from(data.memory);
+    this.warned = new Int32Array(data.warned);
+  }
+
+  /** The registry's generation (even when stable); changes on every write. */
+  generation(): number {
+    return Atomics.load(this.regHead, 0);
+  }
+
+  /** Write the registry (main thread only: one writer). */
+  writeRegistry(entries: readonly Registered[]): void {
+    const text = Buffer.from(JSON.stringify(entries));
+    if (text.length > this.regBytes.length) throw new Error(`view registry: ${entries.length} sandboxes take ${text.length} bytes, more than ${this.regBytes.length}`);
+    Atomics.add(this.regHead, 0, 1); // odd: being written
+    text.copy(this.regBytes);
+    Atomics.store(this.regHead, 1, text.length);
+    Atomics.add(this.regHead, 0, 1);
+  }
+
+  /** Read the registry and the generation it was read at (retries while a write is under way). */
+  readRegistry(): { generation: number; entries: Registered[] } {
+    for (;;) {
+      const before = Atomics.load(this.regHead, 0);
+      if (before % 2 === 1) continue;
+      const length = Atomics.load(this.regHead, 1);
+      const text = this.regBytes.toString('utf8', 0, length);
+      if (Atomics.load(this.regHead, 0) !== before) continue;
+      return { generation: before, entries: before === 0 ? [] : (JSON.parse(text) as Registered[]) };
+    }
+  }
+
+  /** Store a sandbox's load averages. */
+  setLoad(slot: number, load: LoadAverages): void {
+    Atomics.store(this.loads, slot * 3, load.load1);
+    Atomics.store(this.loads, slot * 3 + 1, load.load5);
+    Atomics.store(this.loads, slot * 3 + 2, load.load15);
+  }
+
+  /** A sandbox's load averages. */
+  load(slot: number): LoadAverages {
+    return { load1: Atomics.load(this.loads, slot * 3), load5: Atomics.load(this.loads, slot * 3 + 1), load15: Atomics.load(this.loads, slot * 3 + 2) };
+  }
+
+  /** Clear a slot for a new sandbox (main thread, before the registry names it). */
+  resetSlot(slot: number): void {
+    this.setLoad(slot, { load1: 0, load5: 0, load15: 0 });
+    Atomics.store(this.warned, slot, 0);
+    Atomics.store(this.memHeads, this.memHead(slot) + 1, 0);
+  }
+
+  /** Whether this call is the first to warn about view `index` of the sandbox in `slot`. */
+  firstWarning(slot: number, index: number): boolean {
+    const bit = 1 << index;
+    return (Atomics.or(this.warned, slot, bit) & bit) === 0;
+  }
+
+  private memHead(slot: number): number {
+    return (slot * (8 + MEMORY_BYTES)) / 4;
+  }
+
+  /**
+   * Run `render` with the sandbox's ViewMemory, under the sandbox's lock: load it (or start it at
+   * startedAtMs), let the render advance it, store it back. Dates and the per-CPU Map go through JSON.
+   */
+  withMemory<T>(slot: number, startedAtMs: number, render: (memory: ViewMemory) => T): T {
+    const head = this.memHead(slot);
+    while (Atomics.compareExchange(this.memHeads, head, 0, 1) !== 0) Atomics.wait(this.memHeads, head, 1, 5);
+    try {
+      const length = Atomics.load(this.memHeads, head + 1);
+      const from = slot * (8 + MEMORY_BYTES) + 8;
+      const memory = length === 0 ? { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 } : decodeMemory(this.memBytes.toString('utf8', from, from + length));
+      const result = render(memory);
+      const text = Buffer.from(encodeMemory(memory));
+      if (text.length <= MEMORY_BYTES) {
+        text.copy(this.memBytes, from);
+        Atomics.store(this.memHeads, head + 1, text.length);
+      }
+      return result;
+    } finally {
+      Atomics.store(this.memHeads, head, 0);
+      Atomics.notify(this.memHeads, head, 1);
+    }
+  }
+}
+
+function encodeMemory(m: ViewMemory): string {
+  return JSON.stringify({ ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: [...m.cpu.seenPerCpu] } });
+}
+
+function decodeMemory(text: string): ViewMemory {
+  const m = JSON.parse(text) as ViewMemory & { cpu: null | (Omit<NonNullable<ViewMemory['cpu']>, 'seenPerCpu'> & { seenPerCpu: Array<[number, { userUs: number; systemUs: number }]> }) };
+  return { ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: new Map(m.cpu.seenPerCpu) } };
+}
