@@ -23,7 +23,7 @@
 //   (the size) for a second: a stat(2) after that second gets a fresh size (one getattr per file
 //   per second at most). Until then a trimmed i_size stays, so a sendfile reader may lose the last
 //   bytes of a text that grew since (a /proc/stat counter gaining a digit); read(2) readers never.
-// - FOPEN_NOFLUSH: no synchronous FLUSH on close; a read-only mount: no GETATTR per cat for atime.
+// - FOPEN_NOFLUSH: no synchronous FLUSH on close.
 // Renders run in the worker that reads the request (procfs/view-handler.ts), from what every worker
 // can reach (procfs/view-shared.ts, docs/fuse-transport.md): no request crosses threads. The main
 // thread keeps the registry and samples the load averages; it never touches the mount
@@ -36,7 +36,7 @@ import { LoadSampler } from './load-sampler.js';
 import { sampleTasks } from './tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from './view-cgroup.js';
 import type { ViewHandlerData } from './view-handler.js';
-import { MAX_SANDBOXES, SharedViews, createSharedViewData, type Registered } from './view-shared.js';
+import { SharedViews, createSharedViewData, type Registered } from './view-shared.js';
 import { VIEWS, type ViewName, type ViewSpec } from './views/index.js';
 
 export { viewFileSize } from './view-handler.js';
@@ -55,14 +55,16 @@ export interface ViewServerOptions {
    * /<id>/sys/devices/system/cpu/online) instead of by name (/<id>/meminfo): the daemon's layout.
    */
   byTarget?: boolean;
-  /** Worker threads (default 2: one per CPU of the machines this was measured on). */
+  /** Worker threads started with the mount (default 2: one per CPU of the machines this was measured on). */
   workers?: number;
+  /** Sandboxes served at once (default 1024; `sandbox run` serves one). */
+  maxSandboxes?: number;
+  /** Files open at once across every sandbox (default 1024 per sandbox, at most 8192): a full table refuses opens with EMFILE. */
+  maxOpenFiles?: number;
 }
 
-/** Files open at once across every sandbox of one server (the open table's slots). */
-const MAX_OPEN_FILES = 4096;
 /** Bytes of an open's text kept where every worker reads it (longer texts stay with their worker). */
-const OPEN_TEXT_BYTES = 16 << 10;
+const OPEN_TEXT_BYTES = 8 << 10;
 
 /** The worker entry: the CLI bundle's sibling, tsc's output beside this module, or (tests run the sources) the build's. */
 function workerFile(): URL {
@@ -81,16 +83,22 @@ interface Entry {
 /** Serves every registered sandbox's views under one mountpoint. */
 export class ViewServer {
   private readonly entries = new Map<string, Entry>();
-  private readonly data = createSharedViewData();
-  private readonly shared = new SharedViews(this.data);
-  private readonly freeSlots = Array.from({ length: MAX_SANDBOXES }, (_, i) => MAX_SANDBOXES - 1 - i);
+  private readonly maxSandboxes: number;
+  private readonly data: ReturnType<typeof createSharedViewData>;
+  private readonly shared: SharedViews;
+  private readonly freeSlots: number[];
   private nextKey = 1;
   private fuse: FuseServer | null = null;
 
   constructor(
     readonly mountpoint: string,
     private readonly options: ViewServerOptions = {},
-  ) {}
+  ) {
+    this.maxSandboxes = options.maxSandboxes ?? 1024;
+    this.data = createSharedViewData(this.maxSandboxes);
+    this.shared = new SharedViews(this.data);
+    this.freeSlots = Array.from({ length: this.maxSandboxes }, (_, i) => this.maxSandboxes - 1 - i);
+  }
 
   /** Path of one sandbox's view file on the host, to bind inside the sandbox. */
   viewPath(id: string, name: ViewName): string {
@@ -109,7 +117,7 @@ export class ViewServer {
   register(id: string, spec: SandboxViewSpec, views: readonly ViewSpec[] = VIEWS): void {
     this.unregister(id);
     const slot = this.freeSlots.pop();
-    if (slot === undefined) throw new Error(`views: ${MAX_SANDBOXES} sandboxes are served already`);
+    if (slot === undefined) throw new Error(`views: ${this.maxSandboxes} sandboxes are served already`);
     this.shared.resetSlot(slot);
     const reg: Registered = { id, key: this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
     const cgroup = openDescribedCgroup(spec.cgroup);
@@ -138,17 +146,29 @@ export class ViewServer {
 
   /** Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is answered. */
   async mount(): Promise<void> {
-    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(MAX_OPEN_FILES, 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now() };
+    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now() };
     this.fuse = await FuseServer.start({
       mountpoint: this.mountpoint,
       fsname: 'sandbox-views',
       subtype: 'sandbox',
+      // Read-write, as the fuse-native mount was: a write open gets the views' EACCES, not EROFS
+      // (one GETATTR per cat more: mount.ts readOnly says why).
+      readOnly: false,
       workers: this.options.workers ?? 2,
       workerFile: workerFile(),
       handlerData,
     }).catch((err: Error) => {
       throw new Error(`mount FUSE ${this.mountpoint}: ${err.message}`);
     });
+  }
+
+  /**
+   * Start one more worker, off the launch path: `sandbox run` mounts with one (a worker's start,
+   * ~40 ms of CPU here, competed with the launch on two CPUs) and adds the second once the
+   * workload runs.
+   */
+  addWorker(): void {
+    this.fuse?.addWorker();
   }
 
   /** The transport's counters (requests per opcode, errors), or null when not mounted. */

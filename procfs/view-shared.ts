@@ -9,12 +9,10 @@ import type { LoadAverages } from './loadavg.js';
 import type { ViewMemory } from './views/index.js';
 import type { ViewName } from './views/index.js';
 
-/** Sandboxes served at once (slots). */
-export const MAX_SANDBOXES = 1024;
-/** Bytes of the registry's JSON text. */
-const REGISTRY_BYTES = 4 << 20;
-/** Bytes of one sandbox's ViewMemory (JSON; the per-CPU map grows with the host's CPUs). */
-const MEMORY_BYTES = 64 << 10;
+/** Bytes of the registry's JSON text per sandbox slot (a description is ~0.5-1 KiB). */
+const REGISTRY_BYTES_PER_SANDBOX = 4 << 10;
+/** Bytes of one sandbox's ViewMemory (JSON; ~60 bytes per visible and per host CPU). */
+const MEMORY_BYTES = 32 << 10;
 
 /** One registered sandbox, as every thread sees it. */
 export interface Registered {
@@ -34,13 +32,13 @@ export interface SharedViewData {
   warned: SharedArrayBuffer;
 }
 
-/** Allocate the shared buffers (memory is the kernel's zero pages until written). */
-export function createSharedViewData(): SharedViewData {
+/** Allocate the shared buffers for `sandboxes` slots (memory is the kernel's zero pages until written). */
+export function createSharedViewData(sandboxes: number): SharedViewData {
   return {
-    registry: new SharedArrayBuffer(8 + REGISTRY_BYTES),
-    loads: new SharedArrayBuffer(MAX_SANDBOXES * 3 * 4),
-    memory: new SharedArrayBuffer(MAX_SANDBOXES * (8 + MEMORY_BYTES)),
-    warned: new SharedArrayBuffer(MAX_SANDBOXES * 4),
+    registry: new SharedArrayBuffer(8 + sandboxes * REGISTRY_BYTES_PER_SANDBOX),
+    loads: new SharedArrayBuffer(sandboxes * 3 * 4),
+    memory: new SharedArrayBuffer(sandboxes * (8 + MEMORY_BYTES)),
+    warned: new SharedArrayBuffer(sandboxes * 4),
   };
 }
 

@@ -145,7 +145,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
     // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint);
+    const server = new ViewServer(mountpoint, { maxSandboxes: 1, workers: 1 });
     const mounted = server.mount().then(() => mark('fuse'));
     undo.push(async () => {
       await mounted.catch(() => undefined);
@@ -246,6 +246,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
+    server.addWorker(); // the views' second worker, off the launch path (ViewServer.addWorker)
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const name = req.name ?? null;
     void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });

@@ -13,6 +13,13 @@ export interface FuseMountOptions {
   fsname: string;
   /** The type is fuse.<subtype>. */
   subtype: string;
+  /**
+   * Mount read-only (default): a write open fails with EROFS in the VFS, and reads cost no GETATTR
+   * (on a read-write mount each direct-I/O read invalidates atime, fs/fuse/file.c
+   * fuse_invalidate_atime, and coreutils cat's fstat then asks for it). Read-write leaves refusing
+   * writes to the filesystem (the views answer EACCES, as before).
+   */
+  readOnly?: boolean;
 }
 
 /** Open /dev/fuse for a new connection (close-on-exec, as every Node open: only mount(8) gets it, as fd 3). */
@@ -43,7 +50,7 @@ function run(cmd: string, args: string[], fd?: number): Promise<void> {
  * default_permissions: the kernel checks modes, so no ACCESS requests.
  */
 export async function mountFuse(fd: number, mountpoint: string, opts: FuseMountOptions): Promise<void> {
-  const options = ['fd=3', 'rootmode=40000', 'user_id=0', 'group_id=0', 'allow_other', 'default_permissions', 'ro', 'nosuid', 'nodev', 'noexec'].join(',');
+  const options = ['fd=3', 'rootmode=40000', 'user_id=0', 'group_id=0', 'allow_other', 'default_permissions', opts.readOnly === false ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec'].join(',');
   // -i: no /sbin/mount.fuse helper; -n: no /etc/mtab.
   await run('mount', ['-i', '-n', '-t', `fuse.${opts.subtype}`, '-o', options, opts.fsname, mountpoint], fd);
 }

@@ -36,53 +36,36 @@ export interface FuseServerOptions extends FuseMountOptions {
 export class FuseServer {
   private root: FileHandle | null = null;
   private mounted = false;
-  private readonly exited: Promise<void>[];
+  private readonly workers: Worker[] = [];
+  private readonly exited: Promise<void>[] = [];
   private stopped: Promise<void> | null = null;
+  private ready!: () => void;
+  private failed!: (err: Error) => void;
+  private readonly initAnswered = new Promise<void>((resolve, reject) => ((this.ready = resolve), (this.failed = reject)));
+  private readonly log: (line: string) => void;
 
   private constructor(
-    readonly mountpoint: string,
+    private readonly opts: FuseServerOptions,
     private readonly devFd: number,
     readonly control: Control,
-    private readonly workers: Worker[],
   ) {
-    this.exited = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+    this.initAnswered.catch(() => undefined);
+    this.log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  }
+
+  get mountpoint(): string {
+    return this.opts.mountpoint;
   }
 
   /** Start the workers, mount, and resolve when INIT is answered (reject, leaving nothing, if any step fails). */
   static async start(opts: FuseServerOptions): Promise<FuseServer> {
-    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const control = new Control();
-    const devFd = openFuseDevice();
-    const count = opts.workers ?? 2;
-    const workerFile = opts.workerFile ?? new URL('./worker.js', import.meta.url);
-    let ready!: () => void;
-    let failed!: (err: Error) => void;
-    const initAnswered = new Promise<void>((resolve, reject) => ((ready = resolve), (failed = reject)));
-    initAnswered.catch(() => undefined);
-    const workers: Worker[] = [];
-    for (let index = 0; index < count; index++) {
-      const input: WorkerInput = { fd: devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
-      const worker = new Worker(workerFile, { workerData: input, stdout: false, stderr: false });
-      worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') ready();
-        else if (m.type === 'stderr') process.stderr.write(m.text);
-        else if (m.type === 'handler-error') log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
-      });
-      worker.on('error', (err) => {
-        log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);
-        failed(new Error(`fuse worker ${index}: ${err.message}`));
-      });
-      worker.on('exit', () => {
-        if (!control.stopping()) failed(new Error(`fuse worker ${index} ended before the server was ready`));
-      });
-      workers.push(worker);
-    }
-    const server = new FuseServer(opts.mountpoint, devFd, control, workers);
+    const server = new FuseServer(opts, openFuseDevice(), new Control());
+    for (let i = 0; i < (opts.workers ?? 2); i++) server.addWorker();
     try {
-      await mountFuse(devFd, opts.mountpoint, opts);
+      await mountFuse(server.devFd, opts.mountpoint, opts);
       server.mounted = true;
-      control.setMounted();
-      await initAnswered;
+      server.control.setMounted();
+      await server.initAnswered;
       // The root's own dentry is never revalidated: opening it with O_PATH sends no request.
       server.root = await open(opts.mountpoint, O_PATH | constants.O_DIRECTORY);
     } catch (err) {
@@ -90,6 +73,33 @@ export class FuseServer {
       throw err;
     }
     return server;
+  }
+
+  /** Start one more worker (also after start: it goes straight to reading requests); ignored once stopping. */
+  addWorker(): void {
+    if (this.control.stopping()) return;
+    const index = this.workers.length;
+    const { opts, control } = this;
+    const input: WorkerInput = { fd: this.devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
+    const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') this.ready();
+      else if (m.type === 'stderr') process.stderr.write(m.text);
+      else if (m.type === 'handler-error') this.log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
+    });
+    worker.on('error', (err) => {
+      this.log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);
+      this.failed(new Error(`fuse worker ${index}: ${err.message}`));
+    });
+    this.exited.push(
+      new Promise<void>((resolve) =>
+        worker.once('exit', () => {
+          if (!control.stopping()) this.failed(new Error(`fuse worker ${index} ended before the server was ready`));
+          resolve();
+        }),
+      ),
+    );
+    this.workers.push(worker);
   }
 
   /** The server's counters (requests per opcode, ENOSYS answers, handler errors, interrupts). */
@@ -105,17 +115,21 @@ export class FuseServer {
 
   private async doStop(): Promise<void> {
     this.control.requestStop();
+    // A worker still starting (addWorker shortly before) ends now instead of after its start; one in
+    // read(2) ends once the LOOKUP below wakes it (its reply is then never written: the stat fails
+    // when /dev/fuse closes).
+    for (const w of this.workers) void w.terminate();
     const root = this.root;
     if (this.mounted) {
       // One LOOKUP per worker; a name never cached (an error is not cached as a negative entry).
       // Lookups left unanswered (a worker took another request instead) fail when /dev/fuse closes.
-      const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.mountpoint;
+      const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.opts.mountpoint;
       for (let i = 0; i < this.workers.length; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
     }
     await Promise.all(this.exited);
     await root?.close();
     this.root = null;
     await new Promise<void>((resolve) => close(this.devFd, () => resolve()));
-    if (await fuseMountedAt(this.mountpoint)) await mountCommands.unmount(this.mountpoint);
+    if (await fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
   }
 }
