@@ -248,12 +248,18 @@ function handleClient(sock: Socket, daemon: Daemon): void {
   });
 }
 
-/** Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is detached. */
+/**
+ * Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is
+ * detached (nothing unmounts it when its server dies: no fusermount watches it). Before mkdir, which
+ * would fail on it.
+ */
 function clearDeadMount(dir: string): void {
   try {
     statSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTCONN') throw err;
     execFileSync('umount', ['-l', dir]);
   }
 }
@@ -270,8 +276,8 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     await unlink(socketPath);
   }
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  await mkdir(mountDir, { recursive: true, mode: 0o755 });
   clearDeadMount(mountDir);
+  await mkdir(mountDir, { recursive: true, mode: 0o755 });
   const server = new ViewServer(mountDir, { byTarget: true });
   await server.mount().catch((err) => {
     throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
