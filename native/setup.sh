@@ -24,6 +24,7 @@ command -v systemd-analyze >/dev/null 2>&1 || missing+=(systemd) # test/deploy/s
 command -v runc >/dev/null 2>&1 || missing+=(runc) # test/integration/oci-hook.test.ts: the OCI hook with a real runtime
 command -v crun >/dev/null 2>&1 || missing+=(crun) # the same with crun where the host's cgroups allow it
 command -v pasta >/dev/null 2>&1 || missing+=(passt) # --net private / -p (supervisor/net/pasta.ts)
+command -v java >/dev/null 2>&1 || missing+=(openjdk-17-jre-headless) # test/integration/runtimes.test.ts: a real JVM inside
 command -v slirp4netns >/dev/null 2>&1 || missing+=(slirp4netns) # measured against pasta: bench/net-helpers.py
 # `setup.sh vm` (npm run test:v2): qemu boots the pure cgroup v2 guest of test/vm/run.sh. Not
 # needed by anything else, so not installed otherwise.

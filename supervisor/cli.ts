@@ -15,7 +15,8 @@ import { validateName } from './names.js';
 import { parseNet, resolveNet } from './net/mode.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
 import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
-import { chooseUsernsRange, readIdDatabase } from './userns.js';
+import { diskOwner } from './idmap.js';
+import { chooseUsernsRange, parseUsernsMode, readIdDatabase } from './userns.js';
 
 /** Options of `sandbox run` as commander parses them. */
 interface RunFlags extends LimitFlags, FilesystemFlags, SecurityFlags {
@@ -31,7 +32,7 @@ interface RunFlags extends LimitFlags, FilesystemFlags, SecurityFlags {
   user?: string;
   tty?: boolean;
   interactive?: boolean;
-  userns?: boolean;
+  userns?: string | boolean;
 }
 
 const RUN_EXAMPLES = `
@@ -44,7 +45,8 @@ Examples:
   sandbox run -d --name api -p 127.0.0.1:8080:8000 -- python3 -m http.server   # curl 127.0.0.1:8080 on the host
   sandbox run --net sandbox:api -- curl -s 127.0.0.1:8000   # shares api's network namespace
   sandbox run --timeout 30s --env MODE=ci --workdir /srv/app -- ./test.sh
-  sandbox run --userns -v /srv/data:/data -- sh   # root inside is uid 100000 outside
+  sandbox run -v /srv/data:/data -- sh   # root inside is uid 100000 outside (the default user namespace)
+  sandbox run --userns=host -- python3 -m http.server 80   # no user namespace: host root (port 80 under --net host)
   sandbox run --rootfs /srv/img --layer /srv/app-layer -v /data:/data:ro --tmpfs /run -- sh
   sandbox run --cap-add SYS_ADMIN --security-opt seccomp=unconfined -- unshare -m mount -t tmpfs none /mnt
   sandbox run --device-write-bps /dev/vda:2M --io-weight 200 -- dd if=/dev/zero of=out bs=1M count=8 oflag=direct
@@ -67,10 +69,16 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
   resolveSecurity(flags, heldCapabilities()); // bad names are usage errors, before the root check
-  const userns = flags.userns ? chooseUsernsRange(readIdDatabase()) : null;
+  // The default is a user namespace; a root of its own (--rootfs/--layer) stays on the host's unless
+  // --userns is given (its image is not ID-mapped yet: root inside could not write it; README).
+  const usernsMode = parseUsernsMode(flags.userns);
+  const wantUserns = usernsMode === 'private' && (!ownRoot || flags.userns !== undefined);
+  const userns = wantUserns ? chooseUsernsRange(readIdDatabase()) : null;
   if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
-    throw new UsageError('--user', `with --userns the ids are inside the user namespace, below ${userns.count}; got "${flags.user}"`);
+    throw new UsageError('--user', `with a user namespace (the default) the ids are inside it, below ${userns.count}; got "${flags.user}" (--userns=host for host ids)`);
   }
+  // What the workload writes in its workdir and writable volumes belongs on disk to this owner (idmap.ts).
+  const idmap = userns && !ownRoot ? diskOwner(process.env, workdir) : null;
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
@@ -78,7 +86,7 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const net = await resolveNet(flags.net, flags.publish ?? []);
   // Without a network namespace of its own, no CAP_NET_RAW unless asked for (security.ts).
   const security = resolveSecurity(flags, heldCapabilities(), net.mode === 'host');
-  return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security, userns };
+  return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security, userns, idmap };
 }
 
 /** The package's version, which native/compile-ts.sh defines in the CLI bundle from package.json. */
@@ -120,7 +128,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
     .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
     .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
-    .addOption(new Option('--userns', 'a user namespace: root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids'))
+    .addOption(new Option('--userns [mode]', 'default: a user namespace, root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids; =host: none, root inside is host root'))
     .addOption(new Option('-i, --interactive', "pass stdin to the command (always so in the foreground; -d gives it /dev/null)"))
     .addOption(new Option('-t, --tty', 'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i'))
     .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))

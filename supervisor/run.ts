@@ -23,6 +23,7 @@ import { spawnStage, STAGE_PATH } from './stage.js';
 import { Teardown } from './teardown.js';
 import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
+import type { DiskOwner } from './idmap.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
 import { ViewServer } from '../procfs/fs.js';
 import { cgroupViewSpec } from '../procfs/view-source.js';
@@ -44,8 +45,10 @@ export interface RunRequest {
   user?: { uid: number; gid: number } | null;
   /** -t: a pty for the workload (its terminal, relayed to ours by the stage). */
   tty?: boolean;
-  /** --userns: the host ids of root and the others inside (supervisor/userns.ts); null: no user namespace. */
+  /** The user namespace's host ids of root and the others inside (supervisor/userns.ts); null: none (--userns=host). */
   userns?: UsernsRange | null;
+  /** On-disk owner of what the workload writes in its ID-mapped workdir and volumes (supervisor/idmap.ts); null: no mapping. */
+  idmap?: DiskOwner | null;
   /** -d: the supervisor runs in the background; recorded in the state. */
   detached?: boolean;
   /** --timeout in ms: TERM the workload then, KILL the rest TIMEOUT_GRACE_MS later, exit 124. */
@@ -130,6 +133,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       user: req.user ?? null,
       security: req.security ?? null,
       userns: req.userns ?? null,
+      idmap: req.idmap ?? null,
       limits: undefined as CgroupLimits | undefined,
       filesystem: recordFilesystem(req.fs),
       net: req.net.join ? `sandbox:${req.net.join.id}` : req.net.mode,
@@ -206,6 +210,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       tty: req.tty === true,
       security: req.security ?? null,
       userns: req.userns ?? null,
+      idmap: req.userns ? (req.idmap ?? null) : null,
     });
     mark('spawn');
     const exited = waitForExit(stage);

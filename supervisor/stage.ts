@@ -46,6 +46,8 @@ export interface StageConfig {
   security?: Security | null;
   /** --userns: PID 1 enters a user namespace where ids 0..count-1 are these host ids (native/stage/userns.c). */
   userns?: { uid: number; gid: number; count: number } | null;
+  /** With userns: on-disk owner of the ID-mapped workdir and writable volumes (native/stage/idmap.c); null: none. */
+  idmap?: { uid: number; gid: number } | null;
 }
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
@@ -72,6 +74,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   if (cfg.tty) args.push('--tty');
   args.push(...securityArgs(cfg.security));
   if (cfg.userns) args.push('--userns', `${cfg.userns.uid}:${cfg.userns.gid}:${cfg.userns.count}`);
+  if (cfg.userns && cfg.idmap) args.push('--idmap', `${cfg.idmap.uid}:${cfg.idmap.gid}`);
   args.push('--chdir', cfg.workdir, '--', ...cfg.command);
   return args;
 }

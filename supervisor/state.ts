@@ -39,8 +39,11 @@ export interface SandboxState {
   net?: string;
   /** -p specs as given (--net private). */
   publish?: string[];
-  /** --userns: host ids of root and the others inside (every process of the sandbox runs in it). */
+  /** The user namespace (the default): host ids of root and the others inside (every process of the
+   * sandbox runs in it; `sandbox exec` enters it); null: --userns=host (or a root of its own). */
   userns?: { uid: number; gid: number; count: number } | null;
+  /** On-disk owner of what the workload writes in its ID-mapped workdir and volumes; null: no mapping. */
+  idmap?: { uid: number; gid: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
   /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */

@@ -6,7 +6,7 @@
 // Every --userns sandbox gets the same range (as with docker's userns-remap): sandboxes are kept
 // apart by their namespaces, the range keeps them apart from the host's users.
 import { readFileSync } from 'node:fs';
-import { SandboxError } from './errors.js';
+import { SandboxError, UsageError } from './errors.js';
 
 /** The user whose subordinate ids --userns uses. */
 export const USERNS_USER = 'sandbox';
@@ -109,4 +109,18 @@ export function readIdDatabase(): IdDatabase {
     gids: parseIds(readOptional('/etc/group')),
     ownerUid: ownerField !== undefined && /^\d+$/.test(ownerField) ? Number(ownerField) : null,
   };
+}
+
+/** What --userns asks for: a user namespace of its own (the default, or bare --userns), or the host's (--userns=host). */
+export type UsernsMode = 'private' | 'host';
+
+/**
+ * --userns as commander hands it over: absent (undefined) or bare (true) is the default, a user
+ * namespace; "host" keeps the host's (the workload is host root). Anything else is a UsageError. A
+ * word after a bare --userns is taken as its value by commander ("--userns sh"), hence the hint.
+ */
+export function parseUsernsMode(value: string | boolean | undefined): UsernsMode {
+  if (value === undefined || value === true) return 'private';
+  if (value === 'host') return 'host';
+  throw new UsageError('--userns', `invalid value "${String(value)}": expected host (--userns=host), or no value for the default (put "--" before the command)`);
 }

@@ -68,7 +68,8 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg, int
 			signal(sig, SIG_DFL);
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
-	if (chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
+	/* Into a user namespace the directory was entered before it, as host root (userns_chdir). */
+	if (!cfg->userns && chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
 		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
 	if (cfg->tty)
 		pty_attach(cfg);
@@ -79,7 +80,7 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg, int
 	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
-	execvp(cfg->argv[0], cfg->argv);
+	exec_search(cfg->argv);
 	err = errno;
 	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
@@ -92,7 +93,7 @@ void exec_main(struct config *cfg)
 			  CLONE_NEWCGROUP | CLONE_NEWTIME;
 	sigset_t set;
 	pid_t child;
-	int pidfd, userns_fd, code, master = -1;
+	int pidfd, userns_fd, host_proc, code, master = -1;
 	int pipes[3][2];
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
@@ -108,12 +109,21 @@ void exec_main(struct config *cfg)
 	if (pidfd < 0)
 		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->exec_into);
 	userns_fd = userns_of(cfg->exec_into); /* while /proc is the host's */
+	/* Our pid namespace stays the host's (setns(2): CLONE_NEWPID applies to children), so the pids
+	 * of sysinfo notifications are host pids (sysinfo.c): keep the host's /proc to find them. We
+	 * have no pid inside; the command closes it at execve. */
+	host_proc = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (host_proc < 0)
+		die("exec", "open", "/proc, O_PATH (the host's)");
 	join_sandbox_cgroups(cfg);
 	if (setns(pidfd, flags) != 0)
 		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
 	close(pidfd);
-	if (userns_fd >= 0)
+	if (userns_fd >= 0) {
+		userns_chdir("exec", cfg->chdir != NULL ? cfg->chdir : "/");
 		userns_join(userns_fd, cfg->supervisor_pid); /* last, as PID 1 entered it (userns.c) */
+		cfg->userns = true; /* exec_command: the directory is entered */
+	}
 
 	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown);
 	 * else pipes. Non-dumpable first (step 6): the child inherits it until its execve. */
@@ -126,6 +136,10 @@ void exec_main(struct config *cfg)
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
 	lock_down("exec", cfg);
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
+	else
+		close(host_proc);
 
 	block_signals(&set);
 	child = fork();

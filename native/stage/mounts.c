@@ -8,7 +8,8 @@
  *   /dev             a private tmpfs: null zero full random urandom tty, pts, shm, fd links
  *   /tmp             a private tmpfs
  *   /run, /var/run   (host root only) an empty tmpfs, read-only once the binds are attached
- *   --rw, --volume   binds of host paths, writable unless :ro; --tmpfs private tmpfs mounts
+ *   --rw, --volume   binds of host paths, writable unless :ro (then ID-mapped with --idmap: idmap.c);
+ *                    --tmpfs private tmpfs mounts
  *   /sys/fs/cgroup   the sandbox's own cgroup, read-only (after the cgroup namespace exists)
  *
  * The bind sources are cloned first (open_tree(2), OPEN_TREE_CLONE), while host paths such as
@@ -27,13 +28,9 @@
 #include <string.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/vfs.h>
 #include <sys/sysmacros.h>
 #include <unistd.h>
 
-#ifndef CGROUP2_SUPER_MAGIC
-#define CGROUP2_SUPER_MAGIC 0x63677270 /* include/uapi/linux/magic.h */
-#endif
 #define RO_ATTRS (MOUNT_ATTR_RDONLY | MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC)
 
 /* Clone one host path (recursively: submounts come along) into a detached mount, or die. */
@@ -74,6 +71,7 @@ void clone_bind_sources(struct config *cfg)
 		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
 		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
 			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
+		idmap_bind("--rw", cfg->rw[i].tree_fd, cfg->rw[i].src, cfg);
 	}
 	for (size_t i = 0; i < cfg->n_volumes; i++) {
 		struct pair *v = &cfg->volumes[i];
@@ -85,6 +83,15 @@ void clone_bind_sources(struct config *cfg)
 		 * for a moment after it is attached. */
 		if (v->ro && sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH | AT_RECURSIVE, MOUNT_ATTR_RDONLY, 0) != 0)
 			die("--volume", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", v->src);
+		/* A writable volume is ID-mapped like the workdir when it is the owner's (idmap.c); a
+		 * read-only one is read by its mode bits and needs no mapping. */
+		if (!v->ro)
+			idmap_bind("--volume", v->tree_fd, v->src, cfg);
+	}
+	/* Only the clones needed the mapping's namespace. */
+	if (cfg->idmap_fd >= 0) {
+		close(cfg->idmap_fd);
+		cfg->idmap_fd = -1;
 	}
 }
 
@@ -119,8 +126,9 @@ static void bind_readonly(const char *what, const char *path)
 		die(what, "mount_setattr", "%s, MOUNT_ATTR_RDONLY", path);
 }
 
-/* A fresh proc for the new pid namespace, writable, with the kernel knobs read-only. */
-void mount_proc(void)
+/* A fresh proc for the new pid namespace, writable, with the kernel knobs read-only; on the host
+ * root (host_root) the host's proc copy goes first. */
+void mount_proc(bool host_root)
 {
 	/* docker's readonlyPaths (moby oci/defaults.go): the kernel's global knobs and triggers. With
 	 * uid 0 and CAP_DAC_OVERRIDE the workload could otherwise write /proc/sysrq-trigger (reboot the
@@ -132,6 +140,12 @@ void mount_proc(void)
 	/* proc(5): a proc mount shows the pid namespace of the process that mounts it, so this must be
 	 * done by PID 1, not by the outer stage. Mounted after the read-only root, so it stays writable
 	 * (/proc/self/oom_score_adj, /proc/self/comm, ... as in docker). */
+	/* The host's proc (and binfmt_misc & co below it) would stay listed under ours in mountinfo,
+	 * shadowed: detach it, as a container's table holds only its own (issue 22). detach_below reads
+	 * the whole of /proc/self/mountinfo before it detaches anything. In a root of its own (rootfs.c)
+	 * /proc is an empty directory of the image, and no proc is mounted to read mountinfo from. */
+	if (host_root)
+		detach_below("/proc", "/proc");
 	if (mount("proc", "/proc", "proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
 		die("/proc", "mount", "proc, /proc, MS_NOSUID|MS_NODEV|MS_NOEXEC");
 	for (size_t i = 0; i < sizeof readonly_paths / sizeof readonly_paths[0]; i++)
@@ -145,11 +159,14 @@ void mount_proc(void)
  * mounted on top of it later. */
 void mount_sys(void)
 {
-	/* Only for a new network namespace: in the host's, a second sysfs mount fails with EBUSY here
-	 * (measured), and the host's /sys, already read-only, shows the same devices anyway. */
-	if (mount("sysfs", "/sys", "sysfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
-		die("/sys", "mount", "sysfs, /sys, MS_NOSUID|MS_NODEV|MS_NOEXEC");
-	bind_readonly("/sys", "/sys");
+	/* The host's /sys copy and everything below it (its cgroup mounts, debugfs, tracefs, securityfs,
+	 * fusectl…) go first: they would stay listed in mountinfo, and the JVM matches those cgroup
+	 * lines before ours (issue 22). In the host's network namespace the same sysfs superblock on
+	 * the same mount point is refused with EBUSY (fs/namespace.c do_add_mount), which the detach
+	 * also avoids. */
+	detach_below("/sys", "/sys");
+	if (mount("sysfs", "/sys", "sysfs", MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL) != 0)
+		die("/sys", "mount", "sysfs, /sys, MS_RDONLY|MS_NOSUID|MS_NODEV|MS_NOEXEC");
 }
 
 /* A minimal private /dev, as docker's: a few character devices, its own pts, shm, fd links. */
@@ -166,6 +183,8 @@ void mount_dev(void)
 		{ "/proc/self/fd/2", "/dev/stderr" },
 	};
 
+	/* The host's devtmpfs, pts and shm copies would stay listed in mountinfo under ours. */
+	detach_below("/dev", "/dev");
 	/* Not nodev, obviously; noexec and nosuid as in docker. */
 	if (mount("tmpfs", "/dev", "tmpfs", MS_NOSUID | MS_NOEXEC, "mode=755") != 0)
 		die("/dev", "mount", "tmpfs, /dev, mode=755");
@@ -194,6 +213,9 @@ void mount_dev(void)
 /* A private, writable /tmp (tmpfs pages are charged to the memory cgroup of the writer). */
 void mount_tmp(void)
 {
+	/* A host whose /tmp is a mount of its own (a tmpfs, as systemd's tmp.mount makes it) would keep
+	 * it listed in mountinfo under ours; what the sandbox may see of it is cloned already (binds). */
+	detach_below("/tmp", "/tmp");
 	if (mount("tmpfs", "/tmp", "tmpfs", MS_NOSUID | MS_NODEV, "mode=1777") != 0)
 		die("/tmp", "mount", "tmpfs, /tmp, mode=1777");
 }
@@ -443,17 +465,12 @@ void mount_cgroupfs(const struct config *cfg)
 	/* cgroup_namespaces(7): inside a cgroup namespace a cgroupfs mount shows the namespace's root
 	 * cgroup (the sandbox's) as its root, so JVM, Go and Node's process.constrainedMemory() read the
 	 * sandbox's limits at the usual paths. Read-only: the limits are not the workload's to change. */
+	/* The host's cgroup mounts (a copy, with roots such as /.. as seen from our cgroup namespace)
+	 * would stay listed in mountinfo under ours: the JVM takes the first line that matches a
+	 * controller and found no path (issue 22). Detach them; on a pure v2 host this also avoids the
+	 * EBUSY of the same superblock on the same mount point (fs/namespace.c do_add_mount). */
+	detach_below("cgroupfs", "/sys/fs/cgroup");
 	if (cfg->cgroup_v2) {
-		struct statfs st;
-
-		/* On a pure v2 host /sys/fs/cgroup is itself the cgroup2 mount (our copy of it), and the
-		 * kernel refuses the same superblock on the same mount point's root with EBUSY (fs/
-		 * namespace.c do_add_mount(): "Refuse the same filesystem on the same mount point").
-		 * Detach the copy first; it only exists in this private mount namespace. (On a v1 hybrid
-		 * host /sys/fs/cgroup is a tmpfs, and cgroup2 sits in /sys/fs/cgroup/unified.) */
-		if (statfs("/sys/fs/cgroup", &st) == 0 && st.f_type == CGROUP2_SUPER_MAGIC &&
-		    umount2("/sys/fs/cgroup", MNT_DETACH) != 0)
-			die("cgroupfs", "umount2", "/sys/fs/cgroup, MNT_DETACH");
 		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", ro, NULL) != 0)
 			die("cgroupfs", "mount", "cgroup2, /sys/fs/cgroup, ro");
 		return;

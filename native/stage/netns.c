@@ -6,7 +6,9 @@
 #include "stage.h"
 #include "sys.h"
 
+#include <fcntl.h>
 #include <net/if.h>
+#include <stdio.h>
 #include <sched.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -56,4 +58,37 @@ void join_netns(pid_t pid)
 	if (setns(pidfd, CLONE_NEWNET) != 0)
 		die("network", "setns", "pidfd of %d, CLONE_NEWNET", (int)pid);
 	close(pidfd);
+}
+
+/* Write a value into a sysctl file of /proc/sys; path relative to it. */
+static void write_sysctl(const char *name, const char *value)
+{
+	char path[128];
+	size_t len = strlen(value);
+	int fd;
+
+	snprintf(path, sizeof path, "/proc/sys/%s", name);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		die("network", "open", "%s", path);
+	if (write(fd, value, len) != (ssize_t)len)
+		die("network", "write", "%s, \"%s\"", path, value);
+	close(fd);
+}
+
+/*
+ * With a user namespace (--userns, the default) the network namespace stays owned by the host's user
+ * namespace (PID 1 enters its own last, userns.c), so root inside holds CAP_NET_BIND_SERVICE and
+ * CAP_NET_RAW over nothing there: binding a port below 1024 (net/ipv4/af_inet.c inet_bind_allowed,
+ * ns_capable(net->user_ns, ...)) and raw sockets fail. In a network namespace of its own the two
+ * per-namespace sysctls docker sets do what those capabilities did: every port may be bound
+ * (ip_unprivileged_port_start=0) and every group may open ICMP datagram sockets, what ping uses
+ * without CAP_NET_RAW (ping_group_range, net/ipv4/ping.c ping_init_sock). The outer stage writes them
+ * right after unshare(CLONE_NEWNET): /proc/sys/net is the writer's network namespace
+ * (net/sysctl_net.c), and the host's own settings are not touched.
+ */
+void open_unprivileged_net(void)
+{
+	write_sysctl("net/ipv4/ip_unprivileged_port_start", "0");
+	write_sysctl("net/ipv4/ping_group_range", "0 2147483647");
 }

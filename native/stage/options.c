@@ -50,6 +50,10 @@
  *                          --supervisor-pid applies
  *   --userns UID:GID:COUNT PID 1 enters a new user namespace after all mounts (userns.c); ids 0..COUNT-1
  *                          inside are UID.. and GID.. outside; --user ids are then ids inside
+ *   --idmap UID:GID        (with --userns) the --rw dirs and writable volumes are ID-mapped mounts where
+ *                          on-disk UID:GID is the workload's host uid and gid (idmap.c); never 0
+ *   --probe-idmap DIR      no sandbox: try an ID-mapped clone of DIR under a new user namespace, print
+ *                          "ok" (exit 0) or the failing call (exit 125); for `sandbox doctor`
  *   --exec-into PID        `sandbox exec` mode (exec.c): no new sandbox; join the --cgroup-procs
  *                          files, enter every namespace of PID (a sandbox's PID 1), run CMD there in
  *                          --chdir (default /), entering PID's user namespace last if it has its own;
@@ -181,6 +185,21 @@ static void parse_userns(const char *value, struct config *cfg)
 	cfg->userns_count = (unsigned)count;
 }
 
+/* Parse an --idmap value, "UID:GID": on-disk ids, neither of them 0 (host root must never be what
+ * the workload's files belong to: issue 19, finding 4). */
+static void parse_idmap(const char *value, struct config *cfg)
+{
+	unsigned long long uid, gid;
+	int used = 0;
+
+	if (sscanf(value, "%llu:%llu%n", &uid, &gid, &used) != 2 || value[used] != '\0' || value[0] < '0' ||
+	    value[0] > '9' || uid == 0 || gid == 0 || uid >= 0xFFFFFFFFULL || gid >= 0xFFFFFFFFULL)
+		die_msg("invalid value for --idmap: \"%s\" (expected UID:GID, neither 0)", value);
+	cfg->idmap = true;
+	cfg->idmap_uid = (unsigned)uid;
+	cfg->idmap_gid = (unsigned)gid;
+}
+
 /* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only, --tty and --exec-helper. */
 void parse_options(int argc, char **argv, struct config *cfg)
 {
@@ -197,6 +216,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->caps = default_capabilities;
 	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
 	cfg->userns_sock[0] = cfg->userns_sock[1] = cfg->proc_fd = -1;
+	cfg->idmap_fd = -1;
 	/* Each list can hold at most argc entries: allocate that much once, no growing. */
 	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
 	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
@@ -222,6 +242,8 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			if (cfg->userns && cfg->has_user && (cfg->uid >= cfg->userns_count || cfg->gid >= cfg->userns_count))
 				die_msg("invalid value for --user: \"%u:%u\" (not mapped by --userns: below %u)",
 					(unsigned)cfg->uid, (unsigned)cfg->gid, cfg->userns_count);
+			if (cfg->idmap && !cfg->userns)
+				die_msg("--idmap needs --userns");
 			cfg->argv = &argv[i + 1];
 			return;
 		}
@@ -252,7 +274,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
 		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
 		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join") &&
-		    strcmp(opt, "--userns"))
+		    strcmp(opt, "--userns") && strcmp(opt, "--idmap") && strcmp(opt, "--probe-idmap"))
 			die_msg("unknown option \"%s\"", opt);
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
@@ -275,6 +297,12 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->seccomp_unconfined = strcmp(value, "unconfined") == 0;
 		} else if (strcmp(opt, "--userns") == 0) {
 			parse_userns(value, cfg);
+		} else if (strcmp(opt, "--idmap") == 0) {
+			parse_idmap(value, cfg);
+		} else if (strcmp(opt, "--probe-idmap") == 0) {
+			if (value[0] != '/')
+				die_msg("invalid value for --probe-idmap: \"%s\" (an absolute path)", value);
+			cfg->probe_idmap = value;
 		} else if (strcmp(opt, "--exec-into") == 0) {
 			cfg->exec_into = parse_int(opt, value);
 			if (cfg->exec_into == 0)
@@ -333,5 +361,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->volumes[cfg->n_volumes++] = split_volume(value);
 		}
 	}
+	if (cfg->probe_idmap != NULL)
+		return; /* the one mode without a command */
 	die_msg("no command: expected \"-- CMD [ARGS...]\"");
 }

@@ -8,8 +8,8 @@
  *   pdeathsig, non-dumpable -> clone bind sources -> read-only root, or (--layer) pivot_root into the overlay ->
  *   /proc -> /sys -> /dev -> (--layer) detach the old root -> /tmp -> attach binds -> (--read-only) ->
  *   hostname, lo -> sync byte -> views -> masked paths, hidden state root, oom_score_adj -> join
- *   cgroups -> cgroup ns -> cgroupfs -> (--userns) user ns, root inside -> pty (--tty) -> caps,
- *   no_new_privs -> seccomp -> fork workload -> reap loop
+ *   cgroups -> cgroup ns -> cgroupfs -> (--userns) workdir entered, user ns, root inside -> pty (--tty) -> caps,
+ *   no_new_privs -> seccomp, sysinfo filter -> (host network) Landlock scope -> fork workload -> reap loop
  */
 #include "stage.h"
 
@@ -21,6 +21,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
+#include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
@@ -36,7 +37,7 @@ void open_channel(const char *what, int sv[2])
 		die(what, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
 }
 
-/* Block the forwarded signals and SIGCHLD (they are taken with sigwaitinfo); set = that set. */
+/* Block the forwarded signals and SIGCHLD (forward_until_sigchld reads them from a signalfd); set = that set. */
 void block_signals(sigset_t *set)
 {
 	sigemptyset(set);
@@ -48,29 +49,40 @@ void block_signals(sigset_t *set)
 }
 
 /* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
- * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the workload has it already. */
-static bool should_forward(const siginfo_t *si)
+ * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the target has it already. */
+static bool should_forward(const struct signalfd_siginfo *si)
 {
-	return si->si_code != SI_KERNEL;
+	return si->ssi_code != SI_KERNEL;
 }
 
 /* Wait until a child changed state (SIGCHLD), forwarding every other blocked signal to `target`
- * meanwhile. Both the stage (target: PID 1) and PID 1 (target: the workload) wait this way. */
+ * meanwhile, and answering sysinfo(2) notifications if this process listens for them (sysinfo.c;
+ * sysinfo_fd() is -1 otherwise, which poll(2) ignores). The signals are read from a signalfd made
+ * once per process, so one poll waits for both. Both the stage (target: PID 1) and PID 1 (target:
+ * the workload) wait this way. */
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
 {
-	for (;;) {
-		siginfo_t si;
-		int sig = sigwaitinfo(set, &si);
+	static int sigfd = -1;
 
-		if (sig < 0) {
+	if (sigfd < 0 && (sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
+		die(who, "signalfd", "forwarded signals and SIGCHLD");
+	for (;;) {
+		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
+		struct signalfd_siginfo si;
+
+		if (poll(fds, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
-			die(who, "sigwaitinfo", "forwarded signals");
+			die(who, "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
 		}
-		if (sig == SIGCHLD)
+		if (fds[1].revents & POLLIN)
+			sysinfo_answer();
+		if (!(fds[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
+			continue; /* EAGAIN: taken meanwhile */
+		if (si.ssi_signo == SIGCHLD)
 			return;
 		if (should_forward(&si))
-			kill(target, sig);
+			kill(target, (int)si.ssi_signo);
 	}
 }
 
@@ -138,6 +150,22 @@ static void join_cgroups(const struct config *cfg)
 		die("cgroup", "unshare", "CLONE_NEWCGROUP");
 }
 
+/* When none of fds 0-2 is a terminal (`sandbox run … <in >out 2>&1` from a shell), the caller's
+ * terminal is still the controlling terminal of the session the stage started in, and opening
+ * /dev/tty (5:0, tty(4)) would reach it: write to it, and read it as a background job that ignores
+ * SIGTTIN (EIO then, but output goes through). setsid(2), as bubblewrap's --new-session does, leaves
+ * it: /dev/tty then fails with ENXIO. Not when a descriptor is the terminal: the workload holds it
+ * anyway, and in the caller's session the kernel's job control still stops it from reading the
+ * terminal from the background (drivers/tty/tty_jobctrl.c __tty_check_change), which a session of
+ * its own would skip. The child of PID 1's fork is no group leader, so setsid succeeds. */
+static void leave_unused_terminal(void)
+{
+	if (isatty(STDIN_FILENO) || isatty(STDOUT_FILENO) || isatty(STDERR_FILENO))
+		return;
+	if (setsid() < 0)
+		die("workload", "setsid", "%s", "");
+}
+
 /* The workload, in the child of PID 1: undo PID 1's signal set-up, enter the directory, exec. */
 __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mode_t umask_saved)
 {
@@ -152,20 +180,25 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	umask(umask_saved);
-	/* By path: the --rw bind on it is only seen by a fresh lookup. */
-	if (chdir(cfg->chdir) != 0)
+	/* By path: the --rw bind on it is only seen by a fresh lookup. In a user namespace PID 1 has
+	 * entered it already, as host root (userns.c userns_chdir), and we inherited it. */
+	if (!cfg->userns && chdir(cfg->chdir) != 0)
 		die("workload", "chdir", "%s", cfg->chdir);
 	if (cfg->tty)
 		pty_attach(cfg);
+	else
+		leave_unused_terminal();
 	switch_user(cfg);
 
-	execvp(cfg->argv[0], cfg->argv);
+	exec_search(cfg->argv);
 	err = errno;
 	say("sandbox: exec \"%s\": %s", cfg->argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* Forward signals to the workload and reap every child; exit with the workload's status. */
+
+/* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
+ * workload's status. */
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)
 {
 	for (;;) {
@@ -228,10 +261,10 @@ void pid1_main(struct config *cfg)
 		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
 	else
 		make_root_readonly(); /* before the writable mounts: it would make them read-only too */
-	mount_proc();
-	if (cfg->net_none)
-		mount_sys(); /* with the host's network the host's /sys, read-only, is the right view */
-	else if (cfg->n_layers > 0)
+	mount_proc(cfg->n_layers == 0);
+	if (cfg->net_none || cfg->n_layers == 0)
+		mount_sys(); /* of the host's network namespace with --net host: the host's devices */
+	else
 		attach_host_sys(cfg);
 	mount_dev();
 	if (cfg->n_layers > 0)
@@ -258,12 +291,22 @@ void pid1_main(struct config *cfg)
 
 	join_cgroups(cfg);
 	mount_cgroupfs(cfg);
-	if (cfg->userns)
+	if (cfg->userns) {
+		userns_chdir("workload", cfg->chdir); /* after the views' setns reset it; as host root */
 		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
+	}
 	if (cfg->tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
 	lock_down("privileges", cfg);
+	/* After no_new_privs (landlock_restrict_self needs it without CAP_SYS_ADMIN); PID 1 is in the
+	 * domain too, so its forwarding to the workload stays inside it. */
+	if (cfg->landlock_scope)
+		landlock_scope();
+	/* After no_new_privs; the workload inherits the filter. Not with seccomp=unconfined: no filter
+	 * at all then, as asked (sysinfo shows the host's figures). */
+	if (!cfg->seccomp_unconfined)
+		sysinfo_listen(AT_FDCWD);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal

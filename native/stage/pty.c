@@ -237,15 +237,16 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 		pass_window_size(master);
 
 	while (code < 0) {
-		struct pollfd fds[3] = {
+		struct pollfd fds[4] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = master, .events = POLLIN },
 			{ .fd = stdin_open && master >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = sysinfo_fd(), .events = POLLIN }, /* `exec -t`: the command's sysinfo(2) */
 		};
 		char buf[4096];
 		ssize_t n;
 
-		if (poll(fds, 3, -1) < 0) {
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("tty", "poll", "%s", "signalfd, pty master, stdin");
@@ -260,10 +261,12 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 				} else if (si.ssi_signo == SIGCHLD) {
 					code = exit_code_if_ended(child);
 				} else if (si.ssi_code != SI_KERNEL) {
-					kill(child, (int)si.ssi_signo); /* as forward_until_sigchld() */
+					kill(child, (int)si.ssi_signo); /* as should_forward() (pid1.c) */
 				}
 			}
 		}
+		if (fds[3].revents & POLLIN)
+			sysinfo_answer();
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			n = read(master, buf, sizeof buf);
 			/* EIO: no peer is open (the workload is gone; PID 1's exit follows). Stop polling it. */

@@ -39,6 +39,7 @@
 #include <stddef.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
+#include <sys/socket.h>
 #include <sys/syscall.h>
 
 #if defined(__x86_64__)
@@ -190,6 +191,10 @@ void install_seccomp(unsigned long long caps)
 	/* ioctl(fd, TIOCSTI / TIOCLINUX): push input into (or read) a terminal the sandbox shares. */
 	deny_value(prog, &len, SYS_ioctl, 1, TIOCSTI);
 	deny_value(prog, &len, SYS_ioctl, 1, TIOCLINUX);
+	/* socket(AF_VSOCK): vsock has no network namespace (net/vmw_vsock/af_vsock.c), so even --net
+	 * none could reach the hypervisor (CID 2) and this host's own vsock listeners (CID 1), as
+	 * docker's profile refuses it (its socket rule excludes arg0 == AF_VSOCK). */
+	deny_value(prog, &len, SYS_socket, 0, AF_VSOCK);
 	prog[len++] = STMT(BPF_RET | BPF_K, SECCOMP_RET_ALLOW);
 
 	struct sock_fprog fprog = { .len = (unsigned short)len, .filter = prog };

@@ -8,7 +8,8 @@
  *   1. ties itself to the supervisor (PR_SET_PDEATHSIG) and takes its own process group;
  *   2. opens what must refer to the host: the cgroup.procs files (before the root becomes read-only
  *      in the new mount namespace) and the host mount namespace (to clone the FUSE view files);
- *   3. unshare()s mount, pid, uts, ipc, time (and net) namespaces and makes "/" private;
+ *   3. unshare()s mount, pid, uts, ipc, time (and net) namespaces and makes "/" private; with
+ *      --userns and a network namespace of its own, opens low ports and ping in it (netns.c);
  *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c); with --userns it
  *      writes PID 1's uid and gid maps when PID 1 has entered its user namespace (userns.c);
  *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
@@ -174,7 +175,7 @@ static void detach_views(struct config *cfg)
 static int relay(pid_t pid1, const sigset_t *set)
 {
 	/* pid_namespaces(7): the init of a pid namespace receives a signal from an ancestor namespace
-	 * only if it does not ignore it; PID 1 blocks these and takes them with sigwaitinfo, and blocked
+	 * only if it does not ignore it; PID 1 blocks these and reads them from a signalfd, and blocked
 	 * signals are never discarded (kernel/signal.c sig_ignored). */
 	for (;;) {
 		int code;
@@ -192,6 +193,7 @@ int main(int argc, char **argv)
 	struct config cfg;
 	sigset_t set;
 	pid_t pid1;
+	ino_t netns;
 	int code;
 
 	parse_options(argc, argv, &cfg);
@@ -208,6 +210,8 @@ int main(int argc, char **argv)
 	}
 	if (cfg.exec_into != 0)
 		exec_main(&cfg);
+	if (cfg.probe_idmap != NULL)
+		idmap_probe(cfg.probe_idmap);
 	cfg.arg_area = argv[0];
 	cfg.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
 	tie_to_supervisor(cfg.supervisor_pid);
@@ -247,6 +251,11 @@ int main(int argc, char **argv)
 	if (cfg.parent_pidfd < 0)
 		die("stage", "pidfd_open", "%d", (int)getpid());
 
+	/* --idmap: the mapping's user namespace, while /proc is the host's and before SIGCHLD is
+	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
+	if (cfg.idmap)
+		cfg.idmap_fd = idmap_userns(cfg.idmap_uid, cfg.idmap_gid, cfg.userns_uid + (cfg.has_user ? cfg.uid : 0),
+					    cfg.userns_gid + (cfg.has_user ? cfg.gid : 0));
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
@@ -254,7 +263,11 @@ int main(int argc, char **argv)
 		pty_channel(&cfg);
 	if (cfg.userns)
 		userns_channel(&cfg); /* before unshare: the host's /proc */
+	netns = netns_inode();
 	create_namespaces(&cfg);
+	if (cfg.userns && cfg.net_none && cfg.net_join == 0)
+		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
+	cfg.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
 	if (cfg.timens)
 		set_boottime_offset();
 
@@ -277,6 +290,8 @@ int main(int argc, char **argv)
 		close(cfg.procs_fds[i]);
 	if (cfg.cgroup_dir_fd >= 0)
 		close(cfg.cgroup_dir_fd);
+	if (cfg.idmap_fd >= 0)
+		close(cfg.idmap_fd);
 	if (cfg.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
 

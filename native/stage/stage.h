@@ -20,6 +20,9 @@
  *   rootfs.c   --layer: an overlay root of its own, pivot_root into it, --read-only
  *   pty.c      --tty: a pty of the sandbox's devpts for the workload, relayed by the outer stage
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
+ *   idmap.c    --idmap: the writable workdir and volumes as ID-mapped mounts (with --userns)
+ *   landlock.c a scope-only Landlock domain (abstract unix sockets, signals) with the host's network
+ *   sysinfo.c  sysinfo(2) answered with the sandbox's figures (seccomp user notification)
  */
 #ifndef SANDBOX_STAGE_H
 #define SANDBOX_STAGE_H
@@ -108,6 +111,16 @@ struct config {
 	unsigned userns_uid, userns_gid, userns_count;
 	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
 	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
+
+	/* --idmap UID:GID (idmap.c): on-disk UID:GID of the writable binds is the workload's host ids. */
+	bool idmap;
+	unsigned idmap_uid, idmap_gid;
+	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
+	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
+
+	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
+	 * abstract unix sockets and signals to the sandbox. Set by the outer stage before the fork. */
+	bool landlock_scope;
 };
 
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
@@ -135,7 +148,7 @@ __attribute__((noreturn)) void pid1_main(struct config *cfg);
 /* mounts.c */
 void clone_bind_sources(struct config *cfg);
 void make_root_readonly(void);
-void mount_proc(void);
+void mount_proc(bool host_root);
 void mount_sys(void);
 void mount_dev(void);
 void mount_tmp(void);
@@ -183,6 +196,22 @@ void userns_map(struct config *cfg, pid_t pid1);
 void userns_enter(struct config *cfg);
 int userns_of(pid_t pid);
 void userns_join(int ns_fd, pid_t supervisor);
+void userns_chdir(const char *what, const char *dir);
+void exec_search(char **argv);
+
+/* idmap.c */
+int idmap_userns(unsigned disk_uid, unsigned disk_gid, unsigned host_uid, unsigned host_gid);
+void idmap_bind(const char *what, int tree_fd, const char *path, const struct config *cfg);
+__attribute__((noreturn)) void idmap_probe(const char *dir);
+
+/* netns.c (continued) */
+void open_unprivileged_net(void);
+
+/* landlock.c */
+int landlock_abi(void);
+ino_t netns_inode(void);
+bool same_netns(ino_t before);
+void landlock_scope(void);
 
 /* exec.c */
 __attribute__((noreturn)) void exec_main(struct config *cfg);
@@ -197,6 +226,11 @@ void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
 /* signal and channel helpers (pid1.c) */
+/* sysinfo.c */
+void sysinfo_listen(int proc);
+int sysinfo_fd(void);
+void sysinfo_answer(void);
+
 void open_channel(const char *what, int sv[2]);
 void block_signals(sigset_t *set);
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);

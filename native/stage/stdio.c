@@ -149,15 +149,16 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 	}
 
 	while (code < 0) {
-		struct pollfd fds[5] = {
+		struct pollfd fds[6] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = out, .events = POLLIN },
 			{ .fd = err, .events = POLLIN },
 			{ .fd = reading && in >= 0 && pending_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = pending_len > 0 ? in : -1, .events = POLLOUT },
+			{ .fd = sysinfo_fd(), .events = POLLIN }, /* the command's sysinfo(2), sysinfo.c */
 		};
 
-		if (poll(fds, 5, -1) < 0) {
+		if (poll(fds, 6, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("exec: stdio", "poll", "%s", "signalfd, pipes, stdin");
@@ -173,6 +174,8 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 				}
 			}
 		}
+		if (fds[5].revents & POLLIN)
+			sysinfo_answer();
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
 			copy_out(&out, STDOUT_FILENO, buf);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))

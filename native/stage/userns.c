@@ -34,6 +34,7 @@
  *                          PID 1's user namespace last and becomes 0 inside, like PID 1.
  */
 #include "stage.h"
+#include "sys.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -41,7 +42,9 @@
 #include <poll.h>
 #include <sched.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <linux/securebits.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -116,24 +119,59 @@ static void become_root_inside(const char *step)
 		die(step, "setresuid", "0 (inside the user namespace)");
 }
 
+/*
+ * Make the range's base the OWNER of the user namespace we are about to create (issue 19, finding
+ * 7). create_user_ns (kernel/user_namespace.c) records the creator's euid as the owner, and the
+ * namespace's ucounts (ns->ucounts: the parent namespace and that owner) are the next level up of
+ * every count charged inside: inc_ucount (kernel/ucount.c) walks the chain to init_user_ns, so with
+ * host root as the owner the workload's inotify instances (fs/notify/inotify/inotify_user.c,
+ * UCOUNT_INOTIFY_INSTANCES) and POSIX message-queue bytes (ipc/mqueue.c, UCOUNT_RLIMIT_MSGQUEUE)
+ * came out of host root's budgets. SECBIT_NO_SETUID_FIXUP keeps our (host) capabilities across the
+ * euid change (security/commoncap.c cap_emulate_setxuid is skipped); only the euid and egid change,
+ * so the real and saved ids stay 0 until become_root_inside(). The new namespace starts with the
+ * default securebits (kernel/user_namespace.c set_cred_user_ns), checked in userns_enter().
+ */
+static void become_owner(const struct config *cfg)
+{
+	int bits = prctl(PR_GET_SECUREBITS, 0, 0, 0, 0);
+
+	if (bits < 0)
+		die("userns", "prctl", "PR_GET_SECUREBITS");
+	if (prctl(PR_SET_SECUREBITS, (unsigned long)bits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) != 0)
+		die("userns", "prctl", "PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP");
+	if (setresgid((gid_t)-1, cfg->userns_gid, (gid_t)-1) != 0)
+		die("userns", "setresgid", "-1, %u, -1 (the owner's group)", cfg->userns_gid);
+	if (setresuid((uid_t)-1, cfg->userns_uid, (uid_t)-1) != 0)
+		die("userns", "setresuid", "-1, %u, -1 (the namespace's owner)", cfg->userns_uid);
+}
+
 /* PID 1: enter a new user namespace, get it mapped by the stage, become root in it. */
 void userns_enter(struct config *cfg)
 {
 	struct pollfd pfd = { .fd = cfg->parent_pidfd, .events = POLLIN };
 
 	close(cfg->userns_sock[0]);
+	become_owner(cfg);
 	/* unshare(2): CLONE_NEWUSER needs a single-threaded caller that is not chrooted (pivot_root
 	 * moved the namespace's root with us, so --layer is fine). */
 	if (unshare(CLONE_NEWUSER) != 0)
-		die("userns", "unshare", "CLONE_NEWUSER");
+		die("userns", "unshare", "CLONE_NEWUSER (as uid %u)", cfg->userns_uid);
+	/* SECBIT_NO_SETUID_FIXUP must not reach the workload: --user relies on the kernel clearing the
+	 * capabilities at setuid. The new namespace starts with none (set_cred_user_ns); make sure. */
+	if (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) != 0 && prctl(PR_SET_SECUREBITS, 0, 0, 0, 0) != 0)
+		die("userns", "prctl", "PR_SET_SECUREBITS, 0");
 	if (write(cfg->userns_sock[1], "u", 1) != 1)
 		die("userns", "write", "handshake to the stage");
 	if (!read_byte(cfg->userns_sock[1]))
 		die_msg("userns: the stage did not write the uid and gid maps of pid 1");
 	close(cfg->userns_sock[1]);
 	become_root_inside("userns");
-	/* commit_creds (kernel/cred.c) clears the parent-death signal when the euid changes: set it
-	 * again, then check the stage did not die before (the pidfd polls readable once it has). */
+	/* commit_creds (kernel/cred.c) clears the parent-death signal when the euid changes, and sets
+	 * the dumpable flag to fs.suid_dumpable (0 here, but 1 or 2 on some hosts): make PID 1
+	 * non-dumpable again (pid1.c says why), set the signal again, then check the stage did not die
+	 * before (the pidfd polls readable once it has). */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+		die("userns", "prctl", "PR_SET_DUMPABLE, 0");
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("userns", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
 	if (poll(&pfd, 1, 0) < 0)
@@ -177,9 +215,74 @@ void userns_join(int ns_fd, pid_t supervisor)
 		die("exec: userns", "setns", "user namespace of pid 1, CLONE_NEWUSER");
 	close(ns_fd);
 	become_root_inside("exec: userns");
-	/* commit_creds cleared the parent-death signal (see userns_enter): set it again and check. */
+	/* commit_creds cleared the parent-death signal (see userns_enter): set it again and check;
+	 * exec.c makes the stage non-dumpable right after. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec: userns", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
 	if (supervisor != 0 && getppid() != supervisor)
 		die_msg("sandbox exec %d is gone (parent is now %d)", (int)supervisor, (int)getppid());
+}
+
+/*
+ * Enter the working directory while still host root, just before entering the user namespace: the
+ * workload (or exec's command) then inherits it as its cwd instead of looking the path up as the
+ * range's uid, which the directories above it may not let search (a 0700 home above an ID-mapped
+ * project: only the bind itself is mapped, idmap.c). A cwd is held without permission checks; what
+ * happens in it is checked as the workload. Opened with RESOLVE_NO_MAGICLINKS: the path is looked up
+ * in the sandbox's tree, where a workload could have planted a symlink into /proc/PID/fd.
+ */
+void userns_chdir(const char *what, const char *dir)
+{
+	struct open_how how = { .flags = O_PATH | O_DIRECTORY | O_CLOEXEC, .resolve = RESOLVE_NO_MAGICLINKS };
+	int fd = (int)syscall(SYS_openat2, AT_FDCWD, dir, &how, sizeof how);
+
+	if (fd < 0)
+		die(what, "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_MAGICLINKS", dir);
+	if (fchdir(fd) != 0)
+		die(what, "fchdir", "%s", dir);
+	close(fd);
+}
+
+/*
+ * execvp(3) for the workload and exec's command; returns (with errno) only if nothing ran. In a user
+ * namespace a directory of PATH may be one the range can't search (/root/.local/bin under a 0700
+ * /root), and execvp then ends with EACCES, which the exit code turns into 126 "cannot execute",
+ * for a command that simply is not there. Like a shell's lookup, a PATH entry whose file can't even
+ * be looked up counts as "not there": EACCES is kept only for a file that exists but can't be run.
+ */
+void exec_search(char **argv)
+{
+	const char *path = getenv("PATH");
+	const char *name = argv[0];
+	char full[4096];
+	bool denied = false;
+
+	if (strchr(name, '/') != NULL || name[0] == '\0') {
+		execvp(name, argv);
+		return;
+	}
+	if (path == NULL)
+		path = "/bin:/usr/bin"; /* glibc's default when PATH is unset (execvp(3)) */
+	for (const char *p = path;; p++) {
+		const char *end = strchrnul(p, ':');
+		size_t len = (size_t)(end - p);
+		struct stat st;
+
+		if (len == 0)
+			snprintf(full, sizeof full, "%s", name); /* an empty entry is the cwd */
+		else
+			snprintf(full, sizeof full, "%.*s/%s", (int)len, p, name);
+		execv(full, argv);
+		if (errno == EACCES && stat(full, &st) == 0)
+			denied = true; /* it is there and can't be run */
+		else if (errno == ENOEXEC) {
+			execvp(full, argv); /* a script without "#!": execvp(3) hands it to /bin/sh */
+			return;
+		} else if (errno != ENOENT && errno != ENOTDIR && errno != EACCES)
+			return; /* E2BIG, ENOMEM, ...: execvp(3) stops here too */
+		if (*end == '\0')
+			break;
+		p = end;
+	}
+	errno = denied ? EACCES : ENOENT;
 }

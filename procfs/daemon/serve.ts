@@ -223,7 +223,7 @@ function handleClient(sock: Socket, daemon: Daemon): void {
     sock.end(`${JSON.stringify({ ok: false, error: 'refused: the API is for root only' })}\n`);
     return;
   }
-  const caller: Caller = { host: peerIsHostRoot(cred), pidNs: pidNamespaceOf(cred.pid) };
+  const caller: Caller = { host: peerIsHostRoot(cred), pidNs: cred.pidNs };
   sock.on('data', (chunk: string) => {
     buf += chunk;
     if (buf.length > 65536) return void sock.destroy();

@@ -1,11 +1,13 @@
 // `sandbox doctor`: check what `sandbox run` needs from this host and say, in plain words, what is
 // missing and the command that fixes it. Exit 0 when every check passes, 1 when one fails.
+import { execFile } from 'node:child_process';
 import { constants, existsSync, statSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import type { Command } from 'commander';
 import { detectLayout } from '../cgroup/detect.js';
 import { V1_REQUIRED } from '../cgroup/v1/manager.js';
+import { FIRST_ABI_WITH_SCOPES, landlockAbi } from '../landlock.js';
 import { STAGE_PATH } from '../stage.js';
 
 /** One check's outcome. */
@@ -16,6 +18,8 @@ export interface Check {
   detail: string;
   /** The command (or step) that fixes a failed check. */
   fix?: string;
+  /** Passed, but something is weaker than it could be: printed as "warn", does not fail doctor. */
+  warning?: boolean;
 }
 
 /** Controllers a v2 sandbox needs in its parent's cgroup.subtree_control. */
@@ -81,6 +85,26 @@ async function checkUserNamespaces(): Promise<Check> {
   return { name: 'user namespaces', ok: false, detail: 'disabled (user.max_user_namespaces = 0)', fix: 'sysctl -w user.max_user_namespaces=15000' };
 }
 
+/**
+ * What the default `sandbox run` needs beyond user namespaces being enabled: a user namespace made and
+ * mapped by root, and an ID-mapped mount of the current directory (its file system must allow it:
+ * ext4, xfs, btrfs, tmpfs since 6.3; not overlayfs, NFS or FUSE). The stage tries both on a detached
+ * clone that is never attached (native/stage/idmap.c idmap_probe).
+ */
+async function checkDefaultUserns(dir: string): Promise<Check> {
+  const name = 'default user namespace';
+  const failure = await new Promise<string | null>((resolve) => {
+    execFile(STAGE_PATH, ['--probe-idmap', dir], { timeout: 10_000 }, (err, _stdout, stderr) => resolve(err ? (stderr.trim() || err.message).split('\n')[0]! : null));
+  });
+  if (failure === null) return { name, ok: true, detail: `user namespaces and ID-mapped mounts work on ${dir}` };
+  return {
+    name,
+    ok: false,
+    detail: `the default (a user namespace, the workdir ID-mapped) fails here: ${failure.replace(/^sandbox: stage: /, '')}`,
+    fix: `run from a directory on a file system that allows ID-mapped mounts (ext4, xfs, btrfs, tmpfs), or give sandbox run --userns=host`,
+  };
+}
+
 async function checkNamespaces(): Promise<Check> {
   // time namespaces: Linux 5.6; setns(2) with a pidfd (sandbox exec): Linux 5.8.
   const [major = 0, minor = 0] = release().split('.').map((n) => parseInt(n, 10));
@@ -122,21 +146,35 @@ async function checkLxcfs(): Promise<Check> {
   return { name: 'lxcfs', ok: true, detail: lxcfs.length > 0 ? `mounted at ${lxcfs.join(', ')}, not over /proc: no conflict` : 'not mounted' };
 }
 
+async function checkLandlock(): Promise<Check> {
+  // native/stage/landlock.c: with the host's network (--net host, the default) abstract unix
+  // sockets are the host's; Landlock ABI 6 scopes them (and signals) to the sandbox.
+  const abi = landlockAbi();
+  if (abi >= FIRST_ABI_WITH_SCOPES) return { name: 'landlock', ok: true, detail: `ABI ${abi}: abstract unix sockets and signals scoped to each sandbox` };
+  return {
+    name: 'landlock',
+    ok: true,
+    warning: true,
+    detail: `${abi === 0 ? 'no Landlock' : `Landlock ABI ${abi}`} (scopes need ABI ${FIRST_ABI_WITH_SCOPES}, Linux 6.12): a sandbox on the host's network (--net host, the default) can connect to the host's abstract unix sockets; --net none or private isolates them`,
+    fix: 'boot Linux 6.12+ with landlock in the lsm= list, or run untrusted code with --net none or --net private',
+  };
+}
+
 /** Run every check. */
 export async function runChecks(): Promise<Check[]> {
-  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkLibfuse(), checkUserNamespaces(), checkNamespaces(), checkStage(), checkLxcfs()]);
+  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkLibfuse(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs(), checkLandlock()]);
 }
 
 /** "ok    name: detail" / "FAIL  name: detail\n      fix: command". */
 export function formatChecks(checks: readonly Check[]): string {
-  return checks.map((c) => `${c.ok ? 'ok  ' : 'FAIL'}  ${c.name}: ${c.detail}${c.fix && !c.ok ? `\n      fix: ${c.fix}` : ''}\n`).join('');
+  return checks.map((c) => `${!c.ok ? 'FAIL' : c.warning ? 'warn' : 'ok  '}  ${c.name}: ${c.detail}${c.fix && (!c.ok || c.warning) ? `\n      fix: ${c.fix}` : ''}\n`).join('');
 }
 
 /** Register `sandbox doctor`. */
 export function registerDoctor(program: Command, onExit: (code: number) => void): void {
   program
     .command('doctor')
-    .description('check this host: root, cgroups, /dev/fuse, libfuse2, namespaces, the native stage, lxcfs')
+    .description('check this host: root, cgroups, /dev/fuse, libfuse2, namespaces, the default user namespace, the native stage, lxcfs')
     .option('--json', 'a JSON array of {name, ok, detail, fix}')
     .addHelpText('after', '\nExamples:\n  sandbox doctor\n  sandbox doctor --json\n\nExit status: 0 when every check passes, 1 otherwise.')
     .action(async (flags: { json?: boolean }) => {

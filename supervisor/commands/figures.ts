@@ -34,6 +34,8 @@ export interface SandboxFigures {
   net: string;
   /** -p specs (--net private). */
   ports: string[];
+  /** The user namespace: host ids of root inside and how many ("100000:100000:65536"), or "host" (--userns=host). */
+  userns: string;
 }
 
 /** A reading of the counters that CPU percentages are computed between. */
@@ -76,6 +78,7 @@ export function figuresOf(state: SandboxState, stats: CgroupStats, nowMs: number
     oomKills: stats.memory.oomKills,
     net: state.net ?? 'host',
     ports: state.publish ?? [],
+    userns: state.userns ? `${state.userns.uid}:${state.userns.gid}:${state.userns.count}` : 'host',
   };
 }
 

@@ -23,6 +23,9 @@ const FLAG_ROWS: Row[] = [
   // units
   ['events --since without a unit', ['events', '--since', '10x'], 125, ['--since', '"10x"']],
   ['--user outside the --userns range', ['run', '--userns', '--user', '70000', ...T], 125, ['--user', '"70000"', 'below 65536']],
+  ['--user outside the default user namespace', ['run', '--user', '70000', ...T], 125, ['--user', '"70000"', 'below 65536']],
+  ['--userns with a value other than host', ['run', '--userns=auto', ...T], 125, ['--userns', '"auto"']],
+  ['--userns with an empty value', ['run', '--userns=', ...T], 125, ['--userns', '""']],
   ['unknown size unit', ['run', '--mem', '256X', ...T], 125, ['--mem', '"256X"']],
   ['two decimal points', ['run', '--mem', '1.5.5G', ...T], 125, ['--mem', '"1.5.5G"']],
   ['space before the unit', ['run', '--mem', '256 M', ...T], 125, ['--mem', '"256 M"']],

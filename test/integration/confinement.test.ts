@@ -27,11 +27,13 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
     expect(left).toEqual([]);
   });
 
-  /** Run a shell snippet in a 256M sandbox whose current directory holds the probe. */
-  const sh = (script: string, flags: string[] = []) => cli(['run', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
+  /** Run a shell snippet in a 256M sandbox whose current directory holds the probe. The workload is
+   * host root (--userns=host): these are the walls that must hold even then (the default's user
+   * namespace is tried in userns-default.test.ts); the 0700 directory is root's. */
+  const sh = (script: string, flags: string[] = []) => cli(['run', '--userns=host', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
 
   it(`refuses all ${Object.keys(EXPECTED).length - 3} escape system calls (3 harmless look-alikes still work)`, async () => {
-    const r = await runProbeTable(dir, ['--mem', '256M']);
+    const r = await runProbeTable(dir, ['--userns=host', '--mem', '256M']);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(parse(r.stdout)).toEqual(EXPECTED);
@@ -158,7 +160,7 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
       // flush: os._exit skips it, and stdout is a pipe (block-buffered unless PYTHONUNBUFFERED is set)
       'print(open(d + "pids.current").read().strip(), open(d + "pids.events").read().strip(), flush=True)\n' +
       'os._exit(0)\n';
-    const bombRun = cli(['run', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb], { cwd: dir });
+    const bombRun = cli(['run', '--userns=host', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb], { cwd: dir });
     await waitFor(() => existsSync(join(dir, 'bombing')), 'the fork bomb to hit --pids');
     const meanwhile = await cli(['run', '--', 'echo', 'still here']);
     writeFileSync(join(dir, 'bomb-done'), '');
@@ -174,7 +176,7 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   it('a memory bomb is OOM-killed inside (137); the supervisor ranks below the workload for the OOM killer', async () => {
     rmSync(join(dir, 'go'), { force: true });
     const child = startCli(
-      ['run', '--mem', '64M', '--', 'sh', '-c', 'cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null || echo cannot-lower; ' +
+      ['run', '--userns=host', '--mem', '64M', '--', 'sh', '-c', 'cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null || echo cannot-lower; ' +
         'while [ ! -e go ]; do sleep 0.02; done; exec python3 -c "x = [b\\"a\\" * (1 << 20) for i in range(1024)]"'],
       { cwd: dir },
     );

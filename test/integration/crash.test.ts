@@ -39,7 +39,7 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
   it('takes its workload down; gc leaves nothing; a live sandbox survives gc', async () => {
     // The live sandbox runs until the test creates "go" in its directory (after gc), however slow the machine.
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-crash-'));
-    const live = startCli(['run', '--workdir', dir, '--', 'sh', '-c', 'echo ready; while [ ! -e go ]; do sleep 0.05; done; echo survived']);
+    const live = startCli(['run', '--userns=host', '--workdir', dir, '--', 'sh', '-c', 'echo ready; while [ ! -e go ]; do sleep 0.05; done; echo survived']);
     const liveDone = finish(live);
     await new Promise<void>((resolve) => live.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
     const liveState = await onlyState();

@@ -51,7 +51,7 @@ describe.skipIf(skip)('issue 19, finding 7: no packet socket in the host network
   });
 
   it('--cap-add NET_RAW gives it back; a network namespace of its own (--net none) keeps it', async () => {
-    expect((await probe(['--cap-add', 'NET_RAW'])).stdout).toBe('packet OK\nraw-icmp OK\nnet_raw 1\n');
-    expect((await probe(['--net', 'none'])).stdout).toBe('packet OK\nraw-icmp OK\nnet_raw 1\n');
+    expect((await probe(['--userns=host', '--cap-add', 'NET_RAW'])).stdout).toBe('packet OK\nraw-icmp OK\nnet_raw 1\n');
+    expect((await probe(['--userns=host', '--net', 'none'])).stdout).toBe('packet OK\nraw-icmp OK\nnet_raw 1\n');
   });
 });

@@ -21,6 +21,7 @@
 #include <sys/mman.h>
 #include <sys/mount.h>
 #include <sys/ptrace.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/sysmacros.h>
@@ -100,6 +101,7 @@ static long probe(const char *name)
 	if (!strcmp(name, "syslog")) return syscall(SYS_syslog, 3 /* READ_ALL */, handle, sizeof handle);
 	if (!strcmp(name, "acct")) return syscall(SYS_acct, "/tmp/acct");
 	if (!strcmp(name, "tiocsti")) return ioctl(0, TIOCSTI, "x");
+	if (!strcmp(name, "socket-vsock")) return socket(40 /* AF_VSOCK */, SOCK_STREAM, 0);
 	if (!strcmp(name, "x32-getpid")) return syscall(0x40000000 | SYS_getpid);
 	if (!strcmp(name, "mknod-block-cwd")) return mknod("./sda", S_IFBLK | 0600, makedev(8, 0));
 	if (!strcmp(name, "mknod-char-tmp")) return mknod("/tmp/mem", S_IFCHR | 0600, makedev(1, 1));

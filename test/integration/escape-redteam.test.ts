@@ -112,7 +112,7 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
         execFileSync('chmod', ['755', join(host, 'probe')]);
         const work = join(host, 'work');
         mkdirSync(work);
-        const r = await cli(['run', '--', join(host, 'probe'), 'dev', node], { cwd: work });
+        const r = await cli(['run', '--userns=host', '--', join(host, 'probe'), 'dev', node], { cwd: work });
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         expect(r.stdout).toBe('dev-open EACCES\n');

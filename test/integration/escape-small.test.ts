@@ -61,8 +61,8 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
     it(`--keep DIR: a DIR/${part} symlink an earlier sandbox planted in its cwd is refused, not followed`, async () => {
       const target = fresh('target');
       const cwd = fresh('cwd');
-      // The earlier sandbox: root on the host's root, the current directory writable.
-      const plant = await cli(['run', '--', 'sh', '-c', `mkdir keep && ln -s ${target} keep/${part}`], { cwd });
+      // The earlier sandbox: host root (--userns=host) on the host's root, the current directory writable.
+      const plant = await cli(['run', '--userns=host', '--', 'sh', '-c', `mkdir keep && ln -s ${target} keep/${part}`], { cwd });
       expect(plant.stderr).toBe('');
       expect(plant.code).toBe(0);
       expect(lstatSync(join(cwd, 'keep', part)).isSymbolicLink()).toBe(true);
@@ -109,7 +109,7 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
   });
 
   it('exec -t: a FIFO the workload put on /dev/ptmx is not what exec opens; the pty comes from the devpts', async () => {
-    const id = await detached(['--', 'sh', '-c', 'rm /dev/ptmx && mkfifo /dev/ptmx && touch /dev/ready && exec sleep 600']);
+    const id = await detached(['--userns=host', '--', 'sh', '-c', 'rm /dev/ptmx && mkfifo /dev/ptmx && touch /dev/ready && exec sleep 600']);
     await waitInside(id, '/dev/ready');
     const r = await cli(['exec', '-t', id, '--', 'sh', '-c', 'tty; test -p /dev/ptmx && echo fifo']);
     expect(r.stderr).toBe('');

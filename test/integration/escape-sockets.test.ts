@@ -90,7 +90,7 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
   for (const net of ['host', 'none']) {
     it(`a root workload (--net ${net}) can neither connect to a 0600 root socket under /run nor write a 0600 FIFO there`, async () => {
       received = [];
-      const r = await cli(['run', '--net', net, '--', 'python3', 'probe.py'], { cwd: work });
+      const r = await cli(['run', '--userns=host', '--net', net, '--', 'python3', 'probe.py'], { cwd: work });
       expect(r.stderr).toBe('');
       expect(r.stdout.trim().split('\n')).toEqual(['socket ENOENT', 'fifo ENOENT']);
       // Give a connection that did get through time to show itself.
@@ -121,7 +121,7 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
     // A current directory under /run is still bound writable (its mount point is made on the cover).
     const wd = `${CANARY}/workdir`;
     mkdirSync(wd, { mode: 0o700 });
-    const w = await cli(['run', '--', 'sh', '-c', 'pwd; echo written > f; ls -A /run'], { cwd: wd });
+    const w = await cli(['run', '--userns=host', '--', 'sh', '-c', 'pwd; echo written > f; ls -A /run'], { cwd: wd });
     expect(w.stderr).toBe('');
     expect(w.stdout).toBe(`${wd}\n${CANARY.slice('/run/'.length)}\n`);
     expect(readFileSync(`${wd}/f`, 'utf8')).toBe('written\n');
@@ -208,10 +208,10 @@ except OSError as e:
 `;
     writeFileSync(join(work, 'direct.py'), client(sub.socket));
     writeFileSync(join(work, 'bound.py'), client('/tmp/events.sock'));
-    const direct = await cli(['run', '--', 'sh', '-c', `python3 direct.py; cat /run/sandbox-events.log 2>&1 | head -c 200`], { cwd: work });
+    const direct = await cli(['run', '--userns=host', '--', 'sh', '-c', `python3 direct.py; cat /run/sandbox-events.log 2>&1 | head -c 200`], { cwd: work });
     expect(direct.stdout).toBe('ENOENT\ncat: /run/sandbox-events.log: No such file or directory\n');
     // Handed in by a volume: the subscriber refuses the peer (root in the sandbox's pid namespace).
-    const bound = await cli(['run', '-v', `${sub.socket}:/tmp/events.sock`, '--', 'python3', 'bound.py'], { cwd: work });
+    const bound = await cli(['run', '--userns=host', '-v', `${sub.socket}:/tmp/events.sock`, '--', 'python3', 'bound.py'], { cwd: work });
     expect(bound.stderr).toBe('');
     // Connected, then cut off at once: the sends may fail with EPIPE or ECONNRESET.
     expect(bound.stdout).toMatch(/^connected\n(sent|EPIPE|ECONNRESET)\n$/);
@@ -267,7 +267,7 @@ for _ in range(${pids.length + 1}):
 print("closed" if f.readline() == "" else "open")
 `,
       );
-      const r = await cli(['run', '-v', `${base}/api.sock:/tmp/api.sock`, '--', 'python3', 'register.py'], { cwd: work });
+      const r = await cli(['run', '--userns=host', '-v', `${base}/api.sock:/tmp/api.sock`, '--', 'python3', 'register.py'], { cwd: work });
       expect(r.stderr).toBe('');
       const replies = r.stdout.trim().split('\n');
       const regs = replies.slice(0, pids.length).map((l) => JSON.parse(l) as { ok: boolean; error?: string });

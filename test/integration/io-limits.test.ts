@@ -90,7 +90,7 @@ describe.skipIf(skip)('block I/O limits', () => {
   cleanUpAfterEach();
 
   it('--device-write-bps DEV:2M: 8 MiB of direct writes take at least 3 s', async () => {
-    const r = await cli(['run', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', timedDd(8)], { cwd: workDir() });
+    const r = await cli(['run', '--userns=host', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', timedDd(8)], { cwd: workDir() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // 8 MiB at 2 MiB/s is 4 s; blk-throttle may let the first slice through early, so >= 3 s.
@@ -99,7 +99,7 @@ describe.skipIf(skip)('block I/O limits', () => {
   }, 120_000);
 
   it('the cgroup holds the throttles, and update changes them live', async () => {
-    const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
+    const id = await detached(['--userns=host', '--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
     expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
 
     // 2 MiB at 1 MiB/s take 2 s; less 1 s for the early first slice, >= 1 s.

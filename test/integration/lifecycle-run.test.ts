@@ -88,7 +88,7 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
     });
 
     it('--workdir runs the command there, writable', async () => {
-      const r = await cli(['run', '--workdir', workDir(), '--', 'sh', '-c', 'pwd; echo x > made && echo wrote']);
+      const r = await cli(['run', '--userns=host', '--workdir', workDir(), '--', 'sh', '-c', 'pwd; echo x > made && echo wrote']);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`${workDir()}\nwrote\n`);
       expect(readFileSync(join(workDir(), 'made'), 'utf8')).toBe('x\n');

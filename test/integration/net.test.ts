@@ -72,7 +72,7 @@ describe.skipIf(skip)('networking', () => {
   it('-p 127.0.0.1:PORT:8000: a web server inside answers curl-like GETs on the host; the port is free again after', async () => {
     writeFileSync(`${dir()}/hello.txt`, 'hello from inside\n');
     const port = await freePort();
-    const id = await detached(['-p', `127.0.0.1:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
+    const id = await detached(['--userns=host', '-p', `127.0.0.1:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
     expect(await httpGet(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from inside\n');
     const ps = await cli(['ps', '--json']);
     const me = (JSON.parse(ps.stdout) as { id: string; net: string; ports: string[] }[]).find((s) => s.id === id);
@@ -86,7 +86,7 @@ describe.skipIf(skip)('networking', () => {
   it('-p [::1]:PORT:8000 publishes on IPv6 loopback', async () => {
     writeFileSync(`${dir()}/v6.txt`, 'six\n');
     const port = await freePort('::1');
-    await detached(['-p', `[::1]:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '::', '8000']);
+    await detached(['--userns=host', '-p', `[::1]:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '::', '8000']);
     expect(await httpGet(`http://[::1]:${port}/v6.txt`)).toBe('six\n');
   });
 
@@ -109,7 +109,7 @@ describe.skipIf(skip)('networking', () => {
 
   it('--net sandbox:ID: one network namespace; a server in one is reachable from the other on 127.0.0.1', async () => {
     writeFileSync(`${dir()}/shared.txt`, 'same namespace\n');
-    const a = await detached(['--name', 'net-a', '--net', 'none', '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
+    const a = await detached(['--userns=host', '--name', 'net-a', '--net', 'none', '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
     const r = await cli(['run', '--net', 'sandbox:net-a', '--', 'sh', '-c', `readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '; echo; python3 -c "${fetchInside('http://127.0.0.1:8000/shared.txt').replace(/"/g, '\\"')}"`]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -125,7 +125,7 @@ describe.skipIf(skip)('networking', () => {
   it('a joiner keeps the namespace when the joined sandbox ends first (as docker); exec and ps see it', async () => {
     writeFileSync(`${dir()}/kept.txt`, 'still here\n');
     const a = await detached(['--net', 'none', '--', 'sleep', '100']);
-    const b = await detached(['--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
+    const b = await detached(['--userns=host', '--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
     expect((await cli(['stop', '--time', '1', a])).code).toBe(0);
     expect(await gone(a)).toBe(true);
     const r = await cli(['exec', b, '--', 'python3', '-c', fetchInside('http://127.0.0.1:8000/kept.txt')]);
@@ -139,7 +139,7 @@ describe.skipIf(skip)('networking', () => {
     writeFileSync(`${dir()}/pod.txt`, 'served by the joiner\n');
     const port = await freePort();
     const a = await detached(['-p', `127.0.0.1:${port}:8000`, '--', 'sleep', '100']);
-    await detached(['--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
+    await detached(['--userns=host', '--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
     expect(await httpGet(`http://127.0.0.1:${port}/pod.txt`)).toBe('served by the joiner\n');
   });
 

@@ -181,7 +181,7 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('-v and --read-only on the host root: volumes work, the workdir is not bound writable', async () => {
     const vol = join(dir, 'vol-host');
     mkdirSync(vol, { recursive: true });
-    const r = await cli(['run', ...LIMITS, '--read-only', '-v', `${vol}:/tmp/vol`, '--', 'sh', '-c', 'echo h > /tmp/vol/f; touch ./x 2>/dev/null || echo cwd-ro; pwd'], { cwd: dir });
+    const r = await cli(['run', '--userns=host', ...LIMITS, '--read-only', '-v', `${vol}:/tmp/vol`, '--', 'sh', '-c', 'echo h > /tmp/vol/f; touch ./x 2>/dev/null || echo cwd-ro; pwd'], { cwd: dir });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`cwd-ro\n${dir}\n`);

@@ -230,7 +230,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
     it('the host root is read-only, the current directory and /tmp are writable', async () => {
-      const r = await cli(['run', '--', 'sh', '-c', 'touch /etc/sandbox-probe 2>&1; touch ./written && echo cwd-ok; touch /tmp/x && echo tmp-ok'], { cwd: dir });
+      const r = await cli(['run', '--userns=host', '--', 'sh', '-c', 'touch /etc/sandbox-probe 2>&1; touch ./written && echo cwd-ok; touch /tmp/x && echo tmp-ok'], { cwd: dir });
       expect(r.stdout).toMatch(/Read-only file system/);
       expect(r.stdout).toMatch(/cwd-ok/);
       expect(r.stdout).toMatch(/tmp-ok/);
@@ -267,7 +267,7 @@ describe.skipIf(skip)('sandbox run (root, real cgroups and FUSE)', () => {
     it.skipIf(requireOrSkip(noDisk))('after dd oflag=direct, /proc/diskstats lists only the disk written to, with the 8 MiB in sectors', async () => {
       const disk = diskOf(dir);
       expect(disk).not.toBeNull();
-      const r = await cli(['run', ...LIMITS, '--', 'sh', '-c', 'dd if=/dev/zero of=./f bs=1M count=8 oflag=direct status=none && cat /proc/diskstats'], { cwd: dir });
+      const r = await cli(['run', '--userns=host', ...LIMITS, '--', 'sh', '-c', 'dd if=/dev/zero of=./f bs=1M count=8 oflag=direct status=none && cat /proc/diskstats'], { cwd: dir });
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const lines = parseDiskstats(r.stdout);

@@ -44,7 +44,9 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
   beforeAll(() => void execFileSync('cc', ['-O0', '-Wall', '-o', join(scratch(), 'probe'), PROBE_SOURCE]));
   cleanUpAfterEach();
 
-  const sh = (script: string, flags: string[] = []) => cli(['run', ...flags, '--', 'sh', '-c', script], { cwd: scratch() });
+  // --userns=host: these flags are about capabilities over the host's objects (a mount, a chown), and
+  // the probe lives in a 0700 directory of root's.
+  const sh = (script: string, flags: string[] = []) => cli(['run', '--userns=host', ...flags, '--', 'sh', '-c', script], { cwd: scratch() });
 
   it('refuses a mount by default; --cap-add SYS_ADMIN --security-opt seccomp=unconfined allows it', async () => {
     const denied = await sh(MOUNT);

@@ -50,8 +50,8 @@ describe.skipIf(skip)('sandbox run --userns', () => {
     expect(r.stdout).toBe('65534:65534\n65534:65534\n65534:65534\nno-shadow\nno-write\n65534:65534\n0:0\n');
     expect(readFileSync(join(vol, 'hostfile'), 'utf8')).toBe('host\n');
     expect(statSync(join(vol, 'new'))).toMatchObject({ uid: RANGE, gid: RANGE }); // the directory is world-writable
-    // The same write without --userns succeeds: root there is the host's root.
-    const control = await cli(['run', '-v', `${vol}:/mnt`, '--', 'sh', '-c', 'echo more >> /mnt/hostfile']);
+    // The same write with --userns=host succeeds: root there is the host's root.
+    const control = await cli(['run', '--userns=host', '-v', `${vol}:/mnt`, '--', 'sh', '-c', 'echo more >> /mnt/hostfile']);
     expect(control.code).toBe(0);
     expect(readFileSync(join(vol, 'hostfile'), 'utf8')).toBe('host\nmore\n');
   });

@@ -19,10 +19,11 @@ MODE=${1:-test}
 [ $# -gt 0 ] && shift
 CACHE=${SANDBOX_VM_CACHE:-/var/cache/sandbox-vm}
 TIMEOUT_S=${SANDBOX_VM_TIMEOUT_S:-2700}
-# The focused set: run and limits, the /proc views, exec, kill/stop/update, confinement, I/O limits.
+# The focused set: run and limits, the /proc views, exec, kill/stop/update, confinement, I/O limits,
+# what runtimes read (mountinfo, the JVM).
 DEFAULT_TESTS="test/integration/run.test.ts test/integration/cgroup.test.ts test/integration/views-fs.test.ts
   test/integration/lifecycle-exec.test.ts test/integration/lifecycle-control.test.ts
-  test/integration/confinement.test.ts test/integration/io-limits.test.ts"
+  test/integration/confinement.test.ts test/integration/io-limits.test.ts test/integration/runtimes.test.ts"
 # Every test runs under TCG too: the tests assert events (awaited with a generous deadline,
 # test/helpers/wait.ts) and kernel-guaranteed bounds, never how fast the machine is.
 # bfq (CONFIG_IOSCHED_BFQ=m in Debian's kernel, no module dependencies): its io.bfq.weight is what

@@ -170,14 +170,33 @@ export class KernfsFixture extends CgroupFs {
 
   /** Remove a pid from every cgroup.procs of one hierarchy (what the kernel shows after a move or an exit). */
   async removePid(mount: string, pid: number): Promise<void> {
+    // A cgroup the code under test removes meanwhile (destroy's rmdir) simply holds no pid any
+    // more, as in the kernel: ENOENT on its directory or its cgroup.procs ends that branch.
+    const gone = (err: unknown): boolean => (err as NodeJS.ErrnoException).code === 'ENOENT';
     const walk = async (dir: string): Promise<void> => {
-      for (const e of await readdir(this.resolve(dir), { withFileTypes: true })) {
+      let entries;
+      try {
+        entries = await readdir(this.resolve(dir), { withFileTypes: true });
+      } catch (err) {
+        if (gone(err)) return;
+        throw err;
+      }
+      for (const e of entries) {
         if (e.isDirectory()) await walk(`${dir}/${e.name}`);
         else if (e.name === 'cgroup.procs') {
           const file = this.resolve(`${dir}/cgroup.procs`);
-          const lines = (await readFile(file, 'utf8')).split('\n').filter((l) => l.trim() !== '');
+          let text;
+          try {
+            text = await readFile(file, 'utf8');
+          } catch (err) {
+            if (gone(err)) continue;
+            throw err;
+          }
+          const lines = text.split('\n').filter((l) => l.trim() !== '');
           const kept = lines.filter((l) => Number(l) !== pid);
-          if (kept.length !== lines.length) await writeFile(file, kept.map((l) => `${l}\n`).join(''));
+          if (kept.length !== lines.length) await writeFile(file, kept.map((l) => `${l}\n`).join('')).catch((err: unknown) => {
+            if (!gone(err)) throw err;
+          });
         }
       }
     };

@@ -48,6 +48,14 @@ describe('stageArgs', () => {
     expect(stageArgs({ ...base, v1Hierarchies: null, userns: null })).not.toContain('--userns');
   });
 
+  it('passes --idmap UID:GID after --userns, and only with a user namespace', () => {
+    const userns = { uid: 100000, gid: 100000, count: 65536 };
+    const args = stageArgs({ ...base, v1Hierarchies: null, userns, idmap: { uid: 1000, gid: 1001 } });
+    expect(args.slice(args.indexOf('--userns'), args.indexOf('--userns') + 5)).toEqual(['--userns', '100000:100000:65536', '--idmap', '1000:1001', '--chdir']);
+    expect(stageArgs({ ...base, v1Hierarchies: null, userns: null, idmap: { uid: 1000, gid: 1001 } })).not.toContain('--idmap');
+    expect(stageArgs({ ...base, v1Hierarchies: null, userns, idmap: null })).not.toContain('--idmap');
+  });
+
   it('passes --detach-views DIR only when given the views mountpoint', () => {
     const args = stageArgs({ ...base, v1Hierarchies: null, detachViews: '/run/sandbox/x/views' });
     expect(args.slice(args.indexOf('--detach-views'), args.indexOf('--detach-views') + 2)).toEqual(['--detach-views', '/run/sandbox/x/views']);

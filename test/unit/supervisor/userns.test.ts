@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxError } from '../../../supervisor/errors.js';
-import { chooseUsernsRange, parseIds, parseSubids, type IdDatabase } from '../../../supervisor/userns.js';
+import { chooseUsernsRange, parseIds, parseSubids, parseUsernsMode, type IdDatabase } from '../../../supervisor/userns.js';
 
 const empty: IdDatabase = { subuid: [], subgid: [], uids: [0, 1, 65534, 1000], gids: [0, 5, 65534], ownerUid: null };
 
@@ -49,5 +49,20 @@ describe('chooseUsernsRange', () => {
 
   it("refuses a range of \"sandbox\" that starts at the host's root", () => {
     expect(() => chooseUsernsRange({ ...empty, subuid: [{ owner: 'sandbox', first: 0, count: 65536 }] })).toThrow(/starting at 0/);
+  });
+});
+
+describe('parseUsernsMode', () => {
+  it('absent and bare --userns are the default user namespace; host is the opt-out', () => {
+    expect(parseUsernsMode(undefined)).toBe('private');
+    expect(parseUsernsMode(true)).toBe('private');
+    expect(parseUsernsMode('host')).toBe('host');
+  });
+
+  it('refuses any other value, naming the flag and the value', () => {
+    for (const value of ['', 'HOST', 'private', 'auto', 'sh']) {
+      expect(() => parseUsernsMode(value)).toThrow(SandboxError);
+      expect(() => parseUsernsMode(value)).toThrow(new RegExp(`^--userns: invalid value "${value}"`));
+    }
   });
 });
