@@ -29,8 +29,9 @@
 // thread keeps the registry and samples the load averages; it never touches the mount
 // synchronously. Kernel reads in the workers are synchronous preads of procfs and cgroupfs text
 // (supervisor/kept-files.ts says why and what they cost).
-import { FuseServer } from './fuse/server.js';
+import { FuseConnectionEnded, FuseServer } from './fuse/server.js';
 import { createOpenTable } from './fuse/open-table.js';
+import { createViewHandler } from './view-handler.js';
 import type { FuseCounters } from './fuse/control.js';
 import { LoadSampler } from './load-sampler.js';
 import { sampleTasks } from './tasks.js';
@@ -40,6 +41,7 @@ import { SharedViews, createSharedViewData, type Registered } from './view-share
 import { VIEWS, type ViewName, type ViewSpec } from './views/index.js';
 
 export { viewFileSize } from './view-handler.js';
+export { FuseConnectionEnded } from './fuse/server.js';
 
 /** What the server needs to render one sandbox's views: plain data, opened again in every worker. */
 export interface SandboxViewSpec {
@@ -55,8 +57,16 @@ export interface ViewServerOptions {
    * /<id>/sys/devices/system/cpu/online) instead of by name (/<id>/meminfo): the daemon's layout.
    */
   byTarget?: boolean;
-  /** Worker threads started with the mount (default 2: one per CPU of the machines this was measured on). */
+  /** Worker threads (default 2: one per CPU of the machines this was measured on). */
   workers?: number;
+  /**
+   * Serve from the main thread first and start the workers only on demand: after
+   * `workersAfterRequests` requests, or startWorkersLater's delay (`sandbox run`: starting a worker
+   * costs more than the whole launch, docs/fuse-transport.md "Where the first requests are served").
+   */
+  lazyWorkers?: boolean;
+  /** With lazyWorkers: requests the main thread answers before the workers start (default 256). */
+  workersAfterRequests?: number;
   /** Sandboxes served at once (default 1024; `sandbox run` serves one). */
   maxSandboxes?: number;
   /** Files open at once across every sandbox (default 1024 per sandbox, at most 8192): a full table refuses opens with EMFILE. */
@@ -89,6 +99,7 @@ export class ViewServer {
   private readonly freeSlots: number[];
   private nextKey = 1;
   private fuse: FuseServer | null = null;
+  private workersTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly mountpoint: string,
@@ -154,21 +165,27 @@ export class ViewServer {
       // Read-write, as the fuse-native mount was: a write open gets the views' EACCES, not EROFS
       // (one GETATTR per cat more: mount.ts readOnly says why).
       readOnly: false,
-      workers: this.options.workers ?? 2,
+      workers: this.options.lazyWorkers ? 0 : (this.options.workers ?? 2),
       workerFile: workerFile(),
       handlerData,
+      ...(this.options.lazyWorkers
+        ? { mainThreadHandler: createViewHandler(handlerData, (line) => process.stderr.write(line)), deferredWorkers: this.options.workers ?? 2, workersAfterRequests: this.options.workersAfterRequests ?? 256 }
+        : {}),
     }).catch((err: Error) => {
+      if (err instanceof FuseConnectionEnded) throw err;
       throw new Error(`mount FUSE ${this.mountpoint}: ${err.message}`);
     });
   }
 
-  /**
-   * Start one more worker, off the launch path: `sandbox run` mounts with one (a worker's start,
-   * ~40 ms of CPU here, competed with the launch on two CPUs) and adds the second once the
-   * workload runs.
-   */
-  addWorker(): void {
-    this.fuse?.addWorker();
+  /** With lazyWorkers: start the workers after `ms` unless started before (the timer keeps nothing alive). */
+  startWorkersLater(ms: number): void {
+    if (this.workersTimer || !this.fuse) return;
+    this.workersTimer = setTimeout(() => this.fuse?.startDeferredWorkers(), ms).unref();
+  }
+
+  /** Worker threads started so far (0 while the main thread serves alone). */
+  workerCount(): number {
+    return this.fuse?.workerCount() ?? 0;
   }
 
   /** The transport's counters (requests per opcode, errors), or null when not mounted. */
@@ -178,6 +195,7 @@ export class ViewServer {
 
   /** Stop the workers and unmount (procfs/fuse/server.ts stop); every sampler stops too. */
   async unmount(): Promise<void> {
+    if (this.workersTimer) clearTimeout(this.workersTimer);
     for (const e of this.entries.values()) e.sampler.stop();
     const fuse = this.fuse;
     this.fuse = null;

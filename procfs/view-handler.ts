@@ -53,8 +53,8 @@ interface Served {
   renders: RenderCache;
 }
 
-/** Build one worker's handler. */
-export function createViewHandler(data: ViewHandlerData): FuseHandler {
+/** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
+export function createViewHandler(data: ViewHandlerData, warn: (line: string) => void = stderrLine): FuseHandler {
   const shared = new SharedViews(data.shared);
   const opens = new OpenTable(data.opens);
   const hostFiles = new KeptFiles();
@@ -133,7 +133,7 @@ export function createViewHandler(data: ViewHandlerData): FuseHandler {
       return content;
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
-      if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) stderrLine(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
+      if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
       try {
         return Buffer.from(hostFiles.read(spec.hostPath ?? spec.target));
       } catch {

@@ -25,7 +25,7 @@ import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import type { DiskOwner } from './idmap.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
-import { ViewServer } from '../procfs/fs.js';
+import { FuseConnectionEnded, ViewServer } from '../procfs/fs.js';
 import { cgroupViewSpec } from '../procfs/view-source.js';
 import { viewsFor } from '../procfs/views/index.js';
 
@@ -81,6 +81,9 @@ function randomId(): string {
 export const EXIT_TIMEOUT = 124;
 /** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
 export const TIMEOUT_GRACE_MS = 2000;
+
+/** A sandbox still running this long after its release gets the views' worker threads (docs/fuse-transport.md). */
+const VIEW_WORKERS_AFTER_MS = 1000;
 
 /** Signals `sandbox run` passes on to the workload (through the stage and PID 1). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
@@ -149,7 +152,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
     // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint, { maxSandboxes: 1, workers: 1 });
+    const server = new ViewServer(mountpoint, { maxSandboxes: 1, lazyWorkers: true });
     const mounted = server.mount().then(() => mark('fuse'));
     undo.push(async () => {
       await mounted.catch(() => undefined);
@@ -230,10 +233,19 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    await mounted.catch((err) => {
+    const viewsFailed = await mounted.then(() => null, (err: Error) => err);
+    if (viewsFailed) {
+      // The stage detaches the views' mount once PID 1 is gone (stage.c detach_views): a PID 1 that
+      // failed in its set-up (a volume target it can't make) ends the connection before the
+      // kernel's INIT is answered when that comes first. The stage's exit code and its own line
+      // say why; a second line about the views would only repeat it.
+      if (viewsFailed instanceof FuseConnectionEnded) {
+        const code = await exited;
+        if (code !== 0) return code;
+      }
       stage?.kill('SIGKILL');
-      throw withContext('views', err);
-    });
+      throw withContext('views', viewsFailed);
+    }
     if (req.net.mode === 'private' && stage.pid !== undefined) {
       // Attached before the sync byte: the workload starts with its network configured and its
       // ports published. (A stage that already exited explains itself through its exit code.)
@@ -251,7 +263,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
-    server.addWorker(); // the views' second worker, off the launch path (ViewServer.addWorker)
+    // The views' workers start only if the sandbox outlives the launch (ViewServer lazyWorkers).
+    server.startWorkersLater(VIEW_WORKERS_AFTER_MS);
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const name = req.name ?? null;
     void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });

@@ -18,7 +18,7 @@ export interface WorkerInput {
 }
 
 /** Messages a worker posts to the server. */
-export type WorkerMessage = { type: 'started' } | { type: 'ready'; minor: number } | { type: 'ended'; why: LoopEnd } | { type: 'handler-error'; opcode: number; message: string } | { type: 'stderr'; text: string };
+export type WorkerMessage = { type: 'started' } | { type: 'serving' } | { type: 'ready'; minor: number } | { type: 'ended'; why: LoopEnd } | { type: 'handler-error'; opcode: number; message: string } | { type: 'stderr'; text: string };
 
 /** Handler errors reported per worker (the rest are only counted). */
 const REPORTED_ERRORS = 10;
@@ -29,6 +29,7 @@ export function runWorker(input: WorkerInput, handler: FuseHandler): void {
   const control = new Control(input.control);
   post({ type: 'started' });
   if (!control.waitMounted()) return post({ type: 'ended', why: 'stopped' });
+  post({ type: 'serving' });
   let reported = 0;
   const why = serveFuse(input.fd, handler, control, {
     onReady: (minor) => post({ type: 'ready', minor }),

@@ -12,16 +12,38 @@ import { open, stat, type FileHandle } from 'node:fs/promises';
 import { Worker } from 'node:worker_threads';
 import { Control, type FuseCounters } from './control.js';
 import { fuseMountedAt, mountCommands, mountFuse, openFuseDevice, type FuseMountOptions } from './mount.js';
+import type { FuseHandler } from './handler.js';
+import { serveFuseAsync, type LoopEnd } from './loop.js';
 import type { WorkerInput, WorkerMessage } from './run-worker.js';
 
 /** O_PATH (fcntl.h): a descriptor that names the mount's root without opening it (no OPENDIR). */
 const O_PATH = 0o10000000;
 
+/**
+ * The connection ended before the kernel's INIT was answered: the mount was detached (or the
+ * connection aborted) under a server still starting; nothing of the server itself failed.
+ */
+export class FuseConnectionEnded extends Error {
+  constructor(mountpoint: string) {
+    super(`the FUSE connection of ${mountpoint} ended before INIT was answered (the mount was detached or aborted)`);
+    this.name = 'FuseConnectionEnded';
+  }
+}
+
 /** Options of a FuseServer. */
 export interface FuseServerOptions extends FuseMountOptions {
   mountpoint: string;
-  /** Worker threads reading /dev/fuse (default 2). */
+  /** Worker threads started with the mount (default 2, or 0 with mainThreadHandler). */
   workers?: number;
+  /**
+   * Serve from the main thread with this handler (serveFuseAsync: a read on libuv's pool, the
+   * answer here) until a worker serves: no thread to start before the first answer.
+   */
+  mainThreadHandler?: FuseHandler;
+  /** With mainThreadHandler: workers startDeferredWorkers() starts (default 2). */
+  deferredWorkers?: number;
+  /** With mainThreadHandler: start the deferred workers once the main thread answered this many requests (default 256). */
+  workersAfterRequests?: number;
   /** The worker entry script (default: ./worker.js beside this module). */
   workerFile?: URL | string;
   /** URL of the handler module the generic worker entry imports (needed with the default workerFile). */
@@ -43,6 +65,11 @@ export class FuseServer {
   private failed!: (err: Error) => void;
   private readonly initAnswered = new Promise<void>((resolve, reject) => ((this.ready = resolve), (this.failed = reject)));
   private readonly log: (line: string) => void;
+  /** The main thread's reader, while it reads (stop wakes it like a worker). */
+  private mainReader: Promise<unknown> | null = null;
+  private mainReading = false;
+  private workerServing = false;
+  private deferredStarted = false;
 
   private constructor(
     private readonly opts: FuseServerOptions,
@@ -60,11 +87,13 @@ export class FuseServer {
   /** Start the workers, mount, and resolve when INIT is answered (reject, leaving nothing, if any step fails). */
   static async start(opts: FuseServerOptions): Promise<FuseServer> {
     const server = new FuseServer(opts, openFuseDevice(), new Control());
-    for (let i = 0; i < (opts.workers ?? 2); i++) server.addWorker();
+    for (let i = 0; i < (opts.workers ?? (opts.mainThreadHandler ? 0 : 2)); i++) server.addWorker();
     try {
       await mountFuse(server.devFd, opts.mountpoint, opts);
       server.mounted = true;
       server.control.setMounted();
+      // After the mount: read(2) of a /dev/fuse not yet mounted fails (fs/fuse/dev.c fuse_get_dev).
+      if (opts.mainThreadHandler) server.serveOnMainThread(opts.mainThreadHandler);
       await server.initAnswered;
       // The root's own dentry is never revalidated: opening it with O_PATH sends no request.
       server.root = await open(opts.mountpoint, O_PATH | constants.O_DIRECTORY);
@@ -73,6 +102,47 @@ export class FuseServer {
       throw err;
     }
     return server;
+  }
+
+  /** Serve from the main thread until a worker serves (see mainThreadHandler). */
+  private serveOnMainThread(handler: FuseHandler): void {
+    const { opts, control } = this;
+    const after = opts.workersAfterRequests ?? 256;
+    let answered = 0;
+    let reported = 0;
+    this.mainReading = true;
+    this.mainReader = serveFuseAsync(this.devFd, handler, control, {
+      onReady: () => this.ready(),
+      onHandlerError: (err, opcode) => {
+        if (reported++ < 10) this.log(`fuse ${opts.mountpoint}: handler error (opcode ${opcode}): ${(err as Error)?.stack ?? String(err)}`);
+      },
+      handOver: () => this.workerServing,
+      onRequest: () => {
+        if (++answered === after) this.startDeferredWorkers();
+      },
+    }).then(
+      (end: LoopEnd | 'handed over') => {
+        this.mainReading = false;
+        if (end === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
+      },
+      (err: Error) => {
+        this.mainReading = false;
+        this.log(`fuse ${opts.mountpoint}: main thread reader failed: ${err.stack ?? err.message}`);
+        this.failed(err);
+      },
+    );
+  }
+
+  /** Start the deferred workers (mainThreadHandler), once; the main thread hands over when one serves. */
+  startDeferredWorkers(): void {
+    if (this.deferredStarted || !this.opts.mainThreadHandler) return;
+    this.deferredStarted = true;
+    for (let i = 0; i < (this.opts.deferredWorkers ?? 2); i++) this.addWorker();
+  }
+
+  /** Workers started so far (tests and the bench count them). */
+  workerCount(): number {
+    return this.workers.length;
   }
 
   /** Start one more worker (also after start: it goes straight to reading requests); ignored once stopping. */
@@ -84,6 +154,8 @@ export class FuseServer {
     const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'ready') this.ready();
+      else if (m.type === 'serving') this.workerServing = true;
+      else if (m.type === 'ended' && m.why === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
       else if (m.type === 'stderr') process.stderr.write(m.text);
       else if (m.type === 'handler-error') this.log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
     });
@@ -124,9 +196,10 @@ export class FuseServer {
       // One LOOKUP per worker; a name never cached (an error is not cached as a negative entry).
       // Lookups left unanswered (a worker took another request instead) fail when /dev/fuse closes.
       const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.opts.mountpoint;
-      for (let i = 0; i < this.workers.length; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
+      const readers = this.workers.length + (this.mainReading ? 1 : 0);
+      for (let i = 0; i < readers; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
     }
-    await Promise.all(this.exited);
+    await Promise.all([...this.exited, this.mainReader]);
     await root?.close();
     this.root = null;
     await new Promise<void>((resolve) => close(this.devFd, () => resolve()));

@@ -4,12 +4,14 @@
 // text), a limit change visible at the next read, and degrading to the host
 // file when a view can't be computed. Stats come from a real captured v1 tree (a copy without
 // memory.stat stands for a cgroup whose figures are gone).
+// Every test runs twice: with worker threads serving (the daemon's way) and with the main thread
+// serving until workers are wanted (`sandbox run`'s way, lazyWorkers).
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ViewServer, type SandboxViewSpec } from '../../procfs/fs.js';
+import { ViewServer, type SandboxViewSpec, type ViewServerOptions } from '../../procfs/fs.js';
 import { cgroupViewSpec } from '../../procfs/view-source.js';
 import { VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
@@ -18,11 +20,15 @@ import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(fuseUnavailable());
 const TREE = fileURLToPath(new URL('../fixtures/cgroup-v1/busy-256M', import.meta.url));
-const dir = `/run/sandbox/test-fs-${process.pid}`;
-const mountpoint = `${dir}/views`;
+const MODES: Array<{ mode: string; options: ViewServerOptions }> = [
+  { mode: 'worker threads', options: {} },
+  { mode: 'the main thread (lazyWorkers)', options: { lazyWorkers: true } },
+];
 
-describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
-  const server = new ViewServer(mountpoint);
+describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $mode', ({ options }) => {
+  const dir = `/run/sandbox/test-fs-${process.pid}-${options.lazyWorkers ? 'main' : 'workers'}`;
+  const mountpoint = `${dir}/views`;
+  const server = new ViewServer(mountpoint, options);
   const liveTree = `${dir}/tree`;
   const brokenTree = `${dir}/broken`;
   const MEMORY_LEAF = 'sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture';
@@ -148,5 +154,26 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it.runIf(options.lazyWorkers)('starts no worker until the main thread has answered workersAfterRequests requests', async () => {
+    expect(server.workerCount()).toBe(0);
+    // Every test before this one was answered by the main thread alone.
+    const lazy = new ViewServer(`${dir}/lazy`, { lazyWorkers: true, workersAfterRequests: 30, workers: 1 });
+    await mkdir(`${dir}/lazy`);
+    await lazy.mount();
+    try {
+      lazy.register('box', await source());
+      // A cat: LOOKUP (first time), GETATTR (read-write mount), OPEN, READ, READ at EOF, RELEASE.
+      for (let i = 0; i < 2; i++) await readFile(`${dir}/lazy/box/loadavg`, 'utf8');
+      expect(lazy.workerCount()).toBe(0);
+      for (let i = 0; i < 20; i++) expect(await readFile(`${dir}/lazy/box/loadavg`, 'utf8')).toMatch(/^\d+\.\d\d /);
+      expect(lazy.workerCount()).toBe(1);
+      // The worker takes over: reads go on being answered.
+      for (let i = 0; i < 10; i++) expect(await readFile(`${dir}/lazy/box/meminfo`, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
+    } finally {
+      await lazy.unmount();
+    }
+    expect(await readFile('/proc/self/mounts', 'utf8')).not.toContain(`${dir}/lazy`);
   });
 });
