@@ -4,8 +4,7 @@
 // child_process, i.e. libuv's uv_spawn, so no fork happens outside libuv (issue 20: a fork of
 // libfuse2's own while libuv's signal handlers were installed took libuv's signal lock with it).
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { openSync, readFileSync } from 'node:fs';
 
 /** Options of a FUSE mount. */
 export interface FuseMountOptions {
@@ -55,9 +54,13 @@ export async function mountFuse(fd: number, mountpoint: string, opts: FuseMountO
   await run('mount', ['-i', '-n', '-t', `fuse.${opts.subtype}`, '-o', options, opts.fsname, mountpoint], fd);
 }
 
-/** Whether a FUSE mount is at `mountpoint` in this mount namespace (/proc/self/mountinfo; no request to the mount). */
-export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
+/**
+ * Whether a FUSE mount is at `mountpoint` in this mount namespace (/proc/self/mountinfo, read
+ * synchronously: procfs text made in memory, no request to the mount, and no pool thread taken
+ * from a stop that runs beside the cgroups' removal).
+ */
+export function fuseMountedAt(mountpoint: string): boolean {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   const escaped = mountpoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
   return info.split('\n').some((line) => {
     const f = line.split(' ');

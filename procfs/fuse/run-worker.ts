@@ -2,7 +2,6 @@
 // serve requests until stopped (procfs/fuse/loop.ts), telling the server what happened. Separate from
 // the generic entry (worker.ts) so entries that build their handler statically (a bundled one) can
 // use it without a top-level await.
-import { parentPort } from 'node:worker_threads';
 import { Control } from './control.js';
 import type { FuseHandler } from './handler.js';
 import { serveFuse, type LoopEnd } from './loop.js';
@@ -25,6 +24,7 @@ const REPORTED_ERRORS = 10;
 
 /** Run one worker: the part after the handler is built, shared with entries that build their handler statically. */
 export function runWorker(input: WorkerInput, handler: FuseHandler): void {
+  const { parentPort } = process.getBuiltinModule('node:worker_threads');
   const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
   const control = new Control(input.control);
   post({ type: 'started' });
@@ -43,5 +43,7 @@ export function runWorker(input: WorkerInput, handler: FuseHandler): void {
 
 /** Write `text` to the process's stderr through the main thread (tests and the CLI watch process.stderr there). */
 export function stderrLine(text: string): void {
-  parentPort?.postMessage({ type: 'stderr', text } satisfies WorkerMessage);
+  // Looked up here: this module is in the CLI's bundle too (view-handler.ts), where loading
+  // node:worker_threads at start would cost ~3 ms.
+  process.getBuiltinModule('node:worker_threads').parentPort?.postMessage({ type: 'stderr', text } satisfies WorkerMessage);
 }

@@ -7,9 +7,9 @@
 // reaches the mount even after `sandbox run`'s stage detached it), wait for every worker to end,
 // close /dev/fuse (fs/fuse/dev.c fuse_dev_release aborts the connection: copies answer ENOTCONN),
 // then detach the mount if it is still here.
-import { close, constants } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Control, type FuseCounters } from './control.js';
 import { fuseMountedAt, mountCommands, mountFuse, openFuseDevice, type FuseMountOptions } from './mount.js';
 import type { FuseHandler } from './handler.js';
@@ -151,6 +151,9 @@ export class FuseServer {
     const index = this.workers.length;
     const { opts, control } = this;
     const input: WorkerInput = { fd: this.devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
+    // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
+    // `sandbox run -- true` starts no worker.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
     worker.on('message', (m: WorkerMessage) => {
       if (m.type === 'ready') this.ready();
@@ -200,9 +203,11 @@ export class FuseServer {
       for (let i = 0; i < readers; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
     }
     await Promise.all([...this.exited, this.mainReader]);
-    await root?.close();
+    const rootClosed = root?.close();
     this.root = null;
-    await new Promise<void>((resolve) => close(this.devFd, () => resolve()));
-    if (await fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
+    // On this thread: release of /dev/fuse aborts the connection and waits for no request.
+    closeSync(this.devFd);
+    await rootClosed;
+    if (fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
   }
 }
