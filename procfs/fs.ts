@@ -63,6 +63,9 @@ export interface ViewServerOptions {
    * Serve from the main thread first and start the workers only on demand: after
    * `workersAfterRequests` requests, or startWorkersLater's delay (`sandbox run`: starting a worker
    * costs more than the whole launch, docs/fuse-transport.md "Where the first requests are served").
+   * The main thread's read of /dev/fuse takes one of libuv's 4 pool threads: a process serving this
+   * way must never hold all of them in reads of its own mount (`sandbox run` reads it not at all),
+   * or the read that would answer them never runs.
    */
   lazyWorkers?: boolean;
   /** With lazyWorkers: requests the main thread answers before the workers start (default 256). */
@@ -71,7 +74,12 @@ export interface ViewServerOptions {
   maxSandboxes?: number;
   /** Files open at once across every sandbox (default 1024 per sandbox, at most 8192): a full table refuses opens with EMFILE. */
   maxOpenFiles?: number;
+  /** View files one sandbox may hold open at once (default 256): the open past it gets EMFILE. */
+  maxOpenFilesPerSandbox?: number;
 }
+
+/** View files one sandbox may hold open by default: top keeps 5 open, the abuse test 200. */
+const MAX_OPEN_PER_SANDBOX = 256;
 
 /** Bytes of an open's text kept where every worker reads it (longer texts stay with their worker). */
 const OPEN_TEXT_BYTES = 8 << 10;
@@ -132,7 +140,8 @@ export class ViewServer {
     this.shared.resetSlot(slot);
     const reg: Registered = { id, key: this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
     const cgroup = openDescribedCgroup(spec.cgroup);
-    const sampler = new LoadSampler(() => sampleTasks(cgroup.threads()), { onFold: (load) => this.shared.setLoad(slot, load) });
+    // The load's samples are the views' task samples: at most one scan for both (SharedViews.taskSample).
+    const sampler = new LoadSampler(() => this.shared.taskSample(slot, () => sampleTasks(cgroup.threads())), { onFold: (load) => this.shared.setLoad(slot, load) });
     sampler.start();
     this.entries.set(id, { reg, sampler });
     this.publish();
@@ -140,6 +149,18 @@ export class ViewServer {
 
   /** Kept for callers of the former server: the workers compile the renderers on their first render. */
   warm(_id: string): void {}
+
+  /** View files a sandbox holds open now, or null when not served. */
+  openFiles(id: string): number | null {
+    const entry = this.entries.get(id);
+    return entry ? this.shared.openFiles(entry.reg.slot) : null;
+  }
+
+  /** Task scans made for a sandbox since it was registered (the views' and the load sampler's), or null when not served. */
+  taskScans(id: string): number | null {
+    const entry = this.entries.get(id);
+    return entry ? this.shared.taskScans(entry.reg.slot) : null;
+  }
 
   /** Stop serving a sandbox's views. */
   unregister(id: string): void {
@@ -157,7 +178,7 @@ export class ViewServer {
 
   /** Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is answered. */
   async mount(): Promise<void> {
-    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now() };
+    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
     this.fuse = await FuseServer.start({
       mountpoint: this.mountpoint,
       fsname: 'sandbox-views',

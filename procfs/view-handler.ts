@@ -21,6 +21,8 @@ export interface ViewHandlerData {
   opens: OpenTableData;
   byTarget: boolean;
   mountedAtMs: number;
+  /** View files one sandbox may hold open at once; the open past it gets EMFILE. */
+  maxOpenPerSandbox: number;
 }
 
 const ROOT = 1;
@@ -120,7 +122,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       const cached = renders.get(spec.name, limitsKey, nowMs);
       if (cached) return cached;
       const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
-      const tasks = spec.liveTasks ? sampleTasks(cgroup.threads()) : EMPTY_TASKS;
+      const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
       const stats = readViewStats(cgroup, spec);
       const load = shared.load(reg.slot);
       // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
@@ -173,8 +175,15 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       const node = decode(nodeid);
       if (!node?.served || !node.spec) return -Errno.ENOENT;
       if ((flags & O_ACCMODE) !== 0) return -Errno.EACCES;
+      // EMFILE, the one errno of a refused open: the sandbox holds its cap of view files, or the
+      // server's table (every sandbox's opens) is full. Each open costs 330-580 bytes here.
+      const sandboxSlot = node.served.reg.slot;
+      if (!shared.claimOpen(sandboxSlot, data.maxOpenPerSandbox)) return -Errno.EMFILE;
       const slot = opens.alloc([nodeid]);
-      if (slot < 0) return -Errno.EMFILE;
+      if (slot < 0) {
+        shared.releaseOpen(sandboxSlot);
+        return -Errno.EMFILE;
+      }
       return { fh: slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
     },
     read(nodeid, fh, offset, size, out) {
@@ -192,9 +201,14 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (offset >= text.length) return 0;
       return text.copy(out, 0, offset, Math.min(text.length, offset + size));
     },
-    release(_nodeid, fh) {
+    release(nodeid, fh) {
+      if (!opens.inUse(fh)) return;
       opens.free(fh);
       local.delete(fh);
+      // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
+      sync();
+      const served = byKey.get(Math.floor(nodeid / NODES_PER_KEY));
+      if (served) shared.releaseOpen(served.reg.slot);
     },
     readdir(nodeid) {
       sync();

@@ -8,11 +8,28 @@ import type { CgroupDescription } from './view-cgroup.js';
 import type { LoadAverages } from './loadavg.js';
 import type { ViewMemory } from './views/index.js';
 import type { ViewName } from './views/index.js';
+import type { TaskSample } from './tasks.js';
 
 /** Bytes of the registry's JSON text per sandbox slot (a description is ~0.5-1 KiB). */
 const REGISTRY_BYTES_PER_SANDBOX = 4 << 10;
 /** Bytes of one sandbox's ViewMemory (JSON; ~60 bytes per visible and per host CPU). */
 const MEMORY_BYTES = 32 << 10;
+
+/** Int32 words of one sandbox's task record: lock, running, blocked, threads, lastPid, scans, open files. */
+const TASK_WORDS = 8;
+const T_LOCK = 0;
+const T_RUNNING = 1;
+const T_BLOCKED = 2;
+const T_THREADS = 3;
+const T_LAST_PID = 4;
+const T_SCANS = 5;
+const T_OPEN = 6;
+/** BigInt64 words of one sandbox's task times: when the last scan ended, and when the next may start (epoch ms). */
+const TIME_WORDS = 2;
+/** Shortest time between two task scans of one sandbox. */
+export const TASK_SCAN_MIN_MS = 100;
+/** A scan may take at most this share of one CPU: the next waits this many times the last one's duration. */
+const TASK_SCAN_SPACING = 20;
 
 /** One registered sandbox, as every thread sees it. */
 export interface Registered {
@@ -30,6 +47,9 @@ export interface SharedViewData {
   loads: SharedArrayBuffer;
   memory: SharedArrayBuffer;
   warned: SharedArrayBuffer;
+  /** Per sandbox: the task record (TASK_WORDS Int32) and its times (TIME_WORDS BigInt64). */
+  tasks: SharedArrayBuffer;
+  taskTimes: SharedArrayBuffer;
 }
 
 /** Allocate the shared buffers for `sandboxes` slots (memory is the kernel's zero pages until written). */
@@ -39,6 +59,8 @@ export function createSharedViewData(sandboxes: number): SharedViewData {
     loads: new SharedArrayBuffer(sandboxes * 3 * 4),
     memory: new SharedArrayBuffer(sandboxes * (8 + MEMORY_BYTES)),
     warned: new SharedArrayBuffer(sandboxes * 4),
+    tasks: new SharedArrayBuffer(sandboxes * TASK_WORDS * 4),
+    taskTimes: new SharedArrayBuffer(sandboxes * TIME_WORDS * 8),
   };
 }
 
@@ -50,8 +72,12 @@ export class SharedViews {
   private readonly memHeads: Int32Array;
   private readonly memBytes: Buffer;
   private readonly warned: Int32Array;
+  private readonly tasks: Int32Array;
+  private readonly taskTimes: BigInt64Array;
 
   constructor(data: SharedViewData) {
+    this.tasks = new Int32Array(data.tasks);
+    this.taskTimes = new BigInt64Array(data.taskTimes);
     this.regHead = new Int32Array(data.registry, 0, 2);
     this.regBytes = Buffer.from(data.registry, 8);
     this.loads = new Int32Array(data.loads);
@@ -104,6 +130,70 @@ export class SharedViews {
     this.setLoad(slot, { load1: 0, load5: 0, load15: 0 });
     Atomics.store(this.warned, slot, 0);
     Atomics.store(this.memHeads, this.memHead(slot) + 1, 0);
+    for (let i = 0; i < TASK_WORDS; i++) Atomics.store(this.tasks, slot * TASK_WORDS + i, 0);
+    for (let i = 0; i < TIME_WORDS; i++) Atomics.store(this.taskTimes, slot * TIME_WORDS + i, 0n);
+  }
+
+  /**
+   * The sandbox's task counts, scanned by `scan` only when the last scan is old enough: at least
+   * TASK_SCAN_MIN_MS ago, and TASK_SCAN_SPACING times its own duration (a sandbox of 3000 threads,
+   * ~45 ms a scan here, is scanned about once a second). So the scans a sandbox causes do not grow
+   * with its reads: a render between scans gets the last counts; one thread scans while the others
+   * keep answering with the last counts (only the first scan is waited for).
+   */
+  taskSample(slot: number, scan: () => TaskSample): TaskSample {
+    const base = slot * TASK_WORDS;
+    const times = slot * TIME_WORDS;
+    for (;;) {
+      const never = Atomics.load(this.taskTimes, times) === 0n;
+      if (!never && BigInt(Date.now()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
+      if (Atomics.compareExchange(this.tasks, base + T_LOCK, 0, 1) === 0) break;
+      if (!never) return this.storedTasks(base);
+      Atomics.wait(this.tasks, base + T_LOCK, 1, 5);
+    }
+    try {
+      const started = Date.now();
+      const t = scan();
+      const ended = Date.now();
+      Atomics.store(this.tasks, base + T_RUNNING, t.running);
+      Atomics.store(this.tasks, base + T_BLOCKED, t.blocked);
+      Atomics.store(this.tasks, base + T_THREADS, t.threads);
+      Atomics.store(this.tasks, base + T_LAST_PID, t.lastPid);
+      Atomics.add(this.tasks, base + T_SCANS, 1);
+      Atomics.store(this.taskTimes, times, BigInt(ended));
+      Atomics.store(this.taskTimes, times + 1, BigInt(ended + Math.max(TASK_SCAN_MIN_MS, TASK_SCAN_SPACING * (ended - started))));
+      return t;
+    } finally {
+      Atomics.store(this.tasks, base + T_LOCK, 0);
+      Atomics.notify(this.tasks, base + T_LOCK);
+    }
+  }
+
+  private storedTasks(base: number): TaskSample {
+    return { running: Atomics.load(this.tasks, base + T_RUNNING), blocked: Atomics.load(this.tasks, base + T_BLOCKED), threads: Atomics.load(this.tasks, base + T_THREADS), lastPid: Atomics.load(this.tasks, base + T_LAST_PID) };
+  }
+
+  /** Count one more open view file of the sandbox in `slot`; false (nothing counted) when it holds `cap` already. */
+  claimOpen(slot: number, cap: number): boolean {
+    const at = slot * TASK_WORDS + T_OPEN;
+    if (Atomics.add(this.tasks, at, 1) < cap) return true;
+    Atomics.sub(this.tasks, at, 1);
+    return false;
+  }
+
+  /** Count one open view file of the sandbox in `slot` less (its release). */
+  releaseOpen(slot: number): void {
+    Atomics.sub(this.tasks, slot * TASK_WORDS + T_OPEN, 1);
+  }
+
+  /** View files the sandbox in `slot` holds open. */
+  openFiles(slot: number): number {
+    return Atomics.load(this.tasks, slot * TASK_WORDS + T_OPEN);
+  }
+
+  /** Task scans of the sandbox in `slot` since it was registered. */
+  taskScans(slot: number): number {
+    return Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS);
   }
 
   /** Whether this call is the first to warn about view `index` of the sandbox in `slot`. */
