@@ -150,6 +150,11 @@ export class ViewServer {
   /** Kept for callers of the former server: the workers compile the renderers on their first render. */
   warm(_id: string): void {}
 
+  /** Render cache hits and misses per view since the mount (renders asked for reads at offset 0, every sandbox together). */
+  renderCounts(): Record<string, { hits: number; misses: number }> {
+    return Object.fromEntries(VIEWS.map((v, i) => [v.name, this.shared.renderCount(i)]));
+  }
+
   /** View files a sandbox holds open now, or null when not served. */
   openFiles(id: string): number | null {
     const entry = this.entries.get(id);

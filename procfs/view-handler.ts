@@ -120,6 +120,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       const nowMs = Date.now();
       const limitsKey = spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '';
       const cached = renders.get(spec.name, limitsKey, nowMs);
+      if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
       if (cached) return cached;
       const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
       const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;

@@ -31,6 +31,9 @@ export const TASK_SCAN_MIN_MS = 100;
 /** A scan may take at most this share of one CPU: the next waits this many times the last one's duration. */
 const TASK_SCAN_SPACING = 20;
 
+/** Views counted by renderCounted (at least VIEWS.length). */
+const RENDER_COUNTERS = 32;
+
 /** One registered sandbox, as every thread sees it. */
 export interface Registered {
   id: string;
@@ -50,6 +53,8 @@ export interface SharedViewData {
   /** Per sandbox: the task record (TASK_WORDS Int32) and its times (TIME_WORDS BigInt64). */
   tasks: SharedArrayBuffer;
   taskTimes: SharedArrayBuffer;
+  /** Render cache hits and misses per view (Int32 pairs, every sandbox together). */
+  renders: SharedArrayBuffer;
 }
 
 /** Allocate the shared buffers for `sandboxes` slots (memory is the kernel's zero pages until written). */
@@ -61,6 +66,7 @@ export function createSharedViewData(sandboxes: number): SharedViewData {
     warned: new SharedArrayBuffer(sandboxes * 4),
     tasks: new SharedArrayBuffer(sandboxes * TASK_WORDS * 4),
     taskTimes: new SharedArrayBuffer(sandboxes * TIME_WORDS * 8),
+    renders: new SharedArrayBuffer(RENDER_COUNTERS * 2 * 4),
   };
 }
 
@@ -74,8 +80,10 @@ export class SharedViews {
   private readonly warned: Int32Array;
   private readonly tasks: Int32Array;
   private readonly taskTimes: BigInt64Array;
+  private readonly renderCounts: Int32Array;
 
   constructor(data: SharedViewData) {
+    this.renderCounts = new Int32Array(data.renders);
     this.tasks = new Int32Array(data.tasks);
     this.taskTimes = new BigInt64Array(data.taskTimes);
     this.regHead = new Int32Array(data.registry, 0, 2);
@@ -171,6 +179,16 @@ export class SharedViews {
 
   private storedTasks(base: number): TaskSample {
     return { running: Atomics.load(this.tasks, base + T_RUNNING), blocked: Atomics.load(this.tasks, base + T_BLOCKED), threads: Atomics.load(this.tasks, base + T_THREADS), lastPid: Atomics.load(this.tasks, base + T_LAST_PID) };
+  }
+
+  /** Count a render asked for a read of view `index`: answered by the render cache (hit) or rendered. */
+  renderCounted(index: number, hit: boolean): void {
+    Atomics.add(this.renderCounts, index * 2 + (hit ? 0 : 1), 1);
+  }
+
+  /** Render cache hits and misses of view `index` since the server started. */
+  renderCount(index: number): { hits: number; misses: number } {
+    return { hits: Atomics.load(this.renderCounts, index * 2), misses: Atomics.load(this.renderCounts, index * 2 + 1) };
   }
 
   /** Count one more open view file of the sandbox in `slot`; false (nothing counted) when it holds `cap` already. */

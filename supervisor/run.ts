@@ -105,6 +105,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   let pendingSignal: NodeJS.Signals | null = null;
   let stage: ReturnType<typeof spawnStage> | null = null;
   let exitEvent: SandboxEvent | null = null;
+  /** The views' server, for its render cache counts at exit (SANDBOX_TIMINGS=1, bench/procfs.ts). */
+  let viewServer: ViewServer | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stage?.pid !== undefined) stage.kill(sig);
     else pendingSignal ??= sig;
@@ -153,6 +155,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
     const server = new ViewServer(mountpoint, { maxSandboxes: 1, lazyWorkers: true });
+    viewServer = server;
     // The cgroups' mkdirs are queued on libuv's pool first: spawning mount(8) then takes the main
     // thread while they run (the other order put ~2 ms of spawn in front of them).
     const created = cgroup.create();
@@ -290,6 +293,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
     if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
     if (TIMED) process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
+    if (TIMED && viewServer) process.stderr.write(`sandbox-views ${JSON.stringify(viewServer.renderCounts())}\n`);
   }
 }
 
