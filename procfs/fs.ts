@@ -161,8 +161,8 @@ export class ViewServer {
     return entry ? this.shared.openFiles(entry.reg.slot) : null;
   }
 
-  /** Task scans made for a sandbox since it was registered (the views' and the load sampler's), or null when not served. */
-  taskScans(id: string): number | null {
+  /** Task scans made for a sandbox since it was registered (the views' and the load sampler's) and their time, or null when not served. */
+  taskScans(id: string): { scans: number; busyMs: number; lastMs: number } | null {
     const entry = this.entries.get(id);
     return entry ? this.shared.taskScans(entry.reg.slot) : null;
   }

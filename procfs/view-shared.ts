@@ -24,12 +24,13 @@ const T_THREADS = 3;
 const T_LAST_PID = 4;
 const T_SCANS = 5;
 const T_OPEN = 6;
-/** BigInt64 words of one sandbox's task times: when the last scan ended, and when the next may start (epoch ms). */
-const TIME_WORDS = 2;
-/** Shortest time between two task scans of one sandbox. */
-export const TASK_SCAN_MIN_MS = 100;
-/** A scan may take at most this share of one CPU: the next waits this many times the last one's duration. */
-const TASK_SCAN_SPACING = 20;
+/** BigInt64 words of one sandbox's task times (µs): when the last scan ended, when the next may start, time spent scanning. */
+const TIME_WORDS = 3;
+/**
+ * A scan may take at most 1/(1 + this) of one CPU: the next starts no sooner than this many times
+ * the last one's duration after it ended.
+ */
+export const TASK_SCAN_SPACING = 20;
 
 /** Views counted by renderCounted (at least VIEWS.length). */
 const RENDER_COUNTERS = 32;
@@ -143,33 +144,37 @@ export class SharedViews {
   }
 
   /**
-   * The sandbox's task counts, scanned by `scan` only when the last scan is old enough: at least
-   * TASK_SCAN_MIN_MS ago, and TASK_SCAN_SPACING times its own duration (a sandbox of 3000 threads,
-   * ~45 ms a scan here, is scanned about once a second). So the scans a sandbox causes do not grow
-   * with its reads: a render between scans gets the last counts; one thread scans while the others
-   * keep answering with the last counts (only the first scan is waited for).
+   * The sandbox's task counts, scanned by `scan` only when the last scan is old enough: it ended
+   * TASK_SCAN_SPACING times its own duration ago. So the scans a sandbox causes cost at most ~5% of
+   * one CPU whatever its reads: a small sandbox (5 threads, ~0.1 ms a scan) is scanned fresh for
+   * reads 2 ms apart, as before (the render cache already reuses a render for 10 ms); one of 3000
+   * threads (~45 ms a scan here) about once a second, where every render scanned before. Reads
+   * between scans get the last counts; one thread scans while the others answer with the last
+   * counts (only the very first scan is waited for).
    */
   taskSample(slot: number, scan: () => TaskSample): TaskSample {
     const base = slot * TASK_WORDS;
     const times = slot * TIME_WORDS;
+    const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
     for (;;) {
       const never = Atomics.load(this.taskTimes, times) === 0n;
-      if (!never && BigInt(Date.now()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
+      if (!never && BigInt(nowUs()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
       if (Atomics.compareExchange(this.tasks, base + T_LOCK, 0, 1) === 0) break;
       if (!never) return this.storedTasks(base);
       Atomics.wait(this.tasks, base + T_LOCK, 1, 5);
     }
     try {
-      const started = Date.now();
+      const started = nowUs();
       const t = scan();
-      const ended = Date.now();
+      const ended = nowUs();
       Atomics.store(this.tasks, base + T_RUNNING, t.running);
       Atomics.store(this.tasks, base + T_BLOCKED, t.blocked);
       Atomics.store(this.tasks, base + T_THREADS, t.threads);
       Atomics.store(this.tasks, base + T_LAST_PID, t.lastPid);
       Atomics.add(this.tasks, base + T_SCANS, 1);
+      Atomics.add(this.taskTimes, times + 2, BigInt(ended - started));
       Atomics.store(this.taskTimes, times, BigInt(ended));
-      Atomics.store(this.taskTimes, times + 1, BigInt(ended + Math.max(TASK_SCAN_MIN_MS, TASK_SCAN_SPACING * (ended - started))));
+      Atomics.store(this.taskTimes, times + 1, BigInt(ended + TASK_SCAN_SPACING * (ended - started)));
       return t;
     } finally {
       Atomics.store(this.tasks, base + T_LOCK, 0);
@@ -209,9 +214,11 @@ export class SharedViews {
     return Atomics.load(this.tasks, slot * TASK_WORDS + T_OPEN);
   }
 
-  /** Task scans of the sandbox in `slot` since it was registered. */
-  taskScans(slot: number): number {
-    return Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS);
+  /** Task scans of the sandbox in `slot` since it was registered, the time they took and the last one took (ms). */
+  taskScans(slot: number): { scans: number; busyMs: number; lastMs: number } {
+    const at = slot * TIME_WORDS;
+    const lastUs = Number(Atomics.load(this.taskTimes, at + 1) - Atomics.load(this.taskTimes, at)) / TASK_SCAN_SPACING;
+    return { scans: Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS), busyMs: Number(Atomics.load(this.taskTimes, at + 2)) / 1000, lastMs: lastUs / 1000 };
   }
 
   /** Whether this call is the first to warn about view `index` of the sandbox in `slot`. */
