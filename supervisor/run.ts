@@ -149,8 +149,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (state.name !== null) await claimName(state);
     mark('state');
 
-    // The FUSE mount (worker threads starting, mount(8) through child_process, the kernel's INIT)
-    // overlaps the cgroup set-up and the stage's namespace work; PID 1 waits for the sync byte
+    // The FUSE mount (mount(8) through child_process, the kernel's INIT answered on this thread: no
+    // worker starts during the launch, ViewServer lazyWorkers) overlaps the cgroup set-up and the stage's namespace work; PID 1 waits for the sync byte
     // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
     // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
