@@ -1,5 +1,5 @@
-// The FUSE filesystem that serves the views: one mount served by procfs/fuse's worker threads,
-// routed by path (/<sandbox-id>/<view>), so one server serves many sandboxes. We route by path, not
+// The FUSE filesystem that serves the views: one mount served by procfs/fuse (worker threads, or
+// the main thread until workers are wanted: lazyWorkers), routed by path (/<sandbox-id>/<view>), so one server serves many sandboxes. We route by path, not
 // by the reader's pid as lxcfs does: a reader's pid says nothing about which sandbox it is in once
 // pid namespaces nest.
 //
@@ -24,10 +24,10 @@
 //   per second at most). Until then a trimmed i_size stays, so a sendfile reader may lose the last
 //   bytes of a text that grew since (a /proc/stat counter gaining a digit); read(2) readers never.
 // - FOPEN_NOFLUSH: no synchronous FLUSH on close.
-// Renders run in the worker that reads the request (procfs/view-handler.ts), from what every worker
+// Renders run in the thread that reads the request (procfs/view-handler.ts), from what every thread
 // can reach (procfs/view-shared.ts, docs/fuse-transport.md): no request crosses threads. The main
-// thread keeps the registry and samples the load averages; it never touches the mount
-// synchronously. Kernel reads in the workers are synchronous preads of procfs and cgroupfs text
+// thread also keeps the registry and samples the load averages; it never touches the mount
+// synchronously. Kernel reads in a render are synchronous preads of procfs and cgroupfs text
 // (supervisor/kept-files.ts says why and what they cost).
 import { FuseConnectionEnded, FuseServer } from './fuse/server.js';
 import { createOpenTable } from './fuse/open-table.js';

@@ -1,5 +1,5 @@
-// The views' filesystem as one FUSE worker serves it (procfs/fuse/handler.ts): routed by node id,
-// rendered here, in the worker that reads the request. Node ids are made of the sandbox's key
+// The views' filesystem as one FUSE reader serves it (procfs/fuse/handler.ts; a worker, or the main
+// thread under lazyWorkers): routed by node id, rendered here, in the thread that reads the request. Node ids are made of the sandbox's key
 // (never reused) and what the node is: key × 64 + 0 the sandbox's directory, 1 + i view i of VIEWS,
 // 32 + j directory j of TARGET_DIRS (the daemon's by-target layout). So an id one worker answered a
 // LOOKUP with means the same in every worker. Semantics are those of procfs/fs.ts's top comment.
