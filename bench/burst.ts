@@ -52,10 +52,9 @@ async function burstRun(variant: Variant, count: number): Promise<BurstRun> {
 /** Run the burst scenario. */
 export async function burstBench(quick: boolean): Promise<Section> {
   const rounds = quick ? 1 : 3;
-  // Bursts per run: 0.8 s or 2.2 s. The first 11 of 17 gave the same medians and p90s on this
-  // machine (unlimited 30.0 ms, with --cpu-burst 30.0 / p90 30.1, --cpu 20% p90 52.5 vs 52.6); the
-  // median of --cpu 20% alone is bimodal (30 ms when a burst fits the period's quota, 50+ when
-  // throttled) and moved between full runs far more (37.8-52.9 ms) than with the count.
+  // Bursts per run: 0.8 s or 2.2 s. Fewer bursts gave the same medians and p90s; the median of
+  // --cpu 20% alone is bimodal (a burst fits the period's quota or is throttled) and moves between
+  // runs more than with the count (docs/bench/README.md, "Why these settings").
   const count = quick ? 4 : 11;
   const runs: BurstRun[] = [];
   const names = Object.keys(VARIANTS) as Variant[];

@@ -131,7 +131,7 @@ async function changeRaw(settleMs: number): Promise<Change> {
 export async function enforceBench(quick: boolean): Promise<Section> {
   const n = quick ? 1 : 5;
   // Before a live change 5 periods at 20% show the throttling; after the command returns, 5 periods
-  // without one (ours took effect 143-212 ms after the command started, before it returned).
+  // without one (ours takes effect before the command returns).
   const settle = quick ? 300 : 500;
   const launches: Record<'ours' | 'raw', Launch[]> = { ours: [], raw: [] };
   const changes: Record<'ours' | 'raw', Change[]> = { ours: [], raw: [] };

@@ -51,9 +51,8 @@ function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Tim
 /**
  * Our phases, from consecutive marks (and the wall time for the process exit after teardown). The
  * marks are on the child's own clock (performance.now(), from Node's time origin), which starts
- * after Node's exec and early set-up: so the last phase also holds those ~8 ms that precede the
- * clock (measured with `node -e 0`: 88 ms from spawn to its exit handler against ~80 ms on its
- * own clock), besides exit_group and the reap (~6 ms, as for `node -e 0`).
+ * after Node's exec and early set-up: so the last phase also holds what precedes the clock,
+ * besides exit_group and the reap (docs/bench/README.md, "Why these settings").
  */
 const PHASES: Array<[string, (m: Record<string, number>, wall: number) => number]> = [
   ['node start + CLI load (→ run)', (m) => m.run!],
@@ -83,9 +82,8 @@ export async function launchBench(quick: boolean): Promise<Section> {
     ...peers,
   ];
   const env = { ...process.env, SANDBOX_TIMINGS: '1' };
-  // Full: 3 rounds of 6 warm and 2 cold runs of each. On this machine the first 6 of each round of 10
-  // gave the same ratios to node -e 0 (ours 1.93 vs 1.89 with all 10) and the first 2 of 3 cold ones
-  // 1.81 vs 1.77; the cold runs' 0.5 s gaps are most of the scenario's time.
+  // Full: 3 rounds of 6 warm and 2 cold runs of each: more gave the same ratios to node -e 0
+  // (docs/bench/README.md, "Why these settings"); the cold runs' 0.5 s gaps are most of the scenario's time.
   const modes = { warm: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 6, gapMs: 0 }, cold: { rounds: quick ? 1 : 3, perRound: quick ? 1 : 2, gapMs: 500 } };
   const samples: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   const marks: Array<{ wall: number; marks: Record<string, number> }> = [];

@@ -50,11 +50,9 @@ const SPACED_MS = 20;
 const HEAVY: ReadonlySet<File> = new Set(['meminfo', 'stat', 'cpuinfo']);
 
 const QUICK: Plan = { rounds: 2, readsPerBlock: 100, throughputMs: 150, firstReadSandboxes: 2, spacedReads: 20, fleetRounds: 2, fleetReads: 10 };
-// Full: 5 rounds × 500 reads (2500 per file and daemon). Subsets of a 10 × 500 run on this machine
-// gave the same medians (ours / lxcfs 0.52-0.57 → 0.53-0.67, inside the spread of the round medians,
-// 157-267 µs for ours on meminfo). Blocks of 200 reads did not keep p99: the same code read
-// 1.2-1.5 ms at p99 with 5 × 200 against 0.74-1.1 ms with 10 × 500 (lxcfs 0.25-0.72 ms either way),
-// the first reads of each block weighing more in the slowest 1%; so the blocks stay at 500 reads.
+// Full: 5 rounds × 500 reads (2500 per file and daemon): fewer rounds gave the same medians, but
+// shorter blocks put the first reads of each block into p99, so the blocks stay at 500 reads
+// (docs/bench/README.md, "Why these settings").
 const FULL: Plan = { rounds: 5, readsPerBlock: 500, throughputMs: 500, firstReadSandboxes: 6, spacedReads: 100, fleetRounds: 4, fleetReads: 50 };
 
 /** Everything measured, raw. */

@@ -16,20 +16,16 @@ import { fmt, pct, progress, type Row, type Section } from './table.js';
 const PERIOD_US = 100_000;
 const SAMPLE_MS = 100;
 /**
- * Warm-up of a full run before sampling starts. Measured on this machine (2 CPUs, cgroup v1, HZ 250,
- * 10-150%, cgroup counters every 10 ms from the moment the bench sees the cgroup): the workload's
- * first usage came at +9..+53 ms, the first throttle at +30..+192 ms, and the first 100 ms delivered
- * 0.65-2.2x the quota (a fresh cgroup starts with a full quota, the start-up spends from it); every
- * later 100 ms period was within the steady spread. 400 ms = the latest first throttle plus two
- * whole periods.
+ * Warm-up of a full run before sampling starts: a fresh cgroup starts with a full quota that the
+ * start-up spends from, so the first period is off target; 400 ms = the latest first throttle seen
+ * plus two whole periods (docs/bench/README.md, "Why these settings").
  */
 const WARMUP_MS = 400;
 /**
  * The share of the host's CPUs that the quotas of one side-by-side slot may add up to: 0.3 of 2 CPUs
- * runs ours and raw of 10% and 20% in one slot (60% of one CPU in all). Measured (2 runs each, 10 s,
- * 400 ms warm-up): |ours - raw| 0.28/0.11% at 10%, 0.03/0.08% at 20% side by side against 0.36/0.40%
- * and 0.12/0.05% one after the other, with the same 1 s window spread; sharing the slot also puts
- * both under the same load at the same moments.
+ * runs ours and raw of 10% and 20% in one slot (60% of one CPU in all). Side by side measured no
+ * worse than one after the other (docs/bench/README.md, "Why these settings"), and sharing the slot puts both under the same load at
+ * the same moments.
  */
 const SIDE_BY_SIDE_SHARE = 0.3;
 

@@ -1,5 +1,5 @@
 // The one table format of every scenario: metric | ours | peer | ratio | spread | target | met?
-// (../shared/BENCH.md), printed as Markdown so a run pastes into README.md as it is.
+// (../shared/BENCH.md), printed as Markdown so a run pastes into docs/bench/ as it is.
 
 /** One row; empty strings for columns that don't apply. `met` is undefined when there is no target. */
 export interface Row {

@@ -1,22 +1,19 @@
 #!/usr/bin/env bash
 # Compile the TypeScript (tsc: type-check and emit dist/ for bench and tools), then bundle the CLI
 # into one CommonJS file, dist/supervisor/sandbox.bundle.cjs, that the entry dist/supervisor/main.cjs
-# (supervisor/main.cts) runs with a V8 code cache written here. What each step saves (this machine,
-# 2 CPUs, medians of interleaved runs under load ~1-2; README "Benchmarks" has the table):
-# - one bundle, not ~70 small ES modules: ~30 ms (`run` reached at 120 ms unbundled, 91 ms bundled,
-#   quiet machine);
+# (supervisor/main.cts) runs with a V8 code cache written here. Why each step (what each saves is
+# measured in docs/bench/2026-11-23-cli-start.md):
+# - one bundle, not ~70 small ES modules: one file to read instead of a module graph to resolve;
 # - CommonJS, not ESM: no ESM loader, and require('node:crypto') leaves crypto's lazy parts (webcrypto,
-#   x509, keygen) unloaded where `import` builds a namespace of every export: ~10 ms;
-# - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it: ~10 ms
-#   with the build's cache (after --help), ~30 ms of CPU per run once the first run wrote its own;
+#   x509, keygen) unloaded where `import` builds a namespace of every export;
+# - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it;
 # - whitespace and syntax minified (names kept; sandbox.bundle.cjs.map maps it back to the
-#   TypeScript): 340 KB -> 250 KB to read and decode, ~3 ms;
+#   TypeScript): less to read and decode;
 # - the view server's worker threads load their own bundle, dist/supervisor/view-worker.cjs
 #   (procfs/view-worker.ts; a worker runs a file, not a part of the CLI's bundle).
-# Together: `run --cpu 20% --mem 256M -- true` 299 -> 255 ms wall, 344 -> 246 ms CPU (node -e 0: 131 ms).
 # import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
 # dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
-# entry (it costs ~10 ms: the ESM loader).
+# entry (slower: the ESM loader).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 node_modules/.bin/tsc -p tsconfig.json
@@ -46,7 +43,7 @@ SANDBOX_BUILD_CODE_CACHE=1 node dist/supervisor/main.cjs --help >/dev/null
 chmod +x dist/supervisor/main.cjs # the package's bin: `npx sandbox` executes it directly
 cat > dist/supervisor/main.js <<'STUB'
 #!/usr/bin/env node
-// The former entry of the sandbox CLI: dist/supervisor/main.cjs starts ~10 ms sooner.
+// The former entry of the sandbox CLI: dist/supervisor/main.cjs starts sooner (no ESM loader).
 import { createRequire } from 'node:module';
 createRequire(import.meta.url)('./main.cjs');
 STUB

@@ -28,8 +28,9 @@ export function chooseCpus(
 
 /**
  * A running measurement of per-CPU busy ticks: constructed early, finish() when the choice is due.
- * /proc/stat is read synchronously (tens of µs): a thread-pool read queued behind the launch's
- * cgroup and FUSE work took 7-9 ms to come back, all of it on the launch path.
+ * /proc/stat is read synchronously: procfs formats it in memory, while a thread-pool read would
+ * queue behind the launch's cgroup and FUSE work, all of it on the launch path
+ * (docs/code-measurements.md).
  */
 export class CpuLoadSample {
   private readonly first = readProcStat();

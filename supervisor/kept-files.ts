@@ -4,10 +4,9 @@
 // offset, reset iterator to first record"), so every read is fresh.
 //
 // Synchronous on purpose. These files are generated in memory by the kernel: a read never waits
-// on a device, it only formats counters. Measured here with a kept descriptor: a cgroup limit file
-// 1.4 µs, memory.stat 9.6 µs, /proc/meminfo 8.5 µs, /proc/stat 8.4 µs, /proc/cpuinfo 26 µs. One
-// trip through libuv's thread pool (fs.read with a callback) costs 35 µs, more than any of them,
-// and the FUSE server renders from several of these files per open.
+// on a device, it only formats counters: one trip through libuv's thread pool (fs.read with a
+// callback) costs more than any of these reads (docs/code-measurements.md), and the FUSE server
+// renders from several of these files per open.
 import { closeSync, openSync, readSync } from 'node:fs';
 
 const CHUNK = 16 * 1024;

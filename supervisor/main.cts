@@ -16,8 +16,8 @@
 // its first call, and createCachedData() serializes the functions compiled so far. The build writes
 // one after `sandbox --help` (kind "help": the program and commander, not the run path); the first
 // `sandbox run` of this build that gets as far as running its command rewrites it once (kind "run"),
-// which takes another ~20 ms of compiling off every later run (measured: 260 vs 228 ms CPU per
-// `run -- true`). Nothing else writes it, and a write that fails (a read-only install) is skipped.
+// which takes the run path's compiling off every later run (docs/code-measurements.md). Nothing
+// else writes it, and a write that fails (a read-only install) is skipped.
 import { access, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';

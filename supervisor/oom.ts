@@ -31,7 +31,7 @@ const FILE = '/proc/self/oom_score_adj';
 export async function protectSupervisor(): Promise<number> {
   let original: number;
   try {
-    // Synchronous: a procfs file of our own (µs), first on the launch path; a thread-pool trip took ~1 ms.
+    // Synchronous: a procfs file of our own, first on the launch path, where a thread-pool trip costs more.
     original = Number(readFileSync(FILE, 'utf8').trim());
   } catch (err) {
     throw new SandboxError(`oom_score_adj: ${describeSystemError(err)}`, undefined, { cause: err });

@@ -2,8 +2,8 @@
 // that a later `sandbox gc` can find and remove what a crashed (SIGKILLed) supervisor left behind.
 //
 // Its I/O is synchronous behind async signatures: everything here is on tmpfs (/run) or procfs,
-// where a call costs a few µs, against ~35 µs for a libuv thread-pool trip that also queues behind
-// the launch's cgroup and FUSE work (supervisor/kept-files.ts). None of it reaches the views' FUSE
+// where a call costs less than a libuv thread-pool trip, which also queues behind the launch's
+// cgroup and FUSE work (supervisor/kept-files.ts). None of it reaches the views' FUSE
 // mount, which would deadlock the process serving it: removeTree never descends into a mountpoint.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
 import { parsePidStat } from '../procfs/parse/pid-stat.js';

@@ -132,8 +132,8 @@ export class CgroupFs {
   /**
    * write(), synchronously: for control files whose write is a few µs of bookkeeping in the kernel
    * (a limit or an accounting switch of a leaf that holds no task yet), where the three thread-pool
-   * trips of write() (open, write, close: ~0.3-1 ms at launch, queued behind the other set-up) cost
-   * more than the call. Never for cgroup.procs (a migration may wait for an RCU grace period) or a
+   * trips of write() (open, write, close, queued behind the other set-up at launch) cost more than
+   * the call. Never for cgroup.procs (a migration may wait for an RCU grace period) or a
    * limit below a live cgroup's usage (reclaim): those block, and this thread serves the views.
    */
   writeNow(path: string, value: string): void {

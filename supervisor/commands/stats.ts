@@ -12,7 +12,7 @@ import { requireRoot } from './root.js';
 /**
  * Refresh interval of the live table. A window of W holds W/P CFS periods (P = 100 ms by default)
  * give or take one, since it can't be aligned with the kernel's period timer: a task using its
- * whole quota shows 100% ± P/W of it (± 10% over 1 s). Measured here: 99-101% over 2 s.
+ * whole quota shows 100% ± P/W of it (± 10% over 1 s).
  */
 const INTERVAL_MS = 1000;
 /** The window --no-stream measures over: twice as long halves that error (± 5%); docker's --no-stream also takes ~2 s. */

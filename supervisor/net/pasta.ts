@@ -1,9 +1,7 @@
 // --net private: user-mode networking by pasta (Debian package passt), attached to the sandbox's new
 // network namespace by the supervisor before the workload is released. Chosen over slirp4netns by
-// measurement (bench/net-helpers.py, README "Networking"): 100 MB through a port published on
-// loopback went at 857 MB/s through pasta against 643 MB/s through slirp4netns, with 64 µs against
-// 68 µs median round trips (host loopback without a helper: 2543 MB/s, 30 µs); under load 4,
-// 352 against 253 MB/s and 57 against 113 µs.
+// measurement (bench/net-helpers.py): more bytes per second through a published port and equal or
+// lower round trips (docs/bench/2026-11-23-pasta-vs-slirp4netns.md).
 //
 // pasta runs in the foreground as the supervisor's child and writes PIDFILE (in the sandbox's state
 // dir) once its tap device is configured and its host ports are bound: that is the "ready" signal.

@@ -3,7 +3,7 @@
 // live (the next write runs at the new rate). --io-weight depends on the kernel: with a weight file
 // in the sandbox's cgroup (v1 blkio.bfq.weight/blkio.weight, v2 io.bfq.weight/io.weight) the weight
 // lands in each and `update` changes it; without one, `run` and `update` refuse with one line
-// (README "I/O limits"). Which case this kernel is, a sandbox's own cgroup tells (WEIGHT_FILES).
+// (docs/lifecycle.md, "I/O limits"). Which case this kernel is, a sandbox's own cgroup tells (WEIGHT_FILES).
 // Time is asserted only where the kernel guarantees it: a throttle makes a write take at least
 // (size - 1 s of burst) / rate; the upper bound after a raised rate is what the OLD rate could
 // not do. The test timeouts are the generous deadlines for everything else.

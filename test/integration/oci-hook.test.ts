@@ -129,7 +129,7 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     expect(r.firstOkAfter).toBeGreaterThan(r.lastErr);
     // ENOTCONN for requests after the abort; ECONNABORTED for one in flight when it happened (fs/fuse/dev.c fuse_abort_conn).
     expect(r.errnos.filter((e) => e !== 'ENOTCONN' && e !== 'ECONNABORTED')).toEqual([]);
-    // The figures for the README: how long readers failed, and how much of it the restart took.
+    // The figures for deploy/README.md ("Restarts"): how long readers failed, and how much of it the restart took.
     console.log(
       `restart cost: reads failed for ${(r.firstOkAfter - r.firstErr).toFixed(0)} ms (kill at +${(r.firstErr - killedAt).toFixed(0)} ms, ` +
         `test paused ${restartAt - killedAt} ms before restarting); restart command -> serving ${servingAt - restartAt} ms, ` +

@@ -103,7 +103,7 @@ describe.skipIf(skip || requireOrSkip(javaUnavailable()))('the JVM sizes itself 
     expect(out).toMatch(/^\s+Effective CPU Count: 1$/m);
     // It reads the limit, and its physical memory (sysinfo(2)) is the sandbox's: since JDK-8292083
     // a limit >= physical memory counts as none, so it sizes from the physical 256 MiB instead, and
-    // -XshowSettings prints "Memory Limit: Unlimited" (README, "What agrees inside").
+    // -XshowSettings prints "Memory Limit: Unlimited" (docs/run.md, "What runtimes find inside").
     expect(out).toMatch(/Memory Limit is: 268435456$/m);
     expect(out).toMatch(/total physical memory: 268435456$/m);
     // HotSpot's own view (what Runtime.availableProcessors() returns), separate from the Java metrics.

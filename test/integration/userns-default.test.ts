@@ -161,7 +161,7 @@ describe.skipIf(skip)('the default user namespace', () => {
     const none = await cli(['run', '--net', 'none', '--', 'python3', '-c', probe], { env: ENV });
     expect(none.stderr).toBe('');
     expect(none.stdout).toBe('bound\nicmp\n');
-    // With --net host the host's sysctls stay the host's (README): binding 80 is refused.
+    // With --net host the host's sysctls stay the host's (docs/userns.md): binding 80 is refused.
     const host = await cli(['run', '--', 'python3', '-c', 'import socket\ntry:\n socket.socket().bind(("127.0.0.1",80))\nexcept PermissionError: print("EACCES")'], { env: ENV });
     expect(host.stderr).toBe('');
     expect(host.stdout).toBe('EACCES\n');

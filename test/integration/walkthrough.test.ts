@@ -1,4 +1,4 @@
-// The README's walk-through (issue 11), command for command: a web server from a layer, its port
+// The walk-through of docs/walkthrough.md (issue 11), command for command: a web server from a layer, its port
 // published on the host, a file changed inside, the writable layer committed, and a second sandbox
 // started from the committed layer serving the changed file while the base layer stays as it was.
 // busybox httpd stands in for "a small web server"; host sockets bind only to 127.0.0.1.
@@ -12,7 +12,7 @@ import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable() ?? pastaUnavailable());
 
-describe.skipIf(skip)('README walk-through: serve, publish, change, commit, serve the new layer', () => {
+describe.skipIf(skip)('walk-through (docs/walkthrough.md): serve, publish, change, commit, serve the new layer', () => {
   cleanUpAfterEach();
   const scratch = scratchDir('/tmp', 'sandbox-walkthrough-');
 

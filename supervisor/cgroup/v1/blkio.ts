@@ -47,8 +47,8 @@ async function wholeDisks(fs: CgroupFs): Promise<string[]> {
  * Turn on blk-throttle's accounting for every disk (see the file comment): "MAJ:MIN 0" into the
  * leaf's blkio.throttle.read_bps_device, which sets no limit. A disk that went away in between
  * (ENODEV, ENXIO) is skipped; any other refusal is an error naming file, value and errno. The
- * writes are synchronous (CgroupFs.writeNow): a new leaf, no limit, one per disk (10 here, loop
- * devices included), where three thread-pool trips each took ~10 ms of the launch in all.
+ * writes are synchronous (CgroupFs.writeNow): a new leaf, no limit, one per disk (loop devices
+ * included), where three thread-pool trips each would queue on the launch path.
  */
 export async function enableIoAccounting(fs: CgroupFs, dir: string): Promise<void> {
   const file = `${dir}/blkio.throttle.read_bps_device`;

@@ -3,9 +3,9 @@
 // (charged at every scheduler update); cpuacct.usage_percpu_user / _sys (kernel >= 4.7) split it,
 // but from the tick-sampled kcpustat (kernel/sched/cpuacct.c cpuacct_cpuusage_read(): user =
 // cpustat[CPUTIME_USER] + [CPUTIME_NICE]), which a throttled task inflates: CFS bandwidth throttles
-// it at a tick, so it is running at every tick that ends its quota. Measured here for a busy loop at
-// --cpu 20%: user + sys grew 10-16% faster than cpuacct.usage; the captured busy-256M tree shows
-// 659.9 ms against 642.6 ms. So each CPU's exact total is split in the ratio of its sampled user and
+// it at a tick, so it is running at every tick that ends its quota (user + sys outgrow
+// cpuacct.usage, as the captured busy-256M tree shows; docs/code-measurements.md). So each CPU's
+// exact total is split in the ratio of its sampled user and
 // system time, as the kernel does for a task's utime/stime (kernel/sched/cputime.c cputime_adjust()).
 // Without the per-CPU files (kernel < 4.7) cpuacct.stat's USER_HZ ticks are all there is.
 import type { CgroupFs } from '../fs.js';

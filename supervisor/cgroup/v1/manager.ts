@@ -145,12 +145,11 @@ export class V1Manager implements CgroupManager {
     // A cgroup.procs write takes cgroup_threadgroup_rwsem for writing (kernel/cgroup/cgroup.c
     // cgroup_attach_lock -> percpu_down_write). The first writer of a per-CPU rwsem after a quiet
     // spell waits for an RCU grace period (kernel/rcu/sync.c rcu_sync_enter); later writers don't,
-    // as long as each comes within about a grace period of the last one's exit. Measured here: a
-    // first write 6-24 ms; a second 10-20 ms after the first began 0.1 ms, 30 ms after it 7-18 ms
-    // again. So our own pid is written to the cgroup we are already in (a move to where we are:
-    // nothing changes) every few ms, in a libuv thread, until PID 1 has joined (its leaf is
-    // populated) or untilMs passed: PID 1's own write (native/stage/pid1.c join_cgroups) then
-    // finds the rwsem in its slow mode and costs 0.1 ms instead of a grace period.
+    // as long as each comes within about a grace period of the last one's exit
+    // (docs/code-measurements.md). So our own pid is written to the cgroup we are already in (a
+    // move to where we are: nothing changes) every few ms, in a libuv thread, until PID 1 has
+    // joined (its leaf is populated) or untilMs passed: PID 1's own write (native/stage/pid1.c
+    // join_cgroups) then finds the rwsem in its slow mode and needs no grace period.
     const own = `${this.placements[0]!.hierarchy.ownDir}/cgroup.procs`;
     const joined = `${this.placements[0]!.leaf}/cgroup.procs`;
     for (const deadline = Date.now() + untilMs; Date.now() < deadline; await sleep(4)) {
@@ -291,8 +290,7 @@ export class V1Manager implements CgroupManager {
   async destroy(): Promise<void> {
     this.fs.closeAll(); // no descriptor of ours may outlive the directory
     // The hierarchies are independent: their leaves are checked and removed together (one round of
-    // thread-pool trips instead of seven in a row: the run's teardown phase 6.3 -> 5.1 ms, medians
-    // of 25 interleaved runs).
+    // thread-pool trips instead of seven in a row; docs/bench/2026-11-23-launch.md).
     const exists = await Promise.all(this.placements.map((p) => this.fs.exists(p.leaf)));
     const present = this.placements.filter((_, i) => exists[i]);
     if (present.length === 0) return;
