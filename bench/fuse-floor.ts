@@ -14,6 +14,7 @@ const server = await FuseServer.start({
   mountpoint,
   fsname: 'sandbox-floor',
   subtype: 'sandbox',
+  readOnly: false, // as the views' mount (procfs/fs.ts)
   handlerModule: new URL('./floor-handler.js', import.meta.url).href,
   handlerData: data,
 });

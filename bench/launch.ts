@@ -18,6 +18,13 @@ const NODE_SPAWN_CODE = "require('node:child_process').spawn('true', { stdio: 'i
 /** Ours without a sandbox: Node's start and our CLI loaded (the bundle, commander, the builtins it requires). */
 const OUR_CLI = 'sandbox --version';
 
+/**
+ * Another build's CLI (SANDBOX_BENCH_BASELINE_CLI=/other/checkout/dist/supervisor/main.cjs) timed in
+ * the same rounds as ours: a change's launch cost, before and after, interleaved in one run.
+ */
+const BASELINE_CLI = process.env.SANDBOX_BENCH_BASELINE_CLI ?? '';
+const BASELINE = `${OURS} (baseline: ${BASELINE_CLI})`;
+
 /** Wall time (ms) of one run, and our phase marks when it printed them. */
 interface Timed {
   ms: number;
@@ -67,6 +74,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
   // of the scenario's time.
   const variants: Array<Peer & { warmOnly?: boolean }> = [
     { name: OURS, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' },
+    ...(BASELINE_CLI ? [{ name: BASELINE, argv: (): [string, string[]] => [process.execPath, [BASELINE_CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' }] : []),
     { name: NODE, argv: () => [process.execPath, ['-e', '0']], limits: '' },
     { name: NODE_SPAWN, argv: () => [process.execPath, ['-e', NODE_SPAWN_CODE]], limits: '', warmOnly: true },
     { name: OUR_CLI, argv: () => [process.execPath, [CLI, '--version']], limits: '', warmOnly: true },

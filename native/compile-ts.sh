@@ -9,9 +9,8 @@
 # - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it;
 # - whitespace and syntax minified (names kept; sandbox.bundle.cjs.map maps it back to the
 #   TypeScript): less to read and decode;
-# - fuse-native inside the bundle: import() of the package from disk started the ESM loader and
-#   cjs-module-lexer, and node-gyp-build searched its prebuilds; now its addon is required by the
-#   path resolved here (procfs/fuse-binding.cts).
+# - the view server's worker threads load their own bundle, dist/supervisor/view-worker.cjs
+#   (procfs/view-worker.ts; a worker runs a file, not a part of the CLI's bundle).
 # import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
 # dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
 # entry (slower: the ESM loader).
@@ -20,19 +19,17 @@ cd "$(dirname "$0")/.."
 node_modules/.bin/tsc -p tsconfig.json
 # A build id on the bundle's first line: main.cts uses a code cache only with the bundle it was made for.
 build_id=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
-# fuse-native's addon, as node-gyp-build would find it at run time (procfs/fuse-binding.cts).
-fuse_binding=$(node -e "
-const { dirname, relative } = require('node:path');
-const fuse = dirname(require.resolve('fuse-native/package.json'));
-const gypBuild = require(require.resolve('node-gyp-build', { paths: [fuse] }));
-console.log(relative('dist/supervisor', gypBuild.path(fuse)));")
 node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=cjs --target=node20 \
   --outfile=dist/supervisor/sandbox.bundle.cjs --allow-overwrite --log-level=warning \
-  --alias:node-gyp-build=./procfs/fuse-binding.cts --define:SANDBOX_FUSE_BINDING="\"$fuse_binding\"" \
   --minify-whitespace --minify-syntax --sourcemap \
   --define:import.meta.url=__sandboxMetaUrl --define:SANDBOX_VERSION="\"$(node -p "require('./package.json').version")\"" \
   --banner:js="// sandbox-build $build_id
 const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+node_modules/.bin/esbuild procfs/view-worker.ts --bundle --platform=node --format=cjs --target=node20 \
+  --outfile=dist/supervisor/view-worker.cjs --allow-overwrite --log-level=warning \
+  --minify-whitespace --minify-syntax --sourcemap \
+  --define:import.meta.url=__sandboxMetaUrl \
+  --banner:js="const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
 # main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says
 # why): esbuild turns import() of bundled code into require(), so one left in the bundle loads
 # something external. Only importEsm's own may remain.

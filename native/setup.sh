@@ -1,7 +1,6 @@
 #!/usr/bin/env bash
-# Sets up whatever is missing on this machine, and nothing else: Debian packages (libfuse2 for
-# fuse-native's addon, fuse for fusermount, gcc and libc headers for the native stage, procps for
-# the demo), npm packages (npm ci), the TypeScript build and the native stage. Idempotent, and
+# Sets up whatever is missing on this machine, and nothing else: Debian packages (mount for the
+# views' FUSE mount, gcc and libc headers for the native stage, procps for the demo), npm packages (npm ci), the TypeScript build and the native stage. Idempotent, and
 # quick when everything is already there. Run as root on a fresh machine by `npm start`/`npm test`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -11,8 +10,7 @@ say() { printf 'setup: %s\n' "$*" >&2; }
 # --- Debian packages: install only what is missing; `apt-get update` only when we must install
 # (a fresh machine has no apt lists, so install would find nothing without it).
 missing=()
-ldconfig -p 2>/dev/null | grep -q 'libfuse\.so\.2 ' || missing+=(libfuse2)
-command -v fusermount >/dev/null 2>&1 || missing+=(fuse)
+command -v mount >/dev/null 2>&1 && command -v umount >/dev/null 2>&1 || missing+=(mount) # procfs/fuse/mount.ts
 command -v cc >/dev/null 2>&1 || missing+=(gcc)
 [ -e /usr/include/stdio.h ] && [ -e /usr/include/linux/mount.h ] || missing+=(libc6-dev linux-libc-dev)
 command -v top >/dev/null 2>&1 && command -v ps >/dev/null 2>&1 || missing+=(procps)

@@ -1,6 +1,7 @@
-// The FUSE filesystem that serves the views: one fuse-native mount, routed by path
-// (/<sandbox-id>/<view>), so one server could serve many sandboxes. fuse-native gives no caller
-// pid, so unlike lxcfs we route by path, not by the reader's pid.
+// The FUSE filesystem that serves the views: one mount served by procfs/fuse (worker threads, or
+// the main thread until workers are wanted: lazyWorkers), routed by path (/<sandbox-id>/<view>), so one server serves many sandboxes. We route by path, not
+// by the reader's pid as lxcfs does: a reader's pid says nothing about which sandbox it is in once
+// pid namespaces nest.
 //
 // Read semantics are those of the kernel's own /proc files (fs/seq_file.c seq_read_iter): a read at
 // offset 0 generates fresh text, a read further on continues the text of that open. So `cat` gets
@@ -8,8 +9,7 @@
 // offset 0 on every refresh (procps top, free -s, vmstat keep /proc/stat, meminfo and loadavg open
 // and lseek(fd, 0) before each read) see new figures each time.
 //
-// Round trips decide the cost (measured with an empty handler: fuse-native adds about 15 µs of CPU
-// per request handled in JavaScript, on top of the kernel's and libfuse's share), so:
+// Round trips decide the cost (docs/bench/2026-12-07-fuse-transport.md), so:
 // - direct_io: the kernel passes every read through instead of serving the page cache, which
 //   would replay an old open's text to a re-read at offset 0 and clip a longer render at the
 //   i_size a short read left behind.
@@ -23,61 +23,31 @@
 //   (the size) for a second: a stat(2) after that second gets a fresh size (one getattr per file
 //   per second at most). Until then a trimmed i_size stays, so a sendfile reader may lose the last
 //   bytes of a text that grew since (a /proc/stat counter gaining a digit); read(2) readers never.
-// - no fuse-native timeout per request: every handler answers synchronously.
-// Handlers run on Node's main thread and never touch this mount themselves (a synchronous read of
-// our own mount from here would deadlock); their kernel reads are synchronous preads of procfs and
-// cgroupfs text (supervisor/kept-files.ts says why and what they cost).
-import { stat } from 'node:fs/promises';
-import { dirname } from 'node:path';
-import type FuseType from 'fuse-native';
-import { KeptFiles } from '../supervisor/kept-files.js';
-import type { LoadAverages } from './loadavg.js';
-import { RenderCache } from './render-cache.js';
-import { EMPTY_TASKS } from './tasks.js';
-import { VIEWS, readViewStats, renderView, type TaskSample, type ViewMemory, type ViewName, type ViewSpec, type ViewStatsSource } from './views/index.js';
+// - FOPEN_NOFLUSH: no synchronous FLUSH on close.
+// Renders run in the thread that reads the request (procfs/view-handler.ts), from what every thread
+// can reach (procfs/view-shared.ts, docs/fuse-transport.md): no request crosses threads. The main
+// thread also keeps the registry and samples the load averages; it never touches the mount
+// synchronously. Kernel reads in a render are synchronous preads of procfs and cgroupfs text
+// (supervisor/kept-files.ts says why and what they cost).
+import { FuseConnectionEnded, FuseServer } from './fuse/server.js';
+import { createOpenTable } from './fuse/open-table.js';
+import { createViewHandler } from './view-handler.js';
+import type { FuseCounters } from './fuse/control.js';
+import { LoadSampler } from './load-sampler.js';
+import { sampleTasks } from './tasks.js';
+import { openDescribedCgroup, type CgroupDescription } from './view-cgroup.js';
+import type { ViewHandlerData } from './view-handler.js';
+import { SharedViews, createSharedViewData, type Registered } from './view-shared.js';
+import { VIEWS, type ViewName, type ViewSpec } from './views/index.js';
 
-/** What the server needs from one sandbox to render its views (every call reads the kernel now). */
-export interface SandboxViewSource extends ViewStatsSource {
-  load(): LoadAverages;
-  /** The sandbox's tasks now (the kernel's nr_running, nr_threads and last pid are instantaneous). */
-  tasks(): TaskSample;
-  /** A string that changes whenever a limit of that kind changes (CgroupManager.limitsKey): read on every render. */
-  limitsKey(part: 'memory' | 'cpu'): string;
-  memory: ViewMemory;
-}
+export { viewFileSize } from './view-handler.js';
+export { FuseConnectionEnded } from './fuse/server.js';
 
-// errno values as fuse-native expects them (negative).
-const ENOENT = -2;
-const EBADF = -9;
-const EACCES = -13;
-const O_ACCMODE = 3;
-const DIR_MODE = 0o40555;
-const FILE_MODE = 0o100444;
-/** Seconds the kernel may cache names: they never change while mounted. */
-const CACHE_SECONDS = 3600;
-/** Seconds the kernel may cache attributes: the size follows the text (see the top of this file). */
-const ATTR_SECONDS = 1;
-/** The page size sizes are rounded up to (x86_64 and arm64's usual 4 KiB; only a multiple matters). */
-const PAGE = 4096;
-
-/** The size a view file reports for a text of `length` bytes: rounded up to a page (see the top of this file). */
-export function viewFileSize(length: number): number {
-  return Math.max(PAGE, Math.ceil(length / PAGE) * PAGE);
-}
-
-/** One registered sandbox. */
-interface Served {
-  source: SandboxViewSource;
-  renders: RenderCache;
-  /** The views it is served (viewsFor: no pressure files on cgroup v1). */
-  views: readonly ViewSpec[];
-}
-
-/** A routed path: a sandbox's view file (spec), or a directory (spec null) at dir ('' = the sandbox's own). */
-interface Hit {
-  id: string;
-  spec: ViewSpec | null;
-  dir: string;
+/** What the server needs to render one sandbox's views: plain data, opened again in every worker. */
+export interface SandboxViewSpec {
+  cgroup: CgroupDescription;
+  /** Uptime 0 and /proc/stat's btime (epoch ms). */
+  startedAtMs: number;
 }
 
 /** Options of a ViewServer. */
@@ -87,98 +57,67 @@ export interface ViewServerOptions {
    * /<id>/sys/devices/system/cpu/online) instead of by name (/<id>/meminfo): the daemon's layout.
    */
   byTarget?: boolean;
+  /** Worker threads (default 2: one per CPU of the machines this was measured on). */
+  workers?: number;
   /**
-   * libfuse's auto_unmount (default on): its fusermount helper unmounts when this process dies.
-   * libfuse2 forks that helper itself, outside libuv; `sandbox run` turns it off (supervisor/run.ts).
+   * Serve from the main thread first and start the workers only on demand: after
+   * `workersAfterRequests` requests, or startWorkersLater's delay (`sandbox run`: starting a worker
+   * costs more than the whole launch, docs/fuse-transport.md "Where the first requests are served").
+   * The main thread's read of /dev/fuse takes one of libuv's 4 pool threads: a process serving this
+   * way must never hold all of them in reads of its own mount (`sandbox run` reads it not at all),
+   * or the read that would answer them never runs.
    */
-  autoUnmount?: boolean;
+  lazyWorkers?: boolean;
+  /** With lazyWorkers: requests the main thread answers before the workers start (default 256). */
+  workersAfterRequests?: number;
+  /** Sandboxes served at once (default 1024; `sandbox run` serves one). */
+  maxSandboxes?: number;
+  /** Files open at once across every sandbox (default 1024 per sandbox, at most 8192): a full table refuses opens with EMFILE. */
+  maxOpenFiles?: number;
+  /** View files one sandbox may hold open at once (default 256): the open past it gets EMFILE. */
+  maxOpenFilesPerSandbox?: number;
 }
 
-/** One open file: what it shows and the text its reads continue (null until the first read). */
-interface OpenFile {
-  id: string;
-  spec: ViewSpec;
-  text: Buffer | null;
+/** View files one sandbox may hold open by default: top keeps 5 open, the abuse test 200. */
+const MAX_OPEN_PER_SANDBOX = 256;
+
+/** Bytes of an open's text kept where every worker reads it (longer texts stay with their worker). */
+const OPEN_TEXT_BYTES = 8 << 10;
+
+/** The worker entry: the CLI bundle's sibling, tsc's output beside this module, or (tests run the sources) the build's. */
+function workerFile(): URL {
+  const here = import.meta.url;
+  if (here.endsWith('.cjs')) return new URL('./view-worker.cjs', here);
+  if (here.endsWith('.ts')) return new URL('../dist/procfs/view-worker.js', here);
+  return new URL('./view-worker.js', here);
 }
 
-/** fuse-native builds its -o list from a fixed set of options; direct_io is not among them. */
-function addDirectIo(fuse: FuseType): void {
-  const withOptions = fuse as unknown as { _fuseOptions(): string };
-  const options = withOptions._fuseOptions.bind(fuse);
-  withOptions._fuseOptions = () => {
-    const list = options();
-    return list === '' ? '-odirect_io' : `${list},direct_io`;
-  };
-}
-
-/**
- * Mount a read-only view filesystem with fuse-native and the options the views need (see the top
- * of this file); the mountpoint directory must exist. The bench mounts its fuse-native floor (a
- * server of constant text) through this too, so the two differ only in what the handlers do.
- */
-export async function mountViewFs(mountpoint: string, operations: FuseType.Operations, autoUnmount = true): Promise<FuseType> {
-  // fuse-native is CommonJS and loads a native addon linked to libfuse.so.2 (Debian libfuse2). The
-  // CLI bundle holds it (native/compile-ts.sh), and esbuild turns this import() into a require() of
-  // that copy on first use: no ESM loader and cjs-module-lexer (lib/internal/modules/esm/
-  // translators.js) as for an import() of the package from disk, which cost ~25 ms per run.
-  const Fuse = (await import('fuse-native')).default;
-  const fuse = new Fuse(mountpoint, operations, {
-    allowOther: true, // a --user workload or a daemon that drops privileges must read the views
-    autoUnmount, // libfuse's fusermount helper unmounts if this process dies (SIGKILL)
-    fsname: 'sandbox-views',
-    subtype: 'sandbox',
-    attrTimeout: ATTR_SECONDS,
-    entryTimeout: CACHE_SECONDS,
-    timeout: false,
-  });
-  addDirectIo(fuse);
-  await new Promise<void>((resolve, reject) => fuse.mount((err) => (err ? reject(new Error(`mount FUSE ${mountpoint}: ${err.message}`)) : resolve())));
-  return fuse;
-}
-
-/**
- * Unmount a view filesystem and end fuse-native's use of it. fuse-native's own unmount execs
- * `fusermount -uz` through sh -c (two execs, ~6 ms here) before its native part; when the mount is
- * already gone (`sandbox run`'s stage detaches it as soon as the sandbox has exited,
- * native/stage/stage.c detach_views), only the native part runs. A mountpoint is still mounted when
- * its device differs from its parent's; stat(2) of our own mount's root is answered by this
- * process, asynchronously (fs/promises), so it cannot deadlock.
- */
-export async function unmountViewFs(fuse: FuseType, mountpoint: string): Promise<void> {
-  const [dir, parent] = await Promise.all([stat(mountpoint), stat(dirname(mountpoint))]).catch(() => [null, null]);
-  const gone = dir !== null && parent !== null && dir.dev === parent.dev;
-  const Fuse = fuse.constructor as unknown as { unmount(mnt: string, cb: (err: Error | null) => void): void };
-  const execUnmount = Fuse.unmount;
-  await new Promise<void>((resolve, reject) => {
-    const done = (err: Error | null): void => (err ? reject(new Error(`unmount FUSE ${mountpoint}: ${err.message}`)) : resolve());
-    // fuse-native's close calls the static Fuse.unmount synchronously (index.js _close, called by
-    // nanoresource's close), so replacing it for this one call affects nothing else.
-    if (gone) Fuse.unmount = (_mnt, cb) => cb(null);
-    try {
-      fuse.unmount(done);
-    } finally {
-      Fuse.unmount = execUnmount;
-    }
-  });
+/** One sandbox as the main thread keeps it. */
+interface Entry {
+  reg: Registered;
+  sampler: LoadSampler;
 }
 
 /** Serves every registered sandbox's views under one mountpoint. */
 export class ViewServer {
-  private readonly sandboxes = new Map<string, Served>();
-  private readonly openFiles = new Map<number, OpenFile>();
-  private readonly warned = new Set<string>();
-  /** Host files (/proc/meminfo, …) read through kept descriptors: one pread per render. */
-  private readonly hostFiles = new KeptFiles();
-  private readonly mountedAt = new Date();
-  /** Paths already routed (an open is the hot path): path -> sandbox id and view. */
-  private readonly paths = new Map<string, Hit>();
-  private nextFd = 1;
-  private fuse: FuseType | null = null;
+  private readonly entries = new Map<string, Entry>();
+  private readonly maxSandboxes: number;
+  private readonly data: ReturnType<typeof createSharedViewData>;
+  private readonly shared: SharedViews;
+  private readonly freeSlots: number[];
+  private nextKey = 1;
+  private fuse: FuseServer | null = null;
+  private workersTimer: NodeJS.Timeout | null = null;
 
   constructor(
     readonly mountpoint: string,
     private readonly options: ViewServerOptions = {},
-  ) {}
+  ) {
+    this.maxSandboxes = options.maxSandboxes ?? 1024;
+    this.data = createSharedViewData(this.maxSandboxes);
+    this.shared = new SharedViews(this.data);
+    this.freeSlots = Array.from({ length: this.maxSandboxes }, (_, i) => this.maxSandboxes - 1 - i);
+  }
 
   /** Path of one sandbox's view file on the host, to bind inside the sandbox. */
   viewPath(id: string, name: ViewName): string {
@@ -190,169 +129,102 @@ export class ViewServer {
 
   /** Ids of the sandboxes served now. */
   ids(): string[] {
-    return [...this.sandboxes.keys()];
+    return [...this.entries.keys()];
   }
 
-  /** Start serving a sandbox's views (all of VIEWS unless a subset is given). */
-  register(id: string, source: SandboxViewSource, views: readonly ViewSpec[] = VIEWS): void {
-    this.sandboxes.set(id, { source, renders: new RenderCache(), views });
+  /** Start serving a sandbox's views (all of VIEWS unless a subset is given) and sampling its load. */
+  register(id: string, spec: SandboxViewSpec, views: readonly ViewSpec[] = VIEWS): void {
+    this.unregister(id);
+    const slot = this.freeSlots.pop();
+    if (slot === undefined) throw new Error(`views: ${this.maxSandboxes} sandboxes are served already`);
+    this.shared.resetSlot(slot);
+    const reg: Registered = { id, key: this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
+    const cgroup = openDescribedCgroup(spec.cgroup);
+    // The load's samples are the views' task samples: at most one scan for both (SharedViews.taskSample).
+    const sampler = new LoadSampler(() => this.shared.taskSample(slot, () => sampleTasks(cgroup.threads())), { onFold: (load) => this.shared.setLoad(slot, load) });
+    sampler.start();
+    this.entries.set(id, { reg, sampler });
+    this.publish();
   }
 
-  /**
-   * Render every view of a sandbox once, so its first reader doesn't pay for opening the kernel
-   * files and for V8 compiling the renderers (measured: the first read in a new sandbox took 2-4 ms
-   * without this, the first render of meminfo 2.1 ms, the second 0.5 ms). One view per turn of the
-   * event loop (setImmediate runs after the poll phase that delivers FUSE requests), so a reader
-   * arriving meanwhile waits for one render at most. Call it while the workload is being set up.
-   */
-  warm(id: string): void {
-    const next = (i: number): void => {
-      const spec = this.sandboxes.get(id)?.views[i];
-      if (!spec) return;
-      this.render(id, spec, false);
-      setImmediate(next, i + 1);
-    };
-    setImmediate(next, 0);
+  /** Kept for callers of the former server: the workers compile the renderers on their first render. */
+  warm(_id: string): void {}
+
+  /** Render cache hits and misses per view since the mount (renders asked for reads at offset 0, every sandbox together). */
+  renderCounts(): Record<string, { hits: number; misses: number }> {
+    return Object.fromEntries(VIEWS.map((v, i) => [v.name, this.shared.renderCount(i)]));
+  }
+
+  /** View files a sandbox holds open now, or null when not served. */
+  openFiles(id: string): number | null {
+    const entry = this.entries.get(id);
+    return entry ? this.shared.openFiles(entry.reg.slot) : null;
+  }
+
+  /** Task scans made for a sandbox since it was registered (the views' and the load sampler's) and their time, or null when not served. */
+  taskScans(id: string): { scans: number; busyMs: number; lastMs: number } | null {
+    const entry = this.entries.get(id);
+    return entry ? this.shared.taskScans(entry.reg.slot) : null;
   }
 
   /** Stop serving a sandbox's views. */
   unregister(id: string): void {
-    this.sandboxes.delete(id);
-    for (const [path, hit] of this.paths) if (hit.id === id) this.paths.delete(path);
+    const entry = this.entries.get(id);
+    if (!entry) return;
+    entry.sampler.stop();
+    this.entries.delete(id);
+    this.publish();
+    this.freeSlots.push(entry.reg.slot);
   }
 
-  /** Mount the filesystem (the mountpoint directory must exist). */
+  private publish(): void {
+    this.shared.writeRegistry([...this.entries.values()].map((e) => e.reg));
+  }
+
+  /** Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is answered. */
   async mount(): Promise<void> {
-    this.fuse = await mountViewFs(this.mountpoint, this.operations(), this.options.autoUnmount ?? true);
+    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+    this.fuse = await FuseServer.start({
+      mountpoint: this.mountpoint,
+      fsname: 'sandbox-views',
+      subtype: 'sandbox',
+      // Read-write, as the fuse-native mount was: a write open gets the views' EACCES, not EROFS
+      // (one GETATTR per cat more: mount.ts readOnly says why).
+      readOnly: false,
+      workers: this.options.lazyWorkers ? 0 : (this.options.workers ?? 2),
+      workerFile: workerFile(),
+      handlerData,
+      ...(this.options.lazyWorkers
+        ? { mainThreadHandler: createViewHandler(handlerData, (line) => process.stderr.write(line)), deferredWorkers: this.options.workers ?? 2, workersAfterRequests: this.options.workersAfterRequests ?? 256 }
+        : {}),
+    }).catch((err: Error) => {
+      if (err instanceof FuseConnectionEnded) throw err;
+      throw new Error(`mount FUSE ${this.mountpoint}: ${err.message}`);
+    });
   }
 
-  /** Unmount (lazily, via fusermount -uz) and drop every open file's text. */
+  /** With lazyWorkers: start the workers after `ms` unless started before (the timer keeps nothing alive). */
+  startWorkersLater(ms: number): void {
+    if (this.workersTimer || !this.fuse) return;
+    this.workersTimer = setTimeout(() => this.fuse?.startDeferredWorkers(), ms).unref();
+  }
+
+  /** Worker threads started so far (0 while the main thread serves alone). */
+  workerCount(): number {
+    return this.fuse?.workerCount() ?? 0;
+  }
+
+  /** The transport's counters (requests per opcode, errors), or null when not mounted. */
+  counters(): FuseCounters | null {
+    return this.fuse?.counters() ?? null;
+  }
+
+  /** Stop the workers and unmount (procfs/fuse/server.ts stop); every sampler stops too. */
   async unmount(): Promise<void> {
+    if (this.workersTimer) clearTimeout(this.workersTimer);
+    for (const e of this.entries.values()) e.sampler.stop();
     const fuse = this.fuse;
     this.fuse = null;
-    this.openFiles.clear();
-    this.hostFiles.closeAll();
-    if (!fuse) return;
-    await unmountViewFs(fuse, this.mountpoint);
-  }
-
-  /**
-   * The text of one view of one sandbox now: a render younger than RENDER_TTL_MS under the same
-   * limits, or a new one. Falls back to the host file (warning once per sandbox and file) when the
-   * view can't be computed, so a reader never gets an error. Only a render for a read is kept for
-   * the next reads: a warm-up's or a getattr's may come before the workload runs (PID 1's binds look
-   * each view up before it joins the cgroup), and a read within RENDER_TTL_MS would then show a
-   * loadavg of an empty cgroup ("1/1 0", seen in 1 of 40 runs beside another sandbox's launch).
-   */
-  render(id: string, spec: ViewSpec, forRead = true): Buffer {
-    const served = this.sandboxes.get(id);
-    try {
-      if (!served) throw new Error(`sandbox ${id} is not registered`);
-      const { source, renders } = served;
-      const nowMs = Date.now();
-      // Only memory and CPU limits show in views (diskstats and pressure show counters only).
-      const limitsKey = spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? source.limitsKey(spec.cgroup) : '';
-      const cached = renders.get(spec.name, limitsKey, nowMs);
-      if (cached) return cached;
-      // Only what this file shows is read: a meminfo render reads no CPU files, a loadavg render no cgroup file.
-      const hostText = spec.hostPath ? this.hostFiles.read(spec.hostPath) : '';
-      const tasks = spec.liveTasks ? source.tasks() : EMPTY_TASKS;
-      const text = renderView(spec.name, hostText, readViewStats(source, spec), source.load(), tasks, source.memory, nowMs);
-      const content = Buffer.from(text);
-      if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
-      return content;
-    } catch (err) {
-      return this.hostFallback(id, spec, err);
-    }
-  }
-
-  private hostFallback(id: string, spec: ViewSpec, err: unknown): Buffer {
-    const key = `${id}/${spec.name}`;
-    if (!this.warned.has(key)) {
-      this.warned.add(key);
-      process.stderr.write(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
-    }
-    try {
-      return Buffer.from(this.hostFiles.read(spec.hostPath ?? spec.target));
-    } catch {
-      return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
-    }
-  }
-
-  private lookup(path: string): Hit | null {
-    const known = this.paths.get(path);
-    if (known && this.sandboxes.has(known.id)) return known;
-    const hit = this.parsePath(path);
-    if (hit) this.paths.set(path, hit);
-    return hit;
-  }
-
-  private parsePath(path: string): Hit | null {
-    const parts = path.split('/').filter(Boolean);
-    const id = parts[0];
-    const served = id === undefined ? undefined : this.sandboxes.get(id);
-    if (id === undefined || !served) return null;
-    if (parts.length === 1) return { id, spec: null, dir: '' };
-    if (this.options.byTarget) {
-      const rest = `/${parts.slice(1).join('/')}`;
-      const spec = served.views.find((v) => v.target === rest);
-      if (spec) return { id, spec, dir: rest };
-      return served.views.some((v) => v.target.startsWith(`${rest}/`)) ? { id, spec: null, dir: rest } : null;
-    }
-    if (parts.length > 2) return null;
-    const spec = served.views.find((v) => v.name === parts[1]);
-    return spec ? { id, spec, dir: '' } : null;
-  }
-
-  /** Names in a directory of a sandbox: view names, or with byTarget the next component of each target under dir. */
-  private entries(hit: Hit): string[] {
-    const views = this.sandboxes.get(hit.id)!.views;
-    if (!this.options.byTarget) return views.map((v) => v.name);
-    const names = new Set<string>();
-    for (const v of views) if (v.target.startsWith(`${hit.dir}/`)) names.add(v.target.slice(hit.dir.length + 1).split('/')[0]!);
-    return [...names];
-  }
-
-  private operations(): FuseType.Operations {
-    const at = this.mountedAt;
-    const dir = { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: DIR_MODE, size: 0, nlink: 2 };
-    const file = { mtime: at, atime: at, ctime: at, uid: 0, gid: 0, mode: FILE_MODE, size: 0, nlink: 1 };
-    const ops: FuseType.Operations = {
-      getattr: (path, cb) => {
-        if (path === '/') return cb(0, dir);
-        const hit = this.lookup(path);
-        if (!hit) return cb(ENOENT);
-        if (!hit.spec) return cb(0, dir);
-        return cb(0, { ...file, size: viewFileSize(this.render(hit.id, hit.spec, false).length) });
-      },
-      readdir: (path, cb) => {
-        if (path === '/') return cb(0, [...this.sandboxes.keys()]);
-        const hit = this.lookup(path);
-        if (!hit || hit.spec) return cb(ENOENT);
-        return cb(0, this.entries(hit));
-      },
-      open: (path, flags, cb) => {
-        const hit = this.lookup(path);
-        if (!hit || !hit.spec) return cb(ENOENT);
-        if ((flags & O_ACCMODE) !== 0) return cb(EACCES);
-        const fd = this.nextFd++;
-        this.openFiles.set(fd, { id: hit.id, spec: hit.spec, text: null });
-        return cb(0, fd);
-      },
-      read: (_path, fd, buf, len, pos, cb) => {
-        const open = this.openFiles.get(fd);
-        if (!open) return cb(EBADF);
-        // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
-        if (pos === 0 || open.text === null) open.text = this.render(open.id, open.spec);
-        const text = open.text;
-        if (pos >= text.length) return cb(0);
-        return cb(text.copy(buf, 0, pos, Math.min(text.length, pos + len)));
-      },
-      release: (_path, fd, cb) => {
-        this.openFiles.delete(fd);
-        return cb(0);
-      },
-    };
-    return ops;
+    await fuse?.stop();
   }
 }

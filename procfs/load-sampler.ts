@@ -11,6 +11,8 @@ export interface LoadSamplerOptions {
   intervalMs?: number;
   /** Called with the error of a failed sample (the sampler keeps going). */
   onError?: (err: unknown) => void;
+  /** Called with the averages after each fold (the view server copies them where its workers read). */
+  onFold?: (averages: LoadAverages) => void;
 }
 
 /** Samples one sandbox's tasks every interval and keeps its 1/5/15-minute load averages. */
@@ -56,6 +58,7 @@ export class LoadSampler {
     try {
       const tasks = await this.sample();
       this.current = nextLoad(this.current, tasks.running + tasks.blocked);
+      this.options.onFold?.(this.current);
     } catch (err) {
       this.options.onError?.(err);
     } finally {

@@ -3,8 +3,8 @@
 // which is what the kernel folds into the load average (kernel/sched/loadavg.c
 // calc_load_fold_active(): nr_running + nr_uninterruptible). Synchronous, like every kernel read of
 // the view server (supervisor/kept-files.ts): procfs text is generated in memory, about 15 µs per
-// thread here (open + read + close of status), so a sample costs O(threads) and the views render it
-// at most once per RENDER_TTL_MS (procfs/render-cache.ts).
+// thread here (open + read + close of status), so a sample costs O(threads): the views space them
+// by 20 times their duration, whatever the reads (procfs/view-shared.ts taskSample).
 import { readFileSync } from 'node:fs';
 import { ownNamespacePid, parsePidStatus, taskState } from './parse/pid-status.js';
 

@@ -24,9 +24,9 @@ async function collect(state: SandboxState): Promise<void> {
     // pasta outlives a SIGKILLed supervisor (it is a daemon holding the namespace): ended by the pid it wrote.
     await killHelper(`${stateDir(state.id)}/${PIDFILE}`);
     if (await isMounted(state.mountpoint)) {
-      // Something else may unmount it meanwhile (the daemon's auto_unmount helper, a concurrent gc):
-      // then fusermount fails with EINVAL, and there is nothing left to do.
-      await run('fusermount', ['-uz', state.mountpoint]).catch(async (err: unknown) => {
+      // Something else may unmount it meanwhile (a concurrent gc): then umount fails with EINVAL,
+      // and there is nothing left to do.
+      await run('umount', ['-i', '-n', '-l', state.mountpoint]).catch(async (err: unknown) => {
         if (await isMounted(state.mountpoint)) throw err;
       });
     }

@@ -18,9 +18,21 @@
 // `sandbox run` of this build that gets as far as running its command rewrites it once (kind "run"),
 // which takes the run path's compiling off every later run (docs/code-measurements.md). Nothing
 // else writes it, and a write that fails (a read-only install) is skipped.
-import { readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { access, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+
+// libuv sizes its thread pool (4 by default) from UV_THREADPOOL_SIZE once, when the first request
+// is queued (uv__work_submit -> init_threads). `sandbox run`'s views hold one pool thread in read(2)
+// of /dev/fuse while the main thread serves them (procfs/fs.ts lazyWorkers): one more thread keeps
+// four for the cgroup set-up's parallel mkdirs and the teardown's rmdirs (measured in
+// docs/bench/2026-12-07-views-on-transport.md). The variable is removed again at once, so nothing
+// started from here inherits it.
+if (process.env.UV_THREADPOOL_SIZE === undefined) {
+  process.env.UV_THREADPOOL_SIZE = '5';
+  access(__filename, () => undefined);
+  delete process.env.UV_THREADPOOL_SIZE;
+}
 
 const bundle = join(__dirname, 'sandbox.bundle.cjs');
 const cacheFile = `${bundle}.cache`;

@@ -1,5 +1,5 @@
-// Entry point of the `sandbox` command. Exits explicitly: fuse-native's thread would otherwise keep
-// the process alive after its unmount.
+// Entry point of the `sandbox` command. Exits explicitly: a handle left open (a timer, a socket a
+// command forgot) must not keep a finished command alive.
 import { buildProgram, exitCodeFor } from './cli.js';
 
 let code = 0;

@@ -25,8 +25,8 @@ import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import type { DiskOwner } from './idmap.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
-import { ViewServer } from '../procfs/fs.js';
-import { cgroupViewSource } from '../procfs/view-source.js';
+import { FuseConnectionEnded, ViewServer } from '../procfs/fs.js';
+import { cgroupViewSpec } from '../procfs/view-source.js';
 import { viewsFor } from '../procfs/views/index.js';
 
 /** What `sandbox run` was asked for, already validated. */
@@ -82,6 +82,9 @@ export const EXIT_TIMEOUT = 124;
 /** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
 export const TIMEOUT_GRACE_MS = 2000;
 
+/** A sandbox still running this long after its release gets the views' worker threads (docs/fuse-transport.md). */
+const VIEW_WORKERS_AFTER_MS = 1000;
+
 /** Signals `sandbox run` passes on to the workload (through the stage and PID 1). */
 export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
 
@@ -102,6 +105,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   let pendingSignal: NodeJS.Signals | null = null;
   let stage: ReturnType<typeof spawnStage> | null = null;
   let exitEvent: SandboxEvent | null = null;
+  /** The views' server, for its render cache counts at exit (SANDBOX_TIMINGS=1, bench/procfs.ts). */
+  let viewServer: ViewServer | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
     if (stage?.pid !== undefined) stage.kill(sig);
     else pendingSignal ??= sig;
@@ -144,22 +149,24 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (state.name !== null) await claimName(state);
     mark('state');
 
-    // The FUSE mount (~30 ms: loading fuse-native and mounting) overlaps the cgroup set-up and the
-    // stage's namespace work; PID 1 waits for the sync byte before it binds the views.
-    // Without auto_unmount: libfuse2 forks its fusermount helper for it from C, outside libuv, and a
-    // SIGCHLD (the stage's) landing in that child between fork and exec takes libuv's signal lock
-    // with it, so the stage is never reaped and the run hangs (issue 20; seen twice in this
-    // session's suites). As root libfuse then mounts with mount(2) itself, forking nothing; a
-    // SIGKILLed supervisor's mount is removed by `sandbox gc`, which every run does first.
+    // The FUSE mount (mount(8) through child_process, the kernel's INIT answered on this thread: no
+    // worker starts during the launch, ViewServer lazyWorkers) overlaps the cgroup set-up and the stage's namespace work; PID 1 waits for the sync byte
+    // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
+    // mount is removed by `sandbox gc`, which every run does first.
     await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint, { autoUnmount: false });
+    const server = new ViewServer(mountpoint, { maxSandboxes: 1, lazyWorkers: true });
+    viewServer = server;
+    // The cgroups' mkdirs are queued on libuv's pool first: spawning mount(8) then takes the main
+    // thread while they run (the other order put ~2 ms of spawn in front of them).
+    const created = cgroup.create();
+    created.catch(() => undefined); // awaited below
     const mounted = server.mount().then(() => mark('fuse'));
     undo.push(async () => {
       await mounted.catch(() => undefined);
       await server.unmount();
     });
 
-    await cgroup.create().catch((err) => {
+    await created.catch((err) => {
       throw withContext('cgroup', err);
     });
     mark('created');
@@ -174,12 +181,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // against 61.3 ms without it (medians of 31 interleaved runs; the code cache already holds
     // the renderers' bytecode). A getattr's render is never served to a read (ViewServer.render).
     const views = viewsFor(cgroup.mode, hasPsi(cgroup));
-    const viewSource = cgroupViewSource(cgroup, startedAtMs);
-    server.register(id, viewSource.source, views);
-    undo.push(async () => {
-      server.unregister(id);
-      viewSource.stop();
-    });
+    server.register(id, cgroupViewSpec(cgroup, startedAtMs), views);
+    undo.push(async () => server.unregister(id));
     // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
     // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
     // runs limitless: on v1 PID 1 joins the cgroup only after the sync byte, which comes after the
@@ -237,10 +240,19 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    await mounted.catch((err) => {
+    const viewsFailed = await mounted.then(() => null, (err: Error) => err);
+    if (viewsFailed) {
+      // The stage detaches the views' mount once PID 1 is gone (stage.c detach_views): a PID 1 that
+      // failed in its set-up (a volume target it can't make) ends the connection before the
+      // kernel's INIT is answered when that comes first. The stage's exit code and its own line
+      // say why; a second line about the views would only repeat it.
+      if (viewsFailed instanceof FuseConnectionEnded) {
+        const code = await exited;
+        if (code !== 0) return code;
+      }
       stage?.kill('SIGKILL');
-      throw withContext('views', err);
-    });
+      throw withContext('views', viewsFailed);
+    }
     if (req.net.mode === 'private' && stage.pid !== undefined) {
       // Attached before the sync byte: the workload starts with its network configured and its
       // ports published. (A stage that already exited explains itself through its exit code.)
@@ -258,6 +270,8 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
     sync?.end('x');
     mark('released');
+    // The views' workers start only if the sandbox outlives the launch (ViewServer lazyWorkers).
+    server.startWorkersLater(VIEW_WORKERS_AFTER_MS);
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const name = req.name ?? null;
     void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
@@ -279,6 +293,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
     if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
     if (TIMED) process.stderr.write(`sandbox-timings ${JSON.stringify(timings)}\n`);
+    if (TIMED && viewServer) process.stderr.write(`sandbox-views ${JSON.stringify(viewServer.renderCounts())}\n`);
   }
 }
 

@@ -4,6 +4,7 @@
 // answer is one line on stdout, so the bench can sample the serving daemons' CPU time between them:
 //   lat N FILE     N timed reads of FILE        -> "ok T1 T2 ..." (microseconds)
 //   tput MS FILE   2 processes read FILE for MS ms -> "ok COUNT"
+//   spaced N MS FILE  N timed reads of FILE, MS ms apart -> "ok T1 T2 ..." (microseconds)
 //   first FILE     one timed read (call it first) -> "ok T"
 //   quit
 #define _GNU_SOURCE
@@ -50,6 +51,19 @@ static void latency(long n, const char *path) {
   printf("\n");
 }
 
+// Reads spaced further apart than the views' render cache keeps a render (10 ms): each one renders.
+static void spaced(long n, long ms, const char *path) {
+  struct timespec gap = {ms / 1000, (ms % 1000) * 1000000L};
+  printf("ok");
+  for (long i = 0; i < n; i++) {
+    nanosleep(&gap, NULL);
+    double t0 = now_us();
+    read_once(path);
+    printf(" %.1f", now_us() - t0);
+  }
+  printf("\n");
+}
+
 static void throughput(long ms, const char *path) {
   int fds[2];
   if (pipe(fds) < 0) exit(1);
@@ -77,11 +91,12 @@ static void throughput(long ms, const char *path) {
 
 int main(void) {
   char line[4096], path[4000];
-  long n;
+  long n, ms;
   setvbuf(stdout, NULL, _IOLBF, 0);
   while (fgets(line, sizeof line, stdin)) {
     if (sscanf(line, "lat %ld %3999s", &n, path) == 2) latency(n, path);
     else if (sscanf(line, "tput %ld %3999s", &n, path) == 2) throughput(n, path);
+    else if (sscanf(line, "spaced %ld %ld %3999s", &n, &ms, path) == 3) spaced(n, ms, path);
     else if (sscanf(line, "first %3999s", path) == 1) {
       double t0 = now_us();
       read_once(path);

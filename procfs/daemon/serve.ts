@@ -21,7 +21,7 @@ import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
 import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
-import { cgroupViewSource } from '../view-source.js';
+import { cgroupViewSpec } from '../view-source.js';
 import { hostBootMs } from './source.js';
 import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
 
@@ -94,10 +94,8 @@ class Daemon {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    const { source, stop } = cgroupViewSource(cgroup, this.bootMs);
-    this.server.register(id, source, views);
-    this.server.warm(id);
-    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop });
+    this.server.register(id, cgroupViewSpec(cgroup, this.bootMs), views);
+    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop: () => undefined });
     return views;
   }
 
@@ -250,12 +248,18 @@ function handleClient(sock: Socket, daemon: Daemon): void {
   });
 }
 
-/** Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is detached. */
+/**
+ * Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is
+ * detached (nothing unmounts it when its server dies: no fusermount watches it). Before mkdir, which
+ * would fail on it.
+ */
 function clearDeadMount(dir: string): void {
   try {
     statSync(dir);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOTCONN') throw err;
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return;
+    if (code !== 'ENOTCONN') throw err;
     execFileSync('umount', ['-l', dir]);
   }
 }
@@ -272,8 +276,8 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     await unlink(socketPath);
   }
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  await mkdir(mountDir, { recursive: true, mode: 0o755 });
   clearDeadMount(mountDir);
+  await mkdir(mountDir, { recursive: true, mode: 0o755 });
   const server = new ViewServer(mountDir, { byTarget: true });
   await server.mount().catch((err) => {
     throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);

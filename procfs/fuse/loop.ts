@@ -2,7 +2,7 @@
 // the handler, write the reply in place with one write(2). Several workers may read the same
 // descriptor: the kernel hands each request to exactly one reader (fs/fuse/dev.c
 // fuse_dev_do_read), and a reply finds its request by `unique`, whoever writes it.
-import { readSync, writeSync } from 'node:fs';
+import { read, readSync, writeSync } from 'node:fs';
 import type { Control } from './control.js';
 import type { FuseHandler, RequestContext } from './handler.js';
 import {
@@ -62,11 +62,16 @@ function transient(code: string | undefined): boolean {
   return code === 'EINTR' || code === 'EAGAIN';
 }
 
-/**
- * Serve requests from `fd` until the server stops (control.requestStop, then one request to wake
- * this worker) or the connection ends (ENODEV: unmounted and no copy left, or aborted).
- */
-export function serveFuse(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): LoopEnd {
+/** One reader's request handling: its buffers, and `handle(n)` for the request just read into `buffer`. */
+export interface Dispatcher {
+  /** Where the next request must be read (REQUEST_BUFFER bytes). */
+  readonly buffer: Buffer;
+  /** Answer the request of `n` bytes in `buffer`; false when the connection is gone. */
+  handle(n: number): boolean;
+}
+
+/** Build a dispatcher: one per reader (a worker, or the main thread), each with its own buffers. */
+export function createDispatcher(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): Dispatcher {
   const inBuf = Buffer.allocUnsafe(REQUEST_BUFFER);
   const inView = new DataView(inBuf.buffer, inBuf.byteOffset, inBuf.byteLength);
   const outBuf = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_READ);
@@ -109,8 +114,8 @@ export function serveFuse(fd: number, handler: FuseHandler, control: Control, op
   };
   const error = (value: number): boolean => reply(-value, 0);
 
-  /** Handle the request in inBuf[0..n); false when the connection is gone. */
-  const handle = (n: number): boolean => {
+  /** Answer the request in inBuf[0..n) once its header is read; false when the connection is gone. */
+  const answer = (n: number): boolean => {
     const op = h.opcode;
     const body = IN_HEADER_SIZE;
     const node = Number(h.nodeid);
@@ -212,36 +217,79 @@ export function serveFuse(fd: number, handler: FuseHandler, control: Control, op
     }
   };
 
+  const handle = (n: number): boolean => {
+    if (n < IN_HEADER_SIZE) {
+      control.count('malformed'); // nothing to answer: no header, no unique
+      return true;
+    }
+    h = readInHeader(inView);
+    control.countOpcode(h.opcode);
+    if (h.len !== n) {
+      control.count('malformed');
+      return h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+    }
+    try {
+      return answer(n);
+    } catch (err) {
+      control.count('handlerErrors');
+      options.onHandlerError?.(err, h.opcode);
+      return h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+    }
+  };
+  return { buffer: inBuf, handle };
+}
+
+/** What a failed read of /dev/fuse means: read again, the connection ended, or an error to throw. */
+function readFailed(fd: number, err: unknown): 'again' | 'unmounted' {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (transient(code)) return 'again';
+  if (code === 'ENODEV') return 'unmounted';
+  throw new Error(`read /dev/fuse (fd ${fd}): ${code ?? (err as Error).message}`);
+}
+
+/**
+ * Serve requests from `fd` on this thread, blocking in read(2), until the server stops
+ * (control.requestStop, then one request to wake this reader) or the connection ends (ENODEV:
+ * unmounted and no copy left, or aborted). A worker's loop.
+ */
+export function serveFuse(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): LoopEnd {
+  const { buffer, handle } = createDispatcher(fd, handler, control, options);
   for (;;) {
     if (control.stopping()) return 'stopped';
     let n: number;
     try {
-      n = readSync(fd, inBuf, 0, inBuf.length, null);
+      n = readSync(fd, buffer, 0, buffer.length, null);
     } catch (err) {
-      const code = (err as NodeJS.ErrnoException).code;
-      if (transient(code)) continue;
-      if (code === 'ENODEV') return 'unmounted';
-      throw new Error(`read /dev/fuse (fd ${fd}): ${code ?? (err as Error).message}`);
+      if (readFailed(fd, err) === 'again') continue;
+      return 'unmounted';
     }
-    if (n < IN_HEADER_SIZE) {
-      control.count('malformed'); // nothing to answer: no header, no unique
-      continue;
-    }
-    h = readInHeader(inView);
-    control.countOpcode(h.opcode);
-    let alive: boolean;
-    if (h.len !== n) {
-      control.count('malformed');
-      alive = h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
-    } else {
-      try {
-        alive = handle(n);
-      } catch (err) {
-        control.count('handlerErrors');
-        options.onHandlerError?.(err, h.opcode);
-        alive = h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
-      }
-    }
-    if (!alive) return 'unmounted';
+    if (!handle(n)) return 'unmounted';
   }
+}
+
+/**
+ * Serve requests from `fd` with the handler on this (the main) thread: each read(2) blocks one of
+ * libuv's pool threads, the answer is written here. Ends like serveFuse, and also after the request
+ * at hand once `handOver()` is true (workers serve from then on). Each request costs a hop from the
+ * pool thread to the event loop that a worker's loop does not pay, but no thread has to start.
+ */
+export function serveFuseAsync(fd: number, handler: FuseHandler, control: Control, options: LoopOptions & { handOver?: () => boolean; onRequest?: () => void } = {}): Promise<LoopEnd | 'handed over'> {
+  const { buffer, handle } = createDispatcher(fd, handler, control, options);
+  return new Promise((resolve, reject) => {
+    const next = (): void => {
+      if (control.stopping()) return resolve('stopped');
+      if (options.handOver?.()) return resolve('handed over');
+      read(fd, buffer, 0, buffer.length, null, (err, n) => {
+        try {
+          if (err) return readFailed(fd, err) === 'again' ? next() : resolve('unmounted');
+          if (!handle(n)) return resolve('unmounted');
+          options.onRequest?.();
+          next();
+        } catch (thrown) {
+          reject(thrown as Error);
+        }
+      });
+    };
+    next();
+  });
 }

@@ -4,8 +4,7 @@
 // child_process, i.e. libuv's uv_spawn, so no fork happens outside libuv (issue 20: a fork of
 // libfuse2's own while libuv's signal handlers were installed took libuv's signal lock with it).
 import { spawn } from 'node:child_process';
-import { openSync } from 'node:fs';
-import { readFile } from 'node:fs/promises';
+import { openSync, readFileSync } from 'node:fs';
 
 /** Options of a FUSE mount. */
 export interface FuseMountOptions {
@@ -13,6 +12,13 @@ export interface FuseMountOptions {
   fsname: string;
   /** The type is fuse.<subtype>. */
   subtype: string;
+  /**
+   * Mount read-only (default): a write open fails with EROFS in the VFS, and reads cost no GETATTR
+   * (on a read-write mount each direct-I/O read invalidates atime, fs/fuse/file.c
+   * fuse_invalidate_atime, and coreutils cat's fstat then asks for it). Read-write leaves refusing
+   * writes to the filesystem (the views answer EACCES, as before).
+   */
+  readOnly?: boolean;
 }
 
 /** Open /dev/fuse for a new connection (close-on-exec, as every Node open: only mount(8) gets it, as fd 3). */
@@ -43,14 +49,18 @@ function run(cmd: string, args: string[], fd?: number): Promise<void> {
  * default_permissions: the kernel checks modes, so no ACCESS requests.
  */
 export async function mountFuse(fd: number, mountpoint: string, opts: FuseMountOptions): Promise<void> {
-  const options = ['fd=3', 'rootmode=40000', 'user_id=0', 'group_id=0', 'allow_other', 'default_permissions', 'ro', 'nosuid', 'nodev', 'noexec'].join(',');
+  const options = ['fd=3', 'rootmode=40000', 'user_id=0', 'group_id=0', 'allow_other', 'default_permissions', opts.readOnly === false ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec'].join(',');
   // -i: no /sbin/mount.fuse helper; -n: no /etc/mtab.
   await run('mount', ['-i', '-n', '-t', `fuse.${opts.subtype}`, '-o', options, opts.fsname, mountpoint], fd);
 }
 
-/** Whether a FUSE mount is at `mountpoint` in this mount namespace (/proc/self/mountinfo; no request to the mount). */
-export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
-  const info = await readFile('/proc/self/mountinfo', 'utf8');
+/**
+ * Whether a FUSE mount is at `mountpoint` in this mount namespace (/proc/self/mountinfo, read
+ * synchronously: procfs text made in memory, no request to the mount, and no pool thread taken
+ * from a stop that runs beside the cgroups' removal).
+ */
+export function fuseMountedAt(mountpoint: string): boolean {
+  const info = readFileSync('/proc/self/mountinfo', 'utf8');
   const escaped = mountpoint.replace(/[ \t\n\\]/g, (c) => `\\${c.charCodeAt(0).toString(8).padStart(3, '0')}`);
   return info.split('\n').some((line) => {
     const f = line.split(' ');
@@ -63,3 +73,6 @@ export async function fuseMountedAt(mountpoint: string): Promise<boolean> {
 export async function unmountFuse(mountpoint: string): Promise<void> {
   await run('umount', ['-i', '-n', '-l', mountpoint]);
 }
+
+/** The commands a server's stop runs, as one object so tests can count them (vi.spyOn). */
+export const mountCommands = { unmount: unmountFuse };

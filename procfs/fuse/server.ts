@@ -7,21 +7,43 @@
 // reaches the mount even after `sandbox run`'s stage detached it), wait for every worker to end,
 // close /dev/fuse (fs/fuse/dev.c fuse_dev_release aborts the connection: copies answer ENOTCONN),
 // then detach the mount if it is still here.
-import { close, constants } from 'node:fs';
+import { closeSync, constants } from 'node:fs';
 import { open, stat, type FileHandle } from 'node:fs/promises';
-import { Worker } from 'node:worker_threads';
+import type { Worker } from 'node:worker_threads';
 import { Control, type FuseCounters } from './control.js';
-import { fuseMountedAt, mountFuse, openFuseDevice, unmountFuse, type FuseMountOptions } from './mount.js';
-import type { WorkerInput, WorkerMessage } from './worker.js';
+import { fuseMountedAt, mountCommands, mountFuse, openFuseDevice, type FuseMountOptions } from './mount.js';
+import type { FuseHandler } from './handler.js';
+import { serveFuseAsync, type LoopEnd } from './loop.js';
+import type { WorkerInput, WorkerMessage } from './run-worker.js';
 
 /** O_PATH (fcntl.h): a descriptor that names the mount's root without opening it (no OPENDIR). */
 const O_PATH = 0o10000000;
 
+/**
+ * The connection ended before the kernel's INIT was answered: the mount was detached (or the
+ * connection aborted) under a server still starting; nothing of the server itself failed.
+ */
+export class FuseConnectionEnded extends Error {
+  constructor(mountpoint: string) {
+    super(`the FUSE connection of ${mountpoint} ended before INIT was answered (the mount was detached or aborted)`);
+    this.name = 'FuseConnectionEnded';
+  }
+}
+
 /** Options of a FuseServer. */
 export interface FuseServerOptions extends FuseMountOptions {
   mountpoint: string;
-  /** Worker threads reading /dev/fuse (default 2). */
+  /** Worker threads started with the mount (default 2, or 0 with mainThreadHandler). */
   workers?: number;
+  /**
+   * Serve from the main thread with this handler (serveFuseAsync: a read on libuv's pool, the
+   * answer here) until a worker serves: no thread to start before the first answer.
+   */
+  mainThreadHandler?: FuseHandler;
+  /** With mainThreadHandler: workers startDeferredWorkers() starts (default 2). */
+  deferredWorkers?: number;
+  /** With mainThreadHandler: start the deferred workers once the main thread answered this many requests (default 256). */
+  workersAfterRequests?: number;
   /** The worker entry script (default: ./worker.js beside this module). */
   workerFile?: URL | string;
   /** URL of the handler module the generic worker entry imports (needed with the default workerFile). */
@@ -36,52 +58,43 @@ export interface FuseServerOptions extends FuseMountOptions {
 export class FuseServer {
   private root: FileHandle | null = null;
   private mounted = false;
-  private readonly exited: Promise<void>[];
+  private readonly workers: Worker[] = [];
+  private readonly exited: Promise<void>[] = [];
   private stopped: Promise<void> | null = null;
+  private ready!: () => void;
+  private failed!: (err: Error) => void;
+  private readonly initAnswered = new Promise<void>((resolve, reject) => ((this.ready = resolve), (this.failed = reject)));
+  private readonly log: (line: string) => void;
+  /** The main thread's reader, while it reads (stop wakes it like a worker). */
+  private mainReader: Promise<unknown> | null = null;
+  private mainReading = false;
+  private workerServing = false;
+  private deferredStarted = false;
 
   private constructor(
-    readonly mountpoint: string,
+    private readonly opts: FuseServerOptions,
     private readonly devFd: number,
     readonly control: Control,
-    private readonly workers: Worker[],
   ) {
-    this.exited = workers.map((w) => new Promise<void>((resolve) => w.once('exit', () => resolve())));
+    this.initAnswered.catch(() => undefined);
+    this.log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
+  }
+
+  get mountpoint(): string {
+    return this.opts.mountpoint;
   }
 
   /** Start the workers, mount, and resolve when INIT is answered (reject, leaving nothing, if any step fails). */
   static async start(opts: FuseServerOptions): Promise<FuseServer> {
-    const log = opts.log ?? ((line: string) => process.stderr.write(`${line}\n`));
-    const control = new Control();
-    const devFd = openFuseDevice();
-    const count = opts.workers ?? 2;
-    const workerFile = opts.workerFile ?? new URL('./worker.js', import.meta.url);
-    let ready!: () => void;
-    let failed!: (err: Error) => void;
-    const initAnswered = new Promise<void>((resolve, reject) => ((ready = resolve), (failed = reject)));
-    initAnswered.catch(() => undefined);
-    const workers: Worker[] = [];
-    for (let index = 0; index < count; index++) {
-      const input: WorkerInput = { fd: devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
-      const worker = new Worker(workerFile, { workerData: input, stdout: false, stderr: false });
-      worker.on('message', (m: WorkerMessage) => {
-        if (m.type === 'ready') ready();
-        else if (m.type === 'handler-error') log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
-      });
-      worker.on('error', (err) => {
-        log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);
-        failed(new Error(`fuse worker ${index}: ${err.message}`));
-      });
-      worker.on('exit', () => {
-        if (!control.stopping()) failed(new Error(`fuse worker ${index} ended before the server was ready`));
-      });
-      workers.push(worker);
-    }
-    const server = new FuseServer(opts.mountpoint, devFd, control, workers);
+    const server = new FuseServer(opts, openFuseDevice(), new Control());
+    for (let i = 0; i < (opts.workers ?? (opts.mainThreadHandler ? 0 : 2)); i++) server.addWorker();
     try {
-      await mountFuse(devFd, opts.mountpoint, opts);
+      await mountFuse(server.devFd, opts.mountpoint, opts);
       server.mounted = true;
-      control.setMounted();
-      await initAnswered;
+      server.control.setMounted();
+      // After the mount: read(2) of a /dev/fuse not yet mounted fails (fs/fuse/dev.c fuse_get_dev).
+      if (opts.mainThreadHandler) server.serveOnMainThread(opts.mainThreadHandler);
+      await server.initAnswered;
       // The root's own dentry is never revalidated: opening it with O_PATH sends no request.
       server.root = await open(opts.mountpoint, O_PATH | constants.O_DIRECTORY);
     } catch (err) {
@@ -89,6 +102,79 @@ export class FuseServer {
       throw err;
     }
     return server;
+  }
+
+  /** Serve from the main thread until a worker serves (see mainThreadHandler). */
+  private serveOnMainThread(handler: FuseHandler): void {
+    const { opts, control } = this;
+    const after = opts.workersAfterRequests ?? 256;
+    let answered = 0;
+    let reported = 0;
+    this.mainReading = true;
+    this.mainReader = serveFuseAsync(this.devFd, handler, control, {
+      onReady: () => this.ready(),
+      onHandlerError: (err, opcode) => {
+        if (reported++ < 10) this.log(`fuse ${opts.mountpoint}: handler error (opcode ${opcode}): ${(err as Error)?.stack ?? String(err)}`);
+      },
+      handOver: () => this.workerServing,
+      onRequest: () => {
+        if (++answered === after) this.startDeferredWorkers();
+      },
+    }).then(
+      (end: LoopEnd | 'handed over') => {
+        this.mainReading = false;
+        if (end === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
+      },
+      (err: Error) => {
+        this.mainReading = false;
+        this.log(`fuse ${opts.mountpoint}: main thread reader failed: ${err.stack ?? err.message}`);
+        this.failed(err);
+      },
+    );
+  }
+
+  /** Start the deferred workers (mainThreadHandler), once; the main thread hands over when one serves. */
+  startDeferredWorkers(): void {
+    if (this.deferredStarted || !this.opts.mainThreadHandler) return;
+    this.deferredStarted = true;
+    for (let i = 0; i < (this.opts.deferredWorkers ?? 2); i++) this.addWorker();
+  }
+
+  /** Workers started so far (tests and the bench count them). */
+  workerCount(): number {
+    return this.workers.length;
+  }
+
+  /** Start one more worker (also after start: it goes straight to reading requests); ignored once stopping. */
+  addWorker(): void {
+    if (this.control.stopping()) return;
+    const index = this.workers.length;
+    const { opts, control } = this;
+    const input: WorkerInput = { fd: this.devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
+    // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
+    // `sandbox run -- true` starts no worker.
+    const { Worker } = process.getBuiltinModule('node:worker_threads');
+    const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
+    worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'ready') this.ready();
+      else if (m.type === 'serving') this.workerServing = true;
+      else if (m.type === 'ended' && m.why === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
+      else if (m.type === 'stderr') process.stderr.write(m.text);
+      else if (m.type === 'handler-error') this.log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
+    });
+    worker.on('error', (err) => {
+      this.log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);
+      this.failed(new Error(`fuse worker ${index}: ${err.message}`));
+    });
+    this.exited.push(
+      new Promise<void>((resolve) =>
+        worker.once('exit', () => {
+          if (!control.stopping()) this.failed(new Error(`fuse worker ${index} ended before the server was ready`));
+          resolve();
+        }),
+      ),
+    );
+    this.workers.push(worker);
   }
 
   /** The server's counters (requests per opcode, ENOSYS answers, handler errors, interrupts). */
@@ -104,17 +190,24 @@ export class FuseServer {
 
   private async doStop(): Promise<void> {
     this.control.requestStop();
+    // A worker still starting (addWorker shortly before) ends now instead of after its start; one in
+    // read(2) ends once the LOOKUP below wakes it (its reply is then never written: the stat fails
+    // when /dev/fuse closes).
+    for (const w of this.workers) void w.terminate();
     const root = this.root;
     if (this.mounted) {
       // One LOOKUP per worker; a name never cached (an error is not cached as a negative entry).
       // Lookups left unanswered (a worker took another request instead) fail when /dev/fuse closes.
-      const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.mountpoint;
-      for (let i = 0; i < this.workers.length; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
+      const dir = root !== null ? `/proc/self/fd/${root.fd}` : this.opts.mountpoint;
+      const readers = this.workers.length + (this.mainReading ? 1 : 0);
+      for (let i = 0; i < readers; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
     }
-    await Promise.all(this.exited);
-    await root?.close();
+    await Promise.all([...this.exited, this.mainReader]);
+    const rootClosed = root?.close();
     this.root = null;
-    await new Promise<void>((resolve) => close(this.devFd, () => resolve()));
-    if (await fuseMountedAt(this.mountpoint)) await unmountFuse(this.mountpoint);
+    // On this thread: release of /dev/fuse aborts the connection and waits for no request.
+    closeSync(this.devFd);
+    await rootClosed;
+    if (fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
   }
 }

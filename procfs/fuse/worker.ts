@@ -1,43 +1,9 @@
-// The entry of one FUSE worker thread: load the filesystem's handler module, wait until the server
-// has mounted, then serve requests until stopped (procfs/fuse/loop.ts). Everything a handler needs
-// comes in workerData (plain data and SharedArrayBuffers) or is opened here: no request crosses
-// threads.
-import { parentPort, workerData } from 'node:worker_threads';
-import { Control } from './control.js';
-import type { FuseHandler, HandlerModule } from './handler.js';
-import { serveFuse, type LoopEnd } from './loop.js';
-
-/** What FuseServer passes to each worker. */
-export interface WorkerInput {
-  fd: number;
-  index: number;
-  control: SharedArrayBuffer;
-  /** URL of the handler module (exports createHandler). */
-  handlerModule: string;
-  handlerData: unknown;
-}
-
-/** Messages a worker posts to the server. */
-export type WorkerMessage = { type: 'started' } | { type: 'ready'; minor: number } | { type: 'ended'; why: LoopEnd } | { type: 'handler-error'; opcode: number; message: string };
-
-/** Handler errors reported per worker (the rest are only counted). */
-const REPORTED_ERRORS = 10;
-
-/** Run one worker: the part after the handler is built, shared with entries that build their handler statically. */
-export function runWorker(input: WorkerInput, handler: FuseHandler): void {
-  const post = (m: WorkerMessage): void => parentPort?.postMessage(m);
-  const control = new Control(input.control);
-  post({ type: 'started' });
-  if (!control.waitMounted()) return post({ type: 'ended', why: 'stopped' });
-  let reported = 0;
-  const why = serveFuse(input.fd, handler, control, {
-    onReady: (minor) => post({ type: 'ready', minor }),
-    onHandlerError: (err, opcode) => {
-      if (reported++ < REPORTED_ERRORS) post({ type: 'handler-error', opcode, message: (err as Error)?.stack ?? String(err) });
-    },
-  });
-  post({ type: 'ended', why });
-}
+// The generic entry of one FUSE worker thread: import the filesystem's handler module named in
+// workerData, build its handler, and serve (run-worker.ts). Everything a handler needs comes in
+// workerData (plain data and SharedArrayBuffers) or is opened here: no request crosses threads.
+import { workerData, parentPort } from 'node:worker_threads';
+import type { HandlerModule } from './handler.js';
+import { runWorker, type WorkerInput } from './run-worker.js';
 
 if (parentPort && (workerData as WorkerInput | undefined)?.handlerModule) {
   const input = workerData as WorkerInput;

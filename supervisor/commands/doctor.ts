@@ -24,8 +24,6 @@ export interface Check {
 
 /** Controllers a v2 sandbox needs in its parent's cgroup.subtree_control. */
 const V2_REQUIRED = ['cpu', 'cpuset', 'memory', 'pids'];
-/** Directories the dynamic linker searches for Debian's libfuse2 (multiarch and plain). */
-const LIB_DIRS = ['/lib/x86_64-linux-gnu', '/usr/lib/x86_64-linux-gnu', '/lib/aarch64-linux-gnu', '/usr/lib/aarch64-linux-gnu', '/lib64', '/usr/lib64', '/lib', '/usr/lib'];
 
 async function checkRoot(): Promise<Check> {
   const uid = process.getuid?.() ?? -1;
@@ -70,12 +68,14 @@ async function checkFuseDevice(): Promise<Check> {
   }
 }
 
-async function checkLibfuse(): Promise<Check> {
-  const lib = LIB_DIRS.map((d) => `${d}/libfuse.so.2`).find((p) => existsSync(p));
-  const fusermount = (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => `${d}/fusermount`).find((p) => existsSync(p));
-  if (lib && fusermount) return { name: 'libfuse2', ok: true, detail: `${lib}, ${fusermount}` };
-  const missing = [lib ? null : 'libfuse.so.2 (fuse-native links it)', fusermount ? null : 'fusermount (unmounts the views)'].filter(Boolean);
-  return { name: 'libfuse2', ok: false, detail: `missing ${missing.join(' and ')}`, fix: 'apt-get update && apt-get install -y libfuse2 fuse' };
+/** mount(8) and umount(8): the views' FUSE mount is made and detached through them (procfs/fuse/mount.ts). */
+async function checkMountTools(): Promise<Check> {
+  const find = (name: string) => (process.env.PATH ?? '').split(':').filter(Boolean).map((d) => `${d}/${name}`).find((p) => existsSync(p));
+  const mount = find('mount');
+  const umount = find('umount');
+  if (mount && umount) return { name: 'mount(8)', ok: true, detail: `${mount}, ${umount}` };
+  const missing = [mount ? null : 'mount (mounts the views)', umount ? null : 'umount (unmounts the views)'].filter(Boolean);
+  return { name: 'mount(8)', ok: false, detail: `missing ${missing.join(' and ')}`, fix: 'apt-get update && apt-get install -y mount' };
 }
 
 async function checkUserNamespaces(): Promise<Check> {
@@ -162,7 +162,7 @@ async function checkLandlock(): Promise<Check> {
 
 /** Run every check. */
 export async function runChecks(): Promise<Check[]> {
-  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkLibfuse(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs(), checkLandlock()]);
+  return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkMountTools(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs(), checkLandlock()]);
 }
 
 /** "ok    name: detail" / "FAIL  name: detail\n      fix: command". */
@@ -174,7 +174,7 @@ export function formatChecks(checks: readonly Check[]): string {
 export function registerDoctor(program: Command, onExit: (code: number) => void): void {
   program
     .command('doctor')
-    .description('check this host: root, cgroups, /dev/fuse, libfuse2, namespaces, the default user namespace, the native stage, lxcfs')
+    .description('check this host: root, cgroups, /dev/fuse, mount(8), namespaces, the default user namespace, the native stage, lxcfs')
     .option('--json', 'a JSON array of {name, ok, detail, fix}')
     .addHelpText('after', '\nExamples:\n  sandbox doctor\n  sandbox doctor --json\n\nExit status: 0 when every check passes, 1 otherwise.')
     .action(async (flags: { json?: boolean }) => {

@@ -1,4 +1,4 @@
-// `sandbox doctor` on this host (root, v1 hybrid, /dev/fuse, libfuse2: everything present), a
+// `sandbox doctor` on this host (root, v1 hybrid, /dev/fuse, mount(8): everything present), a
 // failing check with its fix, and the lifecycle commands' "not root" error.
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -27,7 +27,7 @@ describe.skipIf(skip)('sandbox doctor', () => {
     // Landlock scopes (ABI 6, Linux 6.12) are a warning where the kernel lacks them, never a failure.
     const landlock = landlockAbi() >= FIRST_ABI_WITH_SCOPES ? /^ok {4}landlock: ABI \d+: /.source : /^warn {2}landlock: .*--net none/.source;
     expect(lines.pop()).toMatch(new RegExp(landlock));
-    expect(names.slice(0, -1)).toEqual(['root', 'cgroups', '/dev/fuse', 'libfuse2', 'user namespaces', 'default user namespace', 'namespaces', 'native stage', 'lxcfs']);
+    expect(names.slice(0, -1)).toEqual(['root', 'cgroups', '/dev/fuse', 'mount(8)', 'user namespaces', 'default user namespace', 'namespaces', 'native stage', 'lxcfs']);
     const json = JSON.parse((await cli(['doctor', '--json'])).stdout) as { name: string; ok: boolean }[];
     expect(json.every((c) => c.ok)).toBe(true);
   });
@@ -35,7 +35,7 @@ describe.skipIf(skip)('sandbox doctor', () => {
   it('says what is missing and the command that fixes it, exit 1', async () => {
     const r = await cli(['doctor'], { env: { ...process.env, PATH: '/nonexistent' } });
     expect(r.code).toBe(1);
-    expect(r.stdout).toContain('FAIL  libfuse2: missing fusermount (unmounts the views)\n      fix: apt-get update && apt-get install -y libfuse2 fuse\n');
+    expect(r.stdout).toContain('FAIL  mount(8): missing mount (mounts the views) and umount (unmounts the views)\n      fix: apt-get update && apt-get install -y mount\n');
   });
 
   it('a current directory whose file system refuses ID-mapped mounts: the default user namespace check fails with its fix', async () => {

@@ -5,10 +5,9 @@
 import { existsSync } from 'node:fs';
 import { mkdir, open, readFile, rm, type FileHandle } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
-import { ZERO_LOAD } from '../../procfs/loadavg.js';
-import { sampleTasks } from '../../procfs/tasks.js';
-import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
+import { ViewServer, type SandboxViewSpec } from '../../procfs/fs.js';
+import { cgroupViewSpec } from '../../procfs/view-source.js';
+import { VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import type { CgroupManager } from '../../supervisor/cgroup/types.js';
 import { leftovers, sandboxUnavailable } from '../helpers/sandbox.js';
@@ -18,18 +17,9 @@ const skip = requireOrSkip(sandboxUnavailable());
 const dir = `/run/sandbox/test-abuse-${process.pid}`;
 const mountpoint = `${dir}/views`;
 
-/** A view source over a real cgroup, as supervisor/run.ts builds it. */
-function sourceOf(cgroup: CgroupManager): SandboxViewSource {
-  return {
-    memoryStats: () => cgroup.memoryStats(),
-    cpuStats: () => cgroup.cpuStats(),
-    load: () => ZERO_LOAD,
-    tasks: () => sampleTasks(cgroup.threads()),
-    ioStats: () => cgroup.ioStats(),
-    pressureStats: (resource) => cgroup.pressureStats(resource),
-    limitsKey: (part) => cgroup.limitsKey(part),
-    memory: createViewMemory(Date.now()),
-  };
+/** A view spec of a real cgroup, as supervisor/run.ts builds it. */
+function sourceOf(cgroup: CgroupManager): SandboxViewSpec {
+  return cgroupViewSpec(cgroup, Date.now());
 }
 
 /** Read `size` bytes at `offset` of an open file. */

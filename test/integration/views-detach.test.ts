@@ -1,13 +1,13 @@
-// The views mount is undone without fusermount: `sandbox run`'s stage detaches it once PID 1 has
-// exited (native/stage/stage.c detach_views), and the server's unmount (procfs/fs.ts unmountViewFs)
-// then skips fuse-native's `fusermount -uz` exec; a mount still there is unmounted with it as before.
+// The views mount is undone without an unmount command: `sandbox run`'s stage detaches it once PID 1
+// has exited (native/stage/stage.c detach_views), and the server's stop (procfs/fuse/server.ts)
+// then skips its `umount -l` exec; a mount still there is unmounted with it as before.
 // Both end with nothing mounted. Reads here are asynchronous: this process serves the mount.
 import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
-import Fuse from 'fuse-native';
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { ViewServer } from '../../procfs/fs.js';
+import { mountCommands } from '../../procfs/fuse/mount.js';
 import { REMOVING_PREFIX, RUN_DIR, removeState } from '../../supervisor/state.js';
 import { STAGE, fuseUnavailable, stageUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
@@ -48,19 +48,19 @@ describe.skipIf(skip)('detaching the views mount', () => {
     expect(await isMounted()).toBe(false);
   });
 
-  it('the stage detaches the views once its command has exited, and the unmount then runs no fusermount', async () => {
+  it('the stage detaches the views once its command has exited, and the unmount then runs no umount', async () => {
     expect(await isMounted()).toBe(true);
     expect(await stage(['--detach-views', mountpoint])).toBe(0);
     expect(await isMounted()).toBe(false);
-    const execUnmount = vi.spyOn(Fuse, 'unmount');
+    const execUnmount = vi.spyOn(mountCommands, 'unmount');
     await server.unmount();
     expect(execUnmount).not.toHaveBeenCalled();
   });
 
-  it('without --detach-views the mount stays until the server unmounts it with fusermount', async () => {
+  it('without --detach-views the mount stays until the server unmounts it with umount', async () => {
     expect(await stage([])).toBe(0);
     expect(await isMounted()).toBe(true);
-    const execUnmount = vi.spyOn(Fuse, 'unmount');
+    const execUnmount = vi.spyOn(mountCommands, 'unmount');
     await server.unmount();
     expect(execUnmount).toHaveBeenCalledTimes(1);
     expect(await isMounted()).toBe(false);

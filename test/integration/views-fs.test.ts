@@ -2,54 +2,48 @@
 // read at any offset and size, fresh text on a re-read from offset 0 (as /proc gives top), read-only
 // files whose size is the text's rounded up to a page (sendfile readers such as busybox cat get the
 // text), a limit change visible at the next read, and degrading to the host
-// file when a view can't be computed. Stats come from a real captured v1 tree.
+// file when a view can't be computed. Stats come from a real captured v1 tree (a copy without
+// memory.stat stands for a cgroup whose figures are gone).
+// Every test runs twice: with worker threads serving (the daemon's way) and with the main thread
+// serving until workers are wanted (`sandbox run`'s way, lazyWorkers).
 // Reads here are asynchronous: this process serves the mount, and a synchronous read would deadlock.
 import { cp, mkdir, open, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
-import { ViewServer, type SandboxViewSource } from '../../procfs/fs.js';
-import { ZERO_LOAD } from '../../procfs/loadavg.js';
-import { EMPTY_TASKS } from '../../procfs/tasks.js';
-import { createViewMemory, VIEWS } from '../../procfs/views/index.js';
+import { ViewServer, type SandboxViewSpec, type ViewServerOptions } from '../../procfs/fs.js';
+import { cgroupViewSpec } from '../../procfs/view-source.js';
+import { VIEWS } from '../../procfs/views/index.js';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import { fuseUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(fuseUnavailable());
 const TREE = fileURLToPath(new URL('../fixtures/cgroup-v1/busy-256M', import.meta.url));
-const dir = `/run/sandbox/test-fs-${process.pid}`;
-const mountpoint = `${dir}/views`;
+const MODES: Array<{ mode: string; options: ViewServerOptions }> = [
+  { mode: 'worker threads', options: {} },
+  // No worker ever starts here: every request of these tests is answered by the main thread.
+  { mode: 'the main thread (lazyWorkers)', options: { lazyWorkers: true, workersAfterRequests: 1e9 } },
+];
 
-describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
-  const server = new ViewServer(mountpoint);
+describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $mode', ({ options }) => {
+  const dir = `/run/sandbox/test-fs-${process.pid}-${options.lazyWorkers ? 'main' : 'workers'}`;
+  const mountpoint = `${dir}/views`;
+  const server = new ViewServer(mountpoint, options);
   const liveTree = `${dir}/tree`;
-  const source = async (root = TREE): Promise<SandboxViewSource> => {
-    const cgroup = await openCgroup({ id: 'fixture', root });
-    return {
-      memoryStats: () => cgroup.memoryStats(),
-      cpuStats: () => cgroup.cpuStats(),
-      load: () => ZERO_LOAD,
-      tasks: () => EMPTY_TASKS,
-      ioStats: () => cgroup.ioStats(),
-      pressureStats: (resource) => cgroup.pressureStats(resource),
-      limitsKey: (part) => cgroup.limitsKey(part),
-      memory: createViewMemory(Date.now() - 5000),
-    };
-  };
+  const brokenTree = `${dir}/broken`;
+  const MEMORY_LEAF = 'sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture';
+  const source = async (root = TREE): Promise<SandboxViewSpec> => cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
     await cp(TREE, liveTree, { recursive: true });
+    await cp(TREE, brokenTree, { recursive: true });
+    await rm(`${brokenTree}/${MEMORY_LEAF}/memory.stat`);
     await server.mount();
     server.register('box', await source());
     server.register('live', await source(liveTree));
-    server.register('broken', {
-      ...(await source()),
-      memoryStats: () => {
-        throw new Error('cgroup gone');
-      },
-    });
+    server.register('broken', await source(brokenTree));
   });
 
   afterAll(async () => {
@@ -157,9 +151,29 @@ describe.skipIf(skip)('ViewServer on a real FUSE mount', () => {
       expect(keys(first)).toEqual(keys(host));
       expect(/^MemTotal:.*$/m.exec(first)?.[0]).toBe(/^MemTotal:.*$/m.exec(host)?.[0]);
       const warnings = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('broken'));
-      expect(warnings).toEqual([`sandbox: view /proc/meminfo of broken serves the host file: cgroup gone\n`]);
+      expect(warnings).toEqual([expect.stringMatching(/^sandbox: view \/proc\/meminfo of broken serves the host file: .*memory\.stat.*\n$/)]);
     } finally {
       warn.mockRestore();
     }
+  });
+
+  it.runIf(options.lazyWorkers)('starts no worker until the main thread has answered workersAfterRequests requests', async () => {
+    expect(server.workerCount()).toBe(0); // every test before this one was answered by the main thread alone
+    const lazy = new ViewServer(`${dir}/lazy`, { lazyWorkers: true, workersAfterRequests: 30, workers: 1 });
+    await mkdir(`${dir}/lazy`);
+    await lazy.mount();
+    try {
+      lazy.register('box', await source());
+      // A cat: LOOKUP (first time), GETATTR (read-write mount), OPEN, READ, READ at EOF, RELEASE.
+      for (let i = 0; i < 2; i++) await readFile(`${dir}/lazy/box/loadavg`, 'utf8');
+      expect(lazy.workerCount()).toBe(0);
+      for (let i = 0; i < 20; i++) expect(await readFile(`${dir}/lazy/box/loadavg`, 'utf8')).toMatch(/^\d+\.\d\d /);
+      expect(lazy.workerCount()).toBe(1);
+      // The worker takes over: reads go on being answered.
+      for (let i = 0; i < 10; i++) expect(await readFile(`${dir}/lazy/box/meminfo`, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
+    } finally {
+      await lazy.unmount();
+    }
+    expect(await readFile('/proc/self/mounts', 'utf8')).not.toContain(`${dir}/lazy`);
   });
 });

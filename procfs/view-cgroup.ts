@@ -1,0 +1,55 @@
+// A cgroup's views are rendered in the FUSE worker that reads the request, so each worker opens the
+// cgroup itself, read-only, from a description that crosses threads as plain data: the layout of
+// the cgroup's own leaf directories (what detectLayout returns for a process inside it) and the
+// root the paths are read under. Built once where the cgroup is known (`sandbox run`: its manager;
+// the daemon: a container's /proc/<pid>/cgroup).
+import { readFileSync } from 'node:fs';
+import { posix } from 'node:path';
+import { CgroupFs } from '../supervisor/cgroup/index.js';
+import { detectLayout, type CgroupLayout } from '../supervisor/cgroup/detect.js';
+import { V1Manager } from '../supervisor/cgroup/v1/manager.js';
+import { V2Manager } from '../supervisor/cgroup/v2/manager.js';
+import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+
+/** A cgroup as plain data: its leaf in each hierarchy (layout ownDirs) and the root paths are read under. */
+export interface CgroupDescription {
+  root: string;
+  layout: CgroupLayout;
+}
+
+/** A SignalFn that refuses: the views only read. */
+function neverSignal(pid: number, signal: NodeJS.Signals): void {
+  throw new Error(`refusing to send ${signal} to pid ${pid}: the views read their cgroup only`);
+}
+
+/**
+ * Describe the cgroup whose leaf directories are `dirs` (CgroupManager.dirs, resolved under root):
+ * this process's own layout with each hierarchy's directory replaced by the leaf under its mount.
+ */
+export function describeCgroup(dirs: readonly string[], root = '/'): CgroupDescription {
+  const read = (p: string) => readFileSync(posix.join(root, p), 'utf8');
+  const layout = detectLayout(read('/proc/self/cgroup'), read('/proc/self/mountinfo'));
+  const host = dirs.map((d) => (root !== '/' && d.startsWith(`${root}/`) ? d.slice(root.length) : d));
+  const leafIn = (mountpoint: string) => host.find((d) => d.startsWith(`${mountpoint}/`)) ?? null;
+  if (layout.mode === 'v2') {
+    const leaf = leafIn(layout.mountpoint);
+    if (leaf === null) throw new Error(`no cgroup directory under ${layout.mountpoint} among ${dirs.join(' ')}`);
+    return { root, layout: { ...layout, ownDir: leaf } };
+  }
+  const hierarchies = layout.hierarchies.flatMap((h) => {
+    const leaf = leafIn(h.mountpoint);
+    return leaf === null ? [] : [{ ...h, ownDir: leaf }];
+  });
+  return { root, layout: { mode: 'v1', hierarchies } };
+}
+
+/** Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await). */
+export function openDescribedCgroup(d: CgroupDescription): ReadOnlyCgroup {
+  const fs = new CgroupFs(d.root);
+  const { layout } = d;
+  if (layout.mode === 'v2') return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), neverSignal);
+  const names = new Set(layout.hierarchies.map((h) => posix.basename(h.ownDir)));
+  if (names.size !== 1) throw new Error(`cgroup leaves have different names (${[...names].join(', ')})`);
+  const leaf = [...names][0]!;
+  return new V1Manager(fs, layout.hierarchies.map((h) => ({ ...h, ownDir: posix.dirname(h.ownDir) })), leaf, neverSignal);
+}

@@ -1,0 +1,223 @@
+// The views' filesystem as one FUSE reader serves it (procfs/fuse/handler.ts; a worker, or the main
+// thread under lazyWorkers): routed by node id, rendered here, in the thread that reads the request. Node ids are made of the sandbox's key
+// (never reused) and what the node is: key × 64 + 0 the sandbox's directory, 1 + i view i of VIEWS,
+// 32 + j directory j of TARGET_DIRS (the daemon's by-target layout). So an id one worker answered a
+// LOOKUP with means the same in every worker. Semantics are those of procfs/fs.ts's top comment.
+import { EMPTY_TASKS, sampleTasks } from './tasks.js';
+import type { Entry, FuseHandler } from './fuse/handler.js';
+import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
+import { OpenTable, type OpenTableData } from './fuse/open-table.js';
+import { stderrLine } from './fuse/run-worker.js';
+import { KeptFiles } from '../supervisor/kept-files.js';
+import { RenderCache } from './render-cache.js';
+import { openDescribedCgroup } from './view-cgroup.js';
+import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
+import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+import { VIEWS, createViewMemory, readViewStats, renderView, type ViewSpec } from './views/index.js';
+
+/** What each view worker gets. */
+export interface ViewHandlerData {
+  shared: SharedViewData;
+  opens: OpenTableData;
+  byTarget: boolean;
+  mountedAtMs: number;
+  /** View files one sandbox may hold open at once; the open past it gets EMFILE. */
+  maxOpenPerSandbox: number;
+}
+
+const ROOT = 1;
+const NODES_PER_KEY = 64;
+const FIRST_DIR = 32;
+const DIR_MODE = 0o40555;
+const FILE_MODE = 0o100444;
+/** Names below a sandbox never change while it is registered: cached for an hour. */
+const ENTRY_MS = 3600_000;
+/** A sandbox's own name may come back with a new key (re-registered): cached for a second. */
+const SANDBOX_ENTRY_MS = 1000;
+/** Attributes (the size follows the text) for a second. */
+const ATTR_MS = 1000;
+const PAGE = 4096;
+const O_ACCMODE = 3;
+
+/** Directories of the by-target layout: every proper prefix of a view's target. */
+export const TARGET_DIRS: readonly string[] = [...new Set(VIEWS.flatMap((v) => v.target.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)))];
+
+/** The size a view file reports for a text of `length` bytes: rounded up to a page (procfs/fs.ts says why). */
+export function viewFileSize(length: number): number {
+  return Math.max(PAGE, Math.ceil(length / PAGE) * PAGE);
+}
+
+/** One sandbox as this worker serves it. */
+interface Served {
+  reg: Registered;
+  views: readonly ViewSpec[];
+  cgroup: ReadOnlyCgroup | null;
+  renders: RenderCache;
+}
+
+/** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
+export function createViewHandler(data: ViewHandlerData, warn: (line: string) => void = stderrLine): FuseHandler {
+  const shared = new SharedViews(data.shared);
+  const opens = new OpenTable(data.opens);
+  const hostFiles = new KeptFiles();
+  /** Texts too long for a shared slot, kept by the worker that rendered them. */
+  const local = new Map<number, Buffer>();
+  let generation = -1;
+  let byKey = new Map<number, Served>();
+  let byId = new Map<string, Served>();
+  /** Ids of keys no longer registered, for the warning of an open that outlived its sandbox. */
+  const goneIds = new Map<number, string>();
+
+  const sync = (): void => {
+    if (shared.generation() === generation) return;
+    const { generation: g, entries } = shared.readRegistry();
+    const next = new Map<number, Served>();
+    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache() });
+    for (const [key, s] of byKey) if (!next.has(key)) goneIds.set(key, s.reg.id);
+    if (goneIds.size > 10_000) goneIds.clear();
+    byKey = next;
+    byId = new Map([...next.values()].map((s) => [s.reg.id, s]));
+    generation = g;
+  };
+
+  const attr = (ino: number, mode: number, size: number): Attr => ({ ino, mode, size, nlink: mode === DIR_MODE ? 2 : 1, uid: 0, gid: 0, timeMs: data.mountedAtMs });
+
+  /** What a node id names: a sandbox dir ('' or a target dir) or a view file; null when unknown. */
+  const decode = (nodeid: number): { served: Served | null; key: number; spec: ViewSpec | null; dir: string | null } | null => {
+    const key = Math.floor(nodeid / NODES_PER_KEY);
+    const sub = nodeid % NODES_PER_KEY;
+    const served = byKey.get(key) ?? null;
+    if (sub === 0) return { served, key, spec: null, dir: '' };
+    if (sub >= FIRST_DIR) {
+      const dir = TARGET_DIRS[sub - FIRST_DIR];
+      return dir === undefined ? null : { served, key, spec: null, dir };
+    }
+    const spec = VIEWS[sub - 1];
+    return spec === undefined ? null : { served, key, spec, dir: null };
+  };
+
+  const fileId = (key: number, spec: ViewSpec) => key * NODES_PER_KEY + 1 + VIEWS.indexOf(spec);
+  const dirId = (key: number, dir: string) => key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
+
+  /** Children of a directory of a sandbox: names, and whether each is a view (else a directory). */
+  const children = (served: Served, dir: string): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
+    if (!data.byTarget) return dir === '' ? served.views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
+    const out = new Map<string, { name: string; spec: ViewSpec | null; path: string }>();
+    for (const v of served.views) {
+      if (!v.target.startsWith(`${dir}/`)) continue;
+      const name = v.target.slice(dir.length + 1).split('/')[0]!;
+      const path = `${dir}/${name}`;
+      out.set(name, { name, spec: path === v.target ? v : null, path });
+    }
+    return [...out.values()];
+  };
+
+  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => {
+    try {
+      if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
+      served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
+      const { cgroup, renders, reg } = served;
+      const nowMs = Date.now();
+      const limitsKey = spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '';
+      const cached = renders.get(spec.name, limitsKey, nowMs);
+      if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
+      if (cached) return cached;
+      const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
+      const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
+      const stats = readViewStats(cgroup, spec);
+      const load = shared.load(reg.slot);
+      // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
+      const text =
+        spec.name === 'stat' || spec.name === 'uptime'
+          ? shared.withMemory(reg.slot, reg.startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
+          : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(reg.startedAtMs), nowMs);
+      const content = Buffer.from(text);
+      if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
+      return content;
+    } catch (err) {
+      const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
+      if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
+      try {
+        return Buffer.from(hostFiles.read(spec.hostPath ?? spec.target));
+      } catch {
+        return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
+      }
+    }
+  };
+
+  return {
+    lookup(parent, name): Entry | number {
+      sync();
+      if (parent === ROOT) {
+        const served = byId.get(name);
+        return served ? { nodeid: dirId(served.reg.key, ''), attr: attr(dirId(served.reg.key, ''), DIR_MODE, 0), entryTtlMs: SANDBOX_ENTRY_MS, attrTtlMs: ATTR_MS } : -Errno.ENOENT;
+      }
+      const node = decode(parent);
+      if (!node?.served || node.dir === null) return -Errno.ENOENT;
+      const child = children(node.served, node.dir).find((c) => c.name === name);
+      if (!child) return -Errno.ENOENT;
+      if (child.spec) {
+        const id = fileId(node.key, child.spec);
+        return { nodeid: id, attr: attr(id, FILE_MODE, viewFileSize(render(node.key, node.served, child.spec, false).length)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+      }
+      const id = dirId(node.key, child.path);
+      return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+    },
+    getattr(nodeid) {
+      sync();
+      if (nodeid === ROOT) return { attr: attr(ROOT, DIR_MODE, 0), ttlMs: ATTR_MS };
+      const node = decode(nodeid);
+      if (!node?.served) return -Errno.ENOENT;
+      if (!node.spec) return { attr: attr(nodeid, DIR_MODE, 0), ttlMs: ATTR_MS };
+      return { attr: attr(nodeid, FILE_MODE, viewFileSize(render(node.key, node.served, node.spec, false).length)), ttlMs: ATTR_MS };
+    },
+    open(nodeid, flags) {
+      sync();
+      const node = decode(nodeid);
+      if (!node?.served || !node.spec) return -Errno.ENOENT;
+      if ((flags & O_ACCMODE) !== 0) return -Errno.EACCES;
+      // EMFILE, the one errno of a refused open: the sandbox holds its cap of view files, or the
+      // server's table (every sandbox's opens) is full. Each open costs 330-580 bytes here.
+      const sandboxSlot = node.served.reg.slot;
+      if (!shared.claimOpen(sandboxSlot, data.maxOpenPerSandbox)) return -Errno.EMFILE;
+      const slot = opens.alloc([nodeid]);
+      if (slot < 0) {
+        shared.releaseOpen(sandboxSlot);
+        return -Errno.EMFILE;
+      }
+      return { fh: slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
+    },
+    read(nodeid, fh, offset, size, out) {
+      if (!opens.inUse(fh)) return -Errno.EBADF;
+      sync();
+      const node = decode(nodeid);
+      if (!node?.spec) return -Errno.EBADF;
+      let text = offset === 0 ? null : (opens.getBytes(fh) ?? local.get(fh) ?? null);
+      if (text === null) {
+        // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
+        text = render(node.key, node.served, node.spec, true);
+        if (opens.setBytes(fh, text)) local.delete(fh);
+        else local.set(fh, text);
+      }
+      if (offset >= text.length) return 0;
+      return text.copy(out, 0, offset, Math.min(text.length, offset + size));
+    },
+    release(nodeid, fh) {
+      if (!opens.inUse(fh)) return;
+      opens.free(fh);
+      local.delete(fh);
+      // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
+      sync();
+      const served = byKey.get(Math.floor(nodeid / NODES_PER_KEY));
+      if (served) shared.releaseOpen(served.reg.slot);
+    },
+    readdir(nodeid) {
+      sync();
+      if (nodeid === ROOT) return [...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR }));
+      const node = decode(nodeid);
+      if (!node?.served || node.dir === null) return -Errno.ENOTDIR;
+      return children(node.served, node.dir).map((c) => ({ name: c.name, ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path), type: c.spec ? DT_REG : DT_DIR }));
+    },
+    statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
+  };
+}

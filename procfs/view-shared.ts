@@ -1,0 +1,266 @@
+// What the view server's threads share (SharedArrayBuffers, handed to each worker at start): the
+// registry of served sandboxes (a seqlocked JSON text and its generation), each sandbox's load
+// averages (sampled on the main thread every 5 s), its ViewMemory (the counters /proc/stat and
+// /proc/uptime carry between renders, which must never run backwards whichever worker renders),
+// and which of its views already warned. A sandbox has a slot (reused) and a key (never reused:
+// node ids are made of it, and the kernel may cache them).
+import type { CgroupDescription } from './view-cgroup.js';
+import type { LoadAverages } from './loadavg.js';
+import type { ViewMemory } from './views/index.js';
+import type { ViewName } from './views/index.js';
+import type { TaskSample } from './tasks.js';
+
+/** Bytes of the registry's JSON text per sandbox slot (a description is ~0.5-1 KiB). */
+const REGISTRY_BYTES_PER_SANDBOX = 4 << 10;
+/** Bytes of one sandbox's ViewMemory (JSON; ~60 bytes per visible and per host CPU). */
+const MEMORY_BYTES = 32 << 10;
+
+/** Int32 words of one sandbox's task record: lock, running, blocked, threads, lastPid, scans, open files. */
+const TASK_WORDS = 8;
+const T_LOCK = 0;
+const T_RUNNING = 1;
+const T_BLOCKED = 2;
+const T_THREADS = 3;
+const T_LAST_PID = 4;
+const T_SCANS = 5;
+const T_OPEN = 6;
+/** BigInt64 words of one sandbox's task times (µs): when the last scan ended, when the next may start, time spent scanning. */
+const TIME_WORDS = 3;
+/**
+ * A scan may take at most 1/(1 + this) of one CPU: the next starts no sooner than this many times
+ * the last one's duration after it ended.
+ */
+export const TASK_SCAN_SPACING = 20;
+
+/** Views counted by renderCounted (at least VIEWS.length). */
+const RENDER_COUNTERS = 32;
+
+/** One registered sandbox, as every thread sees it. */
+export interface Registered {
+  id: string;
+  key: number;
+  slot: number;
+  cgroup: CgroupDescription;
+  startedAtMs: number;
+  views: ViewName[];
+}
+
+/** The shared buffers (workerData). */
+export interface SharedViewData {
+  registry: SharedArrayBuffer;
+  loads: SharedArrayBuffer;
+  memory: SharedArrayBuffer;
+  warned: SharedArrayBuffer;
+  /** Per sandbox: the task record (TASK_WORDS Int32) and its times (TIME_WORDS BigInt64). */
+  tasks: SharedArrayBuffer;
+  taskTimes: SharedArrayBuffer;
+  /** Render cache hits and misses per view (Int32 pairs, every sandbox together). */
+  renders: SharedArrayBuffer;
+}
+
+/** Allocate the shared buffers for `sandboxes` slots (memory is the kernel's zero pages until written). */
+export function createSharedViewData(sandboxes: number): SharedViewData {
+  return {
+    registry: new SharedArrayBuffer(8 + sandboxes * REGISTRY_BYTES_PER_SANDBOX),
+    loads: new SharedArrayBuffer(sandboxes * 3 * 4),
+    memory: new SharedArrayBuffer(sandboxes * (8 + MEMORY_BYTES)),
+    warned: new SharedArrayBuffer(sandboxes * 4),
+    tasks: new SharedArrayBuffer(sandboxes * TASK_WORDS * 4),
+    taskTimes: new SharedArrayBuffer(sandboxes * TIME_WORDS * 8),
+    renders: new SharedArrayBuffer(RENDER_COUNTERS * 2 * 4),
+  };
+}
+
+/** A thread's view of the shared buffers. */
+export class SharedViews {
+  private readonly regHead: Int32Array;
+  private readonly regBytes: Buffer;
+  private readonly loads: Int32Array;
+  private readonly memHeads: Int32Array;
+  private readonly memBytes: Buffer;
+  private readonly warned: Int32Array;
+  private readonly tasks: Int32Array;
+  private readonly taskTimes: BigInt64Array;
+  private readonly renderCounts: Int32Array;
+
+  constructor(data: SharedViewData) {
+    this.renderCounts = new Int32Array(data.renders);
+    this.tasks = new Int32Array(data.tasks);
+    this.taskTimes = new BigInt64Array(data.taskTimes);
+    this.regHead = new Int32Array(data.registry, 0, 2);
+    this.regBytes = Buffer.from(data.registry, 8);
+    this.loads = new Int32Array(data.loads);
+    this.memHeads = new Int32Array(data.memory);
+    this.memBytes = Buffer.from(data.memory);
+    this.warned = new Int32Array(data.warned);
+  }
+
+  /** The registry's generation (even when stable); changes on every write. */
+  generation(): number {
+    return Atomics.load(this.regHead, 0);
+  }
+
+  /** Write the registry (main thread only: one writer). */
+  writeRegistry(entries: readonly Registered[]): void {
+    const text = Buffer.from(JSON.stringify(entries));
+    if (text.length > this.regBytes.length) throw new Error(`view registry: ${entries.length} sandboxes take ${text.length} bytes, more than ${this.regBytes.length}`);
+    Atomics.add(this.regHead, 0, 1); // odd: being written
+    text.copy(this.regBytes);
+    Atomics.store(this.regHead, 1, text.length);
+    Atomics.add(this.regHead, 0, 1);
+  }
+
+  /** Read the registry and the generation it was read at (retries while a write is under way). */
+  readRegistry(): { generation: number; entries: Registered[] } {
+    for (;;) {
+      const before = Atomics.load(this.regHead, 0);
+      if (before % 2 === 1) continue;
+      const length = Atomics.load(this.regHead, 1);
+      const text = this.regBytes.toString('utf8', 0, length);
+      if (Atomics.load(this.regHead, 0) !== before) continue;
+      return { generation: before, entries: before === 0 ? [] : (JSON.parse(text) as Registered[]) };
+    }
+  }
+
+  /** Store a sandbox's load averages. */
+  setLoad(slot: number, load: LoadAverages): void {
+    Atomics.store(this.loads, slot * 3, load.load1);
+    Atomics.store(this.loads, slot * 3 + 1, load.load5);
+    Atomics.store(this.loads, slot * 3 + 2, load.load15);
+  }
+
+  /** A sandbox's load averages. */
+  load(slot: number): LoadAverages {
+    return { load1: Atomics.load(this.loads, slot * 3), load5: Atomics.load(this.loads, slot * 3 + 1), load15: Atomics.load(this.loads, slot * 3 + 2) };
+  }
+
+  /** Clear a slot for a new sandbox (main thread, before the registry names it). */
+  resetSlot(slot: number): void {
+    this.setLoad(slot, { load1: 0, load5: 0, load15: 0 });
+    Atomics.store(this.warned, slot, 0);
+    Atomics.store(this.memHeads, this.memHead(slot) + 1, 0);
+    for (let i = 0; i < TASK_WORDS; i++) Atomics.store(this.tasks, slot * TASK_WORDS + i, 0);
+    for (let i = 0; i < TIME_WORDS; i++) Atomics.store(this.taskTimes, slot * TIME_WORDS + i, 0n);
+  }
+
+  /**
+   * The sandbox's task counts, scanned by `scan` only when the last scan is old enough: it ended
+   * TASK_SCAN_SPACING times its own duration ago. So the scans a sandbox causes cost at most ~5% of
+   * one CPU whatever its reads: a small sandbox (5 threads, ~0.1 ms a scan) is scanned fresh for
+   * reads 2 ms apart, as before (the render cache already reuses a render for 10 ms); one of 3000
+   * threads (~45 ms a scan here) about once a second, where every render scanned before. Reads
+   * between scans get the last counts; one thread scans while the others answer with the last
+   * counts (only the very first scan is waited for).
+   */
+  taskSample(slot: number, scan: () => TaskSample): TaskSample {
+    const base = slot * TASK_WORDS;
+    const times = slot * TIME_WORDS;
+    const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+    for (;;) {
+      const never = Atomics.load(this.taskTimes, times) === 0n;
+      if (!never && BigInt(nowUs()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
+      if (Atomics.compareExchange(this.tasks, base + T_LOCK, 0, 1) === 0) break;
+      if (!never) return this.storedTasks(base);
+      Atomics.wait(this.tasks, base + T_LOCK, 1, 5);
+    }
+    try {
+      const started = nowUs();
+      const t = scan();
+      const ended = nowUs();
+      Atomics.store(this.tasks, base + T_RUNNING, t.running);
+      Atomics.store(this.tasks, base + T_BLOCKED, t.blocked);
+      Atomics.store(this.tasks, base + T_THREADS, t.threads);
+      Atomics.store(this.tasks, base + T_LAST_PID, t.lastPid);
+      Atomics.add(this.tasks, base + T_SCANS, 1);
+      Atomics.add(this.taskTimes, times + 2, BigInt(ended - started));
+      Atomics.store(this.taskTimes, times, BigInt(ended));
+      Atomics.store(this.taskTimes, times + 1, BigInt(ended + TASK_SCAN_SPACING * (ended - started)));
+      return t;
+    } finally {
+      Atomics.store(this.tasks, base + T_LOCK, 0);
+      Atomics.notify(this.tasks, base + T_LOCK);
+    }
+  }
+
+  private storedTasks(base: number): TaskSample {
+    return { running: Atomics.load(this.tasks, base + T_RUNNING), blocked: Atomics.load(this.tasks, base + T_BLOCKED), threads: Atomics.load(this.tasks, base + T_THREADS), lastPid: Atomics.load(this.tasks, base + T_LAST_PID) };
+  }
+
+  /** Count a render asked for a read of view `index`: answered by the render cache (hit) or rendered. */
+  renderCounted(index: number, hit: boolean): void {
+    Atomics.add(this.renderCounts, index * 2 + (hit ? 0 : 1), 1);
+  }
+
+  /** Render cache hits and misses of view `index` since the server started. */
+  renderCount(index: number): { hits: number; misses: number } {
+    return { hits: Atomics.load(this.renderCounts, index * 2), misses: Atomics.load(this.renderCounts, index * 2 + 1) };
+  }
+
+  /** Count one more open view file of the sandbox in `slot`; false (nothing counted) when it holds `cap` already. */
+  claimOpen(slot: number, cap: number): boolean {
+    const at = slot * TASK_WORDS + T_OPEN;
+    if (Atomics.add(this.tasks, at, 1) < cap) return true;
+    Atomics.sub(this.tasks, at, 1);
+    return false;
+  }
+
+  /** Count one open view file of the sandbox in `slot` less (its release). */
+  releaseOpen(slot: number): void {
+    Atomics.sub(this.tasks, slot * TASK_WORDS + T_OPEN, 1);
+  }
+
+  /** View files the sandbox in `slot` holds open. */
+  openFiles(slot: number): number {
+    return Atomics.load(this.tasks, slot * TASK_WORDS + T_OPEN);
+  }
+
+  /** Task scans of the sandbox in `slot` since it was registered, the time they took and the last one took (ms). */
+  taskScans(slot: number): { scans: number; busyMs: number; lastMs: number } {
+    const at = slot * TIME_WORDS;
+    const lastUs = Number(Atomics.load(this.taskTimes, at + 1) - Atomics.load(this.taskTimes, at)) / TASK_SCAN_SPACING;
+    return { scans: Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS), busyMs: Number(Atomics.load(this.taskTimes, at + 2)) / 1000, lastMs: lastUs / 1000 };
+  }
+
+  /** Whether this call is the first to warn about view `index` of the sandbox in `slot`. */
+  firstWarning(slot: number, index: number): boolean {
+    const bit = 1 << index;
+    return (Atomics.or(this.warned, slot, bit) & bit) === 0;
+  }
+
+  private memHead(slot: number): number {
+    return (slot * (8 + MEMORY_BYTES)) / 4;
+  }
+
+  /**
+   * Run `render` with the sandbox's ViewMemory, under the sandbox's lock: load it (or start it at
+   * startedAtMs), let the render advance it, store it back. Dates and the per-CPU Map go through JSON.
+   */
+  withMemory<T>(slot: number, startedAtMs: number, render: (memory: ViewMemory) => T): T {
+    const head = this.memHead(slot);
+    while (Atomics.compareExchange(this.memHeads, head, 0, 1) !== 0) Atomics.wait(this.memHeads, head, 1, 5);
+    try {
+      const length = Atomics.load(this.memHeads, head + 1);
+      const from = slot * (8 + MEMORY_BYTES) + 8;
+      const memory = length === 0 ? { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 } : decodeMemory(this.memBytes.toString('utf8', from, from + length));
+      const result = render(memory);
+      const text = Buffer.from(encodeMemory(memory));
+      if (text.length <= MEMORY_BYTES) {
+        text.copy(this.memBytes, from);
+        Atomics.store(this.memHeads, head + 1, text.length);
+      }
+      return result;
+    } finally {
+      Atomics.store(this.memHeads, head, 0);
+      Atomics.notify(this.memHeads, head, 1);
+    }
+  }
+}
+
+function encodeMemory(m: ViewMemory): string {
+  return JSON.stringify({ ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: [...m.cpu.seenPerCpu] } });
+}
+
+function decodeMemory(text: string): ViewMemory {
+  const m = JSON.parse(text) as ViewMemory & { cpu: null | (Omit<NonNullable<ViewMemory['cpu']>, 'seenPerCpu'> & { seenPerCpu: Array<[number, { userUs: number; systemUs: number }]> }) };
+  return { ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: new Map(m.cpu.seenPerCpu) } };
+}
