@@ -161,6 +161,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     const created = cgroup.create();
     created.catch(() => undefined); // awaited below
     const mounted = server.mount().then(() => mark('fuse'));
+    mounted.catch(() => undefined); // awaited below; a PID 1 that fails early ends the connection before that
     undo.push(async () => {
       await mounted.catch(() => undefined);
       await server.unmount();
@@ -212,7 +213,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       // its source resolved, as a volume's is (the stage follows no symlink in a volume's source).
       volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: realpathSync(req.workdir), target: req.workdir, readOnly: true }] : []), ...fs.volumes],
       tmpfs: fs.tmpfs,
-      root: root && { layers: fs.layers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
+      root: root && { layers: fs.layers, hostIdLayers: fs.hostIdLayers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
       oomScoreAdj: sandboxOomScoreAdj,
       command: req.command,
       env: req.env,
