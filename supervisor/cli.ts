@@ -16,7 +16,7 @@ import { parseNet, resolveNet } from './net/mode.js';
 import { resolveFilesystem, rootfsWorkdir, type FilesystemFlags } from './rootfs.js';
 import { heldCapabilities, resolveSecurity, type SecurityFlags } from './security.js';
 import { diskOwner } from './idmap.js';
-import { checkKeptIds } from './kept-ids.js';
+import { checkKeptIds, layersHoldingHostIds } from './kept-ids.js';
 import { chooseUsernsRange, parseUsernsMode, readIdDatabase } from './userns.js';
 
 /** Options of `sandbox run` as commander parses them. */
@@ -75,6 +75,7 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   const usernsMode = parseUsernsMode(flags.userns);
   const userns = usernsMode === 'private' ? chooseUsernsRange(readIdDatabase()) : null;
   if (fs.keep !== null) checkKeptIds(fs.keep, userns);
+  fs.hostIdLayers = layersHoldingHostIds(fs.layers, userns);
   if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
     throw new UsageError('--user', `with a user namespace (the default) the ids are inside it, below ${userns.count}; got "${flags.user}" (--userns=host for host ids)`);
   }

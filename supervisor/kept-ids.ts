@@ -6,6 +6,7 @@
 // host processes. So the mode is recorded when the layer is made and a different one is refused
 // (one line, exit 125). An upper kept before the record existed (no DIR/ids, DIR/upper not empty)
 // was written as host root: 0-based.
+import { basename, dirname } from 'node:path';
 import { constants, lstatSync, openSync, readFileSync, readdirSync, writeSync, closeSync } from 'node:fs';
 import { UsageError } from './errors.js';
 import type { UsernsRange } from './userns.js';
@@ -60,4 +61,31 @@ export function recordKeptIds(keep: string, userns: UsernsRange | null): void {
   } finally {
     closeSync(fd);
   }
+}
+
+/** The --layer DIRs that are the kept upper (DIR/upper) of a sandbox in this same user namespace
+ * range: their files already hold the range's host ids, so the stage takes them as they are
+ * (native/stage/rootfs.c map_layers). A kept upper of another mode or range is refused (one line). */
+export function layersHoldingHostIds(layers: readonly string[], userns: UsernsRange | null): string[] {
+  const held: string[] = [];
+  for (const layer of layers) {
+    if (basename(layer) !== 'upper') continue;
+    const file = `${dirname(layer)}/${KEPT_IDS_FILE}`;
+    let st;
+    try {
+      st = lstatSync(file);
+    } catch {
+      continue; // no record: an image, a committed layer, or an upper kept as host root (0-based)
+    }
+    if (!st.isFile()) continue; // not our record: the layer is read as any other
+    const was = readFileSync(file, 'utf8');
+    if (!was.startsWith('userns ')) continue;
+    if (was === keptIdsLine(userns)) {
+      held.push(layer);
+      continue;
+    }
+    const again = userns ? 'its range is not this one' : 'run without --userns=host';
+    throw new UsageError('--layer', `"${layer}" was kept under ${describe(was)}: ${again}; \`sandbox commit\` makes a 0-based layer of it`);
+  }
+  return held;
 }

@@ -38,6 +38,8 @@ export interface TmpfsMount {
 export interface FilesystemRequest {
   /** Overlay layers, lowest first (--rootfs DIR is the lowest); empty = the host's root. */
   layers: string[];
+  /** The layers that already hold the user namespace's host ids (kept uppers; kept-ids.ts): not ID-mapped. */
+  hostIdLayers?: string[];
   /** --keep DIR: the writable layer is DIR/upper (+ DIR/work) and survives the sandbox. */
   keep: string | null;
   volumes: Volume[];

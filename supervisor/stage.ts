@@ -39,7 +39,7 @@ export interface StageConfig {
   /** --tmpfs mounts. */
   tmpfs?: readonly { target: string; sizeBytes: number | null }[];
   /** A root of its own (supervisor/rootfs.ts): overlay layers, lowest first; absent = the host's root. */
-  root?: { layers: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
+  root?: { layers: readonly string[]; hostIdLayers?: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
   /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
   tty?: boolean;
   /** --cap-add/--cap-drop/--security-opt; absent or null: the stage's defaults. */
@@ -66,7 +66,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   for (const v of cfg.volumes ?? []) args.push('--volume', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   for (const t of cfg.tmpfs ?? []) args.push('--tmpfs', t.sizeBytes === null ? t.target : `${t.target}:${t.sizeBytes}`);
   if (cfg.root) {
-    for (const layer of cfg.root.layers) args.push('--layer', layer);
+    for (const layer of cfg.root.layers) args.push(cfg.root.hostIdLayers?.includes(layer) ? '--layer-host-ids' : '--layer', layer);
     args.push('--root-at', cfg.root.rootAt);
     if (cfg.root.upper !== null) args.push('--upper', cfg.root.upper);
     if (cfg.root.readOnly) args.push('--read-only');

@@ -34,6 +34,9 @@
  *                          and volumes are attached parents first (by the depth of their paths)
  *   --layer DIR           (repeatable, lowest first) the root is an overlay of these layers with a
  *                          writable upper layer, entered with pivot_root (rootfs.c); needs --root-at
+ *   --layer-host-ids DIR  (repeatable, in --layer's order) a layer whose files already hold the
+ *                          --userns range's host ids (a --keep upper of such a sandbox): not
+ *                          ID-mapped (rootfs.c map_layers)
  *   --root-at DIR          an empty host directory where PID 1 assembles the new root
  *   --upper DIR            upper and work dirs of the overlay are DIR/upper and DIR/work (they must
  *                          exist); default: a tmpfs that vanishes with the sandbox. Either way PID 1
@@ -226,8 +229,9 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->procs_fds = calloc(cap, sizeof *cfg->procs_fds);
 	cfg->tmpfs = calloc(cap, sizeof *cfg->tmpfs);
 	cfg->layers = calloc(cap, sizeof *cfg->layers);
+	cfg->layer_host_ids = calloc(cap, sizeof *cfg->layer_host_ids);
 	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds ||
-	    !cfg->tmpfs || !cfg->layers)
+	    !cfg->tmpfs || !cfg->layers || !cfg->layer_host_ids)
 		die("options", "calloc", "%zu", cap);
 
 	for (i = 1; i < argc; i++) {
@@ -272,7 +276,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
 		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--detach-views") && strcmp(opt, "--oom-score-adj") &&
 		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
-		    strcmp(opt, "--layer") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
+		    strcmp(opt, "--layer") && strcmp(opt, "--layer-host-ids") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
 		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join") &&
 		    strcmp(opt, "--userns") && strcmp(opt, "--idmap") && strcmp(opt, "--probe-idmap"))
 			die_msg("unknown option \"%s\"", opt);
@@ -334,12 +338,15 @@ void parse_options(int argc, char **argv, struct config *cfg)
 			cfg->rw[cfg->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
 		} else if (strcmp(opt, "--tmpfs") == 0) {
 			cfg->tmpfs[cfg->n_tmpfs++] = parse_tmpfs(value);
-		} else if (strcmp(opt, "--layer") == 0 || strcmp(opt, "--root-at") == 0 || strcmp(opt, "--upper") == 0) {
+		} else if (strcmp(opt, "--layer") == 0 || strcmp(opt, "--layer-host-ids") == 0 || strcmp(opt, "--root-at") == 0 ||
+			   strcmp(opt, "--upper") == 0) {
 			/* Paths of the overlay's options: ',' and ':' separate them (overlayfs.rst). */
 			if (value[0] != '/' || strpbrk(value, ",:\\") != NULL)
 				die_msg("invalid value for %s: \"%s\" (an absolute path without ',', ':' or '\\')", opt, value);
-			if (opt[2] == 'l')
+			if (opt[2] == 'l') {
+				cfg->layer_host_ids[cfg->n_layers] = strcmp(opt, "--layer-host-ids") == 0;
 				cfg->layers[cfg->n_layers++] = value;
+			}
 			else if (opt[2] == 'r')
 				cfg->root_at = value;
 			else

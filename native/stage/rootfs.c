@@ -79,7 +79,9 @@ static void ensure_dir(const struct config *cfg, const char *path, mode_t mode)
  * throwaway tmpfs and a --keep upper hold host-range ids (a set-user-ID file made inside is the
  * range's base on the host, never root's; issue 19, finding 4), and tmpfs needs no ID-mapping
  * support (Linux 6.3). A layer whose file system can't be ID-mapped (overlayfs itself, tmpfs
- * before 6.3, 9p) fails here with one line naming it and the way out (--userns=host).
+ * before 6.3, 9p) fails here with one line naming it and the way out (--userns=host). A layer
+ * given as --layer-host-ids (the --keep upper of an earlier sandbox of the same range) already
+ * holds the range's ids on disk: it is taken as it is, not mapped a second time.
  */
 static void map_layers(struct config *cfg)
 {
@@ -88,7 +90,11 @@ static void map_layers(struct config *cfg)
 	snprintf(dir, sizeof dir, "%s/layers", cfg->root_at);
 	ensure_dir(cfg, dir, 0700);
 	for (size_t i = 0; i < cfg->n_layers; i++) {
-		int tree = sys_open_tree(AT_FDCWD, cfg->layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		int tree;
+
+		if (cfg->layer_host_ids[i])
+			continue;
+		tree = sys_open_tree(AT_FDCWD, cfg->layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 		if (tree < 0)
 			die("--rootfs/--layer", "open_tree", "%s, OPEN_TREE_CLONE", cfg->layers[i]);

@@ -79,6 +79,7 @@ struct config {
 	struct pair *volumes;     size_t n_volumes;
 	struct tmpfs_mount *tmpfs; size_t n_tmpfs;
 	const char **layers;      size_t n_layers; /* --layer, lowest first; none: the host's root */
+	bool *layer_host_ids;     /* per layer: --layer-host-ids, its files already hold the range's host ids */
 	const char *root_at;      /* --root-at: empty host dir where the new root is assembled */
 	const char *upper;        /* --upper DIR: DIR/upper and DIR/work kept (--keep); NULL: a tmpfs */
 	bool read_only;           /* --read-only: the new root read-only once its mount points exist */

@@ -114,6 +114,21 @@ describe.skipIf(skip)('the default user namespace with a root of its own', () =>
     expect(hostOk.stdout).toBe('old\n');
   });
 
+  it('a kept upper as a --layer: read as it is under the same range (root\'s inside, set-id still not root\'s on the host); refused under --userns=host', async (ctx) => {
+    if (!mappable()) return ctx.skip();
+    const keep = join(scratch(), 'kept-layer');
+    expect((await cli(['run', '--rootfs', image, '--keep', keep, '--', '/bin/sh', '-c', ROOT_WORK], { env: ENV })).code).toBe(0);
+    const upper = join(keep, 'upper');
+    const r = await cli(['run', '--rootfs', image, '--layer', upper, '--', '/bin/sh', '-c', 'stat -c "%u:%g %a %n" /opt/suid /etc/image-marker; echo more >> /etc/image-marker && chmod 4700 /opt/suid && echo written'], { env: ENV });
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toBe('0:0 4755 /opt/suid\n1000:1001 644 /etc/image-marker\nwritten\n');
+    expect(r.code).toBe(0);
+    expect(owner(join(upper, 'opt', 'suid'))).toEqual({ uid: RANGE, gid: RANGE, mode: 0o4755 }); // the layer itself untouched
+    const host = await cli(['run', '--userns=host', '--rootfs', image, '--layer', upper, '--', '/bin/true'], { env: ENV });
+    expect(host.code).toBe(125);
+    expect(host.stderr).toBe(`sandbox: --layer: "${upper}" was kept under the default user namespace (host ids ${RANGE}:${RANGE}:65536): run without --userns=host; \`sandbox commit\` makes a 0-based layer of it\n`);
+  });
+
   it('--keep: a DIR/ids symlink (planted by an earlier sandbox in its cwd) is refused, its target neither read nor written', async () => {
     const keep = join(scratch(), 'kept-planted');
     const canary = join(scratch(), 'ids-canary');

@@ -30,6 +30,13 @@ describe('stageArgs', () => {
     ]);
   });
 
+  it('passes the layers lowest first, a kept upper of the same range as --layer-host-ids in its place', () => {
+    const root = { layers: ['/img', '/keep/upper', '/top'], hostIdLayers: ['/keep/upper'], rootAt: '/run/sandbox/x/root', upper: null, readOnly: false };
+    const args = stageArgs({ ...base, v1Hierarchies: null, root });
+    const at = args.indexOf('/img');
+    expect(args.slice(at - 1, at + 7)).toEqual(['--layer', '/img', '--layer-host-ids', '/keep/upper', '--layer', '/top', '--root-at', '/run/sandbox/x/root']);
+  });
+
   it('asks for cgroup2 when there are no v1 hierarchies', () => {
     const args = stageArgs({ ...base, v1Hierarchies: null });
     expect(args).toContain('--cgroup-v2');
