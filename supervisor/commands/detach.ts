@@ -40,8 +40,8 @@ export async function detach(): Promise<number> {
   let report = '';
   const pipe = child.stdio[REPORT_FD];
   if (!pipe) throw new SandboxError('run -d: no report pipe to the background supervisor');
-  // Done at the first full line, not at EOF: processes the supervisor starts (libfuse's fusermount,
-  // which stays for the mount's lifetime) may inherit the pipe's write end. If the supervisor
+  // Done at the first full line, not at EOF: processes the supervisor starts (the stage, pasta:
+  // they live as long as the sandbox) may inherit the pipe's write end. If the supervisor
   // exits without a line, its last writes are read within a short grace.
   await new Promise<void>((resolve, reject) => {
     pipe.on('data', (d: Buffer) => {
