@@ -7,6 +7,7 @@ import { CLI } from './sandbox-proc.js';
 /** A running daemon: its socket, and how to stop it. */
 export interface BenchDaemon {
   socket: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -27,7 +28,7 @@ export function startViewDaemon(): Promise<BenchDaemon> {
       log += d.toString();
       if (!log.includes('serving views at')) return;
       clearTimeout(timer);
-      resolve({ socket: `${dir}/api.sock`, stop });
+      resolve({ socket: `${dir}/api.sock`, pid: child.pid!, stop });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
