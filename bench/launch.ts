@@ -6,11 +6,14 @@
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchPeers, type Peer } from './peers.js';
+import { startViewDaemon } from './view-daemon.js';
 import { CLI } from './sandbox-proc.js';
 import { quantile } from './stats.js';
 import { fmt, progress, type Row, type Section } from './table.js';
 
 const OURS = 'sandbox run --cpu 20% --mem 256M -- true';
+/** The same with a running `sandbox procfs serve`: its views, no FUSE mount of its own (supervisor/shared-views.ts). */
+const OURS_SHARED = `${OURS}, views from a running procfs serve`;
 const NODE = 'node -e 0';
 /** The floor of any Node CLI that runs a command: Node's start, child_process, one fork + exec + wait. */
 const NODE_SPAWN = 'node -e spawn(true)';
@@ -32,10 +35,10 @@ interface Timed {
 }
 
 /** Run argv to completion (it must exit 0) and time it. */
-function time(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<Timed> {
+function time(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Timed> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env: env ?? process.env });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'], env });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', reject);
@@ -70,10 +73,13 @@ const PHASES: Array<[string, (m: Record<string, number>, wall: number) => number
 /** Run the launch scenario. */
 export async function launchBench(quick: boolean): Promise<Section> {
   const { peers, skipped } = launchPeers();
+  const daemon = await startViewDaemon();
+  const env = { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' };
   // The two floors answer the warm target only: they skip the cold runs, whose 0.5 s gaps are most
   // of the scenario's time.
-  const variants: Array<Peer & { warmOnly?: boolean }> = [
+  const variants: Array<Peer & { warmOnly?: boolean; env?: NodeJS.ProcessEnv }> = [
     { name: OURS, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' },
+    { name: OURS_SHARED, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M', env: { ...env, SANDBOX_PROCFS_SOCKET: daemon.socket } },
     ...(BASELINE_CLI ? [{ name: BASELINE, argv: (): [string, string[]] => [process.execPath, [BASELINE_CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' }] : []),
     { name: NODE, argv: () => [process.execPath, ['-e', '0']], limits: '' },
     { name: NODE_SPAWN, argv: () => [process.execPath, ['-e', NODE_SPAWN_CODE]], limits: '', warmOnly: true },
@@ -81,16 +87,16 @@ export async function launchBench(quick: boolean): Promise<Section> {
     { name: 'true', argv: () => ['true', []], limits: '' },
     ...peers,
   ];
-  const env = { ...process.env, SANDBOX_TIMINGS: '1' };
   // Full: 3 rounds of 6 warm and 2 cold runs of each: more gave the same ratios to node -e 0
   // (docs/bench/README.md, "Why these settings"); the cold runs' 0.5 s gaps are most of the scenario's time.
   const modes = { warm: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 6, gapMs: 0 }, cold: { rounds: quick ? 1 : 3, perRound: quick ? 1 : 2, gapMs: 500 } };
   const samples: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
-  const marks: Array<{ wall: number; marks: Record<string, number> }> = [];
+  /** Phase marks of our runs: with views of their own, and with a running server's. */
+  const marks: Record<string, Array<{ wall: number; marks: Record<string, number> }>> = { [OURS]: [], [OURS_SHARED]: [] };
   const roundMedians: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   let run = 0;
   try {
-    for (const v of variants) await time(...v.argv(run++), env); // warm-up, discarded
+    for (const v of variants) await time(...v.argv(run++), v.env ?? env); // warm-up, discarded
     for (const [mode, plan] of Object.entries(modes) as Array<['warm' | 'cold', (typeof modes)['warm']]>) {
       for (let round = 0; round < plan.rounds; round++) {
         const thisRound: Record<string, number[]> = {};
@@ -99,10 +105,10 @@ export async function launchBench(quick: boolean): Promise<Section> {
           for (let k = 0; k < inMode.length; k++) {
             const v = inMode[(i + k + round) % inMode.length]!;
             if (plan.gapMs) await sleep(plan.gapMs);
-            const t = await time(...v.argv(run++), env);
+            const t = await time(...v.argv(run++), v.env ?? env);
             (samples[mode][v.name] ??= []).push(t.ms);
             (thisRound[v.name] ??= []).push(t.ms);
-            if (v.name === OURS && t.marks) marks.push({ wall: t.ms, marks: t.marks });
+            if (t.marks) marks[v.name]?.push({ wall: t.ms, marks: t.marks });
           }
         }
         for (const [name, s] of Object.entries(thisRound)) (roundMedians[mode][name] ??= []).push(quantile(s, 0.5));
@@ -111,6 +117,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
     }
   } finally {
     for (const p of peers) p.cleanup?.();
+    await daemon.stop();
   }
   const rows: Row[] = [];
   for (const mode of ['warm', 'cold'] as const) {
@@ -120,7 +127,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
       const s = samples[mode][v.name] ?? [];
       const med = quantile(s, 0.5);
       const rm = roundMedians[mode][v.name] ?? [];
-      const isOurs = v.name === OURS;
+      const isOurs = v.name === OURS || v.name === OURS_SHARED;
       rows.push({
         metric: `${mode}: ${v.name}${v.limits && !isOurs ? ` (limits: ${v.limits})` : ''}`,
         ours: isOurs ? `${fmt(med, 1, 'ms')} (p90 ${fmt(quantile(s, 0.9), 1)}, p99 ${fmt(quantile(s, 0.99), 1)})` : '',
@@ -141,11 +148,14 @@ export async function launchBench(quick: boolean): Promise<Section> {
     [`the sandbox itself: ours − ${OUR_CLI}`, warm(OURS) - warm(OUR_CLI)],
   ];
   for (const [what, ms] of split) rows.push({ metric: `warm, added ms: ${what}`, ours: fmt(ms, 1, 'ms'), peer: '', ratio: '', spread: 'difference of medians', target: '' });
-  for (const [name, of] of PHASES) {
-    const xs = marks.map((m) => of(m.marks, m.wall)).filter(Number.isFinite);
-    rows.push({ metric: `ours, phase: ${name}`, ours: fmt(quantile(xs, 0.5), 1, 'ms'), peer: '', ratio: '', spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`, target: '' });
+  for (const [who, runs] of [['ours', marks[OURS]!], ['ours with a running server', marks[OURS_SHARED]!]] as const) {
+    for (const [name, of] of PHASES) {
+      const xs = runs.map((m) => of(m.marks, m.wall)).filter(Number.isFinite);
+      rows.push({ metric: `${who}, phase: ${name}`, ours: fmt(quantile(xs, 0.5), 1, 'ms'), peer: '', ratio: '', spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`, target: '' });
+    }
   }
   const notes = [`Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`,
+    `${OURS_SHARED}: a \`sandbox procfs serve\` of the bench's own serves the views (SANDBOX_PROCFS_SOCKET); its "FUSE" phase is the request to it. The other runs of ours serve their own (SANDBOX_PROCFS_SOCKET empty).`,
     `${NODE_SPAWN} is node -e "${NODE_SPAWN_CODE}": what any Node CLI that starts a process costs. ${OUR_CLI} is our CLI with no sandbox: Node's start and our code loaded.`,
   ];
   for (const s of skipped) notes.push(`skipped peer: ${s}`);

@@ -9,7 +9,8 @@
 // Reads spaced 20 ms apart (longer than the render cache keeps a render) show the render's own
 // cost; the render cache's hit rate is printed beside each latency row (the supervisor prints its
 // counts at exit under SANDBOX_TIMINGS=1). The fleet: 16 sandboxes each reading every view in a
-// loop (the pattern of lxcfs issue #446), ours (16 supervisors) against lxcfs serving the same 16.
+// loop (the pattern of lxcfs issue #446), ours (16 supervisors each serving its own; then one
+// running `sandbox procfs serve` serving 16 and 48) against lxcfs serving the same readers.
 // Figures are ratios in the same run, against the issue's targets.
 import { spawn, spawnSync, type ChildProcess, type ChildProcessWithoutNullStreams } from 'node:child_process';
 import { mkdirSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +18,7 @@ import { createInterface, type Interface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
 import { quantile } from './stats.js';
+import { startViewDaemon, type BenchDaemon } from './view-daemon.js';
 import type { Row as TableRow, Section } from './table.js';
 
 const CLI = fileURLToPath(new URL('../supervisor/main.cjs', import.meta.url));
@@ -42,8 +44,14 @@ interface Plan {
   fleetReads: number;
 }
 
-/** Sandboxes of the fleet row. */
-const FLEET = 16;
+/** The fleets: how many sandboxes, and whether one running `sandbox procfs serve` serves them all. */
+interface FleetSpec {
+  size: number;
+  shared: boolean;
+}
+const FLEETS_QUICK: readonly FleetSpec[] = [{ size: 16, shared: false }, { size: 16, shared: true }];
+const FLEETS_FULL: readonly FleetSpec[] = [...FLEETS_QUICK, { size: 48, shared: true }];
+const fleetLabel = (f: FleetSpec) => `fleet of ${f.size}, ${f.shared ? 'one shared server' : 'a server per sandbox'}`;
 /** Gap between spaced reads: twice the render cache's 10 ms. */
 const SPACED_MS = 20;
 /** Views with the heavy targets (a render that reads and parses host and cgroup text). */
@@ -65,7 +73,8 @@ interface Samples {
   spacedUs: Record<Variant, Record<File, number[]>>;
   /** Render cache counts of the steady-state sandbox's supervisor, per view (null: it printed none). */
   cache: Record<string, { hits: number; misses: number }> | null;
-  fleet: Record<'ours' | 'lxcfs', { latencyUs: number[]; cpuTicks: number; reads: number }>;
+  /** Per fleet (fleetLabel). */
+  fleets: Record<string, Record<'ours' | 'lxcfs', { latencyUs: number[]; cpuTicks: number; reads: number }>>;
 }
 
 const perFile = <T>(make: () => T): Record<File, T> => Object.fromEntries(FILES.map((f) => [f, make()])) as Record<File, T>;
@@ -124,9 +133,11 @@ class Reader {
  * Start the reader inside a new sandbox, with the peers' directory bound in read-only at the same
  * path (the host's /run, where it lives, is covered inside a sandbox), or on the host with null.
  */
-function startReader(peers: Peers | null): Reader {
+function startReader(peers: Peers | null, viewSocket = ''): Reader {
   const args = peers === null ? [] : [CLI, 'run', '--cpu', '100%', '--mem', '512M', '-v', `${peers.dir}:${peers.dir}:ro`, '--', READER];
-  const child = spawn(peers === null ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SANDBOX_TIMINGS: '1' } });
+  // SANDBOX_PROCFS_SOCKET: the views of a running `sandbox procfs serve`, or (empty) the sandbox's own.
+  const env = { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: viewSocket };
+  const child = spawn(peers === null ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
   return new Reader(child);
 }
 
@@ -215,36 +226,40 @@ async function spacedReads(plan: Plan, peers: Peers, samples: Samples): Promise<
 }
 
 /**
- * The fleet: FLEET sandboxes, each reading every view in turn, all at once; ours (each sandbox's
- * own supervisor serves it) and lxcfs (one daemon for all) in alternating order every round.
- * Server CPU: the FLEET supervisors' ticks against lxcfs's.
+ * A fleet: spec.size sandboxes, each reading every view in turn, all at once; ours (each sandbox's
+ * own supervisor serves it, or one shared daemon) and lxcfs (one daemon for all) in alternating
+ * order every round. Server CPU: the supervisors' ticks (or the shared daemon's) against lxcfs's.
  */
-async function fleet(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
+async function fleet(plan: Plan, peers: Peers, samples: Samples, spec: FleetSpec): Promise<void> {
   const readers: Reader[] = [];
+  const daemon: BenchDaemon | null = spec.shared ? await startViewDaemon() : null;
+  const counts: Samples['fleets'][string] = { ours: { latencyUs: [], cpuTicks: 0, reads: 0 }, lxcfs: { latencyUs: [], cpuTicks: 0, reads: 0 } };
+  samples.fleets[fleetLabel(spec)] = counts;
   try {
-    for (let i = 0; i < FLEET; i++) readers.push(startReader(peers));
+    for (let i = 0; i < spec.size; i++) readers.push(startReader(peers, daemon?.socket ?? ''));
     await Promise.all(readers.map(async (r) => {
       for (const file of FILES) for (const v of ['ours', 'lxcfs'] as const) await r.ask(`lat 3 ${pathOf(v, file, peers)}`);
     }));
     const ticks = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
     for (let round = 0; round < plan.fleetRounds; round++) {
       for (const v of round % 2 === 0 ? (['ours', 'lxcfs'] as const) : (['lxcfs', 'ours'] as const)) {
-        const pids = v === 'ours' ? readers.map((r) => r.child.pid!) : [peers.lxcfs.pid];
+        const pids = v === 'lxcfs' ? [peers.lxcfs.pid] : daemon ? [daemon.pid] : readers.map((r) => r.child.pid!);
         const before = ticks(pids);
         const times = await Promise.all(readers.map(async (r) => {
           const out: number[] = [];
           for (let k = 0; k < FILES.length; k++) out.push(...(await r.ask(`lat ${plan.fleetReads} ${pathOf(v, FILES[(k + round) % FILES.length]!, peers)}`)));
           return out;
         }));
-        const f = samples.fleet[v];
+        const f = counts[v];
         f.cpuTicks += ticks(pids) - before;
         for (const t of times) f.latencyUs.push(...t);
         f.reads += times.reduce((n, t) => n + t.length, 0);
       }
-      process.stderr.write(`procfs bench: fleet round ${round + 1}/${plan.fleetRounds}\n`);
+      process.stderr.write(`procfs bench: ${fleetLabel(spec)}: round ${round + 1}/${plan.fleetRounds}\n`);
     }
   } finally {
     await Promise.all(readers.map((r) => r.quit()));
+    await daemon?.stop();
   }
 }
 
@@ -304,16 +319,16 @@ function report(samples: Samples): Row[] {
   for (const file of FILES) {
     ratioRow(`${file}: daemon CPU per read`, (v) => (samples.cpuTicks[v][file] * TICK_US) / samples.reads[v][file], '', (r) => r <= 0.5, '<= 0.5', us);
   }
-  const f = samples.fleet;
-  if (f.ours.reads > 0 && f.lxcfs.reads > 0) {
+  for (const [label, f] of Object.entries(samples.fleets)) {
+    if (f.ours.reads === 0 || f.lxcfs.reads === 0) continue;
     const cpu = (v: 'ours' | 'lxcfs') => (f[v].cpuTicks * TICK_US) / f[v].reads;
     const o = cpu('ours');
     const l = cpu('lxcfs');
-    rows.push([`fleet of ${FLEET} sandboxes, every view in a loop: server CPU per read`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 0.5', o / l <= 0.5 ? 'yes' : 'NO']);
+    rows.push([`${label}, every view in a loop: server CPU per read`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 0.5', o / l <= 0.5 ? 'yes' : 'NO']);
     for (const [q, target] of [[0.5, ''], [0.99, '<= 1.0']] as const) {
       const qo = quantile(f.ours.latencyUs, q);
       const ql = quantile(f.lxcfs.latencyUs, q);
-      rows.push([`fleet of ${FLEET}: p${q * 100} latency`, us(qo), '', us(ql), '', (qo / ql).toFixed(2), target, !target || qo <= ql ? 'yes' : 'NO']);
+      rows.push([`${label}: p${q * 100} latency`, us(qo), '', us(ql), '', (qo / ql).toFixed(2), target, !target || qo <= ql ? 'yes' : 'NO']);
     }
   }
   for (const file of ['meminfo', 'stat'] as const) {
@@ -351,7 +366,7 @@ export async function procfsBench(quick: boolean): Promise<Section> {
     firstReadUs: { ours: { meminfo: [], stat: [] }, lxcfs: { meminfo: [], stat: [] } },
     spacedUs: { ours: perFile(() => []), floor: perFile(() => []), lxcfs: perFile(() => []) },
     cache: null,
-    fleet: { ours: { latencyUs: [], cpuTicks: 0, reads: 0 }, lxcfs: { latencyUs: [], cpuTicks: 0, reads: 0 } },
+    fleets: {},
   };
   const dir = `/run/sandbox-bench-${process.pid}`;
   const lxcfs = await startLxcfs(`${dir}/lxcfs`);
@@ -365,7 +380,7 @@ export async function procfsBench(quick: boolean): Promise<Section> {
     await hostFiles(plan, peers, samples);
     await firstReads(plan, peers, samples);
     await spacedReads(plan, peers, samples);
-    await fleet(plan, peers, samples);
+    for (const spec of quick ? FLEETS_QUICK : FLEETS_FULL) await fleet(plan, peers, samples, spec);
   } finally {
     await stopFloor(floor);
     await lxcfs.stop();
@@ -374,7 +389,7 @@ export async function procfsBench(quick: boolean): Promise<Section> {
   const notes = [
     'The spread column holds the transport floor (procfs/fuse serving constant text, the mount options and open flags of the views) and the host file read by the same reader; ratio = ours / lxcfs.',
     `Cache hits: the render cache (10 ms) of the steady-state sandbox's supervisor over its whole life (warm-up, latency blocks, the 2-reader throughput), per view: renders asked at offset 0 answered from the cache. Spaced reads: ${plan.spacedReads} per file and daemon, ${SPACED_MS} ms apart, in a sandbox of their own.`,
-    `Fleet: ${FLEET} sandboxes at once, each reading every view ${plan.fleetReads} times per round, ${plan.fleetRounds} rounds alternating ours and lxcfs; server CPU = the ${FLEET} supervisors' ticks (ours) or lxcfs's, per read.`,
+    `Fleets: N sandboxes at once, each reading every view ${plan.fleetReads} times per round, ${plan.fleetRounds} rounds alternating ours and lxcfs; server CPU = the N supervisors' ticks (a server per sandbox), the daemon's (one shared server: a \`sandbox procfs serve\` of the bench's own that every sandbox takes its views from), or lxcfs's, per read.`,
   ];
   return { title, peerName: 'lxcfs', rows: asTableRows(report(samples)), notes, raw: samples };
 }

@@ -24,13 +24,21 @@ function describe(line: string): string {
   return line.startsWith('userns ') ? `the default user namespace (host ids ${line.slice(7).trim()})` : '--userns=host (0-based ids)';
 }
 
+/** DIR/ids as it is, its symlink never followed: its text, 'absent', or 'not a file'. */
+function readRecord(dir: string): string | 'absent' | 'not a file' {
+  const file = `${dir}/${KEPT_IDS_FILE}`;
+  try {
+    if (!lstatSync(file).isFile()) return 'not a file';
+  } catch {
+    return 'absent';
+  }
+  return readFileSync(file, 'utf8');
+}
+
 /** The record of a kept layer: its text, or null for a fresh DIR; an old upper without a record reads "host". */
 function recorded(keep: string): string | null {
-  const file = `${keep}/${KEPT_IDS_FILE}`;
-  let st;
-  try {
-    st = lstatSync(file);
-  } catch {
+  const record = readRecord(keep);
+  if (record === 'absent') {
     let entries: string[] = [];
     try {
       entries = readdirSync(`${keep}/upper`);
@@ -39,8 +47,8 @@ function recorded(keep: string): string | null {
     }
     return entries.length > 0 ? keptIdsLine(null) : null;
   }
-  if (!st.isFile()) throw new UsageError('--keep', `"${file}" is not a regular file: it records which ids the kept layer holds (remove it, or choose another DIR)`);
-  return readFileSync(file, 'utf8');
+  if (record === 'not a file') throw new UsageError('--keep', `"${keep}/${KEPT_IDS_FILE}" is not a regular file: it records which ids the kept layer holds (remove it, or choose another DIR)`);
+  return record;
 }
 
 /** Refuse a --keep DIR whose layer was kept under the other --userns mode (or another range). */
@@ -70,15 +78,9 @@ export function layersHoldingHostIds(layers: readonly string[], userns: UsernsRa
   const held: string[] = [];
   for (const layer of layers) {
     if (basename(layer) !== 'upper') continue;
-    const file = `${dirname(layer)}/${KEPT_IDS_FILE}`;
-    let st;
-    try {
-      st = lstatSync(file);
-    } catch {
-      continue; // no record: an image, a committed layer, or an upper kept as host root (0-based)
-    }
-    if (!st.isFile()) continue; // not our record: the layer is read as any other
-    const was = readFileSync(file, 'utf8');
+    // No record (an image, a committed layer, an upper kept as host root: 0-based), or not our
+    // record: the layer is read as any other.
+    const was = readRecord(dirname(layer));
     if (!was.startsWith('userns ')) continue;
     if (was === keptIdsLine(userns)) {
       held.push(layer);

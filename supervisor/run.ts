@@ -25,6 +25,7 @@ import { protectSupervisor } from './oom.js';
 import type { UsernsRange } from './userns.js';
 import type { DiskOwner } from './idmap.js';
 import { RUN_DIR, processStartTicks, removeState, stateDir, writeState } from './state.js';
+import { serveShared, sharedViewSocket, unserveShared } from './shared-views.js';
 import { FuseConnectionEnded, ViewServer } from '../procfs/fs.js';
 import { cgroupViewSpec } from '../procfs/view-source.js';
 import { viewsFor } from '../procfs/views/index.js';
@@ -149,23 +150,31 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (state.name !== null) await claimName(state);
     mark('state');
 
-    // The FUSE mount (mount(8) through child_process, the kernel's INIT answered on this thread: no
-    // worker starts during the launch, ViewServer lazyWorkers) overlaps the cgroup set-up and the stage's namespace work; PID 1 waits for the sync byte
-    // before it binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's
-    // mount is removed by `sandbox gc`, which every run does first.
-    await mkdir(mountpoint, { mode: 0o755 });
-    const server = new ViewServer(mountpoint, { maxSandboxes: 1, lazyWorkers: true });
-    viewServer = server;
+    // A running `sandbox procfs serve` serves the views (shared-views.ts), asked while the cgroup
+    // is created; else our own FUSE mount (mount(8) through child_process, the kernel's INIT
+    // answered on this thread: no worker starts during the launch, ViewServer lazyWorkers) overlaps
+    // the cgroup set-up and the stage's namespace work. PID 1 waits for the sync byte before it
+    // binds the views. Nothing forks outside libuv (issue 20); a SIGKILLed supervisor's mount is
+    // removed by `sandbox gc`, which every run does first (a daemon drops its registration itself).
+    const socket = sharedViewSocket();
     // The cgroups' mkdirs are queued on libuv's pool first: spawning mount(8) then takes the main
     // thread while they run (the other order put ~2 ms of spawn in front of them).
     const created = cgroup.create();
     created.catch(() => undefined); // awaited below
-    const mounted = server.mount().then(() => mark('fuse'));
-    mounted.catch(() => undefined); // awaited below; a PID 1 that fails early ends the connection before that
-    undo.push(async () => {
-      await mounted.catch(() => undefined);
-      await server.unmount();
-    });
+    const sharing = socket === null ? null : serveShared(socket, id, cgroup.dirs, startedAtMs);
+    if (sharing) undo.push(async () => void ((await sharing) && (await unserveShared(socket!, id))));
+    const ownViews = async (): Promise<{ server: ViewServer; mounted: Promise<void> }> => {
+      await mkdir(mountpoint, { mode: 0o755 });
+      const server = new ViewServer(mountpoint, { maxSandboxes: 1, lazyWorkers: true });
+      const mounted = server.mount().then(() => mark('fuse'));
+      mounted.catch(() => undefined); // awaited below; a PID 1 that fails early ends the connection before that
+      undo.push(async () => {
+        await mounted.catch(() => undefined);
+        await server.unmount();
+      });
+      return { server, mounted };
+    };
+    let own = sharing === null ? await ownViews() : null;
 
     await created.catch((err) => {
       throw withContext('cgroup', err);
@@ -175,15 +184,21 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     // PID 1 joins this cgroup at the end of its set-up: its write then costs 0.1 ms instead of a
     // grace period (v1 only; never rejects).
     void cgroup.primeAttach();
+    const shared = sharing && (await sharing);
+    if (shared) mark('fuse');
+    else own ??= await ownViews();
+    viewServer = own?.server ?? null;
     // Registered now; nothing is rendered ahead. PID 1's binds look each view up, and the lookup's
     // getattr renders it (for its size), which also readies that view's code for the workload's
-    // first read. A warm-up pass here, one view per turn of the event loop, held up the cgroup
-    // set-up's completions on this thread more than it saved the binds: run -> teardown 65.6 ms
-    // against 61.3 ms without it (medians of 31 interleaved runs; the code cache already holds
-    // the renderers' bytecode). A getattr's render is never served to a read (ViewServer.render).
+    // first read. A getattr's render is never served to a read (ViewServer.render).
     const views = viewsFor(cgroup.mode, hasPsi(cgroup));
-    server.register(id, cgroupViewSpec(cgroup, startedAtMs), views);
-    undo.push(async () => server.unregister(id));
+    if (own) {
+      own.server.register(id, cgroupViewSpec(cgroup, startedAtMs), views);
+      const server = own.server;
+      undo.push(async () => server.unregister(id));
+    }
+    // A daemon may serve a view this cgroup lacks (it answers before the cgroup exists): not bound.
+    const viewBinds = shared ? shared.views.filter((b) => views.some((v) => v.target === b.target)) : views.map((v) => ({ source: own!.server.viewPath(id, v.name), target: v.target }));
     // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
     // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
     // runs limitless: on v1 PID 1 joins the cgroup only after the sync byte, which comes after the
@@ -201,14 +216,14 @@ export async function runSandbox(req: RunRequest): Promise<number> {
       // private and sandbox:ID are a namespace other than the host's too (the stage joins or makes it).
       net: req.net.mode === 'host' ? 'host' : 'none',
       netJoinPid: req.net.join?.initPid,
-      views: views.map((v) => ({ source: server.viewPath(id, v.name), target: v.target })),
+      views: viewBinds,
       // The workdir is bound writable on the read-only host root, unless --read-only (or a root of its own).
       writableDirs: req.workdir === '/' || root !== null || fs.readOnly ? [] : [req.workdir],
       workdir: req.workdir,
       // Other sandboxes' views and state (and our own state) are not the workload's; with a root of
       // its own the host's tree, /run/sandbox included, is detached anyway.
-      hide: root === null ? RUN_DIR : undefined,
-      detachViews: mountpoint,
+      hide: root !== null ? undefined : shared ? [RUN_DIR, shared.hide] : [RUN_DIR],
+      detachViews: own ? mountpoint : undefined,
       // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only;
       // its source resolved, as a volume's is (the stage follows no symlink in a volume's source).
       volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: realpathSync(req.workdir), target: req.workdir, readOnly: true }] : []), ...fs.volumes],
@@ -241,7 +256,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     });
     mark('cgroup');
 
-    const viewsFailed = await mounted.then(() => null, (err: Error) => err);
+    const viewsFailed = own && (await own.mounted.then(() => null, (err: Error) => err));
     if (viewsFailed) {
       // The stage detaches the views' mount once PID 1 is gone (stage.c detach_views): a PID 1 that
       // failed in its set-up (a volume target it can't make) ends the connection before the
@@ -272,7 +287,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     sync?.end('x');
     mark('released');
     // The views' workers start only if the sandbox outlives the launch (ViewServer lazyWorkers).
-    server.startWorkersLater(VIEW_WORKERS_AFTER_MS);
+    own?.server.startWorkersLater(VIEW_WORKERS_AFTER_MS);
     if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
     const name = req.name ?? null;
     void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });

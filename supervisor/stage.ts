@@ -26,8 +26,8 @@ export interface StageConfig {
   workdir: string;
   /** The host mountpoint of the views, which the stage detaches once PID 1 has exited (stage.c detach_views). */
   detachViews?: string;
-  /** A host directory hidden inside (detached and covered by an empty tmpfs): the state root. */
-  hide?: string;
+  /** Host directories hidden inside (detached and covered by an empty tmpfs): the state root, a shared view server's dirs. */
+  hide?: readonly string[];
   /** oom_score_adj PID 1 sets for the sandbox (the supervisor lowers its own, see oom.ts). */
   oomScoreAdj?: number;
   command: readonly string[];
@@ -59,7 +59,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   else for (const h of cfg.v1Hierarchies) args.push('--cgroup-v1', `${h.dirName}:${h.controllers}`);
   for (const v of cfg.views) args.push('--bind-view', `${v.source}:${v.target}`);
   for (const dir of cfg.writableDirs) args.push('--rw', dir);
-  if (cfg.hide !== undefined) args.push('--hide', cfg.hide);
+  for (const dir of cfg.hide ?? []) args.push('--hide', dir);
   if (cfg.detachViews !== undefined) args.push('--detach-views', cfg.detachViews);
   if (cfg.oomScoreAdj !== undefined) args.push('--oom-score-adj', String(cfg.oomScoreAdj));
   if (cfg.user) args.push('--user', `${cfg.user.uid}:${cfg.user.gid}`);

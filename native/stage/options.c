@@ -24,7 +24,7 @@
  *   --detach-views DIR     once PID 1 has exited, the outer stage detaches the supervisor's FUSE mount
  *                          on host dir DIR (what `fusermount -uz` does), so the supervisor's teardown
  *                          needs no exec; failures are ignored (the supervisor unmounts what is left)
- *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs
+ *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs (repeatable)
  *                          (the supervisor's state root: other sandboxes' views and state)
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
@@ -230,8 +230,9 @@ void parse_options(int argc, char **argv, struct config *cfg)
 	cfg->tmpfs = calloc(cap, sizeof *cfg->tmpfs);
 	cfg->layers = calloc(cap, sizeof *cfg->layers);
 	cfg->layer_host_ids = calloc(cap, sizeof *cfg->layer_host_ids);
+	cfg->hides = calloc(cap, sizeof *cfg->hides);
 	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds ||
-	    !cfg->tmpfs || !cfg->layers || !cfg->layer_host_ids)
+	    !cfg->tmpfs || !cfg->layers || !cfg->layer_host_ids || !cfg->hides)
 		die("options", "calloc", "%zu", cap);
 
 	for (i = 1; i < argc; i++) {
@@ -360,7 +361,7 @@ void parse_options(int argc, char **argv, struct config *cfg)
 		} else if (strcmp(opt, "--hide") == 0) {
 			if (value[0] != '/' || strcmp(value, "/") == 0)
 				die_msg("invalid value for --hide: \"%s\" (an absolute path other than /)", value);
-			cfg->hide = value;
+			cfg->hides[cfg->n_hides++] = value;
 		} else if (strcmp(opt, "--oom-score-adj") == 0) {
 			cfg->oom_score_adj = parse_oom_score_adj(value);
 			cfg->set_oom_score_adj = true;

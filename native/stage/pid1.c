@@ -284,8 +284,8 @@ void pid1_main(struct config *cfg)
 	/* After /proc, /sys and /dev exist (the masks cover their files with our /dev/null) and after the
 	 * views are cloned from the host namespace (hiding detaches the copies, not the host's mounts). */
 	mask_paths();
-	if (cfg->hide != NULL)
-		hide_dir(cfg->hide);
+	for (size_t i = 0; i < cfg->n_hides; i++)
+		hide_dir(cfg->hides[i]);
 	if (cfg->set_oom_score_adj)
 		set_oom_score_adj(cfg->oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
 

@@ -86,7 +86,7 @@ struct config {
 	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
 	const char *detach_views; /* --detach-views DIR: NULL, or the host mountpoint of the views */
-	const char *hide;         /* --hide DIR: NULL, or a host dir covered by an empty tmpfs inside */
+	const char **hides;       size_t n_hides; /* --hide DIR (repeatable): host dirs covered by an empty tmpfs inside */
 	bool set_oom_score_adj;   /* --oom-score-adj N given */
 	int oom_score_adj;        /* -1000..1000 */
 	unsigned long long caps;  /* --caps MASK: the capabilities kept (default_capabilities if not given) */

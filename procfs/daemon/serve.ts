@@ -19,9 +19,10 @@ import { viewsFor, type ViewSpec } from '../views/index.js';
 import { bindViews } from './bind.js';
 import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
-import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
+import { PROTOCOL_VERSION, parseRequest, type RegisterRequest, type Reply, type ServeRequest, type ServedView } from './protocol.js';
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
 import { cgroupViewSpec } from '../view-source.js';
+import { describeCgroup } from '../view-cgroup.js';
 import { hostBootMs } from './source.js';
 import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
 
@@ -79,6 +80,8 @@ interface Entry {
 /** The daemon's state and request handlers. */
 class Daemon {
   private readonly entries = new Map<string, Entry>();
+  /** Sandboxes of `sandbox run` (serve): not persisted, since their binds die with a restart. */
+  private readonly sandboxes = new Map<string, { supervisorPid: number; startTicks: number }>();
   private readonly bootMs = hostBootMs();
   /** Serializes state-file writes (each write is the whole list). */
   private saving: Promise<void> = Promise.resolve();
@@ -124,6 +127,7 @@ class Daemon {
     if (!ownContainer(caller, req.pid)) return { ok: false, error: `register ${req.id}: refused: pid ${req.pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` };
     const startTicks = await processStartTicks(req.pid);
     if (startTicks === null) return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
+    if (this.sandboxes.has(req.id)) return { ok: false, error: `register ${req.id}: the id is a sandbox's` };
     const known = this.entries.get(req.id);
     if (known && (known.reg.pid !== req.pid || known.reg.startTicks !== startTicks)) {
       // A stale registration (its process is gone) gives way; a live one keeps its id.
@@ -156,7 +160,41 @@ class Daemon {
     return { ok: true, views: binds.filter((b) => !skipped.includes(b.target)), skipped };
   }
 
+  /**
+   * Serve a sandbox `sandbox run` starts: host callers only (a workload's root that reaches the
+   * socket could otherwise have any cgroup's figures served under a name of its choosing). The
+   * cgroup is described from the given directories under this daemon's own cgroup mounts.
+   */
+  async serveSandbox(req: ServeRequest, caller: Caller): Promise<Reply> {
+    if (!caller.host) return { ok: false, error: `serve ${req.id}: refused: for host callers only` };
+    const startTicks = await processStartTicks(req.supervisorPid);
+    if (startTicks === null) return { ok: false, error: `serve ${req.id}: no process ${req.supervisorPid} (/proc/${req.supervisorPid}/stat unreadable)` };
+    if (this.entries.has(req.id) || this.sandboxes.has(req.id)) return { ok: false, error: `serve ${req.id}: the id is served already` };
+    let views: readonly ViewSpec[];
+    try {
+      const cgroup = describeCgroup(req.cgroupDirs);
+      if (cgroup.layout.mode === 'v1' && cgroup.layout.hierarchies.length === 0) throw new Error(`no cgroup directory under this daemon's v1 hierarchies among ${req.cgroupDirs.join(' ')}`);
+      // Asked while the cgroup is being created: its own PSI files may not be there yet, so the
+      // pressure views are served whenever the kernel has PSI, and bound only where the cgroup has them.
+      views = viewsFor(cgroup.layout.mode, cgroup.layout.mode === 'v2' && existsSync('/proc/pressure/cpu'));
+      this.server.register(req.id, { cgroup, startedAtMs: req.startedAtMs }, views);
+    } catch (err) {
+      return { ok: false, error: `serve ${req.id}: ${(err as Error).message}` };
+    }
+    this.sandboxes.set(req.id, { supervisorPid: req.supervisorPid, startTicks });
+    this.log(`serve sandbox ${req.id} (supervisor pid ${req.supervisorPid}, ${views.length} views)`);
+    return { ok: true, version: PROTOCOL_VERSION, mount: this.server.mountpoint, views: this.served(req.id, views.map((v) => v.target), '') };
+  }
+
   async unregister(id: string, why = '', caller: Caller = HOST): Promise<Reply> {
+    const sandbox = this.sandboxes.get(id);
+    if (sandbox) {
+      if (!caller.host) return { ok: true, known: false };
+      this.sandboxes.delete(id);
+      this.server.unregister(id);
+      this.log(`unregister sandbox ${id}${why}`);
+      return { ok: true, known: true };
+    }
     const entry = this.entries.get(id);
     // Another container's registration is "not known" to a caller inside a container.
     if (entry && !ownContainer(caller, entry.reg.pid)) return { ok: true, known: false };
@@ -196,6 +234,9 @@ class Daemon {
 
   /** Drop containers whose init is gone (no poststop hook came). */
   async sweep(): Promise<void> {
+    for (const [id, s] of [...this.sandboxes]) {
+      if ((await processStartTicks(s.supervisorPid)) !== s.startTicks) await this.unregister(id, ` (supervisor pid ${s.supervisorPid} is gone)`);
+    }
     for (const e of [...this.entries.values()]) {
       if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks) await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
     }
@@ -209,6 +250,22 @@ class Daemon {
 
 /** The daemon's own process as a caller (restores, sweeps). */
 const HOST: Caller = { host: true, pidNs: null };
+
+/** The reply to one request line (a line that does not parse gets its error and our version). */
+async function answer(line: string, daemon: Daemon, caller: Caller): Promise<Reply> {
+  const req = parseRequest(line);
+  if (typeof req === 'string') return { ok: false, error: req, version: PROTOCOL_VERSION };
+  switch (req.op) {
+    case 'register':
+      return daemon.register(req, caller);
+    case 'serve':
+      return daemon.serveSandbox(req, caller);
+    case 'unregister':
+      return daemon.unregister(req.id, '', caller);
+    case 'list':
+      return daemon.list(caller);
+  }
+}
 
 /** Handle one client connection: one reply line per request line, in order; input bounded (a
  * line of at most 64 KiB, MAX_PENDING requests waiting) and every line validated (parseRequest). */
@@ -232,15 +289,7 @@ function handleClient(sock: Socket, daemon: Daemon): void {
       buf = buf.slice(nl + 1);
       if (++pending > MAX_PENDING) return void sock.destroy();
       chain = chain.then(async () => {
-        const req = parseRequest(line);
-        const reply: Reply =
-          typeof req === 'string'
-            ? { ok: false, error: req }
-            : req.op === 'register'
-              ? await daemon.register(req, caller)
-              : req.op === 'unregister'
-                ? await daemon.unregister(req.id, '', caller)
-                : daemon.list(caller);
+        const reply = await answer(line, daemon, caller);
         pending--;
         if (!sock.destroyed) sock.write(`${JSON.stringify(reply)}\n`);
       });

@@ -217,6 +217,9 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
     }
   };
 
+  /** EIO for a request that could not be answered; FORGET, BATCH_FORGET and INTERRUPT take no reply at all. */
+  const failRequest = (): boolean => (h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO));
+
   const handle = (n: number): boolean => {
     if (n < IN_HEADER_SIZE) {
       control.count('malformed'); // nothing to answer: no header, no unique
@@ -226,14 +229,14 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
     control.countOpcode(h.opcode);
     if (h.len !== n) {
       control.count('malformed');
-      return h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+      return failRequest();
     }
     try {
       return answer(n);
     } catch (err) {
       control.count('handlerErrors');
       options.onHandlerError?.(err, h.opcode);
-      return h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+      return failRequest();
     }
   };
   return { buffer: inBuf, handle };

@@ -28,11 +28,11 @@ describe('oneLine', () => {
 });
 
 describe('stageArgs hide and oom_score_adj', () => {
-  it('passes --hide and --oom-score-adj before --chdir when given', () => {
+  it('passes each --hide and --oom-score-adj before --chdir when given', () => {
     const args = stageArgs({
       supervisorPid: 1, procsFiles: [], v1Hierarchies: null, hostname: 'h', net: 'host', views: [],
-      writableDirs: [], workdir: '/w', hide: '/run/sandbox', oomScoreAdj: 500, command: ['true'], env: {},
+      writableDirs: [], workdir: '/w', hide: ['/run/sandbox', '/run/sandbox-procfs'], oomScoreAdj: 500, command: ['true'], env: {},
     });
-    expect(args.slice(args.indexOf('--hide'), args.indexOf('--chdir'))).toEqual(['--hide', '/run/sandbox', '--oom-score-adj', '500']);
+    expect(args.slice(args.indexOf('--hide'), args.indexOf('--chdir'))).toEqual(['--hide', '/run/sandbox', '--hide', '/run/sandbox-procfs', '--oom-score-adj', '500']);
   });
 });

@@ -1,0 +1,38 @@
+// A `sandbox procfs serve` of the bench's own (a temp mount and socket), for the scenarios that run
+// sandboxes with a running server: stopped, and its directory removed, when the scenario ends.
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { CLI } from './sandbox-proc.js';
+
+/** A running daemon: its socket, and how to stop it. */
+export interface BenchDaemon {
+  socket: string;
+  pid: number;
+  stop(): Promise<void>;
+}
+
+/** Start the daemon; resolves once it serves (its "serving views at" line). */
+export function startViewDaemon(): Promise<BenchDaemon> {
+  const dir = mkdtempSync('/tmp/sandbox-bench-daemon.');
+  const child = spawn(process.execPath, [CLI, 'procfs', 'serve', '--mount', `${dir}/mnt`, '--socket', `${dir}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let log = '';
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const stop = async (): Promise<void> => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  };
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => void stop().then(() => reject(new Error(`procfs serve: not serving after 10 s: ${log}`))), 10_000);
+    child.stderr.on('data', (d: Buffer) => {
+      log += d.toString();
+      if (!log.includes('serving views at')) return;
+      clearTimeout(timer);
+      resolve({ socket: `${dir}/api.sock`, pid: child.pid!, stop });
+    });
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`procfs serve exited ${code}: ${log}`));
+    });
+  });
+}
