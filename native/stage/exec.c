@@ -28,6 +28,7 @@
  *   7. relay stdio, forward signals to the child and exit with its status (128+N for signal N).
  */
 #include "stage.h"
+#include "signals.h"
 #include "sys.h"
 
 #include <errno.h>

@@ -19,6 +19,7 @@
  * The argv contract (what supervisor/stage.ts passes) is documented at the top of options.c.
  */
 #include "stage.h"
+#include "signals.h"
 #include "sys.h"
 
 #include <errno.h>

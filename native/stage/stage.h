@@ -1,15 +1,19 @@
 /*
  * sandbox-stage: the single-threaded launcher and PID 1 of a sandbox.
  *
- * Shared declarations. Every .c file of the stage includes this header first, so _GNU_SOURCE is
- * defined before any libc header (unshare, setns, execvpe, pipe2, ... are GNU extensions).
+ * Shared declarations. Every .c file of the stage includes this header first (directly or through
+ * signals.h or channel.h), so _GNU_SOURCE is defined before any libc header (unshare, setns,
+ * execvpe, pipe2, ... are GNU extensions). Calls go one way only, from main() down to the helpers:
+ * docs/native.md draws the graph, test/unit/native/ checks it has no cycle.
  *
  * Files, one concern each:
  *   stage.c    main(): the outer process (namespaces, time offsets, forks PID 1, relays its status)
  *   options.c  the argv contract (documented there)
  *   fail.c     the one-line error format and exit code 125
  *   sys.h      raw system calls that glibc 2.36 does not wrap the way we need
- *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, reaping and signal forwarding
+ *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, forking the workload and reaping
+ *   signals.c  the signal relay the stage, PID 1 and exec share (signals.h)
+ *   channel.c  the socketpair between the outer stage and PID 1 (channel.h)
  *   mounts.c   everything that mounts: read-only root, /proc, /dev, /tmp, binds, views, cgroupfs
  *   caps.c     capability drop to docker's default set
  *   seccomp.c  the syscall filter (classic BPF) the whole sandbox runs under
@@ -126,9 +130,6 @@ struct config {
 	bool landlock_scope;
 };
 
-/* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
-extern const int forwarded_signals[6];
-
 /* clone.c */
 pid_t fork_into_cgroup(int cgroup_fd, const char *cgroup_dir, bool *inside);
 
@@ -229,14 +230,9 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set);
 void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
-/* signal and channel helpers (pid1.c) */
 /* sysinfo.c */
 void sysinfo_listen(int proc);
 int sysinfo_fd(void);
 void sysinfo_answer(void);
-
-void open_channel(const char *what, int sv[2]);
-void block_signals(sigset_t *set);
-void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 
 #endif

@@ -34,6 +34,7 @@
  *                          PID 1's user namespace last and becomes 0 inside, like PID 1.
  */
 #include "stage.h"
+#include "channel.h"
 #include "sys.h"
 
 #include <errno.h>
