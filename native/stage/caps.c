@@ -82,12 +82,12 @@ void drop_capabilities(unsigned long long keep)
  * non-zero). no_new_privs is already set, so no set-id binary can get root back. */
 void switch_user(const struct config *cfg)
 {
-	if (!cfg->has_user)
+	if (!cfg->opt.has_user)
 		return;
 	if (setgroups(0, NULL) != 0)
 		die("user", "setgroups", "0, NULL");
-	if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0)
-		die("user", "setresgid", "%u", (unsigned)cfg->gid);
-	if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0)
-		die("user", "setresuid", "%u", (unsigned)cfg->uid);
+	if (setresgid(cfg->opt.gid, cfg->opt.gid, cfg->opt.gid) != 0)
+		die("user", "setresgid", "%u", (unsigned)cfg->opt.gid);
+	if (setresuid(cfg->opt.uid, cfg->opt.uid, cfg->opt.uid) != 0)
+		die("user", "setresuid", "%u", (unsigned)cfg->opt.uid);
 }

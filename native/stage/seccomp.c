@@ -147,11 +147,11 @@ static void deny_value(struct sock_filter *prog, size_t *len, int call, int n, u
  * `--security-opt seccomp=unconfined`); no_new_privs is never lifted. */
 void lock_down(const char *step, const struct config *cfg)
 {
-	drop_capabilities(cfg->caps);
+	drop_capabilities(cfg->opt.caps);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		die(step, "prctl", "PR_SET_NO_NEW_PRIVS, 1");
-	if (!cfg->seccomp_unconfined)
-		install_seccomp(cfg->caps);
+	if (!cfg->opt.seccomp_unconfined)
+		install_seccomp(cfg->opt.caps);
 }
 
 /* Install the filter on the calling thread; needs no_new_privs (or CAP_SYS_ADMIN), see seccomp(2).

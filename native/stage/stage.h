@@ -62,8 +62,10 @@ struct tmpfs_mount {
 	unsigned long long size;
 };
 
-/* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
-struct config {
+/* What the command line says (options.c). Read-only once main() has filled in --chdir's default,
+ * but for two things PID 1 records in place: each pair's tree_fd, the mount cloned for it
+ * (mounts.c), and an ID-mapped layer's path, replaced by its clone's (rootfs.c map_layers). */
+struct options {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
 	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
 	bool exec_helper;         /* --exec-helper: only close inherited descriptors and exec the command */
@@ -87,7 +89,6 @@ struct config {
 	const char *root_at;      /* --root-at: empty host dir where the new root is assembled */
 	const char *upper;        /* --upper DIR: DIR/upper and DIR/work kept (--keep); NULL: a tmpfs */
 	bool read_only;           /* --read-only: the new root read-only once its mount points exist */
-	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
 	const char *detach_views; /* --detach-views DIR: NULL, or the host mountpoint of the views */
 	const char *hide;         /* --hide DIR: NULL, or a host dir covered by an empty tmpfs inside */
@@ -96,45 +97,56 @@ struct config {
 	unsigned long long caps;  /* --caps MASK: the capabilities kept (default_capabilities if not given) */
 	bool seccomp_unconfined;  /* --seccomp unconfined: no syscall filter */
 	char **argv;              /* the workload's command, NULL-terminated */
-	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
-	size_t arg_area_len;
-
-	/* Opened by the outer stage before unshare(CLONE_NEWNS), inherited by PID 1 (O_CLOEXEC). */
-	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
-	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
-	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
-	int cgroup_dir_fd;        /* v2: the leaf's directory, for clone3(CLONE_INTO_CGROUP); -1 = none */
-	bool born_in_cgroup;      /* PID 1 was created inside the leaf (clone.c): no cgroup.procs write */
-
-	/* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts. */
-	bool tty;
-	int pty_sock[2];          /* socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
-	int pty_peer;             /* PID 1: the pty's peer, for the workload */
-
+	bool tty;                 /* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts */
 	/* --userns UID:GID:COUNT (userns.c): ids 0..COUNT-1 inside are UID.. and GID.. outside. */
 	bool userns;
 	unsigned userns_uid, userns_gid, userns_count;
-	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
-	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
-
 	/* --idmap UID:GID (idmap.c): on-disk UID:GID of the writable binds is the workload's host ids. */
 	bool idmap;
 	unsigned idmap_uid, idmap_gid;
-	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
-	int layers_userns_fd;     /* --userns with --layer: a namespace with the same mapping, for the
-	                           * layers' ID-mapped clones (rootfs.c); -1 = none */
 	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
+};
+
+/* What the outer stage opens and works out before the fork, inherited by PID 1 (all O_CLOEXEC);
+ * -1 for a descriptor not opened. */
+struct runtime {
+	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
+	size_t arg_area_len;
+
+	/* Opened before unshare(CLONE_NEWNS), so they refer to the host's mounts. */
+	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
+	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
+	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
+	int cgroup_dir_fd;        /* v2: the leaf's directory, for clone3(CLONE_INTO_CGROUP) */
+	bool born_in_cgroup;      /* PID 1 was created inside the leaf (clone.c): no cgroup.procs write */
+	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
+
+	int pty_sock[2];          /* --tty socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
+	int pty_peer;             /* PID 1: the pty's peer, for the workload */
+
+	int userns_sock[2];       /* --userns socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
+	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
+
+	int idmap_fd;             /* --idmap: the mapping's user namespace, made by the outer stage */
+	int layers_userns_fd;     /* --userns with --layer: a namespace with the same mapping, for the
+	                           * layers' ID-mapped clones (rootfs.c) */
 
 	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
-	 * abstract unix sockets and signals to the sandbox. Set by the outer stage before the fork. */
+	 * abstract unix sockets and signals to the sandbox. */
 	bool landlock_scope;
+};
+
+/* One sandbox's stage: its options and what was opened for them. */
+struct config {
+	struct options opt;
+	struct runtime rt;
 };
 
 /* clone.c */
 pid_t fork_into_cgroup(int cgroup_fd, const char *cgroup_dir, bool *inside);
 
 /* options.c */
-void parse_options(int argc, char **argv, struct config *cfg);
+void parse_options(int argc, char **argv, struct options *opts);
 
 /* fail.c */
 __attribute__((noreturn, format(printf, 3, 4)))
