@@ -41,7 +41,11 @@
 #include <sys/types.h>
 
 /* Exit codes like docker run: 125 = the sandbox itself failed, 126 = cannot execute, 127 = not found. */
-enum { EXIT_SANDBOX = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+enum {
+	EXIT_SANDBOX = 125,
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND = 127,
+};
 
 /* The descriptor on which PID 1 of a --layer sandbox holds a read-only detached clone of its
  * overlay's upper directory (rootfs.c); supervisor/commit.ts reads the layer through
@@ -73,18 +77,25 @@ struct options {
 	uid_t uid;
 	gid_t gid;
 	int sync_fd;              /* -1: no sync byte to wait for */
-	const char **cgroup_procs; size_t n_cgroup_procs;
-	struct pair *cgroup_v1;   size_t n_cgroup_v1;
+	const char **cgroup_procs;
+	size_t n_cgroup_procs;
+	struct pair *cgroup_v1;
+	size_t n_cgroup_v1;
 	bool cgroup_v2;
 	const char *hostname;     /* NULL: keep the (copied) host name */
 	bool net_none;            /* not the host's network: a new namespace, or --net-join's */
 	pid_t net_join;           /* --net-join: host pid whose network namespace is joined; 0 = none */
 	bool timens;
-	struct pair *views;       size_t n_views;
-	struct pair *rw;          size_t n_rw;   /* src == dst */
-	struct pair *volumes;     size_t n_volumes;
-	struct tmpfs_mount *tmpfs; size_t n_tmpfs;
-	const char **layers;      size_t n_layers; /* --layer, lowest first; none: the host's root */
+	struct pair *views;
+	size_t n_views;
+	struct pair *rw;          /* src == dst */
+	size_t n_rw;
+	struct pair *volumes;
+	size_t n_volumes;
+	struct tmpfs_mount *tmpfs;
+	size_t n_tmpfs;
+	const char **layers;      /* --layer, lowest first; none: the host's root */
+	size_t n_layers;
 	bool *layer_host_ids;     /* per layer: --layer-host-ids, its files already hold the range's host ids */
 	const char *root_at;      /* --root-at: empty host dir where the new root is assembled */
 	const char *upper;        /* --upper DIR: DIR/upper and DIR/work kept (--keep); NULL: a tmpfs */
@@ -149,14 +160,11 @@ pid_t fork_into_cgroup(int cgroup_fd, const char *cgroup_dir, bool *inside);
 void parse_options(int argc, char **argv, struct options *opts);
 
 /* fail.c */
-__attribute__((noreturn, format(printf, 3, 4)))
-void die(const char *what, const char *call, const char *argfmt, ...);
-__attribute__((noreturn, format(printf, 1, 2)))
-void die_msg(const char *fmt, ...);
+void die(const char *what, const char *call, const char *argfmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+void die_msg(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 int exit_code_of(int wait_status);
 int exit_code_if_ended(pid_t child);
-__attribute__((format(printf, 1, 2)))
-void say(const char *fmt, ...);
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* pid1.c */
 __attribute__((noreturn)) void pid1_main(struct config *cfg);
