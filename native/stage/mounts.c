@@ -134,7 +134,11 @@ void mount_proc(bool host_root)
 	 * uid 0 and CAP_DAC_OVERRIDE the workload could otherwise write /proc/sysrq-trigger (reboot the
 	 * host) or /proc/sys/... (host-wide settings not covered by our namespaces). */
 	static const char *const readonly_paths[] = {
-		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+		"/proc/bus",
+		"/proc/fs",
+		"/proc/irq",
+		"/proc/sys",
+		"/proc/sysrq-trigger",
 	};
 
 	/* proc(5): a proc mount shows the pid namespace of the process that mounts it, so this must be
@@ -173,13 +177,24 @@ void mount_sys(void)
 void mount_dev(void)
 {
 	/* Device numbers are fixed by Documentation/admin-guide/devices.txt (the same on every host). */
-	static const struct { const char *path; unsigned int major, minor; } devices[] = {
-		{ "/dev/null", 1, 3 },   { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	static const struct {
+		const char *path;
+		unsigned int major, minor;
+	} devices[] = {
+		{ "/dev/null", 1, 3 },
+		{ "/dev/zero", 1, 5 },
+		{ "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 },
+		{ "/dev/urandom", 1, 9 },
+		{ "/dev/tty", 5, 0 },
 	};
-	static const struct { const char *target, *path; } links[] = {
-		{ "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
-		{ "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+	static const struct {
+		const char *target, *path;
+	} links[] = {
+		{ "pts/ptmx", "/dev/ptmx" },
+		{ "/proc/self/fd", "/dev/fd" },
+		{ "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" },
 		{ "/proc/self/fd/2", "/dev/stderr" },
 	};
 

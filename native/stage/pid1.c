@@ -134,7 +134,6 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-
 /* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
  * workload's status. */
 __attribute__((noreturn)) static void reap_loop(pid_t workload, const sigset_t *set)

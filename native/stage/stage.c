@@ -270,7 +270,7 @@ int main(int argc, char **argv)
 	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
 	if (cfg.opt.idmap)
 		cfg.rt.idmap_fd = idmap_userns(cfg.opt.idmap_uid, cfg.opt.idmap_gid, cfg.opt.userns_uid + (cfg.opt.has_user ? cfg.opt.uid : 0),
-					    cfg.opt.userns_gid + (cfg.opt.has_user ? cfg.opt.gid : 0), 1);
+					       cfg.opt.userns_gid + (cfg.opt.has_user ? cfg.opt.gid : 0), 1);
 	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
 	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
 	if (cfg.opt.userns && cfg.opt.n_layers > 0)
