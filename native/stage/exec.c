@@ -77,7 +77,7 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg, int
 		pty_attach(cfg);
 	else
 		stdio_attach(pipes);
-	switch_user(cfg);
+	switch_user(&cfg->opt);
 	/* The command dies with `sandbox exec` (cleared in a fork child, and again by the uid change of
 	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
@@ -136,7 +136,7 @@ void exec_main(struct config *cfg)
 		stdio_pipes(pipes);
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
-	lock_down("exec", cfg);
+	lock_down("exec", &cfg->opt);
 	if (!cfg->opt.seccomp_unconfined)
 		sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
 	else

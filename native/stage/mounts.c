@@ -472,7 +472,7 @@ void bind_views(struct config *cfg)
 }
 
 /* Mount the sandbox's cgroups read-only on /sys/fs/cgroup (call after unshare(CLONE_NEWCGROUP)). */
-void mount_cgroupfs(const struct config *cfg)
+void mount_cgroupfs(const struct options *opts)
 {
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char path[4096];
@@ -485,20 +485,20 @@ void mount_cgroupfs(const struct config *cfg)
 	 * controller and found no path (issue 22). Detach them; on a pure v2 host this also avoids the
 	 * EBUSY of the same superblock on the same mount point (fs/namespace.c do_add_mount). */
 	detach_below("cgroupfs", "/sys/fs/cgroup");
-	if (cfg->opt.cgroup_v2) {
+	if (opts->cgroup_v2) {
 		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", ro, NULL) != 0)
 			die("cgroupfs", "mount", "cgroup2, /sys/fs/cgroup, ro");
 		return;
 	}
-	if (cfg->opt.n_cgroup_v1 == 0)
+	if (opts->n_cgroup_v1 == 0)
 		return;
 	/* v1: one directory per hierarchy on a tmpfs, as hosts lay it out. The options must name an
 	 * existing hierarchy's controllers exactly (cgroup-v1/cgroups.rst: a mismatch is EBUSY; inside a
 	 * cgroup namespace, which may not create hierarchies, it is EPERM, measured here). */
 	if (mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
 		die("cgroupfs", "mount", "tmpfs, /sys/fs/cgroup, mode=755");
-	for (size_t i = 0; i < cfg->opt.n_cgroup_v1; i++) {
-		const struct pair *h = &cfg->opt.cgroup_v1[i];
+	for (size_t i = 0; i < opts->n_cgroup_v1; i++) {
+		const struct pair *h = &opts->cgroup_v1[i];
 
 		snprintf(path, sizeof path, "/sys/fs/cgroup/%s", h->src);
 		if (mkdir(path, 0755) != 0)

@@ -126,7 +126,7 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 		pty_attach(cfg);
 	else
 		leave_unused_terminal();
-	switch_user(cfg);
+	switch_user(&cfg->opt);
 
 	exec_search(cfg->opt.argv);
 	err = errno;
@@ -227,7 +227,7 @@ void pid1_main(struct config *cfg)
 		set_oom_score_adj(cfg->opt.oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
 
 	join_cgroups(cfg);
-	mount_cgroupfs(cfg);
+	mount_cgroupfs(&cfg->opt);
 	if (cfg->opt.userns) {
 		userns_chdir("workload", cfg->opt.chdir); /* after the views' setns reset it; as host root */
 		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
@@ -235,7 +235,7 @@ void pid1_main(struct config *cfg)
 	if (cfg->opt.tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
-	lock_down("privileges", cfg);
+	lock_down("privileges", &cfg->opt);
 	/* After no_new_privs (landlock_restrict_self needs it without CAP_SYS_ADMIN); PID 1 is in the
 	 * domain too, so its forwarding to the workload stays inside it. */
 	if (cfg->rt.landlock_scope)

@@ -171,13 +171,13 @@ static void deny_value(struct sock_filter *prog, size_t *len, int call, int n, u
  * the filter denies (mount, setns, unshare). `step` names the caller in error messages. The
  * capability set and the filter are the sandbox's (--caps, --seccomp: `sandbox run --cap-add`,
  * `--security-opt seccomp=unconfined`); no_new_privs is never lifted. */
-void lock_down(const char *step, const struct config *cfg)
+void lock_down(const char *step, const struct options *opts)
 {
-	drop_capabilities(cfg->opt.caps);
+	drop_capabilities(opts->caps);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		die(step, "prctl", "PR_SET_NO_NEW_PRIVS, 1");
-	if (!cfg->opt.seccomp_unconfined)
-		install_seccomp(cfg->opt.caps);
+	if (!opts->seccomp_unconfined)
+		install_seccomp(opts->caps);
 }
 
 /* Install the filter on the calling thread; needs no_new_privs (or CAP_SYS_ADMIN), see seccomp(2).

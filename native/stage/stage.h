@@ -178,7 +178,7 @@ void mount_dev(void);
 void mount_tmp(void);
 void attach_bind_sources(struct config *cfg);
 void bind_views(struct config *cfg);
-void mount_cgroupfs(const struct config *cfg);
+void mount_cgroupfs(const struct options *opts);
 
 /* rootfs.c */
 void enter_rootfs(struct config *cfg);
@@ -189,11 +189,11 @@ void seal_rootfs(void);
 /* caps.c */
 extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD, CAP_SETFCAP */
 void drop_capabilities(unsigned long long keep);
-void switch_user(const struct config *cfg);
+void switch_user(const struct options *opts);
 
 /* seccomp.c */
 void install_seccomp(unsigned long long caps);
-void lock_down(const char *step, const struct config *cfg);
+void lock_down(const char *step, const struct options *opts);
 
 /* confine.c */
 void mask_paths(void);
