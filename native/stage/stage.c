@@ -159,8 +159,8 @@ static void set_boottime_offset(void)
  * in the host's namespace (a copy our unshare made, if it came after the mount, is in ours and goes
  * when we exit, moments later). Enter the host's namespace (setns(2) needs a single-threaded
  * caller, which we are) and detach it with umount2(MNT_DETACH), as `fusermount -uz` would: the
- * supervisor then skips that exec (two execs through sh -c, ~6 ms here). Best effort: on any
- * failure the mount stays and the supervisor's teardown unmounts it.
+ * supervisor then skips that exec (two execs through sh -c; docs/code-measurements.md). Best
+ * effort: on any failure the mount stays and the supervisor's teardown unmounts it.
  */
 static void detach_views(struct config *cfg)
 {
