@@ -201,28 +201,111 @@ static void init_runtime(struct runtime *rt, size_t n_cgroup_procs)
 		die("options", "calloc", "%zu", n_cgroup_procs + 1);
 }
 
+/* --exec-helper: no sandbox, only a clean descriptor table and the tie to the supervisor. --net
+ * private's pasta (supervisor/net/pasta.ts) runs so, in the foreground: started directly it would
+ * keep the supervisor's /dev/fuse descriptor (see close_inherited_fds; found in /proc/PID/fd), and
+ * it dies with the supervisor like the stage (PR_SET_PDEATHSIG survives execve(2) of a binary that
+ * is not set-id, prctl(2)). */
+__attribute__((noreturn)) static void exec_helper(const struct options *opts)
+{
+	int err;
+
+	tie_to_supervisor(opts->supervisor_pid);
+	execvp(opts->argv[0], opts->argv);
+	err = errno;
+	say("sandbox: exec \"%s\": %s", opts->argv[0], strerror(err));
+	exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Open what PID 1 needs of the host while the stage still sees it: the cgroup.procs files and the
+ * v2 leaf, the host mount namespace (views), a pidfd of the stage, the --idmap and --layer user
+ * namespaces. Also fills in --chdir's default, the stage's cwd. */
+static void open_host_descriptors(struct config *cfg)
+{
+	if (cfg->opt.chdir == NULL) {
+		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:
+		 * the cwd inherited through unshare(CLONE_NEWNS) is the read-only copy underneath. */
+		char *cwd = getcwd(NULL, 0);
+		if (cwd == NULL)
+			die("working directory", "getcwd", "%s", ".");
+		cfg->opt.chdir = cwd;
+	}
+	if (cfg->opt.sync_fd >= 0 && fcntl(cfg->opt.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
+		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg->opt.sync_fd);
+	open_cgroup_procs(cfg);
+	open_cgroup_dir(cfg);
+	if (cfg->opt.n_views > 0 || cfg->opt.detach_views != NULL) {
+		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
+		 * FUSE mount, which may be mounted on the host only after our unshare (the supervisor
+		 * mounts it while we start) and then never propagates into our private namespace; and
+		 * lets us detach it at the end (--detach-views). */
+		cfg->rt.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (cfg->rt.host_mnt_fd < 0)
+			die("views", "open", "/proc/self/ns/mnt");
+	}
+	/* PID 1 sees its parent as pid 0 (it lives outside its namespace), so getppid() cannot tell
+	 * whether we died before its prctl; a pidfd of ours polls readable once we have (pidfd_open(2)). */
+	cfg->rt.parent_pidfd = sys_pidfd_open(getpid(), 0);
+	if (cfg->rt.parent_pidfd < 0)
+		die("stage", "pidfd_open", "%d", (int)getpid());
+
+	/* --idmap: the mapping's user namespace, while /proc is the host's and before SIGCHLD is
+	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
+	if (cfg->opt.idmap)
+		cfg->rt.idmap_fd = idmap_userns(cfg->opt.idmap_uid, cfg->opt.idmap_gid, cfg->opt.userns_uid + (cfg->opt.has_user ? cfg->opt.uid : 0),
+						cfg->opt.userns_gid + (cfg->opt.has_user ? cfg->opt.gid : 0), 1);
+	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
+	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
+	if (cfg->opt.userns && cfg->opt.n_layers > 0)
+		cfg->rt.layers_userns_fd = idmap_userns(0, 0, cfg->opt.userns_uid, cfg->opt.userns_gid, cfg->opt.userns_count);
+}
+
+/* The new namespaces (and, with --userns and a network of its own, low ports and ping in it), the
+ * Landlock decision that depends on the network namespace, and the time namespace's offset. */
+static void enter_namespaces(struct config *cfg)
+{
+	ino_t netns = netns_inode();
+
+	create_namespaces(cfg);
+	if (cfg->opt.userns && cfg->opt.net_none && cfg->opt.net_join == 0)
+		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
+	cfg->rt.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
+	if (cfg->opt.timens)
+		set_boottime_offset();
+}
+
+/* Everything opened for PID 1 stays with PID 1. Closing our copy of the sync fd makes the
+ * supervisor's write fail (EPIPE) once PID 1 is gone, instead of blocking. */
+static void close_pid1_descriptors(struct config *cfg)
+{
+	close(cfg->rt.parent_pidfd);
+	if (cfg->opt.sync_fd >= 0)
+		close(cfg->opt.sync_fd);
+	if (cfg->rt.host_mnt_fd >= 0 && cfg->opt.detach_views == NULL)
+		close(cfg->rt.host_mnt_fd);
+	for (size_t i = 0; i < cfg->opt.n_cgroup_procs; i++)
+		close(cfg->rt.procs_fds[i]);
+	if (cfg->rt.cgroup_dir_fd >= 0)
+		close(cfg->rt.cgroup_dir_fd);
+	if (cfg->rt.idmap_fd >= 0)
+		close(cfg->rt.idmap_fd);
+	if (cfg->rt.layers_userns_fd >= 0)
+		close(cfg->rt.layers_userns_fd);
+}
+
 /* The outer stage: parse, tie, open host-side descriptors, unshare, fork PID 1, relay its status. */
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	sigset_t set;
 	pid_t pid1;
-	ino_t netns;
 	int code;
 
 	parse_options(argc, argv, &cfg.opt);
 	init_runtime(&cfg.rt, cfg.opt.n_cgroup_procs);
 	close_inherited_fds(cfg.opt.sync_fd);
-	if (cfg.opt.exec_helper) {
-		/* --net private's pasta (supervisor/net/pasta.ts), in the foreground: started directly it
-		 * would keep the supervisor's /dev/fuse descriptor (see close_inherited_fds; found in
-		 * /proc/PID/fd), and it dies with the supervisor like the stage (PR_SET_PDEATHSIG survives
-		 * execve(2) of a binary that is not set-id, prctl(2)). */
-		tie_to_supervisor(cfg.opt.supervisor_pid);
-		execvp(cfg.opt.argv[0], cfg.opt.argv);
-		say("sandbox: exec \"%s\": %s", cfg.opt.argv[0], strerror(errno));
-		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
-	}
+	if (cfg.opt.exec_helper)
+		exec_helper(&cfg.opt);
 	if (cfg.opt.exec_into != 0)
 		exec_main(&cfg);
 	if (cfg.opt.probe_idmap != NULL)
@@ -239,42 +322,7 @@ int main(int argc, char **argv)
 	if (getpgrp() != getpid())
 		tty_take_foreground();
 
-	if (cfg.opt.chdir == NULL) {
-		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:
-		 * the cwd inherited through unshare(CLONE_NEWNS) is the read-only copy underneath. */
-		char *cwd = getcwd(NULL, 0);
-		if (cwd == NULL)
-			die("working directory", "getcwd", "%s", ".");
-		cfg.opt.chdir = cwd;
-	}
-	if (cfg.opt.sync_fd >= 0 && fcntl(cfg.opt.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
-		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg.opt.sync_fd);
-	open_cgroup_procs(&cfg);
-	open_cgroup_dir(&cfg);
-	if (cfg.opt.n_views > 0 || cfg.opt.detach_views != NULL) {
-		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
-		 * FUSE mount, which may be mounted on the host only after our unshare (the supervisor
-		 * mounts it while we start) and then never propagates into our private namespace; and
-		 * lets us detach it at the end (--detach-views). */
-		cfg.rt.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-		if (cfg.rt.host_mnt_fd < 0)
-			die("views", "open", "/proc/self/ns/mnt");
-	}
-	/* PID 1 sees its parent as pid 0 (it lives outside its namespace), so getppid() cannot tell
-	 * whether we died before its prctl; a pidfd of ours polls readable once we have (pidfd_open(2)). */
-	cfg.rt.parent_pidfd = sys_pidfd_open(getpid(), 0);
-	if (cfg.rt.parent_pidfd < 0)
-		die("stage", "pidfd_open", "%d", (int)getpid());
-
-	/* --idmap: the mapping's user namespace, while /proc is the host's and before SIGCHLD is
-	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
-	if (cfg.opt.idmap)
-		cfg.rt.idmap_fd = idmap_userns(cfg.opt.idmap_uid, cfg.opt.idmap_gid, cfg.opt.userns_uid + (cfg.opt.has_user ? cfg.opt.uid : 0),
-					       cfg.opt.userns_gid + (cfg.opt.has_user ? cfg.opt.gid : 0), 1);
-	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
-	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
-	if (cfg.opt.userns && cfg.opt.n_layers > 0)
-		cfg.rt.layers_userns_fd = idmap_userns(0, 0, cfg.opt.userns_uid, cfg.opt.userns_gid, cfg.opt.userns_count);
+	open_host_descriptors(&cfg);
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
@@ -282,13 +330,7 @@ int main(int argc, char **argv)
 		pty_channel(&cfg);
 	if (cfg.opt.userns)
 		userns_channel(&cfg); /* before unshare: the host's /proc */
-	netns = netns_inode();
-	create_namespaces(&cfg);
-	if (cfg.opt.userns && cfg.opt.net_none && cfg.opt.net_join == 0)
-		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
-	cfg.rt.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
-	if (cfg.opt.timens)
-		set_boottime_offset();
+	enter_namespaces(&cfg);
 
 	/* v2: PID 1 is born in the sandbox's leaf when the kernel can (clone.c); else it moves itself
 	 * there later (pid1.c join_cgroups). */
@@ -298,24 +340,9 @@ int main(int argc, char **argv)
 	if (pid1 == 0)
 		pid1_main(&cfg);
 
-	/* Everything opened for PID 1 stays with PID 1. Closing our copy of the sync fd makes the
-	 * supervisor's write fail (EPIPE) once PID 1 is gone, instead of blocking. */
-	close(cfg.rt.parent_pidfd);
-	if (cfg.opt.sync_fd >= 0)
-		close(cfg.opt.sync_fd);
-	if (cfg.rt.host_mnt_fd >= 0 && cfg.opt.detach_views == NULL)
-		close(cfg.rt.host_mnt_fd);
-	for (size_t i = 0; i < cfg.opt.n_cgroup_procs; i++)
-		close(cfg.rt.procs_fds[i]);
-	if (cfg.rt.cgroup_dir_fd >= 0)
-		close(cfg.rt.cgroup_dir_fd);
-	if (cfg.rt.idmap_fd >= 0)
-		close(cfg.rt.idmap_fd);
-	if (cfg.rt.layers_userns_fd >= 0)
-		close(cfg.rt.layers_userns_fd);
+	close_pid1_descriptors(&cfg);
 	if (cfg.opt.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
-
 	code = cfg.opt.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();
 	detach_views(&cfg);
