@@ -166,13 +166,10 @@ static void retitle(const struct config *cfg)
 	prctl(PR_SET_NAME, title, 0, 0, 0);
 }
 
-/* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
-void pid1_main(struct config *cfg)
+/* PID 1's own safety first: tied to the stage, no host /proc, non-dumpable, umask 0. Returns the
+ * umask to give back to the workload. */
+static mode_t harden_pid1(struct config *cfg)
 {
-	sigset_t set;
-	mode_t umask_saved;
-	pid_t workload;
-
 	tie_to_stage(cfg->rt.parent_pidfd, cfg->opt.userns);
 	/* The host's /proc (O_PATH, userns.c userns_channel) is the outer stage's, to write PID 1's
 	 * maps: our inherited copy would lead, for PID 1's whole life, to every host process's files
@@ -191,8 +188,13 @@ void pid1_main(struct config *cfg)
 		die("pid 1", "prctl", "PR_SET_DUMPABLE, 0");
 	/* Device nodes and directories get exactly the modes we ask for; the workload gets the
 	 * supervisor's umask back. */
-	umask_saved = umask(0);
+	return umask(0);
+}
 
+/* The sandbox's file system, up to the binds: a read-only root (or --layer's overlay), /proc, /sys,
+ * /dev, /tmp, the --rw dirs, volumes and tmpfs mounts, then (--read-only) the sealed root. */
+static void assemble_root(struct config *cfg)
+{
 	clone_bind_sources(cfg); /* first: their sources are host paths, before /tmp etc. cover them */
 	if (cfg->opt.n_layers > 0)
 		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
@@ -210,11 +212,12 @@ void pid1_main(struct config *cfg)
 	attach_bind_sources(cfg);
 	if (cfg->opt.n_layers > 0 && cfg->opt.read_only)
 		seal_rootfs(); /* after the mount points of volumes and files were made */
-	if (cfg->opt.hostname != NULL)
-		set_hostname(cfg->opt.hostname);
-	if (cfg->opt.net_none)
-		loopback_up();
+}
 
+/* Once the supervisor's views are mounted (the sync byte): bind them, then mask /proc and /sys
+ * paths, hide the state root and set oom_score_adj. */
+static void bind_views_and_mask(struct config *cfg)
+{
 	if (cfg->opt.sync_fd >= 0)
 		wait_for_sync(cfg->opt.sync_fd);
 	bind_views(cfg);
@@ -225,9 +228,12 @@ void pid1_main(struct config *cfg)
 		hide_dir(cfg->opt.hide);
 	if (cfg->opt.set_oom_score_adj)
 		set_oom_score_adj(cfg->opt.oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
+}
 
-	join_cgroups(cfg);
-	mount_cgroupfs(&cfg->opt);
+/* The last privileged steps, then the privileges go: (--userns) the workdir and the user
+ * namespace, (--tty) the pty, capabilities, no_new_privs and seccomp, Landlock, the sysinfo filter. */
+static void drop_privileges(struct config *cfg)
+{
 	if (cfg->opt.userns) {
 		userns_chdir("workload", cfg->opt.chdir); /* after the views' setns reset it; as host root */
 		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
@@ -244,6 +250,25 @@ void pid1_main(struct config *cfg)
 	 * at all then, as asked (sysinfo shows the host's figures). */
 	if (!cfg->opt.seccomp_unconfined)
 		sysinfo_listen(AT_FDCWD);
+}
+
+/* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
+void pid1_main(struct config *cfg)
+{
+	sigset_t set;
+	mode_t umask_saved;
+	pid_t workload;
+
+	umask_saved = harden_pid1(cfg);
+	assemble_root(cfg);
+	if (cfg->opt.hostname != NULL)
+		set_hostname(cfg->opt.hostname);
+	if (cfg->opt.net_none)
+		loopback_up();
+	bind_views_and_mask(cfg);
+	join_cgroups(cfg);
+	mount_cgroupfs(&cfg->opt);
+	drop_privileges(cfg);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal
