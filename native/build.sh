@@ -3,8 +3,9 @@
 # (native/stage/*.c -> dist/native/sandbox-stage), the layer copier of `sandbox commit`
 # (native/commit/*.c -> dist/native/sandbox-commit), the bench's view reader
 # (native/bench/*.c -> dist/native/view-reader) and its CPU workloads (native/bench/busy/*.c ->
-# dist/native/bench-busy) and the daemon's view binder (native/viewbind/ -> dist/native/sandbox-viewbind). Rebuilds one only when a source is newer than its binary, and prints
-# nothing when all are up to date. A binary is written under a temporary name and renamed,
+# dist/native/bench-busy) and the daemon's view binder (native/viewbind/ ->
+# dist/native/sandbox-viewbind). Rebuilds one only when a source is newer than its binary, and
+# prints nothing when all are up to date. A binary is written under a temporary name and renamed,
 # so a sandbox starting concurrently never executes a half-written file.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -17,7 +18,8 @@ build() {
     return 0
   fi
   mkdir -p "$(dirname "$out")"
-  local tmp="$out.tmp.$$"
+  # Not local: the EXIT trap runs after a failed compile has left this function.
+  tmp="$out.tmp.$$"
   trap 'rm -f "$tmp"' EXIT
   ${CC:-cc} -O2 -Wall -Wextra -Werror -o "$tmp" "$src"/*.c
   mv -f "$tmp" "$out"

@@ -34,8 +34,7 @@
 #include <sys/types.h>
 
 /* fail.c: report a failed call (errno) on one line and exit 125. */
-__attribute__((noreturn, format(printf, 2, 3)))
-void fail(const char *call, const char *pathfmt, ...);
+void fail(const char *call, const char *pathfmt, ...) __attribute__((noreturn, format(printf, 2, 3)));
 
 /* file.c: copy a regular file's bytes from src (relative to the cwd) to a new file dst, keeping
  * its holes; dst is created with O_EXCL, mode 0600 (meta.c sets the real one). */

@@ -20,7 +20,10 @@
 #include <stdio.h>
 #include <string.h>
 
-static struct { bool on; unsigned uid, gid, count; } range;
+static struct {
+	bool on;
+	unsigned uid, gid, count;
+} range;
 
 bool parse_shift(const char *value)
 {

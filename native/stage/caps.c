@@ -80,14 +80,14 @@ void drop_capabilities(unsigned long long keep)
  * first (they need CAP_SETGID, which setuid to a non-zero uid would take away: capabilities(7),
  * "Effect of user ID changes on capabilities" clears permitted and effective when all uids become
  * non-zero). no_new_privs is already set, so no set-id binary can get root back. */
-void switch_user(const struct config *cfg)
+void switch_user(const struct options *opts)
 {
-	if (!cfg->has_user)
+	if (!opts->has_user)
 		return;
 	if (setgroups(0, NULL) != 0)
 		die("user", "setgroups", "0, NULL");
-	if (setresgid(cfg->gid, cfg->gid, cfg->gid) != 0)
-		die("user", "setresgid", "%u", (unsigned)cfg->gid);
-	if (setresuid(cfg->uid, cfg->uid, cfg->uid) != 0)
-		die("user", "setresuid", "%u", (unsigned)cfg->uid);
+	if (setresgid(opts->gid, opts->gid, opts->gid) != 0)
+		die("user", "setresgid", "%u", (unsigned)opts->gid);
+	if (setresuid(opts->uid, opts->uid, opts->uid) != 0)
+		die("user", "setresuid", "%u", (unsigned)opts->uid);
 }

@@ -28,6 +28,7 @@
  *   7. relay stdio, forward signals to the child and exit with its status (128+N for signal N).
  */
 #include "stage.h"
+#include "signals.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -46,19 +47,20 @@
 /* Move ourselves into the sandbox's cgroup in every hierarchy. */
 static void join_sandbox_cgroups(const struct config *cfg)
 {
-	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
-		int fd = open(cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+	for (size_t i = 0; i < cfg->opt.n_cgroup_procs; i++) {
+		int fd = open(cfg->opt.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
 
 		if (fd < 0)
-			die("exec: cgroup", "open", "%s", cfg->cgroup_procs[i]);
+			die("exec: cgroup", "open", "%s", cfg->opt.cgroup_procs[i]);
 		if (write(fd, "0", 1) != 1)
-			die("exec: cgroup", "write", "%s, \"0\"", cfg->cgroup_procs[i]);
+			die("exec: cgroup", "write", "%s, \"0\"", cfg->opt.cgroup_procs[i]);
 		close(fd);
 	}
 }
 
-/* The command, in the child: clean signal state, the working directory, exec. */
-__attribute__((noreturn)) static void exec_command(const struct config *cfg, int pipes[3][2])
+/* The command, in the child: clean signal state, the working directory (unless entered already),
+ * exec. */
+__attribute__((noreturn)) static void exec_command(const struct config *cfg, int pipes[3][2], bool cwd_entered)
 {
 	sigset_t none;
 	int err;
@@ -69,24 +71,24 @@ __attribute__((noreturn)) static void exec_command(const struct config *cfg, int
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	/* Into a user namespace the directory was entered before it, as host root (userns_chdir). */
-	if (!cfg->userns && chdir(cfg->chdir != NULL ? cfg->chdir : "/") != 0)
-		die("exec", "chdir", "%s", cfg->chdir != NULL ? cfg->chdir : "/");
-	if (cfg->tty)
+	if (!cwd_entered && chdir(cfg->opt.chdir != NULL ? cfg->opt.chdir : "/") != 0)
+		die("exec", "chdir", "%s", cfg->opt.chdir != NULL ? cfg->opt.chdir : "/");
+	if (cfg->opt.tty)
 		pty_attach(cfg);
 	else
 		stdio_attach(pipes);
-	switch_user(cfg);
+	switch_user(&cfg->opt);
 	/* The command dies with `sandbox exec` (cleared in a fork child, and again by the uid change of
 	 * --user in commit_creds, kernel/cred.c: so set after it; prctl(2)). */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
-	exec_search(cfg->argv);
+	exec_search(cfg->opt.argv);
 	err = errno;
-	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->argv[0], strerror(err));
+	dprintf(STDERR_FILENO, "sandbox: exec \"%s\": %s\n", cfg->opt.argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
 
-/* --exec-into: enter the sandbox of cfg->exec_into (its PID 1, a host pid), run the command, exit with its status. */
+/* --exec-into: enter the sandbox of cfg->opt.exec_into (its PID 1, a host pid), run the command, exit with its status. */
 void exec_main(struct config *cfg)
 {
 	const int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC | CLONE_NEWNET |
@@ -98,17 +100,17 @@ void exec_main(struct config *cfg)
 
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
-	if (cfg->supervisor_pid != 0 && getppid() != cfg->supervisor_pid)
-		die_msg("sandbox exec %d is gone (parent is now %d)", (int)cfg->supervisor_pid, (int)getppid());
+	if (cfg->opt.supervisor_pid != 0 && getppid() != cfg->opt.supervisor_pid)
+		die_msg("sandbox exec %d is gone (parent is now %d)", (int)cfg->opt.supervisor_pid, (int)getppid());
 	/* Like `sandbox run`: our own process group, holding the terminal's foreground if the caller
 	 * did, so Ctrl-C reaches the command once (tty.c). */
 	if (getpgrp() != getpid())
 		tty_take_foreground();
 
-	pidfd = sys_pidfd_open(cfg->exec_into, 0);
+	pidfd = sys_pidfd_open(cfg->opt.exec_into, 0);
 	if (pidfd < 0)
-		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->exec_into);
-	userns_fd = userns_of(cfg->exec_into); /* while /proc is the host's */
+		die("exec", "pidfd_open", "%d (PID 1 of the sandbox)", (int)cfg->opt.exec_into);
+	userns_fd = userns_of(cfg->opt.exec_into); /* while /proc is the host's */
 	/* Our pid namespace stays the host's (setns(2): CLONE_NEWPID applies to children), so the pids
 	 * of sysinfo notifications are host pids (sysinfo.c): keep the host's /proc to find them. We
 	 * have no pid inside; the command closes it at execve. */
@@ -117,26 +119,25 @@ void exec_main(struct config *cfg)
 		die("exec", "open", "/proc, O_PATH (the host's)");
 	join_sandbox_cgroups(cfg);
 	if (setns(pidfd, flags) != 0)
-		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->exec_into, (unsigned)flags);
+		die("exec", "setns", "pidfd of %d, 0x%x", (int)cfg->opt.exec_into, (unsigned)flags);
 	close(pidfd);
 	if (userns_fd >= 0) {
-		userns_chdir("exec", cfg->chdir != NULL ? cfg->chdir : "/");
-		userns_join(userns_fd, cfg->supervisor_pid); /* last, as PID 1 entered it (userns.c) */
-		cfg->userns = true; /* exec_command: the directory is entered */
+		userns_chdir("exec", cfg->opt.chdir != NULL ? cfg->opt.chdir : "/");
+		userns_join(userns_fd, cfg->opt.supervisor_pid); /* last, as PID 1 entered it (userns.c) */
 	}
 
 	/* -t: a pty of the sandbox's devpts (now our /dev/pts), before the capability drop (fchown);
 	 * else pipes. Non-dumpable first (step 6): the child inherits it until its execve. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		die("exec", "prctl", "PR_SET_DUMPABLE, 0");
-	if (cfg->tty)
+	if (cfg->opt.tty)
 		master = pty_open_pair(cfg);
 	else
 		stdio_pipes(pipes);
 	/* The workload's privileges (seccomp.c lock_down): an exec'd process must not get what the
 	 * workload can't (mount, setns, module loading, ...). */
-	lock_down("exec", cfg);
-	if (!cfg->seccomp_unconfined)
+	lock_down("exec", &cfg->opt);
+	if (!cfg->opt.seccomp_unconfined)
 		sysinfo_listen(host_proc); /* the command's sysinfo(2) is answered by our relay loop */
 	else
 		close(host_proc);
@@ -146,12 +147,12 @@ void exec_main(struct config *cfg)
 	if (child < 0)
 		die("exec", "fork", "%s", "");
 	if (child == 0) {
-		if (cfg->tty)
+		if (cfg->opt.tty)
 			close(master);
-		exec_command(cfg, pipes);
+		exec_command(cfg, pipes, userns_fd >= 0);
 	}
-	if (cfg->tty) {
-		close(cfg->pty_peer); /* the command's now: its last close makes the master read EIO */
+	if (cfg->opt.tty) {
+		close(cfg->rt.pty_peer); /* the command's now: its last close makes the master read EIO */
 		code = pty_relay_master(master, child, &set);
 	} else {
 		code = stdio_relay(pipes, child, &set);

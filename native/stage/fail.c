@@ -27,7 +27,7 @@ static void write_line(const char *msg)
 			line[len++] = (char)*p;
 		} else if (*p == '\n' || *p == '\t' || *p == '\r') {
 			line[len++] = '\\';
-			line[len++] = *p == '\n' ? 'n' : *p == '\t' ? 't' : 'r';
+			line[len++] = *p == '\n' ? 'n' : (*p == '\t' ? 't' : 'r');
 		} else {
 			line[len++] = '\\';
 			line[len++] = 'x';

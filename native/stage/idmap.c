@@ -115,12 +115,12 @@ void idmap_bind(const char *what, int tree_fd, const char *path, const struct co
 {
 	struct stat st;
 
-	if (cfg->idmap_fd < 0)
+	if (cfg->rt.idmap_fd < 0)
 		return;
 	if (fstat(tree_fd, &st) != 0)
 		die(what, "fstat", "clone of %s", path);
-	if (st.st_uid == cfg->idmap_uid && st.st_gid == cfg->idmap_gid)
-		idmap_tree(what, tree_fd, path, cfg->idmap_fd);
+	if (st.st_uid == cfg->opt.idmap_uid && st.st_gid == cfg->opt.idmap_gid)
+		idmap_tree(what, tree_fd, path, cfg->rt.idmap_fd);
 }
 
 /* `sandbox doctor`: can DIR be ID-mapped under a user namespace? Prints "ok" and exits 0, or dies

@@ -65,16 +65,16 @@ void clone_bind_sources(struct config *cfg)
 {
 	const unsigned int flags = AT_EMPTY_PATH | AT_RECURSIVE;
 
-	for (size_t i = 0; i < cfg->n_rw; i++) {
+	for (size_t i = 0; i < cfg->opt.n_rw; i++) {
 		/* The workdir as the user typed it (-w), symlinks followed as before: it is also where
 		 * the workload starts, so it is bound onto that same path. */
-		cfg->rw[i].tree_fd = clone_tree("--rw", cfg->rw[i].src, AT_RECURSIVE);
-		if (sys_mount_setattr(cfg->rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
-			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->rw[i].src);
-		idmap_bind("--rw", cfg->rw[i].tree_fd, cfg->rw[i].src, cfg);
+		cfg->opt.rw[i].tree_fd = clone_tree("--rw", cfg->opt.rw[i].src, AT_RECURSIVE);
+		if (sys_mount_setattr(cfg->opt.rw[i].tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
+			die("--rw", "mount_setattr", "%s, MOUNT_ATTR_NODEV|MOUNT_ATTR_NOSUID", cfg->opt.rw[i].src);
+		idmap_bind("--rw", cfg->opt.rw[i].tree_fd, cfg->opt.rw[i].src, cfg);
 	}
-	for (size_t i = 0; i < cfg->n_volumes; i++) {
-		struct pair *v = &cfg->volumes[i];
+	for (size_t i = 0; i < cfg->opt.n_volumes; i++) {
+		struct pair *v = &cfg->opt.volumes[i];
 
 		v->tree_fd = clone_source("--volume", v->src);
 		if (sys_mount_setattr(v->tree_fd, "", flags, MOUNT_ATTR_NODEV | MOUNT_ATTR_NOSUID, 0) != 0)
@@ -89,9 +89,9 @@ void clone_bind_sources(struct config *cfg)
 			idmap_bind("--volume", v->tree_fd, v->src, cfg);
 	}
 	/* Only the clones needed the mapping's namespace. */
-	if (cfg->idmap_fd >= 0) {
-		close(cfg->idmap_fd);
-		cfg->idmap_fd = -1;
+	if (cfg->rt.idmap_fd >= 0) {
+		close(cfg->rt.idmap_fd);
+		cfg->rt.idmap_fd = -1;
 	}
 }
 
@@ -134,7 +134,11 @@ void mount_proc(bool host_root)
 	 * uid 0 and CAP_DAC_OVERRIDE the workload could otherwise write /proc/sysrq-trigger (reboot the
 	 * host) or /proc/sys/... (host-wide settings not covered by our namespaces). */
 	static const char *const readonly_paths[] = {
-		"/proc/bus", "/proc/fs", "/proc/irq", "/proc/sys", "/proc/sysrq-trigger",
+		"/proc/bus",
+		"/proc/fs",
+		"/proc/irq",
+		"/proc/sys",
+		"/proc/sysrq-trigger",
 	};
 
 	/* proc(5): a proc mount shows the pid namespace of the process that mounts it, so this must be
@@ -173,13 +177,24 @@ void mount_sys(void)
 void mount_dev(void)
 {
 	/* Device numbers are fixed by Documentation/admin-guide/devices.txt (the same on every host). */
-	static const struct { const char *path; unsigned int major, minor; } devices[] = {
-		{ "/dev/null", 1, 3 },   { "/dev/zero", 1, 5 },    { "/dev/full", 1, 7 },
-		{ "/dev/random", 1, 8 }, { "/dev/urandom", 1, 9 }, { "/dev/tty", 5, 0 },
+	static const struct {
+		const char *path;
+		unsigned int major, minor;
+	} devices[] = {
+		{ "/dev/null", 1, 3 },
+		{ "/dev/zero", 1, 5 },
+		{ "/dev/full", 1, 7 },
+		{ "/dev/random", 1, 8 },
+		{ "/dev/urandom", 1, 9 },
+		{ "/dev/tty", 5, 0 },
 	};
-	static const struct { const char *target, *path; } links[] = {
-		{ "pts/ptmx", "/dev/ptmx" },       { "/proc/self/fd", "/dev/fd" },
-		{ "/proc/self/fd/0", "/dev/stdin" }, { "/proc/self/fd/1", "/dev/stdout" },
+	static const struct {
+		const char *target, *path;
+	} links[] = {
+		{ "pts/ptmx", "/dev/ptmx" },
+		{ "/proc/self/fd", "/dev/fd" },
+		{ "/proc/self/fd/0", "/dev/stdin" },
+		{ "/proc/self/fd/1", "/dev/stdout" },
 		{ "/proc/self/fd/2", "/dev/stderr" },
 	};
 
@@ -344,7 +359,7 @@ static void cover_run(const struct config *cfg)
 	ssize_t len = -1;
 	bool resolved;
 
-	if (cfg->n_layers > 0)
+	if (cfg->opt.n_layers > 0)
 		return;
 	resolved = realpath("/etc/resolv.conf", resolv) != NULL;
 	for (size_t i = 0; i < sizeof run_dirs / sizeof run_dirs[0]; i++) {
@@ -402,19 +417,19 @@ void attach_bind_sources(struct config *cfg)
 	size_t max = 0;
 
 	cover_run(cfg);
-	for (size_t i = 0; i < cfg->n_rw; i++)
-		attach("--rw", cfg->rw[i].tree_fd, cfg->rw[i].dst);
-	for (size_t i = 0; i < cfg->n_volumes; i++)
-		max = depth_of(cfg->volumes[i].dst) > max ? depth_of(cfg->volumes[i].dst) : max;
-	for (size_t i = 0; i < cfg->n_tmpfs; i++)
-		max = depth_of(cfg->tmpfs[i].path) > max ? depth_of(cfg->tmpfs[i].path) : max;
+	for (size_t i = 0; i < cfg->opt.n_rw; i++)
+		attach("--rw", cfg->opt.rw[i].tree_fd, cfg->opt.rw[i].dst);
+	for (size_t i = 0; i < cfg->opt.n_volumes; i++)
+		max = depth_of(cfg->opt.volumes[i].dst) > max ? depth_of(cfg->opt.volumes[i].dst) : max;
+	for (size_t i = 0; i < cfg->opt.n_tmpfs; i++)
+		max = depth_of(cfg->opt.tmpfs[i].path) > max ? depth_of(cfg->opt.tmpfs[i].path) : max;
 	for (size_t d = 1; d <= max; d++) {
-		for (size_t i = 0; i < cfg->n_volumes; i++)
-			if (depth_of(cfg->volumes[i].dst) == d)
-				attach("--volume", cfg->volumes[i].tree_fd, cfg->volumes[i].dst);
-		for (size_t i = 0; i < cfg->n_tmpfs; i++)
-			if (depth_of(cfg->tmpfs[i].path) == d)
-				mount_tmpfs_at(&cfg->tmpfs[i]);
+		for (size_t i = 0; i < cfg->opt.n_volumes; i++)
+			if (depth_of(cfg->opt.volumes[i].dst) == d)
+				attach("--volume", cfg->opt.volumes[i].tree_fd, cfg->opt.volumes[i].dst);
+		for (size_t i = 0; i < cfg->opt.n_tmpfs; i++)
+			if (depth_of(cfg->opt.tmpfs[i].path) == d)
+				mount_tmpfs_at(&cfg->opt.tmpfs[i]);
 	}
 	seal_run();
 }
@@ -424,7 +439,7 @@ void bind_views(struct config *cfg)
 {
 	int own;
 
-	if (cfg->n_views == 0)
+	if (cfg->opt.n_views == 0)
 		return;
 	/* The supervisor mounts its FUSE file system on the host after our unshare(CLONE_NEWNS), and
 	 * "/" is private here, so that mount never appears in this namespace. We step into the host's
@@ -436,17 +451,17 @@ void bind_views(struct config *cfg)
 	own = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
 	if (own < 0)
 		die("views", "open", "/proc/self/ns/mnt");
-	if (setns(cfg->host_mnt_fd, CLONE_NEWNS) != 0)
+	if (setns(cfg->rt.host_mnt_fd, CLONE_NEWNS) != 0)
 		die("views", "setns", "host mount namespace, CLONE_NEWNS");
-	for (size_t i = 0; i < cfg->n_views; i++)
-		cfg->views[i].tree_fd = clone_tree("views", cfg->views[i].src, 0);
+	for (size_t i = 0; i < cfg->opt.n_views; i++)
+		cfg->opt.views[i].tree_fd = clone_tree("views", cfg->opt.views[i].src, 0);
 	if (setns(own, CLONE_NEWNS) != 0)
 		die("views", "setns", "sandbox mount namespace, CLONE_NEWNS");
 	close(own);
-	close(cfg->host_mnt_fd);
+	close(cfg->rt.host_mnt_fd);
 
-	for (size_t i = 0; i < cfg->n_views; i++) {
-		struct pair *v = &cfg->views[i];
+	for (size_t i = 0; i < cfg->opt.n_views; i++) {
+		struct pair *v = &cfg->opt.views[i];
 
 		if (sys_mount_setattr(v->tree_fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
 			die("views", "mount_setattr", "%s, MOUNT_ATTR_RDONLY", v->src);
@@ -457,7 +472,7 @@ void bind_views(struct config *cfg)
 }
 
 /* Mount the sandbox's cgroups read-only on /sys/fs/cgroup (call after unshare(CLONE_NEWCGROUP)). */
-void mount_cgroupfs(const struct config *cfg)
+void mount_cgroupfs(const struct options *opts)
 {
 	const unsigned long ro = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC;
 	char path[4096];
@@ -470,20 +485,20 @@ void mount_cgroupfs(const struct config *cfg)
 	 * controller and found no path (issue 22). Detach them; on a pure v2 host this also avoids the
 	 * EBUSY of the same superblock on the same mount point (fs/namespace.c do_add_mount). */
 	detach_below("cgroupfs", "/sys/fs/cgroup");
-	if (cfg->cgroup_v2) {
+	if (opts->cgroup_v2) {
 		if (mount("cgroup2", "/sys/fs/cgroup", "cgroup2", ro, NULL) != 0)
 			die("cgroupfs", "mount", "cgroup2, /sys/fs/cgroup, ro");
 		return;
 	}
-	if (cfg->n_cgroup_v1 == 0)
+	if (opts->n_cgroup_v1 == 0)
 		return;
 	/* v1: one directory per hierarchy on a tmpfs, as hosts lay it out. The options must name an
 	 * existing hierarchy's controllers exactly (cgroup-v1/cgroups.rst: a mismatch is EBUSY; inside a
 	 * cgroup namespace, which may not create hierarchies, it is EPERM, measured here). */
 	if (mount("tmpfs", "/sys/fs/cgroup", "tmpfs", MS_NOSUID | MS_NODEV | MS_NOEXEC, "mode=755") != 0)
 		die("cgroupfs", "mount", "tmpfs, /sys/fs/cgroup, mode=755");
-	for (size_t i = 0; i < cfg->n_cgroup_v1; i++) {
-		const struct pair *h = &cfg->cgroup_v1[i];
+	for (size_t i = 0; i < opts->n_cgroup_v1; i++) {
+		const struct pair *h = &opts->cgroup_v1[i];
 
 		snprintf(path, sizeof path, "/sys/fs/cgroup/%s", h->src);
 		if (mkdir(path, 0755) != 0)

@@ -64,7 +64,8 @@
  *                          --seccomp apply
  *
  * Pairs are split at the first ':'. The environment is passed to the workload unchanged.
- * An unknown option => `sandbox: stage: unknown option "X"`, exit 125.
+ * An unknown option => `sandbox: stage: unknown option "X"`, exit 125; so is every bad value, in
+ * one line naming the option and the value. Each option is a row of the table `options` below.
  */
 #include "stage.h"
 
@@ -85,6 +86,40 @@ static int parse_int(const char *opt, const char *value)
 	if (value[0] < '0' || value[0] > '9' || *end != '\0' || errno != 0 || n > INT_MAX)
 		die_msg("invalid value for %s: \"%s\"", opt, value);
 	return (int)n;
+}
+
+/* Parse a pid of another process: parse_int, and never 0. */
+static pid_t parse_pid(const char *opt, const char *value)
+{
+	pid_t pid = parse_int(opt, value);
+
+	if (pid == 0)
+		die_msg("invalid value for %s: \"%s\" (a pid)", opt, value);
+	return pid;
+}
+
+/* Which of two words value is: 0 for the first, 1 for the second; or die listing both. */
+static int parse_choice(const char *opt, const char *value, const char *first, const char *second)
+{
+	if (strcmp(value, first) != 0 && strcmp(value, second) != 0)
+		die_msg("invalid value for %s: \"%s\" (%s or %s)", opt, value, first, second);
+	return strcmp(value, second) == 0;
+}
+
+/* A host directory the stage covers or detaches: absolute, and never the root itself. */
+static const char *parse_dir_not_root(const char *opt, const char *value)
+{
+	if (value[0] != '/' || strcmp(value, "/") == 0)
+		die_msg("invalid value for %s: \"%s\" (an absolute path other than /)", opt, value);
+	return value;
+}
+
+/* A path that goes into the overlay's mount options, where ',' and ':' separate (overlayfs.rst). */
+static const char *parse_overlay_path(const char *opt, const char *value)
+{
+	if (value[0] != '/' || strpbrk(value, ",:\\") != NULL)
+		die_msg("invalid value for %s: \"%s\" (an absolute path without ',', ':' or '\\')", opt, value);
+	return value;
 }
 
 /* Parse an oom_score_adj value: a decimal in [-1000, 1000] (proc(5)), or die. */
@@ -171,205 +206,330 @@ static struct tmpfs_mount parse_tmpfs(const char *value)
 	return t;
 }
 
-/* Parse a --userns value, "UID:GID:COUNT": COUNT >= 1 and neither range may wrap around or include
- * the host's root (uid/gid 0 outside would make root inside root outside). */
-static void parse_userns(const char *value, struct config *cfg)
+/* --userns UID:GID:COUNT: COUNT >= 1 and neither range may wrap around or include the host's root
+ * (uid/gid 0 outside would make root inside root outside). */
+static void opt_userns(struct options *opts, const char *opt, const char *value)
 {
 	unsigned long long uid, gid, count;
 	int used = 0;
 
+	(void)opt;
 	if (sscanf(value, "%llu:%llu:%llu%n", &uid, &gid, &count, &used) != 3 || value[used] != '\0' ||
 	    value[0] < '0' || value[0] > '9' || uid == 0 || gid == 0 || count == 0 ||
 	    uid + count > 0xFFFFFFFFULL || gid + count > 0xFFFFFFFFULL)
 		die_msg("invalid value for --userns: \"%s\" (expected UID:GID:COUNT, an unprivileged range)", value);
-	cfg->userns = true;
-	cfg->userns_uid = (unsigned)uid;
-	cfg->userns_gid = (unsigned)gid;
-	cfg->userns_count = (unsigned)count;
+	opts->userns = true;
+	opts->userns_uid = (unsigned)uid;
+	opts->userns_gid = (unsigned)gid;
+	opts->userns_count = (unsigned)count;
 }
 
-/* Parse an --idmap value, "UID:GID": on-disk ids, neither of them 0 (host root must never be what
- * the workload's files belong to: issue 19, finding 4). */
-static void parse_idmap(const char *value, struct config *cfg)
+/* --idmap UID:GID: on-disk ids, neither of them 0 (host root must never be what the workload's
+ * files belong to: issue 19, finding 4). */
+static void opt_idmap(struct options *opts, const char *opt, const char *value)
 {
 	unsigned long long uid, gid;
 	int used = 0;
 
+	(void)opt;
 	if (sscanf(value, "%llu:%llu%n", &uid, &gid, &used) != 2 || value[used] != '\0' || value[0] < '0' ||
 	    value[0] > '9' || uid == 0 || gid == 0 || uid >= 0xFFFFFFFFULL || gid >= 0xFFFFFFFFULL)
 		die_msg("invalid value for --idmap: \"%s\" (expected UID:GID, neither 0)", value);
-	cfg->idmap = true;
-	cfg->idmap_uid = (unsigned)uid;
-	cfg->idmap_gid = (unsigned)gid;
+	opts->idmap = true;
+	opts->idmap_uid = (unsigned)uid;
+	opts->idmap_gid = (unsigned)gid;
 }
 
-/* Fill cfg from argv; every option takes exactly one value except --cgroup-v2, --no-timens, --read-only, --tty and --exec-helper. */
-void parse_options(int argc, char **argv, struct config *cfg)
+/* The options without a value. */
+static void opt_cgroup_v2(struct options *opts, const char *opt, const char *value)
 {
-	size_t cap = (size_t)argc + 1;
-	int i;
+	(void)opt, (void)value;
+	opts->cgroup_v2 = true;
+}
 
-	memset(cfg, 0, sizeof *cfg);
-	cfg->sync_fd = -1;
-	cfg->timens = true;
-	cfg->host_mnt_fd = -1;
-	cfg->parent_pidfd = -1;
-	cfg->cgroup_dir_fd = -1;
-	cfg->sys_fd = -1;
-	cfg->caps = default_capabilities;
-	cfg->pty_sock[0] = cfg->pty_sock[1] = cfg->pty_peer = -1;
-	cfg->userns_sock[0] = cfg->userns_sock[1] = cfg->proc_fd = -1;
-	cfg->idmap_fd = cfg->layers_userns_fd = -1;
-	/* Each list can hold at most argc entries: allocate that much once, no growing. */
-	cfg->cgroup_procs = calloc(cap, sizeof *cfg->cgroup_procs);
-	cfg->cgroup_v1 = calloc(cap, sizeof *cfg->cgroup_v1);
-	cfg->views = calloc(cap, sizeof *cfg->views);
-	cfg->rw = calloc(cap, sizeof *cfg->rw);
-	cfg->volumes = calloc(cap, sizeof *cfg->volumes);
-	cfg->procs_fds = calloc(cap, sizeof *cfg->procs_fds);
-	cfg->tmpfs = calloc(cap, sizeof *cfg->tmpfs);
-	cfg->layers = calloc(cap, sizeof *cfg->layers);
-	cfg->layer_host_ids = calloc(cap, sizeof *cfg->layer_host_ids);
-	cfg->hides = calloc(cap, sizeof *cfg->hides);
-	if (!cfg->cgroup_procs || !cfg->cgroup_v1 || !cfg->views || !cfg->rw || !cfg->volumes || !cfg->procs_fds ||
-	    !cfg->tmpfs || !cfg->layers || !cfg->layer_host_ids || !cfg->hides)
+static void opt_no_timens(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt, (void)value;
+	opts->timens = false;
+}
+
+static void opt_read_only(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt, (void)value;
+	opts->read_only = true;
+}
+
+static void opt_tty(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt, (void)value;
+	opts->tty = true;
+}
+
+static void opt_exec_helper(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt, (void)value;
+	opts->exec_helper = true;
+}
+
+/* The process the stage belongs to, and the modes without a sandbox of their own. */
+static void opt_supervisor_pid(struct options *opts, const char *opt, const char *value)
+{
+	opts->supervisor_pid = parse_int(opt, value);
+}
+
+static void opt_sync_fd(struct options *opts, const char *opt, const char *value)
+{
+	opts->sync_fd = parse_int(opt, value);
+}
+
+static void opt_exec_into(struct options *opts, const char *opt, const char *value)
+{
+	opts->exec_into = parse_pid(opt, value);
+}
+
+static void opt_probe_idmap(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	if (value[0] != '/')
+		die_msg("invalid value for --probe-idmap: \"%s\" (an absolute path)", value);
+	opts->probe_idmap = value;
+}
+
+/* Who the workload runs as, and under which restrictions. */
+static void opt_user(struct options *opts, const char *opt, const char *value)
+{
+	struct pair p = split_pair(opt, value, strlen(value));
+
+	opts->uid = (uid_t)parse_int(opt, p.src);
+	opts->gid = (gid_t)parse_int(opt, p.dst);
+	opts->has_user = true;
+}
+
+static void opt_caps(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->caps = parse_caps(value);
+}
+
+static void opt_seccomp(struct options *opts, const char *opt, const char *value)
+{
+	opts->seccomp_unconfined = parse_choice(opt, value, "default", "unconfined") == 1;
+}
+
+static void opt_oom_score_adj(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->oom_score_adj = parse_oom_score_adj(value);
+	opts->set_oom_score_adj = true;
+}
+
+/* Cgroups. */
+static void opt_cgroup_procs(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->cgroup_procs[opts->n_cgroup_procs++] = value;
+}
+
+static void opt_cgroup_v1(struct options *opts, const char *opt, const char *value)
+{
+	struct pair p = split_pair(opt, value, strlen(value));
+
+	if (strchr(p.src, '/') != NULL)
+		die_msg("invalid value for --cgroup-v1: \"%s\" (DIR is one path component)", p.src);
+	opts->cgroup_v1[opts->n_cgroup_v1++] = p;
+}
+
+/* Names and network. */
+static void opt_hostname(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->hostname = value;
+}
+
+static void opt_net(struct options *opts, const char *opt, const char *value)
+{
+	opts->net_none = parse_choice(opt, value, "none", "host") == 0;
+}
+
+static void opt_net_join(struct options *opts, const char *opt, const char *value)
+{
+	opts->net_join = parse_pid(opt, value);
+	opts->net_none = true; /* not the host's network: fresh /sys, lo up (already, harmless) */
+}
+
+/* The file system: binds, views, tmpfs mounts, the working directory. */
+static void opt_bind_view(struct options *opts, const char *opt, const char *value)
+{
+	opts->views[opts->n_views++] = split_pair(opt, value, strlen(value));
+}
+
+static void opt_rw(struct options *opts, const char *opt, const char *value)
+{
+	parse_dir_not_root(opt, value);
+	opts->rw[opts->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
+}
+
+static void opt_volume(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->volumes[opts->n_volumes++] = split_volume(value);
+}
+
+static void opt_tmpfs(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->tmpfs[opts->n_tmpfs++] = parse_tmpfs(value);
+}
+
+static void opt_chdir(struct options *opts, const char *opt, const char *value)
+{
+	(void)opt;
+	opts->chdir = value;
+}
+
+static void opt_detach_views(struct options *opts, const char *opt, const char *value)
+{
+	opts->detach_views = parse_dir_not_root(opt, value);
+}
+
+static void opt_hide(struct options *opts, const char *opt, const char *value)
+{
+	opts->hides[opts->n_hides++] = parse_dir_not_root(opt, value);
+}
+
+/* A root of its own (rootfs.c). */
+static void opt_layer(struct options *opts, const char *opt, const char *value)
+{
+	opts->layer_host_ids[opts->n_layers] = false;
+	opts->layers[opts->n_layers++] = parse_overlay_path(opt, value);
+}
+
+static void opt_layer_host_ids(struct options *opts, const char *opt, const char *value)
+{
+	opts->layer_host_ids[opts->n_layers] = true;
+	opts->layers[opts->n_layers++] = parse_overlay_path(opt, value);
+}
+
+static void opt_root_at(struct options *opts, const char *opt, const char *value)
+{
+	opts->root_at = parse_overlay_path(opt, value);
+}
+
+static void opt_upper(struct options *opts, const char *opt, const char *value)
+{
+	opts->upper = parse_overlay_path(opt, value);
+}
+
+/* One option of the contract: its name, whether a value follows it, what it sets. */
+struct option_spec {
+	const char *name;
+	bool takes_value;
+	void (*apply)(struct options *opts, const char *opt, const char *value); /* value: NULL without one */
+};
+
+static const struct option_spec options[] = {
+	{ "--cgroup-v2", false, opt_cgroup_v2 },
+	{ "--no-timens", false, opt_no_timens },
+	{ "--read-only", false, opt_read_only },
+	{ "--tty", false, opt_tty },
+	{ "--exec-helper", false, opt_exec_helper },
+	{ "--supervisor-pid", true, opt_supervisor_pid },
+	{ "--sync-fd", true, opt_sync_fd },
+	{ "--exec-into", true, opt_exec_into },
+	{ "--probe-idmap", true, opt_probe_idmap },
+	{ "--user", true, opt_user },
+	{ "--caps", true, opt_caps },
+	{ "--seccomp", true, opt_seccomp },
+	{ "--oom-score-adj", true, opt_oom_score_adj },
+	{ "--userns", true, opt_userns },
+	{ "--idmap", true, opt_idmap },
+	{ "--cgroup-procs", true, opt_cgroup_procs },
+	{ "--cgroup-v1", true, opt_cgroup_v1 },
+	{ "--hostname", true, opt_hostname },
+	{ "--net", true, opt_net },
+	{ "--net-join", true, opt_net_join },
+	{ "--bind-view", true, opt_bind_view },
+	{ "--rw", true, opt_rw },
+	{ "--volume", true, opt_volume },
+	{ "--tmpfs", true, opt_tmpfs },
+	{ "--chdir", true, opt_chdir },
+	{ "--detach-views", true, opt_detach_views },
+	{ "--hide", true, opt_hide },
+	{ "--layer", true, opt_layer },
+	{ "--layer-host-ids", true, opt_layer_host_ids },
+	{ "--root-at", true, opt_root_at },
+	{ "--upper", true, opt_upper },
+};
+
+/* The row of the table named opt, or NULL. */
+static const struct option_spec *find_option(const char *opt)
+{
+	for (size_t i = 0; i < sizeof options / sizeof options[0]; i++)
+		if (strcmp(options[i].name, opt) == 0)
+			return &options[i];
+	return NULL;
+}
+
+/* Defaults, and room for every list: each can hold at most argc entries, allocated once. */
+static void init_options(struct options *opts, size_t cap)
+{
+	memset(opts, 0, sizeof *opts);
+	opts->sync_fd = -1;
+	opts->timens = true;
+	opts->caps = default_capabilities;
+	opts->cgroup_procs = calloc(cap, sizeof *opts->cgroup_procs);
+	opts->cgroup_v1 = calloc(cap, sizeof *opts->cgroup_v1);
+	opts->views = calloc(cap, sizeof *opts->views);
+	opts->rw = calloc(cap, sizeof *opts->rw);
+	opts->volumes = calloc(cap, sizeof *opts->volumes);
+	opts->tmpfs = calloc(cap, sizeof *opts->tmpfs);
+	opts->layers = calloc(cap, sizeof *opts->layers);
+	opts->layer_host_ids = calloc(cap, sizeof *opts->layer_host_ids);
+	opts->hides = calloc(cap, sizeof *opts->hides);
+	if (!opts->cgroup_procs || !opts->cgroup_v1 || !opts->views || !opts->rw || !opts->volumes || !opts->tmpfs ||
+	    !opts->layers || !opts->layer_host_ids || !opts->hides)
 		die("options", "calloc", "%zu", cap);
+}
 
-	for (i = 1; i < argc; i++) {
+/* What only the whole command line can tell, checked once "--" is reached. */
+static void check_combinations(const struct options *opts)
+{
+	if (opts->n_layers > 0 && opts->root_at == NULL)
+		die_msg("--layer needs --root-at");
+	if (opts->userns && opts->has_user && (opts->uid >= opts->userns_count || opts->gid >= opts->userns_count))
+		die_msg("invalid value for --user: \"%u:%u\" (not mapped by --userns: below %u)", (unsigned)opts->uid,
+			(unsigned)opts->gid, opts->userns_count);
+	if (opts->idmap && !opts->userns)
+		die_msg("--idmap needs --userns");
+}
+
+/* Fill opts from argv: the options of the table, then "--" and the command. */
+void parse_options(int argc, char **argv, struct options *opts)
+{
+	init_options(opts, (size_t)argc + 1);
+	for (int i = 1; i < argc; i++) {
 		const char *opt = argv[i];
-		const char *value;
+		const struct option_spec *spec;
 
 		if (strcmp(opt, "--") == 0) {
 			if (i + 1 >= argc)
 				die_msg("no command after \"--\"");
-			if (cfg->n_layers > 0 && cfg->root_at == NULL)
-				die_msg("--layer needs --root-at");
-			if (cfg->userns && cfg->has_user && (cfg->uid >= cfg->userns_count || cfg->gid >= cfg->userns_count))
-				die_msg("invalid value for --user: \"%u:%u\" (not mapped by --userns: below %u)",
-					(unsigned)cfg->uid, (unsigned)cfg->gid, cfg->userns_count);
-			if (cfg->idmap && !cfg->userns)
-				die_msg("--idmap needs --userns");
-			cfg->argv = &argv[i + 1];
+			check_combinations(opts);
+			opts->argv = &argv[i + 1];
 			return;
 		}
-		if (strcmp(opt, "--cgroup-v2") == 0) {
-			cfg->cgroup_v2 = true;
-			continue;
-		}
-		if (strcmp(opt, "--no-timens") == 0) {
-			cfg->timens = false;
-			continue;
-		}
-		if (strcmp(opt, "--read-only") == 0) {
-			cfg->read_only = true;
-			continue;
-		}
-		if (strcmp(opt, "--tty") == 0) {
-			cfg->tty = true;
-			continue;
-		}
-		if (strcmp(opt, "--exec-helper") == 0) {
-			cfg->exec_helper = true;
-			continue;
-		}
-		if (strcmp(opt, "--supervisor-pid") && strcmp(opt, "--sync-fd") && strcmp(opt, "--cgroup-procs") &&
-		    strcmp(opt, "--cgroup-v1") && strcmp(opt, "--hostname") && strcmp(opt, "--net") &&
-		    strcmp(opt, "--bind-view") && strcmp(opt, "--rw") && strcmp(opt, "--chdir") &&
-		    strcmp(opt, "--volume") && strcmp(opt, "--hide") && strcmp(opt, "--detach-views") && strcmp(opt, "--oom-score-adj") &&
-		    strcmp(opt, "--exec-into") && strcmp(opt, "--user") && strcmp(opt, "--tmpfs") &&
-		    strcmp(opt, "--layer") && strcmp(opt, "--layer-host-ids") && strcmp(opt, "--root-at") && strcmp(opt, "--upper") &&
-		    strcmp(opt, "--caps") && strcmp(opt, "--seccomp") && strcmp(opt, "--net-join") &&
-		    strcmp(opt, "--userns") && strcmp(opt, "--idmap") && strcmp(opt, "--probe-idmap"))
+		spec = find_option(opt);
+		if (spec == NULL)
 			die_msg("unknown option \"%s\"", opt);
+		if (!spec->takes_value) {
+			spec->apply(opts, opt, NULL);
+			continue;
+		}
 		if (i + 1 >= argc || strcmp(argv[i + 1], "--") == 0)
 			die_msg("unknown option \"%s\" (missing value)", opt);
-		value = argv[++i];
-
-		if (strcmp(opt, "--supervisor-pid") == 0) {
-			cfg->supervisor_pid = parse_int(opt, value);
-		} else if (strcmp(opt, "--sync-fd") == 0) {
-			cfg->sync_fd = parse_int(opt, value);
-		} else if (strcmp(opt, "--user") == 0) {
-			struct pair p = split_pair(opt, value, strlen(value));
-			cfg->uid = (uid_t)parse_int(opt, p.src);
-			cfg->gid = (gid_t)parse_int(opt, p.dst);
-			cfg->has_user = true;
-		} else if (strcmp(opt, "--caps") == 0) {
-			cfg->caps = parse_caps(value);
-		} else if (strcmp(opt, "--seccomp") == 0) {
-			if (strcmp(value, "default") != 0 && strcmp(value, "unconfined") != 0)
-				die_msg("invalid value for --seccomp: \"%s\" (default or unconfined)", value);
-			cfg->seccomp_unconfined = strcmp(value, "unconfined") == 0;
-		} else if (strcmp(opt, "--userns") == 0) {
-			parse_userns(value, cfg);
-		} else if (strcmp(opt, "--idmap") == 0) {
-			parse_idmap(value, cfg);
-		} else if (strcmp(opt, "--probe-idmap") == 0) {
-			if (value[0] != '/')
-				die_msg("invalid value for --probe-idmap: \"%s\" (an absolute path)", value);
-			cfg->probe_idmap = value;
-		} else if (strcmp(opt, "--exec-into") == 0) {
-			cfg->exec_into = parse_int(opt, value);
-			if (cfg->exec_into == 0)
-				die_msg("invalid value for --exec-into: \"%s\" (a pid)", value);
-		} else if (strcmp(opt, "--cgroup-procs") == 0) {
-			cfg->cgroup_procs[cfg->n_cgroup_procs++] = value;
-		} else if (strcmp(opt, "--cgroup-v1") == 0) {
-			cfg->cgroup_v1[cfg->n_cgroup_v1] = split_pair(opt, value, strlen(value));
-			if (strchr(cfg->cgroup_v1[cfg->n_cgroup_v1].src, '/') != NULL)
-				die_msg("invalid value for --cgroup-v1: \"%s\" (DIR is one path component)",
-					cfg->cgroup_v1[cfg->n_cgroup_v1].src);
-			cfg->n_cgroup_v1++;
-		} else if (strcmp(opt, "--hostname") == 0) {
-			cfg->hostname = value;
-		} else if (strcmp(opt, "--net") == 0) {
-			if (strcmp(value, "none") != 0 && strcmp(value, "host") != 0)
-				die_msg("invalid value for --net: \"%s\" (none or host)", value);
-			cfg->net_none = strcmp(value, "none") == 0;
-		} else if (strcmp(opt, "--net-join") == 0) {
-			cfg->net_join = parse_int(opt, value);
-			if (cfg->net_join == 0)
-				die_msg("invalid value for --net-join: \"%s\" (a pid)", value);
-			cfg->net_none = true; /* not the host's network: fresh /sys, lo up (already, harmless) */
-		} else if (strcmp(opt, "--bind-view") == 0) {
-			cfg->views[cfg->n_views++] = split_pair(opt, value, strlen(value));
-		} else if (strcmp(opt, "--rw") == 0) {
-			if (value[0] != '/' || strcmp(value, "/") == 0)
-				die_msg("invalid value for --rw: \"%s\" (an absolute path other than /)", value);
-			cfg->rw[cfg->n_rw++] = (struct pair){ .src = value, .dst = value, .tree_fd = -1 };
-		} else if (strcmp(opt, "--tmpfs") == 0) {
-			cfg->tmpfs[cfg->n_tmpfs++] = parse_tmpfs(value);
-		} else if (strcmp(opt, "--layer") == 0 || strcmp(opt, "--layer-host-ids") == 0 || strcmp(opt, "--root-at") == 0 ||
-			   strcmp(opt, "--upper") == 0) {
-			/* Paths of the overlay's options: ',' and ':' separate them (overlayfs.rst). */
-			if (value[0] != '/' || strpbrk(value, ",:\\") != NULL)
-				die_msg("invalid value for %s: \"%s\" (an absolute path without ',', ':' or '\\')", opt, value);
-			if (opt[2] == 'l') {
-				cfg->layer_host_ids[cfg->n_layers] = strcmp(opt, "--layer-host-ids") == 0;
-				cfg->layers[cfg->n_layers++] = value;
-			}
-			else if (opt[2] == 'r')
-				cfg->root_at = value;
-			else
-				cfg->upper = value;
-		} else if (strcmp(opt, "--chdir") == 0) {
-			cfg->chdir = value;
-		} else if (strcmp(opt, "--detach-views") == 0) {
-			if (value[0] != '/' || strcmp(value, "/") == 0)
-				die_msg("invalid value for --detach-views: \"%s\" (an absolute path other than /)", value);
-			cfg->detach_views = value;
-		} else if (strcmp(opt, "--hide") == 0) {
-			if (value[0] != '/' || strcmp(value, "/") == 0)
-				die_msg("invalid value for --hide: \"%s\" (an absolute path other than /)", value);
-			cfg->hides[cfg->n_hides++] = value;
-		} else if (strcmp(opt, "--oom-score-adj") == 0) {
-			cfg->oom_score_adj = parse_oom_score_adj(value);
-			cfg->set_oom_score_adj = true;
-		} else {
-			cfg->volumes[cfg->n_volumes++] = split_volume(value);
-		}
+		spec->apply(opts, opt, argv[++i]);
 	}
-	if (cfg->probe_idmap != NULL)
+	if (opts->probe_idmap != NULL)
 		return; /* the one mode without a command */
 	die_msg("no command: expected \"-- CMD [ARGS...]\"");
 }

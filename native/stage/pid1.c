@@ -12,6 +12,7 @@
  *   no_new_privs -> seccomp, sysinfo filter -> (host network) Landlock scope -> fork workload -> reap loop
  */
 #include "stage.h"
+#include "signals.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -21,70 +22,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/signalfd.h>
-#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
-
-const int forwarded_signals[6] = { SIGINT, SIGTERM, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
-
-/* A channel between the outer stage and PID 1 (created before the fork; both ends close on exec):
- * SOCK_SEQPACKET keeps message boundaries and carries descriptors (unix(7)). */
-void open_channel(const char *what, int sv[2])
-{
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
-		die(what, "socketpair", "AF_UNIX, SOCK_SEQPACKET");
-}
-
-/* Block the forwarded signals and SIGCHLD (forward_until_sigchld reads them from a signalfd); set = that set. */
-void block_signals(sigset_t *set)
-{
-	sigemptyset(set);
-	for (size_t i = 0; i < sizeof forwarded_signals / sizeof forwarded_signals[0]; i++)
-		sigaddset(set, forwarded_signals[i]);
-	sigaddset(set, SIGCHLD);
-	if (sigprocmask(SIG_BLOCK, set, NULL) != 0)
-		die("signals", "sigprocmask", "SIG_BLOCK");
-}
-
-/* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
- * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the target has it already. */
-static bool should_forward(const struct signalfd_siginfo *si)
-{
-	return si->ssi_code != SI_KERNEL;
-}
-
-/* Wait until a child changed state (SIGCHLD), forwarding every other blocked signal to `target`
- * meanwhile, and answering sysinfo(2) notifications if this process listens for them (sysinfo.c;
- * sysinfo_fd() is -1 otherwise, which poll(2) ignores). The signals are read from a signalfd made
- * once per process, so one poll waits for both. Both the stage (target: PID 1) and PID 1 (target:
- * the workload) wait this way. */
-void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
-{
-	static int sigfd = -1;
-
-	if (sigfd < 0 && (sigfd = signalfd(-1, set, SFD_NONBLOCK | SFD_CLOEXEC)) < 0)
-		die(who, "signalfd", "forwarded signals and SIGCHLD");
-	for (;;) {
-		struct pollfd fds[2] = { { .fd = sigfd, .events = POLLIN }, { .fd = sysinfo_fd(), .events = POLLIN } };
-		struct signalfd_siginfo si;
-
-		if (poll(fds, 2, -1) < 0) {
-			if (errno == EINTR)
-				continue;
-			die(who, "poll", "signalfd %d, sysinfo listener %d", sigfd, sysinfo_fd());
-		}
-		if (fds[1].revents & POLLIN)
-			sysinfo_answer();
-		if (!(fds[0].revents & POLLIN) || read(sigfd, &si, sizeof si) != (ssize_t)sizeof si)
-			continue; /* EAGAIN: taken meanwhile */
-		if (si.ssi_signo == SIGCHLD)
-			return;
-		if (should_forward(&si))
-			kill(target, (int)si.ssi_signo);
-	}
-}
 
 /* SIGKILL PID 1 when the outer stage dies; exit if it died before that was set. The pidfd is kept
  * with --userns: the uid change clears the setting and userns_enter() checks again. */
@@ -108,9 +48,8 @@ static void tie_to_stage(int parent_pidfd, bool keep)
 }
 
 /* Read exactly one byte (the supervisor's FUSE views are mounted), then close the channel. */
-static void wait_for_sync(struct config *cfg)
+static void wait_for_sync(int fd)
 {
-	int fd = cfg->sync_fd;
 	char byte;
 	ssize_t n;
 
@@ -125,7 +64,6 @@ static void wait_for_sync(struct config *cfg)
 		_exit(EXIT_SANDBOX);
 	/* Closed here, so the workload never inherits it (it is also FD_CLOEXEC, set by the stage). */
 	close(fd);
-	cfg->sync_fd = -1;
 }
 
 /* Move PID 1 into the sandbox's cgroups, then make them the root of a new cgroup namespace. */
@@ -136,13 +74,13 @@ static void join_cgroups(const struct config *cfg)
 	 * The fds were opened by the outer stage on the host's mounts, still writable. This happens after
 	 * all set-up, so its cost is not charged to the capped cgroup; the workload is forked after it
 	 * and never runs an instruction outside. */
-	if (cfg->cgroup_dir_fd >= 0)
-		close(cfg->cgroup_dir_fd);
-	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
+	if (cfg->rt.cgroup_dir_fd >= 0)
+		close(cfg->rt.cgroup_dir_fd);
+	for (size_t i = 0; i < cfg->opt.n_cgroup_procs; i++) {
 		/* Born there by clone3(CLONE_INTO_CGROUP) (clone.c): nothing to move. */
-		if (!cfg->born_in_cgroup && write(cfg->procs_fds[i], "0", 1) != 1)
-			die("cgroup", "write", "%s, \"0\"", cfg->cgroup_procs[i]);
-		close(cfg->procs_fds[i]);
+		if (!cfg->rt.born_in_cgroup && write(cfg->rt.procs_fds[i], "0", 1) != 1)
+			die("cgroup", "write", "%s, \"0\"", cfg->opt.cgroup_procs[i]);
+		close(cfg->rt.procs_fds[i]);
 	}
 	/* cgroup_namespaces(7): the new namespace's root is the caller's cgroup at unshare time, so
 	 * /proc/self/cgroup shows "/" and a cgroupfs mounted now shows the sandbox's cgroup as its root. */
@@ -182,20 +120,19 @@ __attribute__((noreturn)) static void exec_workload(const struct config *cfg, mo
 	umask(umask_saved);
 	/* By path: the --rw bind on it is only seen by a fresh lookup. In a user namespace PID 1 has
 	 * entered it already, as host root (userns.c userns_chdir), and we inherited it. */
-	if (!cfg->userns && chdir(cfg->chdir) != 0)
-		die("workload", "chdir", "%s", cfg->chdir);
-	if (cfg->tty)
+	if (!cfg->opt.userns && chdir(cfg->opt.chdir) != 0)
+		die("workload", "chdir", "%s", cfg->opt.chdir);
+	if (cfg->opt.tty)
 		pty_attach(cfg);
 	else
 		leave_unused_terminal();
-	switch_user(cfg);
+	switch_user(&cfg->opt);
 
-	exec_search(cfg->argv);
+	exec_search(cfg->opt.argv);
 	err = errno;
-	say("sandbox: exec \"%s\": %s", cfg->argv[0], strerror(err));
+	say("sandbox: exec \"%s\": %s", cfg->opt.argv[0], strerror(err));
 	_exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
 }
-
 
 /* Forward signals to the workload, answer sysinfo(2) and reap every child; exit with the
  * workload's status. */
@@ -223,26 +160,23 @@ static void retitle(const struct config *cfg)
 {
 	static const char title[] = "sandbox-init";
 
-	memset(cfg->arg_area, 0, cfg->arg_area_len);
-	if (cfg->arg_area_len >= sizeof title)
-		memcpy(cfg->arg_area, title, sizeof title);
+	memset(cfg->rt.arg_area, 0, cfg->rt.arg_area_len);
+	if (cfg->rt.arg_area_len >= sizeof title)
+		memcpy(cfg->rt.arg_area, title, sizeof title);
 	prctl(PR_SET_NAME, title, 0, 0, 0);
 }
 
-/* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
-void pid1_main(struct config *cfg)
+/* PID 1's own safety first: tied to the stage, no host /proc, non-dumpable, umask 0. Returns the
+ * umask to give back to the workload. */
+static mode_t harden_pid1(struct config *cfg)
 {
-	sigset_t set;
-	mode_t umask_saved;
-	pid_t workload;
-
-	tie_to_stage(cfg->parent_pidfd, cfg->userns);
+	tie_to_stage(cfg->rt.parent_pidfd, cfg->opt.userns);
 	/* The host's /proc (O_PATH, userns.c userns_channel) is the outer stage's, to write PID 1's
 	 * maps: our inherited copy would lead, for PID 1's whole life, to every host process's files
 	 * (issue 19, finding 8). fork(2) duplicated it; nothing of PID 1 uses it. */
-	if (cfg->proc_fd >= 0) {
-		close(cfg->proc_fd);
-		cfg->proc_fd = -1;
+	if (cfg->rt.proc_fd >= 0) {
+		close(cfg->rt.proc_fd);
+		cfg->rt.proc_fd = -1;
 	}
 	/* Non-dumpable (prctl(2) PR_SET_DUMPABLE 0): /proc/1/fd, /proc/1/root, /proc/1/cwd and
 	 * pidfd_getfd(2) on PID 1 then need CAP_SYS_PTRACE (ptrace_may_access, kernel/ptrace.c), which the
@@ -254,59 +188,87 @@ void pid1_main(struct config *cfg)
 		die("pid 1", "prctl", "PR_SET_DUMPABLE, 0");
 	/* Device nodes and directories get exactly the modes we ask for; the workload gets the
 	 * supervisor's umask back. */
-	umask_saved = umask(0);
+	return umask(0);
+}
 
+/* The sandbox's file system, up to the binds: a read-only root (or --layer's overlay), /proc, /sys,
+ * /dev, /tmp, the --rw dirs, volumes and tmpfs mounts, then (--read-only) the sealed root. */
+static void assemble_root(struct config *cfg)
+{
 	clone_bind_sources(cfg); /* first: their sources are host paths, before /tmp etc. cover them */
-	if (cfg->n_layers > 0)
+	if (cfg->opt.n_layers > 0)
 		enter_rootfs(cfg); /* pivot_root into an overlay of the layers; the old root on /tmp */
 	else
 		make_root_readonly(); /* before the writable mounts: it would make them read-only too */
-	mount_proc(cfg->n_layers == 0);
-	if (cfg->net_none || cfg->n_layers == 0)
+	mount_proc(cfg->opt.n_layers == 0);
+	if (cfg->opt.net_none || cfg->opt.n_layers == 0)
 		mount_sys(); /* of the host's network namespace with --net host: the host's devices */
 	else
 		attach_host_sys(cfg);
 	mount_dev();
-	if (cfg->n_layers > 0)
+	if (cfg->opt.n_layers > 0)
 		detach_old_root(); /* after /proc: see rootfs.c; /tmp is mounted where it was */
 	mount_tmp();
 	attach_bind_sources(cfg);
-	if (cfg->n_layers > 0 && cfg->read_only)
+	if (cfg->opt.n_layers > 0 && cfg->opt.read_only)
 		seal_rootfs(); /* after the mount points of volumes and files were made */
-	if (cfg->hostname != NULL)
-		set_hostname(cfg->hostname);
-	if (cfg->net_none)
-		loopback_up();
+}
 
-	if (cfg->sync_fd >= 0)
-		wait_for_sync(cfg);
+/* Once the supervisor's views are mounted (the sync byte): bind them, then mask /proc and /sys
+ * paths, hide the state root and set oom_score_adj. */
+static void bind_views_and_mask(struct config *cfg)
+{
+	if (cfg->opt.sync_fd >= 0)
+		wait_for_sync(cfg->opt.sync_fd);
 	bind_views(cfg);
 	/* After /proc, /sys and /dev exist (the masks cover their files with our /dev/null) and after the
 	 * views are cloned from the host namespace (hiding detaches the copies, not the host's mounts). */
 	mask_paths();
-	for (size_t i = 0; i < cfg->n_hides; i++)
-		hide_dir(cfg->hides[i]);
-	if (cfg->set_oom_score_adj)
-		set_oom_score_adj(cfg->oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
+	for (size_t i = 0; i < cfg->opt.n_hides; i++)
+		hide_dir(cfg->opt.hides[i]);
+	if (cfg->opt.set_oom_score_adj)
+		set_oom_score_adj(cfg->opt.oom_score_adj); /* while PID 1 still holds CAP_SYS_RESOURCE */
+}
 
-	join_cgroups(cfg);
-	mount_cgroupfs(cfg);
-	if (cfg->userns) {
-		userns_chdir("workload", cfg->chdir); /* after the views' setns reset it; as host root */
+/* The last privileged steps, then the privileges go: (--userns) the workdir and the user
+ * namespace, (--tty) the pty, capabilities, no_new_privs and seccomp, Landlock, the sysinfo filter. */
+static void drop_privileges(struct config *cfg)
+{
+	if (cfg->opt.userns) {
+		userns_chdir("workload", cfg->opt.chdir); /* after the views' setns reset it; as host root */
 		userns_enter(cfg); /* last: it ends every privilege over the mounts (userns.c) */
 	}
-	if (cfg->tty)
+	if (cfg->opt.tty)
 		pty_open(cfg); /* after /dev/pts exists; before the capability drop (fchown for --user) */
 	/* PID 1 itself runs under the filter too (a workload that ptraces it gains nothing). */
-	lock_down("privileges", cfg);
+	lock_down("privileges", &cfg->opt);
 	/* After no_new_privs (landlock_restrict_self needs it without CAP_SYS_ADMIN); PID 1 is in the
 	 * domain too, so its forwarding to the workload stays inside it. */
-	if (cfg->landlock_scope)
+	if (cfg->rt.landlock_scope)
 		landlock_scope();
 	/* After no_new_privs; the workload inherits the filter. Not with seccomp=unconfined: no filter
 	 * at all then, as asked (sysinfo shows the host's figures). */
-	if (!cfg->seccomp_unconfined)
+	if (!cfg->opt.seccomp_unconfined)
 		sysinfo_listen(AT_FDCWD);
+}
+
+/* PID 1: set up the sandbox in the order described at the top of this file, then supervise. */
+void pid1_main(struct config *cfg)
+{
+	sigset_t set;
+	mode_t umask_saved;
+	pid_t workload;
+
+	umask_saved = harden_pid1(cfg);
+	assemble_root(cfg);
+	if (cfg->opt.hostname != NULL)
+		set_hostname(cfg->opt.hostname);
+	if (cfg->opt.net_none)
+		loopback_up();
+	bind_views_and_mask(cfg);
+	join_cgroups(cfg);
+	mount_cgroupfs(&cfg->opt);
+	drop_privileges(cfg);
 
 	/* The mask inherited from the stage still blocks the forwarded signals and SIGCHLD, so any
 	 * that arrive from here on wait for the loop. PID 1 needs no privilege to reap or to signal
@@ -317,8 +279,8 @@ void pid1_main(struct config *cfg)
 		die("workload", "fork", "%s", "");
 	if (workload == 0)
 		exec_workload(cfg, umask_saved);
-	if (cfg->tty)
-		close(cfg->pty_peer); /* the workload's now: its last close makes the master read EIO */
+	if (cfg->opt.tty)
+		close(cfg->rt.pty_peer); /* the workload's now: its last close makes the master read EIO */
 	retitle(cfg);
 	reap_loop(workload, &set);
 }

@@ -23,6 +23,7 @@
  *                         waiting for them (non-blocking reads until EAGAIN).
  */
 #include "stage.h"
+#include "channel.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -44,11 +45,11 @@
 /* Create the channel PID 1 sends the master over; call before fork (both ends close on exec). */
 void pty_channel(struct config *cfg)
 {
-	open_channel("tty", cfg->pty_sock); /* [0] the outer stage's end, [1] PID 1's */
+	open_channel("tty", cfg->rt.pty_sock); /* [0] the outer stage's end, [1] PID 1's */
 }
 
 /* Open a new pty of the devpts on /dev/pts (the sandbox's, once in its mount namespace); return the
- * master, and the peer in cfg->pty_peer, owned by --user's uid.
+ * master, and the peer in cfg->rt.pty_peer, owned by --user's uid.
  *
  * Not through /dev/ptmx: /dev is the sandbox's tmpfs, which the workload (root inside) can write,
  * and `sandbox exec -t` opens the pty as host root, before its own lock-down; a FIFO planted there
@@ -90,9 +91,9 @@ int pty_open_pair(struct config *cfg)
 		die("tty", "ioctl", "TIOCGPTPEER");
 	/* With --user the workload owns its terminal, as login(1) arranges (a process of that user can
 	 * then chmod it, e.g. `mesg`); devpts created it as PID 1's uid 0, mode 0620. */
-	if (cfg->has_user && fchown(peer, cfg->uid, (gid_t)-1) != 0)
-		die("tty", "fchown", "pty peer, %u", (unsigned)cfg->uid);
-	cfg->pty_peer = peer;
+	if (cfg->opt.has_user && fchown(peer, cfg->opt.uid, (gid_t)-1) != 0)
+		die("tty", "fchown", "pty peer, %u", (unsigned)cfg->opt.uid);
+	cfg->rt.pty_peer = peer;
 	return master;
 }
 
@@ -106,7 +107,7 @@ void pty_open(struct config *cfg)
 	struct cmsghdr *cmsg;
 	int master;
 
-	close(cfg->pty_sock[0]);
+	close(cfg->rt.pty_sock[0]);
 	master = pty_open_pair(cfg);
 
 	memset(control, 0, sizeof control);
@@ -115,16 +116,16 @@ void pty_open(struct config *cfg)
 	cmsg->cmsg_type = SCM_RIGHTS;
 	cmsg->cmsg_len = CMSG_LEN(sizeof(int));
 	memcpy(CMSG_DATA(cmsg), &master, sizeof master);
-	if (sendmsg(cfg->pty_sock[1], &msg, MSG_NOSIGNAL) != 1)
+	if (sendmsg(cfg->rt.pty_sock[1], &msg, MSG_NOSIGNAL) != 1)
 		die("tty", "sendmsg", "pty master to the stage");
 	close(master);
-	close(cfg->pty_sock[1]);
+	close(cfg->rt.pty_sock[1]);
 }
 
 /* The workload (child of PID 1): a new session whose controlling terminal is the pty peer on 0, 1, 2. */
 void pty_attach(const struct config *cfg)
 {
-	int peer = cfg->pty_peer;
+	int peer = cfg->rt.pty_peer;
 
 	/* setsid(2): the child of a fork is never a group leader, so this succeeds. TIOCSCTTY makes the
 	 * peer the controlling terminal of this new session (ioctl_tty(2)), and its foreground group. */
@@ -204,9 +205,9 @@ int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 {
 	int master;
 
-	close(cfg->pty_sock[1]);
-	master = receive_master(cfg->pty_sock[0]);
-	close(cfg->pty_sock[0]);
+	close(cfg->rt.pty_sock[1]);
+	master = receive_master(cfg->rt.pty_sock[0]);
+	close(cfg->rt.pty_sock[0]);
 	return pty_relay_master(master, pid1, set);
 }
 
@@ -261,7 +262,7 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 				} else if (si.ssi_signo == SIGCHLD) {
 					code = exit_code_if_ended(child);
 				} else if (si.ssi_code != SI_KERNEL) {
-					kill(child, (int)si.ssi_signo); /* as should_forward() (pid1.c) */
+					kill(child, (int)si.ssi_signo); /* as should_forward() (signals.c) */
 				}
 			}
 		}

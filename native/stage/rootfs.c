@@ -63,8 +63,8 @@ static void ensure_dir(const struct config *cfg, const char *path, mode_t mode)
 			die("rootfs", "mkdir", "%s", path);
 		return;
 	}
-	if (cfg->userns && lchown(path, cfg->userns_uid, cfg->userns_gid) != 0)
-		die("rootfs", "lchown", "%s, %u:%u", path, cfg->userns_uid, cfg->userns_gid);
+	if (cfg->opt.userns && lchown(path, cfg->opt.userns_uid, cfg->opt.userns_gid) != 0)
+		die("rootfs", "lchown", "%s, %u:%u", path, cfg->opt.userns_uid, cfg->opt.userns_gid);
 }
 
 /*
@@ -87,29 +87,29 @@ static void map_layers(struct config *cfg)
 {
 	char dir[4096], path[4096 + 24];
 
-	snprintf(dir, sizeof dir, "%s/layers", cfg->root_at);
+	snprintf(dir, sizeof dir, "%s/layers", cfg->opt.root_at);
 	ensure_dir(cfg, dir, 0700);
-	for (size_t i = 0; i < cfg->n_layers; i++) {
+	for (size_t i = 0; i < cfg->opt.n_layers; i++) {
 		int tree;
 
-		if (cfg->layer_host_ids[i])
+		if (cfg->opt.layer_host_ids[i])
 			continue;
-		tree = sys_open_tree(AT_FDCWD, cfg->layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
+		tree = sys_open_tree(AT_FDCWD, cfg->opt.layers[i], OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC | AT_RECURSIVE);
 
 		if (tree < 0)
-			die("--rootfs/--layer", "open_tree", "%s, OPEN_TREE_CLONE", cfg->layers[i]);
-		idmap_tree("--rootfs/--layer", tree, cfg->layers[i], cfg->layers_userns_fd);
+			die("--rootfs/--layer", "open_tree", "%s, OPEN_TREE_CLONE", cfg->opt.layers[i]);
+		idmap_tree("--rootfs/--layer", tree, cfg->opt.layers[i], cfg->rt.layers_userns_fd);
 		snprintf(path, sizeof path, "%s/%zu", dir, i);
 		ensure_dir(cfg, path, 0755);
 		if (sys_move_mount(tree, "", AT_FDCWD, path, MOVE_MOUNT_F_EMPTY_PATH) != 0)
-			die("--rootfs/--layer", "move_mount", "ID-mapped clone of %s -> %s", cfg->layers[i], path);
+			die("--rootfs/--layer", "move_mount", "ID-mapped clone of %s -> %s", cfg->opt.layers[i], path);
 		close(tree);
-		cfg->layers[i] = strdup(path);
-		if (cfg->layers[i] == NULL)
+		cfg->opt.layers[i] = strdup(path);
+		if (cfg->opt.layers[i] == NULL)
 			die("rootfs", "strdup", "%s", path);
 	}
-	close(cfg->layers_userns_fd);
-	cfg->layers_userns_fd = -1;
+	close(cfg->rt.layers_userns_fd);
+	cfg->rt.layers_userns_fd = -1;
 }
 
 /* The overlay's mount data, "lowerdir=TOP:...:BOTTOM,upperdir=U,workdir=W", or die if it can't fit
@@ -122,13 +122,13 @@ static char *overlay_options(const struct config *cfg, const char *upper, const 
 	if (data == NULL)
 		die("rootfs", "malloc", "%zu", cap);
 	len = (size_t)snprintf(data, cap, "lowerdir=");
-	for (size_t i = cfg->n_layers; i-- > 0 && len < cap;)
-		len += (size_t)snprintf(data + len, cap - len, "%s%s", cfg->layers[i], i > 0 ? ":" : "");
+	for (size_t i = cfg->opt.n_layers; i-- > 0 && len < cap;)
+		len += (size_t)snprintf(data + len, cap - len, "%s%s", cfg->opt.layers[i], i > 0 ? ":" : "");
 	if (len < cap)
 		len += (size_t)snprintf(data + len, cap - len, ",upperdir=%s,workdir=%s", upper, work);
 	if (len >= cap) {
 		errno = E2BIG;
-		die("rootfs", "mount", "overlay options of %zu layers longer than %zu bytes", cfg->n_layers, cap - 1);
+		die("rootfs", "mount", "overlay options of %zu layers longer than %zu bytes", cfg->opt.n_layers, cap - 1);
 	}
 	return data;
 }
@@ -162,21 +162,21 @@ void enter_rootfs(struct config *cfg)
 
 	/* 1. A tmpfs on the supervisor's empty directory: it is private to this namespace (the
 	 * parent "/" is MS_PRIVATE, stage.c), the host sees the directory empty. */
-	if (mount("tmpfs", cfg->root_at, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0)
-		die("rootfs", "mount", "tmpfs, %s", cfg->root_at);
-	snprintf(root, sizeof root, "%s/root", cfg->root_at);
+	if (mount("tmpfs", cfg->opt.root_at, "tmpfs", MS_NOSUID | MS_NODEV, "mode=755") != 0)
+		die("rootfs", "mount", "tmpfs, %s", cfg->opt.root_at);
+	snprintf(root, sizeof root, "%s/root", cfg->opt.root_at);
 	ensure_dir(cfg, root, 0755);
-	if (cfg->layers_userns_fd >= 0)
+	if (cfg->rt.layers_userns_fd >= 0)
 		map_layers(cfg);
-	if (cfg->upper != NULL) {
+	if (cfg->opt.upper != NULL) {
 		/* --keep DIR: DIR/upper and DIR/work are host paths in a directory an earlier sandbox may
 		 * have written (its cwd): the supervisor refused symlinks there and resolved DIR once
 		 * (supervisor/rootfs.ts); open exactly those directories with no symlink followed and
 		 * hand overlayfs the descriptors (/proc/self/fd/N: proc(5), the link resolves to the
 		 * open directory), so nothing swapped in since can redirect the writable layer
 		 * (issue 19, finding 8). /proc is still the host's here (before pivot_root). */
-		snprintf(upper, sizeof upper, "%s/upper", cfg->upper);
-		snprintf(work, sizeof work, "%s/work", cfg->upper);
+		snprintf(upper, sizeof upper, "%s/upper", cfg->opt.upper);
+		snprintf(work, sizeof work, "%s/work", cfg->opt.upper);
 		upper_fd = open_no_symlinks(upper, O_PATH | O_DIRECTORY);
 		if (upper_fd < 0)
 			die("--keep", "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS", upper);
@@ -184,13 +184,13 @@ void enter_rootfs(struct config *cfg)
 		if (work_fd < 0)
 			die("--keep", "openat2", "%s, O_PATH|O_DIRECTORY, RESOLVE_NO_SYMLINKS", work);
 		/* In a user namespace the upper's root is "/" inside: root's there (ensure_dir says why). */
-		if (cfg->userns && fchownat(upper_fd, "", cfg->userns_uid, cfg->userns_gid, AT_EMPTY_PATH) != 0)
-			die("--keep", "fchownat", "%s, %u:%u", upper, cfg->userns_uid, cfg->userns_gid);
+		if (cfg->opt.userns && fchownat(upper_fd, "", cfg->opt.userns_uid, cfg->opt.userns_gid, AT_EMPTY_PATH) != 0)
+			die("--keep", "fchownat", "%s, %u:%u", upper, cfg->opt.userns_uid, cfg->opt.userns_gid);
 		snprintf(upper, sizeof upper, "/proc/self/fd/%d", upper_fd);
 		snprintf(work, sizeof work, "/proc/self/fd/%d", work_fd);
 	} else {
-		snprintf(upper, sizeof upper, "%s/upper", cfg->root_at);
-		snprintf(work, sizeof work, "%s/work", cfg->root_at);
+		snprintf(upper, sizeof upper, "%s/upper", cfg->opt.root_at);
+		snprintf(work, sizeof work, "%s/work", cfg->opt.root_at);
 		ensure_dir(cfg, upper, 0755);
 		ensure_dir(cfg, work, 0755);
 	}
@@ -221,11 +221,11 @@ void enter_rootfs(struct config *cfg)
 	/* With the host's network the host's sysfs is the right view (mounts.c mount_sys); a second
 	 * sysfs mount in the host's network namespace fails with EBUSY here, so clone it now, alone
 	 * (no submounts: not the host's cgroupfs, debugfs or fuse connections), read-only. */
-	if (!cfg->net_none) {
-		cfg->sys_fd = sys_open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
-		if (cfg->sys_fd < 0)
+	if (!cfg->opt.net_none) {
+		cfg->rt.sys_fd = sys_open_tree(AT_FDCWD, "/sys", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+		if (cfg->rt.sys_fd < 0)
 			die("rootfs", "open_tree", "/sys, OPEN_TREE_CLONE");
-		if (sys_mount_setattr(cfg->sys_fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
+		if (sys_mount_setattr(cfg->rt.sys_fd, "", AT_EMPTY_PATH, RO_ATTRS, 0) != 0)
 			die("rootfs", "mount_setattr", "/sys clone, MOUNT_ATTR_RDONLY");
 	}
 
@@ -241,10 +241,10 @@ void enter_rootfs(struct config *cfg)
 /* The host's /sys (cloned before the pivot) on the new root's /sys. */
 void attach_host_sys(struct config *cfg)
 {
-	if (sys_move_mount(cfg->sys_fd, "", AT_FDCWD, "/sys", MOVE_MOUNT_F_EMPTY_PATH) != 0)
+	if (sys_move_mount(cfg->rt.sys_fd, "", AT_FDCWD, "/sys", MOVE_MOUNT_F_EMPTY_PATH) != 0)
 		die("rootfs", "move_mount", "host /sys clone -> /sys");
-	close(cfg->sys_fd);
-	cfg->sys_fd = -1;
+	close(cfg->rt.sys_fd);
+	cfg->rt.sys_fd = -1;
 }
 
 /* Detach the old root from /tmp: from now on no path leads to the host's tree. */

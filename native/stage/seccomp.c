@@ -74,29 +74,55 @@ struct denied_call {
 /* Denied with EPERM. Numbers come from <sys/syscall.h> of the build machine; a call unknown there
  * does not exist on this architecture (e.g. no SYS_umount on aarch64). */
 static const struct denied_call denied[] = {
-	{ SYS_mount, ADMIN }, { SYS_umount2, ADMIN }, { SYS_pivot_root, -1 }, { SYS_swapon, -1 },
-	{ SYS_swapoff, -1 }, { SYS_reboot, CAP_SYS_BOOT }, { SYS_init_module, CAP_SYS_MODULE },
-	{ SYS_finit_module, CAP_SYS_MODULE }, { SYS_delete_module, CAP_SYS_MODULE }, { SYS_kexec_load, -1 },
+	{ SYS_mount, ADMIN },
+	{ SYS_umount2, ADMIN },
+	{ SYS_pivot_root, -1 },
+	{ SYS_swapon, -1 },
+	{ SYS_swapoff, -1 },
+	{ SYS_reboot, CAP_SYS_BOOT },
+	{ SYS_init_module, CAP_SYS_MODULE },
+	{ SYS_finit_module, CAP_SYS_MODULE },
+	{ SYS_delete_module, CAP_SYS_MODULE },
+	{ SYS_kexec_load, -1 },
 #ifdef SYS_kexec_file_load
 	{ SYS_kexec_file_load, -1 },
 #endif
 #ifdef SYS_umount
 	{ SYS_umount, ADMIN },
 #endif
-	{ SYS_open_by_handle_at, CAP_DAC_READ_SEARCH }, { SYS_name_to_handle_at, CAP_DAC_READ_SEARCH },
-	{ SYS_bpf, ADMIN }, { SYS_perf_event_open, ADMIN }, { SYS_keyctl, -1 }, { SYS_add_key, -1 },
-	{ SYS_request_key, -1 }, { SYS_userfaultfd, -1 }, { SYS_setns, ADMIN }, { SYS_sethostname, ADMIN },
-	{ SYS_setdomainname, ADMIN }, { SYS_acct, CAP_SYS_PACCT }, { SYS_syslog, ADMIN },
-	{ SYS_quotactl, ADMIN }, { SYS_fanotify_init, ADMIN }, { SYS_lookup_dcookie, ADMIN },
+	{ SYS_open_by_handle_at, CAP_DAC_READ_SEARCH },
+	{ SYS_name_to_handle_at, CAP_DAC_READ_SEARCH },
+	{ SYS_bpf, ADMIN },
+	{ SYS_perf_event_open, ADMIN },
+	{ SYS_keyctl, -1 },
+	{ SYS_add_key, -1 },
+	{ SYS_request_key, -1 },
+	{ SYS_userfaultfd, -1 },
+	{ SYS_setns, ADMIN },
+	{ SYS_sethostname, ADMIN },
+	{ SYS_setdomainname, ADMIN },
+	{ SYS_acct, CAP_SYS_PACCT },
+	{ SYS_syslog, ADMIN },
+	{ SYS_quotactl, ADMIN },
+	{ SYS_fanotify_init, ADMIN },
+	{ SYS_lookup_dcookie, ADMIN },
 #ifdef SYS_iopl
-	{ SYS_iopl, CAP_SYS_RAWIO }, { SYS_ioperm, CAP_SYS_RAWIO },
+	{ SYS_iopl, CAP_SYS_RAWIO },
+	{ SYS_ioperm, CAP_SYS_RAWIO },
 #endif
 	/* The mount API of Linux 5.2 (fsopen(2) ... mount_setattr(2)) and open_tree_attr (6.15):
 	 * mount(2) by other names. Same numbers on every architecture since 424 (asm-generic). */
-	{ 428 /* open_tree */, ADMIN }, { 429 /* move_mount */, ADMIN }, { 430 /* fsopen */, ADMIN },
-	{ 431 /* fsconfig */, ADMIN }, { 432 /* fsmount */, ADMIN }, { 433 /* fspick */, ADMIN },
-	{ 442 /* mount_setattr */, ADMIN }, { 467 /* open_tree_attr */, ADMIN },
-	{ 425 /* io_uring_setup */, -1 }, { 426 /* io_uring_enter */, -1 }, { 427 /* io_uring_register */, -1 },
+	{ 428 /* open_tree */, ADMIN },
+	{ 429 /* move_mount */, ADMIN },
+	{ 430 /* fsopen */, ADMIN },
+	{ 431 /* fsconfig */, ADMIN },
+	{ 432 /* fsmount */, ADMIN },
+	{ 433 /* fspick */, ADMIN },
+	{ 442 /* mount_setattr */, ADMIN },
+	{ 467 /* open_tree_attr */, ADMIN },
+	{ 425 /* io_uring_setup */, -1 },
+	{ 426 /* io_uring_enter */, -1 },
+	{ 427 /* io_uring_register */, -1 },
 };
 
 /* The highest system call number this filter was written for: file_setattr, the last entry of
@@ -145,13 +171,13 @@ static void deny_value(struct sock_filter *prog, size_t *len, int call, int n, u
  * the filter denies (mount, setns, unshare). `step` names the caller in error messages. The
  * capability set and the filter are the sandbox's (--caps, --seccomp: `sandbox run --cap-add`,
  * `--security-opt seccomp=unconfined`); no_new_privs is never lifted. */
-void lock_down(const char *step, const struct config *cfg)
+void lock_down(const char *step, const struct options *opts)
 {
-	drop_capabilities(cfg->caps);
+	drop_capabilities(opts->caps);
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		die(step, "prctl", "PR_SET_NO_NEW_PRIVS, 1");
-	if (!cfg->seccomp_unconfined)
-		install_seccomp(cfg->caps);
+	if (!opts->seccomp_unconfined)
+		install_seccomp(opts->caps);
 }
 
 /* Install the filter on the calling thread; needs no_new_privs (or CAP_SYS_ADMIN), see seccomp(2).

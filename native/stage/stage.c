@@ -19,6 +19,7 @@
  * The argv contract (what supervisor/stage.ts passes) is documented at the top of options.c.
  */
 #include "stage.h"
+#include "signals.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -71,10 +72,10 @@ static void open_cgroup_procs(struct config *cfg)
 	 * fail with EROFS; and an fd open for writing on a copy would make mount_setattr(MOUNT_ATTR_RDONLY)
 	 * fail with EBUSY (mount_setattr(2)). An fd opened here refers to the host's mount instead. For v1
 	 * the write of "0" later moves the writer, i.e. PID 1 (Documentation/admin-guide/cgroup-v1/cgroups.rst). */
-	for (size_t i = 0; i < cfg->n_cgroup_procs; i++) {
-		cfg->procs_fds[i] = open(cfg->cgroup_procs[i], O_WRONLY | O_CLOEXEC);
-		if (cfg->procs_fds[i] < 0)
-			die("cgroup", "open", "%s", cfg->cgroup_procs[i]);
+	for (size_t i = 0; i < cfg->opt.n_cgroup_procs; i++) {
+		cfg->rt.procs_fds[i] = open(cfg->opt.cgroup_procs[i], O_WRONLY | O_CLOEXEC);
+		if (cfg->rt.procs_fds[i] < 0)
+			die("cgroup", "open", "%s", cfg->opt.cgroup_procs[i]);
 	}
 }
 
@@ -84,16 +85,16 @@ static void open_cgroup_dir(struct config *cfg)
 	char *dir;
 	char *slash;
 
-	cfg->cgroup_dir_fd = -1;
-	if (!cfg->cgroup_v2 || cfg->n_cgroup_procs != 1)
+	cfg->rt.cgroup_dir_fd = -1;
+	if (!cfg->opt.cgroup_v2 || cfg->opt.n_cgroup_procs != 1)
 		return;
-	dir = strdup(cfg->cgroup_procs[0]);
+	dir = strdup(cfg->opt.cgroup_procs[0]);
 	slash = dir ? strrchr(dir, '/') : NULL;
 	if (slash == NULL || strcmp(slash, "/cgroup.procs") != 0)
-		die_msg("cgroup: expected DIR/cgroup.procs, got \"%s\"", cfg->cgroup_procs[0]);
+		die_msg("cgroup: expected DIR/cgroup.procs, got \"%s\"", cfg->opt.cgroup_procs[0]);
 	*slash = '\0';
-	cfg->cgroup_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (cfg->cgroup_dir_fd < 0)
+	cfg->rt.cgroup_dir_fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->rt.cgroup_dir_fd < 0)
 		die("cgroup", "open", "%s", dir);
 	free(dir);
 }
@@ -103,11 +104,11 @@ static void create_namespaces(const struct config *cfg)
 {
 	int flags = CLONE_NEWNS | CLONE_NEWPID | CLONE_NEWUTS | CLONE_NEWIPC;
 
-	if (cfg->timens)
+	if (cfg->opt.timens)
 		flags |= CLONE_NEWTIME;
-	if (cfg->net_join != 0)
-		join_netns(cfg->net_join); /* instead of a new one; PID 1 and the workload inherit it */
-	else if (cfg->net_none)
+	if (cfg->opt.net_join != 0)
+		join_netns(cfg->opt.net_join); /* instead of a new one; PID 1 and the workload inherit it */
+	else if (cfg->opt.net_none)
 		flags |= CLONE_NEWNET;
 	if (unshare(flags) != 0)
 		die("namespaces", "unshare", "0x%x", (unsigned)flags);
@@ -158,17 +159,17 @@ static void set_boottime_offset(void)
  * in the host's namespace (a copy our unshare made, if it came after the mount, is in ours and goes
  * when we exit, moments later). Enter the host's namespace (setns(2) needs a single-threaded
  * caller, which we are) and detach it with umount2(MNT_DETACH), as `fusermount -uz` would: the
- * supervisor then skips that exec (two execs through sh -c, ~6 ms here). Best effort: on any
- * failure the mount stays and the supervisor's teardown unmounts it.
+ * supervisor then skips that exec (two execs through sh -c; docs/code-measurements.md). Best
+ * effort: on any failure the mount stays and the supervisor's teardown unmounts it.
  */
 static void detach_views(struct config *cfg)
 {
-	if (cfg->detach_views == NULL || cfg->host_mnt_fd < 0)
+	if (cfg->opt.detach_views == NULL || cfg->rt.host_mnt_fd < 0)
 		return;
-	if (setns(cfg->host_mnt_fd, CLONE_NEWNS) == 0)
-		(void)umount2(cfg->detach_views, MNT_DETACH);
-	close(cfg->host_mnt_fd);
-	cfg->host_mnt_fd = -1;
+	if (setns(cfg->rt.host_mnt_fd, CLONE_NEWNS) == 0)
+		(void)umount2(cfg->opt.detach_views, MNT_DETACH);
+	close(cfg->rt.host_mnt_fd);
+	cfg->rt.host_mnt_fd = -1;
 }
 
 /* Forward signals to PID 1 until it exits; return its status as an exit code. */
@@ -187,34 +188,131 @@ static int relay(pid_t pid1, const sigset_t *set)
 	}
 }
 
+/* Nothing opened yet: every descriptor -1, room for one cgroup.procs descriptor per file. */
+static void init_runtime(struct runtime *rt, size_t n_cgroup_procs)
+{
+	memset(rt, 0, sizeof *rt);
+	rt->host_mnt_fd = rt->parent_pidfd = rt->cgroup_dir_fd = rt->sys_fd = -1;
+	rt->pty_sock[0] = rt->pty_sock[1] = rt->pty_peer = -1;
+	rt->userns_sock[0] = rt->userns_sock[1] = rt->proc_fd = -1;
+	rt->idmap_fd = rt->layers_userns_fd = -1;
+	rt->procs_fds = calloc(n_cgroup_procs + 1, sizeof *rt->procs_fds);
+	if (rt->procs_fds == NULL)
+		die("options", "calloc", "%zu", n_cgroup_procs + 1);
+}
+
+/* --exec-helper: no sandbox, only a clean descriptor table and the tie to the supervisor. --net
+ * private's pasta (supervisor/net/pasta.ts) runs so, in the foreground: started directly it would
+ * keep the supervisor's /dev/fuse descriptor (see close_inherited_fds; found in /proc/PID/fd), and
+ * it dies with the supervisor like the stage (PR_SET_PDEATHSIG survives execve(2) of a binary that
+ * is not set-id, prctl(2)). */
+__attribute__((noreturn)) static void exec_helper(const struct options *opts)
+{
+	int err;
+
+	tie_to_supervisor(opts->supervisor_pid);
+	execvp(opts->argv[0], opts->argv);
+	err = errno;
+	say("sandbox: exec \"%s\": %s", opts->argv[0], strerror(err));
+	exit(err == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC);
+}
+
+/* Open what PID 1 needs of the host while the stage still sees it: the cgroup.procs files and the
+ * v2 leaf, the host mount namespace (views), a pidfd of the stage, the --idmap and --layer user
+ * namespaces. Also fills in --chdir's default, the stage's cwd. */
+static void open_host_descriptors(struct config *cfg)
+{
+	if (cfg->opt.chdir == NULL) {
+		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:
+		 * the cwd inherited through unshare(CLONE_NEWNS) is the read-only copy underneath. */
+		char *cwd = getcwd(NULL, 0);
+		if (cwd == NULL)
+			die("working directory", "getcwd", "%s", ".");
+		cfg->opt.chdir = cwd;
+	}
+	if (cfg->opt.sync_fd >= 0 && fcntl(cfg->opt.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
+		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg->opt.sync_fd);
+	open_cgroup_procs(cfg);
+	open_cgroup_dir(cfg);
+	if (cfg->opt.n_views > 0 || cfg->opt.detach_views != NULL) {
+		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
+		 * FUSE mount, which may be mounted on the host only after our unshare (the supervisor
+		 * mounts it while we start) and then never propagates into our private namespace; and
+		 * lets us detach it at the end (--detach-views). */
+		cfg->rt.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
+		if (cfg->rt.host_mnt_fd < 0)
+			die("views", "open", "/proc/self/ns/mnt");
+	}
+	/* PID 1 sees its parent as pid 0 (it lives outside its namespace), so getppid() cannot tell
+	 * whether we died before its prctl; a pidfd of ours polls readable once we have (pidfd_open(2)). */
+	cfg->rt.parent_pidfd = sys_pidfd_open(getpid(), 0);
+	if (cfg->rt.parent_pidfd < 0)
+		die("stage", "pidfd_open", "%d", (int)getpid());
+
+	/* --idmap: the mapping's user namespace, while /proc is the host's and before SIGCHLD is
+	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
+	if (cfg->opt.idmap)
+		cfg->rt.idmap_fd = idmap_userns(cfg->opt.idmap_uid, cfg->opt.idmap_gid, cfg->opt.userns_uid + (cfg->opt.has_user ? cfg->opt.uid : 0),
+						cfg->opt.userns_gid + (cfg->opt.has_user ? cfg->opt.gid : 0), 1);
+	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
+	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
+	if (cfg->opt.userns && cfg->opt.n_layers > 0)
+		cfg->rt.layers_userns_fd = idmap_userns(0, 0, cfg->opt.userns_uid, cfg->opt.userns_gid, cfg->opt.userns_count);
+}
+
+/* The new namespaces (and, with --userns and a network of its own, low ports and ping in it), the
+ * Landlock decision that depends on the network namespace, and the time namespace's offset. */
+static void enter_namespaces(struct config *cfg)
+{
+	ino_t netns = netns_inode();
+
+	create_namespaces(cfg);
+	if (cfg->opt.userns && cfg->opt.net_none && cfg->opt.net_join == 0)
+		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
+	cfg->rt.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
+	if (cfg->opt.timens)
+		set_boottime_offset();
+}
+
+/* Everything opened for PID 1 stays with PID 1. Closing our copy of the sync fd makes the
+ * supervisor's write fail (EPIPE) once PID 1 is gone, instead of blocking. */
+static void close_pid1_descriptors(struct config *cfg)
+{
+	close(cfg->rt.parent_pidfd);
+	if (cfg->opt.sync_fd >= 0)
+		close(cfg->opt.sync_fd);
+	if (cfg->rt.host_mnt_fd >= 0 && cfg->opt.detach_views == NULL)
+		close(cfg->rt.host_mnt_fd);
+	for (size_t i = 0; i < cfg->opt.n_cgroup_procs; i++)
+		close(cfg->rt.procs_fds[i]);
+	if (cfg->rt.cgroup_dir_fd >= 0)
+		close(cfg->rt.cgroup_dir_fd);
+	if (cfg->rt.idmap_fd >= 0)
+		close(cfg->rt.idmap_fd);
+	if (cfg->rt.layers_userns_fd >= 0)
+		close(cfg->rt.layers_userns_fd);
+}
+
 /* The outer stage: parse, tie, open host-side descriptors, unshare, fork PID 1, relay its status. */
 int main(int argc, char **argv)
 {
 	struct config cfg;
 	sigset_t set;
 	pid_t pid1;
-	ino_t netns;
 	int code;
 
-	parse_options(argc, argv, &cfg);
-	close_inherited_fds(cfg.sync_fd);
-	if (cfg.exec_helper) {
-		/* --net private's pasta (supervisor/net/pasta.ts), in the foreground: started directly it
-		 * would keep the supervisor's /dev/fuse descriptor (see close_inherited_fds; found in
-		 * /proc/PID/fd), and it dies with the supervisor like the stage (PR_SET_PDEATHSIG survives
-		 * execve(2) of a binary that is not set-id, prctl(2)). */
-		tie_to_supervisor(cfg.supervisor_pid);
-		execvp(cfg.argv[0], cfg.argv);
-		say("sandbox: exec \"%s\": %s", cfg.argv[0], strerror(errno));
-		return errno == ENOENT ? EXIT_NOT_FOUND : EXIT_CANNOT_EXEC;
-	}
-	if (cfg.exec_into != 0)
+	parse_options(argc, argv, &cfg.opt);
+	init_runtime(&cfg.rt, cfg.opt.n_cgroup_procs);
+	close_inherited_fds(cfg.opt.sync_fd);
+	if (cfg.opt.exec_helper)
+		exec_helper(&cfg.opt);
+	if (cfg.opt.exec_into != 0)
 		exec_main(&cfg);
-	if (cfg.probe_idmap != NULL)
-		idmap_probe(cfg.probe_idmap);
-	cfg.arg_area = argv[0];
-	cfg.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
-	tie_to_supervisor(cfg.supervisor_pid);
+	if (cfg.opt.probe_idmap != NULL)
+		idmap_probe(cfg.opt.probe_idmap);
+	cfg.rt.arg_area = argv[0];
+	cfg.rt.arg_area_len = (size_t)(argv[argc - 1] + strlen(argv[argc - 1]) + 1 - argv[0]);
+	tie_to_supervisor(cfg.opt.supervisor_pid);
 
 	/* Our own process group (setpgid in tty.c): the terminal's signals (Ctrl-C) go to the
 	 * foreground group only, so the sandbox is not hit both by the terminal and by the supervisor's
@@ -224,84 +322,28 @@ int main(int argc, char **argv)
 	if (getpgrp() != getpid())
 		tty_take_foreground();
 
-	if (cfg.chdir == NULL) {
-		/* The workload re-enters its directory by path, so that it sees the --rw bind on it:
-		 * the cwd inherited through unshare(CLONE_NEWNS) is the read-only copy underneath. */
-		char *cwd = getcwd(NULL, 0);
-		if (cwd == NULL)
-			die("working directory", "getcwd", "%s", ".");
-		cfg.chdir = cwd;
-	}
-	if (cfg.sync_fd >= 0 && fcntl(cfg.sync_fd, F_SETFD, FD_CLOEXEC) != 0)
-		die("sync", "fcntl", "fd %d, F_SETFD, FD_CLOEXEC", cfg.sync_fd);
-	open_cgroup_procs(&cfg);
-	open_cgroup_dir(&cfg);
-	if (cfg.n_views > 0 || cfg.detach_views != NULL) {
-		/* setns(2) back into this namespace lets PID 1 clone the view files from the supervisor's
-		 * FUSE mount, which may be mounted on the host only after our unshare (the supervisor
-		 * mounts it while we start) and then never propagates into our private namespace; and
-		 * lets us detach it at the end (--detach-views). */
-		cfg.host_mnt_fd = open("/proc/self/ns/mnt", O_RDONLY | O_CLOEXEC);
-		if (cfg.host_mnt_fd < 0)
-			die("views", "open", "/proc/self/ns/mnt");
-	}
-	/* PID 1 sees its parent as pid 0 (it lives outside its namespace), so getppid() cannot tell
-	 * whether we died before its prctl; a pidfd of ours polls readable once we have (pidfd_open(2)). */
-	cfg.parent_pidfd = sys_pidfd_open(getpid(), 0);
-	if (cfg.parent_pidfd < 0)
-		die("stage", "pidfd_open", "%d", (int)getpid());
-
-	/* --idmap: the mapping's user namespace, while /proc is the host's and before SIGCHLD is
-	 * blocked (its throwaway child is reaped here). The files belong to the workload's host ids. */
-	if (cfg.idmap)
-		cfg.idmap_fd = idmap_userns(cfg.idmap_uid, cfg.idmap_gid, cfg.userns_uid + (cfg.has_user ? cfg.uid : 0),
-					    cfg.userns_gid + (cfg.has_user ? cfg.gid : 0), 1);
-	/* A root of its own in a user namespace: its layers are ID-mapped with the namespace's own
-	 * mapping (rootfs.c map_layers), so on-disk 0 is root inside. */
-	if (cfg.userns && cfg.n_layers > 0)
-		cfg.layers_userns_fd = idmap_userns(0, 0, cfg.userns_uid, cfg.userns_gid, cfg.userns_count);
+	open_host_descriptors(&cfg);
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
-	if (cfg.tty)
+	if (cfg.opt.tty)
 		pty_channel(&cfg);
-	if (cfg.userns)
+	if (cfg.opt.userns)
 		userns_channel(&cfg); /* before unshare: the host's /proc */
-	netns = netns_inode();
-	create_namespaces(&cfg);
-	if (cfg.userns && cfg.net_none && cfg.net_join == 0)
-		open_unprivileged_net(); /* a joined namespace got them from its own sandbox (netns.c) */
-	cfg.landlock_scope = netns != 0 && same_netns(netns); /* --net host, or joined a sandbox that has it */
-	if (cfg.timens)
-		set_boottime_offset();
+	enter_namespaces(&cfg);
 
 	/* v2: PID 1 is born in the sandbox's leaf when the kernel can (clone.c); else it moves itself
 	 * there later (pid1.c join_cgroups). */
-	pid1 = fork_into_cgroup(cfg.cgroup_dir_fd, cfg.n_cgroup_procs > 0 ? cfg.cgroup_procs[0] : "", &cfg.born_in_cgroup);
+	pid1 = fork_into_cgroup(cfg.rt.cgroup_dir_fd, cfg.opt.n_cgroup_procs > 0 ? cfg.opt.cgroup_procs[0] : "", &cfg.rt.born_in_cgroup);
 	if (pid1 < 0)
 		die("pid 1", "fork", "%s", "");
 	if (pid1 == 0)
 		pid1_main(&cfg);
 
-	/* Everything opened for PID 1 stays with PID 1. Closing our copy of the sync fd makes the
-	 * supervisor's write fail (EPIPE) once PID 1 is gone, instead of blocking. */
-	close(cfg.parent_pidfd);
-	if (cfg.sync_fd >= 0)
-		close(cfg.sync_fd);
-	if (cfg.host_mnt_fd >= 0 && cfg.detach_views == NULL)
-		close(cfg.host_mnt_fd);
-	for (size_t i = 0; i < cfg.n_cgroup_procs; i++)
-		close(cfg.procs_fds[i]);
-	if (cfg.cgroup_dir_fd >= 0)
-		close(cfg.cgroup_dir_fd);
-	if (cfg.idmap_fd >= 0)
-		close(cfg.idmap_fd);
-	if (cfg.layers_userns_fd >= 0)
-		close(cfg.layers_userns_fd);
-	if (cfg.userns)
+	close_pid1_descriptors(&cfg);
+	if (cfg.opt.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
-
-	code = cfg.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
+	code = cfg.opt.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();
 	detach_views(&cfg);
 	return code;

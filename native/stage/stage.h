@@ -1,15 +1,19 @@
 /*
  * sandbox-stage: the single-threaded launcher and PID 1 of a sandbox.
  *
- * Shared declarations. Every .c file of the stage includes this header first, so _GNU_SOURCE is
- * defined before any libc header (unshare, setns, execvpe, pipe2, ... are GNU extensions).
+ * Shared declarations. Every .c file of the stage includes this header first (directly or through
+ * signals.h or channel.h), so _GNU_SOURCE is defined before any libc header (unshare, setns,
+ * execvpe, pipe2, ... are GNU extensions). Calls go one way only, from main() down to the helpers:
+ * docs/native.md draws the graph, test/unit/native/ checks it has no cycle.
  *
  * Files, one concern each:
  *   stage.c    main(): the outer process (namespaces, time offsets, forks PID 1, relays its status)
  *   options.c  the argv contract (documented there)
  *   fail.c     the one-line error format and exit code 125
  *   sys.h      raw system calls that glibc 2.36 does not wrap the way we need
- *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, reaping and signal forwarding
+ *   pid1.c     PID 1: the set-up order, sync byte, cgroup join, forking the workload and reaping
+ *   signals.c  the signal relay the stage, PID 1 and exec share (signals.h)
+ *   channel.c  the socketpair between the outer stage and PID 1 (channel.h)
  *   mounts.c   everything that mounts: read-only root, /proc, /dev, /tmp, binds, views, cgroupfs
  *   caps.c     capability drop to docker's default set
  *   seccomp.c  the syscall filter (classic BPF) the whole sandbox runs under
@@ -37,7 +41,11 @@
 #include <sys/types.h>
 
 /* Exit codes like docker run: 125 = the sandbox itself failed, 126 = cannot execute, 127 = not found. */
-enum { EXIT_SANDBOX = 125, EXIT_CANNOT_EXEC = 126, EXIT_NOT_FOUND = 127 };
+enum {
+	EXIT_SANDBOX = 125,
+	EXIT_CANNOT_EXEC = 126,
+	EXIT_NOT_FOUND = 127,
+};
 
 /* The descriptor on which PID 1 of a --layer sandbox holds a read-only detached clone of its
  * overlay's upper directory (rootfs.c); supervisor/commit.ts reads the layer through
@@ -58,8 +66,10 @@ struct tmpfs_mount {
 	unsigned long long size;
 };
 
-/* Everything the command line says, plus the descriptors the outer stage opens for PID 1. */
-struct config {
+/* What the command line says (options.c). Read-only once main() has filled in --chdir's default,
+ * but for two things PID 1 records in place: each pair's tree_fd, the mount cloned for it
+ * (mounts.c), and an ID-mapped layer's path, replaced by its clone's (rootfs.c map_layers). */
+struct options {
 	pid_t supervisor_pid;     /* 0: not given, no parent check */
 	pid_t exec_into;          /* --exec-into: host pid of a sandbox's PID 1; 0 = build a new sandbox */
 	bool exec_helper;         /* --exec-helper: only close inherited descriptors and exec the command */
@@ -67,83 +77,95 @@ struct config {
 	uid_t uid;
 	gid_t gid;
 	int sync_fd;              /* -1: no sync byte to wait for */
-	const char **cgroup_procs; size_t n_cgroup_procs;
-	struct pair *cgroup_v1;   size_t n_cgroup_v1;
+	const char **cgroup_procs;
+	size_t n_cgroup_procs;
+	struct pair *cgroup_v1;
+	size_t n_cgroup_v1;
 	bool cgroup_v2;
 	const char *hostname;     /* NULL: keep the (copied) host name */
 	bool net_none;            /* not the host's network: a new namespace, or --net-join's */
 	pid_t net_join;           /* --net-join: host pid whose network namespace is joined; 0 = none */
 	bool timens;
-	struct pair *views;       size_t n_views;
-	struct pair *rw;          size_t n_rw;   /* src == dst */
-	struct pair *volumes;     size_t n_volumes;
-	struct tmpfs_mount *tmpfs; size_t n_tmpfs;
-	const char **layers;      size_t n_layers; /* --layer, lowest first; none: the host's root */
+	struct pair *views;
+	size_t n_views;
+	struct pair *rw;          /* src == dst */
+	size_t n_rw;
+	struct pair *volumes;
+	size_t n_volumes;
+	struct tmpfs_mount *tmpfs;
+	size_t n_tmpfs;
+	const char **layers;      /* --layer, lowest first; none: the host's root */
+	size_t n_layers;
 	bool *layer_host_ids;     /* per layer: --layer-host-ids, its files already hold the range's host ids */
 	const char *root_at;      /* --root-at: empty host dir where the new root is assembled */
 	const char *upper;        /* --upper DIR: DIR/upper and DIR/work kept (--keep); NULL: a tmpfs */
 	bool read_only;           /* --read-only: the new root read-only once its mount points exist */
-	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
 	const char *chdir;        /* NULL until main() fills in the stage's cwd */
 	const char *detach_views; /* --detach-views DIR: NULL, or the host mountpoint of the views */
-	const char **hides;       size_t n_hides; /* --hide DIR (repeatable): host dirs covered by an empty tmpfs inside */
+	const char **hides;       /* --hide DIR (repeatable): host dirs covered by an empty tmpfs inside */
+	size_t n_hides;
 	bool set_oom_score_adj;   /* --oom-score-adj N given */
 	int oom_score_adj;        /* -1000..1000 */
 	unsigned long long caps;  /* --caps MASK: the capabilities kept (default_capabilities if not given) */
 	bool seccomp_unconfined;  /* --seccomp unconfined: no syscall filter */
 	char **argv;              /* the workload's command, NULL-terminated */
-	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
-	size_t arg_area_len;
-
-	/* Opened by the outer stage before unshare(CLONE_NEWNS), inherited by PID 1 (O_CLOEXEC). */
-	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
-	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
-	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
-	int cgroup_dir_fd;        /* v2: the leaf's directory, for clone3(CLONE_INTO_CGROUP); -1 = none */
-	bool born_in_cgroup;      /* PID 1 was created inside the leaf (clone.c): no cgroup.procs write */
-
-	/* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts. */
-	bool tty;
-	int pty_sock[2];          /* socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
-	int pty_peer;             /* PID 1: the pty's peer, for the workload */
-
+	bool tty;                 /* --tty (pty.c): the workload's terminal is a pty of the sandbox's devpts */
 	/* --userns UID:GID:COUNT (userns.c): ids 0..COUNT-1 inside are UID.. and GID.. outside. */
 	bool userns;
 	unsigned userns_uid, userns_gid, userns_count;
-	int userns_sock[2];       /* socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
-	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
-
 	/* --idmap UID:GID (idmap.c): on-disk UID:GID of the writable binds is the workload's host ids. */
 	bool idmap;
 	unsigned idmap_uid, idmap_gid;
-	int idmap_fd;             /* the mapping's user namespace, made by the outer stage; -1 = none */
-	int layers_userns_fd;     /* --userns with --layer: a namespace with the same mapping, for the
-	                           * layers' ID-mapped clones (rootfs.c); -1 = none */
 	const char *probe_idmap;  /* --probe-idmap DIR: only try an ID-mapped clone of DIR (doctor) */
+};
+
+/* What the outer stage opens and works out before the fork, inherited by PID 1 (all O_CLOEXEC);
+ * -1 for a descriptor not opened. */
+struct runtime {
+	char *arg_area;           /* the stage's own argv strings, contiguous (execve(2) lays them out so) */
+	size_t arg_area_len;
+
+	/* Opened before unshare(CLONE_NEWNS), so they refer to the host's mounts. */
+	int *procs_fds;           /* one per cgroup_procs entry, on the host's (writable) cgroupfs mounts */
+	int host_mnt_fd;          /* the host mount namespace, to clone the FUSE view files from */
+	int parent_pidfd;         /* pidfd of the outer stage: PID 1's "is my parent still alive" check */
+	int cgroup_dir_fd;        /* v2: the leaf's directory, for clone3(CLONE_INTO_CGROUP) */
+	bool born_in_cgroup;      /* PID 1 was created inside the leaf (clone.c): no cgroup.procs write */
+	int sys_fd;               /* the host's /sys cloned for a new root with the host's network */
+
+	int pty_sock[2];          /* --tty socketpair: [0] the outer stage's end, [1] PID 1's (sends the master) */
+	int pty_peer;             /* PID 1: the pty's peer, for the workload */
+
+	int userns_sock[2];       /* --userns socketpair: [0] the outer stage's end (writes the maps), [1] PID 1's */
+	int proc_fd;              /* the host's /proc (O_PATH), opened by the outer stage before unshare */
+
+	int idmap_fd;             /* --idmap: the mapping's user namespace, made by the outer stage */
+	int layers_userns_fd;     /* --userns with --layer: a namespace with the same mapping, for the
+	                           * layers' ID-mapped clones (rootfs.c) */
 
 	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
-	 * abstract unix sockets and signals to the sandbox. Set by the outer stage before the fork. */
+	 * abstract unix sockets and signals to the sandbox. */
 	bool landlock_scope;
 };
 
-/* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
-extern const int forwarded_signals[6];
+/* One sandbox's stage: its options and what was opened for them. */
+struct config {
+	struct options opt;
+	struct runtime rt;
+};
 
 /* clone.c */
 pid_t fork_into_cgroup(int cgroup_fd, const char *cgroup_dir, bool *inside);
 
 /* options.c */
-void parse_options(int argc, char **argv, struct config *cfg);
+void parse_options(int argc, char **argv, struct options *opts);
 
 /* fail.c */
-__attribute__((noreturn, format(printf, 3, 4)))
-void die(const char *what, const char *call, const char *argfmt, ...);
-__attribute__((noreturn, format(printf, 1, 2)))
-void die_msg(const char *fmt, ...);
+void die(const char *what, const char *call, const char *argfmt, ...) __attribute__((noreturn, format(printf, 3, 4)));
+void die_msg(const char *fmt, ...) __attribute__((noreturn, format(printf, 1, 2)));
 int exit_code_of(int wait_status);
 int exit_code_if_ended(pid_t child);
-__attribute__((format(printf, 1, 2)))
-void say(const char *fmt, ...);
+void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* pid1.c */
 __attribute__((noreturn)) void pid1_main(struct config *cfg);
@@ -157,7 +179,7 @@ void mount_dev(void);
 void mount_tmp(void);
 void attach_bind_sources(struct config *cfg);
 void bind_views(struct config *cfg);
-void mount_cgroupfs(const struct config *cfg);
+void mount_cgroupfs(const struct options *opts);
 
 /* rootfs.c */
 void enter_rootfs(struct config *cfg);
@@ -168,11 +190,11 @@ void seal_rootfs(void);
 /* caps.c */
 extern const unsigned long long default_capabilities; /* docker's set minus CAP_MKNOD, CAP_SETFCAP */
 void drop_capabilities(unsigned long long keep);
-void switch_user(const struct config *cfg);
+void switch_user(const struct options *opts);
 
 /* seccomp.c */
 void install_seccomp(unsigned long long caps);
-void lock_down(const char *step, const struct config *cfg);
+void lock_down(const char *step, const struct options *opts);
 
 /* confine.c */
 void mask_paths(void);
@@ -229,14 +251,9 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set);
 void tty_take_foreground(void);
 void tty_restore_foreground(void);
 
-/* signal and channel helpers (pid1.c) */
 /* sysinfo.c */
 void sysinfo_listen(int proc);
 int sysinfo_fd(void);
 void sysinfo_answer(void);
-
-void open_channel(const char *what, int sv[2]);
-void block_signals(sigset_t *set);
-void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 
 #endif

@@ -142,7 +142,7 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 	if (sfd < 0)
 		die("exec: stdio", "signalfd", "forwarded signals, SIGCHLD");
 	for (int fd = 0; fd < 3; fd++) {
-		int p = fd == 0 ? in : fd == 1 ? out : err;
+		int p = fd == 0 ? in : (fd == 1 ? out : err);
 
 		if (fcntl(p, F_SETFL, O_NONBLOCK) != 0)
 			die("exec: stdio", "fcntl", "pipe for fd %d, O_NONBLOCK", fd);

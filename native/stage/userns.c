@@ -34,6 +34,7 @@
  *                          PID 1's user namespace last and becomes 0 inside, like PID 1.
  */
 #include "stage.h"
+#include "channel.h"
 #include "sys.h"
 
 #include <errno.h>
@@ -53,9 +54,9 @@
 /* Before fork (outer stage): the handshake channel, and the host's /proc to find PID 1's map files. */
 void userns_channel(struct config *cfg)
 {
-	open_channel("userns", cfg->userns_sock); /* [0] the outer stage's end, [1] PID 1's */
-	cfg->proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (cfg->proc_fd < 0)
+	open_channel("userns", cfg->rt.userns_sock); /* [0] the outer stage's end, [1] PID 1's */
+	cfg->rt.proc_fd = open("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (cfg->rt.proc_fd < 0)
 		die("userns", "open", "/proc");
 }
 
@@ -78,28 +79,28 @@ static void write_map(const struct config *cfg, pid_t pid, const char *name, uns
 	int fd, len;
 
 	snprintf(path, sizeof path, "%d/%s", (int)pid, name);
-	len = snprintf(line, sizeof line, "0 %u %u\n", base, cfg->userns_count);
-	fd = openat(cfg->proc_fd, path, O_WRONLY | O_CLOEXEC);
+	len = snprintf(line, sizeof line, "0 %u %u\n", base, cfg->opt.userns_count);
+	fd = openat(cfg->rt.proc_fd, path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		die("userns", "open", "/proc/%s", path);
 	/* A map is written in one write(2) and only once (kernel/user_namespace.c map_write). */
 	if (write(fd, line, (size_t)len) != len)
-		die("userns", "write", "/proc/%s, \"0 %u %u\"", path, base, cfg->userns_count);
+		die("userns", "write", "/proc/%s, \"0 %u %u\"", path, base, cfg->opt.userns_count);
 	close(fd);
 }
 
 /* Outer stage, right after the fork: map PID 1's new user namespace once it exists. */
 void userns_map(struct config *cfg, pid_t pid1)
 {
-	close(cfg->userns_sock[1]);
-	if (read_byte(cfg->userns_sock[0])) {
-		write_map(cfg, pid1, "uid_map", cfg->userns_uid);
-		write_map(cfg, pid1, "gid_map", cfg->userns_gid);
-		if (write(cfg->userns_sock[0], "m", 1) != 1)
+	close(cfg->rt.userns_sock[1]);
+	if (read_byte(cfg->rt.userns_sock[0])) {
+		write_map(cfg, pid1, "uid_map", cfg->opt.userns_uid);
+		write_map(cfg, pid1, "gid_map", cfg->opt.userns_gid);
+		if (write(cfg->rt.userns_sock[0], "m", 1) != 1)
 			die("userns", "write", "handshake to pid 1 %d", (int)pid1);
 	}
-	close(cfg->userns_sock[0]);
-	close(cfg->proc_fd);
+	close(cfg->rt.userns_sock[0]);
+	close(cfg->rt.proc_fd);
 }
 
 /* Become root of the user namespace we are in: no host groups, uid and gid 0 (mapped to the range). */
@@ -139,32 +140,32 @@ static void become_owner(const struct config *cfg)
 		die("userns", "prctl", "PR_GET_SECUREBITS");
 	if (prctl(PR_SET_SECUREBITS, (unsigned long)bits | SECBIT_NO_SETUID_FIXUP, 0, 0, 0) != 0)
 		die("userns", "prctl", "PR_SET_SECUREBITS, SECBIT_NO_SETUID_FIXUP");
-	if (setresgid((gid_t)-1, cfg->userns_gid, (gid_t)-1) != 0)
-		die("userns", "setresgid", "-1, %u, -1 (the owner's group)", cfg->userns_gid);
-	if (setresuid((uid_t)-1, cfg->userns_uid, (uid_t)-1) != 0)
-		die("userns", "setresuid", "-1, %u, -1 (the namespace's owner)", cfg->userns_uid);
+	if (setresgid((gid_t)-1, cfg->opt.userns_gid, (gid_t)-1) != 0)
+		die("userns", "setresgid", "-1, %u, -1 (the owner's group)", cfg->opt.userns_gid);
+	if (setresuid((uid_t)-1, cfg->opt.userns_uid, (uid_t)-1) != 0)
+		die("userns", "setresuid", "-1, %u, -1 (the namespace's owner)", cfg->opt.userns_uid);
 }
 
 /* PID 1: enter a new user namespace, get it mapped by the stage, become root in it. */
 void userns_enter(struct config *cfg)
 {
-	struct pollfd pfd = { .fd = cfg->parent_pidfd, .events = POLLIN };
+	struct pollfd pfd = { .fd = cfg->rt.parent_pidfd, .events = POLLIN };
 
-	close(cfg->userns_sock[0]);
+	close(cfg->rt.userns_sock[0]);
 	become_owner(cfg);
 	/* unshare(2): CLONE_NEWUSER needs a single-threaded caller that is not chrooted (pivot_root
 	 * moved the namespace's root with us, so --layer is fine). */
 	if (unshare(CLONE_NEWUSER) != 0)
-		die("userns", "unshare", "CLONE_NEWUSER (as uid %u)", cfg->userns_uid);
+		die("userns", "unshare", "CLONE_NEWUSER (as uid %u)", cfg->opt.userns_uid);
 	/* SECBIT_NO_SETUID_FIXUP must not reach the workload: --user relies on the kernel clearing the
 	 * capabilities at setuid. The new namespace starts with none (set_cred_user_ns); make sure. */
 	if (prctl(PR_GET_SECUREBITS, 0, 0, 0, 0) != 0 && prctl(PR_SET_SECUREBITS, 0, 0, 0, 0) != 0)
 		die("userns", "prctl", "PR_SET_SECUREBITS, 0");
-	if (write(cfg->userns_sock[1], "u", 1) != 1)
+	if (write(cfg->rt.userns_sock[1], "u", 1) != 1)
 		die("userns", "write", "handshake to the stage");
-	if (!read_byte(cfg->userns_sock[1]))
+	if (!read_byte(cfg->rt.userns_sock[1]))
 		die_msg("userns: the stage did not write the uid and gid maps of pid 1");
-	close(cfg->userns_sock[1]);
+	close(cfg->rt.userns_sock[1]);
 	become_root_inside("userns");
 	/* commit_creds (kernel/cred.c) clears the parent-death signal when the euid changes, and sets
 	 * the dumpable flag to fs.suid_dumpable (0 here, but 1 or 2 on some hosts): make PID 1
@@ -175,10 +176,10 @@ void userns_enter(struct config *cfg)
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) != 0)
 		die("userns", "prctl", "PR_SET_PDEATHSIG, SIGKILL");
 	if (poll(&pfd, 1, 0) < 0)
-		die("userns", "poll", "parent pidfd %d", cfg->parent_pidfd);
+		die("userns", "poll", "parent pidfd %d", cfg->rt.parent_pidfd);
 	if (pfd.revents & POLLIN)
 		die_msg("the stage exited while pid 1 entered the user namespace");
-	close(cfg->parent_pidfd);
+	close(cfg->rt.parent_pidfd);
 }
 
 /* `sandbox exec`, before entering any namespace (our /proc is still the host's): an fd of the user
