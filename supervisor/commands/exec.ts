@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
 import { SandboxError, UsageError, withContext } from '../errors.js';
-import { FORWARDED_SIGNALS, signalNumber } from '../run.js';
+import { FORWARDED_SIGNALS, signalNumber } from '../signals.js';
 import { securityArgs, type Security } from '../security.js';
 import { STAGE_PATH } from '../stage.js';
 import { runningSandbox } from './lookup.js';
