@@ -1,7 +1,7 @@
 // `sandbox run`: its commander options (the --help text), the validation of its flags into a
 // RunRequest (supervisor/run.ts runs it), and the background supervisor's report of `run -d`.
 import { Option, type Command } from 'commander';
-import { SandboxError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { rejectRepeatedOptions } from '../flags.js';
 import { readHostFacts } from '../host.js';
 import { resolveLimits, type LimitFlags } from '../limits.js';
@@ -9,6 +9,7 @@ import type { RunRequest } from '../run/launch.js';
 import { runSandbox } from '../run.js';
 import { detach, isDetachedSupervisor, reportToForeground } from './detach.js';
 import { exitCodeFor } from './exit-code.js';
+import { requireRoot } from './root.js';
 import { checkWorkdir, collect, parseTimeout, parseUser, workloadEnv } from './run-options.js';
 import { validateName } from '../names.js';
 import { parseNet, resolveNet } from '../net/mode.js';
@@ -84,7 +85,7 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
-  if (process.getuid?.() !== 0) throw new SandboxError('run: needs root (cgroups, namespaces and a FUSE mount); try sudo');
+  requireRoot('run');
   const net = await resolveNet(flags.net, flags.publish ?? []);
   // Without a network namespace of its own, no CAP_NET_RAW unless asked for (security.ts).
   const security = resolveSecurity(flags, heldCapabilities(), net.mode === 'host');
