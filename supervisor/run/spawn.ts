@@ -2,10 +2,8 @@
 // spawned, before the cpuset and the limits, which PID 1 waits for (the sync byte, run/release.ts).
 import type { ChildProcess } from 'node:child_process';
 import { realpathSync } from 'node:fs';
-import { SandboxError, withContext } from '../errors.js';
 import { prepareRoot, type FilesystemRequest, type PreparedRoot } from '../rootfs.js';
-import { signalNumber } from '../signals.js';
-import { spawnStage, STAGE_PATH, type StageConfig } from '../stage.js';
+import { spawnStage, stageExitCode, type StageConfig } from '../stage.js';
 import { RUN_DIR, stateDir } from '../state.js';
 import type { Launch } from './launch.js';
 import type { Prepared } from './prepare.js';
@@ -26,7 +24,7 @@ export async function spawnTheStage(launch: Launch, prepared: Prepared, views: S
   const stage = spawnStage(stageConfig(launch, prepared, views, fs, hostname, root));
   launch.stage = stage;
   mark('spawn');
-  const exited = waitForExit(stage);
+  const exited = stageExitCode(stage);
   exited.catch(() => undefined); // awaited later; handled now so a spawn error during the set-up can't crash us
   return { stage, exited };
 }
@@ -64,15 +62,4 @@ function stageConfig(launch: Launch, { cgroup, state, oomScoreAdj }: Prepared, {
     userns: req.userns ?? null,
     idmap: req.userns ? (req.idmap ?? null) : null,
   };
-}
-
-/** Resolve with the stage's exit code: its own code, or 128+N when it died by signal N. */
-function waitForExit(stage: ChildProcess): Promise<number> {
-  return new Promise((resolve, reject) => {
-    stage.once('error', (err: NodeJS.ErrnoException) => {
-      if (err.code === 'ENOENT') reject(new SandboxError(`native stage ${STAGE_PATH} is missing: run "npm run build"`));
-      else reject(withContext(`spawn ${STAGE_PATH}`, err));
-    });
-    stage.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal ?? 'SIGKILL')));
-  });
 }
