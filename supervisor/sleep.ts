@@ -1,4 +1,4 @@
-// One timer as a promise, for the polling loops (a builtin's import would cost the launch path a module load).
+// One timer as a promise, for the polling loops (timers/promises would be one more module to load at start).
 
 /** Resolve after `ms` milliseconds. */
 export function sleep(ms: number): Promise<void> {

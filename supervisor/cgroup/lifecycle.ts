@@ -1,5 +1,6 @@
 // Steps shared by the v1 and v2 managers for creating and tearing down leaf cgroups: signalling
 // pids, waiting for a cgroup to empty, rmdir with a short retry, and undoing a half-done create().
+import { sleep } from '../sleep.js';
 import { cgroupContext, errnoCode, type CgroupFs } from './fs.js';
 
 /** How the managers send a signal; process.kill on a live system, a stub in fixture tests. */
@@ -11,11 +12,6 @@ export function defaultSignal(root: string): SignalFn {
   return (pid) => {
     throw new Error(`refusing to signal pid ${pid}: the cgroup root ${root} is not the live system (pass opts.kill)`);
   };
-}
-
-/** Resolve after ms milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Signal every pid; a pid that already exited (ESRCH) is fine. */
