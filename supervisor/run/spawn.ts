@@ -10,8 +10,14 @@ import type { Prepared } from './prepare.js';
 import { mark } from './timings.js';
 import type { ServedViews } from './views.js';
 
-/** Phase 3: prepare a root of its own if asked for, spawn the stage; resolves with it and its exit code's promise. */
-export async function spawnTheStage(launch: Launch, prepared: Prepared, views: ServedViews): Promise<{ stage: ChildProcess; exited: Promise<number> }> {
+/** The stage just spawned, and its exit code once it has exited. */
+export interface SpawnedStage {
+  stage: ChildProcess;
+  exited: Promise<number>;
+}
+
+/** Phase 3: prepare a root of its own if asked for, and spawn the stage. */
+export async function spawnTheStage(launch: Launch, prepared: Prepared, views: ServedViews): Promise<SpawnedStage> {
   const { req, id } = launch;
   // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
   // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
@@ -30,7 +36,14 @@ export async function spawnTheStage(launch: Launch, prepared: Prepared, views: S
 }
 
 /** What the stage is told: the cgroup to join, the views to bind, the filesystem, the workload. */
-function stageConfig(launch: Launch, { cgroup, state, oomScoreAdj }: Prepared, { own, shared, binds }: ServedViews, fs: FilesystemRequest, hostname: string, root: PreparedRoot | null): StageConfig {
+function stageConfig(
+  launch: Launch,
+  { cgroup, state, oomScoreAdj }: Prepared,
+  { own, shared, binds }: ServedViews,
+  fs: FilesystemRequest,
+  hostname: string,
+  root: PreparedRoot | null,
+): StageConfig {
   const { req } = launch;
   return {
     supervisorPid: process.pid,
