@@ -2,7 +2,7 @@
 // `true`, `node -e 0` (the floor of any Node CLI) and the launchers of bench/peers.ts, warm
 // (back-to-back) and cold (0.5 s apart), in a rotating order every round (../shared/BENCH.md step 2),
 // warm-ups discarded. Our runs carry SANDBOX_TIMINGS=1, so each also gives its phase breakdown
-// (supervisor/run.ts mark(): ms since the Node process started).
+// (supervisor/run/timings.ts mark(): ms since the Node process started).
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { launchPeers, type Peer } from './peers.js';

@@ -4,6 +4,7 @@
 // pid namespace init), so a reader inside a sandbox makes it serve that sandbox's cgroup.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
 
 /** A running lxcfs of ours. */
 export interface Lxcfs {
@@ -42,7 +43,7 @@ export async function startLxcfs(dir: string): Promise<Lxcfs> {
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   for (let i = 0; i < 200 && !existsSync(`${mnt}/proc/meminfo`); i++) {
     if (child.exitCode !== null) throw new Error(`lxcfs exited ${child.exitCode}: ${stderr.trim()}`);
-    await new Promise((r) => setTimeout(r, 25));
+    await sleep(25);
   }
   if (!existsSync(`${mnt}/proc/meminfo`)) throw new Error(`lxcfs did not mount ${mnt} within 5 s: ${stderr.trim()}`);
   return {
@@ -50,7 +51,7 @@ export async function startLxcfs(dir: string): Promise<Lxcfs> {
     procDir: `${mnt}/proc`,
     stop: async () => {
       child.kill('SIGTERM'); // lxcfs unmounts itself on SIGTERM
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 3000))]);
+      await Promise.race([exited, sleep(3000)]);
       if (child.exitCode === null && child.signalCode === null) {
         child.kill('SIGKILL');
         await exited;

@@ -27,7 +27,7 @@ import { chmod, lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promi
 import { basename, dirname, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { CgroupManager } from './cgroup/types.js';
-import { SandboxError, describeSystemError } from './errors.js';
+import { SandboxError, describeSystemError, withContext } from './errors.js';
 import { INIT_FILES } from './rootfs.js';
 import type { RecordedFilesystem, SandboxState } from './state.js';
 import type { UsernsRange } from './userns.js';
@@ -97,11 +97,14 @@ export async function commitTarget(dir: string, fs: RecordedFilesystem): Promise
 
 /** Freeze the cgroup, run the copy, thaw it again whatever the copy did. */
 export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'thaw'>, copy: () => Promise<T>): Promise<T> {
-  await cgroup.freeze(FREEZE_TIMEOUT_MS);
+  const inCommit = (err: unknown): never => {
+    throw withContext('commit', err);
+  };
+  await cgroup.freeze(FREEZE_TIMEOUT_MS).catch(inCommit);
   try {
     return await copy();
   } finally {
-    await cgroup.thaw();
+    await cgroup.thaw().catch(inCommit);
   }
 }
 

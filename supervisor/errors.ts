@@ -29,8 +29,8 @@ export class UsageError extends SandboxError {
 
 /**
  * A valid flag this kernel can't honour (a feature it lacks, found only once the sandbox's cgroup
- * exists): names the flag and the value, exit 125. withContext and cgroupContext pass it through
- * unchanged, so the user reads one line that starts with the flag to drop or the feature to add.
+ * exists): names the flag and the value, exit 125. withContext passes it through unchanged, so the
+ * user reads one line that starts with the flag to drop or the feature to add.
  */
 export class UnsupportedFlagError extends SandboxError {
   constructor(

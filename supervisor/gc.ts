@@ -1,6 +1,6 @@
 // `sandbox gc`: remove what sandboxes of dead supervisors left behind. A SIGKILLed supervisor takes
 // its sandbox down (PDEATHSIG on the stage and PID 1; the pid namespace dies with its PID 1), but
-// its FUSE mount (no auto_unmount: supervisor/run.ts), cgroups, state dir and pasta daemon stay. Only
+// its FUSE mount (no auto_unmount: supervisor/run/views.ts), cgroups, state dir and pasta daemon stay. Only
 // sandboxes whose supervisor is gone (pid AND start time) are touched, never live ones.
 import { execFile } from 'node:child_process';
 import { readFile, readdir, rm } from 'node:fs/promises';

@@ -77,16 +77,16 @@ const script = new Script(`(function (exports, require, module, __filename, __di
   filename: bundle,
   cachedData: cache?.data,
 });
-// With SANDBOX_TIMINGS=1 (the bench's phase marks, supervisor/run.ts) one line says what the cache
-// did: `sandbox-code-cache none`, or its kind and `accepted`/`rejected`.
+// With SANDBOX_TIMINGS=1 (the bench's phase marks, supervisor/run/timings.ts) one line says what the
+// cache did: `sandbox-code-cache none`, or its kind and `accepted`/`rejected`.
 if (process.env.SANDBOX_TIMINGS === '1') {
   process.stderr.write(`sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`);
 }
 if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
   process.once('exit', () => writeCache(script, 'help'));
 } else if (process.argv[2] === 'run' && (cache?.kind !== 'run' || script.cachedDataRejected)) {
-  // Exit codes below 125 are the command's own: the sandbox ran (cli.ts, EXIT_SANDBOX_ERROR). A
-  // cache another Node rejected is replaced too, by one this Node accepts.
+  // Exit codes below 125 are the command's own: the sandbox ran (commands/exit-code.ts,
+  // EXIT_SANDBOX_ERROR). A cache another Node rejected is replaced too, by one this Node accepts.
   process.once('exit', (code) => code < 125 && writeCache(script, 'run'));
 }
 const bundleModule = { exports: {} };

@@ -1,6 +1,7 @@
 // Entry point of the `sandbox` command. Exits explicitly: a handle left open (a timer, a socket a
 // command forgot) must not keep a finished command alive.
-import { buildProgram, exitCodeFor } from './cli.js';
+import { buildProgram } from './cli.js';
+import { exitCodeFor } from './commands/exit-code.js';
 
 let code = 0;
 buildProgram((c) => (code = c))

@@ -48,7 +48,7 @@ export interface FilesystemRequest {
 }
 
 /** A directory that must exist, as an absolute path; UsageError naming flag otherwise. */
-function existingDir(flag: string, path: string): string {
+export function existingDir(flag: string, path: string): string {
   const abs = resolve(path);
   let isDir: boolean;
   try {

@@ -3,7 +3,9 @@
 // unshare(CLONE_NEWUSER) and setns() into a mount namespace fail with EINVAL in a threaded process.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { SandboxError, withContext } from './errors.js';
 import { securityArgs, type Security } from './security.js';
+import { signalNumber } from './signals.js';
 
 /** Where the setup step builds the stage (native/build.sh): dist/native/sandbox-stage. */
 export const STAGE_PATH = fileURLToPath(new URL('../native/sandbox-stage', import.meta.url));
@@ -86,5 +88,16 @@ export function spawnStage(cfg: StageConfig): ChildProcess {
     env: cfg.env,
     // With a root of its own the workdir is a path inside it, not on the host.
     cwd: cfg.root ? '/' : cfg.workdir,
+  });
+}
+
+/** Resolve with a stage's exit code (`sandbox run`'s and `exec`'s): its own, or 128+N when it died by signal N. */
+export function stageExitCode(stage: ChildProcess): Promise<number> {
+  return new Promise((resolve, reject) => {
+    stage.once('error', (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') reject(new SandboxError(`native stage ${STAGE_PATH} is missing: run "npm run build"`));
+      else reject(withContext(`spawn ${STAGE_PATH}`, err));
+    });
+    stage.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal ?? 'SIGKILL')));
   });
 }

@@ -10,7 +10,6 @@ import { closeSync, constants, openSync, readFileSync, writeSync } from 'node:fs
 import { mkdir, open, readdir, rmdir, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
-import { UnsupportedFlagError } from '../errors.js';
 import { KeptFiles } from '../kept-files.js';
 
 /** A failed cgroupfs operation with everything needed to act on it. */
@@ -44,13 +43,6 @@ export function errnoCode(err: unknown): string | undefined {
     if (typeof code === 'string') return code;
   }
   return undefined;
-}
-
-/** Prefix an error's message with what was being done, keeping the original as the cause. */
-export function cgroupContext(context: string, err: unknown): Error {
-  if (err instanceof UnsupportedFlagError) return err; // it names the flag already (errors.ts)
-  const message = err instanceof Error ? err.message : String(err);
-  return new Error(`${context}: ${message}`, { cause: err });
 }
 
 /**

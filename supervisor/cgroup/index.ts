@@ -4,7 +4,8 @@
 // process is a nested /process_api/<hash>, and on systemd hosts the root belongs to systemd.
 import { posix } from 'node:path';
 import { detectLayout, type CgroupLayout } from './detect.js';
-import { CgroupFs, cgroupContext } from './fs.js';
+import { CgroupFs } from './fs.js';
+import { withContext } from '../errors.js';
 import { defaultSignal, type SignalFn } from './lifecycle.js';
 import type { CgroupManager } from './types.js';
 import { V1Manager, V1_OPTIONAL, V1_REQUIRED } from './v1/manager.js';
@@ -92,7 +93,7 @@ export async function openCgroup(opts: OpenCgroupOptions): Promise<CgroupManager
   try {
     layout = await layoutFor(fs, opts);
   } catch (err) {
-    throw cgroupContext('detecting the cgroup layout', err);
+    throw withContext('detecting the cgroup layout', err);
   }
   const leafName = `sandbox-${opts.id}`;
   if (opts.dirs) {

@@ -1,6 +1,8 @@
 // Steps shared by the v1 and v2 managers for creating and tearing down leaf cgroups: signalling
 // pids, waiting for a cgroup to empty, rmdir with a short retry, and undoing a half-done create().
-import { cgroupContext, errnoCode, type CgroupFs } from './fs.js';
+import { sleep } from '../sleep.js';
+import { errnoCode, type CgroupFs } from './fs.js';
+import { withContext } from '../errors.js';
 
 /** How the managers send a signal; process.kill on a live system, a stub in fixture tests. */
 export type SignalFn = (pid: number, signal: NodeJS.Signals) => void;
@@ -13,18 +15,13 @@ export function defaultSignal(root: string): SignalFn {
   };
 }
 
-/** Resolve after ms milliseconds. */
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
 /** Signal every pid; a pid that already exited (ESRCH) is fine. */
 export function signalPids(send: SignalFn, pids: readonly number[], signal: NodeJS.Signals): void {
   for (const pid of pids) {
     try {
       send(pid, signal);
     } catch (err) {
-      if (errnoCode(err) !== 'ESRCH') throw cgroupContext(`kill(${pid}, ${signal})`, err);
+      if (errnoCode(err) !== 'ESRCH') throw withContext(`kill(${pid}, ${signal})`, err);
     }
   }
 }
@@ -87,7 +84,7 @@ export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Prom
 export async function allSteps(what: string, steps: ReadonlyArray<() => Promise<void>>): Promise<void> {
   const settled = await Promise.allSettled(steps.map((step) => step()));
   const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
-  if (failures.length === 1) throw cgroupContext(what, failures[0]);
+  if (failures.length === 1) throw withContext(what, failures[0]);
   if (failures.length > 1) {
     throw new AggregateError(failures, `${what}: ${failures.map((f) => (f as Error).message).join('; ')}`);
   }

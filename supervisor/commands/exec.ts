@@ -5,10 +5,10 @@
 // command into the pid namespace; its exit code comes back.
 import { spawn } from 'node:child_process';
 import type { Command } from 'commander';
-import { SandboxError, UsageError, withContext } from '../errors.js';
-import { FORWARDED_SIGNALS, signalNumber } from '../run.js';
+import { UsageError } from '../errors.js';
+import { FORWARDED_SIGNALS } from '../signals.js';
 import { securityArgs, type Security } from '../security.js';
-import { STAGE_PATH } from '../stage.js';
+import { STAGE_PATH, stageExitCode } from '../stage.js';
 import { runningSandbox } from './lookup.js';
 import { requireRoot } from './root.js';
 
@@ -41,13 +41,7 @@ export async function execInSandbox(ref: string, command: string[], workdir: str
   const forward = (sig: NodeJS.Signals): void => void stage.kill(sig);
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
   try {
-    return await new Promise<number>((resolve, reject) => {
-      stage.once('error', (err: NodeJS.ErrnoException) => {
-        if (err.code === 'ENOENT') reject(new SandboxError(`native stage ${STAGE_PATH} is missing: run "npm run build"`));
-        else reject(withContext(`spawn ${STAGE_PATH}`, err));
-      });
-      stage.once('exit', (code, signal) => resolve(code ?? 128 + signalNumber(signal ?? 'SIGKILL')));
-    });
+    return await stageExitCode(stage);
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, forward);
   }

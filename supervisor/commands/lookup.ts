@@ -6,6 +6,7 @@ import { readFile } from 'node:fs/promises';
 import { openCgroup } from '../cgroup/index.js';
 import type { CgroupManager } from '../cgroup/types.js';
 import { SandboxError, withContext } from '../errors.js';
+import { sleep } from '../sleep.js';
 import { RUN_DIR, listStates, supervisorAlive, type SandboxState } from '../state.js';
 import { parsePidStatus } from '../../procfs/parse/pid-status.js';
 
@@ -82,6 +83,6 @@ export async function waitGone(state: SandboxState, timeoutMs: number): Promise<
     // removeState renames the dir to .old-<id> and then removes it: gone once that is gone too.
     if (!live.some((s) => s.id === state.id) && !existsSync(`${RUN_DIR}/.old-${state.id}`)) return true;
     if (Date.now() >= deadline) return false;
-    await new Promise((r) => setTimeout(r, 20));
+    await sleep(20);
   }
 }

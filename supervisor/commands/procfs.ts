@@ -3,9 +3,10 @@
 import { isAbsolute } from 'node:path';
 import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
-import { SandboxError, UsageError } from '../errors.js';
+import { UsageError } from '../errors.js';
 import { runOciHook } from '../../procfs/daemon/oci-hook.js';
 import { DEFAULT_MOUNT, DEFAULT_SOCKET, serveProcfs } from '../../procfs/daemon/serve.js';
+import { requireRoot } from './root.js';
 
 const SERVE_EXAMPLES = `
 Examples:
@@ -29,10 +30,6 @@ function absolute(flag: string, value: string): string {
   return value.replace(/\/+$/, '') || '/';
 }
 
-function needRoot(what: string): void {
-  if (process.getuid?.() !== 0) throw new SandboxError(`${what}: needs root (FUSE mounts, setns into containers); try sudo`);
-}
-
 /** Add `procfs serve` and `oci-hook`; `onExit` receives their exit codes. */
 export function registerProcfsCommands(program: Command, onExit: (code: number) => void): void {
   const procfs = program.command('procfs').description('the /proc views daemon for runc/crun containers');
@@ -45,7 +42,7 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
     .action(async (flags: { mount: string; socket: string }) => {
       const mountDir = absolute('--mount', flags.mount);
       const socketPath = absolute('--socket', flags.socket);
-      needRoot('procfs serve');
+      requireRoot('procfs serve');
       const stop = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
@@ -65,7 +62,7 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
         throw new UsageError('oci-hook', `stage "${stage}": expected createContainer or poststop`);
       }
       const socketPath = absolute('--socket', flags.socket);
-      needRoot('oci-hook');
+      requireRoot('oci-hook');
       onExit(await runOciHook(stage, await text(process.stdin), socketPath, (line) => void process.stderr.write(`${line}\n`)));
     });
 }

@@ -1,8 +1,8 @@
 // The `sandbox run` options that are not limits: --env/--clearenv, --workdir, --timeout, --name.
 // Each bad value is a UsageError naming the flag and the value (exit 125), raised before anything
 // is created.
-import { statSync } from 'node:fs';
 import { UsageError } from '../errors.js';
+import { existingDir } from '../rootfs.js';
 
 /** Internal: set in the environment of the background supervisor of `run -d` (never reaches the workload). */
 export const DETACHED_ENV = 'SANDBOX_DETACHED_SUPERVISOR';
@@ -32,14 +32,8 @@ export function workloadEnv(caller: NodeJS.ProcessEnv, assignments: readonly str
 /** --workdir: an absolute path to an existing directory on the host (it is bound writable inside). */
 export function checkWorkdir(dir: string): string {
   if (!dir.startsWith('/')) throw new UsageError('--workdir', `expected an absolute path, got "${dir}"`);
-  let isDir = false;
-  try {
-    isDir = statSync(dir).isDirectory();
-  } catch {
-    throw new UsageError('--workdir', `no such directory "${dir}"`);
-  }
-  if (!isDir) throw new UsageError('--workdir', `not a directory: "${dir}"`);
-  return dir;
+  existingDir('--workdir', dir);
+  return dir; // as given: existingDir's resolved path would drop a trailing '/' or a '..'
 }
 
 /** --user UID[:GID] (numeric; GID defaults to UID) -> ids; UsageError otherwise. */

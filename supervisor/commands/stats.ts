@@ -4,6 +4,7 @@
 // the next; QUOTA% is relative to the --cpu quota (100% = all of it).
 import type { Command } from 'commander';
 import type { CgroupManager } from '../cgroup/types.js';
+import { sleep } from '../sleep.js';
 import type { SandboxState } from '../state.js';
 import { formatMemory, formatPercent, formatTable, readFigures, type CpuReading, type SandboxFigures } from './figures.js';
 import { cgroupOf, findSandbox, liveSandboxes } from './lookup.js';
@@ -85,7 +86,7 @@ export function registerStats(program: Command): void {
       await sample(tracked);
       const tty = process.stdout.isTTY === true && !flags.json;
       for (;;) {
-        await new Promise((r) => setTimeout(r, flags.stream ? INTERVAL_MS : NO_STREAM_WINDOW_MS));
+        await sleep(flags.stream ? INTERVAL_MS : NO_STREAM_WINDOW_MS);
         if (chosen === null) await track(tracked, await liveSandboxes());
         const list = await sample(tracked);
         const text = flags.json ? JSON.stringify(list) + '\n' : statsTable(list);

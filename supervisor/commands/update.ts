@@ -7,23 +7,16 @@ import type { Command } from 'commander';
 import type { CgroupLimits } from '../cgroup/types.js';
 import { SandboxError, UsageError, withContext } from '../errors.js';
 import { readHostFacts } from '../host.js';
-import { MEMORY_FLOOR_BYTES, formatBytes, parseCpu, parseInteger, parseSize, type HostFacts } from '../limits.js';
+import { MEMORY_FLOOR_BYTES, formatBytes, parseCpu, parseInteger, parseSize, type HostFacts, type LimitFlags } from '../limits.js';
 import { parseCpuList, formatCpuList } from '../cgroup/cpulist.js';
 import { updateState } from '../state.js';
-import { mergeIoLimits, type IoFlags } from '../io-limits.js';
+import { mergeIoLimits } from '../io-limits.js';
 import { collect } from './run-options.js';
 import { runningSandbox } from './lookup.js';
 import { requireRoot } from './root.js';
 
-/** Flags of `sandbox update`, as commander hands them over. */
-export interface UpdateFlags extends IoFlags {
-  cpu?: string;
-  mem?: string;
-  swap?: string;
-  pids?: string;
-  cpusetCpus?: string;
-  cpuWeight?: string;
-}
+/** Flags of `sandbox update`, as commander hands them over: run's limit flags but the CFS period and burst. */
+export type UpdateFlags = Omit<LimitFlags, 'cpuPeriod' | 'cpuBurst'>;
 
 /** kernel/sched/core.c: a quota below 1 ms is refused. */
 const MIN_QUOTA_US = 1_000;

@@ -12,6 +12,7 @@ import { spawn } from 'node:child_process';
 import { closeSync, openSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { SandboxError } from '../errors.js';
+import { sleep } from '../sleep.js';
 import { parsePidStat } from '../../procfs/parse/pid-stat.js';
 import { STAGE_PATH } from '../stage.js';
 import { processStartTicks } from '../state.js';
@@ -26,8 +27,6 @@ export interface NetHelper {
   /** SIGKILL it and wait until it is gone (its host ports are free again). */
   stop(): Promise<void>;
 }
-
-const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 /**
  * Wait until process `pid` (the outer stage) is in a network namespace other than ours, i.e. its

@@ -17,7 +17,7 @@ const skip = requireOrSkip(sandboxUnavailable());
 const dir = `/run/sandbox/test-abuse-${process.pid}`;
 const mountpoint = `${dir}/views`;
 
-/** A view spec of a real cgroup, as supervisor/run.ts builds it. */
+/** A view spec of a real cgroup, as supervisor/run/views.ts builds it. */
 function sourceOf(cgroup: CgroupManager): SandboxViewSpec {
   return cgroupViewSpec(cgroup, Date.now());
 }

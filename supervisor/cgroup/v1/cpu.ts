@@ -5,6 +5,7 @@
 // quota/period ratio may not exceed its parent's (EINVAL), so the write order below keeps every
 // intermediate state valid.
 import type { Bandwidth } from '../ancestry.js';
+import { writeWithBurst } from '../cpu-burst.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
 import type { CgroupLimits } from '../types.js';
@@ -23,24 +24,15 @@ export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits):
   const quota = limits.cpuQuotaUs ?? -1;
   const period = limits.cpuPeriodUs;
   const currentPeriod = fs.readInt(`${dir}/cpu.cfs_period_us`);
-  const burstFile = `${dir}/cpu.cfs_burst_us`;
-  let burstAfter = false;
-  if (limits.cpuBurstUs !== null) {
-    const currentBurst = fs.readIfExists(burstFile);
-    if (currentBurst === null) {
-      throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
+  await writeWithBurst(fs, `${dir}/cpu.cfs_burst_us`, limits.cpuBurstUs, async () => {
+    if (period < currentPeriod) {
+      await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
+      await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
+    } else {
+      await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
+      await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
     }
-    if (limits.cpuBurstUs <= Number(currentBurst.trim())) await fs.write(burstFile, String(limits.cpuBurstUs));
-    else burstAfter = true;
-  }
-  if (period < currentPeriod) {
-    await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
-    await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
-  } else {
-    await fs.write(`${dir}/cpu.cfs_period_us`, String(period));
-    await fs.write(`${dir}/cpu.cfs_quota_us`, String(quota));
-  }
-  if (burstAfter) await fs.write(burstFile, String(limits.cpuBurstUs));
+  });
   if (limits.cpuWeight !== null) await fs.write(`${dir}/cpu.shares`, String(weightToShares(limits.cpuWeight)));
 }
 

@@ -3,7 +3,8 @@
 // and attaching a task to a cpuset with no CPUs or no memory nodes fails with ENOSPC; so both are
 // written before any pid joins. A child's cpus must be a subset of its parent's (EINVAL otherwise).
 import { formatCpuList, parseCpuList } from '../cpulist.js';
-import { cgroupContext, type CgroupFs } from '../fs.js';
+import type { CgroupFs } from '../fs.js';
+import { withContext } from '../../errors.js';
 
 /** Copy cpuset.cpus and cpuset.mems from the parent (the supervisor's own cpuset) into a new leaf. */
 export async function seedCpuset(fs: CgroupFs, dir: string, parentDir: string): Promise<void> {
@@ -30,6 +31,6 @@ export function readCpusetCpus(fs: CgroupFs, dir: string): number[] {
   try {
     return parseCpuList(text);
   } catch (err) {
-    throw cgroupContext(fs.resolve(`${dir}/cpuset.effective_cpus`), err);
+    throw withContext(fs.resolve(`${dir}/cpuset.effective_cpus`), err);
   }
 }

@@ -3,7 +3,7 @@
 // Killing a frozen cgroup is race-free: no task can fork between reading cgroup.procs and the
 // SIGKILLs, and the queued SIGKILLs take effect when the cgroup is THAWED.
 import type { CgroupFs } from '../fs.js';
-import { sleep } from '../lifecycle.js';
+import { sleep } from '../../sleep.js';
 
 /** Freeze the cgroup and wait (bounded) until the kernel reports FROZEN; false if it didn't get there in time. */
 export async function freeze(fs: CgroupFs, dir: string, timeoutMs = 1000): Promise<boolean> {

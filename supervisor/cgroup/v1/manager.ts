@@ -5,9 +5,11 @@
 import { posix } from 'node:path';
 import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
 import type { V1Hierarchy } from '../detect.js';
-import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
+import { errnoCode, type CgroupFs } from '../fs.js';
+import { withContext } from '../../errors.js';
 import { parsePidList } from '../keyed.js';
-import { allSteps, killUntilEmpty, rmdirWithRetry, settleAll, signalPids, sleep, undoCreate, type SignalFn } from '../lifecycle.js';
+import { allSteps, killUntilEmpty, rmdirWithRetry, settleAll, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
+import { sleep } from '../../sleep.js';
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
 import { applyBlkio, blkioWeightFiles, enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
@@ -100,14 +102,14 @@ export class V1Manager implements CgroupManager {
         blkio ? enableIoAccounting(this.fs, blkio.leaf) : Promise.resolve(),
       ]);
     } catch (err) {
-      await undoCreate(this.fs, made, cgroupContext('cgroup v1 create', err));
+      await undoCreate(this.fs, made, withContext('cgroup v1 create', err));
     }
   }
 
   async apply(limits: CgroupLimits): Promise<void> {
     const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
       await fn().catch((err: unknown) => {
-        throw cgroupContext(`cgroup v1 apply ${what}`, err);
+        throw withContext(`cgroup v1 apply ${what}`, err);
       });
     };
     const io = limits.io;
@@ -136,7 +138,7 @@ export class V1Manager implements CgroupManager {
   async addPid(pid: number): Promise<void> {
     for (const p of this.placements) {
       await this.fs.write(`${p.leaf}/cgroup.procs`, String(pid)).catch((err: unknown) => {
-        throw cgroupContext(`cgroup v1 add pid ${pid}`, err);
+        throw withContext(`cgroup v1 add pid ${pid}`, err);
       });
     }
   }
@@ -168,7 +170,7 @@ export class V1Manager implements CgroupManager {
     try {
       return { memory, cpu, pids: readPids(this.fs, this.leaf('pids')) };
     } catch (err) {
-      throw cgroupContext('cgroup v1 stats', err);
+      throw withContext('cgroup v1 stats', err);
     }
   }
 
@@ -176,7 +178,7 @@ export class V1Manager implements CgroupManager {
     try {
       return readMemory(this.fs, this.chain('memory'));
     } catch (err) {
-      throw cgroupContext('cgroup v1 stats', err);
+      throw withContext('cgroup v1 stats', err);
     }
   }
 
@@ -189,7 +191,7 @@ export class V1Manager implements CgroupManager {
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
       return { ...bw, cpus, ...acct, ...throttling };
     } catch (err) {
-      throw cgroupContext('cgroup v1 stats', err);
+      throw withContext('cgroup v1 stats', err);
     }
   }
 
@@ -200,7 +202,7 @@ export class V1Manager implements CgroupManager {
     try {
       return readBlkio(this.fs, blkio.leaf);
     } catch (err) {
-      throw cgroupContext('cgroup v1 stats', err);
+      throw withContext('cgroup v1 stats', err);
     }
   }
 
@@ -233,7 +235,7 @@ export class V1Manager implements CgroupManager {
         text = this.fs.read(`${p.leaf}/cgroup.procs`);
       } catch (err) {
         if (missingIsEmpty && errnoCode(err) === 'ENOENT') continue;
-        throw cgroupContext('cgroup v1 pids', err);
+        throw withContext('cgroup v1 pids', err);
       }
       for (const pid of parsePidList(text)) all.add(pid);
     }
@@ -244,7 +246,7 @@ export class V1Manager implements CgroupManager {
     try {
       return parsePidList(this.fs.read(`${this.leaf('pids')}/tasks`));
     } catch (err) {
-      throw cgroupContext('cgroup v1 threads', err);
+      throw withContext('cgroup v1 threads', err);
     }
   }
 
@@ -253,7 +255,7 @@ export class V1Manager implements CgroupManager {
     if (freezer === undefined) throw new Error('cgroup v1: no freezer hierarchy is mounted: the sandbox cannot be frozen');
     const stopped = await freeze(this.fs, freezer.leaf, timeoutMs).catch(async (err: unknown) => {
       await thaw(this.fs, freezer.leaf).catch(() => undefined);
-      throw cgroupContext('cgroup v1 freeze', err);
+      throw withContext('cgroup v1 freeze', err);
     });
     if (!stopped) {
       await thaw(this.fs, freezer.leaf);
@@ -263,7 +265,7 @@ export class V1Manager implements CgroupManager {
 
   async thaw(): Promise<void> {
     await thaw(this.fs, this.leaf('freezer')).catch((err: unknown) => {
-      throw cgroupContext('cgroup v1 thaw', err);
+      throw withContext('cgroup v1 thaw', err);
     });
   }
 
@@ -298,7 +300,7 @@ export class V1Manager implements CgroupManager {
       () => this.collectPids(true),
       () => this.signalAll('SIGKILL', true),
     ).catch((err: unknown) => {
-      throw cgroupContext(`cgroup v1 destroy ${this.leafName}`, err);
+      throw withContext(`cgroup v1 destroy ${this.leafName}`, err);
     });
     await allSteps(
       `cgroup v1 destroy ${this.leafName}`,

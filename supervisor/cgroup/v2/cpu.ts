@@ -3,6 +3,7 @@
 // the quota), cpu.weight 1..10000 (default 100), and cpu.stat. Unlike v1, a child's cpu.max may
 // exceed its parent's; the parent's still binds (the effective quota is the tightest one).
 import type { Bandwidth } from '../ancestry.js';
+import { writeWithBurst } from '../cpu-burst.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
 import type { CgroupLimits } from '../types.js';
@@ -21,18 +22,7 @@ export function formatCpuMax(quotaUs: number | null, periodUs: number): string {
 
 /** Write cpu.max (quota and period in one write), cpu.max.burst (a smaller one before cpu.max, a larger one after: burst <= quota) and cpu.weight. */
 export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
-  const burstFile = `${dir}/cpu.max.burst`;
-  let burstAfter = false;
-  if (limits.cpuBurstUs !== null) {
-    const current = fs.readIfExists(burstFile);
-    if (current === null) {
-      throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
-    }
-    if (limits.cpuBurstUs <= Number(current.trim())) await fs.write(burstFile, String(limits.cpuBurstUs));
-    else burstAfter = true;
-  }
-  await fs.write(`${dir}/cpu.max`, formatCpuMax(limits.cpuQuotaUs, limits.cpuPeriodUs));
-  if (burstAfter) await fs.write(burstFile, String(limits.cpuBurstUs));
+  await writeWithBurst(fs, `${dir}/cpu.max.burst`, limits.cpuBurstUs, () => fs.write(`${dir}/cpu.max`, formatCpuMax(limits.cpuQuotaUs, limits.cpuPeriodUs)));
   if (limits.cpuWeight !== null) await fs.write(`${dir}/cpu.weight`, String(limits.cpuWeight));
 }
 

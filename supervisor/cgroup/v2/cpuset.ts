@@ -2,7 +2,8 @@
 // means "use the nearest ancestor's", so a new leaf needs no seeding; cpuset.cpus.effective is what
 // the scheduler actually grants (the requested CPUs intersected with the parent's effective set).
 import { formatCpuList, parseCpuList } from '../cpulist.js';
-import { cgroupContext, type CgroupFs } from '../fs.js';
+import type { CgroupFs } from '../fs.js';
+import { withContext } from '../../errors.js';
 
 /** Pin the leaf to these host CPUs ("0-1"); an empty list leaves the inherited set. */
 export async function applyCpuset(fs: CgroupFs, dir: string, cpus: readonly number[]): Promise<void> {
@@ -26,7 +27,7 @@ export function readEffectiveCpus(fs: CgroupFs, chain: readonly string[]): numbe
     try {
       return parseCpuList(text);
     } catch (err) {
-      throw cgroupContext(fs.resolve(file), err);
+      throw withContext(fs.resolve(file), err);
     }
   }
   return parseCpuList(fs.read('/sys/devices/system/cpu/online'));

@@ -17,7 +17,8 @@
 // for a delegated cgroup (e.g. systemd-run -p Delegate=yes), not something to change behind the
 // host manager's back.
 import { posix } from 'node:path';
-import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
+import { errnoCode, type CgroupFs } from '../fs.js';
+import { withContext } from '../../errors.js';
 import { parsePidList } from '../keyed.js';
 
 /** Name of the leaf the own cgroup's processes move into. */
@@ -86,7 +87,7 @@ export async function enableControllers(fs: CgroupFs, dir: string, isRoot: boole
     await fs.mkdir(leaf);
     madeLeaf = true;
   } catch (err) {
-    if (errnoCode(err) !== 'EEXIST') throw cgroupContext(`moving the processes of ${fs.resolve(dir)} into a leaf`, err);
+    if (errnoCode(err) !== 'EEXIST') throw withContext(`moving the processes of ${fs.resolve(dir)} into a leaf`, err);
   }
   try {
     await moveAll(fs, dir, leaf);
@@ -95,7 +96,7 @@ export async function enableControllers(fs: CgroupFs, dir: string, isRoot: boole
     // Put things back as they were: processes home, the leaf gone (if we made it).
     await moveAll(fs, leaf, dir).catch(() => undefined);
     if (madeLeaf) await fs.rmdir(leaf).catch(() => undefined);
-    throw cgroupContext(
+    throw withContext(
       `can't enable controllers in ${fs.resolve(dir)} even after moving its processes into ${fs.resolve(leaf)} (no internal processes rule, cgroup-v2.rst)`,
       err,
     );

@@ -3,7 +3,7 @@
 // cgroup.events once all of them are stopped (kernel/cgroup/freezer.c cgroup_update_frozen).
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
-import { sleep } from '../lifecycle.js';
+import { sleep } from '../../sleep.js';
 
 /** Freeze the cgroup and wait (bounded) until cgroup.events says "frozen 1"; false if it didn't get there in time. */
 export async function freeze(fs: CgroupFs, dir: string, timeoutMs: number): Promise<boolean> {

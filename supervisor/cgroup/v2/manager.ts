@@ -2,7 +2,8 @@
 // (see delegate.ts for how the parent gets its controllers enabled).
 import { posix } from 'node:path';
 import { selfAndAncestors, tightestBandwidth } from '../ancestry.js';
-import { cgroupContext, errnoCode, type CgroupFs } from '../fs.js';
+import { errnoCode, type CgroupFs } from '../fs.js';
+import { withContext } from '../../errors.js';
 import { parsePidList } from '../keyed.js';
 import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
 import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../types.js';
@@ -43,12 +44,12 @@ export class V2Manager implements CgroupManager {
     try {
       await enableControllers(this.fs, this.parent, this.parent === this.mountpoint);
     } catch (err) {
-      throw cgroupContext('cgroup v2 create', err);
+      throw withContext('cgroup v2 create', err);
     }
     try {
       await this.fs.mkdir(this.leaf);
     } catch (err) {
-      throw cgroupContext('cgroup v2 create', err);
+      throw withContext('cgroup v2 create', err);
     }
     // Nothing to seed: an empty v2 cpuset.cpus inherits the parent's. Check the leaf got the controllers.
     try {
@@ -56,14 +57,14 @@ export class V2Manager implements CgroupManager {
       const lacking = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) => !have.includes(c));
       if (lacking.length > 0) throw new Error(`${this.fs.resolve(this.leaf)} lacks controller(s) ${lacking.join(', ')}`);
     } catch (err) {
-      await undoCreate(this.fs, [this.leaf], cgroupContext('cgroup v2 create', err));
+      await undoCreate(this.fs, [this.leaf], withContext('cgroup v2 create', err));
     }
   }
 
   async apply(limits: CgroupLimits): Promise<void> {
     const step = async (what: string, fn: () => Promise<void>): Promise<void> => {
       await fn().catch((err: unknown) => {
-        throw cgroupContext(`cgroup v2 apply ${what}`, err);
+        throw withContext(`cgroup v2 apply ${what}`, err);
       });
     };
     // A weight or swap this kernel can't take fails before anything is written, so a refused `update`
@@ -80,7 +81,7 @@ export class V2Manager implements CgroupManager {
 
   async addPid(pid: number): Promise<void> {
     await this.fs.write(`${this.leaf}/cgroup.procs`, String(pid)).catch((err: unknown) => {
-      throw cgroupContext(`cgroup v2 add pid ${pid}`, err);
+      throw withContext(`cgroup v2 add pid ${pid}`, err);
     });
   }
 
@@ -93,7 +94,7 @@ export class V2Manager implements CgroupManager {
     try {
       return { memory, cpu, pids: readPids(this.fs, this.leaf) };
     } catch (err) {
-      throw cgroupContext('cgroup v2 stats', err);
+      throw withContext('cgroup v2 stats', err);
     }
   }
 
@@ -101,7 +102,7 @@ export class V2Manager implements CgroupManager {
     try {
       return readMemory(this.fs, selfAndAncestors(this.leaf, this.mountpoint));
     } catch (err) {
-      throw cgroupContext('cgroup v2 stats', err);
+      throw withContext('cgroup v2 stats', err);
     }
   }
 
@@ -114,7 +115,7 @@ export class V2Manager implements CgroupManager {
       const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
       return { ...bw, cpus, ...cpuStat, perCpu: null };
     } catch (err) {
-      throw cgroupContext('cgroup v2 stats', err);
+      throw withContext('cgroup v2 stats', err);
     }
   }
 
@@ -123,7 +124,7 @@ export class V2Manager implements CgroupManager {
     try {
       return readIoStat(this.fs, this.leaf);
     } catch (err) {
-      throw cgroupContext('cgroup v2 stats', err);
+      throw withContext('cgroup v2 stats', err);
     }
   }
 
@@ -132,7 +133,7 @@ export class V2Manager implements CgroupManager {
     try {
       return readPressure(this.fs, this.leaf, resource);
     } catch (err) {
-      throw cgroupContext('cgroup v2 stats', err);
+      throw withContext('cgroup v2 stats', err);
     }
   }
 
@@ -154,14 +155,14 @@ export class V2Manager implements CgroupManager {
       return parsePidList(this.fs.read(`${this.leaf}/${file}`));
     } catch (err) {
       if (missingIsEmpty && errnoCode(err) === 'ENOENT') return [];
-      throw cgroupContext(`cgroup v2 ${file}`, err);
+      throw withContext(`cgroup v2 ${file}`, err);
     }
   }
 
   async freeze(timeoutMs: number): Promise<void> {
     const stopped = await freeze(this.fs, this.leaf, timeoutMs).catch(async (err: unknown) => {
       await thaw(this.fs, this.leaf).catch(() => undefined);
-      throw cgroupContext('cgroup v2 freeze', err);
+      throw withContext('cgroup v2 freeze', err);
     });
     if (!stopped) {
       await thaw(this.fs, this.leaf);
@@ -171,7 +172,7 @@ export class V2Manager implements CgroupManager {
 
   async thaw(): Promise<void> {
     await thaw(this.fs, this.leaf).catch((err: unknown) => {
-      throw cgroupContext('cgroup v2 thaw', err);
+      throw withContext('cgroup v2 thaw', err);
     });
   }
 
@@ -179,7 +180,7 @@ export class V2Manager implements CgroupManager {
   async killAll(signal: NodeJS.Signals): Promise<void> {
     if (signal === 'SIGKILL' && (await this.fs.exists(`${this.leaf}/cgroup.kill`))) {
       await this.fs.write(`${this.leaf}/cgroup.kill`, '1').catch((err: unknown) => {
-        throw cgroupContext('cgroup v2 kill', err);
+        throw withContext('cgroup v2 kill', err);
       });
       return;
     }
@@ -198,7 +199,7 @@ export class V2Manager implements CgroupManager {
       );
       await rmdirWithRetry(this.fs, this.leaf);
     } catch (err) {
-      throw cgroupContext(`cgroup v2 destroy ${this.leafName}`, err);
+      throw withContext(`cgroup v2 destroy ${this.leafName}`, err);
     }
   }
 }

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CgroupFs, CgroupFsError, cgroupContext, errnoCode } from '../../../supervisor/cgroup/fs.js';
+import { CgroupFs, CgroupFsError, errnoCode } from '../../../supervisor/cgroup/fs.js';
 import { UnsupportedFlagError, withContext } from '../../../supervisor/errors.js';
 
 let root: string;
@@ -61,14 +61,14 @@ describe('CgroupFs', () => {
   it('context is added as errors rise, the errno stays findable', () => {
     const base = new CgroupFsError('write', '/sys/fs/cgroup/memory/x/memory.limit_in_bytes', 'EBUSY', '268435456');
     expect(base.message).toBe('write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)');
-    const wrapped = cgroupContext('cgroup', cgroupContext('cgroup v1 apply memory', base));
+    const wrapped = withContext('cgroup', withContext('cgroup v1 apply memory', base));
     expect(wrapped.message).toBe('cgroup: cgroup v1 apply memory: write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)');
     expect(errnoCode(wrapped)).toBe('EBUSY');
   });
 
   it('a flag the kernel lacks the feature for keeps its one line through every context', () => {
     const base = new UnsupportedFlagError('--io-weight', '300', 'this kernel has no proportional I/O scheduler for cgroups');
-    const wrapped = withContext('update abc', withContext('cgroup', cgroupContext('cgroup v1 apply blkio', base)));
+    const wrapped = withContext('update abc', withContext('cgroup', withContext('cgroup v1 apply blkio', base)));
     expect(wrapped).toBe(base);
     expect(`sandbox: ${wrapped.message}`).toBe('sandbox: --io-weight 300: this kernel has no proportional I/O scheduler for cgroups');
     expect(wrapped.exitCode).toBe(125);

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { CommanderError } from 'commander';
-import { exitCodeFor } from '../../../supervisor/cli.js';
+import { exitCodeFor } from '../../../supervisor/commands/exit-code.js';
 import { SandboxError, UsageError } from '../../../supervisor/errors.js';
 import { stageArgs } from '../../../supervisor/stage.js';
 
