@@ -1,0 +1,85 @@
+// The source of lxcfs's layout that the engines bind into containers (`DIR/proc/meminfo` …,
+// `DIR/sys/devices/system/cpu/online`): one function per server, so every engine test runs the
+// same recipe against lxcfs or ours by changing one path. Each server runs in the foreground as
+// our child on a directory of the test's own (never /var/lib/lxcfs) and is stopped by its pid.
+import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { needsSetup, type Missing } from '../skip.js';
+import { waitFor } from '../wait.js';
+
+/** The files of lxcfs's layout that the recipes bind, relative to its mountpoint. */
+export const LAYOUT_FILES = ['proc/meminfo', 'proc/cpuinfo', 'proc/stat', 'proc/uptime', 'proc/loadavg', 'proc/swaps', 'proc/diskstats', 'sys/devices/system/cpu/online'];
+
+/** A running server of lxcfs's layout. */
+export interface ViewsSource {
+  /** Which server: 'lxcfs' or 'sandbox'. */
+  readonly name: string;
+  /** The mountpoint: `${dir}/proc/meminfo` … */
+  readonly dir: string;
+  readonly pid: number;
+  /** Its stderr so far. */
+  log(): string;
+  /** SIGTERM (SIGKILL after 5 s), wait for it, and detach its mount if it left one. */
+  stop(): Promise<void>;
+}
+
+/** `-v SRC:DST:rw` arguments binding the layout over the container's files, as the lxcfs recipes do. */
+export function layoutBinds(source: ViewsSource): string[] {
+  return LAYOUT_FILES.flatMap((f) => ['-v', `${source.dir}/${f}:/${f}:rw`]);
+}
+
+/** Whether dir is a mountpoint in our mount namespace. */
+export function mounted(dir: string): boolean {
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
+}
+
+/** What running lxcfs needs that is missing, or null. */
+export function lxcfsUnavailable(): Missing | null {
+  try {
+    execFileSync('lxcfs', ['--version'], { stdio: 'ignore' });
+    return null;
+  } catch {
+    return needsSetup('needs lxcfs (Debian lxcfs; native/setup.sh installs it)');
+  }
+}
+
+/** Spawn a FUSE server in the foreground, wait for `${dir}/proc/meminfo`, and wrap it. */
+async function startServer(name: string, dir: string, cmd: string, args: string[]): Promise<ViewsSource> {
+  mkdirSync(dir, { recursive: true, mode: 0o700 });
+  const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
+  const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+  const alive = () => child.exitCode === null && child.signalCode === null;
+  await waitFor(() => {
+    if (!alive()) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before serving ${dir}: ${stderr.trim()}`);
+    return mounted(dir) && existsSync(`${dir}/proc/meminfo`);
+  }, `${name} to serve ${dir}/proc/meminfo`);
+  return {
+    name,
+    dir,
+    pid: child.pid!,
+    log: () => stderr,
+    stop: async () => {
+      if (alive()) {
+        child.kill('SIGTERM'); // both unmount on SIGTERM
+        const timer = setTimeout(() => child.kill('SIGKILL'), 5000);
+        await exited;
+        clearTimeout(timer);
+      }
+      // Ours only: the mountpoint of this test's directory (a SIGKILLed server leaves ENOTCONN behind).
+      if (mounted(dir)) spawnSync('umount', ['-l', dir]);
+    },
+  };
+}
+
+/**
+ * Debian's lxcfs on dir, as lxcfs.service runs it on /var/lib/lxcfs (plus --enable-cfs: CPU views
+ * from the quota too, as CPU-aware deployments run it). It keeps its own cgroup mounts in a mount
+ * namespace of its own (lxcfs.c: unshare + /run/lxcfs/controllers).
+ */
+export function startLxcfs(dir: string): Promise<ViewsSource> {
+  return startServer('lxcfs', dir, 'lxcfs', ['-f', '--enable-cfs', '-p', `${dir}.pid`, dir]);
+}
