@@ -1,0 +1,119 @@
+// Debian's podman with state of its own runs a busybox container two ways: lxcfs's recipe
+// (`-v LAYOUT/proc/meminfo:/proc/meminfo:rw` … with `-m 256m --cpus 0.5 --cpuset-cpus 0`), and our
+// OCI hook from a hooks.d definition (deploy/podman/hooks.d, pointed at this build and the
+// test's daemon) on a container annotated `sandbox-procfs.io/views=true`. Inside, procps free/top,
+// coreutils nproc and uptime must show the container's limits. Nothing may be left: no container,
+// conmon, cgroup, mount, directory, daemon, or host path podman writes by default.
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cgroupBoxUnavailable, createCgroupBox, type CgroupBox } from '../helpers/engines/cgroup-box.js';
+import { mountsUnder } from '../helpers/engines/dockerd.js';
+import { existingEnginePaths, newEnginePaths } from '../helpers/engines/host-untouched.js';
+import { podmanUnavailable, setUpPodman, type Podman } from '../helpers/engines/podman.js';
+import { PROBE, buildImageTarball, parseProbe, procpsUptimeMinutes } from '../helpers/engines/probe.js';
+import { layoutBinds, lxcfsUnavailable, startLxcfs, type ViewsSource } from '../helpers/engines/views-source.js';
+import { imageUnavailable } from '../helpers/image.js';
+import { startDaemon, stopDaemon, type Daemon } from '../helpers/oci.js';
+import { CLI, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { requireOrSkip } from '../helpers/skip.js';
+import { waitFor } from '../helpers/wait.js';
+
+const skip = requireOrSkip(sandboxUnavailable() ?? podmanUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
+const IMAGE = 'localhost/sandbox-engines-busybox:test';
+const MEM = 256 * 1024 * 1024;
+const LIMITS = ['-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0'];
+const DEPLOY_HOOKS = new URL('../../deploy/podman/hooks.d/', import.meta.url).pathname;
+
+/** deploy/podman/hooks.d's definitions, running this build's CLI on the test's daemon socket. */
+function installHooks(hooksDir: string, socket: string): void {
+  for (const name of ['50-sandbox-procfs.json', '50-sandbox-procfs-poststop.json']) {
+    const def = JSON.parse(readFileSync(`${DEPLOY_HOOKS}${name}`, 'utf8')) as { hook: { path: string; args: string[] } };
+    const args = def.hook.args.slice(1).map((a) => (a === '/run/sandbox-procfs/api.sock' ? socket : a));
+    def.hook = { ...def.hook, path: process.execPath, args: ['node', CLI, ...args] };
+    writeFileSync(`${hooksDir}/${name}`, JSON.stringify(def, null, 1));
+  }
+}
+
+describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the lxcfs layout and with our OCI hook', () => {
+  let dir = '';
+  let box: CgroupBox | null = null;
+  let lxcfs: ViewsSource | null = null;
+  let engine: Podman | null = null;
+  let daemon: Daemon | null = null;
+  let hostBefore: string[] = [];
+  let uptimeViaHook: { uptime: number; elapsedS: number } | null = null;
+
+  beforeAll(async () => {
+    hostBefore = existingEnginePaths();
+    dir = mkdtempSync('/tmp/sandbox-engines-podman-');
+    chmodSync(dir, 0o700);
+    box = createCgroupBox(`sandbox-engines-podman-${process.pid}`);
+    lxcfs = await startLxcfs(`${dir}/lxcfs`);
+    engine = setUpPodman(`${dir}/podman`, box);
+    await engine.importImage(buildImageTarball(`${dir}/image`), IMAGE);
+    daemon = await startDaemon(`${dir}/daemon`);
+    installHooks(engine.hooksDir, `${dir}/daemon/api.sock`);
+  });
+
+  afterAll(async () => {
+    const left: string[] = [];
+    if (engine) {
+      const ids = (await engine.podman(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+      left.push(...ids.map((id) => `container ${id}`));
+      if (ids.length > 0) await engine.podman(['rm', '-f', ...ids]).catch(() => undefined);
+      await engine.podman(['rmi', '-a', '-f']).catch(() => undefined);
+    }
+    const daemonPid = daemon?.child.pid;
+    await stopDaemon(daemon);
+    if (box) {
+      left.push(...box.pids().map((p) => `process ${p} (left by podman: conmon or a container)`));
+      await box.remove();
+    }
+    await lxcfs?.stop();
+    left.push(...mountsUnder(dir).map((m) => `mount ${m}`));
+    rmSync(dir, { recursive: true, force: true });
+    if (existsSync(dir)) left.push(`directory ${dir}`);
+    if (daemonPid !== undefined && existsSync(`/proc/${daemonPid}`)) left.push(`process ${daemonPid} (the views daemon)`);
+    left.push(...newEnginePaths(hostBefore), ...leftovers());
+    removeLeftoverCgroups();
+    expect(left).toEqual([]);
+  });
+
+  it('-v binds of the lxcfs layout: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime from the start', async () => {
+    const started = Date.now();
+    const { stdout } = await engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, ...layoutBinds(lxcfs!), IMAGE, 'sh', '-c', PROBE]);
+    const elapsedS = (Date.now() - started) / 1000;
+    const p = parseProbe(stdout);
+    expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
+    expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
+    expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
+  });
+
+  it('our OCI hook from hooks.d (annotation sandbox-procfs.io/views=true): the same limits inside; poststop unregisters', async () => {
+    const name = `sandbox-engines-hook-${process.pid}`;
+    const started = Date.now();
+    const { stdout } = await engine!.podman(['run', '--rm', '--name', name, '--annotation', 'sandbox-procfs.io/views=true', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]);
+    const elapsedS = (Date.now() - started) / 1000;
+    const p = parseProbe(stdout);
+    expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
+    const d = daemon!;
+    expect(d.log()).toMatch(/register \S+ pid \d+/);
+    await waitFor(() => d.log().includes('unregister '), 'the poststop hook to unregister the container');
+    uptimeViaHook = { uptime: Number(p.uptime), elapsedS };
+  });
+
+  // The daemon of main serves the host's /proc/uptime to hooked containers (deploy/README.md, "Not
+  // there yet"): measured here 32010 s inside a container 1.8 s old. Runs once the daemon answers
+  // by the reader's pid namespace (issue 21, branch hostviews).
+  it.skip('our OCI hook: uptime counts from the container\'s start', () => {
+    expect(uptimeViaHook).not.toBeNull();
+    expect(uptimeViaHook!.uptime).toBeLessThanOrEqual(uptimeViaHook!.elapsedS + 1);
+  });
+
+  it('without the annotation the hook (installed) does not run: the container reads the host files', async () => {
+    const { stdout } = await engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]);
+    const p = parseProbe(stdout);
+    expect(p.free).not.toBe(String(MEM));
+    expect(p.nproc).toBe('1'); // sched_getaffinity: the cpuset, whatever the files say
+  });
+});
