@@ -12,7 +12,7 @@ import { existingEnginePaths, newEnginePaths } from '../helpers/engines/host-unt
 import { PROBE, buildImageTarball, parseProbe, procpsUptimeMinutes } from '../helpers/engines/probe.js';
 import { layoutBinds, lxcfsUnavailable, startLxcfs, type ViewsSource } from '../helpers/engines/views-source.js';
 import { imageUnavailable } from '../helpers/image.js';
-import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? dockerUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
@@ -68,5 +68,15 @@ describe.skipIf(skip)('docker (Debian docker.io) with the lxcfs layout bound by 
     // The container's uptime, not the host's: at most the time since `docker run` was asked.
     expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
     expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
+  });
+
+  // The engine's sockets (docker.sock, containerd's) give root on the host to whoever connects:
+  // they live in the test's 0700 directory under /tmp, which a sandbox covers with its own /tmp.
+  it('a sandbox started meanwhile sees neither the engine\'s directory nor its socket', async () => {
+    const socket = dockerd!.socket;
+    expect(existsSync(socket)).toBe(true);
+    const r = await cli(['run', '--', 'sh', '-c', `test -e ${dir} || test -e ${socket}; echo $?`]);
+    expect(r.code).toBe(0);
+    expect(r.stdout.trim()).toBe('1');
   });
 });
