@@ -2,15 +2,16 @@
 // lxcfs's recipe: `-m 256m --cpus 0.5 --cpuset-cpus 0` and `-v LAYOUT/proc/meminfo:/proc/meminfo:rw`
 // etc. for every file of the layout. Inside, procps free/top, coreutils nproc and uptime must show
 // the container's limits and its own uptime. The layout comes from one function per server
-// (test/helpers/engines/views-source.ts). Nothing may be left: no process of the engine, no
-// cgroup, no mount, no directory, no host path an engine writes by default.
+// (test/helpers/engines/views-source.ts): ours (`sandbox procfs serve`), and lxcfs, which keeps the
+// recipe honest: the same expectations hold for the original. Nothing may be left: no process of
+// the engine, no cgroup, no mount, no directory, no host path an engine writes by default.
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupBoxUnavailable, createCgroupBox, type CgroupBox } from '../helpers/engines/cgroup-box.js';
 import { dockerUnavailable, mountsUnder, startDockerd, type Dockerd } from '../helpers/engines/dockerd.js';
 import { existingEnginePaths, newEnginePaths } from '../helpers/engines/host-untouched.js';
 import { PROBE, buildImageTarball, parseProbe, procpsUptimeMinutes } from '../helpers/engines/probe.js';
-import { layoutBinds, lxcfsUnavailable, startLxcfs, type ViewsSource } from '../helpers/engines/views-source.js';
+import { VIEWS_SOURCES, layoutBinds, lxcfsUnavailable, type ViewsSource } from '../helpers/engines/views-source.js';
 import { imageUnavailable } from '../helpers/image.js';
 import { cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
@@ -19,10 +20,10 @@ const skip = requireOrSkip(sandboxUnavailable() ?? dockerUnavailable() ?? lxcfsU
 const IMAGE = 'sandbox-engines-busybox:test';
 const MEM = 256 * 1024 * 1024;
 
-describe.skipIf(skip)('docker (Debian docker.io) with the lxcfs layout bound by -v', () => {
+describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', () => {
   let dir = '';
   let box: CgroupBox | null = null;
-  let lxcfs: ViewsSource | null = null;
+  const sources = new Map<string, ViewsSource>();
   let dockerd: Dockerd | null = null;
   let hostBefore: string[] = [];
 
@@ -31,8 +32,8 @@ describe.skipIf(skip)('docker (Debian docker.io) with the lxcfs layout bound by 
     dir = mkdtempSync('/tmp/sandbox-engines-docker-');
     chmodSync(dir, 0o700);
     box = createCgroupBox(`sandbox-engines-docker-${process.pid}`);
-    // The layout is mounted before dockerd starts: its mount namespace copies ours at that moment.
-    lxcfs = await startLxcfs(`${dir}/lxcfs`);
+    // The layouts are mounted before dockerd starts: its mount namespace copies ours at that moment.
+    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await start(`${dir}/${name}`));
     const tar = buildImageTarball(`${dir}/image`);
     dockerd = await startDockerd(`${dir}/docker`, box);
     await dockerd.docker(['import', tar, IMAGE]);
@@ -50,7 +51,7 @@ describe.skipIf(skip)('docker (Debian docker.io) with the lxcfs layout bound by 
       left.push(...box.pids().map((p) => `process ${p} (left by dockerd)`));
       await box.remove();
     }
-    await lxcfs?.stop();
+    for (const source of sources.values()) await source.stop();
     left.push(...mountsUnder(dir).map((m) => `mount ${m}`));
     rmSync(dir, { recursive: true, force: true });
     if (existsSync(dir)) left.push(`directory ${dir}`);
@@ -59,9 +60,9 @@ describe.skipIf(skip)('docker (Debian docker.io) with the lxcfs layout bound by 
     expect(left).toEqual([]);
   });
 
-  it('free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime counts from the start (lxcfs)', async () => {
+  it.each(VIEWS_SOURCES.map((s) => s.name))('%s: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime counts from the start', async (name) => {
     const started = Date.now();
-    const { stdout } = await dockerd!.docker(['run', '--rm', '--network', 'none', '-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0', ...layoutBinds(lxcfs!), IMAGE, 'sh', '-c', PROBE]);
+    const { stdout } = await dockerd!.docker(['run', '--rm', '--network', 'none', '-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0', ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]);
     const elapsedS = (Date.now() - started) / 1000;
     const p = parseProbe(stdout);
     expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });

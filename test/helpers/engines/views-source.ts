@@ -4,6 +4,7 @@
 // our child on a directory of the test's own (never /var/lib/lxcfs) and is stopped by its pid.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { CLI } from '../sandbox.js';
 import { needsSetup, type Missing } from '../skip.js';
 import { waitFor } from '../wait.js';
 
@@ -17,6 +18,8 @@ export interface ViewsSource {
   /** The mountpoint: `${dir}/proc/meminfo` … */
   readonly dir: string;
   readonly pid: number;
+  /** Its API socket (ours: the OCI hook registers there), or null. */
+  readonly socket: string | null;
   /** Its stderr so far. */
   log(): string;
   /** SIGTERM (SIGKILL after 5 s), wait for it, and detach its mount if it left one. */
@@ -46,7 +49,7 @@ export function lxcfsUnavailable(): Missing | null {
 }
 
 /** Spawn a FUSE server in the foreground, wait for `${dir}/proc/meminfo`, and wrap it. */
-async function startServer(name: string, dir: string, cmd: string, args: string[]): Promise<ViewsSource> {
+async function startServer(name: string, dir: string, cmd: string, args: string[], socket: string | null = null): Promise<ViewsSource> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -61,6 +64,7 @@ async function startServer(name: string, dir: string, cmd: string, args: string[
     name,
     dir,
     pid: child.pid!,
+    socket,
     log: () => stderr,
     stop: async () => {
       if (alive()) {
@@ -83,3 +87,18 @@ async function startServer(name: string, dir: string, cmd: string, args: string[
 export function startLxcfs(dir: string): Promise<ViewsSource> {
   return startServer('lxcfs', dir, 'lxcfs', ['-f', '--enable-cfs', '-p', `${dir}.pid`, dir]);
 }
+
+/**
+ * Ours: `sandbox procfs serve` on dir, lxcfs's layout at the top of its mount answered by the
+ * reader's cgroup, and its API socket beside dir (for the OCI hook's registrations).
+ */
+export function startOurs(dir: string): Promise<ViewsSource> {
+  const socket = `${dir}-api.sock`;
+  return startServer('sandbox', dir, process.execPath, [CLI, 'procfs', 'serve', '--mount', dir, '--socket', socket], socket);
+}
+
+/** The servers of the layout, each by the one function that starts it. */
+export const VIEWS_SOURCES: { name: string; start: (dir: string) => Promise<ViewsSource> }[] = [
+  { name: 'sandbox', start: startOurs },
+  { name: 'lxcfs', start: startLxcfs },
+];
