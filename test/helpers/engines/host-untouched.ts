@@ -1,6 +1,7 @@
 // What an engine writes on the host when it is not confined: the engine tests record which of
 // these paths exist before they start and fail if one appeared (they never remove a host path).
 import { existsSync } from 'node:fs';
+import { homedir } from 'node:os';
 
 /** Paths Debian's docker.io, containerd and podman use by default as root. */
 export const ENGINE_HOST_PATHS = [
@@ -15,6 +16,10 @@ export const ENGINE_HOST_PATHS = [
   '/run/containers',
   '/run/libpod',
   '/var/tmp/containers-user-0',
+  // The clients' per-user files (docker's config, podman's user configuration and storage).
+  `${homedir()}/.docker`,
+  `${homedir()}/.config/containers`,
+  `${homedir()}/.local/share/containers`,
 ];
 
 /** The subset of ENGINE_HOST_PATHS that exists now. */
