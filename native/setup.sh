@@ -55,9 +55,14 @@ if [ ${#missing[@]} -gt 0 ]; then
     own_policy=1
     trap 'rm -f "$policy"' EXIT
   fi
+  daemons() { command -v pgrep >/dev/null 2>&1 || return 0; for n in dockerd containerd lxcfs; do pgrep -x "$n" || true; done | sort; }
+  before=$(daemons)
   apt-get update -qq
   apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
   if [ -n "$own_policy" ]; then rm -f "$policy"; trap - EXIT; fi
+  # A policy-rc.d that allows starts (a host's own) may have let one through: say so, touch nothing.
+  started=$(comm -13 <(printf '%s\n' "$before") <(daemons) | tr '\n' ' ')
+  [ -z "${started// /}" ] || say "warning: the install started host daemons (pids $started): the tests start their own; stop these if unwanted"
 fi
 
 # --- npm packages: `npm ci` when node_modules is absent or older than the lock file.
