@@ -3,7 +3,7 @@
 import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 
-/** Paths Debian's docker.io, containerd and podman use by default as root. */
+/** Paths Debian's docker.io, containerd, podman and lxcfs use by default as root. */
 export const ENGINE_HOST_PATHS = [
   '/etc/docker/key.json',
   '/run/docker',
@@ -16,6 +16,8 @@ export const ENGINE_HOST_PATHS = [
   '/run/containers',
   '/run/libpod',
   '/var/tmp/containers-user-0',
+  // lxcfs's own (test/helpers/engines/views-source.ts removes them when it made them).
+  '/run/lxcfs',
   // The clients' per-user files (docker's config, podman's user configuration and storage).
   `${homedir()}/.docker`,
   `${homedir()}/.config/containers`,

@@ -3,7 +3,7 @@
 // same recipe against lxcfs or ours by changing one path. Each server runs in the foreground as
 // our child on a directory of the test's own (never /var/lib/lxcfs) and is stopped by its pid.
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import { CLI } from '../sandbox.js';
 import { needsSetup, type Missing } from '../skip.js';
 import { waitFor } from '../wait.js';
@@ -79,13 +79,47 @@ async function startServer(name: string, dir: string, cmd: string, args: string[
   };
 }
 
+/** Where lxcfs keeps its cgroup mounts (in a mount namespace of its own), made on the host's /run. */
+const LXCFS_RUN = '/run/lxcfs';
+
+/** Pids of every process named lxcfs (ours and any the host runs). */
+function lxcfsProcesses(): number[] {
+  return readdirSync('/proc')
+    .filter((p) => /^\d+$/.test(p))
+    .filter((p) => {
+      try {
+        return readFileSync(`/proc/${p}/comm`, 'utf8') === 'lxcfs\n';
+      } catch {
+        return false;
+      }
+    })
+    .map(Number);
+}
+
 /**
  * Debian's lxcfs on dir, as lxcfs.service runs it on /var/lib/lxcfs (plus --enable-cfs: CPU views
- * from the quota too, as CPU-aware deployments run it). It keeps its own cgroup mounts in a mount
- * namespace of its own (lxcfs.c: unshare + /run/lxcfs/controllers).
+ * from the quota too, as CPU-aware deployments run it). It makes /run/lxcfs/{controllers,root} on
+ * the host before it enters a mount namespace of its own for its cgroup mounts (lxcfs 5
+ * bindings.c cgfs_prepare_mounts: mkdir_p, then unshare): if they were not there before, they go
+ * when it stops, unless another lxcfs runs by then.
  */
-export function startLxcfs(dir: string): Promise<ViewsSource> {
-  return startServer('lxcfs', dir, 'lxcfs', ['-f', '--enable-cfs', '-p', `${dir}.pid`, dir]);
+export async function startLxcfs(dir: string): Promise<ViewsSource> {
+  const runExisted = existsSync(LXCFS_RUN);
+  const server = await startServer('lxcfs', dir, 'lxcfs', ['-f', '--enable-cfs', '-p', `${dir}.pid`, dir]);
+  return {
+    ...server,
+    stop: async () => {
+      await server.stop();
+      if (runExisted || lxcfsProcesses().length > 0) return;
+      for (const d of [`${LXCFS_RUN}/controllers`, `${LXCFS_RUN}/root`, LXCFS_RUN]) {
+        try {
+          rmdirSync(d); // empty directories only: never anything with content
+        } catch {
+          // gone, or not empty: not ours to remove
+        }
+      }
+    },
+  };
 }
 
 /**
