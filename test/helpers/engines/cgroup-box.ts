@@ -42,6 +42,10 @@ function commonOwnPath(): { path: string } | { missing: Missing } {
 
 /** Why the engines can't get a cgroup of ours here, or null. */
 export function cgroupBoxUnavailable(): Missing | null {
+  // Pure v2: the engines' container cgroups need memory/cpu enabled below our own cgroup, which
+  // holds this process (cgroup-v2.rst "No Internal Process Constraint"); the supervisor moves
+  // itself to a leaf for that (supervisor/cgroup/v2/delegate.ts), these tests do not yet.
+  if (existsSync(`${ROOT}/cgroup.controllers`)) return machineLacks('a cgroup v1 (hybrid) host: on pure v2 the engine tests would need controllers delegated below our own cgroup (not done yet)');
   const r = commonOwnPath();
   return 'missing' in r ? r.missing : null;
 }
