@@ -26,6 +26,16 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
   const sources = new Map<string, ViewsSource>();
   let dockerd: Dockerd | null = null;
   let hostBefore: string[] = [];
+  /** What each step took (ms), printed for docs/testing.md, never asserted. */
+  const costs: Record<string, number> = {};
+  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await f();
+    } finally {
+      costs[step] = Date.now() - t;
+    }
+  };
 
   beforeAll(async () => {
     hostBefore = existingEnginePaths();
@@ -33,10 +43,10 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
     chmodSync(dir, 0o700);
     box = createCgroupBox(`sandbox-engines-docker-${process.pid}`);
     // The layouts are mounted before dockerd starts: its mount namespace copies ours at that moment.
-    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await start(`${dir}/${name}`));
+    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
     const tar = buildImageTarball(`${dir}/image`);
-    dockerd = await startDockerd(`${dir}/docker`, box);
-    await dockerd.docker(['import', tar, IMAGE]);
+    dockerd = await timed('dockerd start', () => startDockerd(`${dir}/docker`, box!));
+    await timed('docker import', () => dockerd!.docker(['import', tar, IMAGE]));
   });
 
   afterAll(async () => {
@@ -44,7 +54,8 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
     if (dockerd) {
       const ids = (await dockerd.docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await dockerd.docker(['rm', '-f', ...ids]).catch(() => undefined);
-      await dockerd.stop();
+      await timed('dockerd stop', () => dockerd!.stop());
+      console.log(`docker costs (ms): ${JSON.stringify(costs)}`);
     }
     // dockerd's containerd and shims end with it: anything still in its cgroups is a leftover.
     if (box) {
@@ -62,7 +73,7 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
 
   it.each(VIEWS_SOURCES.map((s) => s.name))('%s: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime counts from the start', async (name) => {
     const started = Date.now();
-    const { stdout } = await dockerd!.docker(['run', '--rm', '--network', 'none', '-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0', ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]);
+    const { stdout } = await timed(`docker run (${name})`, () => dockerd!.docker(['run', '--rm', '--network', 'none', '-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0', ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]));
     const elapsedS = (Date.now() - started) / 1000;
     const p = parseProbe(stdout);
     expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });

@@ -41,21 +41,33 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
   let engine: Podman | null = null;
   let hostBefore: string[] = [];
   let uptimeViaHook: { uptime: number; elapsedS: number } | null = null;
+  /** What each step took (ms), printed for docs/testing.md, never asserted. */
+  const costs: Record<string, number> = {};
+  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
+    const t = Date.now();
+    try {
+      return await f();
+    } finally {
+      costs[step] = Date.now() - t;
+    }
+  };
 
   beforeAll(async () => {
     hostBefore = existingEnginePaths();
     dir = mkdtempSync('/tmp/sandbox-engines-podman-');
     chmodSync(dir, 0o700);
     box = createCgroupBox(`sandbox-engines-podman-${process.pid}`);
-    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await start(`${dir}/${name}`));
+    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
     engine = setUpPodman(`${dir}/podman`, box);
-    await engine.importImage(buildImageTarball(`${dir}/image`), IMAGE);
+    const tar = buildImageTarball(`${dir}/image`);
+    await timed('podman import', () => engine!.importImage(tar, IMAGE));
     // The hook registers with our server (its socket), which binds the container's views from its mount.
     installHooks(engine.hooksDir, sources.get('sandbox')!.socket!);
   });
 
   afterAll(async () => {
     const left: string[] = [];
+    console.log(`podman costs (ms): ${JSON.stringify(costs)}`);
     if (engine) {
       const ids = (await engine.podman(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
       left.push(...ids.map((id) => `container ${id}`));
@@ -79,7 +91,7 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
 
   it.each(VIEWS_SOURCES.map((s) => s.name))('%s: -v binds of the layout: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime from the start', async (name) => {
     const started = Date.now();
-    const { stdout } = await engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]);
+    const { stdout } = await timed(`podman run (${name})`, () => engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]));
     const elapsedS = (Date.now() - started) / 1000;
     const p = parseProbe(stdout);
     expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
@@ -90,7 +102,7 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
   it('our OCI hook from hooks.d (annotation sandbox-procfs.io/views=true): the same limits inside; poststop unregisters', async () => {
     const name = `sandbox-engines-hook-${process.pid}`;
     const started = Date.now();
-    const { stdout } = await engine!.podman(['run', '--rm', '--name', name, '--annotation', 'sandbox-procfs.io/views=true', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]);
+    const { stdout } = await timed('podman run (hook)', () => engine!.podman(['run', '--rm', '--name', name, '--annotation', 'sandbox-procfs.io/views=true', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]));
     const elapsedS = (Date.now() - started) / 1000;
     const p = parseProbe(stdout);
     expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
