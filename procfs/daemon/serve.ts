@@ -301,8 +301,8 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
     await unlink(socketPath);
   }
+  clearDeadMount(mountDir); // first: a refused --mount leaves nothing behind
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  clearDeadMount(mountDir);
   await mkdir(mountDir, { recursive: true, mode: 0o755 });
   const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true });
   await server.mount().catch((err) => {
