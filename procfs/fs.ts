@@ -1,7 +1,8 @@
 // The FUSE filesystem that serves the views: one mount served by procfs/fuse (worker threads, or
-// the main thread until workers are wanted: lazyWorkers), routed by path (/<sandbox-id>/<view>), so one server serves many sandboxes. We route by path, not
-// by the reader's pid as lxcfs does: a reader's pid says nothing about which sandbox it is in once
-// pid namespaces nest.
+// the main thread until workers are wanted: lazyWorkers), routed by path (/<sandbox-id>/<view>), so one server serves many sandboxes. A sandbox's
+// files are routed by path: the sandbox is known exactly, whoever reads. The daemon also serves
+// lxcfs's layout routed by the reader (readerRouted: /proc/meminfo … at the top, rendered for the
+// cgroup of the process that reads, procfs/reader-views.ts), for containers nobody registered.
 //
 // Read semantics are those of the kernel's own /proc files (fs/seq_file.c seq_read_iter): a read at
 // offset 0 generates fresh text, a read further on continues the text of that open. So `cat` gets
@@ -30,15 +31,21 @@
 // synchronously. Kernel reads in a render are synchronous preads of procfs and cgroupfs text
 // (supervisor/kept-files.ts says why and what they cost).
 import { FuseConnectionEnded, FuseServer } from './fuse/server.js';
+import { existsSync, readFileSync } from 'node:fs';
 import { createOpenTable } from './fuse/open-table.js';
-import { createViewHandler } from './view-handler.js';
+import { OPEN_WORDS, createViewHandler } from './view-handler.js';
+import { detectLayout } from '../supervisor/cgroup/detect.js';
+import { parseUptime } from './parse/uptime.js';
+import { readerCgroupKey } from './reader-cgroup.js';
+import { ReaderLoads } from './reader-loads.js';
+import { createReaderTable, type ReaderTableData } from './reader-table.js';
 import type { FuseCounters } from './fuse/control.js';
 import { LoadSampler } from './load-sampler.js';
 import { sampleTasks } from './tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from './view-cgroup.js';
 import type { ViewHandlerData } from './view-handler.js';
 import { SharedViews, createSharedViewData, type Registered } from './view-shared.js';
-import { VIEWS, type ViewName, type ViewSpec } from './views/index.js';
+import { VIEWS, viewsFor, type ViewName, type ViewSpec } from './views/index.js';
 
 export { viewFileSize } from './view-handler.js';
 export { FuseConnectionEnded } from './fuse/server.js';
@@ -76,6 +83,13 @@ export interface ViewServerOptions {
   maxOpenFiles?: number;
   /** View files one sandbox may hold open at once (default 256): the open past it gets EMFILE. */
   maxOpenFilesPerSandbox?: number;
+  /**
+   * Also serve lxcfs's layout at the top of the mount (/proc/meminfo, /sys/devices/system/cpu/online
+   * …), each read rendered for the cgroup of the process that reads (the daemon; needs byTarget).
+   */
+  readerRouted?: boolean;
+  /** With readerRouted: reader cgroups whose state is kept at once (default 1024); newer ones get the host files. */
+  maxReaderCgroups?: number;
 }
 
 /** View files one sandbox may hold open by default: top keeps 5 open, the abuse test 200. */
@@ -108,13 +122,18 @@ export class ViewServer {
   private nextKey = 1;
   private fuse: FuseServer | null = null;
   private workersTimer: NodeJS.Timeout | null = null;
+  private readonly readerTable: ReaderTableData | null;
+  private readerLoads: ReaderLoads | null = null;
 
   constructor(
     readonly mountpoint: string,
     private readonly options: ViewServerOptions = {},
   ) {
     this.maxSandboxes = options.maxSandboxes ?? 1024;
-    this.data = createSharedViewData(this.maxSandboxes);
+    const readerCgroups = options.readerRouted ? (options.maxReaderCgroups ?? 1024) : 0;
+    this.readerTable = readerCgroups > 0 ? createReaderTable(readerCgroups) : null;
+    // Reader cgroups take the slots after the sandboxes' (procfs/reader-views.ts slotBase).
+    this.data = createSharedViewData(this.maxSandboxes + readerCgroups);
     this.shared = new SharedViews(this.data);
     this.freeSlots = Array.from({ length: this.maxSandboxes }, (_, i) => this.maxSandboxes - 1 - i);
   }
@@ -183,7 +202,12 @@ export class ViewServer {
 
   /** Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is answered. */
   async mount(): Promise<void> {
-    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), 1, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+    if (this.readerTable) {
+      handlerData.reader = readerViewsData(this.readerTable, this.maxSandboxes);
+      this.readerLoads = new ReaderLoads(this.readerTable, this.shared, this.maxSandboxes);
+      this.readerLoads.start();
+    }
     this.fuse = await FuseServer.start({
       mountpoint: this.mountpoint,
       fsname: 'sandbox-views',
@@ -223,8 +247,23 @@ export class ViewServer {
   async unmount(): Promise<void> {
     if (this.workersTimer) clearTimeout(this.workersTimer);
     for (const e of this.entries.values()) e.sampler.stop();
+    this.readerLoads?.stop();
     const fuse = this.fuse;
     this.fuse = null;
     await fuse?.stop();
   }
+}
+
+/**
+ * What the reader-routed layout's workers need: the host's cgroup mode and the views it lists (the
+ * pressure files on v2 with PSI), the cgroups that count as the host's (pid 1's and this process's),
+ * and the host's boot in epoch ms (now − /proc/uptime: to 10 ms, where /proc/stat's btime is whole seconds).
+ */
+function readerViewsData(table: ReaderTableData, slotBase: number): NonNullable<ViewHandlerData['reader']> {
+  const self = readFileSync('/proc/self/cgroup', 'utf8');
+  const { mode } = detectLayout(self, readFileSync('/proc/self/mountinfo', 'utf8'));
+  const hostKeys = [readFileSync('/proc/1/cgroup', 'utf8'), self].map((t) => readerCgroupKey(t, mode)).filter((k): k is string => k !== null);
+  const bootMs = Date.now() - parseUptime(readFileSync('/proc/uptime', 'utf8')).uptimeSec * 1000;
+  const views = viewsFor(mode, mode === 'v2' && existsSync('/proc/pressure/cpu')).map((v) => v.name);
+  return { table, slotBase, mode, hostKeys, bootMs, views };
 }

@@ -3,6 +3,9 @@
 // (never reused) and what the node is: key × 64 + 0 the sandbox's directory, 1 + i view i of VIEWS,
 // 32 + j directory j of TARGET_DIRS (the daemon's by-target layout). So an id one worker answered a
 // LOOKUP with means the same in every worker. Semantics are those of procfs/fs.ts's top comment.
+// The daemon's reader-routed layout (lxcfs's: /proc/meminfo … at the top of the mount) is the
+// pseudo key READER_KEY: its files are rendered for the cgroup of the process that reads
+// (procfs/reader-views.ts), beside the registered sandboxes' directories.
 import { EMPTY_TASKS, sampleTasks } from './tasks.js';
 import type { Entry, FuseHandler } from './fuse/handler.js';
 import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
@@ -13,7 +16,8 @@ import { RenderCache } from './render-cache.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
 import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
-import { VIEWS, createViewMemory, readViewStats, renderView, type ViewSpec } from './views/index.js';
+import { ReaderViews, type ReaderViewsData } from './reader-views.js';
+import { VIEWS, createViewMemory, readViewStats, renderView, type ViewName, type ViewSpec } from './views/index.js';
 
 /** What each view worker gets. */
 export interface ViewHandlerData {
@@ -23,6 +27,8 @@ export interface ViewHandlerData {
   mountedAtMs: number;
   /** View files one sandbox may hold open at once; the open past it gets EMFILE. */
   maxOpenPerSandbox: number;
+  /** The reader-routed layout at the top of the mount (the daemon's), and the views it lists; absent: none. */
+  reader?: ReaderViewsData & { views: ViewName[] };
 }
 
 const ROOT = 1;
@@ -38,6 +44,10 @@ const SANDBOX_ENTRY_MS = 1000;
 const ATTR_MS = 1000;
 const PAGE = 4096;
 const O_ACCMODE = 3;
+/** The reader-routed layout's key: above any registered sandbox's (those count from 1), ids still exact doubles. */
+export const READER_KEY = 2 ** 32;
+/** Words an open keeps (procfs/fs.ts sizes the open table with it): node id, counted slot + 1, reader entry generation. */
+export const OPEN_WORDS = 3;
 
 /** Directories of the by-target layout: every proper prefix of a view's target. */
 export const TARGET_DIRS: readonly string[] = [...new Set(VIEWS.flatMap((v) => v.target.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)))];
@@ -55,6 +65,15 @@ interface Served {
   renders: RenderCache;
 }
 
+/** What one render reads and keeps: a sandbox's or a reader cgroup's. */
+interface RenderState {
+  /** Its slot in the shared views. */
+  slot: number;
+  cgroup: ReadOnlyCgroup;
+  renders: RenderCache;
+  startedAtMs: number;
+}
+
 /** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
 export function createViewHandler(data: ViewHandlerData, warn: (line: string) => void = stderrLine): FuseHandler {
   const shared = new SharedViews(data.shared);
@@ -67,6 +86,10 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   let byId = new Map<string, Served>();
   /** Ids of keys no longer registered, for the warning of an open that outlived its sandbox. */
   const goneIds = new Map<number, string>();
+  const readers = data.reader ? new ReaderViews(data.reader, shared, warn) : null;
+  const readerViews = data.reader ? VIEWS.filter((v) => data.reader!.views.includes(v.name)) : [];
+  /** Top-level names of the reader-routed layout ('proc', 'sys'). */
+  const readerTop = [...new Set(readerViews.map((v) => v.target.split('/')[1]!))];
 
   const sync = (): void => {
     if (shared.generation() === generation) return;
@@ -83,27 +106,28 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const attr = (ino: number, mode: number, size: number): Attr => ({ ino, mode, size, nlink: mode === DIR_MODE ? 2 : 1, uid: 0, gid: 0, timeMs: data.mountedAtMs });
 
   /** What a node id names: a sandbox dir ('' or a target dir) or a view file; null when unknown. */
-  const decode = (nodeid: number): { served: Served | null; key: number; spec: ViewSpec | null; dir: string | null } | null => {
+  const decode = (nodeid: number): { served: Served | null; reader: boolean; key: number; spec: ViewSpec | null; dir: string | null } | null => {
     const key = Math.floor(nodeid / NODES_PER_KEY);
     const sub = nodeid % NODES_PER_KEY;
+    const reader = key === READER_KEY && readers !== null;
     const served = byKey.get(key) ?? null;
-    if (sub === 0) return { served, key, spec: null, dir: '' };
+    if (sub === 0) return reader ? null : { served, reader, key, spec: null, dir: '' };
     if (sub >= FIRST_DIR) {
       const dir = TARGET_DIRS[sub - FIRST_DIR];
-      return dir === undefined ? null : { served, key, spec: null, dir };
+      return dir === undefined ? null : { served, reader, key, spec: null, dir };
     }
     const spec = VIEWS[sub - 1];
-    return spec === undefined ? null : { served, key, spec, dir: null };
+    return spec === undefined || (reader && !readerViews.includes(spec)) ? null : { served, reader, key, spec, dir: null };
   };
 
   const fileId = (key: number, spec: ViewSpec) => key * NODES_PER_KEY + 1 + VIEWS.indexOf(spec);
   const dirId = (key: number, dir: string) => key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
 
-  /** Children of a directory of a sandbox: names, and whether each is a view (else a directory). */
-  const children = (served: Served, dir: string): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
-    if (!data.byTarget) return dir === '' ? served.views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
+  /** Children of a directory of a sandbox (or of the reader-routed layout): names, and whether each is a view (else a directory). */
+  const children = (views: readonly ViewSpec[], dir: string): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
+    if (!data.byTarget) return dir === '' ? views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
     const out = new Map<string, { name: string; spec: ViewSpec | null; path: string }>();
-    for (const v of served.views) {
+    for (const v of views) {
       if (!v.target.startsWith(`${dir}/`)) continue;
       const name = v.target.slice(dir.length + 1).split('/')[0]!;
       const path = `${dir}/${name}`;
@@ -112,82 +136,116 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     return [...out.values()];
   };
 
+  /** The host's own file of a view (what a view degrades to); empty when even that is unreadable. */
+  const hostFile = (spec: ViewSpec): Buffer => {
+    try {
+      return Buffer.from(hostFiles.read(spec.hostPath ?? spec.target));
+    } catch {
+      return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
+    }
+  };
+
+  /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
+  const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
+    const { cgroup, renders, slot, startedAtMs } = state;
+    const nowMs = Date.now();
+    const counters = spec.name === 'stat' || spec.name === 'uptime';
+    const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
+    const cached = renders.get(spec.name, limitsKey, nowMs);
+    if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
+    if (cached) return cached;
+    const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
+    const tasks = spec.liveTasks ? shared.taskSample(slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
+    const stats = readViewStats(cgroup, spec);
+    const load = shared.load(slot);
+    // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
+    const text = counters
+      ? shared.withMemory(slot, startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
+      : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
+    const content = Buffer.from(text);
+    if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
+    return content;
+  };
+
   const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
       served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
-      const { cgroup, renders, reg } = served;
-      const nowMs = Date.now();
-      const limitsKey = spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '';
-      const cached = renders.get(spec.name, limitsKey, nowMs);
-      if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
-      if (cached) return cached;
-      const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
-      const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
-      const stats = readViewStats(cgroup, spec);
-      const load = shared.load(reg.slot);
-      // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
-      const text =
-        spec.name === 'stat' || spec.name === 'uptime'
-          ? shared.withMemory(reg.slot, reg.startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
-          : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(reg.startedAtMs), nowMs);
-      const content = Buffer.from(text);
-      if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
-      return content;
+      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
       if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
-      try {
-        return Buffer.from(hostFiles.read(spec.hostPath ?? spec.target));
-      } catch {
-        return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
-      }
+      return hostFile(spec);
     }
   };
 
+  /** Render a view of the reader-routed layout for the cgroup of `pid` (the host's file for the host). */
+  const renderForReader = (pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
+    const reader = readers!.resolve(pid);
+    if (reader === 'host') return hostFile(spec);
+    try {
+      const counters = spec.name === 'stat' || spec.name === 'uptime';
+      const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
+      return renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs }, spec, forRead);
+    } catch (err) {
+      if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
+      return hostFile(spec);
+    }
+  };
+
+  /** A view's text for this request: the sandbox's, or the reading process's cgroup's. */
+  const textOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec, pid: number, forRead: boolean): Buffer =>
+    node.reader ? renderForReader(pid, spec, forRead) : render(node.key, node.served, spec, forRead);
+
   return {
-    lookup(parent, name): Entry | number {
+    lookup(parent, name, ctx): Entry | number {
       sync();
       if (parent === ROOT) {
+        if (readerTop.includes(name)) {
+          const id = dirId(READER_KEY, `/${name}`);
+          return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+        }
         const served = byId.get(name);
         return served ? { nodeid: dirId(served.reg.key, ''), attr: attr(dirId(served.reg.key, ''), DIR_MODE, 0), entryTtlMs: SANDBOX_ENTRY_MS, attrTtlMs: ATTR_MS } : -Errno.ENOENT;
       }
       const node = decode(parent);
-      if (!node?.served || node.dir === null) return -Errno.ENOENT;
-      const child = children(node.served, node.dir).find((c) => c.name === name);
+      if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOENT;
+      const child = children(node.reader ? readerViews : node.served!.views, node.dir).find((c) => c.name === name);
       if (!child) return -Errno.ENOENT;
       if (child.spec) {
         const id = fileId(node.key, child.spec);
-        return { nodeid: id, attr: attr(id, FILE_MODE, viewFileSize(render(node.key, node.served, child.spec, false).length)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+        return { nodeid: id, attr: attr(id, FILE_MODE, viewFileSize(textOf(node, child.spec, ctx.pid, false).length)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
       }
       const id = dirId(node.key, child.path);
       return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
     },
-    getattr(nodeid) {
+    getattr(nodeid, ctx) {
       sync();
       if (nodeid === ROOT) return { attr: attr(ROOT, DIR_MODE, 0), ttlMs: ATTR_MS };
       const node = decode(nodeid);
-      if (!node?.served) return -Errno.ENOENT;
+      if (!node || (!node.served && !node.reader)) return -Errno.ENOENT;
       if (!node.spec) return { attr: attr(nodeid, DIR_MODE, 0), ttlMs: ATTR_MS };
-      return { attr: attr(nodeid, FILE_MODE, viewFileSize(render(node.key, node.served, node.spec, false).length)), ttlMs: ATTR_MS };
+      return { attr: attr(nodeid, FILE_MODE, viewFileSize(textOf(node, node.spec, ctx.pid, false).length)), ttlMs: ATTR_MS };
     },
-    open(nodeid, flags) {
+    open(nodeid, flags, ctx) {
       sync();
       const node = decode(nodeid);
-      if (!node?.served || !node.spec) return -Errno.ENOENT;
+      if (!node || (!node.served && !node.reader) || !node.spec) return -Errno.ENOENT;
       if ((flags & O_ACCMODE) !== 0) return -Errno.EACCES;
-      // EMFILE, the one errno of a refused open: the sandbox holds its cap of view files, or the
-      // server's table (every sandbox's opens) is full. Each open costs 330-580 bytes here.
-      const sandboxSlot = node.served.reg.slot;
-      if (!shared.claimOpen(sandboxSlot, data.maxOpenPerSandbox)) return -Errno.EMFILE;
-      const slot = opens.alloc([nodeid]);
+      // EMFILE, the one errno of a refused open: the sandbox (or the reader's cgroup) holds its cap
+      // of view files, or the server's table (every sandbox's opens) is full. Each open costs
+      // 330-580 bytes here. The host's readers of the reader-routed layout have no cap but the table.
+      const reader = node.reader ? readers!.resolve(ctx.pid) : null;
+      const counted = reader === null ? node.served!.reg.slot : reader === 'host' ? -1 : reader.slot;
+      if (counted >= 0 && !shared.claimOpen(counted, data.maxOpenPerSandbox)) return -Errno.EMFILE;
+      const slot = opens.alloc([nodeid, counted + 1, reader !== null && reader !== 'host' ? reader.ref.gen : 0]);
       if (slot < 0) {
-        shared.releaseOpen(sandboxSlot);
+        if (counted >= 0) shared.releaseOpen(counted);
         return -Errno.EMFILE;
       }
       return { fh: slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
     },
-    read(nodeid, fh, offset, size, out) {
+    read(nodeid, fh, offset, size, out, ctx) {
       if (!opens.inUse(fh)) return -Errno.EBADF;
       sync();
       const node = decode(nodeid);
@@ -195,7 +253,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       let text = offset === 0 ? null : (opens.getBytes(fh) ?? local.get(fh) ?? null);
       if (text === null) {
         // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
-        text = render(node.key, node.served, node.spec, true);
+        // The reader-routed layout renders for whoever reads now (a descriptor passed on is read as the reader's).
+        text = textOf(node, node.spec, ctx.pid, true);
         if (opens.setBytes(fh, text)) local.delete(fh);
         else local.set(fh, text);
       }
@@ -204,19 +263,27 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     },
     release(nodeid, fh) {
       if (!opens.inUse(fh)) return;
+      const counted = opens.word(fh, 1) - 1;
+      const gen = opens.word(fh, 2);
       opens.free(fh);
       local.delete(fh);
+      const key = Math.floor(nodeid / NODES_PER_KEY);
+      if (key === READER_KEY && readers !== null) {
+        // Counted in a reader cgroup's slot: only while that entry is still the one counted (not freed and claimed since).
+        if (counted >= 0 && readers.isLive({ index: counted - data.reader!.slotBase, gen })) shared.releaseOpen(counted);
+        return;
+      }
       // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
       sync();
-      const served = byKey.get(Math.floor(nodeid / NODES_PER_KEY));
+      const served = byKey.get(key);
       if (served) shared.releaseOpen(served.reg.slot);
     },
     readdir(nodeid) {
       sync();
-      if (nodeid === ROOT) return [...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR }));
+      if (nodeid === ROOT) return [...readerTop.map((name) => ({ name, ino: dirId(READER_KEY, `/${name}`), type: DT_DIR })), ...[...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR }))];
       const node = decode(nodeid);
-      if (!node?.served || node.dir === null) return -Errno.ENOTDIR;
-      return children(node.served, node.dir).map((c) => ({ name: c.name, ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path), type: c.spec ? DT_REG : DT_DIR }));
+      if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOTDIR;
+      return children(node.reader ? readerViews : node.served!.views, node.dir).map((c) => ({ name: c.name, ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path), type: c.spec ? DT_REG : DT_DIR }));
     },
     statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
   };

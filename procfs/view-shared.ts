@@ -233,7 +233,7 @@ export class SharedViews {
 
   /**
    * Run `render` with the sandbox's ViewMemory, under the sandbox's lock: load it (or start it at
-   * startedAtMs), let the render advance it, store it back. Dates and the per-CPU Map go through JSON.
+   * startedAtMs, also when the stored one started elsewhen), let the render advance it, store it back. Dates and the per-CPU Map go through JSON.
    */
   withMemory<T>(slot: number, startedAtMs: number, render: (memory: ViewMemory) => T): T {
     const head = this.memHead(slot);
@@ -241,7 +241,9 @@ export class SharedViews {
     try {
       const length = Atomics.load(this.memHeads, head + 1);
       const from = slot * (8 + MEMORY_BYTES) + 8;
-      const memory = length === 0 ? { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 } : decodeMemory(this.memBytes.toString('utf8', from, from + length));
+      const stored = length === 0 ? null : decodeMemory(this.memBytes.toString('utf8', from, from + length));
+      // Another start (a reader cgroup read from another pid namespace, procfs/reader-views.ts) starts afresh.
+      const memory = stored !== null && stored.startedAtMs === startedAtMs ? stored : { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 };
       const result = render(memory);
       const text = Buffer.from(encodeMemory(memory));
       if (text.length <= MEMORY_BYTES) {

@@ -33,19 +33,31 @@ export function openForeignCgroup(pid: number, root = '/'): ReadOnlyCgroup {
   } catch (err) {
     throw new Error(`read ${cgroupFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is pid ${pid} alive, and in our pid namespace?)`);
   }
-  const layout = detectLayout(cgroupText, readFileSync(posix.join(root, '/proc/self/mountinfo'), 'utf8'));
+  return openCgroupOf(cgroupText, readFileSync(posix.join(root, '/proc/self/mountinfo'), 'utf8'), `pid ${pid}`, root);
+}
+
+/** Controllers of the v1 hierarchies the views read (and freezer, which the managers list). */
+export const VIEW_CONTROLLERS: readonly string[] = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer'];
+
+/**
+ * openForeignCgroup from text already read: `cgroupText` is a /proc/<pid>/cgroup, `mountinfo` our
+ * /proc/self/mountinfo; `who` names the process in errors. The reader-routed views (procfs/reader-views.ts)
+ * read the cgroup file of each reader once and open its cgroup from that text.
+ */
+export function openCgroupOf(cgroupText: string, mountinfo: string, who: string, root = '/'): ReadOnlyCgroup {
+  const layout = detectLayout(cgroupText, mountinfo);
   const fs = new CgroupFs(root);
   if (layout.mode === 'v2') {
-    if (layout.ownDir === layout.mountpoint) throw new Error(`pid ${pid} is in the root cgroup of ${layout.mountpoint}: no limits of its own to show`);
+    if (layout.ownDir === layout.mountpoint) throw new Error(`${who} is in the root cgroup of ${layout.mountpoint}: no limits of its own to show`);
     return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), neverSignal);
   }
   // One leaf name for all hierarchies (runc's and crun's cgroupfs drivers and systemd scopes use the
   // same path in each): the managers address the leaf as <parent>/<name> in every hierarchy.
-  const used = layout.hierarchies.filter((h) => h.controllers.some((c) => ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'blkio', 'freezer'].includes(c)));
+  const used = layout.hierarchies.filter((h) => h.controllers.some((c) => VIEW_CONTROLLERS.includes(c)));
   const atRoot = used.find((h) => h.ownDir === h.mountpoint);
-  if (atRoot) throw new Error(`pid ${pid} is in the root cgroup of ${atRoot.mountpoint}: no limits of its own to show`);
+  if (atRoot) throw new Error(`${who} is in the root cgroup of ${atRoot.mountpoint}: no limits of its own to show`);
   const names = new Set(used.map((h) => posix.basename(h.ownDir)));
-  if (names.size !== 1) throw new Error(`pid ${pid}'s cgroups have different leaf names (${[...names].join(', ')}): ${cgroupFile} is not one container's`);
+  if (names.size !== 1) throw new Error(`${who}'s cgroups have different leaf names (${[...names].join(', ')}): not one container's`);
   const leaf = [...names][0]!;
   return new V1Manager(fs, layout.hierarchies.map((h) => ({ ...h, ownDir: posix.dirname(h.ownDir) })), leaf, neverSignal);
 }

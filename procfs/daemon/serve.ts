@@ -1,6 +1,9 @@
-// `sandbox procfs serve`: one long-lived ViewServer for containers we did not start, routed by path
-// (<mount>/<container-id>/proc/meminfo, …/sys/devices/system/cpu/online), registered through a
-// JSON-lines API on a root-only Unix socket (protocol.ts) by `sandbox oci-hook`.
+// `sandbox procfs serve`: one long-lived ViewServer for containers we did not start. Two layouts on
+// one mount: lxcfs's at the top (<mount>/proc/meminfo, <mount>/sys/devices/system/cpu/online …),
+// each read rendered for the cgroup of the process that reads (procfs/reader-views.ts: no
+// registration, a runtime only binds the files), and per registered container under its id
+// (<mount>/<container-id>/proc/meminfo), registered through a JSON-lines API on a root-only Unix
+// socket (protocol.ts) by `sandbox oci-hook`. Ids that would shadow the top layout are refused.
 //
 // Restarts: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
 // (its /dev/fuse descriptor closed: fs/fuse/dev.c fuse_dev_release aborts the connection), so every
@@ -8,7 +11,7 @@
 // registered container whose init still lives, detaches the dead binds and binds the new views in
 // its mount namespace (viewbind.c), so readers work again without anyone touching the container.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { chmod, mkdir, unlink } from 'node:fs/promises';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -29,6 +32,10 @@ import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../..
 /** Where the daemon lives unless told otherwise (the contract with the DaemonSet and systemd unit). */
 export const DEFAULT_MOUNT = '/run/sandbox-procfs/mnt';
 export const DEFAULT_SOCKET = '/run/sandbox-procfs/api.sock';
+/** Where lxcfs serves (recipes hard-code it): `--mount /var/lib/lxcfs` serves there instead. */
+export const LXCFS_DIR = '/var/lib/lxcfs';
+/** Names at the top of the mount that are the reader-routed layout's (lxcfs has cgroup/ there too): no container id may take them. */
+export const RESERVED_IDS: readonly string[] = ['proc', 'sys', 'cgroup'];
 /** How often registrations whose process is gone are dropped (a poststop hook may never come). */
 const SWEEP_MS = 2000;
 
@@ -125,6 +132,7 @@ class Daemon {
   async register(req: RegisterRequest, caller: Caller): Promise<Reply> {
     // First, before anything that tells whether the pid exists.
     if (!ownContainer(caller, req.pid)) return { ok: false, error: `register ${req.id}: refused: pid ${req.pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` };
+    if (RESERVED_IDS.includes(req.id)) return { ok: false, error: `register ${req.id}: the id is reserved: <mount>/${req.id} is the reader-routed layout's (${RESERVED_IDS.join(', ')})` };
     const startTicks = await processStartTicks(req.pid);
     if (startTicks === null) return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
     if (this.sandboxes.has(req.id)) return { ok: false, error: `register ${req.id}: the id is a sandbox's` };
@@ -217,6 +225,7 @@ class Daemon {
     await Promise.all(
       saved.map(async (reg) => {
         if ((await processStartTicks(reg.pid)) !== reg.startTicks) return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
+        if (RESERVED_IDS.includes(reg.id)) return this.log(`dropped ${reg.id}: the id is reserved for the reader-routed layout`);
         try {
           this.serve(reg.id, reg.pid, reg.startTicks, reg.targets);
           // The container has pivoted by now: its targets are paths under its own root.
@@ -297,10 +306,23 @@ function handleClient(sock: Socket, daemon: Daemon): void {
   });
 }
 
+/** The filesystem type mounted at `dir` in our mount namespace (the topmost mount there), or null. */
+export function mountedAt(dir: string, mountinfo = readFileSync('/proc/self/mountinfo', 'utf8')): string | null {
+  let fstype: string | null = null;
+  for (const line of mountinfo.split('\n')) {
+    const fields = line.split(' ');
+    const dash = fields.indexOf('-');
+    // mountinfo escapes a space in a path as \040 (proc(5)).
+    if (dash > 4 && fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === dir) fstype = fields[dash + 1] ?? null;
+  }
+  return fstype;
+}
+
 /**
- * Make the mountpoint usable: a dead FUSE mount left by a killed daemon answers ENOTCONN and is
- * detached (nothing unmounts it when its server dies: no fusermount watches it). Before mkdir, which
- * would fail on it.
+ * Make the mountpoint usable: a dead FUSE mount left by a killed daemon of ours answers ENOTCONN and
+ * is detached (nothing unmounts it when its server dies: no fusermount watches it). Before mkdir,
+ * which would fail on it. Anything else mounted there (lxcfs at /var/lib/lxcfs, a live daemon, a
+ * tmpfs) is refused: serving over it would hide it from every new reader.
  */
 function clearDeadMount(dir: string): void {
   try {
@@ -309,8 +331,12 @@ function clearDeadMount(dir: string): void {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return;
     if (code !== 'ENOTCONN') throw err;
+    const dead = mountedAt(dir);
+    if (dead !== 'fuse.sandbox') throw new SandboxError(`procfs serve: --mount ${dir}: a dead ${dead ?? 'FUSE'} mount is there (ENOTCONN; not ours): unmount it first (umount -l ${dir})`);
     execFileSync('umount', ['-l', dir]);
   }
+  const fstype = mountedAt(dir);
+  if (fstype !== null) throw new SandboxError(`procfs serve: --mount ${dir}: ${fstype} is already mounted there${dir === LXCFS_DIR ? ' (lxcfs?)' : ''}; stop what serves it or choose another --mount`);
 }
 
 /** Run the daemon until opts.stop resolves; returns the exit code. */
@@ -324,10 +350,10 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
     await unlink(socketPath);
   }
+  clearDeadMount(mountDir); // first: a refused --mount leaves nothing behind
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
-  clearDeadMount(mountDir);
   await mkdir(mountDir, { recursive: true, mode: 0o755 });
-  const server = new ViewServer(mountDir, { byTarget: true });
+  const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true });
   await server.mount().catch((err) => {
     throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
   });

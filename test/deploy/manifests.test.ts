@@ -47,6 +47,7 @@ describe('Kubernetes schemas', () => {
       'DaemonSet/sandbox-procfs',
       'Namespace/sandbox-procfs',
       'Pod/views-demo',
+      'Pod/views-layout-demo',
       'ServiceAccount/sandbox-procfs',
     ]);
   });

@@ -37,15 +37,15 @@ export function librariesOf(program: string): string[] {
   return libs;
 }
 
-/** Build the busybox image at root (an empty or missing directory). */
-export function buildBusyboxImage(root: string): void {
+/** Build the busybox image at root (an empty or missing directory), with extra host programs if given. */
+export function buildBusyboxImage(root: string, extraTools: string[] = []): void {
   for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root']) mkdirSync(`${root}/${dir}`, { recursive: true });
   copyIn(root, BUSYBOX);
   // One relative symlink to busybox per applet (`busybox --install -s` would link to the host path).
   for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n')) {
     if (applet !== '' && applet !== 'busybox' && !existsSync(`${root}/bin/${applet}`)) symlinkSync('busybox', `${root}/bin/${applet}`);
   }
-  for (const tool of HOST_TOOLS) {
+  for (const tool of [...HOST_TOOLS, ...extraTools]) {
     copyIn(root, tool);
     for (const lib of librariesOf(tool)) copyIn(root, lib);
   }
