@@ -87,8 +87,9 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
       await new Promise<void>((resolve) => other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
       const served = readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${MOUNT} `);
       expect(served).toBe(true);
-      const ids = execFileSync('ls', ['-A', MOUNT], { encoding: 'utf8' }).trim().split('\n').filter(Boolean);
-      expect(ids.length).toBe(1); // the other sandbox, seen from the host
+      // Beside lxcfs's layout (proc/, sys/), the other sandbox's directory, seen from the host.
+      const ids = execFileSync('ls', ['-A', MOUNT], { encoding: 'utf8' }).split('\n').filter((n) => /^[0-9a-f]{12}$/.test(n));
+      expect(ids.length).toBe(1);
       // Host root inside (--userns=host): file modes would not stop it, only the hiding.
       const r = await cli(['run', '--userns=host', '--', 'sh', '-c', `ls -A ${MOUNT} | sed 's/^/entry /'; cat ${MOUNT}/${ids[0]}/proc/meminfo 2>&1 | head -1`], { env });
       expect(r.code).toBe(0);
