@@ -26,7 +26,7 @@ import { PROTOCOL_VERSION, parseRequest, type RegisterRequest, type Reply, type 
 import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
 import { cgroupViewSpec } from '../view-source.js';
 import { describeCgroup } from '../view-cgroup.js';
-import { hostBootMs } from './source.js';
+import { containerStartMs, hostBootMs } from './source.js';
 import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
 
 /** Where the daemon lives unless told otherwise (the contract with the DaemonSet and systemd unit). */
@@ -104,7 +104,7 @@ class Daemon {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    this.server.register(id, cgroupViewSpec(cgroup, this.bootMs), views);
+    this.server.register(id, cgroupViewSpec(cgroup, containerStartMs(this.bootMs, startTicks)), views);
     this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop: () => undefined });
     return views;
   }
