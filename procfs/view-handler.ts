@@ -3,7 +3,7 @@
 // (never reused) and what the node is: key × 64 + 0 the sandbox's directory, 1 + i view i of VIEWS,
 // 32 + j directory j of TARGET_DIRS (the daemon's by-target layout). So an id one worker answered a
 // LOOKUP with means the same in every worker. Semantics are those of procfs/fs.ts's top comment.
-import { EMPTY_TASKS, sampleTasks } from './tasks.js';
+import { EMPTY_TASKS, TaskScanner } from './tasks.js';
 import type { Entry, FuseHandler } from './fuse/handler.js';
 import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
 import { OpenTable, type OpenTableData } from './fuse/open-table.js';
@@ -53,6 +53,7 @@ interface Served {
   views: readonly ViewSpec[];
   cgroup: ReadOnlyCgroup | null;
   renders: RenderCache;
+  tasks: TaskScanner;
 }
 
 /** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
@@ -72,8 +73,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();
-    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache() });
-    for (const [key, s] of byKey) if (!next.has(key)) goneIds.set(key, s.reg.id);
+    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache(), tasks: new TaskScanner() });
+    for (const [key, s] of byKey) {
+      if (next.has(key)) continue;
+      goneIds.set(key, s.reg.id);
+      s.tasks.close();
+    }
     if (goneIds.size > 10_000) goneIds.clear();
     byKey = next;
     byId = new Map([...next.values()].map((s) => [s.reg.id, s]));
@@ -123,7 +128,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
       if (cached) return cached;
       const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
-      const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
+      const tasks = spec.liveTasks ? shared.taskSample(reg.slot, () => served.tasks.sample(cgroup.threads())) : EMPTY_TASKS;
       const stats = readViewStats(cgroup, spec);
       const load = shared.load(reg.slot);
       // Only stat and uptime carry counters between renders: those render under the sandbox's lock.

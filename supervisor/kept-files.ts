@@ -36,6 +36,33 @@ export class KeptFiles {
     }
   }
 
+  /** Whether a descriptor of `path` is kept. */
+  has(path: string): boolean {
+    return this.fds.has(path);
+  }
+
+  /** Number of descriptors kept. */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  /** Paths whose descriptors are kept. */
+  paths(): IterableIterator<string> {
+    return this.fds.keys();
+  }
+
+  /** Close the descriptor of one path (the next read opens it again). */
+  close(path: string): void {
+    const fd = this.fds.get(path);
+    if (fd === undefined) return;
+    this.fds.delete(path);
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed: nothing to release
+    }
+  }
+
   /** Close every descriptor (before the files' cgroup is removed, and at the end). */
   closeAll(): void {
     for (const fd of this.fds.values()) {
