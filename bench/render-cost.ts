@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { detectLayout } from '../supervisor/cgroup/detect.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import { createOpenTable } from '../procfs/fuse/open-table.js';
-import { sampleTasks } from '../procfs/tasks.js';
+import { TaskScanner } from '../procfs/tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from '../procfs/view-cgroup.js';
 import { createViewHandler } from '../procfs/view-handler.js';
 import { SharedViews, createSharedViewData } from '../procfs/view-shared.js';
@@ -34,6 +34,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
   shared.resetSlot(0);
   const cgroup = openDescribedCgroup(input.description);
   const host = new KeptFiles();
+  const scanner = new TaskScanner();
   const startedAtMs = Date.now() - 60_000;
   const out: Record<string, Record<string, { first: number; median: number }>> = {};
   for (const name of NAMES) {
@@ -44,7 +45,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       (times[step] ??= []).push((t - t0) * 1000);
       return t;
     };
-    for (let i = 0; i < input.n; i++) {
+    for (let i = 0; i < input.n; i++) KeptFiles.batch(() => {
       const t0 = performance.now();
       let t = t0;
       const nowMs = Date.now();
@@ -52,7 +53,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       t = mark('limitsKey', t);
       const hostText = spec.hostPath ? host.read(spec.hostPath) : '';
       t = mark('host file', t);
-      const tasks = spec.liveTasks ? sampleTasks(cgroup.threads()) : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
+      const tasks = spec.liveTasks ? scanner.sample(cgroup.threads()) : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
       t = mark('tasks', t);
       const stats = readViewStats(cgroup, spec);
       t = mark('cgroup stats', t);
@@ -78,7 +79,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       t = mark('Buffer.from', t);
       (times['total'] ??= []).push((t - t0) * 1000);
       sleep(input.gapMs);
-    }
+    });
     out[name] = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { first: v[0]!, median: median(v.slice(1)) }]));
   }
   return out;

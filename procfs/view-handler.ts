@@ -117,7 +117,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     return [...out.values()];
   };
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => {
+  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
       served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
@@ -148,7 +148,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
       }
     }
-  };
+  });
 
   return {
     lookup(parent, name): Entry | number {
