@@ -167,7 +167,9 @@ export class SharedViews {
   taskSample(slot: number, scan: () => TaskSample): TaskSample {
     const base = slot * TASK_WORDS;
     const times = slot * TIME_WORDS;
-    const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+    // CLOCK_MONOTONIC, the same in every thread; not the global `performance`, whose first use
+    // loads perf_hooks (~1.3 ms of the main thread, in the launch: the stage's LOOKUPs render).
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     for (;;) {
       const never = Atomics.load(this.taskTimes, times) === 0n;
       if (!never && BigInt(nowUs()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
