@@ -3,7 +3,9 @@
 // PID is any process in the cgroup to render for (a `sandbox run` workload). A worker renders each
 // view N times GAP_MS apart (every render a render-cache miss, as `bench procfs`'s spaced row) and
 // prints the median time of each step of procfs/view-handler.ts's render, plus the first render's.
-// --handler drives createViewHandler itself (open, read, read at EOF, release) and prints totals.
+// --handler drives createViewHandler itself (open, read, read at EOF, release) and prints totals;
+// --fresh renders each time as the first render in a new sandbox does (descriptors opened again,
+// a fresh ViewMemory and task scanner), the code already compiled by the first round.
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,9 @@ const NAMES: ViewName[] = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg', 'd
 interface Input {
   description: CgroupDescription;
   handler: boolean;
+  fresh: boolean;
+  /** Renders of each view back to back before the measured ones (the JIT warmed up). */
+  warm: number;
   n: number;
   gapMs: number;
 }
@@ -32,9 +37,9 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
   const data = createSharedViewData(1);
   const shared = new SharedViews(data);
   shared.resetSlot(0);
-  const cgroup = openDescribedCgroup(input.description);
-  const host = new KeptFiles();
-  const scanner = new TaskScanner();
+  let cgroup = openDescribedCgroup(input.description);
+  let host = new KeptFiles();
+  let scanner = new TaskScanner();
   const startedAtMs = Date.now() - 60_000;
   const out: Record<string, Record<string, { first: number; median: number }>> = {};
   for (const name of NAMES) {
@@ -46,6 +51,14 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       return t;
     };
     for (let i = 0; i < input.n; i++) KeptFiles.batch(() => {
+      if (input.fresh && i > 0) {
+        host.closeAll();
+        scanner.close();
+        cgroup = openDescribedCgroup(input.description);
+        host = new KeptFiles();
+        scanner = new TaskScanner();
+        shared.resetSlot(0);
+      }
       const t0 = performance.now();
       let t = t0;
       const nowMs = Date.now();
@@ -94,6 +107,15 @@ function handler(input: Input): Record<string, { first: number; median: number }
   const out: Record<string, { first: number; median: number }> = {};
   const buf = Buffer.alloc(128 << 10);
   const ctx = { interrupted: () => false } as never;
+  for (let w = 0; w < input.warm; w++) {
+    for (const name of NAMES) {
+      const nodeid = 64 + 1 + VIEWS.findIndex((v) => v.name === name);
+      const o = h.open(nodeid, 0, ctx) as { fh: number };
+      h.read(nodeid, o.fh, 0, buf.length, buf, ctx);
+      h.release(nodeid, o.fh);
+    }
+    sleep(11); // past the render cache's 10 ms
+  }
   for (const name of NAMES) {
     const nodeid = 64 + 1 + VIEWS.findIndex((v) => v.name === name);
     const times: number[] = [];
@@ -121,10 +143,12 @@ function leafOf(pid: number): CgroupDescription {
 if (isMainThread) {
   const args = process.argv.slice(2);
   const pid = Number(args[0]);
-  const rest = args.slice(1).filter((a) => a !== '--handler');
+  const rest = args.slice(1).filter((a) => !a.startsWith('--'));
   const input: Input = {
     description: leafOf(pid),
     handler: args.includes('--handler'),
+    fresh: args.includes('--fresh'),
+    warm: Number(args.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 0),
     n: Number(rest[0] ?? 100),
     gapMs: Number(rest[1] ?? 20),
   };
