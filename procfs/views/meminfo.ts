@@ -5,7 +5,7 @@
 // in such a sum must come from the cgroup: a host value there shows gigabytes of cache in a 256 MiB
 // sandbox.
 import type { MemoryStats } from '../../supervisor/cgroup/types.js';
-import { meminfoValue, parseMeminfo } from '../parse/meminfo.js';
+import { parseMeminfo } from '../parse/meminfo.js';
 import { replaceValue } from './columns.js';
 
 /** Bytes to kB as the kernel prints pages: K(x) = x << (PAGE_SHIFT - 10), so whole kB, rounded down. */
@@ -71,15 +71,34 @@ export function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, h
   return values;
 }
 
-/** Render /proc/meminfo for a cgroup from the host's text. */
+/** The value of the first line of `key` that parses (what meminfoValue gives), without parsing every line. */
+function hostValue(raws: readonly string[], key: string): number | undefined {
+  const label = `${key}:`;
+  for (const raw of raws) {
+    if (!raw.startsWith(label)) continue;
+    const line = parseMeminfo(raw).lines[0];
+    if (line?.key === key && line.value !== null) return line.value;
+  }
+  return undefined;
+}
+
+/**
+ * Render /proc/meminfo for a cgroup from the host's text. Only lines whose label names a
+ * virtualized key are parsed (the same line grammar as parse/meminfo.ts); the others are copied
+ * without a look at their numbers.
+ */
 export function renderMeminfo(hostText: string, mem: MemoryStats): string {
-  const info = parseMeminfo(hostText);
-  const hostTotal = meminfoValue(info, 'MemTotal') ?? Number.MAX_SAFE_INTEGER;
-  const values = meminfoValues(hostTotal, meminfoValue(info, 'SwapTotal') ?? 0, meminfoValue(info, 'Mlocked') ?? 0, mem);
-  const out = info.lines.map((line) => {
-    if (line.key === null || line.unit !== 'kB') return line.raw;
-    const value = values.get(line.key);
-    return value === undefined ? line.raw : replaceValue(line.raw, value);
-  });
-  return out.length === 0 ? '' : out.join('\n') + '\n';
+  const body = hostText.endsWith('\n') ? hostText.slice(0, -1) : hostText;
+  if (body === '') return '';
+  const raws = body.split('\n');
+  const hostTotal = hostValue(raws, 'MemTotal') ?? Number.MAX_SAFE_INTEGER;
+  const values = meminfoValues(hostTotal, hostValue(raws, 'SwapTotal') ?? 0, hostValue(raws, 'Mlocked') ?? 0, mem);
+  let out = '';
+  for (const raw of raws) {
+    const colon = raw.indexOf(':');
+    const value = colon > 0 ? values.get(raw.slice(0, colon)) : undefined;
+    const line = value === undefined ? null : parseMeminfo(raw).lines[0];
+    out += (line?.key != null && line.unit === 'kB' ? replaceValue(raw, value!) : raw) + '\n';
+  }
+  return out;
 }
