@@ -3,7 +3,9 @@
 // PID is any process in the cgroup to render for (a `sandbox run` workload). A worker renders each
 // view N times GAP_MS apart (every render a render-cache miss, as `bench procfs`'s spaced row) and
 // prints the median time of each step of procfs/view-handler.ts's render, plus the first render's.
-// --handler drives createViewHandler itself (open, read, read at EOF, release) and prints totals;
+// --handler drives createViewHandler itself (open, read, read at EOF, release) and prints totals,
+// with --baseline=DIST another build's handler (DIST: its dist directory) in alternation, in the
+// same worker (same JIT history and machine load);
 // --fresh renders each time as the first render in a new sandbox does (descriptors opened again,
 // a fresh ViewMemory and task scanner), the code already compiled by the first round.
 import { readFileSync } from 'node:fs';
@@ -26,6 +28,8 @@ interface Input {
   fresh: boolean;
   /** Renders of each view back to back before the measured ones (the JIT warmed up). */
   warm: number;
+  /** --baseline=DIST: another build's dist directory, whose handler --handler reads in alternation with this one's. */
+  baseline: string | null;
   n: number;
   gapMs: number;
 }
@@ -98,37 +102,61 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
   return out;
 }
 
-function handler(input: Input): Record<string, { first: number; median: number }> {
-  const data = createSharedViewData(1);
-  const shared = new SharedViews(data);
+/** What --handler needs of a build (this one's, or a baseline's loaded from its dist directory). */
+interface Build {
+  createViewHandler: typeof createViewHandler;
+  createSharedViewData: typeof createSharedViewData;
+  SharedViews: typeof SharedViews;
+  createOpenTable: typeof createOpenTable;
+  VIEWS: typeof VIEWS;
+}
+
+/** Load another build's handler modules from its dist directory. */
+async function loadBuild(dist: string): Promise<Build> {
+  const at = (p: string) => import(`${dist}/${p}`);
+  const [h, s, o, v] = await Promise.all([at('procfs/view-handler.js'), at('procfs/view-shared.js'), at('procfs/fuse/open-table.js'), at('procfs/views/index.js')]);
+  return { createViewHandler: h.createViewHandler, createSharedViewData: s.createSharedViewData, SharedViews: s.SharedViews, createOpenTable: o.createOpenTable, VIEWS: v.VIEWS };
+}
+
+/** One build's handler over the described cgroup, and a cat (OPEN, READ, READ at EOF, RELEASE) of a view through it. */
+function catter(input: Input, b: Build): (name: ViewName) => number {
+  const data = b.createSharedViewData(1);
+  const shared = new b.SharedViews(data);
   shared.resetSlot(0);
   shared.writeRegistry([{ id: 'bench', key: 1, slot: 0, cgroup: input.description, startedAtMs: Date.now() - 60_000, views: NAMES }]);
-  const h = createViewHandler({ shared: data, opens: createOpenTable(64, 1, 16 << 10), byTarget: false, mountedAtMs: Date.now(), maxOpenPerSandbox: 64 }, (line) => process.stderr.write(line));
-  const out: Record<string, { first: number; median: number }> = {};
+  const h = b.createViewHandler({ shared: data, opens: b.createOpenTable(64, 1, 16 << 10), byTarget: false, mountedAtMs: Date.now(), maxOpenPerSandbox: 64 }, (line) => process.stderr.write(line));
   const buf = Buffer.alloc(128 << 10);
   const ctx = { interrupted: () => false } as never;
+  return (name) => {
+    const nodeid = 64 + 1 + b.VIEWS.findIndex((v) => v.name === name);
+    const t0 = performance.now();
+    const o = h.open(nodeid, 0, ctx) as { fh: number };
+    const n = h.read(nodeid, o.fh, 0, buf.length, buf, ctx);
+    h.read(nodeid, o.fh, n, buf.length, buf, ctx);
+    h.release(nodeid, o.fh);
+    return (performance.now() - t0) * 1000;
+  };
+}
+
+/** --handler: cats of each view GAP_MS apart; with --baseline=DIST, this build's and the baseline's in alternation. */
+function handler(input: Input, baseline: Build | null): Record<string, Record<string, { first: number; median: number }>> {
+  const builds: Array<[string, (name: ViewName) => number]> = [['this', catter(input, { createViewHandler, createSharedViewData, SharedViews, createOpenTable, VIEWS })]];
+  if (baseline) builds.push(['baseline', catter(input, baseline)]);
   for (let w = 0; w < input.warm; w++) {
-    for (const name of NAMES) {
-      const nodeid = 64 + 1 + VIEWS.findIndex((v) => v.name === name);
-      const o = h.open(nodeid, 0, ctx) as { fh: number };
-      h.read(nodeid, o.fh, 0, buf.length, buf, ctx);
-      h.release(nodeid, o.fh);
-    }
+    for (const name of NAMES) for (const [, cat] of builds) cat(name);
     sleep(11); // past the render cache's 10 ms
   }
+  const out: Record<string, Record<string, { first: number; median: number }>> = {};
   for (const name of NAMES) {
-    const nodeid = 64 + 1 + VIEWS.findIndex((v) => v.name === name);
-    const times: number[] = [];
+    const times = new Map<string, number[]>(builds.map(([b]) => [b, []]));
     for (let i = 0; i < input.n; i++) {
-      const t0 = performance.now();
-      const o = h.open(nodeid, 0, ctx) as { fh: number };
-      const n = h.read(nodeid, o.fh, 0, buf.length, buf, ctx) as number;
-      h.read(nodeid, o.fh, n, buf.length, buf, ctx);
-      h.release(nodeid, o.fh);
-      times.push((performance.now() - t0) * 1000);
-      sleep(input.gapMs);
+      for (let k = 0; k < builds.length; k++) {
+        const [b, cat] = builds[(i + k) % builds.length]!;
+        times.get(b)!.push(cat(name));
+        sleep(input.gapMs);
+      }
     }
-    out[name] = { first: times[0]!, median: median(times.slice(1)) };
+    out[name] = Object.fromEntries([...times].map(([b, t]) => [b, { first: t[0]!, median: median(t.slice(1)) }]));
   }
   return out;
 }
@@ -149,6 +177,7 @@ if (isMainThread) {
     handler: args.includes('--handler'),
     fresh: args.includes('--fresh'),
     warm: Number(args.find((a) => a.startsWith('--warm='))?.slice('--warm='.length) ?? 0),
+    baseline: args.find((a) => a.startsWith('--baseline='))?.slice('--baseline='.length) ?? null,
     n: Number(rest[0] ?? 100),
     gapMs: Number(rest[1] ?? 20),
   };
@@ -160,5 +189,6 @@ if (isMainThread) {
   });
 } else {
   const input = workerData as Input;
-  parentPort!.postMessage(input.handler ? handler(input) : steps(input));
+  const baseline = input.baseline ? await loadBuild(input.baseline) : null;
+  parentPort!.postMessage(input.handler ? handler(input, baseline) : steps(input));
 }
