@@ -22,6 +22,12 @@ import { startViewDaemon, type BenchDaemon } from './view-daemon.js';
 import type { Row as TableRow, Section } from './table.js';
 
 const CLI = fileURLToPath(new URL('../supervisor/main.cjs', import.meta.url));
+/**
+ * Another build's CLI (SANDBOX_BENCH_BASELINE_CLI=/other/checkout/dist/supervisor/main.cjs): its
+ * sandboxes are read beside ours in the spaced and first-read rows, so a change to the render is
+ * measured before and after in the same run (as bench/launch.ts does for launch).
+ */
+const BASELINE_CLI = process.env.SANDBOX_BENCH_BASELINE_CLI ?? '';
 const READER = fileURLToPath(new URL('../native/view-reader', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./fuse-floor.js', import.meta.url));
 const FILES = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg'] as const;
@@ -69,8 +75,8 @@ interface Samples {
   cpuTicks: Record<Variant, Record<File, number>>;
   reads: Record<Variant, Record<File, number>>;
   throughput: Record<Variant, Record<File, number>>;
-  firstReadUs: Record<'ours' | 'lxcfs', Record<'meminfo' | 'stat', number[]>>;
-  spacedUs: Record<Variant, Record<File, number[]>>;
+  firstReadUs: Record<'ours' | 'lxcfs' | 'baseline', Record<'meminfo' | 'stat', number[]>>;
+  spacedUs: Record<Variant | 'baseline', Record<File, number[]>>;
   /** Render cache counts of the steady-state sandbox's supervisor, per view (null: it printed none). */
   cache: Record<string, { hits: number; misses: number }> | null;
   /** Per fleet (fleetLabel). */
@@ -133,8 +139,8 @@ class Reader {
  * Start the reader inside a new sandbox, with the peers' directory bound in read-only at the same
  * path (the host's /run, where it lives, is covered inside a sandbox), or on the host with null.
  */
-function startReader(peers: Peers | null, viewSocket = ''): Reader {
-  const args = peers === null ? [] : [CLI, 'run', '--cpu', '100%', '--mem', '512M', '-v', `${peers.dir}:${peers.dir}:ro`, '--', READER];
+function startReader(peers: Peers | null, viewSocket = '', cli = CLI): Reader {
+  const args = peers === null ? [] : [cli, 'run', '--cpu', '100%', '--mem', '512M', '-v', `${peers.dir}:${peers.dir}:ro`, '--', READER];
   // SANDBOX_PROCFS_SOCKET: the views of a running `sandbox procfs serve`, or (empty) the sandbox's own.
   const env = { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: viewSocket };
   const child = spawn(peers === null ? READER : process.execPath, args, { stdio: ['pipe', 'pipe', 'pipe'], env });
@@ -211,17 +217,20 @@ async function steadyState(plan: Plan, peers: Peers, samples: Samples): Promise<
 /** Reads SPACED_MS apart, each a render (its own sandbox: the steady one's cache counts stay its own). */
 async function spacedReads(plan: Plan, peers: Peers, samples: Samples): Promise<void> {
   const reader = startReader(peers);
+  const base = BASELINE_CLI ? startReader(peers, '', BASELINE_CLI) : null;
+  const variants: Array<Variant | 'baseline'> = base ? [...VARIANTS, 'baseline'] : [...VARIANTS];
+  const readerOf = (v: Variant | 'baseline'): Reader => (v === 'baseline' ? base! : reader);
   try {
-    for (const file of FILES) for (const v of VARIANTS) await reader.ask(`lat 5 ${pathOf(v, file, peers)}`); // warm-up
+    for (const file of FILES) for (const v of variants) await readerOf(v).ask(`lat 5 ${pathOf(v === 'baseline' ? 'ours' : v, file, peers)}`); // warm-up
     for (let i = 0; i < FILES.length; i++) {
       const file = FILES[i]!;
-      for (let k = 0; k < VARIANTS.length; k++) {
-        const v = VARIANTS[(i + k) % VARIANTS.length]!;
-        samples.spacedUs[v][file].push(...(await reader.ask(`spaced ${plan.spacedReads} ${SPACED_MS} ${pathOf(v, file, peers)}`)));
+      for (let k = 0; k < variants.length; k++) {
+        const v = variants[(i + k) % variants.length]!;
+        samples.spacedUs[v][file].push(...(await readerOf(v).ask(`spaced ${plan.spacedReads} ${SPACED_MS} ${pathOf(v === 'baseline' ? 'ours' : v, file, peers)}`)));
       }
     }
   } finally {
-    await reader.quit();
+    await Promise.all([reader.quit(), base?.quit()]);
   }
 }
 
@@ -287,6 +296,13 @@ async function firstReads(plan: Plan, peers: Peers, samples: Samples): Promise<v
     } finally {
       await reader.quit();
     }
+    if (!BASELINE_CLI) continue;
+    const base = startReader(peers, '', BASELINE_CLI);
+    try {
+      for (const file of ['meminfo', 'stat'] as const) samples.firstReadUs.baseline[file].push(...(await base.ask(`first ${pathOf('ours', file, peers)}`)));
+    } finally {
+      await base.quit();
+    }
   }
 }
 
@@ -312,6 +328,11 @@ function report(samples: Samples): Row[] {
   for (const file of FILES) {
     const heavy = HEAVY.has(file);
     ratioRow(`${file}: median latency, reads ${SPACED_MS} ms apart (every read renders)`, (v) => quantile(samples.spacedUs[v][file], 0.5), '', (r) => !heavy || r <= 0.5, heavy ? '<= 0.5' : '', us);
+    if (samples.spacedUs.baseline[file].length > 0) {
+      const b = quantile(samples.spacedUs.baseline[file], 0.5);
+      const l = quantile(samples.spacedUs.lxcfs[file], 0.5);
+      rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), heavy ? '<= 0.5' : '', !heavy || b / l <= 0.5 ? 'yes' : 'NO']);
+    }
   }
   for (const file of FILES) {
     ratioRow(`${file}: reads/s, 2 readers`, (v) => samples.throughput[v][file], '', (r) => r >= 2, '>= 2', (x) => x.toFixed(0));
@@ -335,6 +356,10 @@ function report(samples: Samples): Row[] {
     const o = quantile(samples.firstReadUs.ours[file], 0.5);
     const l = quantile(samples.firstReadUs.lxcfs[file], 0.5);
     rows.push([`${file}: first read in a new sandbox (median)`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 1 ms', o <= 1000 ? 'yes' : 'NO']);
+    if (samples.firstReadUs.baseline[file].length > 0) {
+      const b = quantile(samples.firstReadUs.baseline[file], 0.5);
+      rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), '<= 1 ms', b <= 1000 ? 'yes' : 'NO']);
+    }
   }
   return rows;
 }
@@ -363,8 +388,8 @@ export async function procfsBench(quick: boolean): Promise<Section> {
     cpuTicks: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
     reads: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
     throughput: { ours: perFile(() => 0), floor: perFile(() => 0), lxcfs: perFile(() => 0) },
-    firstReadUs: { ours: { meminfo: [], stat: [] }, lxcfs: { meminfo: [], stat: [] } },
-    spacedUs: { ours: perFile(() => []), floor: perFile(() => []), lxcfs: perFile(() => []) },
+    firstReadUs: { ours: { meminfo: [], stat: [] }, lxcfs: { meminfo: [], stat: [] }, baseline: { meminfo: [], stat: [] } },
+    spacedUs: { ours: perFile(() => []), floor: perFile(() => []), lxcfs: perFile(() => []), baseline: perFile(() => []) },
     cache: null,
     fleets: {},
   };
@@ -388,7 +413,7 @@ export async function procfsBench(quick: boolean): Promise<Section> {
   }
   const notes = [
     'The spread column holds the transport floor (procfs/fuse serving constant text, the mount options and open flags of the views) and the host file read by the same reader; ratio = ours / lxcfs.',
-    `Cache hits: the render cache (10 ms) of the steady-state sandbox's supervisor over its whole life (warm-up, latency blocks, the 2-reader throughput), per view: renders asked at offset 0 answered from the cache. Spaced reads: ${plan.spacedReads} per file and daemon, ${SPACED_MS} ms apart, in a sandbox of their own.`,
+    `Cache hits: the render cache (10 ms) of the steady-state sandbox's supervisor over its whole life (warm-up, latency blocks, the 2-reader throughput), per view: renders asked at offset 0 answered from the cache. Spaced reads: ${plan.spacedReads} per file and daemon, ${SPACED_MS} ms apart, in a sandbox of their own.${BASELINE_CLI ? ` Baseline build: ${BASELINE_CLI}, its own sandbox read in the same rotation.` : ''}`,
     `Fleets: N sandboxes at once, each reading every view ${plan.fleetReads} times per round, ${plan.fleetRounds} rounds alternating ours and lxcfs; server CPU = the N supervisors' ticks (a server per sandbox), the daemon's (one shared server: a \`sandbox procfs serve\` of the bench's own that every sandbox takes its views from), or lxcfs's, per read.`,
   ];
   return { title, peerName: 'lxcfs', rows: asTableRows(report(samples)), notes, raw: samples };

@@ -6,7 +6,7 @@
 // The daemon's reader-routed layout (lxcfs's: /proc/meminfo … at the top of the mount) is the
 // pseudo key READER_KEY: its files are rendered for the cgroup of the process that reads
 // (procfs/reader-views.ts), beside the registered sandboxes' directories.
-import { EMPTY_TASKS, sampleTasks } from './tasks.js';
+import { EMPTY_TASKS, TaskScanner, sampleTasks } from './tasks.js';
 import type { Entry, FuseHandler } from './fuse/handler.js';
 import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
 import { OpenTable, type OpenTableData } from './fuse/open-table.js';
@@ -63,6 +63,7 @@ interface Served {
   views: readonly ViewSpec[];
   cgroup: ReadOnlyCgroup | null;
   renders: RenderCache;
+  tasks: TaskScanner;
 }
 
 /** What one render reads and keeps: a sandbox's or a reader cgroup's. */
@@ -72,6 +73,8 @@ interface RenderState {
   cgroup: ReadOnlyCgroup;
   renders: RenderCache;
   startedAtMs: number;
+  /** A registered sandbox's scanner with its kept status files; null: scan afresh (a reader cgroup, which comes and goes). */
+  tasks: TaskScanner | null;
 }
 
 /** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
@@ -95,8 +98,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();
-    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache() });
-    for (const [key, s] of byKey) if (!next.has(key)) goneIds.set(key, s.reg.id);
+    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache(), tasks: new TaskScanner() });
+    for (const [key, s] of byKey) {
+      if (next.has(key)) continue;
+      goneIds.set(key, s.reg.id);
+      s.tasks.close();
+    }
     if (goneIds.size > 10_000) goneIds.clear();
     byKey = next;
     byId = new Map([...next.values()].map((s) => [s.reg.id, s]));
@@ -147,7 +154,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
 
   /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
   const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
-    const { cgroup, renders, slot, startedAtMs } = state;
+    const { cgroup, renders, slot, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
     const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
@@ -155,7 +162,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
     if (cached) return cached;
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
-    const tasks = spec.liveTasks ? shared.taskSample(slot, () => sampleTasks(cgroup.threads())) : EMPTY_TASKS;
+    const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
+    const tasks = spec.liveTasks ? shared.taskSample(slot, scan) : EMPTY_TASKS;
     const stats = readViewStats(cgroup, spec);
     const load = shared.load(slot);
     // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
@@ -167,17 +175,17 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     return content;
   };
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => {
+  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
       served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
-      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs }, spec, forRead);
+      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
       if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
       return hostFile(spec);
     }
-  };
+  });
 
   /** Render a view of the reader-routed layout for the cgroup of `pid` (the host's file for the host). */
   const renderForReader = (pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
@@ -186,7 +194,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
-      return renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs }, spec, forRead);
+      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
     } catch (err) {
       if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
       return hostFile(spec);

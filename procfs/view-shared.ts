@@ -1,7 +1,8 @@
 // What the view server's threads share (SharedArrayBuffers, handed to each worker at start): the
 // registry of served sandboxes (a seqlocked JSON text and its generation), each sandbox's load
 // averages (sampled on the main thread every 5 s), its ViewMemory (the counters /proc/stat and
-// /proc/uptime carry between renders, which must never run backwards whichever worker renders),
+// /proc/uptime carry between renders, which must never run backwards whichever worker renders; kept
+// as float64 words, read and written in place: docs/bench/2026-12-07-render-cost.md),
 // and which of its views already warned. A sandbox has a slot (reused) and a key (never reused:
 // node ids are made of it, and the kernel may cache them).
 import type { CgroupDescription } from './view-cgroup.js';
@@ -9,11 +10,22 @@ import type { LoadAverages } from './loadavg.js';
 import type { ViewMemory } from './views/index.js';
 import type { ViewName } from './views/index.js';
 import type { TaskSample } from './tasks.js';
+import type { CpuCounters } from './views/cpu-account.js';
 
 /** Bytes of the registry's JSON text per sandbox slot (a description is ~0.5-1 KiB). */
 const REGISTRY_BYTES_PER_SANDBOX = 4 << 10;
-/** Bytes of one sandbox's ViewMemory (JSON; ~60 bytes per visible and per host CPU). */
+/** Bytes of one sandbox's ViewMemory (float64 words: 8 + 3 per visible and 3 per host CPU, so up to ~1360 CPUs). */
 const MEMORY_BYTES = 32 << 10;
+/** Float64 words of a ViewMemory's fixed part (M_* below), before the per-CPU triples. */
+const M_FIXED = 8;
+const M_STARTED = 0;
+const M_LAST_NOW = 1;
+const M_UPTIME_IDLE = 2;
+const M_HAS_CPU = 3;
+const M_SEEN_USER = 4;
+const M_SEEN_SYSTEM = 5;
+const M_CPUS = 6;
+const M_PER_CPU = 7;
 
 /** Int32 words of one sandbox's task record: lock, running, blocked, threads, lastPid, scans, open files. */
 const TASK_WORDS = 8;
@@ -77,7 +89,7 @@ export class SharedViews {
   private readonly regBytes: Buffer;
   private readonly loads: Int32Array;
   private readonly memHeads: Int32Array;
-  private readonly memBytes: Buffer;
+  private readonly memWords: Float64Array;
   private readonly warned: Int32Array;
   private readonly tasks: Int32Array;
   private readonly taskTimes: BigInt64Array;
@@ -91,7 +103,7 @@ export class SharedViews {
     this.regBytes = Buffer.from(data.registry, 8);
     this.loads = new Int32Array(data.loads);
     this.memHeads = new Int32Array(data.memory);
-    this.memBytes = Buffer.from(data.memory);
+    this.memWords = new Float64Array(data.memory);
     this.warned = new Int32Array(data.warned);
   }
 
@@ -155,7 +167,9 @@ export class SharedViews {
   taskSample(slot: number, scan: () => TaskSample): TaskSample {
     const base = slot * TASK_WORDS;
     const times = slot * TIME_WORDS;
-    const nowUs = (): number => Math.round((performance.timeOrigin + performance.now()) * 1000);
+    // CLOCK_MONOTONIC, the same in every thread; not the global `performance`, whose first use
+    // loads perf_hooks (~1.3 ms of the main thread, in the launch: the stage's LOOKUPs render).
+    const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     for (;;) {
       const never = Atomics.load(this.taskTimes, times) === 0n;
       if (!never && BigInt(nowUs()) < Atomics.load(this.taskTimes, times + 1)) return this.storedTasks(base);
@@ -233,23 +247,22 @@ export class SharedViews {
 
   /**
    * Run `render` with the sandbox's ViewMemory, under the sandbox's lock: load it (or start it at
-   * startedAtMs, also when the stored one started elsewhen), let the render advance it, store it back. Dates and the per-CPU Map go through JSON.
+   * startedAtMs, also when the stored one started elsewhen), let the render advance it, store it
+   * back (when it fits: it always does below ~1360 CPUs; else the next render starts from the last
+   * stored). Every field is a JS number, so float64 words keep it exactly, the per-CPU Map in its order.
    */
   withMemory<T>(slot: number, startedAtMs: number, render: (memory: ViewMemory) => T): T {
     const head = this.memHead(slot);
     while (Atomics.compareExchange(this.memHeads, head, 0, 1) !== 0) Atomics.wait(this.memHeads, head, 1, 5);
     try {
-      const length = Atomics.load(this.memHeads, head + 1);
-      const from = slot * (8 + MEMORY_BYTES) + 8;
-      const stored = length === 0 ? null : decodeMemory(this.memBytes.toString('utf8', from, from + length));
+      const words = Atomics.load(this.memHeads, head + 1);
+      const from = (slot * (8 + MEMORY_BYTES) + 8) / 8;
+      const kept = words === 0 ? null : decodeMemory(this.memWords, from);
       // Another start (a reader cgroup read from another pid namespace, procfs/reader-views.ts) starts afresh.
-      const memory = stored !== null && stored.startedAtMs === startedAtMs ? stored : { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 };
+      const memory = kept !== null && kept.startedAtMs === startedAtMs ? kept : { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 };
       const result = render(memory);
-      const text = Buffer.from(encodeMemory(memory));
-      if (text.length <= MEMORY_BYTES) {
-        text.copy(this.memBytes, from);
-        Atomics.store(this.memHeads, head + 1, text.length);
-      }
+      const stored = encodeMemory(memory, this.memWords, from, MEMORY_BYTES / 8);
+      if (stored > 0) Atomics.store(this.memHeads, head + 1, stored);
       return result;
     } finally {
       Atomics.store(this.memHeads, head, 0);
@@ -258,11 +271,43 @@ export class SharedViews {
   }
 }
 
-function encodeMemory(m: ViewMemory): string {
-  return JSON.stringify({ ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: [...m.cpu.seenPerCpu] } });
+/** Write `m` at word `at` of `w` (at most `room` words); the words written, or 0 when it does not fit. */
+function encodeMemory(m: ViewMemory, w: Float64Array, at: number, room: number): number {
+  const cpu = m.cpu;
+  const words = M_FIXED + (cpu ? 3 * (cpu.cpus.length + cpu.seenPerCpu.size) : 0);
+  if (words > room) return 0;
+  w[at + M_STARTED] = m.startedAtMs;
+  w[at + M_LAST_NOW] = m.lastNowMs;
+  w[at + M_UPTIME_IDLE] = m.uptimeIdleSec;
+  w[at + M_HAS_CPU] = cpu ? 1 : 0;
+  if (!cpu) return words;
+  w[at + M_SEEN_USER] = cpu.seenUserUs;
+  w[at + M_SEEN_SYSTEM] = cpu.seenSystemUs;
+  w[at + M_CPUS] = cpu.cpus.length;
+  w[at + M_PER_CPU] = cpu.seenPerCpu.size;
+  let i = at + M_FIXED;
+  for (const c of cpu.cpus) {
+    w[i++] = c.userUs;
+    w[i++] = c.systemUs;
+    w[i++] = c.idleUs;
+  }
+  for (const [id, p] of cpu.seenPerCpu) {
+    w[i++] = id;
+    w[i++] = p.userUs;
+    w[i++] = p.systemUs;
+  }
+  return words;
 }
 
-function decodeMemory(text: string): ViewMemory {
-  const m = JSON.parse(text) as ViewMemory & { cpu: null | (Omit<NonNullable<ViewMemory['cpu']>, 'seenPerCpu'> & { seenPerCpu: Array<[number, { userUs: number; systemUs: number }]> }) };
-  return { ...m, cpu: m.cpu && { ...m.cpu, seenPerCpu: new Map(m.cpu.seenPerCpu) } };
+/** Read the ViewMemory encodeMemory wrote at word `at` of `w`. */
+function decodeMemory(w: Float64Array, at: number): ViewMemory {
+  const memory: ViewMemory = { startedAtMs: w[at + M_STARTED]!, lastNowMs: w[at + M_LAST_NOW]!, cpu: null, uptimeIdleSec: w[at + M_UPTIME_IDLE]! };
+  if (w[at + M_HAS_CPU] !== 1) return memory;
+  const cpus: CpuCounters[] = [];
+  const seenPerCpu = new Map<number, { userUs: number; systemUs: number }>();
+  let i = at + M_FIXED;
+  for (let n = w[at + M_CPUS]!; n > 0; n--, i += 3) cpus.push({ userUs: w[i]!, systemUs: w[i + 1]!, idleUs: w[i + 2]! });
+  for (let n = w[at + M_PER_CPU]!; n > 0; n--, i += 3) seenPerCpu.set(w[i]!, { userUs: w[i + 1]!, systemUs: w[i + 2]! });
+  memory.cpu = { cpus, seenUserUs: w[at + M_SEEN_USER]!, seenSystemUs: w[at + M_SEEN_SYSTEM]!, seenPerCpu };
+  return memory;
 }

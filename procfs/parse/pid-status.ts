@@ -26,3 +26,27 @@ export function taskState(status: Map<string, string>): string | null {
   const state = status.get('State');
   return state !== undefined && /^[A-Za-z] /.test(state) ? state.charAt(0) : null;
 }
+
+/** The value of the last "Key:" line of a status text, trimmed (what parsePidStatus(text).get(key) gives). */
+function statusValue(text: string, key: string): string | undefined {
+  const label = `${key}:`;
+  const at = text.lastIndexOf(`\n${label}`);
+  const start = at >= 0 ? at + 1 + label.length : text.startsWith(label) ? label.length : -1;
+  if (start < 0) return undefined;
+  const end = text.indexOf('\n', start);
+  return text.slice(start, end < 0 ? text.length : end).trim();
+}
+
+/**
+ * taskState and ownNamespacePid of one status text without building the map of every line: a
+ * task scan reads one status file per thread.
+ */
+export function statusStateAndPid(text: string): { state: string | null; nsPid: number | null } {
+  const state = statusValue(text, 'State');
+  const ns = statusValue(text, 'NSpid') ?? statusValue(text, 'Pid');
+  const last = ns?.split(/\s+/).pop();
+  return {
+    state: state !== undefined && /^[A-Za-z] /.test(state) ? state.charAt(0) : null,
+    nsPid: last !== undefined && /^\d+$/.test(last) ? Number(last) : null,
+  };
+}

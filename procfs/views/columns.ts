@@ -11,12 +11,18 @@ export const MEMINFO_VALUE_WIDTH = 8;
 export function replaceValue(raw: string, value: number, width = MEMINFO_VALUE_WIDTH): string {
   const m = /^([^\s:]+:)(\s*)(\d+)(.*)$/.exec(raw);
   if (!m) throw new Error(`not a "Key: value" line: "${raw}"`);
-  const key = m[1] as string;
-  const digits = (m[3] as string).length;
-  const end = key.length + (m[2] as string).length + digits;
+  return replaceMatched(raw, (m[1] as string).length, (m[2] as string).length, (m[3] as string).length, m[4] as string, value, width);
+}
+
+/**
+ * replaceValue of a line already split: the label with its colon (`labelLength` characters), then
+ * `spaces` blanks, `digits` digits and `rest` (" kB").
+ */
+export function replaceMatched(raw: string, labelLength: number, spaces: number, digits: number, rest: string, value: number, width = MEMINFO_VALUE_WIDTH): string {
+  const end = labelLength + spaces + digits;
   // The label ends where the padded number began: end − max(width, digits).
-  const labelEnd = Math.max(key.length + 1, end - Math.max(width, digits));
+  const labelEnd = Math.max(labelLength + 1, end - Math.max(width, digits));
   const label = raw.slice(0, labelEnd).padEnd(labelEnd, ' ');
   const text = String(Math.max(0, Math.floor(value)));
-  return label + text.padStart(width, ' ') + (m[4] as string);
+  return label + text.padStart(width, ' ') + rest;
 }

@@ -5,8 +5,7 @@
 // in such a sum must come from the cgroup: a host value there shows gigabytes of cache in a 256 MiB
 // sandbox.
 import type { MemoryStats } from '../../supervisor/cgroup/types.js';
-import { meminfoValue, parseMeminfo } from '../parse/meminfo.js';
-import { replaceValue } from './columns.js';
+import { replaceMatched } from './columns.js';
 
 /** Bytes to kB as the kernel prints pages: K(x) = x << (PAGE_SHIFT - 10), so whole kB, rounded down. */
 function kb(bytes: number): number {
@@ -47,11 +46,13 @@ export const MEMINFO_FROM_STAT: Readonly<Record<string, readonly string[]>> = {
   FileHugePages: ['file_thp'],
 };
 
+const FROM_STAT = Object.entries(MEMINFO_FROM_STAT);
+
 /** The kB values of every virtualized line, from the host's MemTotal/SwapTotal and the cgroup. */
 export function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, hostMlockedKb: number, mem: MemoryStats): Map<string, number> {
   const stat = (key: string): number => kb(mem.stat[key] ?? 0);
   const values = new Map<string, number>();
-  for (const [line, keys] of Object.entries(MEMINFO_FROM_STAT)) {
+  for (const [line, keys] of FROM_STAT) {
     values.set(line, keys.reduce((sum, key) => sum + stat(key), 0));
   }
   const memTotal = mem.limitBytes === null ? hostMemTotalKb : Math.min(kb(mem.limitBytes), hostMemTotalKb);
@@ -71,15 +72,39 @@ export function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, h
   return values;
 }
 
-/** Render /proc/meminfo for a cgroup from the host's text. */
+/** A meminfo line: parse/meminfo.ts's grammar (label, blanks, digits, optional " kB"). */
+const LINE = /^([^\s:]+):(\s*)(\d+)(?: (kB))?$/;
+
+/** The value of the first line of `key` that parses (what meminfoValue of parseMeminfo gives), looking at that key's lines only. */
+function hostValue(raws: readonly string[], key: string): number | undefined {
+  const label = `${key}:`;
+  for (const raw of raws) {
+    if (!raw.startsWith(label)) continue;
+    const m = LINE.exec(raw);
+    if (m) return Number(m[3]);
+  }
+  return undefined;
+}
+
+/**
+ * Render /proc/meminfo for a cgroup from the host's text. Only lines whose label names a
+ * virtualized key are matched against the line grammar (parse/meminfo.ts's), once each; the
+ * others are copied as they are. A render runs cold (reads seconds apart), where each line's
+ * regex match and object cost several times what they cost hot (docs/bench/2026-12-07-render-cost.md).
+ */
 export function renderMeminfo(hostText: string, mem: MemoryStats): string {
-  const info = parseMeminfo(hostText);
-  const hostTotal = meminfoValue(info, 'MemTotal') ?? Number.MAX_SAFE_INTEGER;
-  const values = meminfoValues(hostTotal, meminfoValue(info, 'SwapTotal') ?? 0, meminfoValue(info, 'Mlocked') ?? 0, mem);
-  const out = info.lines.map((line) => {
-    if (line.key === null || line.unit !== 'kB') return line.raw;
-    const value = values.get(line.key);
-    return value === undefined ? line.raw : replaceValue(line.raw, value);
-  });
-  return out.length === 0 ? '' : out.join('\n') + '\n';
+  const body = hostText.endsWith('\n') ? hostText.slice(0, -1) : hostText;
+  if (body === '') return '';
+  const raws = body.split('\n');
+  const hostTotal = hostValue(raws, 'MemTotal') ?? Number.MAX_SAFE_INTEGER;
+  const values = meminfoValues(hostTotal, hostValue(raws, 'SwapTotal') ?? 0, hostValue(raws, 'Mlocked') ?? 0, mem);
+  for (let i = 0; i < raws.length; i++) {
+    const raw = raws[i]!;
+    const colon = raw.indexOf(':');
+    const value = colon > 0 ? values.get(raw.slice(0, colon)) : undefined;
+    if (value === undefined) continue;
+    const m = LINE.exec(raw);
+    if (m && m[4] === 'kB') raws[i] = replaceMatched(raw, colon + 1, (m[2] as string).length, (m[3] as string).length, ' kB', value);
+  }
+  return raws.join('\n') + '\n';
 }

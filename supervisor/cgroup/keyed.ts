@@ -3,10 +3,19 @@
 // values where "max" means no limit). Keys are matched exactly, never by prefix or substring:
 // "file" must not match "file_mapped".
 
+/** A line as the kernel prints a flat keyed one: one key, one space, one integer (parseFlatKeyed's fast path). */
+const PLAIN_LINE = /^(\S+) (-?\d+)$/;
+
 /** Parse "key value" lines (memory.stat, cpu.stat, memory.oom_control…) into exact-key integers; non-numeric values are skipped. */
 export function parseFlatKeyed(text: string): Map<string, number> {
   const out = new Map<string, number>();
   for (const line of text.split('\n')) {
+    // The views parse memory.stat on every render: a plain line needs one match, not trim + split + test.
+    const plain = PLAIN_LINE.exec(line);
+    if (plain) {
+      out.set(plain[1]!, Number(plain[2]));
+      continue;
+    }
     const fields = line.trim().split(/\s+/);
     if (fields.length !== 2) continue;
     const [key, value] = fields as [string, string];

@@ -4,7 +4,7 @@ import { formatCpuinfo, parseCpuinfo, parseCpuinfoLine } from '../../../procfs/p
 import { parseLoadavg } from '../../../procfs/parse/loadavg.js';
 import { meminfoValue, parseMeminfo } from '../../../procfs/parse/meminfo.js';
 import { parsePidStat } from '../../../procfs/parse/pid-stat.js';
-import { ownNamespacePid, parsePidStatus, taskState } from '../../../procfs/parse/pid-status.js';
+import { ownNamespacePid, parsePidStatus, statusStateAndPid, taskState } from '../../../procfs/parse/pid-status.js';
 import { CPU_FIELDS, parseStat, statValue } from '../../../procfs/parse/stat.js';
 import { parseSwaps } from '../../../procfs/parse/swaps.js';
 import { parseUptime } from '../../../procfs/parse/uptime.js';
@@ -150,5 +150,23 @@ describe('parsePidStat and parsePidStatus', () => {
     expect(taskState(parsePidStatus('State:\tD (disk sleep)\n'))).toBe('D');
     expect(taskState(parsePidStatus('Name:\tx\n'))).toBeNull();
     expect(taskState(parsePidStatus('State:\t?\n'))).toBeNull();
+  });
+
+  it('statusStateAndPid agrees with taskState and ownNamespacePid of the whole map', () => {
+    const texts = [
+      hostFile('pid-status'),
+      hostFile('pidns-status'),
+      'Name:\tx\nPid:\t77\n',
+      'Name:\tx\n',
+      'State:\tD (disk sleep)\n',
+      'State:\t?\n',
+      'State:\tS (sleeping)\nNSpid:\t5\t6\nState:\tR (running)\nNSpid:\t7\t8',
+      'Name:\tState: R (x)\nState:\tZ (zombie)\nNSpid:\t12 x\n',
+      '',
+    ];
+    for (const text of texts) {
+      const map = parsePidStatus(text);
+      expect(statusStateAndPid(text), JSON.stringify(text)).toEqual({ state: taskState(map), nsPid: ownNamespacePid(map) });
+    }
   });
 });
