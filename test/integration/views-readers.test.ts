@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import { detectLayout } from '../../supervisor/cgroup/detect.js';
@@ -78,6 +78,7 @@ function childrenOf(pid: number): number[] {
 }
 
 describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
+  // (test/helpers/oci.ts starts and stops the daemon as a child process: this process never serves the mount it reads.)
   let daemon: Daemon | null = null;
   let a: CgroupManager;
   let b: CgroupManager;
@@ -111,10 +112,11 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     expect(left).toEqual([]);
   });
 
-  it("lists lxcfs's files at the top of the mount", () => {
+  it("lists lxcfs's files at the top of the mount, read-only", () => {
     expect(readdirSync(MNT)).toEqual(expect.arrayContaining(['proc', 'sys']));
     expect(readdirSync(`${MNT}/proc`)).toEqual(expect.arrayContaining(['cpuinfo', 'diskstats', 'loadavg', 'meminfo', 'stat', 'swaps', 'uptime']));
     expect(readdirSync(`${MNT}/sys/devices/system/cpu`)).toEqual(['online']);
+    expect(() => openSync(`${MNT}/proc/meminfo`, 'r+')).toThrow(expect.objectContaining({ code: 'EACCES' }));
     expect(existsSync(`${MNT}/proc/pressure`)).toBe(detectLayout(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8')).mode === 'v2' && existsSync('/proc/pressure/cpu'));
   });
 
