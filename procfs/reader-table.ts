@@ -89,6 +89,14 @@ export class ReaderTable {
     }
   }
 
+  /** The key of entry `ref` while it is live with that generation, else null. */
+  keyOf(ref: ReaderEntryRef): string | null {
+    if (!Number.isInteger(ref.index) || ref.index < 0 || ref.index >= this.data.entries) return null;
+    const from = ref.index * this.data.keyBytes;
+    const key = this.keys.toString('utf8', from, from + Atomics.load(this.meta, ref.index * WORDS + W_LEN));
+    return this.isLive(ref) ? key : null; // checked after the copy: a key freed meanwhile is not returned
+  }
+
   /** Live entries and their keys (the main thread's sweep). */
   live(): Array<ReaderEntryRef & { key: string }> {
     const out: Array<ReaderEntryRef & { key: string }> = [];

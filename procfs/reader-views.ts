@@ -1,17 +1,19 @@
 // The reader-routed layout's side of a view worker: which cgroup a request is answered for, from the
 // caller's pid the kernel puts in every FUSE request (fs/fuse/dev.c fuse_req_init_context: the pid
-// as seen from the server's pid namespace). One open + pread + close of /proc/<pid>/cgroup per
-// request at most (11 µs here), none for a pid looked up less than PID_CACHE_MS ago; the cgroup is
-// opened once per key and thread (procfs/reader-cgroup.ts), its shared state found through the
-// table (procfs/reader-table.ts).
+// as seen from the server's pid namespace). Looked up once per open, at OPEN: one pread of
+// /proc/<pid>/cgroup through a descriptor kept per pid (PidCgroupFiles), so a process that opens
+// again (a loop, a tool) costs no open(2). The open keeps the cgroup's table entry (procfs/view-handler.ts
+// open words), so its reads, on whichever worker, render for that cgroup without a lookup, and a
+// tool that keeps the file open and re-reads it (top, free -s) costs none. The cgroup is opened once
+// per key and worker (procfs/reader-cgroup.ts), its shared state found through the table
+// (procfs/reader-table.ts).
 //
 // A pid is only a name: the caller may exit and its pid be taken by another process between the
-// request and the read of /proc/<pid>/cgroup (or within PID_CACHE_MS of an earlier lookup). That
-// reader then gets one render of the other process's cgroup: figures it could not read otherwise
-// (another container's memory use and CPU time), for that one read. It cannot write anything (every
-// view is read-only, the cgroups are opened read-only: procfs/daemon/foreign-cgroup.ts), nor pick
-// whose figures it gets: it would have to exit and have its pid recycled to that cgroup within
-// microseconds. docs/views-daemon.md says more.
+// OPEN request and the read of /proc/<pid>/cgroup. That open then gets renders of the other
+// process's cgroup: figures it could not read otherwise (another container's memory use and CPU
+// time). It cannot write anything (every view is read-only, the cgroups are opened read-only:
+// procfs/daemon/foreign-cgroup.ts), nor pick whose figures it gets: it would have to exit and have
+// its pid recycled into that cgroup within microseconds. docs/views-daemon.md says more.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
 import type { CgroupMode } from '../supervisor/cgroup/types.js';
 import { openCgroupOf, type ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
@@ -34,9 +36,7 @@ export interface ReaderViewsData {
   bootMs: number;
 }
 
-/** How long a pid's cgroup text is reused: a getattr and the read of one `cat` share one lookup. */
-export const PID_CACHE_MS = 5;
-/** Pids and keys a thread remembers; past it the map starts over. */
+/** Texts and keys a thread remembers; past it the map starts over. */
 const MAX_REMEMBERED = 4096;
 
 /** One cgroup as a thread serves it. */
@@ -50,22 +50,71 @@ export interface ReaderCgroup {
 }
 
 const buffer = Buffer.allocUnsafe(8192);
+/** Descriptors of /proc/<pid>/cgroup a thread keeps; past it they are all closed. */
+const MAX_KEPT = 256;
 
-/** /proc/<pid>/cgroup's text, or null when the process is gone (or not in our pid namespace: pid 0). */
-function cgroupTextOf(pid: number): string | null {
-  if (pid <= 0) return null;
-  let fd: number;
-  try {
-    fd = openSync(`/proc/${pid}/cgroup`, 'r');
-  } catch {
-    return null;
+/**
+ * /proc/<pid>/cgroup read through descriptors kept per pid: a pread at offset 0 regenerates the
+ * text (fs/seq_file.c), 5 µs here against 12 µs for open + pread + close. Safe across pid reuse: a
+ * /proc/<pid> descriptor holds that process's struct pid, not the number, and once the process is
+ * gone every read fails with ESRCH (fs/proc/base.c proc_single_show: get_pid_task returns NULL), so
+ * a pid taken by a new process is opened afresh, never read through the old process's descriptor.
+ */
+export class PidCgroupFiles {
+  private readonly fds = new Map<number, number>();
+
+  constructor(private readonly procRoot = '/proc') {}
+
+  /** The text, or null when the process is gone (or not in our pid namespace: pid 0). */
+  read(pid: number): string | null {
+    if (pid <= 0) return null;
+    const kept = this.fds.get(pid);
+    if (kept !== undefined) {
+      const text = this.pread(kept);
+      if (text !== null) return text;
+      this.close(pid, kept); // that process is gone: the pid may be another's now
+    }
+    let fd: number;
+    try {
+      fd = openSync(`${this.procRoot}/${pid}/cgroup`, 'r');
+    } catch {
+      return null;
+    }
+    const text = this.pread(fd);
+    if (text === null) {
+      closeSync(fd);
+      return null;
+    }
+    if (this.fds.size >= MAX_KEPT) this.closeAll();
+    this.fds.set(pid, fd);
+    return text;
   }
-  try {
-    return buffer.toString('utf8', 0, readSync(fd, buffer, 0, buffer.length, 0));
-  } catch {
-    return null;
-  } finally {
-    closeSync(fd);
+
+  /** Descriptors kept now. */
+  get size(): number {
+    return this.fds.size;
+  }
+
+  closeAll(): void {
+    for (const [pid, fd] of this.fds) this.close(pid, fd);
+  }
+
+  private pread(fd: number): string | null {
+    try {
+      const n = readSync(fd, buffer, 0, buffer.length, 0);
+      return n > 0 ? buffer.toString('utf8', 0, n) : null;
+    } catch {
+      return null;
+    }
+  }
+
+  private close(pid: number, fd: number): void {
+    this.fds.delete(pid);
+    try {
+      closeSync(fd);
+    } catch {
+      // already closed
+    }
   }
 }
 
@@ -73,10 +122,12 @@ function cgroupTextOf(pid: number): string | null {
 export class ReaderViews {
   private readonly table: ReaderTable;
   private readonly reapers = new ReaperCache();
+  private readonly cgroupFiles = new PidCgroupFiles();
   private readonly mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
-  private readonly byPid = new Map<number, { text: string | null; atMs: number }>();
   /** By raw /proc/<pid>/cgroup text: the host, or a cgroup. */
   private readonly byText = new Map<string, 'host' | ReaderCgroup>();
+  /** By table entry index: the cgroup this thread opened for it. */
+  private readonly byIndex = new Map<number, ReaderCgroup>();
   private readonly warned = new Set<string>();
 
   constructor(
@@ -87,24 +138,37 @@ export class ReaderViews {
     this.table = new ReaderTable(data.table);
   }
 
-  /** The cgroup a request of `pid` is answered for, or 'host' (the host's files). */
-  resolve(pid: number, nowMs = performance.now()): 'host' | ReaderCgroup {
-    let seen = this.byPid.get(pid);
-    if (!seen || nowMs - seen.atMs >= PID_CACHE_MS) {
-      if (this.byPid.size >= MAX_REMEMBERED) this.byPid.clear();
-      seen = { text: cgroupTextOf(pid), atMs: nowMs };
-      this.byPid.set(pid, seen);
-    }
-    if (seen.text === null) return 'host';
-    const known = this.byText.get(seen.text);
+  /** The cgroup a request of `pid` is answered for, or 'host' (the host's files): one read of /proc/<pid>/cgroup. */
+  resolve(pid: number): 'host' | ReaderCgroup {
+    const text = this.cgroupFiles.read(pid);
+    if (text === null) return 'host';
+    const known = this.byText.get(text);
     if (known === 'host') return known;
     if (known && this.table.isLive(known.ref)) return known;
-    const resolved = this.open(seen.text, known?.cgroup ?? null);
+    const resolved = this.open(text, known?.cgroup ?? null);
     if (resolved !== null) {
       if (this.byText.size >= MAX_REMEMBERED) this.byText.clear();
-      this.byText.set(seen.text, resolved);
+      this.byText.set(text, resolved);
+      if (resolved !== 'host') this.byIndex.set(resolved.ref.index, resolved);
     }
     return resolved ?? 'host';
+  }
+
+  /** The cgroup of table entry `ref` (an open's), or null once that entry is gone or reused. */
+  entry(ref: ReaderEntryRef): ReaderCgroup | null {
+    const known = this.byIndex.get(ref.index);
+    if (known && known.ref.gen === ref.gen && this.table.isLive(ref)) return known;
+    const key = this.table.keyOf(ref);
+    if (key === null) return null;
+    let cgroup: ReadOnlyCgroup;
+    try {
+      cgroup = openCgroupOf(key, this.mountinfo, 'a reader');
+    } catch {
+      return null; // opened by the worker that claimed it, so only a cgroup gone meanwhile fails here
+    }
+    const opened = { key, ref, slot: this.data.slotBase + ref.index, cgroup, renders: new RenderCache() };
+    this.byIndex.set(ref.index, opened);
+    return opened;
   }
 
   /** Epoch ms the container of `pid` started at (its pid namespace's init), or null (host uptime). */
@@ -113,7 +177,12 @@ export class ReaderViews {
     return ticks === null ? null : this.data.bootMs + (ticks * 1000) / USER_HZ;
   }
 
-  /** Which cgroup a text names; null when it can't be served now (the table is full: try again next read). */
+  /** Whether an entry counted in an open is still the one it was (for the open's release). */
+  isLive(ref: ReaderEntryRef): boolean {
+    return this.table.isLive(ref);
+  }
+
+  /** Which cgroup a text names; null when it can't be served now (the table is full: try again next open). */
   private open(text: string, reopened: ReadOnlyCgroup | null): 'host' | ReaderCgroup | null {
     const key = readerCgroupKey(text, this.data.mode);
     if (key === null || isHostReader(key, this.data.hostKeys)) return 'host';
@@ -137,10 +206,5 @@ export class ReaderViews {
     if (this.warned.size >= MAX_REMEMBERED) this.warned.clear();
     this.warned.add(what);
     this.warn(line);
-  }
-
-  /** Whether an entry counted in an open is still the one it was (for the open's release). */
-  isLive(ref: ReaderEntryRef): boolean {
-    return this.table.isLive(ref);
   }
 }

@@ -16,7 +16,7 @@ import { RenderCache } from './render-cache.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
 import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
-import { ReaderViews, type ReaderViewsData } from './reader-views.js';
+import { ReaderViews, type ReaderCgroup, type ReaderViewsData } from './reader-views.js';
 import { VIEWS, createViewMemory, readViewStats, renderView, type ViewName, type ViewSpec } from './views/index.js';
 
 /** What each view worker gets. */
@@ -187,10 +187,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     }
   });
 
-  /** Render a view of the reader-routed layout for the cgroup of `pid` (the host's file for the host). */
-  const renderForReader = (pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
-    const reader = readers!.resolve(pid);
-    if (reader === 'host') return hostFile(spec);
+  /** Render a view of the reader-routed layout for the cgroup an open was resolved to (null: the host's file); `pid` reads now. */
+  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
+    if (reader === null) return hostFile(spec);
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
@@ -201,12 +200,23 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     }
   };
 
-  /** A view's text for this request: the sandbox's, or the reading process's cgroup's. */
-  const textOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec, pid: number, forRead: boolean): Buffer =>
-    node.reader ? renderForReader(pid, spec, forRead) : render(node.key, node.served, spec, forRead);
+  /**
+   * The size a view file reports: its text's, rounded up to a page (viewFileSize). The reader-routed
+   * files report the host file's plus a page, with no lookup of the caller: a container's text is
+   * never much longer than the host's (fewer CPUs, smaller figures), and a size above the text only
+   * means one short read more (which trims i_size: procfs/fs.ts).
+   */
+  const sizeOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec): number =>
+    node.reader ? viewFileSize(hostFile(spec).length + PAGE) : viewFileSize(render(node.key, node.served, spec, false).length);
+
+  /** The cgroup a reader-routed open counted in (words 1 and 2), or null for the host or an entry gone since. */
+  const openedFor = (fh: number): ReaderCgroup | null => {
+    const counted = opens.word(fh, 1) - 1;
+    return counted < 0 ? null : readers!.entry({ index: counted - data.reader!.slotBase, gen: opens.word(fh, 2) });
+  };
 
   return {
-    lookup(parent, name, ctx): Entry | number {
+    lookup(parent, name): Entry | number {
       sync();
       if (parent === ROOT) {
         if (readerTop.includes(name)) {
@@ -222,18 +232,18 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (!child) return -Errno.ENOENT;
       if (child.spec) {
         const id = fileId(node.key, child.spec);
-        return { nodeid: id, attr: attr(id, FILE_MODE, viewFileSize(textOf(node, child.spec, ctx.pid, false).length)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+        return { nodeid: id, attr: attr(id, FILE_MODE, sizeOf(node, child.spec)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
       }
       const id = dirId(node.key, child.path);
       return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
     },
-    getattr(nodeid, ctx) {
+    getattr(nodeid) {
       sync();
       if (nodeid === ROOT) return { attr: attr(ROOT, DIR_MODE, 0), ttlMs: ATTR_MS };
       const node = decode(nodeid);
       if (!node || (!node.served && !node.reader)) return -Errno.ENOENT;
       if (!node.spec) return { attr: attr(nodeid, DIR_MODE, 0), ttlMs: ATTR_MS };
-      return { attr: attr(nodeid, FILE_MODE, viewFileSize(textOf(node, node.spec, ctx.pid, false).length)), ttlMs: ATTR_MS };
+      return { attr: attr(nodeid, FILE_MODE, sizeOf(node, node.spec)), ttlMs: ATTR_MS };
     },
     open(nodeid, flags, ctx) {
       sync();
@@ -243,6 +253,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       // EMFILE, the one errno of a refused open: the sandbox (or the reader's cgroup) holds its cap
       // of view files, or the server's table (every sandbox's opens) is full. Each open costs
       // 330-580 bytes here. The host's readers of the reader-routed layout have no cap but the table.
+      // A reader-routed open is resolved here, once: its reads render for this cgroup (words 1 and 2).
       const reader = node.reader ? readers!.resolve(ctx.pid) : null;
       const counted = reader === null ? node.served!.reg.slot : reader === 'host' ? -1 : reader.slot;
       if (counted >= 0 && !shared.claimOpen(counted, data.maxOpenPerSandbox)) return -Errno.EMFILE;
@@ -261,8 +272,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       let text = offset === 0 ? null : (opens.getBytes(fh) ?? local.get(fh) ?? null);
       if (text === null) {
         // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
-        // The reader-routed layout renders for whoever reads now (a descriptor passed on is read as the reader's).
-        text = textOf(node, node.spec, ctx.pid, true);
+        // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
+        text = node.reader ? renderForReader(openedFor(fh), ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
         if (opens.setBytes(fh, text)) local.delete(fh);
         else local.set(fh, text);
       }

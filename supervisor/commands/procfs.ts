@@ -5,13 +5,19 @@ import { text } from 'node:stream/consumers';
 import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runOciHook } from '../../procfs/daemon/oci-hook.js';
-import { DEFAULT_MOUNT, DEFAULT_SOCKET, serveProcfs } from '../../procfs/daemon/serve.js';
+import { DEFAULT_MOUNT, DEFAULT_SOCKET, LXCFS_DIR, serveProcfs } from '../../procfs/daemon/serve.js';
 import { requireRoot } from './root.js';
 
 const SERVE_EXAMPLES = `
 Examples:
   sandbox procfs serve                     # views at ${DEFAULT_MOUNT}, API at ${DEFAULT_SOCKET}
   sandbox procfs serve --mount /run/v/mnt --socket /run/v/api.sock
+  sandbox procfs serve --mount ${LXCFS_DIR}      # where lxcfs recipes look (refused if something is mounted there)
+
+DIR/proc/meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats and DIR/sys/devices/system/cpu/online
+(lxcfs's layout; DIR/proc/pressure/* on cgroup v2) answer each reader for its own cgroup: bind them
+into a container (docker run -v DIR/proc/meminfo:/proc/meminfo:ro …), no registration needed.
+Containers registered by the OCI hook are served under DIR/<container-id>/ as well.
 
 Runs in the foreground until SIGTERM or SIGINT, then unmounts. Registrations survive a restart:
 the next start binds fresh views into every registered container that still runs.`;
@@ -35,8 +41,8 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
   const procfs = program.command('procfs').description('the /proc views daemon for runc/crun containers');
   procfs
     .command('serve')
-    .description('serve /proc views for registered containers (foreground, until SIGTERM/SIGINT)')
-    .option('--mount <dir>', 'FUSE mountpoint: views at DIR/<container-id>/proc/meminfo …', DEFAULT_MOUNT)
+    .description("serve /proc views: lxcfs's layout for every reader's own cgroup, and registered containers (foreground, until SIGTERM/SIGINT)")
+    .option('--mount <dir>', `FUSE mountpoint: DIR/proc/meminfo … (lxcfs's layout), DIR/<container-id>/proc/meminfo …; ${LXCFS_DIR} for lxcfs's recipes`, DEFAULT_MOUNT)
     .option('--socket <path>', 'the registration API (JSON lines, mode 0600)', DEFAULT_SOCKET)
     .addHelpText('after', SERVE_EXAMPLES)
     .action(async (flags: { mount: string; socket: string }) => {

@@ -38,6 +38,17 @@ describe('ReaderTable', () => {
     expect(worker.isLive(reused)).toBe(true);
   });
 
+  it("gives an entry's key to another thread while it holds that generation (an open's reads on another worker)", () => {
+    const data = createReaderTable(2);
+    const claimer = new ReaderTable(data);
+    const other = new ReaderTable(data);
+    const ref = claimer.findOrClaim('0::/c', () => undefined)!;
+    expect(other.keyOf(ref)).toBe('0::/c');
+    claimer.free(ref);
+    expect(other.keyOf(ref)).toBeNull();
+    expect(other.keyOf({ index: 7, gen: 1 })).toBeNull();
+  });
+
   it('returns null when every entry is taken or the key is longer than an entry holds', () => {
     const t = new ReaderTable(createReaderTable(2, 16));
     expect(t.findOrClaim('0::/one', () => undefined)).not.toBeNull();
