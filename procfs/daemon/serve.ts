@@ -5,7 +5,10 @@
 // (<mount>/<container-id>/proc/meminfo), registered through a JSON-lines API on a root-only Unix
 // socket (protocol.ts) by `sandbox oci-hook`. Ids that would shadow the top layout are refused.
 //
-// Restarts: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
+// Restarts under the keeper (keeper.ts, the CLI's default) keep the FUSE connection: this process
+// is the keeper's child, serving a descriptor the keeper mounted and holds; a successor restores the
+// registrations with their node-id keys and binds nothing (every bind still reaches the connection).
+// Restarts of the whole daemon: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
 // (its /dev/fuse descriptor closed: fs/fuse/dev.c fuse_dev_release aborts the connection), so every
 // view bound in a container answers ENOTCONN. On start the daemon mounts afresh and, for every
 // registered container whose init still lives, detaches the dead binds and binds the new views in
@@ -23,7 +26,8 @@ import { bindViews } from './bind.js';
 import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
 import { parseRequest, type RegisterRequest, type Reply, type ServedView } from './protocol.js';
-import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
+import { loadKeyFloor, loadRegistrations, saveRegistrations, type Registration } from './registry.js';
+import type { KeeperLink } from './keeper-link.js';
 import { cgroupViewSpec } from '../view-source.js';
 import { hostBootMs } from './source.js';
 import { isNamespaceInit, peerCred, peerIsHostRoot, pidNamespaceOf } from '../../supervisor/peer.js';
@@ -44,8 +48,13 @@ export interface ServeOptions {
   socketPath: string;
   /** One line per event (register, unregister, restore) — stderr in the CLI. */
   log: (line: string) => void;
-  /** Resolves when the daemon should stop (the CLI: SIGTERM or SIGINT). */
-  stop: Promise<void>;
+  /**
+   * Resolves when the daemon should stop (the CLI: SIGTERM or SIGINT); 'leave': stop serving but
+   * leave the mount to the keeper (a successor serves it, or the keeper ends it).
+   */
+  stop: Promise<void | 'leave' | 'end'>;
+  /** Serve the connection the keeper mounted (keeper-link.ts); absent: open and mount our own. */
+  keeper?: KeeperLink | null;
 }
 
 /** The registrations file: next to the socket. */
@@ -96,13 +105,13 @@ class Daemon {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Serve a container's views (without binding); returns its cgroup's views. */
-  private serve(id: string, pid: number, startTicks: number, targets: string[] | null): readonly ViewSpec[] {
+  /** Serve a container's views (without binding), with its earlier node-id key if it had one; returns its cgroup's views. */
+  private serve(id: string, pid: number, startTicks: number, targets: string[] | null, key?: number): readonly ViewSpec[] {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    this.server.register(id, cgroupViewSpec(cgroup, this.bootMs), views);
-    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop: () => undefined });
+    this.server.register(id, cgroupViewSpec(cgroup, this.bootMs), views, key);
+    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target), key: this.server.keyOf(id)! }, stop: () => undefined });
     return views;
   }
 
@@ -117,7 +126,8 @@ class Daemon {
 
   private persist(): Promise<void> {
     const list = [...this.entries.values()].map((e) => e.reg);
-    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
+    const nextKey = this.server.keyFloor();
+    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list, nextKey)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
     return this.saving;
   }
 
@@ -181,15 +191,20 @@ class Daemon {
     return { ok: true, containers: visible.map((e) => ({ id: e.reg.id, pid: e.reg.pid })) };
   }
 
-  /** Serve and re-bind every persisted registration whose process still lives. */
-  async restore(saved: readonly Registration[]): Promise<void> {
+  /**
+   * Serve and re-bind every persisted registration whose process still lives. `bind` false: the
+   * connection outlived the last server (the keeper's), so every bind still reaches it, under the
+   * same node ids (the same keys): nothing to bind.
+   */
+  async restore(saved: readonly Registration[], bind = true): Promise<void> {
     const t0 = performance.now();
     await Promise.all(
       saved.map(async (reg) => {
         if ((await processStartTicks(reg.pid)) !== reg.startTicks) return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
         if (RESERVED_IDS.includes(reg.id)) return this.log(`dropped ${reg.id}: the id is reserved for the reader-routed layout`);
         try {
-          this.serve(reg.id, reg.pid, reg.startTicks, reg.targets);
+          this.serve(reg.id, reg.pid, reg.startTicks, reg.targets, reg.key);
+          if (!bind) return this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views kept: the connection lived on)`);
           // The container has pivoted by now: its targets are paths under its own root.
           await bindViews(reg.pid, this.served(reg.id, reg.targets, ''));
           this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views re-bound)`);
@@ -208,6 +223,11 @@ class Daemon {
     for (const e of [...this.entries.values()]) {
       if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks) await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
     }
+  }
+
+  /** Wait for the registrations file's last write. */
+  flush(): Promise<void> {
+    return this.saving;
   }
 
   /** Stop every sampler (the views go with the unmount). */
@@ -290,29 +310,49 @@ function clearDeadMount(dir: string): void {
   if (fstype !== null) throw new SandboxError(`procfs serve: --mount ${dir}: ${fstype} is already mounted there${dir === LXCFS_DIR ? ' (lxcfs?)' : ''}; stop what serves it or choose another --mount`);
 }
 
-/** Run the daemon until opts.stop resolves; returns the exit code. */
-export async function serveProcfs(opts: ServeOptions): Promise<number> {
-  const { mountDir, socketPath, log } = opts;
-  if (existsSync(socketPath)) {
-    const live = await ask(socketPath, { op: 'list' }, 2000).then(
-      () => true,
-      () => false,
-    );
-    if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
-    await unlink(socketPath);
-  }
+/** Refuse a socket another daemon answers on (a dead one's file is removed). */
+async function claimSocket(socketPath: string): Promise<void> {
+  if (!existsSync(socketPath)) return;
+  const live = await ask(socketPath, { op: 'list' }, 2000).then(
+    () => true,
+    () => false,
+  );
+  if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
+  await unlink(socketPath);
+}
+
+/** Check the socket and the mountpoint and make their directories (before anything is mounted: a refusal leaves nothing). */
+export async function prepareServe(mountDir: string, socketPath: string): Promise<void> {
+  await claimSocket(socketPath);
   clearDeadMount(mountDir); // first: a refused --mount leaves nothing behind
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   await mkdir(mountDir, { recursive: true, mode: 0o755 });
-  const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true });
-  await server.mount().catch((err) => {
-    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
-  });
+}
+
+/** Run the daemon until opts.stop resolves; returns the exit code. */
+export async function serveProcfs(opts: ServeOptions): Promise<number> {
+  const { mountDir, socketPath, log } = opts;
+  const keeper = opts.keeper ?? null;
+  if (!keeper) await prepareServe(mountDir, socketPath);
+  const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true, handleEpoch: keeper?.epoch ?? 0 });
   const statePath = registryPath(socketPath);
   const daemon = new Daemon(server, statePath, log);
+  // A successor reads requests only once its predecessor has stopped (the keeper's "go"), and
+  // knows every registration by then, under its key: the kernel's cached ids mean the same.
+  const restoreBefore = keeper !== null && !keeper.fresh;
+  const readFrom = keeper?.go.then(async () => {
+    server.keyFloor(loadKeyFloor(statePath));
+    if (restoreBefore) await daemon.restore(loadRegistrations(statePath, log), false);
+  });
+  await server.mount(keeper ? { fd: keeper.fd, init: keeper.init, readFrom: readFrom!, onPrepared: keeper.prepared } : undefined).catch((err) => {
+    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
+  });
+  if (keeper && !keeper.init) keeper.initialized(server.fuseInit()!);
   let listener: Server | null = null;
+  let mode: void | 'leave' | 'end' = undefined;
   try {
-    await daemon.restore(loadRegistrations(statePath, log));
+    if (!restoreBefore) await daemon.restore(loadRegistrations(statePath, log));
+    if (keeper) await claimSocket(socketPath); // a crashed predecessor's file
     listener = createServer((sock) => handleClient(sock, daemon));
     listener.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
@@ -327,14 +367,16 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     await chmod(socketPath, 0o600);
     log(`serving views at ${mountDir}, API at ${socketPath}`);
     const sweeper = setInterval(() => void daemon.sweep(), SWEEP_MS);
-    await opts.stop;
+    mode = await opts.stop;
     clearInterval(sweeper);
     return 0;
   } finally {
     if (listener) await new Promise<void>((resolve) => listener!.close(() => resolve()));
     await unlink(socketPath).catch(() => undefined);
     daemon.close();
-    await server.unmount();
-    log('stopped');
+    await daemon.flush();
+    await server.unmount(mode === 'leave' ? 'leave' : 'end');
+    keeper?.left();
+    log(mode === 'leave' ? 'stopped serving (the keeper holds the connection)' : 'stopped');
   }
 }
