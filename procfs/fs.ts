@@ -30,10 +30,10 @@
 // thread also keeps the registry and samples the load averages; it never touches the mount
 // synchronously. Kernel reads in a render are synchronous preads of procfs and cgroupfs text
 // (supervisor/kept-files.ts says why and what they cost).
-import { FuseConnectionEnded, FuseServer } from './fuse/server.js';
+import { FuseConnectionEnded, FuseServer, type FuseInit, type InheritedConnection } from './fuse/server.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { createOpenTable } from './fuse/open-table.js';
-import { OPEN_WORDS, createViewHandler } from './view-handler.js';
+import { OPEN_WORDS, READER_KEY, createViewHandler } from './view-handler.js';
 import { detectLayout } from '../supervisor/cgroup/detect.js';
 import { parseUptime } from './parse/uptime.js';
 import { readerCgroupKey } from './reader-cgroup.js';
@@ -90,7 +90,19 @@ export interface ViewServerOptions {
   readerRouted?: boolean;
   /** With readerRouted: reader cgroups whose state is kept at once (default 1024); newer ones get the host files. */
   maxReaderCgroups?: number;
+  /**
+   * Which server of one connection this is (the keeper counts them from 1; default 0): file
+   * handles carry it, so a handle an earlier server gave out is known as one (view-handler.ts).
+   */
+  handleEpoch?: number;
 }
+
+/**
+ * How the views are mounted (also by the daemon's keeper, procfs/daemon/keeper.ts). Read-write, as
+ * the fuse-native mount was: a write open gets the views' EACCES, not EROFS (one GETATTR per cat
+ * more: mount.ts readOnly says why).
+ */
+export const VIEW_MOUNT = { fsname: 'sandbox-views', subtype: 'sandbox', readOnly: false } as const;
 
 /** View files one sandbox may hold open by default: top keeps 5 open, the abuse test 200. */
 const MAX_OPEN_PER_SANDBOX = 256;
@@ -146,18 +158,35 @@ export class ViewServer {
     return `${this.mountpoint}/${id}${spec.target}`;
   }
 
+  /** The node-id key of a served sandbox (persisted so a successor keeps the ids), or null. */
+  keyOf(id: string): number | null {
+    return this.entries.get(id)?.reg.key ?? null;
+  }
+
+  /** Keys below this were given out (persisted so a successor never reuses one); raise it with a persisted floor. */
+  keyFloor(floor?: number): number {
+    if (floor !== undefined && Number.isSafeInteger(floor) && floor > this.nextKey && floor < READER_KEY) this.nextKey = floor;
+    return this.nextKey;
+  }
+
   /** Ids of the sandboxes served now. */
   ids(): string[] {
     return [...this.entries.keys()];
   }
 
-  /** Start serving a sandbox's views (all of VIEWS unless a subset is given) and sampling its load. */
-  register(id: string, spec: SandboxViewSpec, views: readonly ViewSpec[] = VIEWS): void {
+  /**
+   * Start serving a sandbox's views (all of VIEWS unless a subset is given) and sampling its load.
+   * `key`: the node-id key an earlier server of this connection gave it (the kernel still caches
+   * those ids); default a fresh one.
+   */
+  register(id: string, spec: SandboxViewSpec, views: readonly ViewSpec[] = VIEWS, key?: number): void {
     this.unregister(id);
+    if (key !== undefined && (!Number.isSafeInteger(key) || key < 1 || key >= READER_KEY || [...this.entries.values()].some((e) => e.reg.key === key))) throw new Error(`views: key ${key} of ${id} is invalid or taken`);
     const slot = this.freeSlots.pop();
     if (slot === undefined) throw new Error(`views: ${this.maxSandboxes} sandboxes are served already`);
     this.shared.resetSlot(slot);
-    const reg: Registered = { id, key: this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
+    if (key !== undefined) this.nextKey = Math.max(this.nextKey, key + 1);
+    const reg: Registered = { id, key: key ?? this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
     const cgroup = openDescribedCgroup(spec.cgroup);
     // The load's samples are the views' task samples: at most one scan for both (SharedViews.taskSample).
     const sampler = new LoadSampler(() => this.shared.taskSample(slot, () => sampleTasks(cgroup.threads())), { onFold: (load) => this.shared.setLoad(slot, load) });
@@ -200,9 +229,13 @@ export class ViewServer {
     this.shared.writeRegistry([...this.entries.values()].map((e) => e.reg));
   }
 
-  /** Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is answered. */
-  async mount(): Promise<void> {
-    const handlerData: ViewHandlerData = { shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+  /**
+   * Mount the filesystem (the mountpoint directory must exist); resolves when the kernel's INIT is
+   * answered. With `connection`: serve a connection the keeper mounted (procfs/daemon/keeper.ts).
+   */
+  async mount(connection?: InheritedConnection): Promise<void> {
+    const handlerData: ViewHandlerData = {
+      handleEpoch: this.options.handleEpoch ?? 0, shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
     if (this.readerTable) {
       handlerData.reader = readerViewsData(this.readerTable, this.maxSandboxes);
       this.readerLoads = new ReaderLoads(this.readerTable, this.shared, this.maxSandboxes);
@@ -210,11 +243,8 @@ export class ViewServer {
     }
     this.fuse = await FuseServer.start({
       mountpoint: this.mountpoint,
-      fsname: 'sandbox-views',
-      subtype: 'sandbox',
-      // Read-write, as the fuse-native mount was: a write open gets the views' EACCES, not EROFS
-      // (one GETATTR per cat more: mount.ts readOnly says why).
-      readOnly: false,
+      ...(connection ? { connection } : {}),
+      ...VIEW_MOUNT,
       workers: this.options.lazyWorkers ? 0 : (this.options.workers ?? 2),
       workerFile: workerFile(),
       handlerData,
@@ -238,19 +268,24 @@ export class ViewServer {
     return this.fuse?.workerCount() ?? 0;
   }
 
+  /** What INIT settled (null before it was answered or when not mounted). */
+  fuseInit(): FuseInit | null {
+    return this.fuse?.init() ?? null;
+  }
+
   /** The transport's counters (requests per opcode, errors), or null when not mounted. */
   counters(): FuseCounters | null {
     return this.fuse?.counters() ?? null;
   }
 
-  /** Stop the workers and unmount (procfs/fuse/server.ts stop); every sampler stops too. */
-  async unmount(): Promise<void> {
+  /** Stop the workers and unmount (procfs/fuse/server.ts stop; `leave`: keep the mount for a successor); every sampler stops too. */
+  async unmount(mode: 'end' | 'leave' = 'end'): Promise<void> {
     if (this.workersTimer) clearTimeout(this.workersTimer);
     for (const e of this.entries.values()) e.sampler.stop();
     this.readerLoads?.stop();
     const fuse = this.fuse;
     this.fuse = null;
-    await fuse?.stop();
+    await fuse?.stop(mode);
   }
 }
 

@@ -27,6 +27,8 @@ export interface ViewHandlerData {
   mountedAtMs: number;
   /** View files one sandbox may hold open at once; the open past it gets EMFILE. */
   maxOpenPerSandbox: number;
+  /** Which server of the connection this is (ViewServerOptions.handleEpoch): file handles carry it. */
+  handleEpoch?: number;
   /** The reader-routed layout at the top of the mount (the daemon's), and the views it lists; absent: none. */
   reader?: ReaderViewsData & { views: ViewName[] };
 }
@@ -46,6 +48,8 @@ const PAGE = 4096;
 const O_ACCMODE = 3;
 /** The reader-routed layout's key: above any registered sandbox's (those count from 1), ids still exact doubles. */
 export const READER_KEY = 2 ** 32;
+/** File handles: epoch × HANDLE_EPOCH + open-table slot (tables hold at most 8192 slots by default). */
+const HANDLE_EPOCH = 2 ** 24;
 /** Words an open keeps (procfs/fs.ts sizes the open table with it): node id, counted slot + 1, reader entry generation. */
 export const OPEN_WORDS = 3;
 
@@ -93,6 +97,10 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const readerViews = data.reader ? VIEWS.filter((v) => data.reader!.views.includes(v.name)) : [];
   /** Top-level names of the reader-routed layout ('proc', 'sys'). */
   const readerTop = [...new Set(readerViews.map((v) => v.target.split('/')[1]!))];
+
+  const epochBase = (data.handleEpoch ?? 0) * HANDLE_EPOCH;
+  /** The open-table slot of a handle this server gave out, or null for an earlier server's. */
+  const ownSlot = (handle: number): number | null => (handle - epochBase >= 0 && handle - epochBase < HANDLE_EPOCH ? handle - epochBase : null);
 
   const sync = (): void => {
     if (shared.generation() === generation) return;
@@ -262,9 +270,21 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         if (counted >= 0) shared.releaseOpen(counted);
         return -Errno.EMFILE;
       }
-      return { fh: slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
+      return { fh: epochBase + slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
     },
-    read(nodeid, fh, offset, size, out, ctx) {
+    read(nodeid, handle, offset, size, out, ctx) {
+      const fh = ownSlot(handle);
+      if (fh === null) {
+        // An open from before a restart (an earlier server of this connection gave the handle): read
+        // as an open of the node made now, each read rendered afresh. It holds no slot here, so it
+        // costs nothing and counts against no cap (procfs/daemon/keeper.ts).
+        sync();
+        const node = decode(nodeid);
+        if (!node?.spec) return -Errno.EBADF;
+        const reader = node.reader ? readers!.resolve(ctx.pid) : null;
+        const text = node.reader ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
+        return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
+      }
       if (!opens.inUse(fh)) return -Errno.EBADF;
       sync();
       const node = decode(nodeid);
@@ -280,8 +300,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (offset >= text.length) return 0;
       return text.copy(out, 0, offset, Math.min(text.length, offset + size));
     },
-    release(nodeid, fh) {
-      if (!opens.inUse(fh)) return;
+    release(nodeid, handle) {
+      const fh = ownSlot(handle);
+      if (fh === null || !opens.inUse(fh)) return; // an earlier server's handle: nothing held here
       const counted = opens.word(fh, 1) - 1;
       const gen = opens.word(fh, 2);
       opens.free(fh);

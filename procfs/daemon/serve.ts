@@ -5,7 +5,10 @@
 // (<mount>/<container-id>/proc/meminfo), registered through a JSON-lines API on a root-only Unix
 // socket (protocol.ts) by `sandbox oci-hook`. Ids that would shadow the top layout are refused.
 //
-// Restarts: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
+// Restarts under the keeper (keeper.ts, the CLI's default) keep the FUSE connection: this process
+// is the keeper's child, serving a descriptor the keeper mounted and holds; a successor restores the
+// registrations with their node-id keys and binds nothing (every bind still reaches the connection).
+// Restarts of the whole daemon: registrations are persisted (registry.ts). A killed daemon's FUSE connection is gone
 // (its /dev/fuse descriptor closed: fs/fuse/dev.c fuse_dev_release aborts the connection), so every
 // view bound in a container answers ENOTCONN. On start the daemon mounts afresh and, for every
 // registered container whose init still lives, detaches the dead binds and binds the new views in
@@ -23,7 +26,8 @@ import { bindViews } from './bind.js';
 import { ask } from './client.js';
 import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
 import { PROTOCOL_VERSION, parseRequest, type RegisterRequest, type Reply, type ServeRequest, type ServedView } from './protocol.js';
-import { loadRegistrations, saveRegistrations, type Registration } from './registry.js';
+import { loadKeyFloor, loadRegistrations, saveRegistrations, type Registration } from './registry.js';
+import type { KeeperLink } from './keeper-link.js';
 import { cgroupViewSpec } from '../view-source.js';
 import { describeCgroup } from '../view-cgroup.js';
 import { containerStartMs, hostBootMs } from './source.js';
@@ -45,8 +49,13 @@ export interface ServeOptions {
   socketPath: string;
   /** One line per event (register, unregister, restore) — stderr in the CLI. */
   log: (line: string) => void;
-  /** Resolves when the daemon should stop (the CLI: SIGTERM or SIGINT). */
-  stop: Promise<void>;
+  /**
+   * Resolves when the daemon should stop (the CLI: SIGTERM or SIGINT); 'leave': stop serving but
+   * leave the mount to the keeper (a successor serves it, or the keeper ends it).
+   */
+  stop: Promise<void | 'leave' | 'end'>;
+  /** Serve the connection the keeper mounted (keeper-link.ts); absent: open and mount our own. */
+  keeper?: KeeperLink | null;
 }
 
 /** The registrations file: next to the socket. */
@@ -87,8 +96,8 @@ interface Entry {
 /** The daemon's state and request handlers. */
 class Daemon {
   private readonly entries = new Map<string, Entry>();
-  /** Sandboxes of `sandbox run` (serve): not persisted, since their binds die with a restart. */
-  private readonly sandboxes = new Map<string, { supervisorPid: number; startTicks: number }>();
+  /** Sandboxes of `sandbox run` (serve), as persisted: kept by a successor on the same connection. */
+  private readonly sandboxes = new Map<string, Registration & { sandbox: NonNullable<Registration['sandbox']> }>();
   private readonly bootMs = hostBootMs();
   /** Serializes state-file writes (each write is the whole list). */
   private saving: Promise<void> = Promise.resolve();
@@ -99,13 +108,13 @@ class Daemon {
     private readonly log: (line: string) => void,
   ) {}
 
-  /** Serve a container's views (without binding); returns its cgroup's views. */
-  private serve(id: string, pid: number, startTicks: number, targets: string[] | null): readonly ViewSpec[] {
+  /** Serve a container's views (without binding), with its earlier node-id key if it had one; returns its cgroup's views. */
+  private serve(id: string, pid: number, startTicks: number, targets: string[] | null, key?: number): readonly ViewSpec[] {
     const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
-    this.server.register(id, cgroupViewSpec(cgroup, containerStartMs(this.bootMs, startTicks)), views);
-    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target) }, stop: () => undefined });
+    this.server.register(id, cgroupViewSpec(cgroup, containerStartMs(this.bootMs, startTicks)), views, key);
+    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target), key: this.server.keyOf(id)! }, stop: () => undefined });
     return views;
   }
 
@@ -119,8 +128,9 @@ class Daemon {
   }
 
   private persist(): Promise<void> {
-    const list = [...this.entries.values()].map((e) => e.reg);
-    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
+    const list = [...[...this.entries.values()].map((e) => e.reg), ...this.sandboxes.values()];
+    const nextKey = this.server.keyFloor();
+    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list, nextKey)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
     return this.saving;
   }
 
@@ -178,20 +188,28 @@ class Daemon {
     const startTicks = await processStartTicks(req.supervisorPid);
     if (startTicks === null) return { ok: false, error: `serve ${req.id}: no process ${req.supervisorPid} (/proc/${req.supervisorPid}/stat unreadable)` };
     if (this.entries.has(req.id) || this.sandboxes.has(req.id)) return { ok: false, error: `serve ${req.id}: the id is served already` };
+    if (RESERVED_IDS.includes(req.id)) return { ok: false, error: `serve ${req.id}: the id is reserved for the reader-routed layout (${RESERVED_IDS.join(', ')})` };
     let views: readonly ViewSpec[];
     try {
-      const cgroup = describeCgroup(req.cgroupDirs);
-      if (cgroup.layout.mode === 'v1' && cgroup.layout.hierarchies.length === 0) throw new Error(`no cgroup directory under this daemon's v1 hierarchies among ${req.cgroupDirs.join(' ')}`);
-      // Asked while the cgroup is being created: its own PSI files may not be there yet, so the
-      // pressure views are served whenever the kernel has PSI, and bound only where the cgroup has them.
-      views = viewsFor(cgroup.layout.mode, cgroup.layout.mode === 'v2' && existsSync('/proc/pressure/cpu'));
-      this.server.register(req.id, { cgroup, startedAtMs: req.startedAtMs }, views);
+      views = this.serveSandboxViews({ id: req.id, pid: req.supervisorPid, startTicks, targets: [], sandbox: { cgroupDirs: req.cgroupDirs, startedAtMs: req.startedAtMs } });
     } catch (err) {
       return { ok: false, error: `serve ${req.id}: ${(err as Error).message}` };
     }
-    this.sandboxes.set(req.id, { supervisorPid: req.supervisorPid, startTicks });
+    await this.persist();
     this.log(`serve sandbox ${req.id} (supervisor pid ${req.supervisorPid}, ${views.length} views)`);
     return { ok: true, version: PROTOCOL_VERSION, mount: this.server.mountpoint, views: this.served(req.id, views.map((v) => v.target), '') };
+  }
+
+  /** Register a sandbox's views (with its earlier key when restored) and record it; returns the views. */
+  private serveSandboxViews(reg: Registration & { sandbox: NonNullable<Registration['sandbox']> }): readonly ViewSpec[] {
+    const cgroup = describeCgroup(reg.sandbox.cgroupDirs);
+    if (cgroup.layout.mode === 'v1' && cgroup.layout.hierarchies.length === 0) throw new Error(`no cgroup directory under this daemon's v1 hierarchies among ${reg.sandbox.cgroupDirs.join(' ')}`);
+    // Asked while the cgroup is being created: its own PSI files may not be there yet, so the
+    // pressure views are served whenever the kernel has PSI, and bound only where the cgroup has them.
+    const views = viewsFor(cgroup.layout.mode, cgroup.layout.mode === 'v2' && existsSync('/proc/pressure/cpu'));
+    this.server.register(reg.id, { cgroup, startedAtMs: reg.sandbox.startedAtMs }, views, reg.key);
+    this.sandboxes.set(reg.id, { ...reg, targets: views.map((v) => v.target), key: this.server.keyOf(reg.id)! });
+    return views;
   }
 
   async unregister(id: string, why = '', caller: Caller = HOST): Promise<Reply> {
@@ -200,6 +218,7 @@ class Daemon {
       if (!caller.host) return { ok: true, known: false };
       this.sandboxes.delete(id);
       this.server.unregister(id);
+      await this.persist();
       this.log(`unregister sandbox ${id}${why}`);
       return { ok: true, known: true };
     }
@@ -219,15 +238,31 @@ class Daemon {
     return { ok: true, containers: visible.map((e) => ({ id: e.reg.id, pid: e.reg.pid })) };
   }
 
-  /** Serve and re-bind every persisted registration whose process still lives. */
-  async restore(saved: readonly Registration[]): Promise<void> {
+  /**
+   * Serve and re-bind every persisted registration whose process still lives. `bind` false: the
+   * connection outlived the last server (the keeper's), so every bind still reaches it, under the
+   * same node ids (the same keys): nothing to bind.
+   */
+  async restore(saved: readonly Registration[], bind = true): Promise<void> {
     const t0 = performance.now();
     await Promise.all(
       saved.map(async (reg) => {
         if ((await processStartTicks(reg.pid)) !== reg.startTicks) return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
+        if (reg.sandbox) {
+          // A sandbox's stage bound the files of the connection it started on: only a successor on
+          // that connection can serve them on (a fresh mount's files are other files).
+          if (bind) return this.log(`dropped sandbox ${reg.id}: its views were bound from the previous mount`);
+          try {
+            this.serveSandboxViews({ ...reg, sandbox: reg.sandbox });
+            return this.log(`restored sandbox ${reg.id} (supervisor pid ${reg.pid})`);
+          } catch (err) {
+            return this.log(`dropped sandbox ${reg.id}: ${(err as Error).message}`);
+          }
+        }
         if (RESERVED_IDS.includes(reg.id)) return this.log(`dropped ${reg.id}: the id is reserved for the reader-routed layout`);
         try {
-          this.serve(reg.id, reg.pid, reg.startTicks, reg.targets);
+          this.serve(reg.id, reg.pid, reg.startTicks, reg.targets, reg.key);
+          if (!bind) return this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views kept: the connection lived on)`);
           // The container has pivoted by now: its targets are paths under its own root.
           await bindViews(reg.pid, this.served(reg.id, reg.targets, ''));
           this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views re-bound)`);
@@ -244,11 +279,16 @@ class Daemon {
   /** Drop containers whose init is gone (no poststop hook came). */
   async sweep(): Promise<void> {
     for (const [id, s] of [...this.sandboxes]) {
-      if ((await processStartTicks(s.supervisorPid)) !== s.startTicks) await this.unregister(id, ` (supervisor pid ${s.supervisorPid} is gone)`);
+      if ((await processStartTicks(s.pid)) !== s.startTicks) await this.unregister(id, ` (supervisor pid ${s.pid} is gone)`);
     }
     for (const e of [...this.entries.values()]) {
       if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks) await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
     }
+  }
+
+  /** Wait for the registrations file's last write. */
+  flush(): Promise<void> {
+    return this.saving;
   }
 
   /** Stop every sampler (the views go with the unmount). */
@@ -339,29 +379,49 @@ function clearDeadMount(dir: string): void {
   if (fstype !== null) throw new SandboxError(`procfs serve: --mount ${dir}: ${fstype} is already mounted there${dir === LXCFS_DIR ? ' (lxcfs?)' : ''}; stop what serves it or choose another --mount`);
 }
 
-/** Run the daemon until opts.stop resolves; returns the exit code. */
-export async function serveProcfs(opts: ServeOptions): Promise<number> {
-  const { mountDir, socketPath, log } = opts;
-  if (existsSync(socketPath)) {
-    const live = await ask(socketPath, { op: 'list' }, 2000).then(
-      () => true,
-      () => false,
-    );
-    if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
-    await unlink(socketPath);
-  }
+/** Refuse a socket another daemon answers on (a dead one's file is removed). */
+async function claimSocket(socketPath: string): Promise<void> {
+  if (!existsSync(socketPath)) return;
+  const live = await ask(socketPath, { op: 'list' }, 2000).then(
+    () => true,
+    () => false,
+  );
+  if (live) throw new SandboxError(`procfs serve: --socket ${socketPath}: another daemon answers there`);
+  await unlink(socketPath);
+}
+
+/** Check the socket and the mountpoint and make their directories (before anything is mounted: a refusal leaves nothing). */
+export async function prepareServe(mountDir: string, socketPath: string): Promise<void> {
+  await claimSocket(socketPath);
   clearDeadMount(mountDir); // first: a refused --mount leaves nothing behind
   await mkdir(dirname(socketPath), { recursive: true, mode: 0o700 });
   await mkdir(mountDir, { recursive: true, mode: 0o755 });
-  const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true });
-  await server.mount().catch((err) => {
-    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
-  });
+}
+
+/** Run the daemon until opts.stop resolves; returns the exit code. */
+export async function serveProcfs(opts: ServeOptions): Promise<number> {
+  const { mountDir, socketPath, log } = opts;
+  const keeper = opts.keeper ?? null;
+  if (!keeper) await prepareServe(mountDir, socketPath);
+  const server = new ViewServer(mountDir, { byTarget: true, readerRouted: true, handleEpoch: keeper?.epoch ?? 0 });
   const statePath = registryPath(socketPath);
   const daemon = new Daemon(server, statePath, log);
+  // A successor reads requests only once its predecessor has stopped (the keeper's "go"), and
+  // knows every registration by then, under its key: the kernel's cached ids mean the same.
+  const restoreBefore = keeper !== null && !keeper.fresh;
+  const readFrom = keeper?.go.then(async () => {
+    server.keyFloor(loadKeyFloor(statePath));
+    if (restoreBefore) await daemon.restore(loadRegistrations(statePath, log), false);
+  });
+  await server.mount(keeper ? { fd: keeper.fd, init: keeper.init, readFrom: readFrom!, onPrepared: keeper.prepared } : undefined).catch((err) => {
+    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
+  });
+  if (keeper && !keeper.init) keeper.initialized(server.fuseInit()!);
   let listener: Server | null = null;
+  let mode: void | 'leave' | 'end' = undefined;
   try {
-    await daemon.restore(loadRegistrations(statePath, log));
+    if (!restoreBefore) await daemon.restore(loadRegistrations(statePath, log));
+    if (keeper) await claimSocket(socketPath); // a crashed predecessor's file
     listener = createServer((sock) => handleClient(sock, daemon));
     listener.maxConnections = MAX_CONNECTIONS;
     await new Promise<void>((resolve, reject) => {
@@ -376,14 +436,16 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     await chmod(socketPath, 0o600);
     log(`serving views at ${mountDir}, API at ${socketPath}`);
     const sweeper = setInterval(() => void daemon.sweep(), SWEEP_MS);
-    await opts.stop;
+    mode = await opts.stop;
     clearInterval(sweeper);
     return 0;
   } finally {
     if (listener) await new Promise<void>((resolve) => listener!.close(() => resolve()));
     await unlink(socketPath).catch(() => undefined);
     daemon.close();
-    await server.unmount();
-    log('stopped');
+    await daemon.flush();
+    await server.unmount(mode === 'leave' ? 'leave' : 'end');
+    keeper?.left();
+    log(mode === 'leave' ? 'stopped serving (the keeper holds the connection)' : 'stopped');
   }
 }

@@ -15,6 +15,7 @@ const enum Slot {
   LateReplies = 7,
   Interrupts = 8,
   RingNext = 9,
+  KernelMinor = 10,
   Opcodes = 16,
 }
 const INT32_SLOTS = Slot.Opcodes + MAX_COUNTED_OPCODE + 1;
@@ -76,15 +77,21 @@ export class Control {
     return !this.stopping();
   }
 
-  /** Record that INIT was answered with `minor`. */
-  setReady(minor: number): void {
+  /** Record that INIT was answered with `minor` (the kernel offered `kernelMinor`). */
+  setReady(minor: number, kernelMinor = minor): void {
     Atomics.store(this.ints, Slot.Minor, minor);
+    Atomics.store(this.ints, Slot.KernelMinor, kernelMinor);
     Atomics.store(this.ints, Slot.Ready, 1);
   }
 
   /** The minor negotiated at INIT (0 before). */
   minor(): number {
     return Atomics.load(this.ints, Slot.Minor);
+  }
+
+  /** The minor the kernel offered at INIT (0 before): what notifications it accepts (FUSE_NOTIFY_RESEND from 40). */
+  kernelMinor(): number {
+    return Atomics.load(this.ints, Slot.KernelMinor);
   }
 
   /** Count one request of `opcode`. */

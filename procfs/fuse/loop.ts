@@ -135,7 +135,7 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
           maxPages: 0,
         });
         const ok = reply(0, size);
-        control.setReady(minor);
+        control.setReady(minor, init.minor);
         options.onReady?.(minor);
         return ok;
       }

@@ -30,9 +30,32 @@ export class FuseConnectionEnded extends Error {
   }
 }
 
+/** What INIT settled on a connection: the minor answered, and the one the kernel offered. */
+export interface FuseInit {
+  minor: number;
+  kernelMinor: number;
+}
+
+/**
+ * A connection another process opened and mounted (the keeper of `sandbox procfs serve`), inherited
+ * as a descriptor. The keeper's own copy keeps the connection alive when this server ends
+ * (fs/fuse/dev.c fuse_dev_release aborts only at the last release of the file).
+ */
+export interface InheritedConnection {
+  fd: number;
+  /** The INIT an earlier server of this connection answered; null: this server answers it. */
+  init: FuseInit | null;
+  /** Resolves when this server may read requests (its predecessor has stopped); default: at once. */
+  readFrom?: Promise<void>;
+  /** Called once every worker has built its handler and waits to read (before readFrom is awaited). */
+  onPrepared?: () => void;
+}
+
 /** Options of a FuseServer. */
 export interface FuseServerOptions extends FuseMountOptions {
   mountpoint: string;
+  /** Serve this inherited connection instead of opening /dev/fuse and mounting. */
+  connection?: InheritedConnection;
   /** Worker threads started with the mount (default 2, or 0 with mainThreadHandler). */
   workers?: number;
   /**
@@ -57,9 +80,14 @@ export interface FuseServerOptions extends FuseMountOptions {
 /** A mounted FUSE filesystem served by worker threads. */
 export class FuseServer {
   private root: FileHandle | null = null;
+  /** Whether the workers were let read (after mount(8), or an inherited connection's readFrom). */
   private mounted = false;
   private readonly workers: Worker[] = [];
   private readonly exited: Promise<void>[] = [];
+  /** Per worker: resolves once it built its handler (or ended). */
+  private readonly started: Promise<void>[] = [];
+  /** Per worker: resolves once its loop ended, i.e. it reads no more (or the thread exited). */
+  private readonly ended: Promise<void>[] = [];
   private stopped: Promise<void> | null = null;
   private ready!: () => void;
   private failed!: (err: Error) => void;
@@ -86,10 +114,19 @@ export class FuseServer {
 
   /** Start the workers, mount, and resolve when INIT is answered (reject, leaving nothing, if any step fails). */
   static async start(opts: FuseServerOptions): Promise<FuseServer> {
-    const server = new FuseServer(opts, openFuseDevice(), new Control());
+    const conn = opts.connection;
+    const server = new FuseServer(opts, conn ? conn.fd : openFuseDevice(), new Control());
     for (let i = 0; i < (opts.workers ?? (opts.mainThreadHandler ? 0 : 2)); i++) server.addWorker();
     try {
-      await mountFuse(server.devFd, opts.mountpoint, opts);
+      if (!conn) await mountFuse(server.devFd, opts.mountpoint, opts);
+      else {
+        // A successor loads while its predecessor still serves: only the hand-over itself is a pause.
+        await Promise.all(server.started);
+        conn.onPrepared?.();
+        await conn.readFrom;
+      }
+      // A successor never sees INIT again: the connection was initialised by its predecessor.
+      if (conn?.init) server.control.setReady(conn.init.minor, conn.init.kernelMinor), server.ready();
       server.mounted = true;
       server.control.setMounted();
       // After the mount: read(2) of a /dev/fuse not yet mounted fails (fs/fuse/dev.c fuse_get_dev).
@@ -98,7 +135,7 @@ export class FuseServer {
       // The root's own dentry is never revalidated: opening it with O_PATH sends no request.
       server.root = await open(opts.mountpoint, O_PATH | constants.O_DIRECTORY);
     } catch (err) {
-      await server.stop();
+      await server.stop(conn ? 'leave' : 'end');
       throw err;
     }
     return server;
@@ -155,7 +192,14 @@ export class FuseServer {
     // `sandbox run -- true` starts no worker.
     const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
+    let started!: () => void;
+    let ended!: () => void;
+    this.started.push(new Promise<void>((r) => (started = r)));
+    this.ended.push(new Promise<void>((r) => (ended = r)));
+    worker.once('exit', () => (started(), ended()));
     worker.on('message', (m: WorkerMessage) => {
+      if (m.type === 'started') started();
+      else if (m.type === 'ended') ended();
       if (m.type === 'ready') this.ready();
       else if (m.type === 'serving') this.workerServing = true;
       else if (m.type === 'ended' && m.why === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
@@ -177,23 +221,36 @@ export class FuseServer {
     this.workers.push(worker);
   }
 
+  /** What INIT settled (null before it was answered). */
+  init(): FuseInit | null {
+    const minor = this.control.minor();
+    return minor === 0 ? null : { minor, kernelMinor: this.control.kernelMinor() };
+  }
+
   /** The server's counters (requests per opcode, ENOSYS answers, handler errors, interrupts). */
   counters(): FuseCounters {
     return this.control.counters();
   }
 
-  /** Stop serving and unmount (see the top of this file); idempotent. */
-  stop(): Promise<void> {
-    this.stopped ??= this.doStop();
+  /**
+   * Stop serving and unmount (see the top of this file); idempotent. `leave`: stop serving but
+   * leave the mount (an inherited connection's keeper ends it, or a successor serves it): every
+   * request a worker read is answered, the rest wait in the kernel's queue.
+   */
+  stop(mode: 'end' | 'leave' = 'end'): Promise<void> {
+    this.stopped ??= this.doStop(mode);
     return this.stopped;
   }
 
-  private async doStop(): Promise<void> {
+  private async doStop(mode: 'end' | 'leave'): Promise<void> {
     this.control.requestStop();
     // A worker still starting (addWorker shortly before) ends now instead of after its start; one in
     // read(2) ends once the LOOKUP below wakes it (its reply is then never written: the stat fails
-    // when /dev/fuse closes).
-    for (const w of this.workers) void w.terminate();
+    // when /dev/fuse closes). Not when leaving the connection to a successor: a worker terminated
+    // between its read(2) and its reply would lose the request it read; each one answers it and
+    // sees the flag (one still starting sees it in waitMounted). Wake-ups no worker of ours took are
+    // answered by the successor.
+    if (mode === 'end') for (const w of this.workers) void w.terminate();
     const root = this.root;
     if (this.mounted) {
       // One LOOKUP per worker; a name never cached (an error is not cached as a negative entry).
@@ -202,12 +259,14 @@ export class FuseServer {
       const readers = this.workers.length + (this.mainReading ? 1 : 0);
       for (let i = 0; i < readers; i++) void stat(`${dir}/.fuse-stop-${process.pid}-${i}`).catch(() => undefined);
     }
-    await Promise.all([...this.exited, this.mainReader]);
+    // Leaving: a worker whose loop ended reads no more; its thread's teardown need not be waited for.
+    await Promise.all([...(mode === 'leave' ? this.ended : this.exited), this.mainReader]);
     const rootClosed = root?.close();
     this.root = null;
-    // On this thread: release of /dev/fuse aborts the connection and waits for no request.
+    // On this thread: release of /dev/fuse aborts the connection (when ours is the last copy) and
+    // waits for no request.
     closeSync(this.devFd);
     await rootClosed;
-    if (fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
+    if (mode === 'end' && fuseMountedAt(this.opts.mountpoint)) await mountCommands.unmount(this.opts.mountpoint);
   }
 }

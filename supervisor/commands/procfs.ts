@@ -6,6 +6,8 @@ import type { Command } from 'commander';
 import { UsageError } from '../errors.js';
 import { runOciHook } from '../../procfs/daemon/oci-hook.js';
 import { DEFAULT_MOUNT, DEFAULT_SOCKET, LXCFS_DIR, serveProcfs } from '../../procfs/daemon/serve.js';
+import { keepProcfs } from '../../procfs/daemon/keeper.js';
+import { keeperLink } from '../../procfs/daemon/keeper-link.js';
 import { requireRoot } from './root.js';
 
 const SERVE_EXAMPLES = `
@@ -19,8 +21,11 @@ DIR/proc/meminfo, cpuinfo, stat, uptime, loadavg, swaps, diskstats and DIR/sys/d
 into a container (docker run -v DIR/proc/meminfo:/proc/meminfo:ro …), no registration needed.
 Containers registered by the OCI hook are served under DIR/<container-id>/ as well.
 
-Runs in the foreground until SIGTERM or SIGINT, then unmounts. Registrations survive a restart:
-the next start binds fresh views into every registered container that still runs.`;
+Runs in the foreground until SIGTERM or SIGINT, then unmounts. The process holds the FUSE
+connection and runs the server as its child: SIGHUP restarts the server from the CLI on disk (an
+upgrade), and a server that dies is restarted at once; readers wait, no read fails. Registrations
+survive a restart of the whole daemon too: the next start binds fresh views into every registered
+container that still runs.`;
 
 const HOOK_EXAMPLES = `
 Wire it into an OCI bundle's config.json (the state comes on stdin):
@@ -49,12 +54,15 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
       const mountDir = absolute('--mount', flags.mount);
       const socketPath = absolute('--socket', flags.socket);
       requireRoot('procfs serve');
+      const log = (line: string): void => void process.stderr.write(`sandbox-procfs: ${line}\n`);
+      // The keeper's child (procfs/daemon/keeper.ts) serves; the keeper holds the connection.
+      const keeper = keeperLink();
+      if (keeper) return onExit(await serveProcfs({ mountDir, socketPath, log, stop: keeper.stop, keeper }));
       const stop = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
-      const log = (line: string): void => void process.stderr.write(`sandbox-procfs: ${line}\n`);
-      onExit(await serveProcfs({ mountDir, socketPath, log, stop }));
+      onExit(await keepProcfs({ mountDir, socketPath, log, stop, onReload: (reload) => process.on('SIGHUP', reload) }));
     });
 
   program

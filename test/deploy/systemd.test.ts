@@ -24,6 +24,10 @@ function verify(text: string): { code: number | null; output: string } {
     cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
     writeFileSync(join(root, 'usr/local/bin/sandbox'), '#!/bin/sh\n');
     chmodSync(join(root, 'usr/local/bin/sandbox'), 0o755);
+    // ExecReload's /bin/kill (procps; /bin is /usr/bin on Debian 12): what every host has.
+    mkdirSync(join(root, 'bin'), { recursive: true });
+    writeFileSync(join(root, 'bin/kill'), '#!/bin/sh\n');
+    chmodSync(join(root, 'bin/kill'), 0o755);
   }
   writeFileSync(join(root, 'etc/systemd/system/sandbox-procfs.service'), text);
   const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'sandbox-procfs.service'], { encoding: 'utf8' });
@@ -47,12 +51,15 @@ describe('systemd unit', () => {
     expect(r.output).toMatch(message);
   });
 
-  test('it runs the daemon with the Kubernetes contract, restarts on failure, detaches a dead mount, keeps FUSE', () => {
+  test('it runs the daemon with the Kubernetes contract, restarts on failure, reloads by SIGHUP, detaches a dead mount, keeps FUSE', () => {
     const lines = UNIT.split('\n');
     expect(lines).toContain('Type=simple');
     expect(lines).toContain('ExecStart=/usr/local/bin/sandbox procfs serve --mount /run/sandbox-procfs/mnt --socket /run/sandbox-procfs/api.sock');
     expect(lines).toContain('ExecStopPost=-/bin/umount -l /run/sandbox-procfs/mnt');
     expect(lines).toContain('Restart=on-failure');
+    // The keeper (procfs/daemon/keeper.ts): SIGHUP hands the connection to a new server; SIGTERM to it alone.
+    expect(lines).toContain('ExecReload=/bin/kill -HUP $MAINPID');
+    expect(lines).toContain('KillMode=mixed');
     expect(lines).toContain('DeviceAllow=/dev/fuse rw');
     expect(lines.find((l) => l.startsWith('CapabilityBoundingSet='))).toContain('CAP_SYS_ADMIN');
     // Options that give the service a private mount namespace would hide the FUSE mount from the

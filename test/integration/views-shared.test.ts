@@ -135,6 +135,27 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     }
   });
 
+  it("keeps a sandbox's views across the daemon's SIGHUP restart (the keeper holds the connection)", async () => {
+    // The workload reads its meminfo, then again once the test says the new server serves.
+    const flag = join(work, 'restarted');
+    // --userns=host: root inside reads the test's 0700 directory, where the flag appears.
+    const child = startCli(['run', '--userns=host', '--mem', '256M', '--workdir', work, '--', 'sh', '-c', 'head -1 /proc/meminfo; echo ready; while [ ! -e restarted ]; do sleep 0.05; done; head -1 /proc/meminfo'], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } });
+    const done = finish(child);
+    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    const id = /serve sandbox ([0-9a-f]{12}) \(supervisor pid/.exec(daemon!.log().split('\n').filter((l) => l.includes(`supervisor pid ${child.pid},`)).pop() ?? '')?.[1];
+    expect(id).toBeDefined();
+    daemon!.child.kill('SIGHUP');
+    await waitFor(() => daemon!.log().includes(`restored sandbox ${id} (supervisor pid ${child.pid})`), 'the successor to restore the sandbox');
+    writeFileSync(flag, '');
+    const r = await done;
+    rmSync(flag, { force: true });
+    expect(r.code).toBe(0);
+    const lines = r.stdout.trim().split('\n');
+    expect(lines).toHaveLength(3);
+    for (const line of [lines[0], lines[2]]) expect(line).toMatch(new RegExp(`^MemTotal:\\s+${MEM_KB} kB$`));
+    expect(r.stderr).toBe('');
+  });
+
   it("drops the registration of a supervisor that was SIGKILLed", async () => {
     const victim = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 60'], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } });
     const done = finish(victim);

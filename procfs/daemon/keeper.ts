@@ -1,0 +1,195 @@
+// `sandbox procfs serve` is a keeper: it opens /dev/fuse, mounts, and runs the daemon (serve.ts) as a
+// child process that inherits the descriptor (Node hands a child a raw fd through spawn's stdio; it
+// cannot pass one to an unrelated process). The keeper's own copy keeps the FUSE connection alive
+// when the child ends (fs/fuse/dev.c fuse_dev_release aborts it only at the last release of the
+// file), so requests wait in the kernel's queue until the next child reads them:
+// - a child that dies (a crash, SIGKILL) is replaced at once. Requests it had read and not answered
+//   sit on the file's processing list: where the kernel offers FUSE_NOTIFY_RESEND (7.40, Linux
+//   6.9: fs/fuse/dev.c fuse_notify_resend) the keeper sends it first, which queues them again;
+//   older kernels leave their readers blocked until the connection ends (docs/views-daemon.md).
+// - SIGHUP (an upgrade: systemd's ExecReload) starts a new child from the CLI on disk, lets it load
+//   and start its workers, then asks the old one to stop (each request a worker read is answered;
+//   the mount stays) and tells the new one to read: requests wait only for that hand-over.
+// - SIGTERM/SIGINT: stop the child, close our copy (the connection ends: binds elsewhere answer
+//   ENOTCONN), unmount, as the daemon did before.
+// The keeper serves no request and opens no socket: the API socket is the child's.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { closeSync, writeSync } from 'node:fs';
+import type { FuseInit } from '../fuse/server.js';
+import { fuseMountedAt, mountFuse, openFuseDevice, unmountFuse } from '../fuse/mount.js';
+import { VIEW_MOUNT } from '../fs.js';
+import { OUT_HEADER_SIZE, writeOutHeader } from '../fuse/protocol.js';
+import { KEEPER_ENV, type FromServer, type KeeperStart, type ToServer } from './keeper-link.js';
+import { prepareServe } from './serve.js';
+
+/** FUSE_NOTIFY_RESEND (include/uapi/linux/fuse.h, protocol 7.40): queue again the requests read and not answered. */
+const FUSE_NOTIFY_RESEND = 7;
+const RESEND_MINOR = 40;
+/** Crashes within CRASH_WINDOW_MS that make the keeper give up (systemd's Restart= takes over). */
+const MAX_CRASHES = 5;
+const CRASH_WINDOW_MS = 30_000;
+/** How long a child may take to stop before it is killed. */
+const STOP_MS = 10_000;
+/** The child's fd of the connection: after stdin, stdout, stderr and the IPC channel. */
+const CHILD_FD = 4;
+
+/** Options of the keeper. */
+export interface KeeperOptions {
+  mountDir: string;
+  socketPath: string;
+  log: (line: string) => void;
+  /** Resolves when everything should stop (SIGTERM, SIGINT). */
+  stop: Promise<void>;
+  /** Registers the reload handler (SIGHUP). */
+  onReload: (reload: () => void) => void;
+}
+
+/** One child server. */
+interface Child {
+  proc: ChildProcess;
+  epoch: number;
+  /** Resolves true once it started its workers and waits for "go"; false if it exited first. */
+  prepared: Promise<boolean>;
+  /** Resolves when it reads no more: it said so ('left', every request it read answered) or exited. */
+  done: Promise<void>;
+  exited: Promise<void>;
+  /** The keeper asked it to stop (a hand-over or the end): its exit is no crash. */
+  asked: boolean;
+}
+
+/** Ask the kernel to queue again the requests a dead server read and never answered. */
+function notifyResend(fd: number): void {
+  const msg = Buffer.alloc(OUT_HEADER_SIZE);
+  // A notification: unique 0, the code in the error field (fs/fuse/dev.c fuse_dev_do_write; writeOutHeader negates an errno).
+  writeOutHeader(new DataView(msg.buffer, msg.byteOffset, msg.byteLength), OUT_HEADER_SIZE, -FUSE_NOTIFY_RESEND, 0n);
+  writeSync(fd, msg);
+}
+
+/** Run the keeper until opts.stop resolves (or children keep crashing); returns the exit code. */
+export async function keepProcfs(opts: KeeperOptions): Promise<number> {
+  const { mountDir, socketPath, log } = opts;
+  await prepareServe(mountDir, socketPath);
+  const fd = openFuseDevice();
+  try {
+    await mountFuse(fd, mountDir, VIEW_MOUNT);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  let init: FuseInit | null = null;
+  let epoch = 0;
+  let current: Child | null = null;
+  let next: Child | null = null;
+  let stopping = false;
+  let code = 0;
+  const crashes: number[] = [];
+  let finish!: () => void;
+  const finished = new Promise<void>((resolve) => (finish = resolve));
+
+  const send = (c: Child | null, m: ToServer): void => {
+    if (c && c.proc.connected) c.proc.send(m);
+  };
+
+  const startChild = (fresh: boolean): Child => {
+    const start: KeeperStart = { fd: CHILD_FD, epoch: ++epoch, init, fresh };
+    const proc = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd],
+      env: { ...process.env, [KEEPER_ENV]: JSON.stringify(start) },
+    });
+    let prepared!: (ok: boolean) => void;
+    let done!: () => void;
+    const exited = new Promise<void>((r) => proc.once('exit', () => r()));
+    const child: Child = { proc, epoch: start.epoch, prepared: new Promise((r) => (prepared = r)), done: new Promise((r) => (done = r)), exited, asked: false };
+    proc.on('message', (m: FromServer) => {
+      if (m?.type === 'prepared') prepared(true);
+      else if (m?.type === 'init' && init === null) init = m.init;
+      else if (m?.type === 'left') {
+        done();
+        void handOff(child, 'left');
+      }
+    });
+    proc.once('exit', (status, signal) => {
+      prepared(false);
+      done();
+      void handOff(child, signal ?? `exit ${status}`);
+    });
+    proc.on('error', (err) => log(`keeper: server #${child.epoch}: ${err.message}`));
+    log(`keeper: server pid ${proc.pid} (#${child.epoch}) started${fresh ? '' : init ? ', the connection kept' : ''}`);
+    return child;
+  };
+
+  /** Let `child` read once it is prepared; a child that dies first is handled by onExit. */
+  const release = async (child: Child): Promise<void> => {
+    if ((await child.prepared) && !stopping) send(child, { type: 'go' });
+  };
+
+  /** `child` reads no more (it left when asked, or exited): let the next one read, after a crash at once. */
+  const handOff = async (child: Child, why: string): Promise<void> => {
+    if (child === next) next = null;
+    if (child !== current || stopping) return;
+    current = null;
+    if (why === 'left' && !child.asked) log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
+    else if (why !== 'left') {
+      log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) ended (${why})${child.asked ? '' : ' unasked'}`);
+      const now = Date.now();
+      crashes.push(now);
+      while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+      if (init === null || crashes.length >= MAX_CRASHES) {
+        log(init === null ? 'keeper: the first server ended before INIT was answered: giving up' : `keeper: ${crashes.length} servers ended within ${CRASH_WINDOW_MS / 1000} s: giving up`);
+        code = 1;
+        return void stopAll();
+      }
+      if (init.kernelMinor >= RESEND_MINOR) {
+        try {
+          notifyResend(fd);
+        } catch (err) {
+          log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+        }
+      } else log(`keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND: requests the server had read wait until the daemon stops`);
+    }
+    current = next ?? startChild(false);
+    next = null;
+    await release(current);
+  };
+
+  const reload = async (): Promise<void> => {
+    if (stopping || next || !current || init === null) return log('keeper: SIGHUP ignored (starting, stopping or already reloading)');
+    const old = current;
+    const successor = startChild(false);
+    next = successor;
+    if (!(await successor.prepared)) return log(`keeper: the new server ended before it was ready: #${old.epoch} serves on`);
+    if (stopping || current !== old) return; // the old one crashed meanwhile: onExit let the successor read
+    old.asked = true;
+    send(old, { type: 'stop' });
+    const timer = setTimeout(() => old.proc.kill('SIGKILL'), STOP_MS);
+    await old.done;
+    clearTimeout(timer);
+  };
+
+  const stopAll = async (): Promise<void> => {
+    if (stopping) return;
+    stopping = true;
+    const children = [current, next].filter((c): c is Child => c !== null);
+    for (const c of children) {
+      c.asked = true;
+      send(c, { type: 'stop' });
+    }
+    const timer = setTimeout(() => children.forEach((c) => c.proc.kill('SIGKILL')), STOP_MS);
+    await Promise.all(children.map((c) => c.done));
+    // The last copy: the connection ends (fs/fuse/dev.c fuse_dev_release -> fuse_abort_conn), and
+    // the children's wake-ups nobody took fail, so they can exit.
+    closeSync(fd);
+    await Promise.all(children.map((c) => c.exited));
+    clearTimeout(timer);
+    if (fuseMountedAt(mountDir)) await unmountFuse(mountDir).catch((err: Error) => log(`keeper: ${err.message}`));
+    finish();
+  };
+
+  opts.onReload(() => void reload());
+  void opts.stop.then(stopAll);
+  current = startChild(true);
+  await release(current);
+  await finished;
+  log('keeper: stopped');
+  return code;
+}
