@@ -32,6 +32,17 @@ export function startDaemon(base: string): Promise<Daemon> {
   });
 }
 
+/** What a stopped daemon left running: its own process if it is still there (by pid, checked with signal 0). */
+export function daemonStillRunning(pid: number | undefined): string[] {
+  if (pid === undefined) return [];
+  try {
+    process.kill(pid, 0);
+    return [`process ${pid} (the daemon)`];
+  } catch {
+    return []; // gone, as it must be
+  }
+}
+
 /** Stop a daemon (SIGTERM, SIGKILL after 5 s) and wait for it. */
 export async function stopDaemon(d: Daemon | null, signal: NodeJS.Signals = 'SIGTERM'): Promise<void> {
   if (!d || d.child.exitCode !== null || d.child.signalCode !== null) return;

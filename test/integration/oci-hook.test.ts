@@ -9,7 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { BUNDLE_MEM, TEST_BASE, daemonMounts, hybridCgroups, runcUnavailable, startDaemon, stopDaemon, writeBundle, type Daemon } from '../helpers/oci.js';
+import { BUNDLE_MEM, TEST_BASE, daemonMounts, daemonStillRunning, hybridCgroups, runcUnavailable, startDaemon, stopDaemon, writeBundle, type Daemon } from '../helpers/oci.js';
 import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
@@ -46,15 +46,7 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     await stopDaemon(daemon);
     daemon = null;
     rmSync(TEST_BASE, { recursive: true, force: true });
-    const left = [...leftovers(), ...daemonMounts()];
-    if (pid !== undefined) {
-      try {
-        process.kill(pid, 0);
-        left.push(`process ${pid} (the daemon)`);
-      } catch {
-        // gone, as it must be
-      }
-    }
+    const left = [...leftovers(), ...daemonMounts(), ...daemonStillRunning(pid)];
     removeLeftoverCgroups();
     expect(left).toEqual([]);
   });
