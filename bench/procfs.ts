@@ -252,7 +252,7 @@ async function fleet(plan: Plan, peers: Peers, samples: Samples, spec: FleetSpec
     const ticks = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
     for (let round = 0; round < plan.fleetRounds; round++) {
       for (const v of round % 2 === 0 ? (['ours', 'lxcfs'] as const) : (['lxcfs', 'ours'] as const)) {
-        const pids = v === 'lxcfs' ? [peers.lxcfs.pid] : daemon ? [daemon.pid] : readers.map((r) => r.child.pid!);
+        const pids = v === 'lxcfs' ? [peers.lxcfs.pid] : daemon ? daemon.pids() : readers.map((r) => r.child.pid!);
         const before = ticks(pids);
         const times = await Promise.all(readers.map(async (r) => {
           const out: number[] = [];

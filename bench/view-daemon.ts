@@ -7,7 +7,8 @@ import { CLI } from './sandbox-proc.js';
 /** A running daemon: its socket, and how to stop it. */
 export interface BenchDaemon {
   socket: string;
-  pid: number;
+  /** The keeper and the server it runs (procfs/daemon/keeper.ts): whose CPU time is the daemon's. */
+  pids(): number[];
   stop(): Promise<void>;
 }
 
@@ -28,7 +29,9 @@ export function startViewDaemon(): Promise<BenchDaemon> {
       log += d.toString();
       if (!log.includes('serving views at')) return;
       clearTimeout(timer);
-      resolve({ socket: `${dir}/api.sock`, pid: child.pid!, stop });
+      // The keeper's line "keeper: server pid N (#k) started" names the server that reads requests.
+      const servers = () => [...log.matchAll(/keeper: server pid (\d+) /g)].map((m) => Number(m[1]));
+      resolve({ socket: `${dir}/api.sock`, pids: () => [child.pid!, ...servers().slice(-1)], stop });
     });
     child.once('exit', (code) => {
       clearTimeout(timer);
