@@ -5,15 +5,16 @@
 // (test/helpers/engines/views-source.ts): ours (`sandbox procfs serve`), and lxcfs, which keeps the
 // recipe honest: the same expectations hold for the original. Nothing may be left: no process of
 // the engine, no cgroup, no mount, no directory, no host path an engine writes by default.
-import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupBoxUnavailable, createCgroupBox, type CgroupBox } from '../helpers/engines/cgroup-box.js';
-import { dockerUnavailable, mountsUnder, startDockerd, type Dockerd } from '../helpers/engines/dockerd.js';
-import { existingEnginePaths, newEnginePaths } from '../helpers/engines/host-untouched.js';
+import { dockerUnavailable, startDockerd, type Dockerd } from '../helpers/engines/dockerd.js';
+import { endEngineTest, stepCosts } from '../helpers/engines/engine-test.js';
+import { existingEnginePaths } from '../helpers/engines/host-untouched.js';
 import { PROBE, buildImageTarball, parseProbe, procpsUptimeMinutes } from '../helpers/engines/probe.js';
 import { VIEWS_SOURCES, layoutBinds, lxcfsUnavailable, type ViewsSource } from '../helpers/engines/views-source.js';
 import { imageUnavailable } from '../helpers/image.js';
-import { cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { cli, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const skip = requireOrSkip(sandboxUnavailable() ?? dockerUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
@@ -27,15 +28,7 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
   let dockerd: Dockerd | null = null;
   let hostBefore: string[] = [];
   /** What each step took (ms), printed for docs/testing.md, never asserted. */
-  const costs: Record<string, number> = {};
-  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await f();
-    } finally {
-      costs[step] = Date.now() - t;
-    }
-  };
+  const { costs, timed } = stepCosts();
 
   beforeAll(async () => {
     hostBefore = existingEnginePaths();
@@ -50,7 +43,6 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
   });
 
   afterAll(async () => {
-    const left: string[] = [];
     if (dockerd) {
       const ids = (await dockerd.docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
       if (ids.length > 0) await dockerd.docker(['rm', '-f', ...ids]).catch(() => undefined);
@@ -58,15 +50,7 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
       console.log(`docker costs (ms): ${JSON.stringify(costs)}`);
     }
     // dockerd's containerd and shims end with it: anything still in its cgroups is a leftover.
-    if (box) {
-      left.push(...box.pids().map((p) => `process ${p} (left by dockerd)`));
-      await box.remove();
-    }
-    for (const source of sources.values()) await source.stop();
-    left.push(...mountsUnder(dir).map((m) => `mount ${m}`));
-    rmSync(dir, { recursive: true, force: true });
-    if (existsSync(dir)) left.push(`directory ${dir}`);
-    left.push(...newEnginePaths(hostBefore), ...leftovers());
+    const left = await endEngineTest(box, sources, dir, hostBefore, 'dockerd');
     removeLeftoverCgroups();
     expect(left).toEqual([]);
   });

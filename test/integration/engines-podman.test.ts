@@ -5,16 +5,16 @@
 // annotated `sandbox-procfs.io/views=true`. Inside, procps free/top, coreutils nproc and uptime
 // must show the container's limits. Nothing may be left: no container, conmon, cgroup, mount,
 // directory, server, or host path podman writes by default.
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cgroupBoxUnavailable, createCgroupBox, type CgroupBox } from '../helpers/engines/cgroup-box.js';
-import { mountsUnder } from '../helpers/engines/dockerd.js';
-import { existingEnginePaths, newEnginePaths } from '../helpers/engines/host-untouched.js';
+import { endEngineTest, stepCosts } from '../helpers/engines/engine-test.js';
+import { existingEnginePaths } from '../helpers/engines/host-untouched.js';
 import { podmanUnavailable, setUpPodman, type Podman } from '../helpers/engines/podman.js';
 import { PROBE, buildImageTarball, parseProbe, procpsUptimeMinutes } from '../helpers/engines/probe.js';
 import { VIEWS_SOURCES, layoutBinds, lxcfsUnavailable, type ViewsSource } from '../helpers/engines/views-source.js';
 import { imageUnavailable } from '../helpers/image.js';
-import { CLI, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
+import { CLI, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -42,15 +42,7 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
   let hostBefore: string[] = [];
   let uptimeViaHook: { uptime: number; elapsedS: number } | null = null;
   /** What each step took (ms), printed for docs/testing.md, never asserted. */
-  const costs: Record<string, number> = {};
-  const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
-    const t = Date.now();
-    try {
-      return await f();
-    } finally {
-      costs[step] = Date.now() - t;
-    }
-  };
+  const { costs, timed } = stepCosts();
 
   beforeAll(async () => {
     hostBefore = existingEnginePaths();
@@ -74,17 +66,7 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
       if (ids.length > 0) await engine.podman(['rm', '-f', ...ids]).catch(() => undefined);
       await engine.podman(['rmi', '-a', '-f']).catch(() => undefined);
     }
-    const serverPids = [...sources.values()].map((v) => v.pid);
-    if (box) {
-      left.push(...box.pids().map((p) => `process ${p} (left by podman: conmon or a container)`));
-      await box.remove();
-    }
-    for (const source of sources.values()) await source.stop();
-    left.push(...mountsUnder(dir).map((m) => `mount ${m}`));
-    rmSync(dir, { recursive: true, force: true });
-    if (existsSync(dir)) left.push(`directory ${dir}`);
-    left.push(...serverPids.filter((pid) => existsSync(`/proc/${pid}`)).map((pid) => `process ${pid} (a views server)`));
-    left.push(...newEnginePaths(hostBefore), ...leftovers());
+    left.push(...(await endEngineTest(box, sources, dir, hostBefore, 'podman: conmon or a container')));
     removeLeftoverCgroups();
     expect(left).toEqual([]);
   });
