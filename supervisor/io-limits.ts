@@ -128,9 +128,3 @@ export function mergeIoLimits(current: IoLimits | undefined, flags: IoFlags, sys
   }
   return next;
 }
-
-/** True when the limits ask the kernel for anything. */
-export function hasIoLimits(io: IoLimits | undefined): io is IoLimits {
-  return io !== undefined && (io.weight !== null || io.devices.length > 0);
-}
-

@@ -100,8 +100,6 @@ export const DIRENT_HEADER_SIZE = 24;
 export const FUSE_MIN_READ_BUFFER = 8192;
 /** Size of fuse_write_in (the other part of that bound). */
 export const WRITE_IN_SIZE = 40;
-/** The bit the kernel sets in `unique` of an INTERRUPT's own header (FUSE_INT_REQ_BIT). */
-export const FUSE_INT_REQ_BIT = 1n;
 
 /** File types in a dirent (DT_* of dirent.h: the mode's type bits >> 12). */
 export const DT_DIR = 4;

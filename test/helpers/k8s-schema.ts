@@ -81,8 +81,3 @@ export function typeErrors(manifests: Manifest[]): string[] {
   }
   return errors;
 }
-
-/** Both passes over all manifests. */
-export function manifestErrors(manifests: Manifest[]): string[] {
-  return [...manifests.flatMap(schemaErrors), ...typeErrors(manifests)];
-}
