@@ -151,7 +151,7 @@ async function startRaw(job: QuotaJob, threads: number, lifetimeS: number): Prom
  * warm up together and are sampled at the same moments. A run that can't start is left out with a
  * note; the others of its slot go on.
  */
-export async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, seconds: number, notes: string[]): Promise<QuotaRun[]> {
+async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, seconds: number, notes: string[]): Promise<QuotaRun[]> {
   const runs: QuotaRun[] = [];
   const threadsOf = (p: number) => Math.ceil(p / 100);
   const lifetimeS = warmupMs / 1000 + seconds + 2;
@@ -179,7 +179,7 @@ export async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: numb
 }
 
 /** Whole-run ratio of delivered CPU to the target. */
-export function wholeRatio(run: QuotaRun): number {
+function wholeRatio(run: QuotaRun): number {
   const a = run.samples[0]!;
   const b = run.samples[run.samples.length - 1]!;
   return (b.usageNs - a.usageNs) / ((b.atNs - a.atNs) * (run.percent / 100));

@@ -5,7 +5,7 @@
 // silently drops a condition; here it is an error.
 
 /** The hook stages of the OCI runtime spec 1.0.2+ (hook.go validStages). */
-export const OCI_STAGES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+const OCI_STAGES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const unknownKeys = (o: Record<string, unknown>, known: string[]) => Object.keys(o).filter((k) => !known.includes(k));
@@ -23,7 +23,7 @@ function regexError(what: string, pattern: unknown): string[] {
 }
 
 /** Errors of one OCI hook entry {path, args, env, timeout} (empty = valid). */
-export function hookEntryErrors(hook: unknown, where: string): string[] {
+function hookEntryErrors(hook: unknown, where: string): string[] {
   if (!isObject(hook)) return [`${where} must be an object`];
   const errors = unknownKeys(hook, ['path', 'args', 'env', 'timeout']).map((k) => `${where}: unknown key ${JSON.stringify(k)}`);
   if (typeof hook.path !== 'string' || !hook.path.startsWith('/')) errors.push(`${where}.path must be an absolute path (runtime spec), got ${JSON.stringify(hook.path)}`);
