@@ -97,7 +97,7 @@ async function sampleRun(sets: string[][], warmupMs: number, seconds: number): P
     // Aim at absolute times, so timer lateness doesn't accumulate.
     const wait = t0 / 1e6 + i * SAMPLE_MS - Number(process.hrtime.bigint()) / 1e6;
     if (wait > 0) await sleep(wait);
-    files.forEach((f, k) => samples[k]!.push(readCounters(f)));
+    for (const [k, f] of files.entries()) samples[k]!.push(readCounters(f));
   }
   return samples;
 }
@@ -170,7 +170,7 @@ async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, sec
       }
       if (started.length === 0) continue;
       const samples = await sampleRun(started.map((s) => s.dirs), warmupMs, seconds);
-      started.forEach((s, k) => runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! }));
+      for (const [k, s] of started.entries()) runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! });
     } finally {
       for (const s of started) await s.stop();
     }

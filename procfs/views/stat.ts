@@ -34,7 +34,7 @@ function formatCpuLine(label: string, t: CpuTimes): string {
 /** The cpu summary line and the n cpuN lines of an account. */
 function cpuLines(account: CpuAccount): string[] {
   const lines = [formatCpuLine('cpu ', times(totalOf(account, 'userUs'), totalOf(account, 'systemUs'), totalOf(account, 'idleUs')))];
-  account.cpus.forEach((c, i) => lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs))));
+  for (const [i, c] of account.cpus.entries()) lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs)));
   return lines;
 }
 

@@ -59,7 +59,7 @@ export function hookDefinitionErrors(def: unknown): string[] {
     }
     if (when.commands !== undefined) {
       if (!Array.isArray(when.commands) || when.commands.length === 0) errors.push('when.commands must be a non-empty array');
-      else when.commands.forEach((c, i) => errors.push(...regexError(`when.commands[${i}]`, c)));
+      else for (const [i, c] of when.commands.entries()) errors.push(...regexError(`when.commands[${i}]`, c));
     }
   }
   const stages = def.stages;
@@ -78,7 +78,7 @@ export function hooksObjectErrors(hooks: unknown): string[] {
   for (const [stage, list] of Object.entries(hooks)) {
     if (!(OCI_STAGES as readonly string[]).includes(stage)) errors.push(`unknown stage ${JSON.stringify(stage)}`);
     if (!Array.isArray(list)) errors.push(`${stage} must be an array`);
-    else list.forEach((h, i) => errors.push(...hookEntryErrors(h, `${stage}[${i}]`)));
+    else for (const [i, h] of list.entries()) errors.push(...hookEntryErrors(h, `${stage}[${i}]`));
   }
   return errors;
 }
