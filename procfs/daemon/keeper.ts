@@ -87,7 +87,7 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
   const send = (c: Child | null, m: ToServer): void => {
-    if (c && c.proc.connected) c.proc.send(m);
+    if (c?.proc.connected) c.proc.send(m);
   };
 
   const startChild = (fresh: boolean): Child => {
