@@ -1,12 +1,17 @@
-// `npm run bench -- launch`: the wall time of `sandbox run --cpu 20% --mem 256M -- true` against
-// `true`, `node -e 0` (the floor of any Node CLI) and the launchers of bench/peers.ts, warm
-// (back-to-back) and cold (0.5 s apart), in a rotating order every round (../shared/BENCH.md step 2),
-// warm-ups discarded. Our runs carry SANDBOX_TIMINGS=1, so each also gives its phase breakdown
-// (supervisor/run/timings.ts mark(): ms since the Node process started).
+// `npm run bench -- launch`: the wall time of `sandbox run --cpu 20% --mem 256M -- true`, with views
+// of its own and with a running `sandbox procfs serve`'s, against `true`, `node -e 0` (the floor of
+// any Node CLI), the launchers of bench/peers.ts (runc among them) and docker and podman running
+// `true` under the same limits (bench/engine-peers.ts), warm (back-to-back) and cold (0.5 s apart),
+// in a rotating order every round (../shared/BENCH.md step 2), warm-ups discarded. --quick runs
+// every variant too, engines included, with fewer rounds. Our runs carry SANDBOX_TIMINGS=1, so each
+// also gives its phase breakdown (supervisor/run/timings.ts mark(): ms since the Node process
+// started). What the scenario starts is stopped at its end, also on Ctrl-C (bench/abort.ts).
 import { spawn } from 'node:child_process';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { onAbort } from './abort.js';
+import { enginePeers, type EnginePeers } from './engine-peers.js';
 import { launchPeers, type Peer } from './peers.js';
-import { startViewDaemon } from './view-daemon.js';
+import { startViewDaemon, type BenchDaemon } from './view-daemon.js';
 import { CLI } from './sandbox-proc.js';
 import { quantile } from './stats.js';
 import { fmt, progress, type Row, type Section } from './table.js';
@@ -72,8 +77,32 @@ const PHASES: Array<[string, (m: Record<string, number>, wall: number) => number
 
 /** Run the launch scenario. */
 export async function launchBench(quick: boolean): Promise<Section> {
-  const { peers, skipped } = launchPeers();
-  const daemon = await startViewDaemon();
+  const { peers: toolPeers, skipped } = launchPeers();
+  let engines: EnginePeers | null = null;
+  let daemon: Promise<BenchDaemon> | null = null;
+  let stopping: Promise<string[]> | null = null;
+  /** Everything the scenario started, stopped once (at its end, or on Ctrl-C: bench/abort.ts). */
+  const stopAll = (): Promise<string[]> =>
+    (stopping ??= (async () => {
+      for (const p of toolPeers) p.cleanup?.();
+      // A daemon still starting is waited for: it is stopped once it serves, or has gone by itself.
+      const [left] = await Promise.all([engines?.stop() ?? [], daemon?.then((d) => d.stop(), () => undefined)]);
+      return left;
+    })());
+  const unregister = onAbort(stopAll);
+  try {
+    engines = await enginePeers();
+    skipped.push(...engines.skipped);
+    daemon = startViewDaemon();
+    return await measure(quick, await daemon, [...toolPeers, ...engines.peers], skipped, stopAll);
+  } finally {
+    await stopAll();
+    unregister();
+  }
+}
+
+/** Time every variant, stop what the scenario started (stopAll), and make the section. */
+async function measure(quick: boolean, daemon: BenchDaemon, peers: Peer[], skipped: string[], stopAll: () => Promise<string[]>): Promise<Section> {
   const env = { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' };
   // The two floors answer the warm target only: they skip the cold runs, whose 0.5 s gaps are most
   // of the scenario's time.
@@ -85,7 +114,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
     { name: NODE_SPAWN, argv: () => [process.execPath, ['-e', NODE_SPAWN_CODE]], limits: '', warmOnly: true },
     { name: OUR_CLI, argv: () => [process.execPath, [CLI, '--version']], limits: '', warmOnly: true },
     { name: 'true', argv: () => ['true', []], limits: '' },
-    ...peers,
+    ...peers.map((p) => ({ ...p, env: { ...env, ...p.env } })),
   ];
   // Full: 3 rounds of 6 warm and 2 cold runs of each: more gave the same ratios to node -e 0
   // (docs/bench/README.md, "Why these settings"); the cold runs' 0.5 s gaps are most of the scenario's time.
@@ -95,6 +124,7 @@ export async function launchBench(quick: boolean): Promise<Section> {
   const marks: Record<string, Array<{ wall: number; marks: Record<string, number> }>> = { [OURS]: [], [OURS_SHARED]: [] };
   const roundMedians: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   let run = 0;
+  let left: string[] = [];
   try {
     for (const v of variants) await time(...v.argv(run++), v.env ?? env); // warm-up, discarded
     for (const [mode, plan] of Object.entries(modes) as Array<['warm' | 'cold', (typeof modes)['warm']]>) {
@@ -116,9 +146,9 @@ export async function launchBench(quick: boolean): Promise<Section> {
       }
     }
   } finally {
-    for (const p of peers) p.cleanup?.();
-    await daemon.stop();
+    left = await stopAll();
   }
+  for (const l of left) progress(`launch: left behind by the engines, and removed: ${l}`);
   const rows: Row[] = [];
   for (const mode of ['warm', 'cold'] as const) {
     const floor = quantile(samples[mode][NODE] ?? [], 0.5);
@@ -136,6 +166,24 @@ export async function launchBench(quick: boolean): Promise<Section> {
         spread: `round medians ${fmt(Math.min(...rm), 1)}–${fmt(Math.max(...rm), 1)} ms, n = ${s.length}`,
         target: isOurs && mode === 'warm' ? '≤ 1.25 × node -e 0' : '',
         ...(isOurs && mode === 'warm' ? { met: med / floor <= 1.25 } : {}),
+      });
+    }
+    if (mode === 'warm') {
+      for (const sk of skipped) {
+        const [name = sk, reason = ''] = sk.split(/: (.*)/s);
+        rows.push({ metric: `warm: ${name}`, ours: '', peer: 'skipped', ratio: '', spread: reason, target: '' });
+      }
+    }
+    // Ours against the container runtimes (the peers that set the same limits), in the same rounds.
+    const med = (name: string): number => quantile(samples[mode][name] ?? [], 0.5);
+    for (const p of peers.filter((x) => !x.limits.startsWith('none'))) {
+      rows.push({
+        metric: `${mode}: ours with a running server / ${p.name}`,
+        ours: fmt(med(OURS_SHARED), 1, 'ms'),
+        peer: fmt(med(p.name), 1, 'ms'),
+        ratio: `${fmt(med(OURS_SHARED) / med(p.name), 2)} × (own views: ${fmt(med(OURS) / med(p.name), 2)} ×)`,
+        spread: 'ratio of medians',
+        target: '',
       });
     }
   }
@@ -158,6 +206,9 @@ export async function launchBench(quick: boolean): Promise<Section> {
     `${OURS_SHARED}: a \`sandbox procfs serve\` of the bench's own serves the views (SANDBOX_PROCFS_SOCKET); its "FUSE" phase is the request to it. The other runs of ours serve their own (SANDBOX_PROCFS_SOCKET empty).`,
     `${NODE_SPAWN} is node -e "${NODE_SPAWN_CODE}": what any Node CLI that starts a process costs. ${OUR_CLI} is our CLI with no sandbox: Node's start and our code loaded.`,
   ];
-  for (const s of skipped) notes.push(`skipped peer: ${s}`);
+  if (peers.some((p) => p.name.startsWith('docker') || p.name.startsWith('podman'))) {
+    notes.push('docker and podman: started by the scenario with state of their own under /tmp and a cgroup below the bench\'s (bench/engines/), no network; dockerd and its containerd idle beside every other variant\'s runs; both stopped and removed at the end.');
+  }
+  if (left.length > 0) notes.push(`left behind by the engines, and removed: ${left.join('; ')}`);
   return { title: 'Launch overhead (wall ms, /bin/true)', peerName: 'peer', rows, notes, raw: { samples, marks } };
 }

@@ -2,6 +2,7 @@
 // the same limits where the tool can set them: unshare(1) and bwrap(1) set none (they have no
 // cgroup support); runc and crun get them in the same OCI config.json. Missing Debian packages are
 // installed; a peer that can't be had is skipped with the reason (nsjail: not packaged for Debian 12).
+// docker and podman, which need engines started and stopped, are bench/engine-peers.ts's.
 import { spawnSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, copyFileSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -12,6 +13,8 @@ export interface Peer {
   name: string;
   argv: (run: number) => [string, string[]];
   limits: string;
+  /** Variables added to the bench's environment for each run (an engine client's configuration). */
+  env?: Record<string, string>;
   cleanup?: () => void;
 }
 

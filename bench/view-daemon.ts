@@ -33,9 +33,16 @@ export function startViewDaemon(): Promise<BenchDaemon> {
       const servers = () => [...log.matchAll(/keeper: server pid (\d+) /g)].map((m) => Number(m[1]));
       resolve({ socket: `${dir}/api.sock`, pids: () => [child.pid!, ...servers().slice(-1)], stop });
     });
-    child.once('exit', (code) => {
+    child.once('exit', (code, signal) => {
       clearTimeout(timer);
-      reject(new Error(`procfs serve exited ${code}: ${log}`));
+      // Before it served (after, this rejects nothing): its directory goes with it, unless its
+      // mount is still there (a killed server's): stop() and the caller's checks report that.
+      try {
+        rmSync(dir, { recursive: true, force: true });
+      } catch {
+        // busy or not connected: left for stop()
+      }
+      reject(new Error(`procfs serve exited ${code ?? signal}: ${log}`));
     });
   });
 }

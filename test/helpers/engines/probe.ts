@@ -1,18 +1,15 @@
 // What every engine test runs inside its container, and the image it runs in: the busybox test
-// image (test/helpers/image.ts) with procps free/top/uptime and coreutils nproc, which read
+// image (bench/engines/image.ts) with procps free/top/uptime and coreutils nproc, which read
 // /proc and /sys as users' tools do (busybox's free and uptime use sysinfo(2), which no file
 // bind can change), packed as a tarball for `docker import` / `podman import`.
-import { execFileSync } from 'node:child_process';
-import { buildBusyboxImage } from '../image.js';
+import { buildImageTarball as buildTarball } from '../../../bench/engines/image.js';
 
 /** procps uptime, beside the image's procps top/free and coreutils nproc. */
 const EXTRA_TOOLS = ['/usr/bin/uptime'];
 
 /** Build the image's root at `${dir}/rootfs` and return the path of its tarball. */
 export function buildImageTarball(dir: string): string {
-  buildBusyboxImage(`${dir}/rootfs`, EXTRA_TOOLS);
-  execFileSync('tar', ['-C', `${dir}/rootfs`, '-cf', `${dir}/image.tar`, '.']);
-  return `${dir}/image.tar`;
+  return buildTarball(dir, EXTRA_TOOLS);
 }
 
 /** The probe: one `key value` line per check (sh -c). */
