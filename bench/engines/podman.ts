@@ -13,7 +13,7 @@ import type { CgroupBox } from './cgroup-box.js';
 const run = promisify(execFile);
 
 /** Debian's podman. */
-export const PODMAN = '/usr/bin/podman';
+const PODMAN = '/usr/bin/podman';
 
 /** What running Debian's podman needs that is missing (packages the set-up installs), or null. */
 export function podmanMissing(): string | null {

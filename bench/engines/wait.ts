@@ -3,7 +3,7 @@
 // wait this way (test/helpers/wait.ts is the suite's own, with the same deadline).
 
 /** Deadline for an event a loaded machine may delay. */
-export const ENGINE_DEADLINE_MS = 30_000;
+const ENGINE_DEADLINE_MS = 30_000;
 
 /** Sleep `ms` milliseconds. */
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));

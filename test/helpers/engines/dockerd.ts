@@ -3,7 +3,7 @@
 import { dockerMissing } from '../../../bench/engines/dockerd.js';
 import { needsSetup, type Missing } from '../skip.js';
 
-export { DOCKER, DOCKERD, mountsUnder, startDockerd, type Dockerd } from '../../../bench/engines/dockerd.js';
+export { mountsUnder, startDockerd, type Dockerd } from '../../../bench/engines/dockerd.js';
 
 /** What running Debian's docker.io needs that is missing, or null. */
 export function dockerUnavailable(): Missing | null {

@@ -3,7 +3,7 @@
 import { podmanMissing } from '../../../bench/engines/podman.js';
 import { needsSetup, type Missing } from '../skip.js';
 
-export { PODMAN, setUpPodman, type Podman } from '../../../bench/engines/podman.js';
+export { setUpPodman, type Podman } from '../../../bench/engines/podman.js';
 
 /** What running Debian's podman needs that is missing, or null. */
 export function podmanUnavailable(): Missing | null {
