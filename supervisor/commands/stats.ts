@@ -7,7 +7,7 @@ import type { CgroupManager } from '../cgroup/types.js';
 import { sleep } from '../sleep.js';
 import type { SandboxState } from '../state.js';
 import { formatMemory, formatPercent, formatTable, readFigures, type CpuReading, type SandboxFigures } from './figures.js';
-import { cgroupOf, findSandbox, liveSandboxes } from './lookup.js';
+import { cgroupOf, findSandbox, liveSandboxes } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /**

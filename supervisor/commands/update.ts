@@ -12,7 +12,7 @@ import { parseCpuList, formatCpuList } from '../cgroup/cpulist.js';
 import { updateState } from '../state.js';
 import { mergeIoLimits } from '../io-limits.js';
 import { collect } from './run-options.js';
-import { runningSandbox } from './lookup.js';
+import { runningSandbox } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /** Flags of `sandbox update`, as commander hands them over: run's limit flags but the CFS period and burst. */
