@@ -2,7 +2,7 @@
 // that say why it ended (an OOM kill, the timeout).
 import type { ChildProcess } from 'node:child_process';
 import type { CgroupManager, MemoryStats } from '../cgroup/types.js';
-import { formatBytes } from '../limits.js';
+import { formatBytes } from '../bytes.js';
 import type { Launch, RunRequest } from './launch.js';
 import { mark } from './timings.js';
 
