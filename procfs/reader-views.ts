@@ -15,7 +15,7 @@
 // procfs/daemon/foreign-cgroup.ts), nor pick whose figures it gets: it would have to exit and have
 // its pid recycled into that cgroup within microseconds. docs/views-daemon.md says more.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { CgroupMode } from '../supervisor/cgroup/types.js';
+import type { CgroupMode } from '../supervisor/cgroup/index.js';
 import { openCgroupOf, type ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
 import { RenderCache } from './render-cache.js';
 import { ReaperCache } from './reaper.js';

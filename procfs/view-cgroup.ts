@@ -5,10 +5,7 @@
 // the daemon: a container's /proc/<pid>/cgroup).
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { CgroupFs } from '../supervisor/cgroup/index.js';
-import { detectLayout, type CgroupLayout } from '../supervisor/cgroup/detect.js';
-import { V1Manager } from '../supervisor/cgroup/v1/manager.js';
-import { V2Manager } from '../supervisor/cgroup/v2/manager.js';
+import { CgroupFs, detectLayout, V1Manager, V2Manager, type CgroupLayout } from '../supervisor/cgroup/index.js';
 import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
 
 /** A cgroup as plain data: its leaf in each hierarchy (layout ownDirs) and the root paths are read under. */

@@ -5,8 +5,7 @@
 // never matches "١٢" or "２"), no sign, no exponent.
 import { formatBytes } from './bytes.js';
 import { UsageError } from './errors.js';
-import { formatCpuList, parseCpuList } from './cgroup/cpulist.js';
-import type { CgroupLimits } from './cgroup/types.js';
+import { formatCpuList, parseCpuList, type CgroupLimits } from './cgroup/index.js';
 import { mergeIoLimits, type IoFlags } from './io-limits.js';
 
 /** Flags as commander hands them over: raw strings, undefined when not given. */

@@ -3,12 +3,11 @@
 // naming the value, exit 125 (docker exits 1 for "No such container"; here every bad input is 125).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { openCgroup } from './cgroup/index.js';
-import type { CgroupManager } from './cgroup/types.js';
+import { openCgroup, type CgroupManager } from './cgroup/index.js';
 import { SandboxError, withContext } from './errors.js';
 import { sleep } from './sleep.js';
 import { RUN_DIR, listStates, supervisorAlive, type SandboxState } from './state.js';
-import { parsePidStatus } from '../procfs/parse/pid-status.js';
+import { parsePidStatus } from '../procfs/parse/index.js';
 
 /** Every sandbox whose supervisor still runs, oldest first. */
 export async function liveSandboxes(): Promise<SandboxState[]> {

@@ -4,11 +4,7 @@
 // so the daemon can never create, change, signal or remove a cgroup it doesn't own.
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { CgroupFs } from '../../supervisor/cgroup/index.js';
-import { detectLayout } from '../../supervisor/cgroup/detect.js';
-import type { CgroupManager } from '../../supervisor/cgroup/types.js';
-import { V1Manager } from '../../supervisor/cgroup/v1/manager.js';
-import { V2Manager } from '../../supervisor/cgroup/v2/manager.js';
+import { CgroupFs, detectLayout, V1Manager, V2Manager, type CgroupManager } from '../../supervisor/cgroup/index.js';
 
 /** The readers of a CgroupManager: all the views need. */
 export type ReadOnlyCgroup = Pick<CgroupManager, 'mode' | 'dirs' | 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats' | 'limitsKey' | 'threads'>;

@@ -1,7 +1,7 @@
 // The registry of served files: which views exist, where each is bound inside a sandbox, which host
 // file it starts from, and one entry point that renders any of them. Every renderer is pure (no I/O,
 // no clock, no globals); the only state is the per-sandbox ViewMemory passed in.
-import type { CgroupMode, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../../supervisor/cgroup/types.js';
+import type { CgroupMode, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../../supervisor/cgroup/index.js';
 import type { LoadAverages } from '../loadavg.js';
 import type { TaskSample } from '../tasks.js';
 import { renderCpuOnline } from './cpu-online.js';

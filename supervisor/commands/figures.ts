@@ -1,6 +1,6 @@
 // The figures ps and stats show for one sandbox, from its cgroup's counters (CgroupManager.stats):
 // CPU time (cpuacct / cpu.stat usage), the quota, memory use and limit, tasks, throttling, OOM kills.
-import type { CgroupManager, CgroupStats } from '../cgroup/types.js';
+import type { CgroupManager, CgroupStats } from '../cgroup/index.js';
 import { formatBytes } from '../bytes.js';
 import type { SandboxState } from '../state.js';
 
