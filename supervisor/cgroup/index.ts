@@ -26,9 +26,8 @@ export { detectLayout, parseProcCgroup, type CgroupLayout } from './detect.js';
 export { formatCpuList, parseCpuList } from './cpulist.js';
 /** The v1 manager's required controllers (doctor lists the missing ones). */
 export { V1_REQUIRED } from './v1/manager.js';
-/** The managers themselves, for the views' read-only opens (procfs view-cgroup.ts, daemon/foreign-cgroup.ts). */
-export { V1Manager } from './v1/manager.js';
-export { V2Manager } from './v2/manager.js';
+/** The one way to open a cgroup read-only (the views, the daemon's foreign containers). */
+export { openCgroupReader } from './reader.js';
 /** v2 delegation: where sandboxes go and how controllers are enabled (the bench's raw cgroups). */
 export { enableControllers, sandboxParent } from './v2/delegate.js';
 
