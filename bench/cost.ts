@@ -40,7 +40,7 @@ async function measure(pids: number[], seconds: number): Promise<Usage[]> {
   const t0 = performance.now();
   for (let i = 0; i < seconds; i++) {
     await sleep(1000);
-    pids.forEach((pid, k) => rss[k]!.push(rssMiB(pid)));
+    for (const [k, pid] of pids.entries()) rss[k]!.push(rssMiB(pid));
   }
   const s = (performance.now() - t0) / 1000;
   return pids.map((pid, k) => ({ cpuMsPerS: ((cpuTicks(pid) - c0[k]!) * TICK_MS) / s, rss: rss[k]! }));
@@ -92,7 +92,7 @@ export async function costBench(quick: boolean): Promise<Section> {
   for (const variants of slots) {
     progress(`cost: ${variants.join(' + ')}${variants.length > 1 ? ' side by side' : ''}, ${seconds} s`);
     const measured = await slot(variants, seconds, warmupMs);
-    variants.forEach((v, k) => (results[v] = measured[k]));
+    for (const [k, v] of variants.entries()) results[v] = measured[k];
   }
   const node = results['idle node']!;
   const rows: Row[] = [];

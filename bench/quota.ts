@@ -97,7 +97,7 @@ async function sampleRun(sets: string[][], warmupMs: number, seconds: number): P
     // Aim at absolute times, so timer lateness doesn't accumulate.
     const wait = t0 / 1e6 + i * SAMPLE_MS - Number(process.hrtime.bigint()) / 1e6;
     if (wait > 0) await sleep(wait);
-    files.forEach((f, k) => samples[k]!.push(readCounters(f)));
+    for (const [k, f] of files.entries()) samples[k]!.push(readCounters(f));
   }
   return samples;
 }
@@ -151,7 +151,7 @@ async function startRaw(job: QuotaJob, threads: number, lifetimeS: number): Prom
  * warm up together and are sampled at the same moments. A run that can't start is left out with a
  * note; the others of its slot go on.
  */
-export async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, seconds: number, notes: string[]): Promise<QuotaRun[]> {
+async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, seconds: number, notes: string[]): Promise<QuotaRun[]> {
   const runs: QuotaRun[] = [];
   const threadsOf = (p: number) => Math.ceil(p / 100);
   const lifetimeS = warmupMs / 1000 + seconds + 2;
@@ -170,7 +170,7 @@ export async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: numb
       }
       if (started.length === 0) continue;
       const samples = await sampleRun(started.map((s) => s.dirs), warmupMs, seconds);
-      started.forEach((s, k) => runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! }));
+      for (const [k, s] of started.entries()) runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! });
     } finally {
       for (const s of started) await s.stop();
     }
@@ -179,7 +179,7 @@ export async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: numb
 }
 
 /** Whole-run ratio of delivered CPU to the target. */
-export function wholeRatio(run: QuotaRun): number {
+function wholeRatio(run: QuotaRun): number {
   const a = run.samples[0]!;
   const b = run.samples[run.samples.length - 1]!;
   return (b.usageNs - a.usageNs) / ((b.atNs - a.atNs) * (run.percent / 100));

@@ -85,7 +85,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
           return s;
         });
         const all = performance.now() - t;
-        (times['render'] ??= []).push(inner * 1000);
+        (times.render ??= []).push(inner * 1000);
         (times['memory lock+json'] ??= []).push((all - inner) * 1000);
         t = performance.now();
       } else {
@@ -94,7 +94,7 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       }
       Buffer.from(text);
       t = mark('Buffer.from', t);
-      (times['total'] ??= []).push((t - t0) * 1000);
+      (times.total ??= []).push((t - t0) * 1000);
       sleep(input.gapMs);
     });
     out[name] = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { first: v[0]!, median: median(v.slice(1)) }]));

@@ -6,8 +6,3 @@ export function quantile(samples: readonly number[], q: number): number {
   const sorted = [...samples].sort((a, b) => a - b);
   return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil(q * sorted.length) - 1))] as number;
 }
-
-/** Median, p90 and p99 of samples. */
-export function summary(samples: readonly number[]): { median: number; p90: number; p99: number; n: number } {
-  return { median: quantile(samples, 0.5), p90: quantile(samples, 0.9), p99: quantile(samples, 0.99), n: samples.length };
-}

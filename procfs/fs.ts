@@ -47,7 +47,6 @@ import type { ViewHandlerData } from './view-handler.js';
 import { SharedViews, createSharedViewData, type Registered } from './view-shared.js';
 import { VIEWS, viewsFor, type ViewName, type ViewSpec } from './views/index.js';
 
-export { viewFileSize } from './view-handler.js';
 export { FuseConnectionEnded } from './fuse/server.js';
 
 /** What the server needs to render one sandbox's views: plain data, opened again in every worker. */

@@ -23,7 +23,7 @@ const FREE = 0;
 const LIVE = 1;
 
 /** Longest key kept: a v1 key of 7 hierarchies with 64-hex container ids is ~800 bytes. */
-export const READER_KEY_BYTES = 2048;
+const READER_KEY_BYTES = 2048;
 
 /** Allocate a table of `entries` cgroups. */
 export function createReaderTable(entries: number, keyBytes = READER_KEY_BYTES): ReaderTableData {

@@ -46,7 +46,7 @@ function nsOf(procRoot: string, pid: number): string | null {
 }
 
 /** Field 22 of /proc/<pid>/stat (starttime, clock ticks after boot), or null when gone. */
-export function startTicksOf(procRoot: string, pid: number): number | null {
+function startTicksOf(procRoot: string, pid: number): number | null {
   const text = readSmall(`${procRoot}/${pid}/stat`);
   if (text === null) return null;
   const ticks = Number(parsePidStat(text).rest[22 - 4]);

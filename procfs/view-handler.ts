@@ -54,10 +54,10 @@ const HANDLE_EPOCH = 2 ** 24;
 export const OPEN_WORDS = 3;
 
 /** Directories of the by-target layout: every proper prefix of a view's target. */
-export const TARGET_DIRS: readonly string[] = [...new Set(VIEWS.flatMap((v) => v.target.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)))];
+const TARGET_DIRS: readonly string[] = [...new Set(VIEWS.flatMap((v) => v.target.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)))];
 
 /** The size a view file reports for a text of `length` bytes: rounded up to a page (procfs/fs.ts says why). */
-export function viewFileSize(length: number): number {
+function viewFileSize(length: number): number {
   return Math.max(PAGE, Math.ceil(length / PAGE) * PAGE);
 }
 

@@ -9,7 +9,7 @@ import { registerRun } from './commands/run.js';
 /** The package's version, which native/compile-ts.sh defines in the CLI bundle from package.json. */
 declare const SANDBOX_VERSION: string;
 /** What `sandbox --version` prints: "sandbox 0.1.0" (code that is not the bundle says "unbuilt"). */
-export const VERSION_LINE = `sandbox ${typeof SANDBOX_VERSION === 'string' ? SANDBOX_VERSION : 'unbuilt'}`;
+const VERSION_LINE = `sandbox ${typeof SANDBOX_VERSION === 'string' ? SANDBOX_VERSION : 'unbuilt'}`;
 
 /** Build the program; `onExit` receives the exit code of a finished run. */
 export function buildProgram(onExit: (code: number) => void): Command {

@@ -33,11 +33,11 @@ import type { RecordedFilesystem, SandboxState } from './state.js';
 import type { UsernsRange } from './userns.js';
 
 /** The native layer copier (built by native/build.sh). */
-export const COMMIT_PATH = fileURLToPath(new URL('../native/sandbox-commit', import.meta.url));
+const COMMIT_PATH = fileURLToPath(new URL('../native/sandbox-commit', import.meta.url));
 /** The descriptor on which PID 1 holds the upper dir (UPPER_FD in native/stage/stage.h). */
-export const UPPER_FD = 99;
+const UPPER_FD = 99;
 /** How long the cgroup may take to report every task stopped. */
-export const FREEZE_TIMEOUT_MS = 5000;
+const FREEZE_TIMEOUT_MS = 5000;
 /** Mount points the stage creates in every root of its own (native/stage/rootfs.c, step 3). */
 const STAGE_MOUNT_POINTS = ['/proc', '/sys', '/dev', '/tmp'];
 
@@ -114,7 +114,7 @@ export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'tha
  * that is an empty directory in the copy and exists in no layer) are removed, symlinks never
  * followed (native/commit/prune.c).
  */
-export function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[], userns: UsernsRange | null = null): Promise<void> {
+function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[], userns: UsernsRange | null = null): Promise<void> {
   const shift = userns ? ['--shift', `${userns.uid}:${userns.gid}:${userns.count}`] : [];
   const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e]), ...layers.flatMap((l) => ['--layer', l]), ...shift];
   return new Promise((done, fail) => {

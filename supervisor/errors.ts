@@ -65,6 +65,7 @@ export function describeSystemError(err: unknown): string {
  * tab, an escape sequence) are written as \n, \t or \xNN, and U+0085, U+2028, U+2029 as \uNNNN.
  */
 export function oneLine(message: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: finding control characters is what this does
   return message.replace(/[\u0000-\u001f\u007f\u0085\u2028\u2029]/g, (c) => {
     const named: Record<string, string> = { '\n': '\\n', '\r': '\\r', '\t': '\\t' };
     const code = c.charCodeAt(0);

@@ -8,9 +8,9 @@ import { appendFile, chmod, readFile, rename, stat } from 'node:fs/promises';
 import { UsageError } from './errors.js';
 
 /** The journal file (next to the subscriber sockets, outside /run/sandbox, which holds only state dirs). */
-export const JOURNAL = '/run/sandbox-events.log';
+const JOURNAL = '/run/sandbox-events.log';
 /** Size past which the journal is rotated to JOURNAL.1. */
-export const JOURNAL_MAX_BYTES = 1 << 20;
+const JOURNAL_MAX_BYTES = 1 << 20;
 
 /** Append one event line (ending in "\n"); rotate first when the journal is full. Never throws. */
 export async function appendJournal(line: string, path = JOURNAL, maxBytes = JOURNAL_MAX_BYTES): Promise<void> {

@@ -8,7 +8,7 @@ import { readdir, unlink } from 'node:fs/promises';
 import { appendJournal } from './events-journal.js';
 
 /** Where subscriber sockets live. */
-export const EVENTS_DIR = '/run';
+const EVENTS_DIR = '/run';
 /** A subscriber's socket path. */
 export function subscriberSocket(pid: number): string {
   return `${EVENTS_DIR}/sandbox-events.${pid}.sock`;

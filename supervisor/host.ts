@@ -4,7 +4,7 @@ import { parseCpuList } from './cgroup/index.js';
 import type { HostFacts } from './limits.js';
 
 /** MemTotal of a /proc/meminfo text, in bytes (exact key match: "MemTotal:"). */
-export function memTotalFromMeminfo(text: string): number {
+function memTotalFromMeminfo(text: string): number {
   for (const line of text.split('\n')) {
     const [key, value] = line.split(/\s+/);
     if (key === 'MemTotal:' && value !== undefined) return Number(value) * 1024;

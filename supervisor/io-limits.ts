@@ -30,8 +30,8 @@ const DEVICE_FLAGS = [
 ] as const;
 
 /** bfq's range (block/bfq-iosched.h BFQ_MIN_WEIGHT 1, BFQ_MAX_WEIGHT 1000), also inside io.weight's 1..10000. */
-export const IO_WEIGHT_MIN = 1;
-export const IO_WEIGHT_MAX = 1000;
+const IO_WEIGHT_MIN = 1;
+const IO_WEIGHT_MAX = 1000;
 
 const SIZE_UNITS: Record<string, number> = { '': 1, K: 1024, M: 1024 ** 2, G: 1024 ** 3, T: 1024 ** 4 };
 
@@ -128,9 +128,3 @@ export function mergeIoLimits(current: IoLimits | undefined, flags: IoFlags, sys
   }
   return next;
 }
-
-/** True when the limits ask the kernel for anything. */
-export function hasIoLimits(io: IoLimits | undefined): io is IoLimits {
-  return io !== undefined && (io.weight !== null || io.devices.length > 0);
-}
-

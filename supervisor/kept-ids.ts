@@ -12,10 +12,10 @@ import { UsageError } from './errors.js';
 import type { UsernsRange } from './userns.js';
 
 /** The record's file name in a --keep DIR (never committed: it is beside the upper, not in it). */
-export const KEPT_IDS_FILE = 'ids';
+const KEPT_IDS_FILE = 'ids';
 
 /** The record's text for a mode: "userns UID:GID:COUNT" or "host". */
-export function keptIdsLine(userns: UsernsRange | null): string {
+function keptIdsLine(userns: UsernsRange | null): string {
   return userns ? `userns ${userns.uid}:${userns.gid}:${userns.count}\n` : 'host\n';
 }
 

@@ -20,7 +20,7 @@ export function landlockAbi(): number {
     const koffi = require('koffi') as typeof import('koffi');
     const syscall = koffi.load('libc.so.6').func('long syscall(long nr, void *attr, size_t size, uint32_t flags)');
     const abi = Number(syscall(SYS_LANDLOCK_CREATE_RULESET, null, 0, LANDLOCK_CREATE_RULESET_VERSION));
-    cached = abi > 0 ? abi : 0;
+    cached = Math.max(abi, 0);
   } catch {
     cached = 0;
   }

@@ -40,11 +40,11 @@ export interface ResolvedLimits extends Omit<CgroupLimits, 'cpusetCpus'> {
  */
 export const MEMORY_FLOOR_BYTES = 6 * 1024 * 1024;
 /** Smallest pids limit a sandbox starts with: its PID 1 and the command. */
-export const MIN_PIDS = 2;
+const MIN_PIDS = 2;
 /** Default pids.max: enough for builds and test runners, too few for a fork bomb to hurt the host. */
-export const DEFAULT_PIDS_MAX = 4096;
+const DEFAULT_PIDS_MAX = 4096;
 /** Kernel default CFS period (kernel/sched/fair.c: default_cfs_period() = 100 ms). */
-export const DEFAULT_CPU_PERIOD_US = 100_000;
+const DEFAULT_CPU_PERIOD_US = 100_000;
 // kernel/sched/core.c: min_cfs_quota_period = 1 ms, max_cfs_quota_period = 1 s; quota >= 1 ms.
 const MIN_PERIOD_US = 1_000;
 const MAX_PERIOD_US = 1_000_000;

@@ -22,7 +22,7 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { SandboxError, describeSystemError } from './errors.js';
 
 /** oom_score_adj the supervisor runs at during a run. */
-export const SUPERVISOR_OOM_SCORE_ADJ = -999;
+const SUPERVISOR_OOM_SCORE_ADJ = -999;
 /** How far the sandbox is raised when the supervisor may not lower itself. */
 export const SANDBOX_RAISE = 500;
 const FILE = '/proc/self/oom_score_adj';

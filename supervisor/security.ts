@@ -30,9 +30,6 @@ export interface Security {
   seccomp: 'default' | 'unconfined';
 }
 
-/** What a default `sandbox run` gets. */
-export const DEFAULT_SECURITY: Security = { capabilities: [...DEFAULT_CAPABILITIES], seccomp: 'default' };
-
 /** The flags as commander collects them (each repeatable). */
 export interface SecurityFlags {
   capAdd?: string[];

@@ -9,11 +9,11 @@ import { readFileSync } from 'node:fs';
 import { SandboxError, UsageError } from './errors.js';
 
 /** The user whose subordinate ids --userns uses. */
-export const USERNS_USER = 'sandbox';
+const USERNS_USER = 'sandbox';
 /** Ids inside: 0..65535, as a distribution's user database needs (nobody is 65534). */
-export const USERNS_COUNT = 65536;
+const USERNS_COUNT = 65536;
 /** The range used when /etc/subuid has no entry for USERNS_USER. */
-export const USERNS_DEFAULT_FIRST = 100000;
+const USERNS_DEFAULT_FIRST = 100000;
 
 /** One mapping: ids 0..count-1 inside are uid.. and gid.. outside. */
 export interface UsernsRange {

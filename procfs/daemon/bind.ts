@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import type { ServedView } from './protocol.js';
 
 /** Where native/build.sh puts the helper: dist/native/sandbox-viewbind. */
-export const VIEWBIND_PATH = fileURLToPath(new URL('../native/sandbox-viewbind', import.meta.url));
+const VIEWBIND_PATH = fileURLToPath(new URL('../native/sandbox-viewbind', import.meta.url));
 
 /**
  * Bind each source over its target inside pid's mount namespace; resolves with the targets the

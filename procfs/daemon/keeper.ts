@@ -87,7 +87,7 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   const finished = new Promise<void>((resolve) => (finish = resolve));
 
   const send = (c: Child | null, m: ToServer): void => {
-    if (c && c.proc.connected) c.proc.send(m);
+    if (c?.proc.connected) c.proc.send(m);
   };
 
   const startChild = (fresh: boolean): Child => {
@@ -174,7 +174,9 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
       c.asked = true;
       send(c, { type: 'stop' });
     }
-    const timer = setTimeout(() => children.forEach((c) => c.proc.kill('SIGKILL')), STOP_MS);
+    const timer = setTimeout(() => {
+      for (const c of children) c.proc.kill('SIGKILL');
+    }, STOP_MS);
     await Promise.all(children.map((c) => c.done));
     // The last copy: the connection ends (fs/fuse/dev.c fuse_dev_release -> fuse_abort_conn), and
     // the children's wake-ups nobody took fail, so they can exit.

@@ -61,7 +61,7 @@ function nsOf(pid: number | 'self', ns: 'mnt' | 'pid'): string | null {
 }
 
 /** The container init's pid in our /proc (the host's), from the state's pid (see the top of this file). */
-export function hostPidOf(statePid: number): number {
+function hostPidOf(statePid: number): number {
   // A runtime that runs the hook in the runtime namespace (or passes host pids): state.pid is ours.
   if (nsOf(statePid, 'pid') !== null && nsOf('self', 'pid') === nsOf(1, 'pid')) return statePid;
   // runc: we are in the container's pid namespace; our ancestors are listed with host pids.
@@ -75,7 +75,7 @@ export function hostPidOf(statePid: number): number {
 }
 
 /** The bundle's root filesystem (config.json root.path, relative to the bundle). */
-export function bundleRootfs(bundle: string): string {
+function bundleRootfs(bundle: string): string {
   const configPath = `${bundle}/config.json`;
   let config: { root?: { path?: unknown } };
   try {

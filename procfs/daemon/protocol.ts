@@ -48,13 +48,13 @@ export interface ServeRequest {
 }
 
 /** Stop serving one container's views (its binds go with its mount namespace). */
-export interface UnregisterRequest {
+interface UnregisterRequest {
   op: 'unregister';
   id: string;
 }
 
 /** List what is served. */
-export interface ListRequest {
+interface ListRequest {
   op: 'list';
 }
 

@@ -39,7 +39,7 @@ export const DEFAULT_SOCKET = '/run/sandbox-procfs/api.sock';
 /** Where lxcfs serves (recipes hard-code it): `--mount /var/lib/lxcfs` serves there instead. */
 export const LXCFS_DIR = '/var/lib/lxcfs';
 /** Names at the top of the mount that are the reader-routed layout's (lxcfs has cgroup/ there too): no container id may take them. */
-export const RESERVED_IDS: readonly string[] = ['proc', 'sys', 'cgroup'];
+const RESERVED_IDS: readonly string[] = ['proc', 'sys', 'cgroup'];
 /** How often registrations whose process is gone are dropped (a poststop hook may never come). */
 const SWEEP_MS = 2000;
 
@@ -59,7 +59,7 @@ export interface ServeOptions {
 }
 
 /** The registrations file: next to the socket. */
-export function registryPath(socketPath: string): string {
+function registryPath(socketPath: string): string {
   return join(dirname(socketPath), 'registrations.json');
 }
 
@@ -76,7 +76,7 @@ const MAX_CONNECTIONS = 64;
  * such containers. So a workload that reaches the socket cannot have views bound into a host
  * process of its choosing, and every refusal reads the same, whether or not the pid exists.
  */
-export interface Caller {
+interface Caller {
   host: boolean;
   /** The caller's pid namespace at connect time (null: unknown, nothing is allowed). */
   pidNs: string | null;

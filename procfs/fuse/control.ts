@@ -4,6 +4,7 @@
 import { MAX_COUNTED_OPCODE } from './protocol.js';
 
 /** Int32 slots of the control block. */
+// biome-ignore lint/suspicious/noConstEnum: file-local, so tsc and esbuild inline it; the rule's hazard is a const enum across files
 const enum Slot {
   Stop = 0,
   Mounted = 1,

@@ -28,13 +28,13 @@ export interface Entry {
 }
 
 /** An OPEN's or OPENDIR's answer: the handle later requests carry, and FOPEN_* flags. */
-export interface Opened {
+interface Opened {
   fh: number;
   flags: number;
 }
 
 /** One directory entry. */
-export interface DirEntry {
+interface DirEntry {
   name: string;
   ino: number;
   /** DT_DIR or DT_REG (protocol.ts). */

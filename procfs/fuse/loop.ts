@@ -30,17 +30,17 @@ import {
 } from './protocol.js';
 
 /** Largest write we accept (we serve read-only mounts; the kernel still sizes its read check on it). */
-export const MAX_WRITE = 4096;
+const MAX_WRITE = 4096;
 /** Pages per request we let the kernel use (its default, FUSE_DEFAULT_MAX_PAGES_PER_REQ = 32): 128 KiB reads. */
 const MAX_PAGES = 32;
 /** Largest READ or READDIR the kernel sends us. */
-export const MAX_READ = MAX_PAGES * 4096;
+const MAX_READ = MAX_PAGES * 4096;
 /**
  * The request buffer: above the kernel's minimum (FUSE_MIN_READ_BUFFER, and in_header + write_in +
  * max_write) with room for a BATCH_FORGET of ~4000 nodes; a smaller buffer reads INIT and then fails
  * every read with EINVAL.
  */
-export const REQUEST_BUFFER = Math.max(64 * 1024, FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE + WRITE_IN_SIZE + MAX_WRITE);
+const REQUEST_BUFFER = Math.max(64 * 1024, FUSE_MIN_READ_BUFFER, IN_HEADER_SIZE + WRITE_IN_SIZE + MAX_WRITE);
 /** INIT flags we accept when offered: reads of one file may run in parallel, lookups in one directory too. */
 const ACCEPTED_FLAGS = InitFlag.ASYNC_READ | InitFlag.PARALLEL_DIROPS;
 /** EPROTO: the kernel's major protocol version is not ours. */
@@ -63,7 +63,7 @@ function transient(code: string | undefined): boolean {
 }
 
 /** One reader's request handling: its buffers, and `handle(n)` for the request just read into `buffer`. */
-export interface Dispatcher {
+interface Dispatcher {
   /** Where the next request must be read (REQUEST_BUFFER bytes). */
   readonly buffer: Buffer;
   /** Answer the request of `n` bytes in `buffer`; false when the connection is gone. */
@@ -71,7 +71,7 @@ export interface Dispatcher {
 }
 
 /** Build a dispatcher: one per reader (a worker, or the main thread), each with its own buffers. */
-export function createDispatcher(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): Dispatcher {
+function createDispatcher(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): Dispatcher {
   const inBuf = Buffer.allocUnsafe(REQUEST_BUFFER);
   const inView = new DataView(inBuf.buffer, inBuf.byteOffset, inBuf.byteLength);
   const outBuf = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_READ);

@@ -79,7 +79,7 @@ export const IN_HEADER_SIZE = 40;
 /** Size of fuse_out_header. */
 export const OUT_HEADER_SIZE = 16;
 /** Size of fuse_attr. */
-export const ATTR_SIZE = 88;
+const ATTR_SIZE = 88;
 /** Size of fuse_entry_out. */
 export const ENTRY_OUT_SIZE = 40 + ATTR_SIZE;
 /** Size of fuse_attr_out. */
@@ -91,7 +91,7 @@ export const INIT_OUT_SIZE = 64;
 /** Size of fuse_kstatfs (fuse_statfs_out). */
 export const STATFS_OUT_SIZE = 80;
 /** Size of fuse_dirent before its name. */
-export const DIRENT_HEADER_SIZE = 24;
+const DIRENT_HEADER_SIZE = 24;
 /**
  * The kernel refuses a read(2) of /dev/fuse whose buffer is smaller than
  * max(FUSE_MIN_READ_BUFFER = 8192, sizeof(fuse_in_header) + sizeof(fuse_write_in) + max_write)
@@ -100,8 +100,6 @@ export const DIRENT_HEADER_SIZE = 24;
 export const FUSE_MIN_READ_BUFFER = 8192;
 /** Size of fuse_write_in (the other part of that bound). */
 export const WRITE_IN_SIZE = 40;
-/** The bit the kernel sets in `unique` of an INTERRUPT's own header (FUSE_INT_REQ_BIT). */
-export const FUSE_INT_REQ_BIT = 1n;
 
 /** File types in a dirent (DT_* of dirent.h: the mode's type bits >> 12). */
 export const DT_DIR = 4;
@@ -197,7 +195,7 @@ export interface Attr {
 }
 
 /** Encode fuse_attr at `off`. */
-export function writeAttr(view: DataView, off: number, a: Attr): void {
+function writeAttr(view: DataView, off: number, a: Attr): void {
   const sec = BigInt(Math.floor(a.timeMs / 1000));
   const nsec = Math.floor(a.timeMs % 1000) * 1_000_000;
   view.setBigUint64(off, BigInt(a.ino), true);

@@ -5,7 +5,7 @@
 // unit. Keys are matched exactly: "Active" is not "Active(anon)".
 
 /** One line of /proc/meminfo; `raw` keeps the original text (no newline) so a renderer can keep its layout. */
-export interface MeminfoLine {
+interface MeminfoLine {
   /** "MemTotal", "Active(anon)", "HugePages_Total"; null when the line is not "Key: number". */
   key: string | null;
   /** The number as printed (in kB when unit is "kB"); null when the line did not parse. */

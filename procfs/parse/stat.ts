@@ -7,13 +7,13 @@
 export const CPU_FIELDS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guest_nice'] as const;
 
 /** One field name of a cpu line. */
-export type CpuField = (typeof CPU_FIELDS)[number];
+type CpuField = (typeof CPU_FIELDS)[number];
 
 /** Counters of one cpu line in USER_HZ ticks; fields an older kernel doesn't print are 0. */
 export type CpuTimes = Record<CpuField, number>;
 
 /** One line of /proc/stat: its first word, the numbers after it, and the original text. */
-export interface StatLine {
+interface StatLine {
   key: string;
   values: number[];
   raw: string;
@@ -29,7 +29,7 @@ export interface ProcStat {
 }
 
 /** Turn the numbers of a cpu line into named counters. */
-export function cpuTimes(values: readonly number[]): CpuTimes {
+function cpuTimes(values: readonly number[]): CpuTimes {
   const out = {} as CpuTimes;
   CPU_FIELDS.forEach((field, i) => {
     out[field] = values[i] ?? 0;

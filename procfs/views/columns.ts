@@ -1,7 +1,7 @@
 // Replacing a number in a kernel text line without moving its columns.
 
 /** Width of the value column of fs/proc/meminfo.c show_val_kb(): seq_put_decimal_ull_width(..., 8). */
-export const MEMINFO_VALUE_WIDTH = 8;
+const MEMINFO_VALUE_WIDTH = 8;
 
 /**
  * Replace the number of a "Key:   number[ unit]" line keeping the kernel's layout: the label keeps its

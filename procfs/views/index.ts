@@ -35,7 +35,7 @@ export type ViewName =
   | 'pressure-io';
 
 /** The part of a cgroup's figures a view is rendered from (one CgroupManager read each). */
-export type CgroupPart = 'memory' | 'cpu' | 'io' | 'pressure';
+type CgroupPart = 'memory' | 'cpu' | 'io' | 'pressure';
 
 /** One served file. */
 export interface ViewSpec {

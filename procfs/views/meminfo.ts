@@ -49,7 +49,7 @@ export const MEMINFO_FROM_STAT: Readonly<Record<string, readonly string[]>> = {
 const FROM_STAT = Object.entries(MEMINFO_FROM_STAT);
 
 /** The kB values of every virtualized line, from the host's MemTotal/SwapTotal and the cgroup. */
-export function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, hostMlockedKb: number, mem: MemoryStats): Map<string, number> {
+function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, hostMlockedKb: number, mem: MemoryStats): Map<string, number> {
   const stat = (key: string): number => kb(mem.stat[key] ?? 0);
   const values = new Map<string, number>();
   for (const [line, keys] of FROM_STAT) {

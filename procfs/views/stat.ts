@@ -27,14 +27,14 @@ function times(userUs: number, systemUs: number, idleUs: number): CpuTimes {
 }
 
 /** One cpu line as seq_put_decimal_ull() prints it: "cpu  v v …" (summary) or "cpuN v v …". */
-export function formatCpuLine(label: string, t: CpuTimes): string {
+function formatCpuLine(label: string, t: CpuTimes): string {
   return label + CPU_FIELDS.map((f) => ` ${t[f]}`).join('');
 }
 
 /** The cpu summary line and the n cpuN lines of an account. */
-export function cpuLines(account: CpuAccount): string[] {
+function cpuLines(account: CpuAccount): string[] {
   const lines = [formatCpuLine('cpu ', times(totalOf(account, 'userUs'), totalOf(account, 'systemUs'), totalOf(account, 'idleUs')))];
-  account.cpus.forEach((c, i) => lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs))));
+  for (const [i, c] of account.cpus.entries()) lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs)));
   return lines;
 }
 

@@ -87,7 +87,7 @@ export function parseCgroupMounts(text: string): CgroupMount[] {
 }
 
 /** The directory of a cgroup path inside a mount whose root may be a sub-cgroup (bind mounts, containers). */
-export function dirInMount(mount: CgroupMount, path: string): string {
+function dirInMount(mount: CgroupMount, path: string): string {
   let rel: string;
   if (mount.root === '/') rel = path;
   else if (path === mount.root) rel = '/';

@@ -10,7 +10,7 @@ import { FIRST_ABI_WITH_SCOPES, landlockAbi } from '../landlock.js';
 import { STAGE_PATH } from '../stage.js';
 
 /** One check's outcome. */
-export interface Check {
+interface Check {
   name: string;
   ok: boolean;
   /** What was found, in plain words. */
@@ -160,12 +160,12 @@ async function checkLandlock(): Promise<Check> {
 }
 
 /** Run every check. */
-export async function runChecks(): Promise<Check[]> {
+async function runChecks(): Promise<Check[]> {
   return Promise.all([checkRoot(), checkCgroups(), checkFuseDevice(), checkMountTools(), checkUserNamespaces(), checkDefaultUserns(process.cwd()), checkNamespaces(), checkStage(), checkLxcfs(), checkLandlock()]);
 }
 
 /** "ok    name: detail" / "FAIL  name: detail\n      fix: command". */
-export function formatChecks(checks: readonly Check[]): string {
+function formatChecks(checks: readonly Check[]): string {
   return checks.map((c) => `${!c.ok ? 'FAIL' : c.warning ? 'warn' : 'ok  '}  ${c.name}: ${c.detail}${c.fix && (!c.ok || c.warning) ? `\n      fix: ${c.fix}` : ''}\n`).join('');
 }
 

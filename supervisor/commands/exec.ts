@@ -33,7 +33,7 @@ export function execStageArgs(
 }
 
 /** Run the command in the sandbox and resolve with its exit code. */
-export async function execInSandbox(ref: string, command: string[], workdir: string | undefined, tty = false): Promise<number> {
+async function execInSandbox(ref: string, command: string[], workdir: string | undefined, tty = false): Promise<number> {
   const { state, cgroup, procs } = await runningSandbox(ref);
   const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command, state.user ?? null, state.security ?? null, tty), {
     stdio: 'inherit',

@@ -45,7 +45,7 @@ export interface CpuReading {
 }
 
 /** Total CPU time of a stats reading, µs. */
-export function cpuUsageUs(stats: CgroupStats): number {
+function cpuUsageUs(stats: CgroupStats): number {
   return stats.cpu.userUs + stats.cpu.systemUs;
 }
 

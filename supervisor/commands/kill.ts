@@ -9,7 +9,7 @@ import { requireRoot } from './root.js';
 import { runningSandbox, waitGone } from '../lookup.js';
 
 /** Default grace of `stop` between SIGTERM and SIGKILL, as docker stop. */
-export const STOP_GRACE_SECONDS = 10;
+const STOP_GRACE_SECONDS = 10;
 /** How long kill/stop wait for the teardown after SIGKILL. */
 const TEARDOWN_WAIT_MS = 5000;
 
@@ -28,7 +28,7 @@ export function parseSignal(text: string): NodeJS.Signals {
 }
 
 /** Send `signal` to a running sandbox: the workload, or with SIGKILL everything in its cgroup. */
-export async function signalSandbox(found: Awaited<ReturnType<typeof runningSandbox>>, signal: NodeJS.Signals): Promise<string> {
+async function signalSandbox(found: Awaited<ReturnType<typeof runningSandbox>>, signal: NodeJS.Signals): Promise<string> {
   const { state, cgroup, procs } = found;
   if (signal === 'SIGKILL') {
     await cgroup.killAll('SIGKILL');

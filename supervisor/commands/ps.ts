@@ -15,7 +15,7 @@ Columns: CPU% is of one CPU, QUOTA% of the --cpu quota, both averaged since the 
 THROTTLED counts CFS periods in which the quota ran out; OOM counts OOM kills.`;
 
 /** Figures of every running sandbox (a sandbox that ends while being read is left out). */
-export async function allFigures(): Promise<SandboxFigures[]> {
+async function allFigures(): Promise<SandboxFigures[]> {
   const out: SandboxFigures[] = [];
   for (const state of await liveSandboxes()) {
     try {
@@ -28,7 +28,7 @@ export async function allFigures(): Promise<SandboxFigures[]> {
 }
 
 /** The ps table. */
-export function psTable(list: readonly SandboxFigures[]): string {
+function psTable(list: readonly SandboxFigures[]): string {
   return formatTable(
     ['ID', 'NAME', 'COMMAND', 'UPTIME', 'CPU%', 'QUOTA%', 'MEM / LIMIT', 'PIDS', 'THROTTLED', 'OOM'],
     list.map((f) => [

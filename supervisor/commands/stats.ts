@@ -26,7 +26,7 @@ interface Tracked {
 }
 
 /** The stats table. */
-export function statsTable(list: readonly SandboxFigures[]): string {
+function statsTable(list: readonly SandboxFigures[]): string {
   return formatTable(
     ['ID', 'NAME', 'CPU%', 'QUOTA%', 'MEM / LIMIT', 'MEM%', 'PIDS', 'THROTTLED'],
     list.map((f) => [

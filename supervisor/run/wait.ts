@@ -7,9 +7,9 @@ import type { Launch, RunRequest } from './launch.js';
 import { mark } from './timings.js';
 
 /** timeout(1)'s exit status when the command timed out. */
-export const EXIT_TIMEOUT = 124;
+const EXIT_TIMEOUT = 124;
 /** Time between the TERM of a timed-out workload and the KILL of everything left in its cgroup. */
-export const TIMEOUT_GRACE_MS = 2000;
+const TIMEOUT_GRACE_MS = 2000;
 
 /** A running --timeout. */
 export interface Timeout {

@@ -2,7 +2,7 @@
 // value, and nothing created. These run without root: validation happens before anything is made.
 import { existsSync, readdirSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CLI, cli, cliUnavailable } from '../helpers/sandbox.js';
+import { cli, cliUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
 const runDirEntries = () => (existsSync('/run/sandbox') ? readdirSync('/run/sandbox').sort() : []);

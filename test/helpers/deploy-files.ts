@@ -6,7 +6,7 @@ import { parseAllDocuments } from 'yaml';
 import type { Manifest } from './k8s-schema.js';
 
 /** Absolute path of the repository root. */
-export const REPO = fileURLToPath(new URL('../..', import.meta.url));
+const REPO = fileURLToPath(new URL('../..', import.meta.url));
 /** Absolute path of deploy/. */
 export const DEPLOY = join(REPO, 'deploy');
 

@@ -7,9 +7,9 @@ import { dirname } from 'node:path';
 import { needsSetup, type Missing } from './skip.js';
 
 /** Where busybox-static puts its binary. */
-export const BUSYBOX = '/bin/busybox';
+const BUSYBOX = '/bin/busybox';
 /** Host programs copied into the image: they read /proc and /sys the way the host's tools do. */
-export const HOST_TOOLS = ['/usr/bin/top', '/usr/bin/free', '/usr/bin/nproc'];
+const HOST_TOOLS = ['/usr/bin/top', '/usr/bin/free', '/usr/bin/nproc'];
 
 /** What the image needs that is missing here (packages native/setup.sh installs), or null. */
 export function imageUnavailable(): Missing | null {
@@ -27,7 +27,7 @@ function copyIn(root: string, path: string): void {
 }
 
 /** The shared objects (and loader) a dynamic program needs, from ldd's "=> /path" and "/path" lines. */
-export function librariesOf(program: string): string[] {
+function librariesOf(program: string): string[] {
   const out = execFileSync('ldd', [program], { encoding: 'utf8' });
   const libs: string[] = [];
   for (const line of out.split('\n')) {

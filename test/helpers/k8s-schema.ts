@@ -21,7 +21,7 @@ export interface Manifest {
 /** kubernetes-models' module for apiVersion/kind: core "v1" lives at v1/, group/version at group/version/. */
 function modelModule(doc: Record<string, unknown>): string {
   const { apiVersion, kind } = doc;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !/^[A-Za-z0-9.\/-]+$/.test(apiVersion) || !/^[A-Za-z]+$/.test(kind)) {
+  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !/^[A-Za-z0-9./-]+$/.test(apiVersion) || !/^[A-Za-z]+$/.test(kind)) {
     throw new Error(`manifest without a usable apiVersion/kind: ${JSON.stringify({ apiVersion, kind })}`);
   }
   return `kubernetes-models/${apiVersion}/${kind}`;
@@ -80,9 +80,4 @@ export function typeErrors(manifests: Manifest[]): string[] {
     errors.push(`${virtual?.m.source ?? d.file?.fileName ?? '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}${lineText ? ` (at ${lineText})` : ''}`);
   }
   return errors;
-}
-
-/** Both passes over all manifests. */
-export function manifestErrors(manifests: Manifest[]): string[] {
-  return [...manifests.flatMap(schemaErrors), ...typeErrors(manifests)];
 }

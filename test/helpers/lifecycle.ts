@@ -38,7 +38,7 @@ export async function gone(id: string, timeoutMs = EVENT_DEADLINE_MS): Promise<b
 }
 
 /** Kill and wait for every sandbox a test left running (call in afterEach before leftovers()). */
-export async function killStarted(): Promise<void> {
+async function killStarted(): Promise<void> {
   for (const id of [...started]) {
     if (present(id)) await cli(['kill', id]);
     await gone(id);

@@ -6,7 +6,7 @@ import { createServer, type AddressInfo } from 'node:net';
 import { needsSetup, type Missing } from './skip.js';
 
 /** Where Debian's passt package puts pasta (supervisor/net/pasta.ts runs it for --net private). */
-export const PASTA = '/usr/bin/pasta';
+const PASTA = '/usr/bin/pasta';
 
 /** What --net private needs that is missing (pasta), or null. */
 export function pastaUnavailable(): Missing | null {

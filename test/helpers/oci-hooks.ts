@@ -5,7 +5,7 @@
 // silently drops a condition; here it is an error.
 
 /** The hook stages of the OCI runtime spec 1.0.2+ (hook.go validStages). */
-export const OCI_STAGES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
+const OCI_STAGES = ['prestart', 'createRuntime', 'createContainer', 'startContainer', 'poststart', 'poststop'] as const;
 
 const isObject = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
 const unknownKeys = (o: Record<string, unknown>, known: string[]) => Object.keys(o).filter((k) => !known.includes(k));
@@ -23,7 +23,7 @@ function regexError(what: string, pattern: unknown): string[] {
 }
 
 /** Errors of one OCI hook entry {path, args, env, timeout} (empty = valid). */
-export function hookEntryErrors(hook: unknown, where: string): string[] {
+function hookEntryErrors(hook: unknown, where: string): string[] {
   if (!isObject(hook)) return [`${where} must be an object`];
   const errors = unknownKeys(hook, ['path', 'args', 'env', 'timeout']).map((k) => `${where}: unknown key ${JSON.stringify(k)}`);
   if (typeof hook.path !== 'string' || !hook.path.startsWith('/')) errors.push(`${where}.path must be an absolute path (runtime spec), got ${JSON.stringify(hook.path)}`);
@@ -59,7 +59,7 @@ export function hookDefinitionErrors(def: unknown): string[] {
     }
     if (when.commands !== undefined) {
       if (!Array.isArray(when.commands) || when.commands.length === 0) errors.push('when.commands must be a non-empty array');
-      else when.commands.forEach((c, i) => errors.push(...regexError(`when.commands[${i}]`, c)));
+      else for (const [i, c] of when.commands.entries()) errors.push(...regexError(`when.commands[${i}]`, c));
     }
   }
   const stages = def.stages;
@@ -78,7 +78,7 @@ export function hooksObjectErrors(hooks: unknown): string[] {
   for (const [stage, list] of Object.entries(hooks)) {
     if (!(OCI_STAGES as readonly string[]).includes(stage)) errors.push(`unknown stage ${JSON.stringify(stage)}`);
     if (!Array.isArray(list)) errors.push(`${stage} must be an array`);
-    else list.forEach((h, i) => errors.push(...hookEntryErrors(h, `${stage}[${i}]`)));
+    else for (const [i, h] of list.entries()) errors.push(...hookEntryErrors(h, `${stage}[${i}]`));
   }
   return errors;
 }

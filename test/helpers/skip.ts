@@ -5,7 +5,7 @@
 // into a failure only when the set-up owns what is missing, never for what the machine lacks.
 
 /** Who has to provide what a test lacks. */
-export type MissingOwner = 'setup' | 'machine';
+type MissingOwner = 'setup' | 'machine';
 
 /** Why a test can't run on this machine. */
 export interface Missing {

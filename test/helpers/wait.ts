@@ -7,7 +7,7 @@
 export const EVENT_DEADLINE_MS = 30_000;
 
 /** Sleep `ms` milliseconds. */
-export const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Poll `cond` every `intervalMs` until it returns true; throw "timed out after N ms waiting for

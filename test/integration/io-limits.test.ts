@@ -127,7 +127,7 @@ describe.skipIf(skip)('block I/O limits', () => {
     const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
     const r = await cli(['update', id, '--device-write-bps', `${DEV}:0`]);
     expect(r.code).toBe(125);
-    expect(r.stderr).toMatch(new RegExp(`^sandbox: --device-write-bps: .*"0"\\n$`));
+    expect(r.stderr).toMatch(/^sandbox: --device-write-bps: .*"0"\n$/);
     expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
   }, 60_000);
 

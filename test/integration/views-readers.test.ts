@@ -145,7 +145,10 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     const lines = (out: string) => out.trim().split('\n');
     const tasks = (out: string) => lines(out).filter((l) => l.includes('/')).map((l) => Number(l.split('/')[1]));
     const others = (out: string) => lines(out).filter((l) => !l.includes('/'));
-    const counts = (list: string[]) => list.reduce<Record<string, number>>((c, l) => ({ ...c, [l]: (c[l] ?? 0) + 1 }), {});
+    const counts = (list: string[]) => list.reduce<Record<string, number>>((c, l) => {
+      c[l] = (c[l] ?? 0) + 1;
+      return c;
+    }, {});
     expect(counts(others(outA))).toEqual({ 'MemTotal:         262144 kB': 150, '0': 150 });
     expect(counts(others(outB))).toEqual({ 'MemTotal:         393216 kB': 150, [TWO_CPUS ? '0-1' : '0']: 150 });
     expect(tasks(outA)).toHaveLength(150);

@@ -11,7 +11,7 @@ import { parseFlatKeyed } from '../keyed.js';
 import type { CgroupLimits } from '../types.js';
 
 /** systemd's cpu.weight -> cpu.shares mapping: shares = weight * 1024 / 100 (integer), clamped to the kernel's 2..262144. */
-export function weightToShares(weight: number): number {
+function weightToShares(weight: number): number {
   return Math.min(262_144, Math.max(2, Math.floor((weight * 1024) / 100)));
 }
 

@@ -28,7 +28,7 @@ function nsList(text: string): bigint[] {
  * Split an exact total (ns) in the ratio user : sys of the sampled figures; all of it is user time
  * when nothing was sampled (a cgroup that ran less than a tick).
  */
-export function splitExact(totalNs: bigint, sampledUserNs: bigint, sampledSysNs: bigint): { userNs: bigint; sysNs: bigint } {
+function splitExact(totalNs: bigint, sampledUserNs: bigint, sampledSysNs: bigint): { userNs: bigint; sysNs: bigint } {
   const sampled = sampledUserNs + sampledSysNs;
   if (sampled === 0n) return { userNs: totalNs, sysNs: 0n };
   const userNs = (totalNs * sampledUserNs) / sampled;

@@ -20,7 +20,7 @@
 // v1 has no slab_*, kernel_stack or pagetables keys: they stay absent.
 
 /** The exact v1 key for each v2 name (documented above). */
-export const V1_TO_V2_STAT: Readonly<Record<string, string>> = {
+const V1_TO_V2_STAT: Readonly<Record<string, string>> = {
   total_cache: 'file',
   total_rss: 'anon',
   total_rss_huge: 'anon_thp',

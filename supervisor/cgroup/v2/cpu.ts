@@ -9,14 +9,14 @@ import { parseFlatKeyed } from '../keyed.js';
 import type { CgroupLimits } from '../types.js';
 
 /** Parse cpu.max ("max 100000", "20000 100000"). */
-export function parseCpuMax(text: string): Bandwidth {
+function parseCpuMax(text: string): Bandwidth {
   const m = /^(max|\d+)\s+(\d+)$/.exec(text.trim());
   if (!m) throw new Error(`expected "$MAX $PERIOD" in cpu.max, got "${text.trim()}"`);
   return { quotaUs: m[1] === 'max' ? null : Number(m[1]), periodUs: Number(m[2]) };
 }
 
 /** Format cpu.max: "20000 100000", or "max 100000" with no quota. */
-export function formatCpuMax(quotaUs: number | null, periodUs: number): string {
+function formatCpuMax(quotaUs: number | null, periodUs: number): string {
   return `${quotaUs === null ? 'max' : quotaUs} ${periodUs}`;
 }
 

@@ -25,9 +25,9 @@ import { parsePidList } from '../keyed.js';
 export const SUPERVISOR_LEAF = 'sandbox-supervisor';
 
 /** Controllers the v2 manager enables for its leaves. */
-export const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
+const V2_CONTROLLERS = ['cpu', 'cpuset', 'memory', 'pids'] as const;
 /** Controllers enabled too when the parent delegates them: io gives the leaf its io.stat (/proc/diskstats). */
-export const V2_OPTIONAL_CONTROLLERS = ['io'] as const;
+const V2_OPTIONAL_CONTROLLERS = ['io'] as const;
 
 /** Where sandbox leaves go: the own cgroup, or its parent when the own cgroup is the supervisor leaf a previous run moved us into. */
 export function sandboxParent(ownDir: string, mountpoint: string): string {

@@ -17,9 +17,9 @@ import type { CgroupBox } from './cgroup-box.js';
 const run = promisify(execFile);
 
 /** Debian's client: another `docker` (e.g. /usr/local/bin's) may come first on PATH. */
-export const DOCKER = '/usr/bin/docker';
+const DOCKER = '/usr/bin/docker';
 /** Debian's daemon. */
-export const DOCKERD = '/usr/sbin/dockerd';
+const DOCKERD = '/usr/sbin/dockerd';
 
 /** What running Debian's docker.io needs that is missing, or null. */
 export function dockerUnavailable(): Missing | null {

@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 
 /** Paths Debian's docker.io, containerd, podman and lxcfs use by default as root. */
-export const ENGINE_HOST_PATHS = [
+const ENGINE_HOST_PATHS = [
   '/etc/docker/key.json',
   '/run/docker',
   '/run/docker.sock',

@@ -14,7 +14,7 @@ import type { CgroupBox } from './cgroup-box.js';
 const run = promisify(execFile);
 
 /** Debian's podman. */
-export const PODMAN = '/usr/bin/podman';
+const PODMAN = '/usr/bin/podman';
 
 /** What running Debian's podman needs that is missing, or null. */
 export function podmanUnavailable(): Missing | null {

@@ -32,7 +32,7 @@ export function layoutBinds(source: ViewsSource): string[] {
 }
 
 /** Whether dir is a mountpoint in our mount namespace. */
-export function mounted(dir: string): boolean {
+function mounted(dir: string): boolean {
   return readFileSync('/proc/self/mountinfo', 'utf8')
     .split('\n')
     .some((l) => l.split(' ')[4] === dir);
@@ -103,7 +103,7 @@ function lxcfsProcesses(): number[] {
  * bindings.c cgfs_prepare_mounts: mkdir_p, then unshare): if they were not there before, they go
  * when it stops, unless another lxcfs runs by then.
  */
-export async function startLxcfs(dir: string): Promise<ViewsSource> {
+async function startLxcfs(dir: string): Promise<ViewsSource> {
   const runExisted = existsSync(LXCFS_RUN);
   const server = await startServer('lxcfs', dir, 'lxcfs', ['-f', '--enable-cfs', '-p', `${dir}.pid`, dir]);
   return {
@@ -126,7 +126,7 @@ export async function startLxcfs(dir: string): Promise<ViewsSource> {
  * Ours: `sandbox procfs serve` on dir, lxcfs's layout at the top of its mount answered by the
  * reader's cgroup, and its API socket beside dir (for the OCI hook's registrations).
  */
-export function startOurs(dir: string): Promise<ViewsSource> {
+function startOurs(dir: string): Promise<ViewsSource> {
   const socket = `${dir}-api.sock`;
   return startServer('sandbox', dir, process.execPath, [CLI, 'procfs', 'serve', '--mount', dir, '--socket', socket], socket);
 }

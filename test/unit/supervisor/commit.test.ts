@@ -1,6 +1,6 @@
 // sandbox commit's pure parts: what is excluded, DIR checks, thawing after a failed copy, and
 // dropping directories that only held excluded mount points (temp dirs, no root needed).
-import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
