@@ -4,8 +4,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdirSync, readFileSync, rmdirSync, writeFileSync } from 'node:fs';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CgroupFs } from '../supervisor/cgroup/fs.js';
-import { enableControllers, sandboxParent } from '../supervisor/cgroup/v2/delegate.js';
+import { CgroupFs, enableControllers, sandboxParent } from '../supervisor/cgroup/index.js';
 
 /** A hand-made cgroup with a CPU quota. */
 export interface RawCgroup {

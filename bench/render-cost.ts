@@ -11,7 +11,7 @@
 import { readFileSync } from 'node:fs';
 import { Worker, isMainThread, parentPort, workerData } from 'node:worker_threads';
 import { fileURLToPath } from 'node:url';
-import { detectLayout } from '../supervisor/cgroup/detect.js';
+import { detectLayout } from '../supervisor/cgroup/index.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import { createOpenTable } from '../procfs/fuse/open-table.js';
 import { TaskScanner } from '../procfs/tasks.js';

@@ -34,8 +34,8 @@ import { FuseConnectionEnded, FuseServer, type FuseInit, type InheritedConnectio
 import { existsSync, readFileSync } from 'node:fs';
 import { createOpenTable } from './fuse/open-table.js';
 import { OPEN_WORDS, READER_KEY, createViewHandler } from './view-handler.js';
-import { detectLayout } from '../supervisor/cgroup/detect.js';
-import { parseUptime } from './parse/uptime.js';
+import { detectLayout } from '../supervisor/cgroup/index.js';
+import { parseUptime } from './parse/index.js';
 import { readerCgroupKey } from './reader-cgroup.js';
 import { ReaderLoads } from './reader-loads.js';
 import { createReaderTable, type ReaderTableData } from './reader-table.js';

@@ -3,8 +3,7 @@
 // namespace). Pure: the key the views are cached and shared under, and whether the reader counts
 // as the host (served the host's own files, as lxcfs serves /proc/stat to a reader whose init is
 // pid 1: src/proc_fuse.c proc_stat_read).
-import { parseProcCgroup } from '../supervisor/cgroup/detect.js';
-import type { CgroupMode } from '../supervisor/cgroup/types.js';
+import { parseProcCgroup, type CgroupMode } from '../supervisor/cgroup/index.js';
 import { VIEW_CONTROLLERS } from './daemon/foreign-cgroup.js';
 
 /**

@@ -4,7 +4,8 @@
 // LoadSampler does; a cgroup whose directory is gone is dropped from the table (its slot is reset
 // by the next claim). The table's size bounds how many are kept.
 import { existsSync, readFileSync } from 'node:fs';
-import { openCgroupOf, type ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+import type { CgroupReader } from '../supervisor/cgroup/index.js';
+import { openCgroupOf } from './daemon/foreign-cgroup.js';
 import { LOAD_FREQ_MS, nextLoad } from './loadavg.js';
 import { ReaderTable, type ReaderTableData } from './reader-table.js';
 import { sampleTasks } from './tasks.js';
@@ -13,7 +14,7 @@ import type { SharedViews } from './view-shared.js';
 /** Samples every reader cgroup's tasks each interval; drops the cgroups that are gone. */
 export class ReaderLoads {
   private readonly table: ReaderTable;
-  private readonly opened = new Map<number, { gen: number; cgroup: ReadOnlyCgroup | null }>();
+  private readonly opened = new Map<number, { gen: number; cgroup: CgroupReader | null }>();
   private readonly mountinfo = readFileSync('/proc/self/mountinfo', 'utf8');
   private timer: NodeJS.Timeout | null = null;
 
@@ -43,7 +44,7 @@ export class ReaderLoads {
     for (const entry of live) {
       let known = this.opened.get(entry.index);
       if (!known || known.gen !== entry.gen) {
-        let cgroup: ReadOnlyCgroup | null = null;
+        let cgroup: CgroupReader | null = null;
         try {
           cgroup = openCgroupOf(entry.key, this.mountinfo, 'a reader');
         } catch {

@@ -15,8 +15,8 @@
 // procfs/daemon/foreign-cgroup.ts), nor pick whose figures it gets: it would have to exit and have
 // its pid recycled into that cgroup within microseconds. docs/views-daemon.md says more.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { CgroupMode } from '../supervisor/cgroup/types.js';
-import { openCgroupOf, type ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+import type { CgroupMode, CgroupReader } from '../supervisor/cgroup/index.js';
+import { openCgroupOf } from './daemon/foreign-cgroup.js';
 import { RenderCache } from './render-cache.js';
 import { ReaperCache } from './reaper.js';
 import { isHostReader, readerCgroupKey } from './reader-cgroup.js';
@@ -45,7 +45,7 @@ export interface ReaderCgroup {
   ref: ReaderEntryRef;
   /** Its slot in the shared views. */
   slot: number;
-  cgroup: ReadOnlyCgroup;
+  cgroup: CgroupReader;
   renders: RenderCache;
 }
 
@@ -160,7 +160,7 @@ export class ReaderViews {
     if (known && known.ref.gen === ref.gen && this.table.isLive(ref)) return known;
     const key = this.table.keyOf(ref);
     if (key === null) return null;
-    let cgroup: ReadOnlyCgroup;
+    let cgroup: CgroupReader;
     try {
       cgroup = openCgroupOf(key, this.mountinfo, 'a reader');
     } catch {
@@ -183,7 +183,7 @@ export class ReaderViews {
   }
 
   /** Which cgroup a text names; null when it can't be served now (the table is full: try again next open). */
-  private open(text: string, reopened: ReadOnlyCgroup | null): 'host' | ReaderCgroup | null {
+  private open(text: string, reopened: CgroupReader | null): 'host' | ReaderCgroup | null {
     const key = readerCgroupKey(text, this.data.mode);
     if (key === null || isHostReader(key, this.data.hostKeys)) return 'host';
     let cgroup = reopened;

@@ -9,8 +9,7 @@
 // scanned once for the namespace's pid 1. Found inits are cached per namespace (its nsfs inode, as
 // lxcfs keys its store) and checked again after CHECK_MS (a dead init ends its namespace).
 import { closeSync, openSync, readdirSync, readlinkSync, readSync } from 'node:fs';
-import { parsePidStat } from './parse/pid-stat.js';
-import { ownNamespacePid, parsePidStatus } from './parse/pid-status.js';
+import { ownNamespacePid, parsePidStat, parsePidStatus } from './parse/index.js';
 
 /** How long a found init is trusted before its start time is read again. */
 const CHECK_MS = 1000;

@@ -15,7 +15,7 @@
 // the scanner then opens the number again.
 import { readFileSync } from 'node:fs';
 import { KeptFiles } from '../supervisor/kept-files.js';
-import { statusStateAndPid } from './parse/pid-status.js';
+import { statusStateAndPid } from './parse/index.js';
 
 /** Task counts of one sandbox at one moment. */
 export interface TaskSample {

@@ -5,21 +5,12 @@
 // the daemon: a container's /proc/<pid>/cgroup).
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { CgroupFs } from '../supervisor/cgroup/index.js';
-import { detectLayout, type CgroupLayout } from '../supervisor/cgroup/detect.js';
-import { V1Manager } from '../supervisor/cgroup/v1/manager.js';
-import { V2Manager } from '../supervisor/cgroup/v2/manager.js';
-import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+import { detectLayout, openCgroupReader, type CgroupLayout, type CgroupReader } from '../supervisor/cgroup/index.js';
 
 /** A cgroup as plain data: its leaf in each hierarchy (layout ownDirs) and the root paths are read under. */
 export interface CgroupDescription {
   root: string;
   layout: CgroupLayout;
-}
-
-/** A SignalFn that refuses: the views only read. */
-function neverSignal(pid: number, signal: NodeJS.Signals): void {
-  throw new Error(`refusing to send ${signal} to pid ${pid}: the views read their cgroup only`);
 }
 
 /**
@@ -44,12 +35,6 @@ export function describeCgroup(dirs: readonly string[], root = '/'): CgroupDescr
 }
 
 /** Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await). */
-export function openDescribedCgroup(d: CgroupDescription): ReadOnlyCgroup {
-  const fs = new CgroupFs(d.root);
-  const { layout } = d;
-  if (layout.mode === 'v2') return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), neverSignal);
-  const names = new Set(layout.hierarchies.map((h) => posix.basename(h.ownDir)));
-  if (names.size !== 1) throw new Error(`cgroup leaves have different names (${[...names].join(', ')})`);
-  const leaf = [...names][0]!;
-  return new V1Manager(fs, layout.hierarchies.map((h) => ({ ...h, ownDir: posix.dirname(h.ownDir) })), leaf, neverSignal);
+export function openDescribedCgroup(d: CgroupDescription): CgroupReader {
+  return openCgroupReader(d.layout, d.root);
 }

@@ -15,7 +15,7 @@ import { KeptFiles } from '../supervisor/kept-files.js';
 import { RenderCache } from './render-cache.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
-import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
+import type { CgroupReader } from '../supervisor/cgroup/index.js';
 import { ReaderViews, type ReaderCgroup, type ReaderViewsData } from './reader-views.js';
 import { VIEWS, createViewMemory, readViewStats, renderView, type ViewName, type ViewSpec } from './views/index.js';
 
@@ -65,7 +65,7 @@ function viewFileSize(length: number): number {
 interface Served {
   reg: Registered;
   views: readonly ViewSpec[];
-  cgroup: ReadOnlyCgroup | null;
+  cgroup: CgroupReader | null;
   renders: RenderCache;
   tasks: TaskScanner;
 }
@@ -74,7 +74,7 @@ interface Served {
 interface RenderState {
   /** Its slot in the shared views. */
   slot: number;
-  cgroup: ReadOnlyCgroup;
+  cgroup: CgroupReader;
   renders: RenderCache;
   startedAtMs: number;
   /** A registered sandbox's scanner with its kept status files; null: scan afresh (a reader cgroup, which comes and goes). */

@@ -26,7 +26,7 @@ import { spawn } from 'node:child_process';
 import { chmod, lstat, readdir, realpath, rename, rm, stat } from 'node:fs/promises';
 import { basename, dirname, posix, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { CgroupManager } from './cgroup/types.js';
+import type { CgroupManager } from './cgroup/index.js';
 import { SandboxError, describeSystemError, withContext } from './errors.js';
 import { INIT_FILES } from './rootfs.js';
 import type { RecordedFilesystem, SandboxState } from './state.js';

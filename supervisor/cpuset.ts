@@ -3,7 +3,7 @@
 // Choose the least-loaded CPUs, never always CPU 0: first those pinned by the fewest live
 // sandboxes, then those that were busy least over a short sample of /proc/stat.
 import { readFileSync } from 'node:fs';
-import { parseStat } from '../procfs/parse/stat.js';
+import { parseStat } from '../procfs/parse/index.js';
 import { listStates, supervisorAlive } from './state.js';
 
 /** Busy clock ticks per host CPU: user+nice+system+irq+softirq+steal of each cpuN line (not idle, iowait). */

@@ -1,6 +1,6 @@
 // Facts about the host the limits are checked against, read once per run, asynchronously.
 import { readFile } from 'node:fs/promises';
-import { parseCpuList } from './cgroup/cpulist.js';
+import { parseCpuList } from './cgroup/index.js';
 import type { HostFacts } from './limits.js';
 
 /** MemTotal of a /proc/meminfo text, in bytes (exact key match: "MemTotal:"). */

@@ -10,7 +10,7 @@
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { UsageError } from './errors.js';
-import type { IoDeviceLimit, IoLimits } from './cgroup/types.js';
+import type { IoDeviceLimit, IoLimits } from './cgroup/index.js';
 
 /** The I/O flags as commander hands them over (the device flags are repeatable, one per disk). */
 export interface IoFlags {

@@ -3,9 +3,9 @@
 // any cgroup, mount or process exists. Surrounding whitespace is ignored (" 20% " from a script's
 // quoting is clearly meant), inner whitespace is not. ASCII digits only (without the u flag \d
 // never matches "١٢" or "２"), no sign, no exponent.
+import { formatBytes } from './bytes.js';
 import { UsageError } from './errors.js';
-import { formatCpuList, parseCpuList } from './cgroup/cpulist.js';
-import type { CgroupLimits } from './cgroup/types.js';
+import { formatCpuList, parseCpuList, type CgroupLimits } from './cgroup/index.js';
 import { mergeIoLimits, type IoFlags } from './io-limits.js';
 
 /** Flags as commander hands them over: raw strings, undefined when not given. */
@@ -105,14 +105,6 @@ export function parseInteger(flag: string, text: string, min: number, max: numbe
   const n = Number(t);
   if (n < min || n > max) throw new UsageError(flag, `must be from ${min} to ${max}, got "${text}"`);
   return n;
-}
-
-/** Human form of a byte count for messages: "256 MiB", "1.5 GiB". */
-export function formatBytes(bytes: number): string {
-  for (const [unit, size] of [['TiB', 1024 ** 4], ['GiB', 1024 ** 3], ['MiB', 1024 ** 2], ['KiB', 1024]] as const) {
-    if (bytes >= size) return `${Number((bytes / size).toFixed(2))} ${unit}`;
-  }
-  return `${bytes} B`;
 }
 
 /** Validate every limit flag against the host; throws UsageError on the first bad one. */

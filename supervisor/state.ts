@@ -6,8 +6,8 @@
 // cgroup and FUSE work (supervisor/kept-files.ts). None of it reaches the views' FUSE
 // mount, which would deadlock the process serving it: removeTree never descends into a mountpoint.
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
-import { parsePidStat } from '../procfs/parse/pid-stat.js';
-import type { CgroupLimits } from './cgroup/types.js';
+import { parsePidStat } from '../procfs/parse/index.js';
+import type { CgroupLimits } from './cgroup/index.js';
 import type { Security } from './security.js';
 
 /** Root of everything this tool creates on the host's filesystem: state dirs and FUSE mounts. */

@@ -24,7 +24,7 @@ import { ViewServer } from '../fs.js';
 import { viewsFor, type ViewSpec } from '../views/index.js';
 import { bindViews } from './bind.js';
 import { ask } from './client.js';
-import { openForeignCgroup, type ReadOnlyCgroup } from './foreign-cgroup.js';
+import { openForeignCgroup } from './foreign-cgroup.js';
 import { PROTOCOL_VERSION, parseRequest, type RegisterRequest, type Reply, type ServeRequest, type ServedView } from './protocol.js';
 import { loadKeyFloor, loadRegistrations, saveRegistrations, type Registration } from './registry.js';
 import type { KeeperLink } from './keeper-link.js';
@@ -110,7 +110,7 @@ class Daemon {
 
   /** Serve a container's views (without binding), with its earlier node-id key if it had one; returns its cgroup's views. */
   private serve(id: string, pid: number, startTicks: number, targets: string[] | null, key?: number): readonly ViewSpec[] {
-    const cgroup: ReadOnlyCgroup = openForeignCgroup(pid);
+    const cgroup = openForeignCgroup(pid);
     const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
     this.server.register(id, cgroupViewSpec(cgroup, containerStartMs(this.bootMs, startTicks)), views, key);

@@ -7,7 +7,7 @@
 //   (quota/period)/n: a workload using its whole quota then reads ~100% busy;
 // - every counter is carried from render to render and only ever increases, and it starts from the
 //   cgroup's real usage on the first render (lxcfs --enable-cfs starts at 0).
-import type { CpuStats } from '../../supervisor/cgroup/types.js';
+import type { CpuStats } from '../../supervisor/cgroup/index.js';
 import { sharePerCpu, visibleCpuCount } from './cpus.js';
 
 /** Counters of one visible CPU in microseconds (fractions kept so nothing is lost to rounding). */

@@ -3,8 +3,8 @@
 // (show_cpuinfo_core()) describe one package of n single-thread cores, so tools that count
 // "cpu cores" or "siblings" (libuv, lscpu's fallback, JVMs) agree with n: processor and core id = i,
 // physical id = 0, siblings = cpu cores = n. apicid and everything else stay the host's.
-import type { CpuStats } from '../../supervisor/cgroup/types.js';
-import { formatCpuinfo, parseCpuinfo, type CpuinfoBlock, type CpuinfoLine } from '../parse/cpuinfo.js';
+import type { CpuStats } from '../../supervisor/cgroup/index.js';
+import { formatCpuinfo, parseCpuinfo, type CpuinfoBlock, type CpuinfoLine } from '../parse/index.js';
 import { visibleCpuCount, visibleHostCpus } from './cpus.js';
 
 /** Values of the topology keys for visible CPU i of n (exact keys of show_cpuinfo/show_cpuinfo_core). */

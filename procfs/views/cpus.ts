@@ -1,7 +1,7 @@
 // How many CPUs a sandbox shows, and how much of each it owns. "Visible CPUs" n = min(ceil(quota /
 // period), CPUs in the cpuset); with no quota, the cpuset's CPUs (see /work/shared/VIEWS.md). The
 // quota is CFS bandwidth (kernel/sched/fair.c: quota µs of runtime per period µs, over all CPUs).
-import type { CpuStats } from '../../supervisor/cgroup/types.js';
+import type { CpuStats } from '../../supervisor/cgroup/index.js';
 
 /** Visible CPUs n (at least 1; an empty cpuset counts as "unknown" and only the quota bounds n). */
 export function visibleCpuCount(cpu: CpuStats): number {

@@ -4,8 +4,8 @@
 // for the rest: merges, times, in-flight and flushes have no per-cgroup figure. The kernel accounts
 // a cgroup's I/O per disk (one blkg per request queue), so partitions are not listed; names come
 // from the host's file. A disk the host no longer lists is left out (nothing names it).
-import type { IoStats } from '../../supervisor/cgroup/types.js';
-import { parseDiskstats } from '../parse/diskstats.js';
+import type { IoStats } from '../../supervisor/cgroup/index.js';
+import { parseDiskstats } from '../parse/index.js';
 
 /** Bytes per sector as diskstats counts them (always 512: include/linux/blk_types.h SECTOR_SHIFT). */
 const SECTOR_BYTES = 512;

@@ -1,7 +1,7 @@
 // The registry of served files: which views exist, where each is bound inside a sandbox, which host
 // file it starts from, and one entry point that renders any of them. Every renderer is pure (no I/O,
 // no clock, no globals); the only state is the per-sandbox ViewMemory passed in.
-import type { CgroupMode, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../../supervisor/cgroup/types.js';
+import type { CgroupMode, CgroupReader, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../../supervisor/cgroup/index.js';
 import type { LoadAverages } from '../loadavg.js';
 import type { TaskSample } from '../tasks.js';
 import { renderCpuOnline } from './cpu-online.js';
@@ -68,14 +68,6 @@ export interface ViewStats {
   pressure?: Partial<Record<PressureResource, PressureStats>>;
 }
 
-/** What views read their cgroup figures through (the CgroupManager methods of the same names). */
-export interface ViewStatsSource {
-  memoryStats(): MemoryStats;
-  cpuStats(): CpuStats;
-  ioStats(): IoStats;
-  pressureStats(resource: PressureResource): PressureStats;
-}
-
 /** The PSI resource each pressure view shows. */
 const PRESSURE_OF: Partial<Record<ViewName, PressureResource>> = {
   'pressure-cpu': 'cpu',
@@ -107,8 +99,8 @@ export function viewsFor(mode: CgroupMode, psi: boolean): readonly ViewSpec[] {
   return mode === 'v2' && psi ? VIEWS : VIEWS.filter((v) => !v.v2Only);
 }
 
-/** Read the part of the cgroup's figures a view is rendered from, and nothing else. */
-export function readViewStats(source: ViewStatsSource, spec: ViewSpec): ViewStats {
+/** Read the part of the cgroup's figures a view is rendered from, and nothing else (the reader's figure methods only). */
+export function readViewStats(source: Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats'>, spec: ViewSpec): ViewStats {
   switch (spec.cgroup) {
     case 'memory':
       return { memory: source.memoryStats() };

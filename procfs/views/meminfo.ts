@@ -4,7 +4,7 @@
 // proc/meminfo.c) compute used = MemTotal − MemFree − Buffers − (Cached + SReclaimable), so every line
 // in such a sum must come from the cgroup: a host value there shows gigabytes of cache in a 256 MiB
 // sandbox.
-import type { MemoryStats } from '../../supervisor/cgroup/types.js';
+import type { MemoryStats } from '../../supervisor/cgroup/index.js';
 import { replaceMatched } from './columns.js';
 
 /** Bytes to kB as the kernel prints pages: K(x) = x << (PAGE_SHIFT - 10), so whole kB, rounded down. */

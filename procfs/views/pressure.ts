@@ -2,7 +2,7 @@
 // <resource>.pressure, printed as kernel/sched/psi.c psi_show() prints both files:
 //   "some avg10=%lu.%02lu avg60=%lu.%02lu avg300=%lu.%02lu total=%llu\n", then the same for "full".
 // The cgroup's figures cover only its own tasks' stalls, where the host file counts every task.
-import type { PressureLine, PressureStats } from '../../supervisor/cgroup/types.js';
+import type { PressureLine, PressureStats } from '../../supervisor/cgroup/index.js';
 
 /** One average in psi_show()'s "%lu.%02lu" (hundredths of a percent in). */
 function percent(hundredths: number): string {

@@ -3,8 +3,8 @@
 // procs_running, procs_blocked and softirq. The cpu lines come from the cgroup (cpu-account.ts);
 // btime is the sandbox's start, so `ps` start times (btime + starttime in the time namespace) agree;
 // procs_running/procs_blocked are the sandbox's; intr, ctxt, processes and softirq are the host's.
-import type { CpuStats } from '../../supervisor/cgroup/types.js';
-import { CPU_FIELDS, type CpuTimes } from '../parse/stat.js';
+import type { CpuStats } from '../../supervisor/cgroup/index.js';
+import { CPU_FIELDS, type CpuTimes } from '../parse/index.js';
 import type { TaskSample } from '../tasks.js';
 import { advanceCpuAccount, totalOf, type CpuAccount } from './cpu-account.js';
 import { elapsedMs, type ViewMemory } from './state.js';

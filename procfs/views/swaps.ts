@@ -2,8 +2,8 @@
 // "%*s%s\t%lu\t%s%lu\t%s%d\n" (path padded to column 40, type "partition" or "file\t", size and
 // used in kB each followed by an extra tab when below 10000000, priority). A sandbox without swap,
 // or a host without swap, shows the header only; otherwise one line sized min(allowance, host total).
-import type { MemoryStats } from '../../supervisor/cgroup/types.js';
-import { parseSwaps, type SwapEntry } from '../parse/swaps.js';
+import type { MemoryStats } from '../../supervisor/cgroup/index.js';
+import { parseSwaps, type SwapEntry } from '../parse/index.js';
 
 /** The header line swap_show() prints first. */
 export const SWAPS_HEADER = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority';

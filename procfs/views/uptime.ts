@@ -3,7 +3,7 @@
 // started (what its time namespace's boottime offset gives the kernel's own file); the second is
 // idle time summed over the n visible CPUs, uptime × n − the cgroup's busy time, which the time
 // namespace does not virtualize. Neither field ever runs backwards or goes below 0.
-import type { CpuStats } from '../../supervisor/cgroup/types.js';
+import type { CpuStats } from '../../supervisor/cgroup/index.js';
 import { visibleCpuCount } from './cpus.js';
 import { elapsedMs, type ViewMemory } from './state.js';
 

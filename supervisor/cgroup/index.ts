@@ -11,10 +11,25 @@ import type { CgroupManager } from './types.js';
 import { V1Manager, V1_OPTIONAL, V1_REQUIRED } from './v1/manager.js';
 import { V2Manager } from './v2/manager.js';
 
+// This is the cgroup library's one public module: supervisor/, procfs/ and bench/ import it from
+// here only, and nothing in supervisor/cgroup/ imports the supervisor or procfs (.dependency-cruiser.cjs).
+
 /** How a manager signals pids (tests pass a stub). */
 export type { SignalFn } from './lifecycle.js';
 /** The cgroupfs accessor and its error type, for callers that inspect errno. */
 export { CgroupFs, CgroupFsError, errnoCode } from './fs.js';
+/** The manager's interface and the limits and figures it writes and reads. */
+export type * from './types.js';
+/** The host's cgroup layout from /proc/<pid>/cgroup and mountinfo (doctor, the views, the daemon). */
+export { detectLayout, parseProcCgroup, type CgroupLayout } from './detect.js';
+/** cpuset.cpus lists ("0-3,8") both ways. */
+export { formatCpuList, parseCpuList } from './cpulist.js';
+/** The v1 manager's required controllers (doctor lists the missing ones). */
+export { V1_REQUIRED } from './v1/manager.js';
+/** The one way to open a cgroup read-only (the views, the daemon's foreign containers). */
+export { openCgroupReader } from './reader.js';
+/** v2 delegation: where sandboxes go and how controllers are enabled (the bench's raw cgroups). */
+export { enableControllers, sandboxParent } from './v2/delegate.js';
 
 /** Options of openCgroup; everything but id is for tests and tools. */
 export interface OpenCgroupOptions {

@@ -147,25 +147,15 @@ export interface CgroupStats {
   pids: PidsStats;
 }
 
-/** One sandbox's cgroup across every hierarchy the host has (v1) or in the unified tree (v2). */
-export interface CgroupManager {
+/**
+ * What can be read of one cgroup, across every hierarchy the host has (v1) or in the unified tree
+ * (v2): its figures and members, never a change. All the views, `sandbox stats` and `ps` need;
+ * openCgroupReader opens a cgroup as only this.
+ */
+export interface CgroupReader {
   readonly mode: CgroupMode;
-  /** Absolute directories of this sandbox's cgroup (one per v1 hierarchy, one on v2). */
+  /** Absolute directories of the cgroup (one per v1 hierarchy, one on v2). */
   readonly dirs: readonly string[];
-  /** cgroup.procs files a process writes its own pid into to join this cgroup everywhere. */
-  readonly procsFiles: readonly string[];
-  /**
-   * v1 only: the hierarchies the sandbox should see inside its cgroup namespace, as the directory
-   * name under /sys/fs/cgroup and the mount options naming its controllers (e.g. "cpu,cpuacct").
-   * Empty on v2.
-   */
-  readonly hierarchies: readonly { dirName: string; controllers: string }[];
-  /** Create the leaf directories (and on v1 seed cpuset.cpus/mems before any pid joins). */
-  create(): Promise<void>;
-  /** Write the limits. Strict: a limit the kernel refuses is an error naming file, value and errno. */
-  apply(limits: CgroupLimits): Promise<void>;
-  /** Move a pid into the cgroup in every hierarchy. */
-  addPid(pid: number): Promise<void>;
   /** Read the normalized stats (reads are synchronous: see kept-files.ts for why and what they cost). */
   stats(): CgroupStats;
   /** Memory figures only: what /proc/meminfo and /proc/swaps need, in fewer reads than stats(). */
@@ -182,16 +172,34 @@ export interface CgroupManager {
    * preads: cheap enough for every open of a view.
    */
   limitsKey(part: 'memory' | 'cpu'): string;
+  /** Pids in the cgroup (cgroup.procs). */
+  pids(): number[];
+  /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */
+  threads(): number[];
+}
+
+/** One sandbox's cgroup: its readers, and what creates, limits, joins, freezes, signals and removes it. */
+export interface CgroupManager extends CgroupReader {
+  /** cgroup.procs files a process writes its own pid into to join this cgroup everywhere. */
+  readonly procsFiles: readonly string[];
+  /**
+   * v1 only: the hierarchies the sandbox should see inside its cgroup namespace, as the directory
+   * name under /sys/fs/cgroup and the mount options naming its controllers (e.g. "cpu,cpuacct").
+   * Empty on v2.
+   */
+  readonly hierarchies: readonly { dirName: string; controllers: string }[];
+  /** Create the leaf directories (and on v1 seed cpuset.cpus/mems before any pid joins). */
+  create(): Promise<void>;
+  /** Write the limits. Strict: a limit the kernel refuses is an error naming file, value and errno. */
+  apply(limits: CgroupLimits): Promise<void>;
+  /** Move a pid into the cgroup in every hierarchy. */
+  addPid(pid: number): Promise<void>;
   /**
    * Keep, off the launch path, the RCU grace period that a cgroup migration after a quiet spell
    * waits for out of PID 1's way until PID 1 has joined (v1; a v2 PID 1 is born in the cgroup).
    * Moves nothing; never rejects.
    */
   primeAttach(): Promise<void>;
-  /** Pids in the cgroup (cgroup.procs). */
-  pids(): number[];
-  /** Thread ids in the cgroup (v1 tasks, v2 cgroup.threads), for load averages. */
-  threads(): number[];
   /**
    * Stop every task of the cgroup and resolve once the kernel reports them stopped (v1
    * freezer.state FROZEN, v2 "frozen 1" in cgroup.events); thaws again and throws if that does not

@@ -2,7 +2,7 @@
 // (supervisor/commit.ts); prints DIR's absolute path. Errors: one line, exit 125.
 import type { Command } from 'commander';
 import { commitLayer } from '../commit.js';
-import { runningSandbox } from './lookup.js';
+import { runningSandbox } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /** Register `sandbox commit`. */

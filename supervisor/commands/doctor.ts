@@ -5,8 +5,7 @@ import { constants, existsSync, statSync } from 'node:fs';
 import { access, readFile } from 'node:fs/promises';
 import { release } from 'node:os';
 import type { Command } from 'commander';
-import { detectLayout } from '../cgroup/detect.js';
-import { V1_REQUIRED } from '../cgroup/v1/manager.js';
+import { detectLayout, V1_REQUIRED } from '../cgroup/index.js';
 import { FIRST_ABI_WITH_SCOPES, landlockAbi } from '../landlock.js';
 import { STAGE_PATH } from '../stage.js';
 

@@ -9,7 +9,7 @@ import { UsageError } from '../errors.js';
 import { FORWARDED_SIGNALS } from '../signals.js';
 import { securityArgs, type Security } from '../security.js';
 import { STAGE_PATH, stageExitCode } from '../stage.js';
-import { runningSandbox } from './lookup.js';
+import { runningSandbox } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /** The stage's argv for `exec` (contract at the top of native/stage/options.c). */

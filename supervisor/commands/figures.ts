@@ -1,7 +1,7 @@
-// The figures ps and stats show for one sandbox, from its cgroup's counters (CgroupManager.stats):
+// The figures ps and stats show for one sandbox, from its cgroup's counters (CgroupReader.stats):
 // CPU time (cpuacct / cpu.stat usage), the quota, memory use and limit, tasks, throttling, OOM kills.
-import type { CgroupManager, CgroupStats } from '../cgroup/types.js';
-import { formatBytes } from '../limits.js';
+import type { CgroupReader, CgroupStats } from '../cgroup/index.js';
+import { formatBytes } from '../bytes.js';
 import type { SandboxState } from '../state.js';
 
 /** One sandbox's figures at one moment; every number is plain (bytes, µs, seconds, percent). */
@@ -83,7 +83,7 @@ export function figuresOf(state: SandboxState, stats: CgroupStats, nowMs: number
 }
 
 /** Read a sandbox's figures now (CPU since start, or since `since`). */
-export async function readFigures(state: SandboxState, cgroup: CgroupManager, since?: CpuReading): Promise<{ figures: SandboxFigures; reading: CpuReading }> {
+export async function readFigures(state: SandboxState, cgroup: CgroupReader, since?: CpuReading): Promise<{ figures: SandboxFigures; reading: CpuReading }> {
   const stats = cgroup.stats();
   const atMs = Date.now();
   return { figures: figuresOf(state, stats, atMs, since), reading: { usageUs: cpuUsageUs(stats), atMs } };

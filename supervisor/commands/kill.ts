@@ -6,7 +6,7 @@ import { constants as osConstants } from 'node:os';
 import type { Command } from 'commander';
 import { SandboxError, UsageError } from '../errors.js';
 import { requireRoot } from './root.js';
-import { runningSandbox, waitGone } from './lookup.js';
+import { runningSandbox, waitGone } from '../lookup.js';
 
 /** Default grace of `stop` between SIGTERM and SIGKILL, as docker stop. */
 const STOP_GRACE_SECONDS = 10;

@@ -3,7 +3,7 @@
 // the current rate instead.
 import type { Command } from 'commander';
 import { readFigures, formatCommand, formatMemory, formatPercent, formatTable, formatUptime, type SandboxFigures } from './figures.js';
-import { cgroupOf, liveSandboxes } from './lookup.js';
+import { cgroupOf, liveSandboxes } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 const EXAMPLES = `

@@ -3,11 +3,11 @@
 // v1 cpuacct.usage_percpu_*, microseconds in v2 cpu.stat), so they are stable from one refresh to
 // the next; QUOTA% is relative to the --cpu quota (100% = all of it).
 import type { Command } from 'commander';
-import type { CgroupManager } from '../cgroup/types.js';
+import type { CgroupReader } from '../cgroup/index.js';
 import { sleep } from '../sleep.js';
 import type { SandboxState } from '../state.js';
 import { formatMemory, formatPercent, formatTable, readFigures, type CpuReading, type SandboxFigures } from './figures.js';
-import { cgroupOf, findSandbox, liveSandboxes } from './lookup.js';
+import { cgroupOf, findSandbox, liveSandboxes } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /**
@@ -21,7 +21,7 @@ const NO_STREAM_WINDOW_MS = 2000;
 
 interface Tracked {
   state: SandboxState;
-  cgroup: CgroupManager;
+  cgroup: CgroupReader;
   last: CpuReading | null;
 }
 

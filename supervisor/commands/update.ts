@@ -4,15 +4,15 @@
 // and recorded again. The /proc views read the cgroup on every open, so the next read inside shows
 // them. The cpuset is not moved by --cpu (as docker update); --cpuset-cpus moves it.
 import type { Command } from 'commander';
-import type { CgroupLimits } from '../cgroup/types.js';
 import { SandboxError, UsageError, withContext } from '../errors.js';
 import { readHostFacts } from '../host.js';
-import { MEMORY_FLOOR_BYTES, formatBytes, parseCpu, parseInteger, parseSize, type HostFacts, type LimitFlags } from '../limits.js';
-import { parseCpuList, formatCpuList } from '../cgroup/cpulist.js';
+import { formatBytes } from '../bytes.js';
+import { MEMORY_FLOOR_BYTES, parseCpu, parseInteger, parseSize, type HostFacts, type LimitFlags } from '../limits.js';
+import { parseCpuList, formatCpuList, type CgroupLimits } from '../cgroup/index.js';
 import { updateState } from '../state.js';
 import { mergeIoLimits } from '../io-limits.js';
 import { collect } from './run-options.js';
-import { runningSandbox } from './lookup.js';
+import { runningSandbox } from '../lookup.js';
 import { requireRoot } from './root.js';
 
 /** Flags of `sandbox update`, as commander hands them over: run's limit flags but the CFS period and burst. */

@@ -3,7 +3,7 @@
 // one is one line naming --net, exit 125.
 import { readlink } from 'node:fs/promises';
 import { SandboxError, UsageError } from '../errors.js';
-import { runningSandbox } from '../commands/lookup.js';
+import { runningSandbox } from '../lookup.js';
 import { checkHostPorts, parsePublishList, type PortSpec } from './publish.js';
 
 /** The network modes: the host's, a new namespace with only lo, a new one with user-mode networking, another sandbox's. */

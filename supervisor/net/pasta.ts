@@ -13,7 +13,7 @@ import { closeSync, openSync } from 'node:fs';
 import { readFile, readlink } from 'node:fs/promises';
 import { SandboxError } from '../errors.js';
 import { sleep } from '../sleep.js';
-import { parsePidStat } from '../../procfs/parse/pid-stat.js';
+import { parsePidStat } from '../../procfs/parse/index.js';
 import { STAGE_PATH } from '../stage.js';
 import { processStartTicks } from '../state.js';
 import type { PortSpec } from './publish.js';

@@ -1,8 +1,7 @@
 // The first phase of a launch: the supervisor protected from the OOM killer, dead sandboxes
 // collected, the cgroup opened (not created yet) and the state written, so gc can always find it.
 import { closeSync, openSync, readSync } from 'node:fs';
-import { openCgroup } from '../cgroup/index.js';
-import type { CgroupLimits, CgroupManager } from '../cgroup/types.js';
+import { openCgroup, type CgroupLimits, type CgroupManager } from '../cgroup/index.js';
 import { withContext } from '../errors.js';
 import { collectGarbage } from '../gc.js';
 import { claimName } from '../names.js';

@@ -3,8 +3,8 @@
 import type { ChildProcess } from 'node:child_process';
 import type { Writable } from 'node:stream';
 import { FuseConnectionEnded } from '../../procfs/fs.js';
-import type { CgroupManager } from '../cgroup/types.js';
-import { sandboxProcesses } from '../commands/lookup.js';
+import type { CgroupManager } from '../cgroup/index.js';
+import { sandboxProcesses } from '../lookup.js';
 import { withContext } from '../errors.js';
 import { publish, watchOom } from '../events.js';
 import { PIDFILE, startPasta, waitForNewNetns } from '../net/pasta.js';

@@ -5,7 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { ViewServer } from '../../procfs/fs.js';
 import { cgroupViewSpec } from '../../procfs/view-source.js';
 import { viewsFor } from '../../procfs/views/index.js';
-import type { CgroupManager } from '../cgroup/types.js';
+import type { CgroupManager } from '../cgroup/index.js';
 import { withContext } from '../errors.js';
 import { serveShared, sharedViewSocket, unserveShared, type SharedViews } from '../shared-views.js';
 import type { Teardown } from '../teardown.js';

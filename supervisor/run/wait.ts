@@ -1,8 +1,8 @@
 // The last phase of a launch: the wait for the stage, the --timeout that may end it, and the lines
 // that say why it ended (an OOM kill, the timeout).
 import type { ChildProcess } from 'node:child_process';
-import type { CgroupManager, MemoryStats } from '../cgroup/types.js';
-import { formatBytes } from '../limits.js';
+import type { CgroupManager, MemoryStats } from '../cgroup/index.js';
+import { formatBytes } from '../bytes.js';
 import type { Launch, RunRequest } from './launch.js';
 import { mark } from './timings.js';
 

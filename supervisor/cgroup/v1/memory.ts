@@ -4,7 +4,7 @@
 // otherwise), so the two writes are ordered. Lowering a limit below the usage makes the kernel
 // reclaim and, if it can't, refuse with EBUSY.
 import { UnsupportedFlagError } from '../../errors.js';
-import { formatBytes } from '../../limits.js';
+import { formatBytes } from '../../bytes.js';
 import { minLimit } from '../ancestry.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';

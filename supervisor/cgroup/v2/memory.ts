@@ -3,7 +3,7 @@
 // memory.swap.current, memory.stat (already in the v2 names CgroupStats uses) and memory.events,
 // whose oom_kill counts OOM kills in the cgroup and its descendants.
 import { UnsupportedFlagError } from '../../errors.js';
-import { formatBytes } from '../../limits.js';
+import { formatBytes } from '../../bytes.js';
 import { minLimit } from '../ancestry.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed, parseMaxOrInt } from '../keyed.js';

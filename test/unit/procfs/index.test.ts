@@ -2,7 +2,8 @@
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import { ZERO_LOAD } from '../../../procfs/loadavg.js';
-import { createViewMemory, readViewStats, renderView, VIEWS, viewsFor, type ViewStatsSource } from '../../../procfs/views/index.js';
+import { createViewMemory, readViewStats, renderView, VIEWS, viewsFor } from '../../../procfs/views/index.js';
+import type { CgroupReader } from '../../../supervisor/cgroup/types.js';
 import { parsePressure } from '../../../supervisor/cgroup/v2/pressure.js';
 import { hostFile, NOW_MS, sandbox20, STARTED_AT_MS } from './scenarios.js';
 
@@ -22,7 +23,7 @@ const HOST_TEXT: Record<string, string> = {
  * sandbox20's figures, plus the v1 io-8M capture's 8 MiB direct write and read on 254:0 and the
  * v2 io-8M capture's pressure files, as a source of every part (counting the reads of each).
  */
-function source(): ViewStatsSource & { calls: string[] } {
+function source(): Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats'> & { calls: string[] } {
   const full = sandbox20();
   const calls: string[] = [];
   return {

@@ -1,14 +1,13 @@
 // Finding a live sandbox by id or name, its cgroup, and its processes, for ps, kill, stop, exec,
-// update and stats. Errors follow the bad-input rule: one line naming the value, exit 125
-// (docker exits 1 for "No such container"; here every bad input is 125).
+// update, stats, run's release and --net sandbox:REF. Errors follow the bad-input rule: one line
+// naming the value, exit 125 (docker exits 1 for "No such container"; here every bad input is 125).
 import { existsSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { openCgroup } from '../cgroup/index.js';
-import type { CgroupManager } from '../cgroup/types.js';
-import { SandboxError, withContext } from '../errors.js';
-import { sleep } from '../sleep.js';
-import { RUN_DIR, listStates, supervisorAlive, type SandboxState } from '../state.js';
-import { parsePidStatus } from '../../procfs/parse/pid-status.js';
+import { openCgroup, type CgroupManager, type CgroupReader } from './cgroup/index.js';
+import { SandboxError, withContext } from './errors.js';
+import { sleep } from './sleep.js';
+import { RUN_DIR, listStates, supervisorAlive, type SandboxState } from './state.js';
+import { parsePidStatus } from '../procfs/parse/index.js';
 
 /** Every sandbox whose supervisor still runs, oldest first. */
 export async function liveSandboxes(): Promise<SandboxState[]> {
@@ -47,7 +46,7 @@ export interface SandboxProcesses {
  * first fork is the workload, so it is pid 2 inside. Processes of `sandbox exec` have other ids,
  * and the exec stage itself (in the cgroup but in the host pid namespace) has a single NSpid field.
  */
-export async function sandboxProcesses(cgroup: CgroupManager): Promise<SandboxProcesses> {
+export async function sandboxProcesses(cgroup: CgroupReader): Promise<SandboxProcesses> {
   const found: SandboxProcesses = { init: null, workload: null };
   let pids: number[] = [];
   try {
