@@ -43,9 +43,12 @@ export function describeCgroup(dirs: readonly string[], root = '/'): CgroupDescr
   return { root, layout: { mode: 'v1', hierarchies } };
 }
 
-/** Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await). */
-export function openDescribedCgroup(d: CgroupDescription): ReadOnlyCgroup {
-  const fs = new CgroupFs(d.root);
+/**
+ * Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await).
+ * `fs` keeps the descriptors its reads open: its closeAll() releases them once the cgroup is no
+ * longer served (the managers close theirs only in destroy(), which a reader never calls).
+ */
+export function openDescribedCgroup(d: CgroupDescription, fs = new CgroupFs(d.root)): ReadOnlyCgroup {
   const { layout } = d;
   if (layout.mode === 'v2') return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), neverSignal);
   const names = new Set(layout.hierarchies.map((h) => posix.basename(h.ownDir)));

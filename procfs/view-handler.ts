@@ -14,6 +14,7 @@ import { stderrLine } from './fuse/run-worker.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import { RenderCache } from './render-cache.js';
 import { openDescribedCgroup } from './view-cgroup.js';
+import { CgroupFs } from '../supervisor/cgroup/index.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
 import type { ReadOnlyCgroup } from './daemon/foreign-cgroup.js';
 import { ReaderViews, type ReaderCgroup, type ReaderViewsData } from './reader-views.js';
@@ -66,6 +67,8 @@ interface Served {
   reg: Registered;
   views: readonly ViewSpec[];
   cgroup: ReadOnlyCgroup | null;
+  /** The descriptors the cgroup's reads keep open: closed when the sandbox is no longer registered. */
+  files: CgroupFs;
   renders: RenderCache;
   tasks: TaskScanner;
 }
@@ -106,11 +109,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();
-    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache(), tasks: new TaskScanner() });
+    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, files: new CgroupFs(reg.cgroup.root), renders: new RenderCache(), tasks: new TaskScanner() });
     for (const [key, s] of byKey) {
       if (next.has(key)) continue;
       goneIds.set(key, s.reg.id);
       s.tasks.close();
+      s.files.closeAll();
     }
     if (goneIds.size > 10_000) goneIds.clear();
     byKey = next;
@@ -186,7 +190,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
-      served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
+      served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
       return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
