@@ -13,6 +13,7 @@ import { OpenTable, type OpenTableData } from './fuse/open-table.js';
 import { stderrLine } from './fuse/run-worker.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import { RenderCache } from './render-cache.js';
+import { SharedRenders, type SharedRenderData } from './shared-renders.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { CgroupFs } from '../supervisor/cgroup/index.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
@@ -30,6 +31,8 @@ export interface ViewHandlerData {
   maxOpenPerSandbox: number;
   /** Which server of the connection this is (ViewServerOptions.handleEpoch): file handles carry it. */
   handleEpoch?: number;
+  /** The render cache every worker shares (procfs/shared-renders.ts); absent: each worker's own only. */
+  renders?: SharedRenderData;
   /** The reader-routed layout at the top of the mount (the daemon's), and the views it lists; absent: none. */
   reader?: ReaderViewsData & { views: ViewName[] };
 }
@@ -77,6 +80,8 @@ interface Served {
 interface RenderState {
   /** Its slot in the shared views. */
   slot: number;
+  /** Who holds the slot now (a sandbox's key, a reader cgroup's table generation): tags its shared renders. */
+  owner: number;
   cgroup: ReadOnlyCgroup;
   renders: RenderCache;
   startedAtMs: number;
@@ -89,6 +94,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const shared = new SharedViews(data.shared);
   const opens = new OpenTable(data.opens);
   const hostFiles = new KeptFiles();
+  const sharedRenders = data.renders ? new SharedRenders(data.renders, VIEWS.length) : null;
   /** Texts too long for a shared slot, kept by the worker that rendered them. */
   const local = new Map<number, Buffer>();
   let generation = -1;
@@ -166,12 +172,21 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
 
   /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
   const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
-    const { cgroup, renders, slot, startedAtMs, tasks: scanner } = state;
+    const { cgroup, renders, slot, owner, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
     const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
-    const cached = renders.get(spec.name, limitsKey, nowMs);
-    if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
+    const view = VIEWS.indexOf(spec);
+    let cached = renders.get(spec.name, limitsKey, nowMs);
+    if (cached === null && sharedRenders !== null) {
+      // Another worker's render of this window: kept here too, so the next hit costs no copy.
+      const other = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
+      if (other !== null) {
+        cached = other.content;
+        if (forRead) renders.set(spec.name, limitsKey, other.renderedAtMs, cached);
+      }
+    }
+    if (forRead) shared.renderCounted(view, cached !== null);
     if (cached) return cached;
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
@@ -183,7 +198,10 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       ? shared.withMemory(slot, startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
       : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
     const content = Buffer.from(text);
-    if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
+    if (forRead) {
+      renders.set(spec.name, limitsKey, nowMs, content);
+      sharedRenders?.set(slot, owner, view, limitsKey, nowMs, content);
+    }
     return content;
   };
 
@@ -191,7 +209,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
       served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
-      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
+      return renderFrom({ slot: served.reg.slot, owner: served.reg.key, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
       if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
@@ -205,7 +223,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
-      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
+      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, owner: reader.ref.gen, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
     } catch (err) {
       if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
       return hostFile(spec);
