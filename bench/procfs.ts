@@ -28,6 +28,30 @@ const CLI = fileURLToPath(new URL('../supervisor/main.cjs', import.meta.url));
  * measured before and after in the same run (as bench/launch.ts does for launch).
  */
 const BASELINE_CLI = process.env.SANDBOX_BENCH_BASELINE_CLI ?? '';
+/** Parts of the run (SANDBOX_BENCH_PROCFS_PARTS=fleet,steady …; default all): a narrow run for one row kind. */
+const PARTS = ['steady', 'host', 'first', 'spaced', 'fleet'] as const;
+type Part = (typeof PARTS)[number];
+/** Fleet sizes on one shared server (SANDBOX_BENCH_FLEETS=16,48; default by plan); the per-sandbox fleet runs only by default. */
+const FLEET_SIZES = process.env.SANDBOX_BENCH_FLEETS ?? '';
+
+/** The parts asked for; throws one line naming the variable and the value. */
+function partsAsked(env: string | undefined): Set<Part> {
+  if (!env) return new Set(PARTS);
+  const asked = env.split(',').map((p) => p.trim());
+  const bad = asked.find((p) => !(PARTS as readonly string[]).includes(p));
+  if (bad !== undefined) throw new Error(`SANDBOX_BENCH_PROCFS_PARTS: unknown part "${bad}" (known: ${PARTS.join(', ')})`);
+  return new Set(asked as Part[]);
+}
+
+/** The fleets to run: SANDBOX_BENCH_FLEETS's sizes (each on one shared server), or the plan's. */
+function fleetsAsked(quick: boolean): readonly FleetSpec[] {
+  if (!FLEET_SIZES) return quick ? FLEETS_QUICK : FLEETS_FULL;
+  return FLEET_SIZES.split(',').map((s) => {
+    const size = Number(s);
+    if (!Number.isInteger(size) || size < 1 || size > 256) throw new Error(`SANDBOX_BENCH_FLEETS: "${s}" is not a fleet size from 1 to 256`);
+    return { size, shared: true };
+  });
+}
 const READER = fileURLToPath(new URL('../native/view-reader', import.meta.url));
 const FLOOR = fileURLToPath(new URL('./fuse-floor.js', import.meta.url));
 const FILES = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg'] as const;
@@ -69,6 +93,15 @@ const QUICK: Plan = { rounds: 2, readsPerBlock: 100, throughputMs: 150, firstRea
 // (docs/bench/README.md, "Why these settings").
 const FULL: Plan = { rounds: 5, readsPerBlock: 500, throughputMs: 500, firstReadSandboxes: 6, spacedReads: 100, fleetRounds: 4, fleetReads: 50 };
 
+/** One fleet variant's reads and server CPU. */
+interface FleetCounts {
+  latencyUs: number[];
+  cpuTicks: number;
+  reads: number;
+}
+/** Who serves a fleet round: ours, lxcfs, or the baseline build's shared daemon. */
+type FleetVariant = 'ours' | 'lxcfs' | 'baseline';
+
 /** Everything measured, raw. */
 interface Samples {
   latencyUs: Record<Variant | 'host', Record<File, number[]>>;
@@ -80,7 +113,7 @@ interface Samples {
   /** Render cache counts of the steady-state sandbox's supervisor, per view (null: it printed none). */
   cache: Record<string, { hits: number; misses: number }> | null;
   /** Per fleet (fleetLabel). */
-  fleets: Record<string, Record<'ours' | 'lxcfs', { latencyUs: number[]; cpuTicks: number; reads: number }>>;
+  fleets: Record<string, Record<'ours' | 'lxcfs', FleetCounts> & { baseline?: FleetCounts }>;
 }
 
 const perFile = <T>(make: () => T): Record<File, T> => Object.fromEntries(FILES.map((f) => [f, make()])) as Record<File, T>;
@@ -236,30 +269,43 @@ async function spacedReads(plan: Plan, peers: Peers, samples: Samples): Promise<
 
 /**
  * A fleet: spec.size sandboxes, each reading every view in turn, all at once; ours (each sandbox's
- * own supervisor serves it, or one shared daemon) and lxcfs (one daemon for all) in alternating
- * order every round. Server CPU: the supervisors' ticks (or the shared daemon's) against lxcfs's.
+ * own supervisor serves it, or one shared daemon) and lxcfs (one daemon for all) in rotating order
+ * every round. Server CPU: the supervisors' ticks (or the shared daemon's) against lxcfs's. With a
+ * baseline build and a shared server, a second fleet of as many sandboxes takes its views from the
+ * baseline build's daemon, read in the same rotation (before and after in one run).
  */
 async function fleet(plan: Plan, peers: Peers, samples: Samples, spec: FleetSpec): Promise<void> {
   const readers: Reader[] = [];
+  const baseReaders: Reader[] = [];
   const daemon: BenchDaemon | null = spec.shared ? await startViewDaemon() : null;
-  const counts: Samples['fleets'][string] = { ours: { latencyUs: [], cpuTicks: 0, reads: 0 }, lxcfs: { latencyUs: [], cpuTicks: 0, reads: 0 } };
+  const baseDaemon: BenchDaemon | null = spec.shared && BASELINE_CLI ? await startViewDaemon(BASELINE_CLI).catch(async (err: unknown) => {
+    await daemon?.stop();
+    throw err;
+  }) : null;
+  const empty = () => ({ latencyUs: [] as number[], cpuTicks: 0, reads: 0 });
+  const counts: Samples['fleets'][string] = { ours: empty(), lxcfs: empty(), ...(baseDaemon ? { baseline: empty() } : {}) };
   samples.fleets[fleetLabel(spec)] = counts;
+  const variants: FleetVariant[] = baseDaemon ? ['ours', 'lxcfs', 'baseline'] : ['ours', 'lxcfs'];
   try {
     for (let i = 0; i < spec.size; i++) readers.push(startReader(peers, daemon?.socket ?? ''));
-    await Promise.all(readers.map(async (r) => {
+    if (baseDaemon) for (let i = 0; i < spec.size; i++) baseReaders.push(startReader(peers, baseDaemon.socket, BASELINE_CLI));
+    await Promise.all([...readers, ...baseReaders].map(async (r) => {
       for (const file of FILES) for (const v of ['ours', 'lxcfs'] as const) await r.ask(`lat 3 ${pathOf(v, file, peers)}`);
     }));
     const ticks = (pids: number[]) => pids.reduce((sum, pid) => sum + cpuTicks(pid), 0);
     for (let round = 0; round < plan.fleetRounds; round++) {
-      for (const v of round % 2 === 0 ? (['ours', 'lxcfs'] as const) : (['lxcfs', 'ours'] as const)) {
-        const pids = v === 'lxcfs' ? [peers.lxcfs.pid] : daemon ? daemon.pids() : readers.map((r) => r.child.pid!);
+      for (let k = 0; k < variants.length; k++) {
+        const v = variants[(k + round) % variants.length]!;
+        const pids = v === 'lxcfs' ? [peers.lxcfs.pid] : v === 'baseline' ? baseDaemon!.pids() : daemon ? daemon.pids() : readers.map((r) => r.child.pid!);
+        const group = v === 'baseline' ? baseReaders : readers;
+        const path = (file: File) => pathOf(v === 'baseline' ? 'ours' : v, file, peers);
         const before = ticks(pids);
-        const times = await Promise.all(readers.map(async (r) => {
+        const times = await Promise.all(group.map(async (r) => {
           const out: number[] = [];
-          for (let k = 0; k < FILES.length; k++) out.push(...(await r.ask(`lat ${plan.fleetReads} ${pathOf(v, FILES[(k + round) % FILES.length]!, peers)}`)));
+          for (let k = 0; k < FILES.length; k++) out.push(...(await r.ask(`lat ${plan.fleetReads} ${path(FILES[(k + round) % FILES.length]!)}`)));
           return out;
         }));
-        const f = counts[v];
+        const f = counts[v]!;
         f.cpuTicks += ticks(pids) - before;
         for (const t of times) f.latencyUs.push(...t);
         f.reads += times.reduce((n, t) => n + t.length, 0);
@@ -267,8 +313,9 @@ async function fleet(plan: Plan, peers: Peers, samples: Samples, spec: FleetSpec
       process.stderr.write(`procfs bench: ${fleetLabel(spec)}: round ${round + 1}/${plan.fleetRounds}\n`);
     }
   } finally {
-    await Promise.all(readers.map((r) => r.quit()));
+    await Promise.all([...readers, ...baseReaders].map((r) => r.quit()));
     await daemon?.stop();
+    await baseDaemon?.stop();
   }
 }
 
@@ -320,45 +367,57 @@ function report(samples: Samples): Row[] {
     const c = samples.cache?.[file];
     return c && c.hits + c.misses > 0 ? `; cache hits ${((100 * c.hits) / (c.hits + c.misses)).toFixed(0)}% of ${c.hits + c.misses} renders asked` : '';
   };
-  for (const file of FILES) {
-    const h = samples.latencyUs.host[file];
-    ratioRow(`${file}: median latency`, (v) => quantile(samples.latencyUs[v][file], 0.5), `${us(quantile(h, 0.5))}${hitRate(file)}`, (r) => r <= 0.5, '<= 0.5', us);
-    ratioRow(`${file}: p99 latency`, (v) => quantile(samples.latencyUs[v][file], 0.99), `${us(quantile(h, 0.99))}${hitRate(file)}`, (r) => r <= 1, '<= 1.0', us);
-  }
-  for (const file of FILES) {
-    const heavy = HEAVY.has(file);
-    ratioRow(`${file}: median latency, reads ${SPACED_MS} ms apart (every read renders)`, (v) => quantile(samples.spacedUs[v][file], 0.5), '', (r) => !heavy || r <= 0.5, heavy ? '<= 0.5' : '', us);
-    if (samples.spacedUs.baseline[file].length > 0) {
-      const b = quantile(samples.spacedUs.baseline[file], 0.5);
-      const l = quantile(samples.spacedUs.lxcfs[file], 0.5);
-      rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), heavy ? '<= 0.5' : '', !heavy || b / l <= 0.5 ? 'yes' : 'NO']);
+  const steady = samples.reads.ours.meminfo > 0;
+  if (steady) {
+    for (const file of FILES) {
+      const h = samples.latencyUs.host[file];
+      ratioRow(`${file}: median latency`, (v) => quantile(samples.latencyUs[v][file], 0.5), `${us(quantile(h, 0.5))}${hitRate(file)}`, (r) => r <= 0.5, '<= 0.5', us);
+      ratioRow(`${file}: p99 latency`, (v) => quantile(samples.latencyUs[v][file], 0.99), `${us(quantile(h, 0.99))}${hitRate(file)}`, (r) => r <= 1, '<= 1.0', us);
     }
   }
-  for (const file of FILES) {
-    ratioRow(`${file}: reads/s, 2 readers`, (v) => samples.throughput[v][file], '', (r) => r >= 2, '>= 2', (x) => x.toFixed(0));
+  if (samples.spacedUs.ours.meminfo.length > 0) {
+    for (const file of FILES) {
+      const heavy = HEAVY.has(file);
+      ratioRow(`${file}: median latency, reads ${SPACED_MS} ms apart (every read renders)`, (v) => quantile(samples.spacedUs[v][file], 0.5), '', (r) => !heavy || r <= 0.5, heavy ? '<= 0.5' : '', us);
+      if (samples.spacedUs.baseline[file].length > 0) {
+        const b = quantile(samples.spacedUs.baseline[file], 0.5);
+        const l = quantile(samples.spacedUs.lxcfs[file], 0.5);
+        rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), heavy ? '<= 0.5' : '', !heavy || b / l <= 0.5 ? 'yes' : 'NO']);
+      }
+    }
   }
-  for (const file of FILES) {
-    ratioRow(`${file}: daemon CPU per read`, (v) => (samples.cpuTicks[v][file] * TICK_US) / samples.reads[v][file], '', (r) => r <= 0.5, '<= 0.5', us);
+  if (steady) {
+    for (const file of FILES) {
+      ratioRow(`${file}: reads/s, 2 readers`, (v) => samples.throughput[v][file], '', (r) => r >= 2, '>= 2', (x) => x.toFixed(0));
+    }
+    for (const file of FILES) {
+      ratioRow(`${file}: daemon CPU per read`, (v) => (samples.cpuTicks[v][file] * TICK_US) / samples.reads[v][file], '', (r) => r <= 0.5, '<= 0.5', us);
+    }
   }
   for (const [label, f] of Object.entries(samples.fleets)) {
     if (f.ours.reads === 0 || f.lxcfs.reads === 0) continue;
-    const cpu = (v: 'ours' | 'lxcfs') => (f[v].cpuTicks * TICK_US) / f[v].reads;
-    const o = cpu('ours');
-    const l = cpu('lxcfs');
-    rows.push([`${label}, every view in a loop: server CPU per read`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 0.5', o / l <= 0.5 ? 'yes' : 'NO']);
-    for (const [q, target] of [[0.5, ''], [0.99, '<= 1.0']] as const) {
-      const qo = quantile(f.ours.latencyUs, q);
-      const ql = quantile(f.lxcfs.latencyUs, q);
-      rows.push([`${label}: p${q * 100} latency`, us(qo), '', us(ql), '', (qo / ql).toFixed(2), target, !target || qo <= ql ? 'yes' : 'NO']);
+    const cpu = (c: FleetCounts) => (c.cpuTicks * TICK_US) / c.reads;
+    const l = cpu(f.lxcfs);
+    const sides: Array<[string, FleetCounts]> = [['', f.ours], ...(f.baseline && f.baseline.reads > 0 ? [[' (baseline build)', f.baseline] as [string, FleetCounts]] : [])];
+    for (const [suffix, c] of sides) {
+      const o = cpu(c);
+      rows.push([`${label}${suffix}, every view in a loop: server CPU per read`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 0.5', o / l <= 0.5 ? 'yes' : 'NO']);
+      for (const [q, target] of [[0.5, ''], [0.99, '<= 1.0']] as const) {
+        const qo = quantile(c.latencyUs, q);
+        const ql = quantile(f.lxcfs.latencyUs, q);
+        rows.push([`${label}${suffix}: p${q * 100} latency`, us(qo), '', us(ql), '', (qo / ql).toFixed(2), target, !target || qo <= ql ? 'yes' : 'NO']);
+      }
     }
   }
-  for (const file of ['meminfo', 'stat'] as const) {
-    const o = quantile(samples.firstReadUs.ours[file], 0.5);
-    const l = quantile(samples.firstReadUs.lxcfs[file], 0.5);
-    rows.push([`${file}: first read in a new sandbox (median)`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 1 ms', o <= 1000 ? 'yes' : 'NO']);
-    if (samples.firstReadUs.baseline[file].length > 0) {
-      const b = quantile(samples.firstReadUs.baseline[file], 0.5);
-      rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), '<= 1 ms', b <= 1000 ? 'yes' : 'NO']);
+  if (samples.firstReadUs.ours.meminfo.length > 0) {
+    for (const file of ['meminfo', 'stat'] as const) {
+      const o = quantile(samples.firstReadUs.ours[file], 0.5);
+      const l = quantile(samples.firstReadUs.lxcfs[file], 0.5);
+      rows.push([`${file}: first read in a new sandbox (median)`, us(o), '', us(l), '', (o / l).toFixed(2), '<= 1 ms', o <= 1000 ? 'yes' : 'NO']);
+      if (samples.firstReadUs.baseline[file].length > 0) {
+        const b = quantile(samples.firstReadUs.baseline[file], 0.5);
+        rows.push([`${file}: same, baseline build`, us(b), '', us(l), '', (b / l).toFixed(2), '<= 1 ms', b <= 1000 ? 'yes' : 'NO']);
+      }
     }
   }
   return rows;
@@ -380,6 +439,8 @@ function asTableRows(rows: Row[]): TableRow[] {
 /** Run the procfs scenario; its table and raw samples as a Section. */
 export async function procfsBench(quick: boolean): Promise<Section> {
   const plan = quick ? QUICK : FULL;
+  const parts = partsAsked(process.env.SANDBOX_BENCH_PROCFS_PARTS);
+  const fleets = fleetsAsked(quick);
   const title = `Views: ours vs lxcfs, from inside one sandbox (${plan.rounds} rounds × ${plan.readsPerBlock} reads per file and daemon)`;
   const missing = ensureLxcfs();
   if (missing) return { title, peerName: 'lxcfs', rows: [], notes: [`skipped: ${missing}`], raw: null };
@@ -401,11 +462,11 @@ export async function procfsBench(quick: boolean): Promise<Section> {
   });
   try {
     const peers = { dir, lxcfs, floor };
-    await steadyState(plan, peers, samples);
-    await hostFiles(plan, peers, samples);
-    await firstReads(plan, peers, samples);
-    await spacedReads(plan, peers, samples);
-    for (const spec of quick ? FLEETS_QUICK : FLEETS_FULL) await fleet(plan, peers, samples, spec);
+    if (parts.has('steady')) await steadyState(plan, peers, samples);
+    if (parts.has('host')) await hostFiles(plan, peers, samples);
+    if (parts.has('first')) await firstReads(plan, peers, samples);
+    if (parts.has('spaced')) await spacedReads(plan, peers, samples);
+    if (parts.has('fleet')) for (const spec of fleets) await fleet(plan, peers, samples, spec);
   } finally {
     await stopFloor(floor);
     await lxcfs.stop();

@@ -12,10 +12,17 @@ export interface BenchDaemon {
   stop(): Promise<void>;
 }
 
-/** Start the daemon; resolves once it serves (its "serving views at" line). */
-export function startViewDaemon(): Promise<BenchDaemon> {
+/**
+ * Node flags for the daemon alone (SANDBOX_BENCH_DAEMON_NODE_ARGS, e.g. `--cpu-prof
+ * --cpu-prof-dir=/tmp/prof` to profile its server's threads under a fleet): the keeper passes its
+ * execArgv to the server it starts, and workers inherit them.
+ */
+const DAEMON_NODE_ARGS = (process.env.SANDBOX_BENCH_DAEMON_NODE_ARGS ?? '').split(' ').filter(Boolean);
+
+/** Start the daemon of build `cli` (default: this one); resolves once it serves (its "serving views at" line). */
+export function startViewDaemon(cli = CLI): Promise<BenchDaemon> {
   const dir = mkdtempSync('/tmp/sandbox-bench-daemon.');
-  const child = spawn(process.execPath, [CLI, 'procfs', 'serve', '--mount', `${dir}/mnt`, '--socket', `${dir}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, cli, 'procfs', 'serve', '--mount', `${dir}/mnt`, '--socket', `${dir}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
   let log = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {

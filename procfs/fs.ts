@@ -45,6 +45,7 @@ import { sampleTasks } from './tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from './view-cgroup.js';
 import type { ViewHandlerData } from './view-handler.js';
 import { SharedViews, createSharedViewData, type Registered } from './view-shared.js';
+import { createSharedRenderData, type SharedRenderData } from './shared-renders.js';
 import { VIEWS, viewsFor, type ViewName, type ViewSpec } from './views/index.js';
 
 export { FuseConnectionEnded } from './fuse/server.js';
@@ -134,6 +135,7 @@ export class ViewServer {
   private fuse: FuseServer | null = null;
   private workersTimer: NodeJS.Timeout | null = null;
   private readonly readerTable: ReaderTableData | null;
+  private readonly renders: SharedRenderData;
   private readerLoads: ReaderLoads | null = null;
 
   constructor(
@@ -145,6 +147,7 @@ export class ViewServer {
     this.readerTable = readerCgroups > 0 ? createReaderTable(readerCgroups) : null;
     // Reader cgroups take the slots after the sandboxes' (procfs/reader-views.ts slotBase).
     this.data = createSharedViewData(this.maxSandboxes + readerCgroups);
+    this.renders = createSharedRenderData(this.maxSandboxes + readerCgroups, VIEWS.length);
     this.shared = new SharedViews(this.data);
     this.freeSlots = Array.from({ length: this.maxSandboxes }, (_, i) => this.maxSandboxes - 1 - i);
   }
@@ -234,7 +237,7 @@ export class ViewServer {
    */
   async mount(connection?: InheritedConnection): Promise<void> {
     const handlerData: ViewHandlerData = {
-      handleEpoch: this.options.handleEpoch ?? 0, shared: this.data, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+      handleEpoch: this.options.handleEpoch ?? 0, shared: this.data, renders: this.renders, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
     if (this.readerTable) {
       handlerData.reader = readerViewsData(this.readerTable, this.maxSandboxes);
       this.readerLoads = new ReaderLoads(this.readerTable, this.shared, this.maxSandboxes);

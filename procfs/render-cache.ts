@@ -7,7 +7,7 @@
 //   average folds every 5 s; a reader can't tell a render 10 ms old from a fresh one by its units.
 
 /** How long a render is reused (ms): one USER_HZ tick. */
-const RENDER_TTL_MS = 10;
+export const RENDER_TTL_MS = 10;
 
 interface Entry {
   content: Buffer;

@@ -5,7 +5,7 @@
 // the daemon: a container's /proc/<pid>/cgroup).
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { detectLayout, openCgroupReader, type CgroupLayout, type CgroupReader } from '../supervisor/cgroup/index.js';
+import { CgroupFs, detectLayout, openCgroupReader, type CgroupLayout, type CgroupReader } from '../supervisor/cgroup/index.js';
 
 /** A cgroup as plain data: its leaf in each hierarchy (layout ownDirs) and the root paths are read under. */
 export interface CgroupDescription {
@@ -34,7 +34,11 @@ export function describeCgroup(dirs: readonly string[], root = '/'): CgroupDescr
   return { root, layout: { mode: 'v1', hierarchies } };
 }
 
-/** Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await). */
-export function openDescribedCgroup(d: CgroupDescription): CgroupReader {
-  return openCgroupReader(d.layout, d.root);
+/**
+ * Open a described cgroup read-only (synchronous: a worker serving FUSE requests cannot await).
+ * `fs` keeps the descriptors its reads open: its closeAll() releases them once the cgroup is no
+ * longer served (the managers close theirs only in destroy(), which a reader never calls).
+ */
+export function openDescribedCgroup(d: CgroupDescription, fs = new CgroupFs(d.root)): CgroupReader {
+  return openCgroupReader(d.layout, d.root, fs);
 }

@@ -13,9 +13,10 @@ import { OpenTable, type OpenTableData } from './fuse/open-table.js';
 import { stderrLine } from './fuse/run-worker.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
 import { RenderCache } from './render-cache.js';
+import { SharedRenders, type SharedRenderData } from './shared-renders.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
-import type { CgroupReader } from '../supervisor/cgroup/index.js';
+import { CgroupFs, type CgroupReader } from '../supervisor/cgroup/index.js';
 import { ReaderViews, type ReaderCgroup, type ReaderViewsData } from './reader-views.js';
 import { VIEWS, createViewMemory, readViewStats, renderView, type ViewName, type ViewSpec } from './views/index.js';
 
@@ -29,6 +30,8 @@ export interface ViewHandlerData {
   maxOpenPerSandbox: number;
   /** Which server of the connection this is (ViewServerOptions.handleEpoch): file handles carry it. */
   handleEpoch?: number;
+  /** The render cache every worker shares (procfs/shared-renders.ts); absent: each worker's own only. */
+  renders?: SharedRenderData;
   /** The reader-routed layout at the top of the mount (the daemon's), and the views it lists; absent: none. */
   reader?: ReaderViewsData & { views: ViewName[] };
 }
@@ -66,6 +69,8 @@ interface Served {
   reg: Registered;
   views: readonly ViewSpec[];
   cgroup: CgroupReader | null;
+  /** The descriptors the cgroup's reads keep open: closed when the sandbox is no longer registered. */
+  files: CgroupFs;
   renders: RenderCache;
   tasks: TaskScanner;
 }
@@ -74,6 +79,8 @@ interface Served {
 interface RenderState {
   /** Its slot in the shared views. */
   slot: number;
+  /** Who holds the slot now (a sandbox's key, a reader cgroup's table generation): tags its shared renders. */
+  owner: number;
   cgroup: CgroupReader;
   renders: RenderCache;
   startedAtMs: number;
@@ -86,6 +93,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const shared = new SharedViews(data.shared);
   const opens = new OpenTable(data.opens);
   const hostFiles = new KeptFiles();
+  const sharedRenders = data.renders ? new SharedRenders(data.renders, VIEWS.length) : null;
   /** Texts too long for a shared slot, kept by the worker that rendered them. */
   const local = new Map<number, Buffer>();
   let generation = -1;
@@ -106,11 +114,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();
-    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, renders: new RenderCache(), tasks: new TaskScanner() });
+    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, files: new CgroupFs(reg.cgroup.root), renders: new RenderCache(), tasks: new TaskScanner() });
     for (const [key, s] of byKey) {
       if (next.has(key)) continue;
       goneIds.set(key, s.reg.id);
       s.tasks.close();
+      s.files.closeAll();
     }
     if (goneIds.size > 10_000) goneIds.clear();
     byKey = next;
@@ -162,12 +171,21 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
 
   /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
   const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
-    const { cgroup, renders, slot, startedAtMs, tasks: scanner } = state;
+    const { cgroup, renders, slot, owner, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
     const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
-    const cached = renders.get(spec.name, limitsKey, nowMs);
-    if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
+    const view = VIEWS.indexOf(spec);
+    let cached = renders.get(spec.name, limitsKey, nowMs);
+    if (cached === null && sharedRenders !== null) {
+      // Another worker's render of this window: kept here too, so the next hit costs no copy.
+      const other = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
+      if (other !== null) {
+        cached = other.content;
+        if (forRead) renders.set(spec.name, limitsKey, other.renderedAtMs, cached);
+      }
+    }
+    if (forRead) shared.renderCounted(view, cached !== null);
     if (cached) return cached;
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
@@ -179,15 +197,18 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       ? shared.withMemory(slot, startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
       : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
     const content = Buffer.from(text);
-    if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
+    if (forRead) {
+      renders.set(spec.name, limitsKey, nowMs, content);
+      sharedRenders?.set(slot, owner, view, limitsKey, nowMs, content);
+    }
     return content;
   };
 
   const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
-      served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
-      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
+      served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
+      return renderFrom({ slot: served.reg.slot, owner: served.reg.key, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
       if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
@@ -201,7 +222,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
-      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
+      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, owner: reader.ref.gen, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
     } catch (err) {
       if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
       return hostFile(spec);

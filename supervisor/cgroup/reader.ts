@@ -19,10 +19,10 @@ function refuseSignal(pid: number, signal: NodeJS.Signals): void {
  * detectLayout returns for a process inside it. Synchronous, so a worker serving FUSE requests can
  * open one. On v1 the leaves must have one name in every hierarchy the manager reads (runc's and
  * crun's cgroupfs drivers, systemd scopes and our sandboxes use the same path in each): the
- * manager addresses the leaf as <parent>/<name> in every hierarchy.
+ * manager addresses the leaf as <parent>/<name> in every hierarchy. `fs` keeps the descriptors the
+ * reads open; a caller that passes its own closes them (closeAll) when it stops reading.
  */
-export function openCgroupReader(layout: CgroupLayout, root = '/'): CgroupReader {
-  const fs = new CgroupFs(root);
+export function openCgroupReader(layout: CgroupLayout, root = '/', fs = new CgroupFs(root)): CgroupReader {
   if (layout.mode === 'v2') return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), refuseSignal);
   const read: readonly string[] = [...V1_REQUIRED, ...V1_OPTIONAL];
   const used = layout.hierarchies.filter((h) => h.controllers.some((c) => read.includes(c)));
