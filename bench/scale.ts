@@ -108,11 +108,18 @@ async function stopAll(members: Member[], env: NodeJS.ProcessEnv): Promise<void>
   while (members.some((m) => existsSync(`${RUN_DIR}/${m.id}`)) && Date.now() < deadline) await sleep(100);
   await timedCli(['gc'], env).catch((err: Error) => progress(`scale: gc after the run: ${err.message}`));
   const left = members.filter((m) => existsSync(`${RUN_DIR}/${m.id}`));
-  if (left.length > 0) throw new Error(`scale: ${left.length} sandboxes still present after the stop: ${left.map((m) => m.id).join(' ')}`);
+  if (left.length > 0)
+    throw new Error(`scale: ${left.length} sandboxes still present after the stop: ${left.map((m) => m.id).join(' ')}`);
 }
 
 /** One fleet grown through `sizes`, measured at each. */
-async function growFleet(mode: Mode, sizes: readonly number[], settleMs: number, windowMs: number, lxcfs: Lxcfs | null): Promise<{ firstLaunchMs: number[]; sizes: SizeFigures[] }> {
+async function growFleet(
+  mode: Mode,
+  sizes: readonly number[],
+  settleMs: number,
+  windowMs: number,
+  lxcfs: Lxcfs | null,
+): Promise<{ firstLaunchMs: number[]; sizes: SizeFigures[] }> {
   let daemon: BenchDaemon | null = null;
   const members: Member[] = [];
   let env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PROCFS_SOCKET: '' };
@@ -137,7 +144,10 @@ async function growFleet(mode: Mode, sizes: readonly number[], settleMs: number,
       progress(`scale (${mode} views): ${n} sandboxes; settling ${settleMs / 1000} s, then ${windowMs / 1000} s idle`);
       await sleep(settleMs);
       const serverPids = daemon?.pids() ?? [];
-      const supervisionPids = [...members.flatMap((m) => [m.supervisor, ...(m.stage === null ? [] : [m.stage])]), ...serverPids];
+      const supervisionPids = [
+        ...members.flatMap((m) => [m.supervisor, ...(m.stage === null ? [] : [m.stage])]),
+        ...serverPids,
+      ];
       const a = cpuSnapshot(supervisionPids);
       const sa = cpuSnapshot(serverPids);
       const la = lxcfs ? cpuSnapshot([lxcfs.pid]) : null;
@@ -204,23 +214,97 @@ function sizeRows(f: SizeFigures, firstLaunchMs: number[]): Row[] {
   const podman = 'TODO (podman)';
   const spreadOf = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)} ms (${xs.length})`;
   return [
-    { metric: `${tag}: supervision PSS per sandbox`, ours: per(f.supervision.pss), peer: podman, ratio: '', spread: `node ${per(f.nodes.pss)}, stage ${per(f.stages.pss)}, server ${per(f.server.pss)}`, target: '<= 5 MiB', met: MiB(f.supervision.pss) / f.n <= 5 },
-    { metric: `${tag}: supervision RSS per sandbox`, ours: per(f.supervision.rss), peer: podman, ratio: '', spread: `node ${per(f.nodes.rss)}, stage ${per(f.stages.rss)}, server ${per(f.server.rss)}`, target: '' },
-    { metric: `${tag}: host MemAvailable drop per sandbox`, ours: per(f.memAvailableDropKiB), peer: '', ratio: '', spread: `PID 1s' PSS ${per(f.inits.pss)}`, target: '' },
-    { metric: `${tag}: idle CPU per sandbox`, ours: fmt(f.cpuMsPerS / f.n, 3, 'ms/s'), peer: podman, ratio: '', spread: `${fmt(f.wakeupsPerS / f.n, 2)} wake-ups/s; server ${fmt(f.serverCpuMsPerS, 3, 'ms/s')}`, target: '<= 0.2 ms/s', met: f.cpuMsPerS / f.n <= 0.2 },
-    { metric: `${tag}: launch of the next (median of ${f.nextLaunchMs.length}) vs the first`, ours: fmt(next, 0, 'ms'), peer: fmt(first, 0, 'ms'), ratio: fmt(next / first, 2), spread: spreadOf(f.nextLaunchMs), target: '<= 1.5x', met: next / first <= 1.5 },
-    { metric: `${tag}: sandbox ps (median of 3)`, ours: fmt(quantile(f.psMs, 0.5), 0, 'ms'), peer: '', ratio: '', spread: spreadOf(f.psMs), target: '' },
-    { metric: `${tag}: sandbox gc (median of 3)`, ours: fmt(quantile(f.gcMs, 0.5), 0, 'ms'), peer: '', ratio: '', spread: spreadOf(f.gcMs), target: '' },
+    {
+      metric: `${tag}: supervision PSS per sandbox`,
+      ours: per(f.supervision.pss),
+      peer: podman,
+      ratio: '',
+      spread: `node ${per(f.nodes.pss)}, stage ${per(f.stages.pss)}, server ${per(f.server.pss)}`,
+      target: '<= 5 MiB',
+      met: MiB(f.supervision.pss) / f.n <= 5,
+    },
+    {
+      metric: `${tag}: supervision RSS per sandbox`,
+      ours: per(f.supervision.rss),
+      peer: podman,
+      ratio: '',
+      spread: `node ${per(f.nodes.rss)}, stage ${per(f.stages.rss)}, server ${per(f.server.rss)}`,
+      target: '',
+    },
+    {
+      metric: `${tag}: host MemAvailable drop per sandbox`,
+      ours: per(f.memAvailableDropKiB),
+      peer: '',
+      ratio: '',
+      spread: `PID 1s' PSS ${per(f.inits.pss)}`,
+      target: '',
+    },
+    {
+      metric: `${tag}: idle CPU per sandbox`,
+      ours: fmt(f.cpuMsPerS / f.n, 3, 'ms/s'),
+      peer: podman,
+      ratio: '',
+      spread: `${fmt(f.wakeupsPerS / f.n, 2)} wake-ups/s; server ${fmt(f.serverCpuMsPerS, 3, 'ms/s')}`,
+      target: '<= 0.2 ms/s',
+      met: f.cpuMsPerS / f.n <= 0.2,
+    },
+    {
+      metric: `${tag}: launch of the next (median of ${f.nextLaunchMs.length}) vs the first`,
+      ours: fmt(next, 0, 'ms'),
+      peer: fmt(first, 0, 'ms'),
+      ratio: fmt(next / first, 2),
+      spread: spreadOf(f.nextLaunchMs),
+      target: '<= 1.5x',
+      met: next / first <= 1.5,
+    },
+    {
+      metric: `${tag}: sandbox ps (median of 3)`,
+      ours: fmt(quantile(f.psMs, 0.5), 0, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: spreadOf(f.psMs),
+      target: '',
+    },
+    {
+      metric: `${tag}: sandbox gc (median of 3)`,
+      ours: fmt(quantile(f.gcMs, 0.5), 0, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: spreadOf(f.gcMs),
+      target: '',
+    },
   ];
 }
 
 /** The candidates' own processes (issue 24: where each supervisor job could go), at one size. */
 function candidateRows(f: SizeFigures): Row[] {
-  const one = (m: MemoryKiB, count: number): string => `${fmt(MiB(m.pss) / count, 2, 'MiB')} PSS, ${fmt(MiB(m.rss) / count, 2, 'MiB')} RSS`;
+  const one = (m: MemoryKiB, count: number): string =>
+    `${fmt(MiB(m.pss) / count, 2, 'MiB')} PSS, ${fmt(MiB(m.rss) / count, 2, 'MiB')} RSS`;
   const rows: Row[] = [
-    { metric: `candidates, N=${f.n}: today's Node supervisor (mean per process)`, ours: one(f.nodes, f.n), peer: '', ratio: '', spread: '', target: '' },
-    { metric: `candidates, N=${f.n}: a bare idle \`node -e setInterval\` beside them`, ours: one(f.bareNode, 1), peer: '', ratio: '', spread: 'the floor of a leaner Node', target: '' },
-    { metric: `candidates, N=${f.n}: the stage's outer process (mean)`, ours: one(f.stages, f.n), peer: '', ratio: '', spread: 'C, already one per sandbox', target: '' },
+    {
+      metric: `candidates, N=${f.n}: today's Node supervisor (mean per process)`,
+      ours: one(f.nodes, f.n),
+      peer: '',
+      ratio: '',
+      spread: '',
+      target: '',
+    },
+    {
+      metric: `candidates, N=${f.n}: a bare idle \`node -e setInterval\` beside them`,
+      ours: one(f.bareNode, 1),
+      peer: '',
+      ratio: '',
+      spread: 'the floor of a leaner Node',
+      target: '',
+    },
+    {
+      metric: `candidates, N=${f.n}: the stage's outer process (mean)`,
+      ours: one(f.stages, f.n),
+      peer: '',
+      ratio: '',
+      spread: 'C, already one per sandbox',
+      target: '',
+    },
   ];
   if (f.mode === 'shared') {
     rows.push({

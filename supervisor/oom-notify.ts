@@ -73,7 +73,9 @@ function eventfdOnOomControl(dir: string, onChange: () => void): OomNotification
   } catch (err) {
     closeSync(efd);
     closeSync(control);
-    throw new Error(`write ${dir}/cgroup.event_control: ${describeSystemError(err)} (value "${efd} ${control}")`, { cause: err });
+    throw new Error(`write ${dir}/cgroup.event_control: ${describeSystemError(err)} (value "${efd} ${control}")`, {
+      cause: err,
+    });
   }
   let closing = false;
   const buffer = Buffer.alloc(8); // an eventfd reads as one 8-byte counter (eventfd(2))
