@@ -16,7 +16,7 @@
 // 10 ms, the last change always delivered): an inotify modify event, fs.watch in Node, on epoll.
 import { closeSync, existsSync, openSync, read, watch, writeFileSync, writeSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import type { CgroupManager } from './cgroup/types.js';
+import type { CgroupManager } from './cgroup/index.js';
 import { describeSystemError } from './errors.js';
 
 /** A registration that calls back on every notification until closed. */
