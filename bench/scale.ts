@@ -8,7 +8,7 @@
 // `sandbox ps` and `sandbox gc`, and the launch of the next sandboxes against the first ones. The
 // same run measures each candidate home of the supervision (issue 24, "Decide by measurement"):
 // a bare idle Node, the stage's outer process, the shared server; lxcfs (one daemon for a host)
-// beside the shared server. Podman is a TODO row until an engine harness lives in bench/.
+// beside the shared server. Podman is a TODO row: bench/engines/ is not wired into this scenario yet.
 // Everything started is stopped: the supervisors get SIGTERM (which ends their workload and runs
 // their teardown), then `sandbox gc` runs.
 import { execFile, spawn } from 'node:child_process';
@@ -351,7 +351,7 @@ export async function scaleBench(quick: boolean): Promise<Section> {
     notes: [
       `Supervision = every Node supervisor + every stage's outer process + the shared server (keeper and server), summed; per sandbox = total / N. PSS from /proc/PID/smaps_rollup; CPU and wake-ups from schedstat of every thread over ${windowMs / 1000} s after ${settleMs / 1000} s of settling. PID 1 of each sandbox is in the sandbox's own cgroup and not counted.`,
       'Launch: wall time of `sandbox run -d` until it prints the id; "the first" is the median of the first three of the fleet, "the next" the median of the three launched right after each size was measured.',
-      'podman: TODO, no engine harness in bench/ on main yet (another helper is moving test/helpers/engines there).',
+      'podman: TODO, bench/engines/ (docker and podman for bench launch) is not wired into this scenario yet.',
       ...notes,
     ],
     raw,
