@@ -3,7 +3,7 @@
 // Every bad input is one line naming the flag or value, exit 125 (like the CLI).
 
 /** Scenarios in the order a full run executes them. */
-export const SCENARIOS = ['quota', 'burst', 'enforce', 'launch', 'cost', 'procfs', 'sysinfo'] as const;
+export const SCENARIOS = ['quota', 'burst', 'enforce', 'launch', 'cost', 'procfs', 'sysinfo', 'scale'] as const;
 /** One scenario's name. */
 export type Scenario = (typeof SCENARIOS)[number];
 

@@ -14,6 +14,7 @@ import { launchBench } from './launch.js';
 import { headerLines, loadSnapshot, machineFacts } from './machine.js';
 import { procfsBench } from './procfs.js';
 import { quotaBench } from './quota.js';
+import { scaleBench } from './scale.js';
 import { sysinfoBench } from './sysinfo.js';
 import { formatSection, progress, type Section } from './table.js';
 
@@ -25,6 +26,7 @@ const RUNNERS: Record<Scenario, ((quick: boolean) => Promise<Section>) | null> =
   cost: costBench,
   procfs: procfsBench,
   sysinfo: sysinfoBench,
+  scale: scaleBench,
 };
 
 /** Run the bench with argv (the words after `bench`); resolves with the exit code (0, or 125 for bad input). */

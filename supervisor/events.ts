@@ -87,26 +87,69 @@ export async function publish(event: SandboxEvent): Promise<void> {
   await Promise.all(names.filter((n) => SOCKET_NAME.test(n)).map((n) => deliver(`${EVENTS_DIR}/${n}`, line)));
 }
 
+/** Where a sandbox's OOM changes come from: the kernel's notification, or null when it offers none. */
+export type OomChanges = (onChange: () => void) => { close(): Promise<void> } | null;
+
+/** Re-reads after each notification until the counter grows: v1 notifies before the victim dies. */
+const RECHECK_MS = [10, 40, 150, 500, 1500];
+/** The poll when the kernel refuses the notification (the way every sandbox was watched before). */
+const FALLBACK_POLL_MS = 500;
+
 /**
- * Poll a sandbox's OOM-kill counter (v1 memory.oom_control oom_kill, v2 memory.events oom_kill)
- * and publish an `oom` event when it grows. stop() takes a last reading, so a kill just before the
- * workload's exit is published before the exit event.
+ * Publish an `oom` event when a sandbox's OOM-kill counter (v1 memory.oom_control oom_kill, v2
+ * memory.events oom_kill) grows. The counter is read when the kernel notifies (oom-notify.ts), with
+ * a few re-reads after each notification, never on a timer: an idle sandbox costs no wake-up. The
+ * notification is armed `armAfterMs` after the release (a one-shot timer; the first reading then
+ * catches an OOM of the first moments): a short-lived sandbox never pays for it (v1 loads koffi).
+ * Where the kernel refuses the notification, the counter is polled every 500 ms as before. stop()
+ * takes a last reading, so a kill just before the workload's exit is published before the exit event.
  */
-export function watchOom(id: string, name: string | null, readKills: () => Promise<number>, intervalMs = 500): { stop(): Promise<void> } {
+export function watchOom(id: string, name: string | null, readKills: () => Promise<number>, changes: OomChanges, armAfterMs = 1000): { stop(): Promise<void> } {
   let seen = 0;
-  const check = async (): Promise<void> => {
+  let stopped = false;
+  const check = async (): Promise<boolean> => {
     const kills = await readKills().catch(() => seen);
-    if (kills > seen) {
-      seen = kills;
-      await publish({ type: 'oom', time: new Date().toISOString(), id, name, oomKills: kills });
-    }
+    if (kills <= seen) return false;
+    seen = kills;
+    await publish({ type: 'oom', time: new Date().toISOString(), id, name, oomKills: kills });
+    return true;
   };
-  let running: Promise<void> = Promise.resolve();
-  const timer = setInterval(() => (running = running.then(check)), intervalMs);
-  timer.unref();
+  // One check at a time, in order; a notification during a check queues one more.
+  let running: Promise<unknown> = Promise.resolve();
+  const queue = (): Promise<unknown> => (running = running.then(check));
+  let rechecks: NodeJS.Timeout | null = null;
+  let generation = 0; // a newer notification starts its own re-reads; the older ones end
+  const onChange = (): void => {
+    if (stopped) return;
+    if (rechecks) clearTimeout(rechecks);
+    const mine = ++generation;
+    const step = (i: number): void => {
+      void queue().then((grew) => {
+        if (grew !== false || stopped || mine !== generation || i >= RECHECK_MS.length) return;
+        rechecks = setTimeout(() => step(i + 1), RECHECK_MS[i]).unref();
+      });
+    };
+    step(0);
+  };
+  let notifications: { close(): Promise<void> } | null = null;
+  let poll: NodeJS.Timeout | null = null;
+  const arm = (): void => {
+    try {
+      notifications = changes(onChange);
+    } catch (err) {
+      process.stderr.write(`sandbox: oom notification: ${(err as Error).message}; polling every ${FALLBACK_POLL_MS} ms\n`);
+      poll = setInterval(() => void queue(), FALLBACK_POLL_MS).unref();
+    }
+    void queue();
+  };
+  const armTimer = setTimeout(arm, armAfterMs).unref();
   return {
     stop: async () => {
-      clearInterval(timer);
+      stopped = true;
+      clearTimeout(armTimer);
+      if (rechecks) clearTimeout(rechecks);
+      if (poll) clearInterval(poll);
+      await notifications?.close();
       await running;
       await check();
     },

@@ -7,6 +7,7 @@ import type { CgroupManager } from '../cgroup/index.js';
 import { sandboxProcesses } from '../lookup.js';
 import { withContext } from '../errors.js';
 import { publish, watchOom } from '../events.js';
+import { watchOomNotifications } from '../oom-notify.js';
 import { PIDFILE, startPasta, waitForNewNetns } from '../net/pasta.js';
 import { sleep } from '../sleep.js';
 import { stateDir } from '../state.js';
@@ -61,7 +62,7 @@ export function release(launch: Launch, stage: ChildProcess, cgroup: CgroupManag
   if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
   const name = req.name ?? null;
   void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
-  const oomWatch = watchOom(id, name, async () => cgroup.memoryStats().oomKills);
+  const oomWatch = watchOom(id, name, async () => cgroup.memoryStats().oomKills, (onChange) => watchOomNotifications(cgroup, onChange));
   undo.push(() => oomWatch.stop());
   return req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
 }

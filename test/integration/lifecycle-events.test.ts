@@ -4,7 +4,7 @@ import { existsSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
-import { cleanUpAfterEach, detached, gone } from '../helpers/lifecycle.js';
+import { cleanUpAfterEach, detached, gone, present } from '../helpers/lifecycle.js';
 import { waitFor } from '../helpers/wait.js';
 
 type Event = Record<string, unknown>;
@@ -56,6 +56,26 @@ describe.skipIf(skip)('sandbox events', () => {
     for (const e of ev) expect(typeof e.time === 'string' && !Number.isNaN(Date.parse(e.time))).toBe(true);
     const killed = events.filter((e) => e.id === id);
     expect(killed.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 137]]);
+  });
+
+  it('an OOM of a running sandbox is published while it runs, each one, with no poll (kernel notification)', async () => {
+    // The supervisor reads the OOM counter only when the kernel notifies it (supervisor/oom-notify.ts)
+    // and once when its watch is armed. The first OOM is published by either; its event means the
+    // watch is armed (registration comes before that first reading), so the second one can only
+    // reach us through the notification: no timer reads the counter any more.
+    const sub = await subscribe();
+    const id = await detached(['--name', 'lc-ev-oom', '--mem', '32M', '--', 'sleep', '300']);
+    const eat = ['exec', id, 'python3', '-c', 'x = b"a" * (256 << 20)'];
+    expect((await cli(eat)).code).toBe(137);
+    await sub.seen((e) => e.id === id && e.type === 'oom' && e.oomKills === 1, 'the first OOM event while the sandbox runs');
+    expect((await cli(eat)).code).toBe(137);
+    await sub.seen((e) => e.id === id && e.type === 'oom' && e.oomKills === 2, 'the second OOM event while the sandbox runs');
+    expect(present(id)).toBe(true);
+    expect((await cli(['kill', id])).code).toBe(0);
+    expect(await gone(id)).toBe(true);
+    await sub.seen((e) => e.id === id && e.type === 'exit', "the killed sandbox's exit event");
+    const events = (await sub.stop()).filter((e) => e.id === id);
+    expect(events.map((e) => [e.type, e.oomKills ?? e.exitCode])).toEqual([['start', undefined], ['oom', 1], ['oom', 2], ['exit', 137]]);
   });
 
   it('shows only the sandboxes asked for', async () => {

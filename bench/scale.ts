@@ -1,0 +1,359 @@
+// `bench scale` (issue 24): what idle detached sandboxes cost the host as their number grows.
+// N = 16, 64 and 200 sandboxes of `run -d --mem 16M -- sleep …` (--quick: 4), started one after
+// another, first with views served by each supervisor (the embedded default), then from one shared
+// `sandbox procfs serve`. At each size, after a settle time: the supervision's RSS and PSS summed
+// over every process that supervises a sandbox (its Node supervisor, the stage's outer process, and
+// the shared server, whose cost is divided by the sandboxes it serves), its CPU and wake-ups per
+// second over an idle window (schedstat of every thread), the host's MemAvailable, the wall time of
+// `sandbox ps` and `sandbox gc`, and the launch of the next sandboxes against the first ones. The
+// same run measures each candidate home of the supervision (issue 24, "Decide by measurement"):
+// a bare idle Node, the stage's outer process, the shared server; lxcfs (one daemon for a host)
+// beside the shared server. Podman is a TODO row: bench/engines/ is not wired into this scenario yet.
+// Everything started is stopped: the supervisors get SIGTERM (which ends their workload and runs
+// their teardown), then `sandbox gc` runs.
+import { execFile, spawn } from 'node:child_process';
+import { existsSync, readFileSync } from 'node:fs';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
+import { childrenOf, commOf, cpuBetween, cpuSnapshot, memoryOf, memoryOfAll, type MemoryKiB } from './proc-usage.js';
+import { CLI } from './sandbox-proc.js';
+import { quantile } from './stats.js';
+import { fmt, progress, type Row, type Section } from './table.js';
+import { startViewDaemon, type BenchDaemon } from './view-daemon.js';
+
+const RUN_DIR = '/run/sandbox';
+/** Launches timed at the start and after each size (their median is reported). */
+const TIMED_LAUNCHES = 3;
+
+/** How the views of a fleet are served. */
+type Mode = 'own' | 'shared';
+
+/** One idle sandbox and the processes that supervise it. */
+interface Member {
+  id: string;
+  supervisor: number;
+  /** The stage's outer process (relays signals, waits for PID 1). */
+  stage: number | null;
+  /** The sandbox's PID 1 (in the sandbox's own cgroup: its memory is the sandbox's). */
+  init: number | null;
+}
+
+/** The figures of one size. */
+interface SizeFigures {
+  mode: Mode;
+  n: number;
+  supervision: MemoryKiB;
+  /** Parts of `supervision`: every Node supervisor, every stage's outer process, the shared server. */
+  nodes: MemoryKiB;
+  stages: MemoryKiB;
+  server: MemoryKiB;
+  inits: MemoryKiB;
+  cpuMsPerS: number;
+  wakeupsPerS: number;
+  serverCpuMsPerS: number;
+  memAvailableDropKiB: number;
+  bareNode: MemoryKiB;
+  lxcfs: (MemoryKiB & { cpuMsPerS: number }) | null;
+  psMs: number[];
+  gcMs: number[];
+  nextLaunchMs: number[];
+}
+
+function memAvailableKiB(): number {
+  return Number(/^MemAvailable:\s+(\d+) kB$/m.exec(readFileSync('/proc/meminfo', 'utf8'))?.[1] ?? NaN);
+}
+
+/** Run the CLI to its end; its stdout and wall time. */
+function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number; stdout: string }> {
+  const t0 = performance.now();
+  return new Promise((resolve, reject) =>
+    execFile(process.execPath, [CLI, ...args], { env, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
+      if (err) reject(new Error(`sandbox ${args.slice(0, 2).join(' ')}: ${err.message} ${stderr.trim()}`));
+      else resolve({ ms: performance.now() - t0, stdout });
+    }),
+  );
+}
+
+/** Start one idle detached sandbox; its member record and the launch's wall time. */
+async function launch(env: NodeJS.ProcessEnv): Promise<{ member: Member; ms: number }> {
+  const { ms, stdout } = await timedCli(['run', '-d', '--mem', '16M', '--', 'sleep', '100000'], env);
+  const id = stdout.trim();
+  const state = JSON.parse(readFileSync(`${RUN_DIR}/${id}/state.json`, 'utf8')) as { supervisorPid: number };
+  const stage = childrenOf(state.supervisorPid).find((p) => commOf(p) === 'sandbox-stage') ?? null;
+  const init = stage === null ? null : (childrenOf(stage)[0] ?? null);
+  return { member: { id, supervisor: state.supervisorPid, stage, init }, ms };
+}
+
+/** A bare idle Node process beside the fleet (the floor of any Node supervisor): its RSS and PSS. */
+async function bareNode(): Promise<MemoryKiB> {
+  const child = spawn(process.execPath, ['-e', 'setInterval(() => {}, 1 << 30)'], { stdio: 'ignore' });
+  await sleep(1000);
+  const m = memoryOf(child.pid!);
+  const gone = new Promise((resolve) => child.once('exit', resolve));
+  child.kill('SIGKILL');
+  await gone;
+  return m;
+}
+
+/** SIGTERM every supervisor (each ends its workload and tears down), wait for their state dirs, then gc. */
+async function stopAll(members: Member[], env: NodeJS.ProcessEnv): Promise<void> {
+  for (const m of members) {
+    try {
+      process.kill(m.supervisor, 'SIGTERM');
+    } catch {
+      // already gone
+    }
+  }
+  const deadline = Date.now() + 120_000;
+  while (members.some((m) => existsSync(`${RUN_DIR}/${m.id}`)) && Date.now() < deadline) await sleep(100);
+  await timedCli(['gc'], env).catch((err: Error) => progress(`scale: gc after the run: ${err.message}`));
+  const left = members.filter((m) => existsSync(`${RUN_DIR}/${m.id}`));
+  if (left.length > 0)
+    throw new Error(`scale: ${left.length} sandboxes still present after the stop: ${left.map((m) => m.id).join(' ')}`);
+}
+
+/** One fleet grown through `sizes`, measured at each. */
+async function growFleet(
+  mode: Mode,
+  sizes: readonly number[],
+  settleMs: number,
+  windowMs: number,
+  lxcfs: Lxcfs | null,
+): Promise<{ firstLaunchMs: number[]; sizes: SizeFigures[] }> {
+  let daemon: BenchDaemon | null = null;
+  const members: Member[] = [];
+  let env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PROCFS_SOCKET: '' };
+  try {
+    if (mode === 'shared') {
+      daemon = await startViewDaemon();
+      env = { ...process.env, SANDBOX_PROCFS_SOCKET: daemon.socket };
+    }
+    const memBefore = memAvailableKiB();
+    const firstLaunchMs: number[] = [];
+    for (let i = 0; i < TIMED_LAUNCHES; i++) {
+      const { member, ms } = await launch(env);
+      members.push(member);
+      firstLaunchMs.push(ms);
+    }
+    const out: SizeFigures[] = [];
+    for (const n of sizes) {
+      while (members.length < n) {
+        if (members.length % 16 === 0) progress(`scale (${mode} views): ${members.length}/${n} sandboxes`);
+        members.push((await launch(env)).member);
+      }
+      progress(`scale (${mode} views): ${n} sandboxes; settling ${settleMs / 1000} s, then ${windowMs / 1000} s idle`);
+      await sleep(settleMs);
+      const serverPids = daemon?.pids() ?? [];
+      const supervisionPids = [
+        ...members.flatMap((m) => [m.supervisor, ...(m.stage === null ? [] : [m.stage])]),
+        ...serverPids,
+      ];
+      const a = cpuSnapshot(supervisionPids);
+      const sa = cpuSnapshot(serverPids);
+      const la = lxcfs ? cpuSnapshot([lxcfs.pid]) : null;
+      const t0 = performance.now();
+      await sleep(windowMs);
+      const b = cpuSnapshot(supervisionPids);
+      const sb = cpuSnapshot(serverPids);
+      const lb = lxcfs ? cpuSnapshot([lxcfs.pid]) : null;
+      const seconds = (performance.now() - t0) / 1000;
+      const cpu = cpuBetween(a, b);
+      const nodes = memoryOfAll(members.map((m) => m.supervisor));
+      const stages = memoryOfAll(members.flatMap((m) => (m.stage === null ? [] : [m.stage])));
+      const server = memoryOfAll(serverPids);
+      const inits = memoryOfAll(members.flatMap((m) => (m.init === null ? [] : [m.init])));
+      const memAvailableDropKiB = memBefore - memAvailableKiB();
+      const bare = await bareNode();
+      const psMs: number[] = [];
+      const gcMs: number[] = [];
+      for (let i = 0; i < 3; i++) {
+        psMs.push((await timedCli(['ps'], env)).ms);
+        gcMs.push((await timedCli(['gc'], env)).ms);
+      }
+      const nextLaunchMs: number[] = [];
+      for (let i = 0; i < TIMED_LAUNCHES; i++) {
+        const { member, ms } = await launch(env);
+        members.push(member);
+        nextLaunchMs.push(ms);
+      }
+      out.push({
+        mode,
+        n,
+        supervision: { rss: nodes.rss + stages.rss + server.rss, pss: nodes.pss + stages.pss + server.pss },
+        nodes,
+        stages,
+        server,
+        inits,
+        cpuMsPerS: cpu.ms / seconds,
+        wakeupsPerS: cpu.wakeups / seconds,
+        serverCpuMsPerS: cpuBetween(sa, sb).ms / seconds,
+        memAvailableDropKiB,
+        bareNode: bare,
+        lxcfs: lxcfs && la && lb ? { ...memoryOf(lxcfs.pid), cpuMsPerS: cpuBetween(la, lb).ms / seconds } : null,
+        psMs,
+        gcMs,
+        nextLaunchMs,
+      });
+    }
+    return { firstLaunchMs, sizes: out };
+  } finally {
+    progress(`scale (${mode} views): stopping ${members.length} sandboxes`);
+    await stopAll(members, env);
+    await daemon?.stop();
+  }
+}
+
+const MiB = (kib: number): number => kib / 1024;
+
+/** The rows of one size. */
+function sizeRows(f: SizeFigures, firstLaunchMs: number[]): Row[] {
+  const tag = `${f.mode} views, N=${f.n}`;
+  const per = (kib: number): string => fmt(MiB(kib) / f.n, 2, 'MiB');
+  const first = quantile(firstLaunchMs, 0.5);
+  const next = quantile(f.nextLaunchMs, 0.5);
+  const podman = 'TODO (podman)';
+  const spreadOf = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)} ms (${xs.length})`;
+  return [
+    {
+      metric: `${tag}: supervision PSS per sandbox`,
+      ours: per(f.supervision.pss),
+      peer: podman,
+      ratio: '',
+      spread: `node ${per(f.nodes.pss)}, stage ${per(f.stages.pss)}, server ${per(f.server.pss)}`,
+      target: '<= 5 MiB',
+      met: MiB(f.supervision.pss) / f.n <= 5,
+    },
+    {
+      metric: `${tag}: supervision RSS per sandbox`,
+      ours: per(f.supervision.rss),
+      peer: podman,
+      ratio: '',
+      spread: `node ${per(f.nodes.rss)}, stage ${per(f.stages.rss)}, server ${per(f.server.rss)}`,
+      target: '',
+    },
+    {
+      metric: `${tag}: host MemAvailable drop per sandbox`,
+      ours: per(f.memAvailableDropKiB),
+      peer: '',
+      ratio: '',
+      spread: `PID 1s' PSS ${per(f.inits.pss)}`,
+      target: '',
+    },
+    {
+      metric: `${tag}: idle CPU per sandbox`,
+      ours: fmt(f.cpuMsPerS / f.n, 3, 'ms/s'),
+      peer: podman,
+      ratio: '',
+      spread: `${fmt(f.wakeupsPerS / f.n, 2)} wake-ups/s; server ${fmt(f.serverCpuMsPerS, 3, 'ms/s')}`,
+      target: '<= 0.2 ms/s',
+      met: f.cpuMsPerS / f.n <= 0.2,
+    },
+    {
+      metric: `${tag}: launch of the next (median of ${f.nextLaunchMs.length}) vs the first`,
+      ours: fmt(next, 0, 'ms'),
+      peer: fmt(first, 0, 'ms'),
+      ratio: fmt(next / first, 2),
+      spread: spreadOf(f.nextLaunchMs),
+      target: '<= 1.5x',
+      met: next / first <= 1.5,
+    },
+    {
+      metric: `${tag}: sandbox ps (median of 3)`,
+      ours: fmt(quantile(f.psMs, 0.5), 0, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: spreadOf(f.psMs),
+      target: '',
+    },
+    {
+      metric: `${tag}: sandbox gc (median of 3)`,
+      ours: fmt(quantile(f.gcMs, 0.5), 0, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: spreadOf(f.gcMs),
+      target: '',
+    },
+  ];
+}
+
+/** The candidates' own processes (issue 24: where each supervisor job could go), at one size. */
+function candidateRows(f: SizeFigures): Row[] {
+  const one = (m: MemoryKiB, count: number): string =>
+    `${fmt(MiB(m.pss) / count, 2, 'MiB')} PSS, ${fmt(MiB(m.rss) / count, 2, 'MiB')} RSS`;
+  const rows: Row[] = [
+    {
+      metric: `candidates, N=${f.n}: today's Node supervisor (mean per process)`,
+      ours: one(f.nodes, f.n),
+      peer: '',
+      ratio: '',
+      spread: '',
+      target: '',
+    },
+    {
+      metric: `candidates, N=${f.n}: a bare idle \`node -e setInterval\` beside them`,
+      ours: one(f.bareNode, 1),
+      peer: '',
+      ratio: '',
+      spread: 'the floor of a leaner Node',
+      target: '',
+    },
+    {
+      metric: `candidates, N=${f.n}: the stage's outer process (mean)`,
+      ours: one(f.stages, f.n),
+      peer: '',
+      ratio: '',
+      spread: 'C, already one per sandbox',
+      target: '',
+    },
+  ];
+  if (f.mode === 'shared') {
+    rows.push({
+      metric: `candidates, N=${f.n}: one shared procfs serve (keeper + server)`,
+      ours: one(f.server, 1),
+      peer: f.lxcfs ? `lxcfs ${one(f.lxcfs, 1)}` : 'lxcfs n/a',
+      ratio: f.lxcfs ? fmt(f.server.pss / f.lxcfs.pss, 2) : '',
+      spread: `idle CPU ${fmt(f.serverCpuMsPerS, 3, 'ms/s')}${f.lxcfs ? ` (lxcfs ${fmt(f.lxcfs.cpuMsPerS, 3, 'ms/s')})` : ''}`,
+      target: '',
+    });
+  }
+  return rows;
+}
+
+/** The scenario. */
+export async function scaleBench(quick: boolean): Promise<Section> {
+  const sizes = quick ? [4] : [16, 64, 200];
+  const settleMs = quick ? 2000 : 10_000;
+  const windowMs = quick ? 2000 : 10_000;
+  const modes: Mode[] = quick ? ['own'] : ['own', 'shared'];
+  const rows: Row[] = [];
+  const raw: Record<string, unknown> = {};
+  let lxcfs: Lxcfs | null = null;
+  const notes: string[] = [];
+  try {
+    if (!quick) {
+      const missing = ensureLxcfs();
+      if (missing) notes.push(`lxcfs: ${missing}`);
+      else lxcfs = await startLxcfs(`/tmp/sandbox-bench-scale-lxcfs.${process.pid}`);
+    }
+    for (const mode of modes) {
+      const fleet = await growFleet(mode, sizes, settleMs, windowMs, mode === 'shared' ? lxcfs : null);
+      raw[mode] = fleet;
+      for (const f of fleet.sizes) rows.push(...sizeRows(f, fleet.firstLaunchMs));
+      for (const f of fleet.sizes) if (f.n === sizes[0] || f.n === sizes.at(-1)) rows.push(...candidateRows(f));
+    }
+  } finally {
+    await lxcfs?.stop();
+  }
+  return {
+    title: `scale: idle detached sandboxes (run -d --mem 16M -- sleep), N = ${sizes.join(', ')}`,
+    peerName: 'peer',
+    rows,
+    notes: [
+      `Supervision = every Node supervisor + every stage's outer process + the shared server (keeper and server), summed; per sandbox = total / N. PSS from /proc/PID/smaps_rollup; CPU and wake-ups from schedstat of every thread over ${windowMs / 1000} s after ${settleMs / 1000} s of settling. PID 1 of each sandbox is in the sandbox's own cgroup and not counted.`,
+      'Launch: wall time of `sandbox run -d` until it prints the id; "the first" is the median of the first three of the fleet, "the next" the median of the three launched right after each size was measured.',
+      'podman: TODO, bench/engines/ (docker and podman for bench launch) is not wired into this scenario yet.',
+      ...notes,
+    ],
+    raw,
+  };
+}
