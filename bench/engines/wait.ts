@@ -1,12 +1,10 @@
 // Waiting for an engine's event (a socket answers, a cgroup empties) by polling a condition, with a
 // generous deadline: the engines share a loaded 2-CPU machine. The bench and the engine tests both
-// wait this way (test/helpers/wait.ts is the suite's own, with the same deadline).
+// wait this way (test/helpers/wait.ts polls through this one with the suite's deadline).
+import { sleep } from '../../supervisor/sleep.js';
 
 /** Deadline for an event a loaded machine may delay. */
 const ENGINE_DEADLINE_MS = 30_000;
-
-/** Sleep `ms` milliseconds. */
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Poll `cond` every `intervalMs` until it returns true; throw "timed out after N ms waiting for

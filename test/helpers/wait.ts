@@ -3,24 +3,18 @@
 // gone, the cgroup is empty, the file shows X), never how fast: speed belongs in bench/. On a
 // loaded machine the event comes later and the test still passes; if it never comes, it fails.
 
+import { waitFor as pollUntil } from '../../bench/engines/wait.js';
+
 /** Deadline for an event a loaded machine may delay: half of vitest's 60 s test timeout (vitest.config.ts). */
 export const EVENT_DEADLINE_MS = 30_000;
-
-/** Sleep `ms` milliseconds. */
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 /**
  * Poll `cond` every `intervalMs` until it returns true; throw "timed out after N ms waiting for
  * WHAT" once `deadlineMs` has passed. Returns the milliseconds it waited (for printed statistics,
  * never for an assertion).
  */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = EVENT_DEADLINE_MS, intervalMs = 20): Promise<number> {
-  const start = Date.now();
-  for (;;) {
-    if (await cond()) return Date.now() - start;
-    if (Date.now() - start > deadlineMs) throw new Error(`timed out after ${deadlineMs} ms waiting for ${what}`);
-    await sleep(intervalMs);
-  }
+export function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = EVENT_DEADLINE_MS, intervalMs = 20): Promise<number> {
+  return pollUntil(cond, what, deadlineMs, intervalMs);
 }
 
 /** Settle with `promise`, or throw "timed out … waiting for WHAT" if it has not settled by `deadlineMs`. */
