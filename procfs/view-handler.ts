@@ -70,9 +70,6 @@ interface Served {
   tasks: TaskScanner;
 }
 
-/** What a render is for (renderFrom). */
-type RenderUse = 'read' | 'ahead' | 'size';
-
 /** What one render reads and keeps: a sandbox's or a reader cgroup's. */
 interface RenderState {
   /** Its slot in the shared views. */
@@ -163,20 +160,14 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     }
   };
 
-  /**
-   * Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw.
-   * `use`: 'read' is counted and kept for the next reads; 'ahead' (after an OPEN, for its READ) is
-   * kept, not counted; 'size' is neither: a LOOKUP's or GETATTR's may come before the workload
-   * joined the cgroup (PID 1's binds), and a read within the cache's 10 ms would then show an empty
-   * cgroup's task counts.
-   */
-  const renderFrom = (state: RenderState, spec: ViewSpec, use: RenderUse): Buffer => {
+  /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
+  const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
     const { cgroup, renders, slot, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
     const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
     const cached = renders.get(spec.name, limitsKey, nowMs);
-    if (use === 'read') shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
+    if (forRead) shared.renderCounted(VIEWS.indexOf(spec), cached !== null);
     if (cached) return cached;
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
@@ -188,15 +179,15 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       ? shared.withMemory(slot, startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
       : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
     const content = Buffer.from(text);
-    if (use !== 'size') renders.set(spec.name, limitsKey, nowMs, content);
+    if (forRead) renders.set(spec.name, limitsKey, nowMs, content);
     return content;
   };
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, use: RenderUse): Buffer => KeptFiles.batch(() => {
+  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
     try {
       if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
       served.cgroup ??= openDescribedCgroup(served.reg.cgroup);
-      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, use);
+      return renderFrom({ slot: served.reg.slot, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
     } catch (err) {
       const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
       if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
@@ -205,12 +196,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   });
 
   /** Render a view of the reader-routed layout for the cgroup an open was resolved to (null: the host's file); `pid` reads now. */
-  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, use: RenderUse): Buffer => {
+  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
     if (reader === null) return hostFile(spec);
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
-      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, use));
+      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
     } catch (err) {
       if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
       return hostFile(spec);
@@ -224,7 +215,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
    * means one short read more (which trims i_size: procfs/fs.ts).
    */
   const sizeOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec): number =>
-    node.reader ? viewFileSize(hostFile(spec).length + PAGE) : viewFileSize(render(node.key, node.served, spec, 'size').length);
+    node.reader ? viewFileSize(hostFile(spec).length + PAGE) : viewFileSize(render(node.key, node.served, spec, false).length);
 
   /** The cgroup a reader-routed open counted in (words 1 and 2), or null for the host or an entry gone since. */
   const openedFor = (fh: number): ReaderCgroup | null => {
@@ -291,7 +282,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         const node = decode(nodeid);
         if (!node?.spec) return -Errno.EBADF;
         const reader = node.reader ? readers!.resolve(ctx.pid) : null;
-        const text = node.reader ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, 'read') : render(node.key, node.served, node.spec, 'read');
+        const text = node.reader ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
         return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
       }
       if (!opens.inUse(fh)) return -Errno.EBADF;
@@ -302,22 +293,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (text === null) {
         // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
         // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
-        text = node.reader ? renderForReader(openedFor(fh), ctx.pid, node.spec, 'read') : render(node.key, node.served, node.spec, 'read');
+        text = node.reader ? renderForReader(openedFor(fh), ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
         if (opens.setBytes(fh, text)) local.delete(fh);
         else local.set(fh, text);
       }
       if (offset >= text.length) return 0;
       return text.copy(out, 0, offset, Math.min(text.length, offset + size));
-    },
-    afterOpen(nodeid, handle) {
-      // A registered sandbox's view, rendered for the READ at offset 0 that follows an open
-      // (served by the cache, as any read within its 10 ms). Not the reader-routed files: their
-      // opens are the daemon's, whose workers never call this.
-      const fh = ownSlot(handle);
-      if (fh === null || !opens.inUse(fh)) return;
-      sync();
-      const node = decode(nodeid);
-      if (node?.spec && !node.reader) render(node.key, node.served, node.spec, 'ahead');
     },
     release(nodeid, handle) {
       const fh = ownSlot(handle);

@@ -49,12 +49,6 @@ export interface FuseHandler {
   /** Copy up to `size` bytes at `offset` into `out` (which holds at least `size`); bytes copied, or -errno. */
   read(nodeid: number, fh: number, offset: number, size: number, out: Buffer, ctx: RequestContext): number;
   release(nodeid: number, fh: number): void;
-  /**
-   * Called after an OPEN was answered, by a reader that would otherwise only wait for the next
-   * request (the main thread, whose next read is already queued on libuv's pool): work the READ
-   * that usually follows can reuse. Never called by a worker's loop.
-   */
-  afterOpen?(nodeid: number, fh: number): void;
   /** Entries of a directory ('.' and '..' are added by the server). */
   readdir(nodeid: number, ctx: RequestContext): readonly DirEntry[] | number;
   opendir?(nodeid: number, ctx: RequestContext): Opened | number;

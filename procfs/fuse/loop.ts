@@ -68,8 +68,6 @@ export interface Dispatcher {
   readonly buffer: Buffer;
   /** Answer the request of `n` bytes in `buffer`; false when the connection is gone. */
   handle(n: number): boolean;
-  /** The node and handle of the OPEN the last handle() answered with success, else null. */
-  opened(): { nodeid: number; fh: number } | null;
 }
 
 /** Build a dispatcher: one per reader (a worker, or the main thread), each with its own buffers. */
@@ -81,7 +79,6 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
   const dot = Buffer.from('.');
   const dotdot = Buffer.from('..');
   let h: InHeader;
-  let opened: { nodeid: number; fh: number } | null = null;
   const ctx: RequestContext = {
     get unique() {
       return h.unique;
@@ -173,10 +170,9 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
       case Op.OPEN:
       case Op.OPENDIR: {
         const flags = inView.getUint32(body, true);
-        const got = op === Op.OPEN ? handler.open(node, flags, ctx) : handler.opendir ? handler.opendir(node, ctx) : { fh: 0, flags: 0 };
-        if (typeof got === 'number') return error(got);
-        if (op === Op.OPEN) opened = { nodeid: node, fh: got.fh };
-        return reply(0, writeOpenOut(outView, OUT_HEADER_SIZE, BigInt(got.fh), got.flags));
+        const opened = op === Op.OPEN ? handler.open(node, flags, ctx) : handler.opendir ? handler.opendir(node, ctx) : { fh: 0, flags: 0 };
+        if (typeof opened === 'number') return error(opened);
+        return reply(0, writeOpenOut(outView, OUT_HEADER_SIZE, BigInt(opened.fh), opened.flags));
       }
       case Op.READ: {
         const fh = Number(inView.getBigUint64(body, true));
@@ -225,7 +221,6 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
   const failRequest = (): boolean => (h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO));
 
   const handle = (n: number): boolean => {
-    opened = null;
     if (n < IN_HEADER_SIZE) {
       control.count('malformed'); // nothing to answer: no header, no unique
       return true;
@@ -244,7 +239,7 @@ export function createDispatcher(fd: number, handler: FuseHandler, control: Cont
       return failRequest();
     }
   };
-  return { buffer: inBuf, handle, opened: () => opened };
+  return { buffer: inBuf, handle };
 }
 
 /** What a failed read of /dev/fuse means: read again, the connection ended, or an error to throw. */
@@ -279,11 +274,10 @@ export function serveFuse(fd: number, handler: FuseHandler, control: Control, op
  * Serve requests from `fd` with the handler on this (the main) thread: each read(2) blocks one of
  * libuv's pool threads, the answer is written here. Ends like serveFuse, and also after the request
  * at hand once `handOver()` is true (workers serve from then on). Each request costs a hop from the
- * pool thread to the event loop that a worker's loop does not pay, but no thread has to start. After
- * an OPEN, with the next read queued, the handler's afterOpen runs while that hop is under way.
+ * pool thread to the event loop that a worker's loop does not pay, but no thread has to start.
  */
 export function serveFuseAsync(fd: number, handler: FuseHandler, control: Control, options: LoopOptions & { handOver?: () => boolean; onRequest?: () => void } = {}): Promise<LoopEnd | 'handed over'> {
-  const { buffer, handle, opened } = createDispatcher(fd, handler, control, options);
+  const { buffer, handle } = createDispatcher(fd, handler, control, options);
   return new Promise((resolve, reject) => {
     const next = (): void => {
       if (control.stopping()) return resolve('stopped');
@@ -293,21 +287,11 @@ export function serveFuseAsync(fd: number, handler: FuseHandler, control: Contro
           if (err) return readFailed(fd, err) === 'again' ? next() : resolve('unmounted');
           if (!handle(n)) return resolve('unmounted');
           options.onRequest?.();
-          const open = opened();
           next();
-          if (open && handler.afterOpen) afterOpen(open.nodeid, open.fh);
         } catch (thrown) {
           reject(thrown as Error);
         }
       });
-    };
-    const afterOpen = (nodeid: number, fh: number): void => {
-      try {
-        handler.afterOpen!(nodeid, fh);
-      } catch (err) {
-        control.count('handlerErrors');
-        options.onHandlerError?.(err, Op.OPEN);
-      }
     };
     next();
   });

@@ -3,8 +3,7 @@
 // whose every open has its own text (served from the shared open table, whichever worker reads), a
 // read that blocks until interrupted, a handler that throws, a file opened without FOPEN_NOFLUSH, a
 // name looked up to a new node each time (so the kernel forgets the previous one), a file larger
-// than one READ, and STATFS figures. Counters live in a SharedArrayBuffer the test reads; afterOpen
-// (which only the main thread's reader calls) counts its calls and tells `data.onAfterOpen` when given.
+// than one READ, and STATFS figures. Counters live in a SharedArrayBuffer the test reads.
 import { OpenTable } from '../../dist/procfs/fuse/open-table.js';
 
 const EPOCH = Date.UTC(2026, 0, 1);
@@ -18,7 +17,7 @@ const EBADF = 9;
 const EACCES = 13;
 
 /** Counter slots in data.counters. */
-export const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7, afterOpens: 9 };
+export const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7 };
 
 const attr = (ino, mode, size) => ({ ino, mode, size, nlink: mode === DIR ? 2 : 1, uid: 0, gid: 0, timeMs: EPOCH });
 const FILES = { hello: 2, counter: 3, slow: 4, throws: 5, flushy: 6, big: 8 };
@@ -98,10 +97,6 @@ export function createHandler(data) {
       }
       if (offset >= text.length) return 0;
       return text.copy(out, 0, offset, Math.min(text.length, offset + size));
-    },
-    afterOpen(nodeid, fh) {
-      Atomics.add(counters, C.afterOpens, 1);
-      data.onAfterOpen?.(nodeid, fh);
     },
     release(nodeid, fh) {
       Atomics.add(counters, C.releases, 1);

@@ -2,10 +2,9 @@
 // negotiation, an unknown opcode (ENOSYS), an interrupted read (EINTR), a reader killed mid-read, 64
 // concurrent readers with per-open state shared between workers, a handler that throws (EIO, the
 // server goes on), and stopping while a read is blocked, while another mount namespace holds a copy
-// of the mount, and after the mount was detached; the main thread's reader (mainThreadHandler) and
-// its afterOpen hook. The filesystem is test/helpers/fuse-test-handler.mjs, run from dist/ by the
-// workers. Every read comes from a child process or async fs: this process's main thread serves
-// one mount of one test, and no test blocks on a mount.
+// of the mount, and after the mount was detached. The filesystem is test/helpers/fuse-test-handler.mjs,
+// run from dist/ by the workers. Every read comes from a child process or async fs: this process's
+// main thread does not serve the mount, but its tests never block on it either.
 import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
@@ -16,7 +15,6 @@ import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FuseServer } from '../../procfs/fuse/server.js';
 import { createOpenTable } from '../../procfs/fuse/open-table.js';
-import type { FuseHandler, HandlerModule } from '../../procfs/fuse/handler.js';
 import { FUSE_KERNEL_MINOR, Op } from '../../procfs/fuse/protocol.js';
 import { fuseUnavailable, needsSetupIfMissing } from '../helpers/fuse-transport.js';
 import { requireOrSkip } from '../helpers/skip.js';
@@ -27,7 +25,7 @@ const HANDLER = new URL('../helpers/fuse-test-handler.mjs', import.meta.url).hre
 const skip = requireOrSkip(fuseUnavailable() ?? needsSetupIfMissing(fileURLToPath(WORKER)));
 const run = promisify(execFile);
 /** Counter slots of the test handler (test/helpers/fuse-test-handler.mjs C). */
-const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7, afterOpens: 9 };
+const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7 };
 const HELLO = 'hello world\n';
 
 /** A mounted test filesystem with its counters. */
@@ -183,42 +181,6 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
     }
     expect(seen.size).toBe(32);
     await waitFor(() => Atomics.load(fs.counters, C.releases) >= Atomics.load(fs.counters, C.opens), 'every open released');
-  });
-
-  it('calls afterOpen on the main thread right after the OPEN it answered, before the READ; workers never call it', async () => {
-    expect(Atomics.load(fs.counters, C.opens)).toBeGreaterThan(0); // the cats above, all answered by workers
-    expect(Atomics.load(fs.counters, C.afterOpens)).toBe(0);
-    const mnt = join(dir, 'main-thread');
-    await mkdir(mnt);
-    const counters = new Int32Array(new SharedArrayBuffer(16 * 4));
-    const events: string[] = [];
-    const { createHandler } = (await import(HANDLER)) as HandlerModule;
-    const inner = (await createHandler({ counters: counters.buffer, opens: createOpenTable(256, 1, 1024), onAfterOpen: (nodeid: number, fh: number) => events.push(`afterOpen ${nodeid} ${fh}`) }, { index: 0 })) as FuseHandler;
-    const handler: FuseHandler = {
-      ...inner,
-      open: (nodeid, flags, ctx) => {
-        const got = inner.open(nodeid, flags, ctx);
-        events.push(`open ${nodeid} ${typeof got === 'number' ? got : got.fh}`);
-        return got;
-      },
-      read: (nodeid, fh, offset, size, out, ctx) => {
-        events.push(`read ${nodeid} ${offset}`);
-        return inner.read(nodeid, fh, offset, size, out, ctx);
-      },
-    };
-    const server = await FuseServer.start({ mountpoint: mnt, fsname: 'sandbox-test', subtype: 'sandboxtest', mainThreadHandler: handler, workersAfterRequests: 1e9, log: () => undefined });
-    try {
-      const { stdout } = await run('cat', [join(mnt, 'counter')]);
-      expect(stdout).toMatch(/^open 00000 /);
-      // 'counter' is node 3; its first open takes slot 0 of the open table.
-      expect(events.slice(0, 3)).toEqual(['open 3 0', 'afterOpen 3 0', 'read 3 0']);
-      expect(Atomics.load(counters, C.afterOpens)).toBe(1);
-      await expect(run('cat', [join(mnt, 'nothing')])).rejects.toThrow(/No such file/);
-      expect(Atomics.load(counters, C.afterOpens)).toBe(1);
-      expect(server.workerCount()).toBe(0);
-    } finally {
-      await server.stop();
-    }
   });
 
   it('answers EIO when a handler throws, and the server goes on', async () => {
