@@ -61,7 +61,6 @@ describe.skipIf(skip)('the code cache and sandbox run', () => {
     expect(cacheKind(copy.cache)).toBe('views');
     const viewsCache = statSync(copy.cache);
     expect(viewsCache.ino).not.toBe(runCache.ino);
-    expect(viewsCache.size).toBeGreaterThan(runCache.size); // the view-read path's functions are in it
 
     for (const args of [['true'], ['head', '-1', '/proc/meminfo']]) {
       const again = run(args);
