@@ -9,8 +9,9 @@
 # - the code cache: V8 deserializes the compiled bundle instead of parsing and compiling it;
 # - whitespace and syntax minified (names kept; sandbox.bundle.cjs.map maps it back to the
 #   TypeScript): less to read and decode;
-# - the view server's worker threads load their own bundle, dist/supervisor/view-worker.cjs
-#   (procfs/view-worker.ts; a worker runs a file, not a part of the CLI's bundle).
+# - the view server's worker threads load their own bundle, dist/supervisor/view-worker.bundle.cjs
+#   (procfs/view-worker.ts; a worker runs a file, not a part of the CLI's bundle), through the entry
+#   dist/supervisor/view-worker.cjs (supervisor/view-worker.cts) with a code cache of its own.
 # import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
 # dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
 # entry (slower: the ESM loader).
@@ -26,10 +27,13 @@ node_modules/.bin/esbuild supervisor/main.ts --bundle --platform=node --format=c
   --banner:js="// sandbox-build $build_id
 const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
 node_modules/.bin/esbuild procfs/view-worker.ts --bundle --platform=node --format=cjs --target=node20 \
-  --outfile=dist/supervisor/view-worker.cjs --allow-overwrite --log-level=warning \
+  --outfile=dist/supervisor/view-worker.bundle.cjs --allow-overwrite --log-level=warning \
   --minify-whitespace --minify-syntax --sourcemap \
   --define:import.meta.url=__sandboxMetaUrl \
-  --banner:js="const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+  --banner:js="// sandbox-build $build_id
+const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
+# The workers' cache is written by the first worker of this build that serves (supervisor/view-worker.cts).
+rm -f dist/supervisor/view-worker.bundle.cjs.cache
 # main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says
 # why): esbuild turns import() of bundled code into require(), so one left in the bundle loads
 # something external. Only importEsm's own may remain.

@@ -40,6 +40,7 @@ import { readerCgroupKey } from './reader-cgroup.js';
 import { ReaderLoads } from './reader-loads.js';
 import { createReaderTable, type ReaderTableData } from './reader-table.js';
 import type { FuseCounters } from './fuse/control.js';
+import type { FuseHandler } from './fuse/handler.js';
 import { LoadSampler } from './load-sampler.js';
 import { sampleTasks } from './tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from './view-cgroup.js';
@@ -251,7 +252,7 @@ export class ViewServer {
       workerFile: workerFile(),
       handlerData,
       ...(this.options.lazyWorkers
-        ? { mainThreadHandler: createViewHandler(handlerData, (line) => process.stderr.write(line)), deferredWorkers: this.options.workers ?? 2, workersAfterRequests: this.options.workersAfterRequests ?? 256 }
+        ? { mainThreadHandler: markingFirstRead(createViewHandler(handlerData, (line) => process.stderr.write(line))), deferredWorkers: this.options.workers ?? 2, workersAfterRequests: this.options.workersAfterRequests ?? 256 }
         : {}),
     }).catch((err: Error) => {
       if (err instanceof FuseConnectionEnded) throw err;
@@ -289,6 +290,21 @@ export class ViewServer {
     this.fuse = null;
     await fuse?.stop(mode);
   }
+}
+
+/**
+ * The main thread's handler, which on its first READ tells the CLI's entry that this process
+ * answered a view read (supervisor/main.cts: its code cache then keeps the read path), and then
+ * reads as it is.
+ */
+function markingFirstRead(handler: FuseHandler): FuseHandler {
+  const read = handler.read;
+  handler.read = (...args) => {
+    handler.read = read;
+    (globalThis as { __sandboxViewReadServed?: boolean }).__sandboxViewReadServed = true;
+    return read(...args);
+  };
+  return handler;
 }
 
 /**

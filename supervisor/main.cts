@@ -16,8 +16,11 @@
 // its first call, and createCachedData() serializes the functions compiled so far. The build writes
 // one after `sandbox --help` (kind "help": the program and commander, not the run path); the first
 // `sandbox run` of this build that gets as far as running its command rewrites it once (kind "run"),
-// which takes the run path's compiling off every later run (docs/code-measurements.md). Nothing
-// else writes it, and a write that fails (a read-only install) is skipped.
+// which takes the run path's compiling off every later run (docs/code-measurements.md). A run whose
+// main thread answered a read of its own views (procfs/fs.ts marks it) holds the view-read path too
+// and rewrites a "run" cache once more (kind "views"): without it, every sandbox's first view read
+// compiled that path again (docs/bench/2026-12-07-first-read.md). Nothing else writes it, and a
+// write that fails (a read-only install) is skipped.
 import { access, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
@@ -82,12 +85,17 @@ const script = new Script(`(function (exports, require, module, __filename, __di
 if (process.env.SANDBOX_TIMINGS === '1') {
   process.stderr.write(`sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`);
 }
+/** The kinds a run writes, each holding more of what a run compiles than the one before. */
+const RUN_KINDS = ['run', 'views'];
 if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
   process.once('exit', () => writeCache(script, 'help'));
-} else if (process.argv[2] === 'run' && (cache?.kind !== 'run' || script.cachedDataRejected)) {
+} else if (process.argv[2] === 'run' && (cache?.kind !== RUN_KINDS.at(-1) || script.cachedDataRejected)) {
   // Exit codes below 125 are the command's own: the sandbox ran (commands/exit-code.ts,
   // EXIT_SANDBOX_ERROR). A cache another Node rejected is replaced too, by one this Node accepts.
-  process.once('exit', (code) => code < 125 && writeCache(script, 'run'));
+  process.once('exit', (code) => {
+    const kind = (globalThis as { __sandboxViewReadServed?: boolean }).__sandboxViewReadServed ? 'views' : 'run';
+    if (code < 125 && (script.cachedDataRejected || RUN_KINDS.indexOf(kind) > RUN_KINDS.indexOf(cache?.kind ?? ''))) writeCache(script, kind);
+  });
 }
 const bundleModule = { exports: {} };
 const run = script.runInThisContext() as (...args: unknown[]) => void;

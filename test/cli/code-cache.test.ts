@@ -32,7 +32,7 @@ describe('the CLI entry and its code cache', () => {
     const r = sandbox(['--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(r.stdout).toMatch(/^Usage: sandbox/);
-    expect(cacheLine(r.stderr)).toMatch(/^sandbox-code-cache (help|run) accepted$/);
+    expect(cacheLine(r.stderr)).toMatch(/^sandbox-code-cache (help|run|views) accepted$/);
   });
 
   it('without a cache file the bundle is compiled as usual', () => {

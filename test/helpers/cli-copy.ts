@@ -10,8 +10,8 @@ import { needsSetup, type Missing } from './skip.js';
 
 /** dist/supervisor of the build. */
 export const BUILT_CLI_DIR = fileURLToPath(new URL('../../dist/supervisor', import.meta.url));
-/** The files of the built CLI: the entry, the bundle it runs, the bundle's code cache and the views' worker bundle. */
-export const CLI_FILES = ['main.cjs', 'sandbox.bundle.cjs', 'sandbox.bundle.cjs.cache', 'view-worker.cjs'] as const;
+/** The files of the built CLI: the entry, the bundle it runs, the bundle's code cache, and the views' worker entry and bundle. */
+export const CLI_FILES = ['main.cjs', 'sandbox.bundle.cjs', 'sandbox.bundle.cjs.cache', 'view-worker.cjs', 'view-worker.bundle.cjs'] as const;
 
 /** One copy: its entry, its cache file, and remove() to delete it. */
 export interface CliCopy {

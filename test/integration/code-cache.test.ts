@@ -1,5 +1,6 @@
 // The first `sandbox run` of a build rewrites the build's code cache (written after --help) as one
-// that holds the run path's compiled functions too, once: later runs keep it (supervisor/main.cts).
+// that holds the run path's compiled functions too, once, and the first run whose own views were
+// read once more (the view-read path): later runs keep it (supervisor/main.cts).
 // Root: it runs real sandboxes, from a private copy of the CLI (test/helpers/cli-copy.ts).
 import { spawnSync } from 'node:child_process';
 import { statSync } from 'node:fs';
@@ -11,9 +12,9 @@ import { requireOrSkip } from '../helpers/skip.js';
 const skip = requireOrSkip(sandboxUnavailable() ?? cliCopyUnavailable());
 let copy: CliCopy | undefined;
 
-/** `sandbox run --cpu 20% --mem 256M -- ARGS` through the copy, with SANDBOX_TIMINGS=1. */
+/** `sandbox run --cpu 20% --mem 256M -- ARGS` through the copy, with SANDBOX_TIMINGS=1, serving its own views. */
 function run(args: string[]) {
-  return spawnSync(process.execPath, [copy!.entry, 'run', '--cpu', '20%', '--mem', '256M', '--', ...args], { encoding: 'utf8', env: { ...process.env, SANDBOX_TIMINGS: '1' }, timeout: 30_000 });
+  return spawnSync(process.execPath, [copy!.entry, 'run', '--cpu', '20%', '--mem', '256M', '--', ...args], { encoding: 'utf8', env: { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' }, timeout: 30_000 });
 }
 
 describe.skipIf(skip)('the code cache and sandbox run', () => {
@@ -43,5 +44,29 @@ describe.skipIf(skip)('the code cache and sandbox run', () => {
     expect(second.status, second.stderr).toBe(3);
     expect(second.stderr).toMatch(/^sandbox-code-cache run accepted$/m);
     expect(statSync(copy.cache).ino).toBe(runCache.ino);
+  });
+
+  it('the first run whose views were read rewrites a "run" cache as a "views" cache, once; a run without reads keeps it', () => {
+    copy = copyCli();
+    const build = spawnSync(process.execPath, [copy.entry, '--help'], { env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' } });
+    expect(build.status).toBe(0);
+    const first = run(['true']);
+    expect(first.status, first.stderr).toBe(0);
+    expect(cacheKind(copy.cache)).toBe('run');
+    const runCache = statSync(copy.cache);
+
+    const reading = run(['head', '-1', '/proc/meminfo']);
+    expect(reading.status, reading.stderr).toBe(0);
+    expect(reading.stdout).toMatch(/^MemTotal:\s+262144 kB$/m); // our view, served by this run's main thread
+    expect(cacheKind(copy.cache)).toBe('views');
+    const viewsCache = statSync(copy.cache);
+    expect(viewsCache.ino).not.toBe(runCache.ino);
+
+    for (const args of [['true'], ['head', '-1', '/proc/meminfo']]) {
+      const again = run(args);
+      expect(again.status, again.stderr).toBe(0);
+      expect(again.stderr).toMatch(/^sandbox-code-cache views accepted$/m);
+      expect(statSync(copy.cache).ino).toBe(viewsCache.ino);
+    }
   });
 });
