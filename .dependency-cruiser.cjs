@@ -27,7 +27,8 @@ module.exports = {
     },
     {
       name: 'cgroup-is-a-leaf',
-      comment: 'The cgroup library stands alone (like runc\'s cgroups package): it imports only itself and the foundation.',
+      comment:
+        "The cgroup library stands alone (like runc's cgroups package): it imports only itself and the foundation.",
       severity: 'error',
       from: { path: '^supervisor/cgroup/' },
       to: { path: OURS, pathNot: ['^supervisor/cgroup/', FOUNDATION] },
@@ -41,35 +42,40 @@ module.exports = {
     },
     {
       name: 'cgroup-through-its-index',
-      comment: 'supervisor/, procfs/ and bench/ use the cgroup library through supervisor/cgroup/index.ts only, so its files can change behind it (tests may reach in).',
+      comment:
+        'supervisor/, procfs/ and bench/ use the cgroup library through supervisor/cgroup/index.ts only, so its files can change behind it (tests may reach in).',
       severity: 'error',
       from: { path: '^(supervisor|procfs|bench)/', pathNot: '^supervisor/cgroup/' },
       to: { path: '^supervisor/cgroup/', pathNot: '^supervisor/cgroup/index[.]ts$' },
     },
     {
       name: 'parse-through-its-index',
-      comment: 'supervisor/, procfs/ and bench/ use the /proc parsers through procfs/parse/index.ts only (tests may reach in).',
+      comment:
+        'supervisor/, procfs/ and bench/ use the /proc parsers through procfs/parse/index.ts only (tests may reach in).',
       severity: 'error',
       from: { path: '^(supervisor|procfs|bench)/', pathNot: '^procfs/parse/' },
       to: { path: '^procfs/parse/', pathNot: '^procfs/parse/index[.]ts$' },
     },
     {
       name: 'foundation-imports-nothing-of-ours',
-      comment: 'The foundation is what everything may import, the leaves included: one import of ours and it could close a cycle.',
+      comment:
+        'The foundation is what everything may import, the leaves included: one import of ours and it could close a cycle.',
       severity: 'error',
       from: { path: FOUNDATION },
       to: { path: OURS },
     },
     {
       name: 'core-not-to-cli',
-      comment: 'The core and procfs/ serve the CLI layer, never the other way: a command can be replaced without touching a sandbox\'s life.',
+      comment:
+        "The core and procfs/ serve the CLI layer, never the other way: a command can be replaced without touching a sandbox's life.",
       severity: 'error',
       from: { path: '^(supervisor|procfs)/', pathNot: CLI },
       to: { path: CLI },
     },
     {
       name: 'product-not-to-bench',
-      comment: 'The product does not depend on its bench; only the `sandbox bench` command (commands/bench.ts) starts it.',
+      comment:
+        'The product does not depend on its bench; only the `sandbox bench` command (commands/bench.ts) starts it.',
       severity: 'error',
       from: { path: '^(supervisor|procfs)/', pathNot: '^supervisor/commands/bench[.]ts$' },
       to: { path: '^bench/' },

@@ -18,7 +18,8 @@ function onSignal(signal: (typeof SIGNALS)[number]): void {
   aborting = true;
   progress(`${signal}: stopping and removing what the bench started`);
   void Promise.allSettled([...cleanups].map((f) => f())).then((results) => {
-    for (const r of results) if (r.status === 'rejected') progress(`clean-up failed: ${(r.reason as Error).message ?? String(r.reason)}`);
+    for (const r of results)
+      if (r.status === 'rejected') progress(`clean-up failed: ${(r.reason as Error).message ?? String(r.reason)}`);
     process.exit(128 + constants.signals[signal]);
   });
 }

@@ -15,7 +15,11 @@ export function ensureBinary(binary: string, pkg: string): string | null {
   if (!onPath('apt-get')) return `${binary} not installed and no apt-get to install ${pkg}`;
   process.stderr.write(`bench: ${binary} missing: apt-get install ${pkg}\n`);
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  const install = () => spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  const install = () =>
+    spawnSync('apt-get', ['install', '-y', '--no-install-recommends', pkg], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   let r = install();
   if (r.status !== 0) {
     spawnSync('apt-get', ['update'], { env, stdio: 'ignore' });

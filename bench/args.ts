@@ -34,10 +34,14 @@ export function parseBenchArgs(argv: readonly string[]): BenchOptions {
     else if (a === '--help' || a === '-h') out.help = true;
     else if (a === '--json' || a === '--plot') {
       const v = argv[++i];
-      if (v === undefined || v === '' || v.startsWith('--')) throw new Error(`bench: ${a} needs a ${a === '--json' ? 'file' : 'directory'}, got ${v === undefined ? 'nothing' : `"${v}"`}`);
+      if (v === undefined || v === '' || v.startsWith('--'))
+        throw new Error(
+          `bench: ${a} needs a ${a === '--json' ? 'file' : 'directory'}, got ${v === undefined ? 'nothing' : `"${v}"`}`,
+        );
       if (a === '--json') out.json = v;
       else out.plot = v;
-    } else if (a.startsWith('-')) throw new Error(`bench: unknown option "${a}" (known: --quick, --json FILE, --plot DIR, --help)`);
+    } else if (a.startsWith('-'))
+      throw new Error(`bench: unknown option "${a}" (known: --quick, --json FILE, --plot DIR, --help)`);
     else if ((SCENARIOS as readonly string[]).includes(a)) {
       if (!out.scenarios.includes(a as Scenario)) out.scenarios.push(a as Scenario);
     } else throw new Error(`bench: unknown scenario "${a}" (known: ${SCENARIOS.join(', ')})`);

@@ -28,7 +28,10 @@ interface BurstRun {
 }
 
 async function burstRun(variant: Variant, count: number): Promise<BurstRun> {
-  const child = runSandbox([...VARIANTS[variant], '--mem', '256M', '--', BUSY, 'burst', String(WORK_US), String(PERIOD_US), String(count)], ['ignore', 'pipe', 'inherit']);
+  const child = runSandbox(
+    [...VARIANTS[variant], '--mem', '256M', '--', BUSY, 'burst', String(WORK_US), String(PERIOD_US), String(count)],
+    ['ignore', 'pipe', 'inherit'],
+  );
   const done = exited(child);
   const out: BurstRun = { variant, latUs: [], first: null, last: null };
   let files: CounterFiles | null = null;
@@ -79,9 +82,33 @@ export async function burstBench(quick: boolean): Promise<Section> {
   const rows: Row[] = [];
   for (const v of ['--cpu 20%', '--cpu 20% --cpu-burst 20ms'] as const) {
     const l = lat(v);
-    rows.push({ metric: `${v}: burst latency median`, ours: fmt(quantile(l, 0.5), 1, 'ms'), peer: fmt(quantile(free, 0.5), 1, 'ms'), ratio: fmt(quantile(l, 0.5) / quantile(free, 0.5), 2), spread: `p90 ${fmt(quantile(l, 0.9), 1)}, p99 ${fmt(quantile(l, 0.99), 1)} ms, n = ${l.length}`, target: v.includes('burst') ? '≈ unlimited' : '' , ...(v.includes('burst') ? { met: quantile(l, 0.5) / quantile(free, 0.5) <= 1.25 } : {}) });
-    rows.push({ metric: `${v}: throttled periods / periods`, ours: fmt(throttled(v), 3), peer: 'no quota', ratio: '', spread: '', target: v.includes('burst') ? '≈ 0' : '' , ...(v.includes('burst') ? { met: throttled(v) <= 0.05 } : {}) });
+    rows.push({
+      metric: `${v}: burst latency median`,
+      ours: fmt(quantile(l, 0.5), 1, 'ms'),
+      peer: fmt(quantile(free, 0.5), 1, 'ms'),
+      ratio: fmt(quantile(l, 0.5) / quantile(free, 0.5), 2),
+      spread: `p90 ${fmt(quantile(l, 0.9), 1)}, p99 ${fmt(quantile(l, 0.99), 1)} ms, n = ${l.length}`,
+      target: v.includes('burst') ? '≈ unlimited' : '',
+      ...(v.includes('burst') ? { met: quantile(l, 0.5) / quantile(free, 0.5) <= 1.25 } : {}),
+    });
+    rows.push({
+      metric: `${v}: throttled periods / periods`,
+      ours: fmt(throttled(v), 3),
+      peer: 'no quota',
+      ratio: '',
+      spread: '',
+      target: v.includes('burst') ? '≈ 0' : '',
+      ...(v.includes('burst') ? { met: throttled(v) <= 0.05 } : {}),
+    });
   }
-  const notes = [`Worker: ${WORK_US / 1000} ms of CPU every ${PERIOD_US / 1000} ms (15% on average, under the 20% quota), ${count} bursts per run, ${rounds} round(s) of the three variants in rotating order; the first burst of each run is discarded. Peer column: the same worker in a sandbox without --cpu.`];
-  return { title: 'Bursty work under a quota, with and without --cpu-burst', peerName: 'unlimited', rows, notes, raw: runs };
+  const notes = [
+    `Worker: ${WORK_US / 1000} ms of CPU every ${PERIOD_US / 1000} ms (15% on average, under the 20% quota), ${count} bursts per run, ${rounds} round(s) of the three variants in rotating order; the first burst of each run is discarded. Peer column: the same worker in a sandbox without --cpu.`,
+  ];
+  return {
+    title: 'Bursty work under a quota, with and without --cpu-burst',
+    peerName: 'unlimited',
+    rows,
+    notes,
+    raw: runs,
+  };
 }

@@ -24,7 +24,11 @@ export interface CounterFiles {
 /** Find the counter files among a cgroup's directories (one per hierarchy on v1, one on v2). */
 export function counterFiles(dirs: readonly string[]): CounterFiles {
   const usageDir = dirs.find((d) => existsSync(`${d}/cpuacct.usage`));
-  const statDir = dirs.find((d) => existsSync(`${d}/cpu.stat`) && (usageDir !== undefined || readFileSync(`${d}/cpu.stat`, 'utf8').includes('usage_usec')));
+  const statDir = dirs.find(
+    (d) =>
+      existsSync(`${d}/cpu.stat`) &&
+      (usageDir !== undefined || readFileSync(`${d}/cpu.stat`, 'utf8').includes('usage_usec')),
+  );
   if (!statDir) throw new Error(`no cpu.stat with usage among ${dirs.join(', ')}`);
   return { usage: usageDir ? `${usageDir}/cpuacct.usage` : null, stat: `${statDir}/cpu.stat` };
 }

@@ -23,7 +23,9 @@ function cpuTicks(pid: number): number {
 
 /** VmRSS of a process in MiB (exact key of /proc/PID/status). */
 function rssMiB(pid: number): number {
-  const line = readFileSync(`/proc/${pid}/status`, 'utf8').split('\n').find((l) => l.startsWith('VmRSS:'));
+  const line = readFileSync(`/proc/${pid}/status`, 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('VmRSS:'));
   return Number(line?.split(/\s+/)[1] ?? NaN) / 1024;
 }
 
@@ -75,7 +77,10 @@ async function slot(variants: readonly Measured[], seconds: number, warmupMs: nu
   try {
     for (const [k, v] of variants.entries()) if (v !== 'idle node') await sandboxOf(children[k]!);
     await sleep(warmupMs); // the launch itself is the launch scenario's
-    return await measure(children.map((c) => c.pid!), seconds);
+    return await measure(
+      children.map((c) => c.pid!),
+      seconds,
+    );
   } finally {
     for (const c of children) c.kill('SIGTERM');
     await Promise.all(done);
@@ -98,9 +103,31 @@ export async function costBench(quick: boolean): Promise<Section> {
   const rows: Row[] = [];
   for (const v of Object.keys(WORKLOADS) as Variant[]) {
     const r = results[v]!;
-    rows.push({ metric: `${v} sandbox: supervisor CPU per second`, ours: fmt(r.cpuMsPerS, 1, 'ms'), peer: fmt(node.cpuMsPerS, 1, 'ms'), ratio: '', spread: `±${TICK_MS} ms over ${seconds} s (USER_HZ ticks)`, target: '' });
-    rows.push({ metric: `${v} sandbox: supervisor RSS`, ours: fmt(quantile(r.rss, 0.5), 1, 'MiB'), peer: fmt(quantile(node.rss, 0.5), 1, 'MiB'), ratio: fmt(quantile(r.rss, 0.5) / quantile(node.rss, 0.5), 2), spread: `max ${fmt(Math.max(...r.rss), 1)} MiB`, target: '' });
+    rows.push({
+      metric: `${v} sandbox: supervisor CPU per second`,
+      ours: fmt(r.cpuMsPerS, 1, 'ms'),
+      peer: fmt(node.cpuMsPerS, 1, 'ms'),
+      ratio: '',
+      spread: `±${TICK_MS} ms over ${seconds} s (USER_HZ ticks)`,
+      target: '',
+    });
+    rows.push({
+      metric: `${v} sandbox: supervisor RSS`,
+      ours: fmt(quantile(r.rss, 0.5), 1, 'MiB'),
+      peer: fmt(quantile(node.rss, 0.5), 1, 'MiB'),
+      ratio: fmt(quantile(r.rss, 0.5) / quantile(node.rss, 0.5), 2),
+      spread: `max ${fmt(Math.max(...r.rss), 1)} MiB`,
+      target: '',
+    });
   }
-  const notes = [`The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s after ${warmupMs} ms of warm-up; ${slots.map((v) => v.join(', ')).join(quick ? ', ' : ' side by side, then ')}${quick ? ' one after the other' : ' alone'}; peer: an idle \`node -e "setInterval(…)"\`.`];
-  return { title: 'Supervisor cost (CPU and memory of `sandbox run` while the sandbox runs)', peerName: 'idle node', rows, notes, raw: results };
+  const notes = [
+    `The supervisor process serves the sandbox's FUSE views itself, so its CPU includes every view read. "reading views": \`cat /proc/meminfo /proc/stat\` in a loop under --cpu 50%. ${seconds} s after ${warmupMs} ms of warm-up; ${slots.map((v) => v.join(', ')).join(quick ? ', ' : ' side by side, then ')}${quick ? ' one after the other' : ' alone'}; peer: an idle \`node -e "setInterval(…)"\`.`,
+  ];
+  return {
+    title: 'Supervisor cost (CPU and memory of `sandbox run` while the sandbox runs)',
+    peerName: 'idle node',
+    rows,
+    notes,
+    raw: results,
+  };
 }

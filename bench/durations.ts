@@ -14,7 +14,11 @@ export function scenarioDuration(name: string, ms: number): string {
 }
 
 /** The footer: "full run: 184 s (quota 62 s, burst 21 s)"; `totalMs` is the whole run's wall time. */
-export function runDuration(quick: boolean, scenarios: ReadonlyArray<readonly [string, number]>, totalMs: number): string {
+export function runDuration(
+  quick: boolean,
+  scenarios: ReadonlyArray<readonly [string, number]>,
+  totalMs: number,
+): string {
   const parts = scenarios.map(([name, ms]) => `${name} ${formatSeconds(ms)}`).join(', ');
   return `${quick ? 'quick' : 'full'} run: ${formatSeconds(totalMs)}${parts ? ` (${parts})` : ''}`;
 }

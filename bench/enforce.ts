@@ -35,7 +35,10 @@ interface Change {
 
 async function launchOurs(seconds: number): Promise<Launch> {
   const spawnNs = nowNs();
-  const child = runSandbox(['--cpu', '20%', '--mem', '256M', '--', BUSY, 'gaps', String(THRESH_US), String(seconds)], ['ignore', 'pipe', 'inherit']);
+  const child = runSandbox(
+    ['--cpu', '20%', '--mem', '256M', '--', BUSY, 'gaps', String(THRESH_US), String(seconds)],
+    ['ignore', 'pipe', 'inherit'],
+  );
   const done = exited(child);
   let files: CounterFiles | null = null;
   const found = sandboxOf(child).then((i) => (files = counterFiles(i.cgroupDirs)));
@@ -96,15 +99,24 @@ async function watchChange(files: CounterFiles, write: () => Promise<void>, sett
 }
 
 async function changeOurs(settleMs: number): Promise<Change> {
-  const child = runSandbox(['--cpu', '20%', '--mem', '256M', '--', BUSY, 'spin', '1', '3600'], ['ignore', 'ignore', 'inherit']);
+  const child = runSandbox(
+    ['--cpu', '20%', '--mem', '256M', '--', BUSY, 'spin', '1', '3600'],
+    ['ignore', 'ignore', 'inherit'],
+  );
   const done = exited(child);
   try {
     const info = await sandboxOf(child);
-    return await watchChange(counterFiles(info.cgroupDirs), async () => {
-      const update = spawn(process.execPath, [CLI, 'update', info.id, '--cpu', '100%'], { stdio: ['ignore', 'ignore', 'inherit'] });
-      const code = await exited(update);
-      if (code !== 0) throw new Error(`sandbox update exited ${code}`);
-    }, settleMs);
+    return await watchChange(
+      counterFiles(info.cgroupDirs),
+      async () => {
+        const update = spawn(process.execPath, [CLI, 'update', info.id, '--cpu', '100%'], {
+          stdio: ['ignore', 'ignore', 'inherit'],
+        });
+        const code = await exited(update);
+        if (code !== 0) throw new Error(`sandbox update exited ${code}`);
+      },
+      settleMs,
+    );
   } finally {
     child.kill('SIGTERM');
     await done;
@@ -155,23 +167,79 @@ export async function enforceBench(quick: boolean): Promise<Section> {
   const outside = (l: Launch) => Math.max(0, ms(l.run.cpuNs - l.cgroupUsageNs));
   const oOut = of('ours', outside);
   const rOut = of('raw', outside);
-  rows.push({ metric: 'workload CPU not charged to its cgroup (max over runs)', ours: fmt(Math.max(...oOut), 2, 'ms'), peer: fmt(Math.max(...rOut), 2, 'ms'), ratio: '', spread: `n = ${oOut.length}`, target: '0', met: Math.max(...oOut) === 0 });
+  rows.push({
+    metric: 'workload CPU not charged to its cgroup (max over runs)',
+    ours: fmt(Math.max(...oOut), 2, 'ms'),
+    peer: fmt(Math.max(...rOut), 2, 'ms'),
+    ratio: '',
+    spread: `n = ${oOut.length}`,
+    target: '0',
+    met: Math.max(...oOut) === 0,
+  });
   const extra = of('ours', (l) => ms(l.cgroupUsageNs - l.run.cpuNs));
-  rows.push({ metric: 'cgroup usage beyond the workload (stage + PID 1)', ours: fmt(med(extra), 2, 'ms'), peer: fmt(med(of('raw', (l) => ms(l.cgroupUsageNs - l.run.cpuNs))), 2, 'ms'), ratio: '', spread: range(extra), target: '' });
+  rows.push({
+    metric: 'cgroup usage beyond the workload (stage + PID 1)',
+    ours: fmt(med(extra), 2, 'ms'),
+    peer: fmt(med(of('raw', (l) => ms(l.cgroupUsageNs - l.run.cpuNs))), 2, 'ms'),
+    ratio: '',
+    spread: range(extra),
+    target: '',
+  });
   const toStart = (l: Launch) => ms(l.run.startNs - l.spawnNs);
-  rows.push({ metric: 'spawn → workload running', ours: fmt(med(of('ours', toStart)), 1, 'ms'), peer: fmt(med(of('raw', toStart)), 1, 'ms'), ratio: fmt(med(of('ours', toStart)) / med(of('raw', toStart)), 2), spread: range(of('ours', toStart)), target: '' });
+  rows.push({
+    metric: 'spawn → workload running',
+    ours: fmt(med(of('ours', toStart)), 1, 'ms'),
+    peer: fmt(med(of('raw', toStart)), 1, 'ms'),
+    ratio: fmt(med(of('ours', toStart)) / med(of('raw', toStart)), 2),
+    spread: range(of('ours', toStart)),
+    target: '',
+  });
   const firstGap = (l: Launch) => (l.run.gaps[0] ? ms(l.run.gaps[0][0] - l.run.startNs) : NaN);
-  rows.push({ metric: 'workload running → first throttle (20%, 1 thread)', ours: fmt(med(of('ours', firstGap)), 1, 'ms'), peer: fmt(med(of('raw', firstGap)), 1, 'ms'), ratio: '', spread: range(of('ours', firstGap)), target: '' });
+  rows.push({
+    metric: 'workload running → first throttle (20%, 1 thread)',
+    ours: fmt(med(of('ours', firstGap)), 1, 'ms'),
+    peer: fmt(med(of('raw', firstGap)), 1, 'ms'),
+    ratio: '',
+    spread: range(of('ours', firstGap)),
+    target: '',
+  });
   const toThrottle = (l: Launch) => (l.run.gaps[0] ? ms(l.run.gaps[0][0] - l.spawnNs) : NaN);
-  rows.push({ metric: 'spawn → first throttle', ours: fmt(med(of('ours', toThrottle)), 1, 'ms'), peer: fmt(med(of('raw', toThrottle)), 1, 'ms'), ratio: fmt(med(of('ours', toThrottle)) / med(of('raw', toThrottle)), 2), spread: range(of('ours', toThrottle)), target: '' });
+  rows.push({
+    metric: 'spawn → first throttle',
+    ours: fmt(med(of('ours', toThrottle)), 1, 'ms'),
+    peer: fmt(med(of('raw', toThrottle)), 1, 'ms'),
+    ratio: fmt(med(of('ours', toThrottle)) / med(of('raw', toThrottle)), 2),
+    spread: range(of('ours', toThrottle)),
+    target: '',
+  });
   const cmd = (c: Change) => ms(c.writeEndNs - c.writeStartNs);
   const eff = (c: Change) => ms(c.effectNs - c.writeStartNs);
-  rows.push({ metric: 'live change 20% → 100%: command duration (ours: sandbox update; raw: write)', ours: fmt(med(changes.ours.map(cmd)), 1, 'ms'), peer: fmt(med(changes.raw.map(cmd)), 2, 'ms'), ratio: '', spread: range(changes.ours.map(cmd)), target: '' });
-  rows.push({ metric: 'live change 20% → 100%: command start → throttling stops', ours: fmt(med(changes.ours.map(eff)), 1, 'ms'), peer: fmt(med(changes.raw.map(eff)), 1, 'ms'), ratio: '', spread: range(changes.ours.map(eff)), target: '' });
+  rows.push({
+    metric: 'live change 20% → 100%: command duration (ours: sandbox update; raw: write)',
+    ours: fmt(med(changes.ours.map(cmd)), 1, 'ms'),
+    peer: fmt(med(changes.raw.map(cmd)), 2, 'ms'),
+    ratio: '',
+    spread: range(changes.ours.map(cmd)),
+    target: '',
+  });
+  rows.push({
+    metric: 'live change 20% → 100%: command start → throttling stops',
+    ours: fmt(med(changes.ours.map(eff)), 1, 'ms'),
+    peer: fmt(med(changes.raw.map(eff)), 1, 'ms'),
+    ratio: '',
+    spread: range(changes.ours.map(eff)),
+    target: '',
+  });
   const notes = [
     `Launch: one thread of bench-busy gaps (self-timing on CLOCK_MONOTONIC, a gap > ${THRESH_US / 1000} ms counts as a throttle), --cpu 20% (period 100 ms). "Not charged" = the workload's own CPU time (CLOCK_PROCESS_CPUTIME_ID) minus its cgroup's usage read at its end: the stage's pid enters cgroup.procs before the stage is released, so the workload's first instruction already runs inside.`,
     'The raw cgroup\'s "not charged" figure is the shell\'s own start-up before it wrote its pid to cgroup.procs (CPU time survives exec). The first throttle comes after at most one quota of CPU, whenever in the period the workload started; stage and PID 1 spend from the same quota.',
     `Live change: a spinning thread at 20%; the bench polls cpu.stat every ${POLL_MS} ms and takes as the effect the first poll after which nr_throttled never grew again. Ours is \`sandbox update ID --cpu 100%\` (a Node CLI start), raw a write to cpu.cfs_quota_us.`,
   ];
-  return { title: 'Time to enforce: ours vs a raw cgroup', peerName: 'raw cgroup', rows, notes, raw: { launches, changes } };
+  return {
+    title: 'Time to enforce: ours vs a raw cgroup',
+    peerName: 'raw cgroup',
+    rows,
+    notes,
+    raw: { launches, changes },
+  };
 }

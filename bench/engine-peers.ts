@@ -27,7 +27,9 @@ function trial(cmd: string, args: string[], env: Record<string, string>): Promis
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     child.on('error', (e) => resolve(e.message));
-    child.on('exit', (code, signal) => resolve(code === 0 ? null : `a trial run failed (exit ${code ?? signal}): ${err.trim().split('\n').pop() ?? ''}`));
+    child.on('exit', (code, signal) =>
+      resolve(code === 0 ? null : `a trial run failed (exit ${code ?? signal}): ${err.trim().split('\n').pop() ?? ''}`),
+    );
   });
 }
 
@@ -42,7 +44,9 @@ export async function enginePeers(): Promise<EnginePeers> {
   const peers: Peer[] = [];
   const skipped: string[] = [];
   // dockerd puts its containers under the box (its --cgroup-parent); podman is told on each run.
-  const candidates: Array<[string, { argv(args: string[]): [string, string[]]; env: Record<string, string> } | string, string[]]> = [
+  const candidates: Array<
+    [string, { argv(args: string[]): [string, string[]]; env: Record<string, string> } | string, string[]]
+  > = [
     ['docker', session.docker, []],
     ['podman', session.podman, typeof session.podman === 'string' ? [] : session.podman.runFlags],
   ];
@@ -54,10 +58,13 @@ export async function enginePeers(): Promise<EnginePeers> {
     const [cmd, args] = engine.argv(['run', ...flags, ...RUN]);
     const failed = await trial(cmd, args, engine.env);
     if (failed) skipped.push(`${name}: ${failed}`);
-    else peers.push({ name: `${name} run --rm (busybox true)`, argv: () => [cmd, args], limits: LIMITS, env: engine.env });
+    else
+      peers.push({ name: `${name} run --rm (busybox true)`, argv: () => [cmd, args], limits: LIMITS, env: engine.env });
   }
   for (const s of skipped) progress(`launch peer ${s.replace(/^(\w+): /, '$1 skipped: ')}`);
-  progress(`launch: engines ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${peers.map((p) => p.name.split(' ')[0]).join(', ') || 'none'}; state in ${session.dir})`);
+  progress(
+    `launch: engines ready in ${((performance.now() - t0) / 1000).toFixed(1)} s (${peers.map((p) => p.name.split(' ')[0]).join(', ') || 'none'}; state in ${session.dir})`,
+  );
   const stop = async (): Promise<string[]> => {
     const t1 = performance.now();
     const left = await session.stop();

@@ -21,7 +21,15 @@ export function createHandler(data: FloorData): FuseHandler {
   const attr = (nodeid: number): Attr =>
     nodeid === ROOT
       ? { ino: ROOT, mode: 0o40555, size: 0, nlink: 2, uid: 0, gid: 0, timeMs: at }
-      : { ino: nodeid, mode: 0o100444, size: Math.max(PAGE, Math.ceil(texts[nodeid - 2]!.length / PAGE) * PAGE), nlink: 1, uid: 0, gid: 0, timeMs: at };
+      : {
+          ino: nodeid,
+          mode: 0o100444,
+          size: Math.max(PAGE, Math.ceil(texts[nodeid - 2]!.length / PAGE) * PAGE),
+          nlink: 1,
+          uid: 0,
+          gid: 0,
+          timeMs: at,
+        };
   const known = (nodeid: number) => nodeid === ROOT || (nodeid >= 2 && nodeid < texts.length + 2);
   return {
     lookup(parent, name) {
@@ -29,7 +37,12 @@ export function createHandler(data: FloorData): FuseHandler {
       return i < 0 ? -Errno.ENOENT : { nodeid: i + 2, attr: attr(i + 2), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
     },
     getattr: (nodeid) => (known(nodeid) ? { attr: attr(nodeid), ttlMs: ATTR_MS } : -Errno.ENOENT),
-    open: (nodeid, flags) => ((flags & 3) !== 0 ? -Errno.EACCES : known(nodeid) && nodeid !== ROOT ? { fh: 0, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH } : -Errno.ENOENT),
+    open: (nodeid, flags) =>
+      (flags & 3) !== 0
+        ? -Errno.EACCES
+        : known(nodeid) && nodeid !== ROOT
+          ? { fh: 0, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH }
+          : -Errno.ENOENT,
     read(nodeid, _fh, offset, size, out) {
       const text = texts[nodeid - 2];
       if (!text) return -Errno.EBADF;
@@ -37,6 +50,7 @@ export function createHandler(data: FloorData): FuseHandler {
       return text.copy(out, 0, offset, Math.min(text.length, offset + size));
     },
     release: () => undefined,
-    readdir: (nodeid) => (nodeid === ROOT ? data.files.map((f, i) => ({ name: f.name, ino: i + 2, type: DT_REG })) : -Errno.ENOTDIR),
+    readdir: (nodeid) =>
+      nodeid === ROOT ? data.files.map((f, i) => ({ name: f.name, ino: i + 2, type: DT_REG })) : -Errno.ENOTDIR,
   };
 }

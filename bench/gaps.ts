@@ -12,7 +12,11 @@ export interface GapsRun {
 }
 
 /** Follow a gaps workload's stdout; `onEnd` runs when the "end" line arrives (the workload lingers 300 ms after it). */
-export function followGaps(child: ChildProcess, onEnd?: (run: GapsRun) => void, onStart?: () => void): Promise<GapsRun> {
+export function followGaps(
+  child: ChildProcess,
+  onEnd?: (run: GapsRun) => void,
+  onStart?: () => void,
+): Promise<GapsRun> {
   const run: GapsRun = { startNs: NaN, gaps: [], endNs: NaN, cpuNs: NaN };
   return new Promise((resolve, reject) => {
     const lines = createInterface({ input: child.stdout! });
@@ -32,7 +36,9 @@ export function followGaps(child: ChildProcess, onEnd?: (run: GapsRun) => void, 
         }
       }
     });
-    lines.on('close', () => (Number.isNaN(run.endNs) ? reject(new Error('the gaps workload ended without its "end" line')) : resolve(run)));
+    lines.on('close', () =>
+      Number.isNaN(run.endNs) ? reject(new Error('the gaps workload ended without its "end" line')) : resolve(run),
+    );
   });
 }
 

@@ -22,7 +22,8 @@ const OURS_SHARED = `${OURS}, views from a running procfs serve`;
 const NODE = 'node -e 0';
 /** The floor of any Node CLI that runs a command: Node's start, child_process, one fork + exec + wait. */
 const NODE_SPAWN = 'node -e spawn(true)';
-const NODE_SPAWN_CODE = "require('node:child_process').spawn('true', { stdio: 'inherit' }).on('exit', (code) => process.exit(code))";
+const NODE_SPAWN_CODE =
+  "require('node:child_process').spawn('true', { stdio: 'inherit' }).on('exit', (code) => process.exit(code))";
 /** Ours without a sandbox: Node's start and our CLI loaded (the bundle, commander, the builtins it requires). */
 const OUR_CLI = 'sandbox --version';
 
@@ -49,9 +50,13 @@ function time(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<Time
     child.on('error', reject);
     child.on('exit', (code) => {
       const ms = performance.now() - t0;
-      if (code !== 0) return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
+      if (code !== 0)
+        return reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err.trim().split('\n').pop()}`));
       const line = err.split('\n').find((l) => l.startsWith('sandbox-timings '));
-      resolve({ ms, marks: line ? (JSON.parse(line.slice('sandbox-timings '.length)) as Record<string, number>) : null });
+      resolve({
+        ms,
+        marks: line ? (JSON.parse(line.slice('sandbox-timings '.length)) as Record<string, number>) : null,
+      });
     });
   });
 }
@@ -68,11 +73,11 @@ const PHASES: Array<[string, (m: Record<string, number>, wall: number) => number
   ['cgroup create (state → created)', (m) => m.created! - m.state!],
   ['FUSE load + mount, overlapped (state → fuse)', (m) => m.fuse! - m.state!],
   ['stage spawn (created → spawn)', (m) => m.spawn! - m.created!],
-  ['cpuset + limits, beside PID 1\'s set-up (spawn → cgroup)', (m) => m.cgroup! - m.spawn!],
+  ["cpuset + limits, beside PID 1's set-up (spawn → cgroup)", (m) => m.cgroup! - m.spawn!],
   ['wait for the FUSE mount (cgroup → released)', (m) => m.released! - m.cgroup!],
   ['stage, PID 1, exec, true (released → exited)', (m) => m.exited! - m.released!],
   ['teardown (exited → teardown)', (m) => m.teardown! - m.exited!],
-  ['process exit, and Node\'s exec before its clock starts (teardown → wall end)', (m, wall) => wall - m.teardown!],
+  ["process exit, and Node's exec before its clock starts (teardown → wall end)", (m, wall) => wall - m.teardown!],
 ];
 
 /** Run the launch scenario. */
@@ -86,7 +91,13 @@ export async function launchBench(quick: boolean): Promise<Section> {
     (stopping ??= (async () => {
       for (const p of toolPeers) p.cleanup?.();
       // A daemon still starting is waited for: it is stopped once it serves, or has gone by itself.
-      const [left] = await Promise.all([engines?.stop() ?? [], daemon?.then((d) => d.stop(), () => undefined)]);
+      const [left] = await Promise.all([
+        engines?.stop() ?? [],
+        daemon?.then(
+          (d) => d.stop(),
+          () => undefined,
+        ),
+      ]);
       return left;
     })());
   const unregister = onAbort(stopAll);
@@ -102,14 +113,40 @@ export async function launchBench(quick: boolean): Promise<Section> {
 }
 
 /** Time every variant, stop what the scenario started (stopAll), and make the section. */
-async function measure(quick: boolean, daemon: BenchDaemon, peers: Peer[], skipped: string[], stopAll: () => Promise<string[]>): Promise<Section> {
+async function measure(
+  quick: boolean,
+  daemon: BenchDaemon,
+  peers: Peer[],
+  skipped: string[],
+  stopAll: () => Promise<string[]>,
+): Promise<Section> {
   const env = { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' };
   // The two floors answer the warm target only: they skip the cold runs, whose 0.5 s gaps are most
   // of the scenario's time.
   const variants: Array<Peer & { warmOnly?: boolean; env?: NodeJS.ProcessEnv }> = [
-    { name: OURS, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' },
-    { name: OURS_SHARED, argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M', env: { ...env, SANDBOX_PROCFS_SOCKET: daemon.socket } },
-    ...(BASELINE_CLI ? [{ name: BASELINE, argv: (): [string, string[]] => [process.execPath, [BASELINE_CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']], limits: 'cpu 20%, memory 256M' }] : []),
+    {
+      name: OURS,
+      argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']],
+      limits: 'cpu 20%, memory 256M',
+    },
+    {
+      name: OURS_SHARED,
+      argv: () => [process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true']],
+      limits: 'cpu 20%, memory 256M',
+      env: { ...env, SANDBOX_PROCFS_SOCKET: daemon.socket },
+    },
+    ...(BASELINE_CLI
+      ? [
+          {
+            name: BASELINE,
+            argv: (): [string, string[]] => [
+              process.execPath,
+              [BASELINE_CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true'],
+            ],
+            limits: 'cpu 20%, memory 256M',
+          },
+        ]
+      : []),
     { name: NODE, argv: () => [process.execPath, ['-e', '0']], limits: '' },
     { name: NODE_SPAWN, argv: () => [process.execPath, ['-e', NODE_SPAWN_CODE]], limits: '', warmOnly: true },
     { name: OUR_CLI, argv: () => [process.execPath, [CLI, '--version']], limits: '', warmOnly: true },
@@ -118,10 +155,16 @@ async function measure(quick: boolean, daemon: BenchDaemon, peers: Peer[], skipp
   ];
   // Full: 3 rounds of 6 warm and 2 cold runs of each: more gave the same ratios to node -e 0
   // (docs/bench/README.md, "Why these settings"); the cold runs' 0.5 s gaps are most of the scenario's time.
-  const modes = { warm: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 6, gapMs: 0 }, cold: { rounds: quick ? 1 : 3, perRound: quick ? 1 : 2, gapMs: 500 } };
+  const modes = {
+    warm: { rounds: quick ? 2 : 3, perRound: quick ? 1 : 6, gapMs: 0 },
+    cold: { rounds: quick ? 1 : 3, perRound: quick ? 1 : 2, gapMs: 500 },
+  };
   const samples: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   /** Phase marks of our runs: with views of their own, and with a running server's. */
-  const marks: Record<string, Array<{ wall: number; marks: Record<string, number> }>> = { [OURS]: [], [OURS_SHARED]: [] };
+  const marks: Record<string, Array<{ wall: number; marks: Record<string, number> }>> = {
+    [OURS]: [],
+    [OURS_SHARED]: [],
+  };
   const roundMedians: Record<'warm' | 'cold', Record<string, number[]>> = { warm: {}, cold: {} };
   let run = 0;
   let left: string[] = [];
@@ -195,19 +238,40 @@ async function measure(quick: boolean, daemon: BenchDaemon, peers: Peer[], skipp
     [`our CLI loaded, no sandbox: ${OUR_CLI} − node -e 0`, warm(OUR_CLI) - warm(NODE)],
     [`the sandbox itself: ours − ${OUR_CLI}`, warm(OURS) - warm(OUR_CLI)],
   ];
-  for (const [what, ms] of split) rows.push({ metric: `warm, added ms: ${what}`, ours: fmt(ms, 1, 'ms'), peer: '', ratio: '', spread: 'difference of medians', target: '' });
-  for (const [who, runs] of [['ours', marks[OURS]!], ['ours with a running server', marks[OURS_SHARED]!]] as const) {
+  for (const [what, ms] of split)
+    rows.push({
+      metric: `warm, added ms: ${what}`,
+      ours: fmt(ms, 1, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: 'difference of medians',
+      target: '',
+    });
+  for (const [who, runs] of [
+    ['ours', marks[OURS]!],
+    ['ours with a running server', marks[OURS_SHARED]!],
+  ] as const) {
     for (const [name, of] of PHASES) {
       const xs = runs.map((m) => of(m.marks, m.wall)).filter(Number.isFinite);
-      rows.push({ metric: `${who}, phase: ${name}`, ours: fmt(quantile(xs, 0.5), 1, 'ms'), peer: '', ratio: '', spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`, target: '' });
+      rows.push({
+        metric: `${who}, phase: ${name}`,
+        ours: fmt(quantile(xs, 0.5), 1, 'ms'),
+        peer: '',
+        ratio: '',
+        spread: `p90 ${fmt(quantile(xs, 0.9), 1)} ms`,
+        target: '',
+      });
     }
   }
-  const notes = [`Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`,
+  const notes = [
+    `Warm: ${modes.warm.rounds} rounds × ${modes.warm.perRound} back-to-back runs of each; cold: ${modes.cold.rounds} × ${modes.cold.perRound}, 0.5 s idle before each run. Figures: median (p90, p99); ratio = median / median of node -e 0 in the same mode. Phases: medians over all our runs (warm and cold), from SANDBOX_TIMINGS=1.`,
     `${OURS_SHARED}: a \`sandbox procfs serve\` of the bench's own serves the views (SANDBOX_PROCFS_SOCKET); its "FUSE" phase is the request to it. The other runs of ours serve their own (SANDBOX_PROCFS_SOCKET empty).`,
     `${NODE_SPAWN} is node -e "${NODE_SPAWN_CODE}": what any Node CLI that starts a process costs. ${OUR_CLI} is our CLI with no sandbox: Node's start and our code loaded.`,
   ];
   if (peers.some((p) => p.name.startsWith('docker') || p.name.startsWith('podman'))) {
-    notes.push('docker and podman: started by the scenario with state of their own under /tmp and a cgroup below the bench\'s (bench/engines/), no network; dockerd and its containerd idle beside every other variant\'s runs; both stopped and removed at the end.');
+    notes.push(
+      "docker and podman: started by the scenario with state of their own under /tmp and a cgroup below the bench's (bench/engines/), no network; dockerd and its containerd idle beside every other variant's runs; both stopped and removed at the end.",
+    );
   }
   if (left.length > 0) notes.push(`left behind by the engines, and removed: ${left.join('; ')}`);
   return { title: 'Launch overhead (wall ms, /bin/true)', peerName: 'peer', rows, notes, raw: { samples, marks } };

@@ -21,23 +21,33 @@ export function ensureLxcfs(): string | null {
   if (spawnSync('sh', ['-c', 'command -v lxcfs']).status === 0) return null;
   process.stderr.write('bench: installing lxcfs (apt-get install lxcfs)\n');
   const env = { ...process.env, DEBIAN_FRONTEND: 'noninteractive' };
-  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxcfs'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+  let r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxcfs'], {
+    env,
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   if (r.status !== 0) {
     spawnSync('apt-get', ['update'], { env, stdio: 'ignore' });
-    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxcfs'], { env, stdio: ['ignore', 'ignore', 'pipe'] });
+    r = spawnSync('apt-get', ['install', '-y', '--no-install-recommends', 'lxcfs'], {
+      env,
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
   }
   return r.status === 0 ? null : `apt-get install lxcfs failed: ${String(r.stderr).trim().split('\n').pop()}`;
 }
 
 function mounted(dir: string): boolean {
-  return readFileSync('/proc/self/mountinfo', 'utf8').split('\n').some((l) => l.split(' ')[4] === dir);
+  return readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .some((l) => l.split(' ')[4] === dir);
 }
 
 /** Start lxcfs in the foreground on `${dir}/mnt` (with --enable-cfs and -l, as a CPU-aware deployment runs it). */
 export async function startLxcfs(dir: string): Promise<Lxcfs> {
   const mnt = `${dir}/mnt`;
   mkdirSync(mnt, { recursive: true });
-  const child: ChildProcess = spawn('lxcfs', ['-f', '-l', '--enable-cfs', '-p', `${dir}/lxcfs.pid`, mnt], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn('lxcfs', ['-f', '-l', '--enable-cfs', '-p', `${dir}/lxcfs.pid`, mnt], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));

@@ -34,7 +34,11 @@ function kernelHz(kernel: string): number | null {
 export function machineFacts(): MachineFacts {
   const kernel = readFileSync('/proc/sys/kernel/osrelease', 'utf8').trim();
   // cgroup v2 only: /sys/fs/cgroup is itself the cgroup2 mount and has cgroup.controllers.
-  const mode = existsSync('/sys/fs/cgroup/cgroup.controllers') ? 'v2' : existsSync('/sys/fs/cgroup/unified') ? 'v1 (hybrid)' : 'v1';
+  const mode = existsSync('/sys/fs/cgroup/cgroup.controllers')
+    ? 'v2'
+    : existsSync('/sys/fs/cgroup/unified')
+      ? 'v1 (hybrid)'
+      : 'v1';
   return { kernel, hz: kernelHz(kernel), cgroupMode: mode, cpus: cpus().length, cpuModel: cpus()[0]?.model ?? '' };
 }
 
@@ -44,11 +48,15 @@ export function loadSnapshot(): LoadSnapshot {
   let cpuPressureAvg10: number | null = null;
   if (existsSync('/proc/pressure/cpu')) {
     // "some avg10=1.23 avg60=… total=…" (Documentation/accounting/psi.rst); exact key "avg10".
-    const some = readFileSync('/proc/pressure/cpu', 'utf8').split('\n').find((l) => l.startsWith('some '));
+    const some = readFileSync('/proc/pressure/cpu', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('some '));
     const field = some?.split(' ').find((f) => f.startsWith('avg10='));
     if (field) cpuPressureAvg10 = Number(field.slice('avg10='.length));
   }
-  const cpuLine = readFileSync('/proc/stat', 'utf8').split('\n').find((l) => l.startsWith('cpu '));
+  const cpuLine = readFileSync('/proc/stat', 'utf8')
+    .split('\n')
+    .find((l) => l.startsWith('cpu '));
   const stealTicks = Number(cpuLine?.trim().split(/\s+/)[8] ?? 0);
   return { loadavg, cpuPressureAvg10, stealTicks };
 }
@@ -62,7 +70,9 @@ export function headerLines(facts: MachineFacts, before: LoadSnapshot, after?: L
   ];
   if (after) lines.push(`after: ${snap(after)}, steal during the run ${after.stealTicks - before.stealTicks} ticks`);
   if (Number(before.loadavg.split(' ')[0]) > 0.3 || (before.cpuPressureAvg10 ?? 0) > 5) {
-    lines.push('warning: the machine is loaded (load > 0.3 or CPU pressure > 5%): absolute figures are noisy; compare ratios measured side by side');
+    lines.push(
+      'warning: the machine is loaded (load > 0.3 or CPU pressure > 5%): absolute figures are noisy; compare ratios measured side by side',
+    );
   }
   return lines;
 }

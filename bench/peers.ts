@@ -22,14 +22,32 @@ export interface Peer {
 function unsharePeer(): Peer | string {
   const missing = ensureBinary('unshare', 'util-linux');
   if (missing) return missing;
-  return { name: 'unshare -pfmui --mount-proc true', argv: () => ['unshare', ['-pfmui', '--mount-proc', 'true']], limits: 'none (no cgroup support)' };
+  return {
+    name: 'unshare -pfmui --mount-proc true',
+    argv: () => ['unshare', ['-pfmui', '--mount-proc', 'true']],
+    limits: 'none (no cgroup support)',
+  };
 }
 
 /** bubblewrap with the host root read-only, new pid/ipc/uts namespaces, its own /proc and /dev. */
 function bwrapPeer(): Peer | string {
   const missing = ensureBinary('bwrap', 'bubblewrap');
   if (missing) return missing;
-  const args = ['--ro-bind', '/', '/', '--dev', '/dev', '--proc', '/proc', '--unshare-pid', '--unshare-ipc', '--unshare-uts', '--die-with-parent', '--', 'true'];
+  const args = [
+    '--ro-bind',
+    '/',
+    '/',
+    '--dev',
+    '/dev',
+    '--proc',
+    '/proc',
+    '--unshare-pid',
+    '--unshare-ipc',
+    '--unshare-uts',
+    '--die-with-parent',
+    '--',
+    'true',
+  ];
   return { name: 'bwrap … true', argv: () => ['bwrap', args], limits: 'none (no cgroup support)' };
 }
 
@@ -41,10 +59,12 @@ function bwrapPeer(): Peer | string {
  * land under ours as the shared machine requires.
  */
 function ociPeer(runtime: 'runc' | 'crun'): Peer | string {
-  const missing = ensureBinary(runtime, runtime) ?? ensureBinary('runc', 'runc') ?? ensureBinary('busybox', 'busybox-static');
+  const missing =
+    ensureBinary(runtime, runtime) ?? ensureBinary('runc', 'runc') ?? ensureBinary('busybox', 'busybox-static');
   if (missing) return missing;
   const busybox = spawnSync('sh', ['-c', 'command -v busybox'], { encoding: 'utf8' }).stdout.trim();
-  if (spawnSync('ldd', [busybox], { encoding: 'utf8' }).stdout.includes('=>')) return `${busybox} is dynamically linked: install busybox-static`;
+  if (spawnSync('ldd', [busybox], { encoding: 'utf8' }).stdout.includes('=>'))
+    return `${busybox} is dynamically linked: install busybox-static`;
   const bundle = mkdtempSync(`${tmpdir()}/sandbox-bench-${runtime}-`);
   try {
     mkdirSync(`${bundle}/rootfs/bin`, { recursive: true });
@@ -98,7 +118,13 @@ export function launchPeers(): { peers: Peer[]; skipped: string[] } {
     ['bwrap', bwrapPeer],
     ['runc', () => ociPeer('runc')],
     ['crun', () => ociPeer('crun')],
-    ['nsjail', () => (onPath('nsjail') ? 'installed, but its cgroup flags are not wired up yet' : 'not packaged for Debian 12 (bookworm), the release here')],
+    [
+      'nsjail',
+      () =>
+        onPath('nsjail')
+          ? 'installed, but its cgroup flags are not wired up yet'
+          : 'not packaged for Debian 12 (bookworm), the release here',
+    ],
   ];
   for (const [name, make] of makers) {
     const p = probed(make());

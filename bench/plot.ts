@@ -26,7 +26,8 @@ function thin<T>(xs: readonly T[], n: number): T[] {
 }
 
 /** The quotas of the runs in ascending order, as facet labels. */
-const quotaOrder = (runs: QuotaRun[]): string[] => [...new Set(runs.map((r) => r.percent))].sort((a, b) => a - b).map((p) => `${p}%`);
+const quotaOrder = (runs: QuotaRun[]): string[] =>
+  [...new Set(runs.map((r) => r.percent))].sort((a, b) => a - b).map((p) => `${p}%`);
 
 /** A launcher's row name shortened for an axis label. */
 function shortName(name: string): string {
@@ -42,14 +43,25 @@ function quotaCumulative(runs: QuotaRun[]): vl.TopLevelSpec {
   for (const run of runs) {
     const first = run.samples[0]!;
     const quota = `${run.percent}%`;
-    for (const s of run.samples) values.push({ quota, series: run.variant, t: (s.atNs - first.atNs) / 1e9, cpuMs: (s.usageNs - first.usageNs) / 1e6 });
+    for (const s of run.samples)
+      values.push({
+        quota,
+        series: run.variant,
+        t: (s.atNs - first.atNs) / 1e9,
+        cpuMs: (s.usageNs - first.usageNs) / 1e6,
+      });
     if (run.variant === 'ours') {
       // The ideal: a full quota in each period, spent at the start of it at `threads` CPUs.
       const end = (run.samples[run.samples.length - 1]!.atNs - first.atNs) / 1e9;
       const quotaMs = run.percent; // X% of a 100 ms period = X ms
       for (let t = 0; t <= end + 1e-9; t += 0.005) {
         const k = Math.floor(t / 0.1);
-        values.push({ quota, series: 'ideal', t, cpuMs: k * quotaMs + Math.min(quotaMs, (t - k * 0.1) * 1000 * run.threads) });
+        values.push({
+          quota,
+          series: 'ideal',
+          t,
+          cpuMs: k * quotaMs + Math.min(quotaMs, (t - k * 0.1) * 1000 * run.threads),
+        });
       }
     }
   }
@@ -65,8 +77,24 @@ function quotaCumulative(runs: QuotaRun[]): vl.TopLevelSpec {
       encoding: {
         x: { field: 't', type: 'quantitative', title: 'time (s)' },
         y: { field: 'cpuMs', type: 'quantitative', title: 'CPU time (ms)' },
-        color: { field: 'series', type: 'nominal', scale: { domain: ['ideal', 'raw', 'ours'], range: ['#bbbbbb', '#1f77b4', '#d62728'] } },
-        strokeDash: { field: 'series', type: 'nominal', scale: { domain: ['ideal', 'raw', 'ours'], range: [[2, 2], [1, 0], [1, 0]] }, legend: null },
+        color: {
+          field: 'series',
+          type: 'nominal',
+          scale: { domain: ['ideal', 'raw', 'ours'], range: ['#bbbbbb', '#1f77b4', '#d62728'] },
+        },
+        strokeDash: {
+          field: 'series',
+          type: 'nominal',
+          scale: {
+            domain: ['ideal', 'raw', 'ours'],
+            range: [
+              [2, 2],
+              [1, 0],
+              [1, 0],
+            ],
+          },
+          legend: null,
+        },
       },
     },
     resolve: { scale: { y: 'independent', x: 'independent' } },
@@ -76,7 +104,9 @@ function quotaCumulative(runs: QuotaRun[]): vl.TopLevelSpec {
 /** Histogram of the 1 s window errors, ours and raw side by side. */
 function windowHistogram(runs: QuotaRun[]): vl.TopLevelSpec {
   const values: Datum[] = [];
-  for (const run of runs) for (const e of windowErrors(run)) values.push({ quota: `${run.percent}%`, variant: run.variant, errorPct: e * 100 });
+  for (const run of runs)
+    for (const e of windowErrors(run))
+      values.push({ quota: `${run.percent}%`, variant: run.variant, errorPct: e * 100 });
   return {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: 'Error of 1 s windows: delivered / target − 1',
@@ -105,12 +135,23 @@ function boxPlot(title: string, values: Datum[], yTitle: string, facet?: string,
     mark: { type: 'boxplot' as const, extent: 'min-max' as const },
     encoding: {
       x: { field: 'group', type: 'nominal' as const, title: null, axis: { labelAngle: -30, labelLimit: 220 } },
-      y: { field: 'value', type: 'quantitative' as const, title: yTitle, scale: log ? { type: 'log' as const } : { zero: true } },
+      y: {
+        field: 'value',
+        type: 'quantitative' as const,
+        title: yTitle,
+        scale: log ? { type: 'log' as const } : { zero: true },
+      },
       color: { field: 'group', type: 'nominal' as const, legend: null },
     },
   };
   if (!facet) return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, data: { values }, ...inner };
-  return { $schema: 'https://vega.github.io/schema/vega-lite/v6.json', title, data: { values }, facet: { column: { field: facet, type: 'nominal', title: null } }, spec: inner };
+  return {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title,
+    data: { values },
+    facet: { column: { field: facet, type: 'nominal', title: null } },
+    spec: inner,
+  };
 }
 
 /** Write every chart the sections have data for; returns the files written. */
@@ -129,8 +170,13 @@ export async function writePlots(dir: string, sections: Partial<Record<Scenario,
   const launch = sections.launch?.raw as { samples: Record<string, Record<string, number[]>> } | undefined;
   if (launch) {
     const values: Datum[] = [];
-    for (const [mode, byVariant] of Object.entries(launch.samples)) for (const [name, xs] of Object.entries(byVariant)) for (const value of xs) values.push({ mode, group: shortName(name), value });
-    await out('launch-latency.svg', boxPlot('Launch: wall time of one run (ms, log scale)', values, 'ms', 'mode', true));
+    for (const [mode, byVariant] of Object.entries(launch.samples))
+      for (const [name, xs] of Object.entries(byVariant))
+        for (const value of xs) values.push({ mode, group: shortName(name), value });
+    await out(
+      'launch-latency.svg',
+      boxPlot('Launch: wall time of one run (ms, log scale)', values, 'ms', 'mode', true),
+    );
   }
   const burst = sections.burst?.raw as Array<{ variant: string; latUs: number[] }> | undefined;
   if (burst?.length) {
@@ -140,8 +186,13 @@ export async function writePlots(dir: string, sections: Partial<Record<Scenario,
   const views = sections.procfs?.raw as { latencyUs: Record<string, Record<string, number[]>> } | null | undefined;
   if (views) {
     const values: Datum[] = [];
-    for (const [variant, byFile] of Object.entries(views.latencyUs)) for (const [file, xs] of Object.entries(byFile)) for (const value of thin(xs, 400)) values.push({ file, group: variant, value });
-    await out('views-latency.svg', boxPlot('View read latency: open + read + close (µs, log scale)', values, 'µs', 'file', true));
+    for (const [variant, byFile] of Object.entries(views.latencyUs))
+      for (const [file, xs] of Object.entries(byFile))
+        for (const value of thin(xs, 400)) values.push({ file, group: variant, value });
+    await out(
+      'views-latency.svg',
+      boxPlot('View read latency: open + read + close (µs, log scale)', values, 'µs', 'file', true),
+    );
   }
   return files;
 }

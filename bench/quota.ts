@@ -79,11 +79,21 @@ export function quotaPlan(percents: readonly number[], maxSlotPercent: number): 
 /** The plan in words, for the report's note. */
 export function describePlan(slots: readonly QuotaJob[][]): string {
   const list = (ps: number[]) => [...new Set(ps)].map((p) => `${p}%`).join(', ');
-  const shared = slots.filter((s) => s.length > 1).flat().map((j) => j.percent);
-  const alone = slots.filter((s) => s.length === 1).flat().map((j) => j.percent);
+  const shared = slots
+    .filter((s) => s.length > 1)
+    .flat()
+    .map((j) => j.percent);
+  const alone = slots
+    .filter((s) => s.length === 1)
+    .flat()
+    .map((j) => j.percent);
   const parts: string[] = [];
-  if (shared.length) parts.push(`${list(shared)}: ours and the raw cgroup side by side (all of one slot started together and sampled at the same moments)`);
-  if (alone.length) parts.push(`${list(alone)}: ours and the raw cgroup one after the other, alternating which goes first`);
+  if (shared.length)
+    parts.push(
+      `${list(shared)}: ours and the raw cgroup side by side (all of one slot started together and sampled at the same moments)`,
+    );
+  if (alone.length)
+    parts.push(`${list(alone)}: ours and the raw cgroup one after the other, alternating which goes first`);
   return `${parts.join('; ')}.`;
 }
 
@@ -110,7 +120,19 @@ interface Started {
 }
 
 async function startOurs(job: QuotaJob, threads: number, lifetimeS: number): Promise<Started> {
-  const child = runSandbox(['--cpu', `${job.percent}%`, '--cpu-period', '100ms', '--mem', '256M', '--', BUSY, 'spin', String(threads), String(lifetimeS)]);
+  const child = runSandbox([
+    '--cpu',
+    `${job.percent}%`,
+    '--cpu-period',
+    '100ms',
+    '--mem',
+    '256M',
+    '--',
+    BUSY,
+    'spin',
+    String(threads),
+    String(lifetimeS),
+  ]);
   const done = exited(child);
   const stop = async () => {
     child.kill('SIGTERM');
@@ -125,7 +147,11 @@ async function startOurs(job: QuotaJob, threads: number, lifetimeS: number): Pro
 }
 
 async function startRaw(job: QuotaJob, threads: number, lifetimeS: number): Promise<Started> {
-  const cg = await createRawCgroup(`sandbox-bench-raw-${process.pid}-${job.percent}`, (job.percent / 100) * PERIOD_US, PERIOD_US);
+  const cg = await createRawCgroup(
+    `sandbox-bench-raw-${process.pid}-${job.percent}`,
+    (job.percent / 100) * PERIOD_US,
+    PERIOD_US,
+  );
   let child: ReturnType<typeof cg.spawn>;
   try {
     child = cg.spawn([BUSY, 'spin', String(threads), String(lifetimeS)]);
@@ -151,13 +177,20 @@ async function startRaw(job: QuotaJob, threads: number, lifetimeS: number): Prom
  * warm up together and are sampled at the same moments. A run that can't start is left out with a
  * note; the others of its slot go on.
  */
-async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, seconds: number, notes: string[]): Promise<QuotaRun[]> {
+async function measureQuotas(
+  slots: readonly QuotaJob[][],
+  warmupMs: number,
+  seconds: number,
+  notes: string[],
+): Promise<QuotaRun[]> {
   const runs: QuotaRun[] = [];
   const threadsOf = (p: number) => Math.ceil(p / 100);
   const lifetimeS = warmupMs / 1000 + seconds + 2;
   for (const slot of slots) {
     const jobs = [...slot].sort((a, b) => (a.variant === b.variant ? 0 : a.variant === 'ours' ? -1 : 1));
-    progress(`quota ${slot.map((j) => `${j.percent}% ${j.variant}`).join(' + ')} (${slot.length > 1 ? 'side by side, ' : ''}${seconds} s)`);
+    progress(
+      `quota ${slot.map((j) => `${j.percent}% ${j.variant}`).join(' + ')} (${slot.length > 1 ? 'side by side, ' : ''}${seconds} s)`,
+    );
     const started: Started[] = [];
     try {
       for (const job of jobs) {
@@ -169,8 +202,13 @@ async function measureQuotas(slots: readonly QuotaJob[][], warmupMs: number, sec
         }
       }
       if (started.length === 0) continue;
-      const samples = await sampleRun(started.map((s) => s.dirs), warmupMs, seconds);
-      for (const [k, s] of started.entries()) runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! });
+      const samples = await sampleRun(
+        started.map((s) => s.dirs),
+        warmupMs,
+        seconds,
+      );
+      for (const [k, s] of started.entries())
+        runs.push({ ...s.job, threads: threadsOf(s.job.percent), samples: samples[k]! });
     } finally {
       for (const s of started) await s.stop();
     }
@@ -200,7 +238,10 @@ export function windowErrors(run: QuotaRun): number[] {
 function throttling(run: QuotaRun): { fraction: number; throttledMsPerS: number } {
   const a = run.samples[0]!;
   const b = run.samples[run.samples.length - 1]!;
-  return { fraction: (b.nrThrottled - a.nrThrottled) / (b.nrPeriods - a.nrPeriods), throttledMsPerS: (b.throttledNs - a.throttledNs) / 1e6 / ((b.atNs - a.atNs) / 1e9) };
+  return {
+    fraction: (b.nrThrottled - a.nrThrottled) / (b.nrPeriods - a.nrPeriods),
+    throttledMsPerS: (b.throttledNs - a.throttledNs) / 1e6 / ((b.atNs - a.atNs) / 1e9),
+  };
 }
 
 /** Run the quota scenario. */
@@ -222,15 +263,64 @@ export async function quotaBench(quick: boolean): Promise<Section> {
     const oW = ours ? windowErrors(ours) : [];
     const rW = raw ? windowErrors(raw) : [];
     const spread = (w: number[]) => (w.length ? `${pct(quantile(w, 0.05))} … ${pct(quantile(w, 0.95))}` : '');
-    rows.push({ metric: `${percent}%: delivered / target, whole run`, ours: fmt(oR, 4), peer: fmt(rR, 4), ratio: fmt(oR / rR, 4), spread: `windows p5…p95 ${spread(oW)}`, target: '|ours − 1| ≤ 1%', met: Math.abs(oR - 1) <= 0.01 });
-    rows.push({ metric: `${percent}%: ours − raw, whole run`, ours: pct(oR - rR), peer: '', ratio: '', spread: '', target: '≤ ±0.5%', met: Math.abs(oR - rR) <= 0.005 });
+    rows.push({
+      metric: `${percent}%: delivered / target, whole run`,
+      ours: fmt(oR, 4),
+      peer: fmt(rR, 4),
+      ratio: fmt(oR / rR, 4),
+      spread: `windows p5…p95 ${spread(oW)}`,
+      target: '|ours − 1| ≤ 1%',
+      met: Math.abs(oR - 1) <= 0.01,
+    });
+    rows.push({
+      metric: `${percent}%: ours − raw, whole run`,
+      ours: pct(oR - rR),
+      peer: '',
+      ratio: '',
+      spread: '',
+      target: '≤ ±0.5%',
+      met: Math.abs(oR - rR) <= 0.005,
+    });
     const maxAbs = (w: number[]) => (w.length ? Math.max(...w.map(Math.abs)) : NaN);
-    rows.push({ metric: `${percent}%: 1 s window error p5 / p95 / max|·|`, ours: oW.length ? `${pct(quantile(oW, 0.05))} / ${pct(quantile(oW, 0.95))} / ${pct(maxAbs(oW)).replace('+', '')}` : 'n/a', peer: rW.length ? `${pct(quantile(rW, 0.05))} / ${pct(quantile(rW, 0.95))} / ${pct(maxAbs(rW)).replace('+', '')}` : 'n/a', ratio: '', spread: `n = ${oW.length}`, target: '' });
+    rows.push({
+      metric: `${percent}%: 1 s window error p5 / p95 / max|·|`,
+      ours: oW.length
+        ? `${pct(quantile(oW, 0.05))} / ${pct(quantile(oW, 0.95))} / ${pct(maxAbs(oW)).replace('+', '')}`
+        : 'n/a',
+      peer: rW.length
+        ? `${pct(quantile(rW, 0.05))} / ${pct(quantile(rW, 0.95))} / ${pct(maxAbs(rW)).replace('+', '')}`
+        : 'n/a',
+      ratio: '',
+      spread: `n = ${oW.length}`,
+      target: '',
+    });
     const oT = ours ? throttling(ours) : { fraction: NaN, throttledMsPerS: NaN };
     const rT = raw ? throttling(raw) : { fraction: NaN, throttledMsPerS: NaN };
-    rows.push({ metric: `${percent}%: throttled periods / periods`, ours: fmt(oT.fraction, 3), peer: fmt(rT.fraction, 3), ratio: fmt(oT.fraction / rT.fraction, 2), spread: '', target: '' });
-    rows.push({ metric: `${percent}%: throttled time per s (summed over CPUs)`, ours: fmt(oT.throttledMsPerS, 0, 'ms'), peer: fmt(rT.throttledMsPerS, 0, 'ms'), ratio: fmt(oT.throttledMsPerS / rT.throttledMsPerS, 2), spread: '', target: '' });
+    rows.push({
+      metric: `${percent}%: throttled periods / periods`,
+      ours: fmt(oT.fraction, 3),
+      peer: fmt(rT.fraction, 3),
+      ratio: fmt(oT.fraction / rT.fraction, 2),
+      spread: '',
+      target: '',
+    });
+    rows.push({
+      metric: `${percent}%: throttled time per s (summed over CPUs)`,
+      ours: fmt(oT.throttledMsPerS, 0, 'ms'),
+      peer: fmt(rT.throttledMsPerS, 0, 'ms'),
+      ratio: fmt(oT.throttledMsPerS / rT.throttledMsPerS, 2),
+      spread: '',
+      target: '',
+    });
   }
-  notes.push(`Each quota: ceil(X/100) spinning threads (native/bench/busy), period 100 ms, ${warmupMs} ms warm-up, then ${seconds} s sampled from the host every ${SAMPLE_MS} ms; ${describePlan(slots)} Ours also pins a cpuset of ceil(X/100) CPUs (the least loaded); the raw cgroup has no cpuset.`);
-  return { title: 'CPU quota enforcement: ours vs a raw cgroup (the kernel ideal)', peerName: 'raw cgroup', rows, notes, raw: runs };
+  notes.push(
+    `Each quota: ceil(X/100) spinning threads (native/bench/busy), period 100 ms, ${warmupMs} ms warm-up, then ${seconds} s sampled from the host every ${SAMPLE_MS} ms; ${describePlan(slots)} Ours also pins a cpuset of ceil(X/100) CPUs (the least loaded); the raw cgroup has no cpuset.`,
+  );
+  return {
+    title: 'CPU quota enforcement: ours vs a raw cgroup (the kernel ideal)',
+    peerName: 'raw cgroup',
+    rows,
+    notes,
+    raw: runs,
+  };
 }

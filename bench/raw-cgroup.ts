@@ -25,7 +25,9 @@ function mountOf(controller: string | null): { dir: string; root: string } | nul
     if (!pre || !post) continue;
     const f = pre.split(' ');
     const [fstype, , superOptions] = post.split(' ');
-    if (controller === null ? fstype === 'cgroup2' : fstype === 'cgroup' && superOptions?.split(',').includes(controller)) {
+    if (
+      controller === null ? fstype === 'cgroup2' : fstype === 'cgroup' && superOptions?.split(',').includes(controller)
+    ) {
       return { dir: f[4]!, root: f[3]! };
     }
   }
@@ -61,17 +63,23 @@ async function childDirs(name: string): Promise<{ dirs: string[]; v2: boolean }>
   if (dirs.length > 0) return { dirs, v2: false };
   const mount = mountOf(null);
   const own = ownPath('');
-  if (!mount || own === null) throw new Error('no cgroup hierarchy with the cpu controller found in /proc/self/mountinfo');
+  if (!mount || own === null)
+    throw new Error('no cgroup hierarchy with the cpu controller found in /proc/self/mountinfo');
   const parent = sandboxParent(`${mount.dir}/${own}`.replace(/\/+/g, '/').replace(/\/$/, ''), mount.dir);
   await enableControllers(new CgroupFs('/'), parent, parent === mount.dir);
   return { dirs: [`${parent}/${name}`], v2: true };
 }
 
 /** Create `name` under our own cgroup with quota/period (and burst) in µs. */
-export async function createRawCgroup(name: string, quotaUs: number, periodUs: number, burstUs = 0): Promise<RawCgroup> {
+export async function createRawCgroup(
+  name: string,
+  quotaUs: number,
+  periodUs: number,
+  burstUs = 0,
+): Promise<RawCgroup> {
   const { dirs, v2 } = await childDirs(name);
   const made: string[] = [];
-  const cpuDir = v2 ? dirs[0]! : dirs.find((d) => d.includes('/cpu/') || !d.includes('cpuacct')) ?? dirs[0]!;
+  const cpuDir = v2 ? dirs[0]! : (dirs.find((d) => d.includes('/cpu/') || !d.includes('cpuacct')) ?? dirs[0]!);
   const setQuota = (q: number) => {
     if (v2) writeFileSync(`${cpuDir}/cpu.max`, `${q < 0 ? 'max' : q} ${periodUs}`);
     else writeFileSync(`${cpuDir}/cpu.cfs_quota_us`, String(q));

@@ -54,50 +54,55 @@ function steps(input: Input): Record<string, Record<string, { first: number; med
       (times[step] ??= []).push((t - t0) * 1000);
       return t;
     };
-    for (let i = 0; i < input.n; i++) KeptFiles.batch(() => {
-      if (input.fresh && i > 0) {
-        host.closeAll();
-        scanner.close();
-        cgroup = openDescribedCgroup(input.description);
-        host = new KeptFiles();
-        scanner = new TaskScanner();
-        shared.resetSlot(0);
-      }
-      const t0 = performance.now();
-      let t = t0;
-      const nowMs = Date.now();
-      if (spec.cgroup === 'memory' || spec.cgroup === 'cpu') cgroup.limitsKey(spec.cgroup);
-      t = mark('limitsKey', t);
-      const hostText = spec.hostPath ? host.read(spec.hostPath) : '';
-      t = mark('host file', t);
-      const tasks = spec.liveTasks ? scanner.sample(cgroup.threads()) : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
-      t = mark('tasks', t);
-      const stats = readViewStats(cgroup, spec);
-      t = mark('cgroup stats', t);
-      const load = shared.load(0);
-      let text: string;
-      if (name === 'stat' || name === 'uptime') {
-        let inner = 0;
-        text = shared.withMemory(0, startedAtMs, (memory) => {
-          const r0 = performance.now();
-          const s = renderView(name, hostText, stats, load, tasks, memory, nowMs);
-          inner = performance.now() - r0;
-          return s;
-        });
-        const all = performance.now() - t;
-        (times.render ??= []).push(inner * 1000);
-        (times['memory lock+json'] ??= []).push((all - inner) * 1000);
-        t = performance.now();
-      } else {
-        text = renderView(name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
-        t = mark('render', t);
-      }
-      Buffer.from(text);
-      t = mark('Buffer.from', t);
-      (times.total ??= []).push((t - t0) * 1000);
-      sleep(input.gapMs);
-    });
-    out[name] = Object.fromEntries(Object.entries(times).map(([k, v]) => [k, { first: v[0]!, median: median(v.slice(1)) }]));
+    for (let i = 0; i < input.n; i++)
+      KeptFiles.batch(() => {
+        if (input.fresh && i > 0) {
+          host.closeAll();
+          scanner.close();
+          cgroup = openDescribedCgroup(input.description);
+          host = new KeptFiles();
+          scanner = new TaskScanner();
+          shared.resetSlot(0);
+        }
+        const t0 = performance.now();
+        let t = t0;
+        const nowMs = Date.now();
+        if (spec.cgroup === 'memory' || spec.cgroup === 'cpu') cgroup.limitsKey(spec.cgroup);
+        t = mark('limitsKey', t);
+        const hostText = spec.hostPath ? host.read(spec.hostPath) : '';
+        t = mark('host file', t);
+        const tasks = spec.liveTasks
+          ? scanner.sample(cgroup.threads())
+          : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
+        t = mark('tasks', t);
+        const stats = readViewStats(cgroup, spec);
+        t = mark('cgroup stats', t);
+        const load = shared.load(0);
+        let text: string;
+        if (name === 'stat' || name === 'uptime') {
+          let inner = 0;
+          text = shared.withMemory(0, startedAtMs, (memory) => {
+            const r0 = performance.now();
+            const s = renderView(name, hostText, stats, load, tasks, memory, nowMs);
+            inner = performance.now() - r0;
+            return s;
+          });
+          const all = performance.now() - t;
+          (times.render ??= []).push(inner * 1000);
+          (times['memory lock+json'] ??= []).push((all - inner) * 1000);
+          t = performance.now();
+        } else {
+          text = renderView(name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
+          t = mark('render', t);
+        }
+        Buffer.from(text);
+        t = mark('Buffer.from', t);
+        (times.total ??= []).push((t - t0) * 1000);
+        sleep(input.gapMs);
+      });
+    out[name] = Object.fromEntries(
+      Object.entries(times).map(([k, v]) => [k, { first: v[0]!, median: median(v.slice(1)) }]),
+    );
   }
   return out;
 }
@@ -114,8 +119,19 @@ interface Build {
 /** Load another build's handler modules from its dist directory. */
 async function loadBuild(dist: string): Promise<Build> {
   const at = (p: string) => import(`${dist}/${p}`);
-  const [h, s, o, v] = await Promise.all([at('procfs/view-handler.js'), at('procfs/view-shared.js'), at('procfs/fuse/open-table.js'), at('procfs/views/index.js')]);
-  return { createViewHandler: h.createViewHandler, createSharedViewData: s.createSharedViewData, SharedViews: s.SharedViews, createOpenTable: o.createOpenTable, VIEWS: v.VIEWS };
+  const [h, s, o, v] = await Promise.all([
+    at('procfs/view-handler.js'),
+    at('procfs/view-shared.js'),
+    at('procfs/fuse/open-table.js'),
+    at('procfs/views/index.js'),
+  ]);
+  return {
+    createViewHandler: h.createViewHandler,
+    createSharedViewData: s.createSharedViewData,
+    SharedViews: s.SharedViews,
+    createOpenTable: o.createOpenTable,
+    VIEWS: v.VIEWS,
+  };
 }
 
 /** One build's handler over the described cgroup, and a cat (OPEN, READ, READ at EOF, RELEASE) of a view through it. */
@@ -123,8 +139,19 @@ function catter(input: Input, b: Build): (name: ViewName) => number {
   const data = b.createSharedViewData(1);
   const shared = new b.SharedViews(data);
   shared.resetSlot(0);
-  shared.writeRegistry([{ id: 'bench', key: 1, slot: 0, cgroup: input.description, startedAtMs: Date.now() - 60_000, views: NAMES }]);
-  const h = b.createViewHandler({ shared: data, opens: b.createOpenTable(64, 1, 16 << 10), byTarget: false, mountedAtMs: Date.now(), maxOpenPerSandbox: 64 }, (line) => process.stderr.write(line));
+  shared.writeRegistry([
+    { id: 'bench', key: 1, slot: 0, cgroup: input.description, startedAtMs: Date.now() - 60_000, views: NAMES },
+  ]);
+  const h = b.createViewHandler(
+    {
+      shared: data,
+      opens: b.createOpenTable(64, 1, 16 << 10),
+      byTarget: false,
+      mountedAtMs: Date.now(),
+      maxOpenPerSandbox: 64,
+    },
+    (line) => process.stderr.write(line),
+  );
   const buf = Buffer.alloc(128 << 10);
   const ctx = { interrupted: () => false } as never;
   return (name) => {
@@ -139,8 +166,13 @@ function catter(input: Input, b: Build): (name: ViewName) => number {
 }
 
 /** --handler: cats of each view GAP_MS apart; with --baseline=DIST, this build's and the baseline's in alternation. */
-function handler(input: Input, baseline: Build | null): Record<string, Record<string, { first: number; median: number }>> {
-  const builds: Array<[string, (name: ViewName) => number]> = [['this', catter(input, { createViewHandler, createSharedViewData, SharedViews, createOpenTable, VIEWS })]];
+function handler(
+  input: Input,
+  baseline: Build | null,
+): Record<string, Record<string, { first: number; median: number }>> {
+  const builds: Array<[string, (name: ViewName) => number]> = [
+    ['this', catter(input, { createViewHandler, createSharedViewData, SharedViews, createOpenTable, VIEWS })],
+  ];
   if (baseline) builds.push(['baseline', catter(input, baseline)]);
   for (let w = 0; w < input.warm; w++) {
     for (const name of NAMES) for (const [, cat] of builds) cat(name);
@@ -163,9 +195,15 @@ function handler(input: Input, baseline: Build | null): Record<string, Record<st
 
 /** The cgroup of `pid` as the view server describes a sandbox's: its hierarchies with a sandbox-* leaf. */
 function leafOf(pid: number): CgroupDescription {
-  const layout = detectLayout(readFileSync(`/proc/${pid}/cgroup`, 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8'));
+  const layout = detectLayout(
+    readFileSync(`/proc/${pid}/cgroup`, 'utf8'),
+    readFileSync('/proc/self/mountinfo', 'utf8'),
+  );
   if (layout.mode === 'v2') return { root: '/', layout };
-  return { root: '/', layout: { mode: 'v1', hierarchies: layout.hierarchies.filter((h) => /\/sandbox-[^/]+$/.test(h.ownDir)) } };
+  return {
+    root: '/',
+    layout: { mode: 'v1', hierarchies: layout.hierarchies.filter((h) => /\/sandbox-[^/]+$/.test(h.ownDir)) },
+  };
 }
 
 if (isMainThread) {
@@ -182,7 +220,9 @@ if (isMainThread) {
     gapMs: Number(rest[1] ?? 20),
   };
   const worker = new Worker(fileURLToPath(import.meta.url), { workerData: input });
-  worker.on('message', (m) => console.log(JSON.stringify(m, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v), 1)));
+  worker.on('message', (m) =>
+    console.log(JSON.stringify(m, (_, v: unknown) => (typeof v === 'number' ? Math.round(v) : v), 1)),
+  );
   worker.on('error', (e) => {
     console.error(e);
     process.exitCode = 1;

@@ -50,7 +50,9 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   const facts = machineFacts();
   const before = loadSnapshot();
   const startedAt = new Date().toISOString();
-  console.log(`# sandbox bench (${opts.quick ? 'quick' : 'full'}): ${startedAt}, scenarios ${opts.scenarios.join(', ')}\n`);
+  console.log(
+    `# sandbox bench (${opts.quick ? 'quick' : 'full'}): ${startedAt}, scenarios ${opts.scenarios.join(', ')}\n`,
+  );
   for (const line of headerLines(facts, before)) console.log(line);
   const sections: Partial<Record<Scenario, Section>> = {};
   const durations: Array<[Scenario, number]> = [];
@@ -83,7 +85,18 @@ export async function runBench(argv: readonly string[]): Promise<number> {
   progress(total);
   if (opts.json) {
     const raw = Object.fromEntries(Object.entries(sections).map(([k, s]) => [k, { rows: s.rows, samples: s.raw }]));
-    writeFileSync(opts.json, JSON.stringify({ startedAt, quick: opts.quick, machine: facts, before, after, durationsMs: Object.fromEntries(durations), scenarios: raw }));
+    writeFileSync(
+      opts.json,
+      JSON.stringify({
+        startedAt,
+        quick: opts.quick,
+        machine: facts,
+        before,
+        after,
+        durationsMs: Object.fromEntries(durations),
+        scenarios: raw,
+      }),
+    );
     progress(`raw samples written to ${opts.json}`);
   }
   if (opts.plot) {

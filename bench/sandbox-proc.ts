@@ -19,7 +19,11 @@ export interface SandboxInfo {
 }
 
 /** Start `sandbox run ARGS`. */
-export function runSandbox(args: string[], stdio: StdioOptions = ['ignore', 'ignore', 'inherit'], env: NodeJS.ProcessEnv = process.env): ChildProcess {
+export function runSandbox(
+  args: string[],
+  stdio: StdioOptions = ['ignore', 'ignore', 'inherit'],
+  env: NodeJS.ProcessEnv = process.env,
+): ChildProcess {
   return spawn(process.execPath, [CLI, 'run', ...args], { stdio, env });
 }
 
@@ -36,7 +40,12 @@ export async function sandboxOf(child: ChildProcess): Promise<SandboxInfo> {
     }
     for (const id of entries) {
       try {
-        const state = JSON.parse(readFileSync(`${RUN_DIR}/${id}/state.json`, 'utf8')) as { id: string; supervisorPid: number; cgroupDirs: string[]; limits?: unknown };
+        const state = JSON.parse(readFileSync(`${RUN_DIR}/${id}/state.json`, 'utf8')) as {
+          id: string;
+          supervisorPid: number;
+          cgroupDirs: string[];
+          limits?: unknown;
+        };
         if (state.supervisorPid === child.pid && state.limits) return { id: state.id, cgroupDirs: state.cgroupDirs };
       } catch {
         /* another sandbox's, or being replaced */

@@ -20,9 +20,14 @@ print(' '.join(map(str, out)))
 
 /** Samples in µs from one run of the loop (on the host, or inside a sandbox). */
 function round(inside: boolean, n: number): number[] {
-  const argv = inside ? [process.execPath, CLI, 'run', '--mem', '256M', '--', 'python3', '-c', LOOP(n)] : ['python3', '-c', LOOP(n)];
+  const argv = inside
+    ? [process.execPath, CLI, 'run', '--mem', '256M', '--', 'python3', '-c', LOOP(n)]
+    : ['python3', '-c', LOOP(n)];
   const out = execFileSync(argv[0]!, argv.slice(1), { encoding: 'utf8', stdio: ['ignore', 'pipe', 'inherit'] });
-  return out.trim().split(' ').map((ns) => Number(ns) / 1000);
+  return out
+    .trim()
+    .split(' ')
+    .map((ns) => Number(ns) / 1000);
 }
 
 /** The scenario: medians and p99s of both sides, and their ratio. */
@@ -38,13 +43,22 @@ export async function sysinfoBench(quick: boolean): Promise<Section> {
   }
   const row = (metric: string, q: number) => {
     const [o, h] = [quantile(ours, q), quantile(host, q)];
-    return { metric, ours: fmt(o, 1, 'µs'), peer: fmt(h, 1, 'µs'), ratio: fmt(o / h, 0), spread: `${ours.length} calls each`, target: '' };
+    return {
+      metric,
+      ours: fmt(o, 1, 'µs'),
+      peer: fmt(h, 1, 'µs'),
+      ratio: fmt(o / h, 0),
+      spread: `${ours.length} calls each`,
+      target: '',
+    };
   };
   return {
     title: 'sysinfo(2) inside (answered by PID 1 from the views)',
     peerName: 'host',
     rows: [row('sysinfo(2) median', 0.5), row('sysinfo(2) p99', 0.99)],
-    notes: [`${rounds} alternating rounds of ${n} calls per side through Python ctypes; inside: \`sandbox run --mem 256M\`. Each call inside reads the meminfo, uptime and loadavg views once.`],
+    notes: [
+      `${rounds} alternating rounds of ${n} calls per side through Python ctypes; inside: \`sandbox run --mem 256M\`. Each call inside reads the meminfo, uptime and loadavg views once.`,
+    ],
     raw: { host, ours },
   };
 }

@@ -25,7 +25,9 @@ export interface Section {
 export function formatSection(s: Section): string {
   const head = `\n## ${s.title}\n\n| metric | ours | ${s.peerName || 'peer'} | ratio | spread | target | met? |\n|---|---|---|---|---|---|---|\n`;
   const met = (m: boolean | undefined) => (m === undefined ? '' : m ? 'yes' : 'NO');
-  const body = s.rows.map((r) => `| ${r.metric} | ${r.ours} | ${r.peer} | ${r.ratio} | ${r.spread} | ${r.target} | ${met(r.met)} |`).join('\n');
+  const body = s.rows
+    .map((r) => `| ${r.metric} | ${r.ours} | ${r.peer} | ${r.ratio} | ${r.spread} | ${r.target} | ${met(r.met)} |`)
+    .join('\n');
   return head + body + '\n' + s.notes.map((n) => `\n${n}`).join('') + (s.notes.length ? '\n' : '');
 }
 
@@ -35,6 +37,8 @@ export function progress(text: string): void {
 }
 
 /** x formatted with `digits` decimals and a unit. */
-export const fmt = (x: number, digits: number, unit = ''): string => (Number.isFinite(x) ? `${x.toFixed(digits)}${unit ? ` ${unit}` : ''}` : 'n/a');
+export const fmt = (x: number, digits: number, unit = ''): string =>
+  Number.isFinite(x) ? `${x.toFixed(digits)}${unit ? ` ${unit}` : ''}` : 'n/a';
 /** A signed percentage: +0.12%. */
-export const pct = (x: number, digits = 2): string => (Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(digits)}%` : 'n/a');
+export const pct = (x: number, digits = 2): string =>
+  Number.isFinite(x) ? `${x >= 0 ? '+' : ''}${(x * 100).toFixed(digits)}%` : 'n/a';

@@ -22,7 +22,11 @@ const DAEMON_NODE_ARGS = (process.env.SANDBOX_BENCH_DAEMON_NODE_ARGS ?? '').spli
 /** Start the daemon of build `cli` (default: this one); resolves once it serves (its "serving views at" line). */
 export function startViewDaemon(cli = CLI): Promise<BenchDaemon> {
   const dir = mkdtempSync('/tmp/sandbox-bench-daemon.');
-  const child = spawn(process.execPath, [...DAEMON_NODE_ARGS, cli, 'procfs', 'serve', '--mount', `${dir}/mnt`, '--socket', `${dir}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [...DAEMON_NODE_ARGS, cli, 'procfs', 'serve', '--mount', `${dir}/mnt`, '--socket', `${dir}/api.sock`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let log = '';
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const stop = async (): Promise<void> => {
@@ -31,7 +35,10 @@ export function startViewDaemon(cli = CLI): Promise<BenchDaemon> {
     rmSync(dir, { recursive: true, force: true });
   };
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => void stop().then(() => reject(new Error(`procfs serve: not serving after 10 s: ${log}`))), 10_000);
+    const timer = setTimeout(
+      () => void stop().then(() => reject(new Error(`procfs serve: not serving after 10 s: ${log}`))),
+      10_000,
+    );
     child.stderr.on('data', (d: Buffer) => {
       log += d.toString();
       if (!log.includes('serving views at')) return;

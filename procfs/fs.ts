@@ -168,7 +168,8 @@ export class ViewServer {
 
   /** Keys below this were given out (persisted so a successor never reuses one); raise it with a persisted floor. */
   keyFloor(floor?: number): number {
-    if (floor !== undefined && Number.isSafeInteger(floor) && floor > this.nextKey && floor < READER_KEY) this.nextKey = floor;
+    if (floor !== undefined && Number.isSafeInteger(floor) && floor > this.nextKey && floor < READER_KEY)
+      this.nextKey = floor;
     return this.nextKey;
   }
 
@@ -184,15 +185,31 @@ export class ViewServer {
    */
   register(id: string, spec: SandboxViewSpec, views: readonly ViewSpec[] = VIEWS, key?: number): void {
     this.unregister(id);
-    if (key !== undefined && (!Number.isSafeInteger(key) || key < 1 || key >= READER_KEY || [...this.entries.values()].some((e) => e.reg.key === key))) throw new Error(`views: key ${key} of ${id} is invalid or taken`);
+    if (
+      key !== undefined &&
+      (!Number.isSafeInteger(key) ||
+        key < 1 ||
+        key >= READER_KEY ||
+        [...this.entries.values()].some((e) => e.reg.key === key))
+    )
+      throw new Error(`views: key ${key} of ${id} is invalid or taken`);
     const slot = this.freeSlots.pop();
     if (slot === undefined) throw new Error(`views: ${this.maxSandboxes} sandboxes are served already`);
     this.shared.resetSlot(slot);
     if (key !== undefined) this.nextKey = Math.max(this.nextKey, key + 1);
-    const reg: Registered = { id, key: key ?? this.nextKey++, slot, cgroup: spec.cgroup, startedAtMs: spec.startedAtMs, views: views.map((v) => v.name) };
+    const reg: Registered = {
+      id,
+      key: key ?? this.nextKey++,
+      slot,
+      cgroup: spec.cgroup,
+      startedAtMs: spec.startedAtMs,
+      views: views.map((v) => v.name),
+    };
     const cgroup = openDescribedCgroup(spec.cgroup);
     // The load's samples are the views' task samples: at most one scan for both (SharedViews.taskSample).
-    const sampler = new LoadSampler(() => this.shared.taskSample(slot, () => sampleTasks(cgroup.threads())), { onFold: (load) => this.shared.setLoad(slot, load) });
+    const sampler = new LoadSampler(() => this.shared.taskSample(slot, () => sampleTasks(cgroup.threads())), {
+      onFold: (load) => this.shared.setLoad(slot, load),
+    });
     sampler.start();
     this.entries.set(id, { reg, sampler });
     this.publish();
@@ -238,7 +255,18 @@ export class ViewServer {
    */
   async mount(connection?: InheritedConnection): Promise<void> {
     const handlerData: ViewHandlerData = {
-      handleEpoch: this.options.handleEpoch ?? 0, shared: this.data, renders: this.renders, opens: createOpenTable(this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes), OPEN_WORDS, OPEN_TEXT_BYTES), byTarget: this.options.byTarget === true, mountedAtMs: Date.now(), maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX };
+      handleEpoch: this.options.handleEpoch ?? 0,
+      shared: this.data,
+      renders: this.renders,
+      opens: createOpenTable(
+        this.options.maxOpenFiles ?? Math.min(8192, 1024 * this.maxSandboxes),
+        OPEN_WORDS,
+        OPEN_TEXT_BYTES,
+      ),
+      byTarget: this.options.byTarget === true,
+      mountedAtMs: Date.now(),
+      maxOpenPerSandbox: this.options.maxOpenFilesPerSandbox ?? MAX_OPEN_PER_SANDBOX,
+    };
     if (this.readerTable) {
       handlerData.reader = readerViewsData(this.readerTable, this.maxSandboxes);
       this.readerLoads = new ReaderLoads(this.readerTable, this.shared, this.maxSandboxes);
@@ -252,7 +280,11 @@ export class ViewServer {
       workerFile: workerFile(),
       handlerData,
       ...(this.options.lazyWorkers
-        ? { mainThreadHandler: markingFirstRead(createViewHandler(handlerData, (line) => process.stderr.write(line))), deferredWorkers: this.options.workers ?? 2, workersAfterRequests: this.options.workersAfterRequests ?? 256 }
+        ? {
+            mainThreadHandler: markingFirstRead(createViewHandler(handlerData, (line) => process.stderr.write(line))),
+            deferredWorkers: this.options.workers ?? 2,
+            workersAfterRequests: this.options.workersAfterRequests ?? 256,
+          }
         : {}),
     }).catch((err: Error) => {
       if (err instanceof FuseConnectionEnded) throw err;
@@ -315,7 +347,9 @@ function markingFirstRead(handler: FuseHandler): FuseHandler {
 function readerViewsData(table: ReaderTableData, slotBase: number): NonNullable<ViewHandlerData['reader']> {
   const self = readFileSync('/proc/self/cgroup', 'utf8');
   const { mode } = detectLayout(self, readFileSync('/proc/self/mountinfo', 'utf8'));
-  const hostKeys = [readFileSync('/proc/1/cgroup', 'utf8'), self].map((t) => readerCgroupKey(t, mode)).filter((k): k is string => k !== null);
+  const hostKeys = [readFileSync('/proc/1/cgroup', 'utf8'), self]
+    .map((t) => readerCgroupKey(t, mode))
+    .filter((k): k is string => k !== null);
   const bootMs = Date.now() - parseUptime(readFileSync('/proc/uptime', 'utf8')).uptimeSec * 1000;
   const views = viewsFor(mode, mode === 'v2' && existsSync('/proc/pressure/cpu')).map((v) => v.name);
   return { table, slotBase, mode, hostKeys, bootMs, views };

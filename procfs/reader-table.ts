@@ -27,7 +27,12 @@ const READER_KEY_BYTES = 2048;
 
 /** Allocate a table of `entries` cgroups. */
 export function createReaderTable(entries: number, keyBytes = READER_KEY_BYTES): ReaderTableData {
-  return { entries, keyBytes, meta: new SharedArrayBuffer((entries * WORDS + 1) * 4), keys: new SharedArrayBuffer(entries * keyBytes) };
+  return {
+    entries,
+    keyBytes,
+    meta: new SharedArrayBuffer((entries * WORDS + 1) * 4),
+    keys: new SharedArrayBuffer(entries * keyBytes),
+  };
 }
 
 /** One entry as a thread holds it: valid while the table says it is live with this generation. */
@@ -104,7 +109,11 @@ export class ReaderTable {
       const at = index * WORDS;
       if (Atomics.load(this.meta, at + W_STATE) !== LIVE) continue;
       const from = index * this.data.keyBytes;
-      out.push({ index, gen: Atomics.load(this.meta, at + W_GEN), key: this.keys.toString('utf8', from, from + Atomics.load(this.meta, at + W_LEN)) });
+      out.push({
+        index,
+        gen: Atomics.load(this.meta, at + W_GEN),
+        key: this.keys.toString('utf8', from, from + Atomics.load(this.meta, at + W_LEN)),
+      });
     }
     return out;
   }
@@ -126,10 +135,12 @@ export class ReaderTable {
   private find(bytes: Buffer): ReaderEntryRef | null {
     for (let index = 0; index < this.data.entries; index++) {
       const at = index * WORDS;
-      if (Atomics.load(this.meta, at + W_STATE) !== LIVE || Atomics.load(this.meta, at + W_LEN) !== bytes.length) continue;
+      if (Atomics.load(this.meta, at + W_STATE) !== LIVE || Atomics.load(this.meta, at + W_LEN) !== bytes.length)
+        continue;
       const gen = Atomics.load(this.meta, at + W_GEN);
       const from = index * this.data.keyBytes;
-      if (bytes.equals(this.keys.subarray(from, from + bytes.length)) && this.isLive({ index, gen })) return { index, gen };
+      if (bytes.equals(this.keys.subarray(from, from + bytes.length)) && this.isLive({ index, gen }))
+        return { index, gen };
     }
     return null;
   }

@@ -190,12 +190,18 @@ export class ReaderViews {
     try {
       cgroup ??= openCgroupOf(text, this.mountinfo, 'a reader');
     } catch (err) {
-      this.warnOnce(key, `sandbox: views: a reader in cgroup ${key.replace(/\n/g, ' ')} gets the host files: ${(err as Error).message}\n`);
+      this.warnOnce(
+        key,
+        `sandbox: views: a reader in cgroup ${key.replace(/\n/g, ' ')} gets the host files: ${(err as Error).message}\n`,
+      );
       return 'host';
     }
     const ref = this.table.findOrClaim(key, (index) => this.shared.resetSlot(this.data.slotBase + index));
     if (ref === null) {
-      this.warnOnce('\0full', `sandbox: views: ${this.table.size} reader cgroups are served already: newer ones get the host files until one is gone\n`);
+      this.warnOnce(
+        '\0full',
+        `sandbox: views: ${this.table.size} reader cgroups are served already: newer ones get the host files until one is gone\n`,
+      );
       return null;
     }
     return { key, ref, slot: this.data.slotBase + ref.index, cgroup, renders: new RenderCache() };

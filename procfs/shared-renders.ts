@@ -73,7 +73,13 @@ export class SharedRenders {
     const w = at / 4;
     const f = at / 8;
     const seq = Atomics.load(this.words, w + W_SEQ);
-    if ((seq & 1) !== 0 || this.words[w + W_SLOT] !== slot || this.words[w + W_VIEW] !== view || this.floats[f + F_OWNER] !== owner) return null;
+    if (
+      (seq & 1) !== 0 ||
+      this.words[w + W_SLOT] !== slot ||
+      this.words[w + W_VIEW] !== view ||
+      this.floats[f + F_OWNER] !== owner
+    )
+      return null;
     const renderedAtMs = this.floats[f + F_AT]!;
     const age = nowMs - renderedAtMs;
     if (!(age >= 0 && age < this.ttlMs)) return null;
@@ -89,14 +95,16 @@ export class SharedRenders {
 
   /** Keep a render for every thread; false when it does not fit (or another thread is writing that entry). */
   set(slot: number, owner: number, view: number, limitsKey: string, renderedAtMs: number, content: Buffer): boolean {
-    if (content.length > SHARED_RENDER_BYTES || limitsKey.length > KEY_BYTES || !/^[\x20-\x7e]*$/.test(limitsKey)) return false;
+    if (content.length > SHARED_RENDER_BYTES || limitsKey.length > KEY_BYTES || !/^[\x20-\x7e]*$/.test(limitsKey))
+      return false;
     const at = this.entryOf(slot, view);
     const w = at / 4;
     const f = at / 8;
     const seq = Atomics.load(this.words, w + W_SEQ);
     if ((seq & 1) !== 0 || Atomics.compareExchange(this.words, w + W_SEQ, seq, seq + 1) !== seq) return false;
     try {
-      const same = this.words[w + W_SLOT] === slot && this.words[w + W_VIEW] === view && this.floats[f + F_OWNER] === owner;
+      const same =
+        this.words[w + W_SLOT] === slot && this.words[w + W_VIEW] === view && this.floats[f + F_OWNER] === owner;
       if (same && this.floats[f + F_AT]! > renderedAtMs) return true; // a newer render is there already
       this.words[w + W_SLOT] = slot;
       this.words[w + W_VIEW] = view;

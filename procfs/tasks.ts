@@ -53,7 +53,10 @@ function fromStatus(text: string, path: string): { state: string; nsPid: number 
 }
 
 /** Count what `read` returns for each thread id (null: the thread vanished). */
-function count(threadIds: readonly number[], read: (tid: number) => { state: string; nsPid: number | null } | null): TaskSample {
+function count(
+  threadIds: readonly number[],
+  read: (tid: number) => { state: string; nsPid: number | null } | null,
+): TaskSample {
   let running = 0;
   let blocked = 0;
   let threads = 0;

@@ -5,7 +5,13 @@
 // the daemon: a container's /proc/<pid>/cgroup).
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { CgroupFs, detectLayout, openCgroupReader, type CgroupLayout, type CgroupReader } from '../supervisor/cgroup/index.js';
+import {
+  CgroupFs,
+  detectLayout,
+  openCgroupReader,
+  type CgroupLayout,
+  type CgroupReader,
+} from '../supervisor/cgroup/index.js';
 
 /** A cgroup as plain data: its leaf in each hierarchy (layout ownDirs) and the root paths are read under. */
 export interface CgroupDescription {

@@ -57,7 +57,16 @@ const HANDLE_EPOCH = 2 ** 24;
 export const OPEN_WORDS = 3;
 
 /** Directories of the by-target layout: every proper prefix of a view's target. */
-const TARGET_DIRS: readonly string[] = [...new Set(VIEWS.flatMap((v) => v.target.split('/').slice(1, -1).map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`)))];
+const TARGET_DIRS: readonly string[] = [
+  ...new Set(
+    VIEWS.flatMap((v) =>
+      v.target
+        .split('/')
+        .slice(1, -1)
+        .map((_, i, parts) => `/${parts.slice(0, i + 1).join('/')}`),
+    ),
+  ),
+];
 
 /** The size a view file reports for a text of `length` bytes: rounded up to a page (procfs/fs.ts says why). */
 function viewFileSize(length: number): number {
@@ -108,13 +117,25 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
 
   const epochBase = (data.handleEpoch ?? 0) * HANDLE_EPOCH;
   /** The open-table slot of a handle this server gave out, or null for an earlier server's. */
-  const ownSlot = (handle: number): number | null => (handle - epochBase >= 0 && handle - epochBase < HANDLE_EPOCH ? handle - epochBase : null);
+  const ownSlot = (handle: number): number | null =>
+    handle - epochBase >= 0 && handle - epochBase < HANDLE_EPOCH ? handle - epochBase : null;
 
   const sync = (): void => {
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();
-    for (const reg of entries) next.set(reg.key, byKey.get(reg.key) ?? { reg, views: VIEWS.filter((v) => reg.views.includes(v.name)), cgroup: null, files: new CgroupFs(reg.cgroup.root), renders: new RenderCache(), tasks: new TaskScanner() });
+    for (const reg of entries)
+      next.set(
+        reg.key,
+        byKey.get(reg.key) ?? {
+          reg,
+          views: VIEWS.filter((v) => reg.views.includes(v.name)),
+          cgroup: null,
+          files: new CgroupFs(reg.cgroup.root),
+          renders: new RenderCache(),
+          tasks: new TaskScanner(),
+        },
+      );
     for (const [key, s] of byKey) {
       if (next.has(key)) continue;
       goneIds.set(key, s.reg.id);
@@ -127,10 +148,20 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     generation = g;
   };
 
-  const attr = (ino: number, mode: number, size: number): Attr => ({ ino, mode, size, nlink: mode === DIR_MODE ? 2 : 1, uid: 0, gid: 0, timeMs: data.mountedAtMs });
+  const attr = (ino: number, mode: number, size: number): Attr => ({
+    ino,
+    mode,
+    size,
+    nlink: mode === DIR_MODE ? 2 : 1,
+    uid: 0,
+    gid: 0,
+    timeMs: data.mountedAtMs,
+  });
 
   /** What a node id names: a sandbox dir ('' or a target dir) or a view file; null when unknown. */
-  const decode = (nodeid: number): { served: Served | null; reader: boolean; key: number; spec: ViewSpec | null; dir: string | null } | null => {
+  const decode = (
+    nodeid: number,
+  ): { served: Served | null; reader: boolean; key: number; spec: ViewSpec | null; dir: string | null } | null => {
     const key = Math.floor(nodeid / NODES_PER_KEY);
     const sub = nodeid % NODES_PER_KEY;
     const reader = key === READER_KEY && readers !== null;
@@ -141,14 +172,20 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       return dir === undefined ? null : { served, reader, key, spec: null, dir };
     }
     const spec = VIEWS[sub - 1];
-    return spec === undefined || (reader && !readerViews.includes(spec)) ? null : { served, reader, key, spec, dir: null };
+    return spec === undefined || (reader && !readerViews.includes(spec))
+      ? null
+      : { served, reader, key, spec, dir: null };
   };
 
   const fileId = (key: number, spec: ViewSpec) => key * NODES_PER_KEY + 1 + VIEWS.indexOf(spec);
-  const dirId = (key: number, dir: string) => key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
+  const dirId = (key: number, dir: string) =>
+    key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
 
   /** Children of a directory of a sandbox (or of the reader-routed layout): names, and whether each is a view (else a directory). */
-  const children = (views: readonly ViewSpec[], dir: string): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
+  const children = (
+    views: readonly ViewSpec[],
+    dir: string,
+  ): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
     if (!data.byTarget) return dir === '' ? views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
     const out = new Map<string, { name: string; spec: ViewSpec | null; path: string }>();
     for (const v of views) {
@@ -174,7 +211,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     const { cgroup, renders, slot, owner, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
-    const limitsKey = (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') + (counters ? `@${startedAtMs}` : '');
+    const limitsKey =
+      (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') +
+      (counters ? `@${startedAtMs}` : '');
     const view = VIEWS.indexOf(spec);
     let cached = renders.get(spec.name, limitsKey, nowMs);
     if (cached === null && sharedRenders !== null) {
@@ -194,7 +233,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     const load = shared.load(slot);
     // Only stat and uptime carry counters between renders: those render under the sandbox's lock.
     const text = counters
-      ? shared.withMemory(slot, startedAtMs, (memory) => renderView(spec.name, hostText, stats, load, tasks, memory, nowMs))
+      ? shared.withMemory(slot, startedAtMs, (memory) =>
+          renderView(spec.name, hostText, stats, load, tasks, memory, nowMs),
+        )
       : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
     const content = Buffer.from(text);
     if (forRead) {
@@ -204,17 +245,30 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     return content;
   };
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer => KeptFiles.batch(() => {
-    try {
-      if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
-      served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
-      return renderFrom({ slot: served.reg.slot, owner: served.reg.key, cgroup: served.cgroup, renders: served.renders, startedAtMs: served.reg.startedAtMs, tasks: served.tasks }, spec, forRead);
-    } catch (err) {
-      const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
-      if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
-      return hostFile(spec);
-    }
-  });
+  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer =>
+    KeptFiles.batch(() => {
+      try {
+        if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
+        served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
+        return renderFrom(
+          {
+            slot: served.reg.slot,
+            owner: served.reg.key,
+            cgroup: served.cgroup,
+            renders: served.renders,
+            startedAtMs: served.reg.startedAtMs,
+            tasks: served.tasks,
+          },
+          spec,
+          forRead,
+        );
+      } catch (err) {
+        const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
+        if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec)))
+          warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
+        return hostFile(spec);
+      }
+    });
 
   /** Render a view of the reader-routed layout for the cgroup an open was resolved to (null: the host's file); `pid` reads now. */
   const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
@@ -222,9 +276,25 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
       const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
-      return KeptFiles.batch(() => renderFrom({ slot: reader.slot, owner: reader.ref.gen, cgroup: reader.cgroup, renders: reader.renders, startedAtMs, tasks: null }, spec, forRead));
+      return KeptFiles.batch(() =>
+        renderFrom(
+          {
+            slot: reader.slot,
+            owner: reader.ref.gen,
+            cgroup: reader.cgroup,
+            renders: reader.renders,
+            startedAtMs,
+            tasks: null,
+          },
+          spec,
+          forRead,
+        ),
+      );
     } catch (err) {
-      if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec))) warn(`sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`);
+      if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec)))
+        warn(
+          `sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`,
+        );
       return hostFile(spec);
     }
   };
@@ -236,7 +306,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
    * means one short read more (which trims i_size: procfs/fs.ts).
    */
   const sizeOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec): number =>
-    node.reader ? viewFileSize(hostFile(spec).length + PAGE) : viewFileSize(render(node.key, node.served, spec, false).length);
+    node.reader
+      ? viewFileSize(hostFile(spec).length + PAGE)
+      : viewFileSize(render(node.key, node.served, spec, false).length);
 
   /** The cgroup a reader-routed open counted in (words 1 and 2), or null for the host or an entry gone since. */
   const openedFor = (fh: number): ReaderCgroup | null => {
@@ -253,7 +325,14 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
           return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
         }
         const served = byId.get(name);
-        return served ? { nodeid: dirId(served.reg.key, ''), attr: attr(dirId(served.reg.key, ''), DIR_MODE, 0), entryTtlMs: SANDBOX_ENTRY_MS, attrTtlMs: ATTR_MS } : -Errno.ENOENT;
+        return served
+          ? {
+              nodeid: dirId(served.reg.key, ''),
+              attr: attr(dirId(served.reg.key, ''), DIR_MODE, 0),
+              entryTtlMs: SANDBOX_ENTRY_MS,
+              attrTtlMs: ATTR_MS,
+            }
+          : -Errno.ENOENT;
       }
       const node = decode(parent);
       if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOENT;
@@ -261,7 +340,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (!child) return -Errno.ENOENT;
       if (child.spec) {
         const id = fileId(node.key, child.spec);
-        return { nodeid: id, attr: attr(id, FILE_MODE, sizeOf(node, child.spec)), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+        return {
+          nodeid: id,
+          attr: attr(id, FILE_MODE, sizeOf(node, child.spec)),
+          entryTtlMs: ENTRY_MS,
+          attrTtlMs: ATTR_MS,
+        };
       }
       const id = dirId(node.key, child.path);
       return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
@@ -303,7 +387,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         const node = decode(nodeid);
         if (!node?.spec) return -Errno.EBADF;
         const reader = node.reader ? readers!.resolve(ctx.pid) : null;
-        const text = node.reader ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
+        const text = node.reader
+          ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, true)
+          : render(node.key, node.served, node.spec, true);
         return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
       }
       if (!opens.inUse(fh)) return -Errno.EBADF;
@@ -314,7 +400,9 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       if (text === null) {
         // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
         // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
-        text = node.reader ? renderForReader(openedFor(fh), ctx.pid, node.spec, true) : render(node.key, node.served, node.spec, true);
+        text = node.reader
+          ? renderForReader(openedFor(fh), ctx.pid, node.spec, true)
+          : render(node.key, node.served, node.spec, true);
         if (opens.setBytes(fh, text)) local.delete(fh);
         else local.set(fh, text);
       }
@@ -331,7 +419,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       const key = Math.floor(nodeid / NODES_PER_KEY);
       if (key === READER_KEY && readers !== null) {
         // Counted in a reader cgroup's slot: only while that entry is still the one counted (not freed and claimed since).
-        if (counted >= 0 && readers.isLive({ index: counted - data.reader!.slotBase, gen })) shared.releaseOpen(counted);
+        if (counted >= 0 && readers.isLive({ index: counted - data.reader!.slotBase, gen }))
+          shared.releaseOpen(counted);
         return;
       }
       // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
@@ -341,10 +430,18 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     },
     readdir(nodeid) {
       sync();
-      if (nodeid === ROOT) return [...readerTop.map((name) => ({ name, ino: dirId(READER_KEY, `/${name}`), type: DT_DIR })), ...[...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR }))];
+      if (nodeid === ROOT)
+        return [
+          ...readerTop.map((name) => ({ name, ino: dirId(READER_KEY, `/${name}`), type: DT_DIR })),
+          ...[...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR })),
+        ];
       const node = decode(nodeid);
       if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOTDIR;
-      return children(node.reader ? readerViews : node.served!.views, node.dir).map((c) => ({ name: c.name, ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path), type: c.spec ? DT_REG : DT_DIR }));
+      return children(node.reader ? readerViews : node.served!.views, node.dir).map((c) => ({
+        name: c.name,
+        ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path),
+        type: c.spec ? DT_REG : DT_DIR,
+      }));
     },
     statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
   };

@@ -115,7 +115,10 @@ export class SharedViews {
   /** Write the registry (main thread only: one writer). */
   writeRegistry(entries: readonly Registered[]): void {
     const text = Buffer.from(JSON.stringify(entries));
-    if (text.length > this.regBytes.length) throw new Error(`view registry: ${entries.length} sandboxes take ${text.length} bytes, more than ${this.regBytes.length}`);
+    if (text.length > this.regBytes.length)
+      throw new Error(
+        `view registry: ${entries.length} sandboxes take ${text.length} bytes, more than ${this.regBytes.length}`,
+      );
     Atomics.add(this.regHead, 0, 1); // odd: being written
     text.copy(this.regBytes);
     Atomics.store(this.regHead, 1, text.length);
@@ -143,7 +146,11 @@ export class SharedViews {
 
   /** A sandbox's load averages. */
   load(slot: number): LoadAverages {
-    return { load1: Atomics.load(this.loads, slot * 3), load5: Atomics.load(this.loads, slot * 3 + 1), load15: Atomics.load(this.loads, slot * 3 + 2) };
+    return {
+      load1: Atomics.load(this.loads, slot * 3),
+      load5: Atomics.load(this.loads, slot * 3 + 1),
+      load15: Atomics.load(this.loads, slot * 3 + 2),
+    };
   }
 
   /** Clear a slot for a new sandbox (main thread, before the registry names it). */
@@ -197,7 +204,12 @@ export class SharedViews {
   }
 
   private storedTasks(base: number): TaskSample {
-    return { running: Atomics.load(this.tasks, base + T_RUNNING), blocked: Atomics.load(this.tasks, base + T_BLOCKED), threads: Atomics.load(this.tasks, base + T_THREADS), lastPid: Atomics.load(this.tasks, base + T_LAST_PID) };
+    return {
+      running: Atomics.load(this.tasks, base + T_RUNNING),
+      blocked: Atomics.load(this.tasks, base + T_BLOCKED),
+      threads: Atomics.load(this.tasks, base + T_THREADS),
+      lastPid: Atomics.load(this.tasks, base + T_LAST_PID),
+    };
   }
 
   /** Count a render asked for a read of view `index`: answered by the render cache (hit) or rendered. */
@@ -232,7 +244,11 @@ export class SharedViews {
   taskScans(slot: number): { scans: number; busyMs: number; lastMs: number } {
     const at = slot * TIME_WORDS;
     const lastUs = Number(Atomics.load(this.taskTimes, at + 1) - Atomics.load(this.taskTimes, at)) / TASK_SCAN_SPACING;
-    return { scans: Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS), busyMs: Number(Atomics.load(this.taskTimes, at + 2)) / 1000, lastMs: lastUs / 1000 };
+    return {
+      scans: Atomics.load(this.tasks, slot * TASK_WORDS + T_SCANS),
+      busyMs: Number(Atomics.load(this.taskTimes, at + 2)) / 1000,
+      lastMs: lastUs / 1000,
+    };
   }
 
   /** Whether this call is the first to warn about view `index` of the sandbox in `slot`. */
@@ -259,7 +275,10 @@ export class SharedViews {
       const from = (slot * (8 + MEMORY_BYTES) + 8) / 8;
       const kept = words === 0 ? null : decodeMemory(this.memWords, from);
       // Another start (a reader cgroup read from another pid namespace, procfs/reader-views.ts) starts afresh.
-      const memory = kept !== null && kept.startedAtMs === startedAtMs ? kept : { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 };
+      const memory =
+        kept !== null && kept.startedAtMs === startedAtMs
+          ? kept
+          : { startedAtMs, lastNowMs: startedAtMs, cpu: null, uptimeIdleSec: 0 };
       const result = render(memory);
       const stored = encodeMemory(memory, this.memWords, from, MEMORY_BYTES / 8);
       if (stored > 0) Atomics.store(this.memHeads, head + 1, stored);
@@ -301,13 +320,20 @@ function encodeMemory(m: ViewMemory, w: Float64Array, at: number, room: number):
 
 /** Read the ViewMemory encodeMemory wrote at word `at` of `w`. */
 function decodeMemory(w: Float64Array, at: number): ViewMemory {
-  const memory: ViewMemory = { startedAtMs: w[at + M_STARTED]!, lastNowMs: w[at + M_LAST_NOW]!, cpu: null, uptimeIdleSec: w[at + M_UPTIME_IDLE]! };
+  const memory: ViewMemory = {
+    startedAtMs: w[at + M_STARTED]!,
+    lastNowMs: w[at + M_LAST_NOW]!,
+    cpu: null,
+    uptimeIdleSec: w[at + M_UPTIME_IDLE]!,
+  };
   if (w[at + M_HAS_CPU] !== 1) return memory;
   const cpus: CpuCounters[] = [];
   const seenPerCpu = new Map<number, { userUs: number; systemUs: number }>();
   let i = at + M_FIXED;
-  for (let n = w[at + M_CPUS]!; n > 0; n--, i += 3) cpus.push({ userUs: w[i]!, systemUs: w[i + 1]!, idleUs: w[i + 2]! });
-  for (let n = w[at + M_PER_CPU]!; n > 0; n--, i += 3) seenPerCpu.set(w[i]!, { userUs: w[i + 1]!, systemUs: w[i + 2]! });
+  for (let n = w[at + M_CPUS]!; n > 0; n--, i += 3)
+    cpus.push({ userUs: w[i]!, systemUs: w[i + 1]!, idleUs: w[i + 2]! });
+  for (let n = w[at + M_PER_CPU]!; n > 0; n--, i += 3)
+    seenPerCpu.set(w[i]!, { userUs: w[i + 1]!, systemUs: w[i + 2]! });
   memory.cpu = { cpus, seenUserUs: w[at + M_SEEN_USER]!, seenSystemUs: w[at + M_SEEN_SYSTEM]!, seenPerCpu };
   return memory;
 }

@@ -44,7 +44,9 @@ const STAGE_MOUNT_POINTS = ['/proc', '/sys', '/dev', '/tmp'];
 /** The layer-relative paths (no leading '/') that are not committed. */
 export function commitExcludes(fs: RecordedFilesystem): string[] {
   const paths = [...STAGE_MOUNT_POINTS, ...INIT_FILES.map((f) => `/etc/${f}`), ...fs.mountTargets];
-  return [...new Set(paths.map((p) => posix.normalize(p).replace(/^\/+|\/+$/g, '')).filter((p) => p !== '' && p !== '.'))];
+  return [
+    ...new Set(paths.map((p) => posix.normalize(p).replace(/^\/+|\/+$/g, '')).filter((p) => p !== '' && p !== '.')),
+  ];
 }
 
 /** True when path is dir or lies beneath it. */
@@ -64,8 +66,12 @@ async function real(path: string): Promise<string> {
 /** The sandbox's recorded root of its own, or why it has no writable layer to commit. */
 export function writableLayerOf(state: SandboxState): RecordedFilesystem {
   const fs = state.filesystem;
-  if (!fs) throw new SandboxError(`commit: sandbox ${state.id} has no writable layer: it runs on the host's root (start it with --rootfs or --layer)`);
-  if (fs.readOnly) throw new SandboxError(`commit: sandbox ${state.id} has no writable layer: it runs with --read-only`);
+  if (!fs)
+    throw new SandboxError(
+      `commit: sandbox ${state.id} has no writable layer: it runs on the host's root (start it with --rootfs or --layer)`,
+    );
+  if (fs.readOnly)
+    throw new SandboxError(`commit: sandbox ${state.id} has no writable layer: it runs with --read-only`);
   return fs;
 }
 
@@ -81,7 +87,13 @@ export async function commitTarget(dir: string, fs: RecordedFilesystem): Promise
   if (/[,:\\]/.test(abs)) throw bad("a path with ',', ':' or '\\' can't be an overlay layer");
   if (abs === '/') throw bad('is the host root');
   const parent = dirname(abs);
-  if (!(await stat(parent).then((s) => s.isDirectory(), () => false))) throw bad(`its parent ${parent} is not an existing directory`);
+  if (
+    !(await stat(parent).then(
+      (s) => s.isDirectory(),
+      () => false,
+    ))
+  )
+    throw bad(`its parent ${parent} is not an existing directory`);
   const target = await lstat(abs).catch(() => null);
   if (target !== null) {
     if (!target.isDirectory()) throw bad('exists and is not a directory');
@@ -96,7 +108,10 @@ export async function commitTarget(dir: string, fs: RecordedFilesystem): Promise
 }
 
 /** Freeze the cgroup, run the copy, thaw it again whatever the copy did. */
-export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'thaw'>, copy: () => Promise<T>): Promise<T> {
+export async function whileFrozen<T>(
+  cgroup: Pick<CgroupManager, 'freeze' | 'thaw'>,
+  copy: () => Promise<T>,
+): Promise<T> {
   const inCommit = (err: unknown): never => {
     throw withContext('commit', err);
   };
@@ -114,24 +129,47 @@ export async function whileFrozen<T>(cgroup: Pick<CgroupManager, 'freeze' | 'tha
  * that is an empty directory in the copy and exists in no layer) are removed, symlinks never
  * followed (native/commit/prune.c).
  */
-function copyUpper(src: string, dst: string, excludes: readonly string[], layers: readonly string[], userns: UsernsRange | null = null): Promise<void> {
+function copyUpper(
+  src: string,
+  dst: string,
+  excludes: readonly string[],
+  layers: readonly string[],
+  userns: UsernsRange | null = null,
+): Promise<void> {
   const shift = userns ? ['--shift', `${userns.uid}:${userns.gid}:${userns.count}`] : [];
-  const args = [src, dst, ...excludes.flatMap((e) => ['--exclude', e]), ...layers.flatMap((l) => ['--layer', l]), ...shift];
+  const args = [
+    src,
+    dst,
+    ...excludes.flatMap((e) => ['--exclude', e]),
+    ...layers.flatMap((l) => ['--layer', l]),
+    ...shift,
+  ];
   return new Promise((done, fail) => {
     const child = spawn(COMMIT_PATH, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
-    child.once('error', (err) => fail(new SandboxError(`commit: spawn ${COMMIT_PATH}: ${describeSystemError(err)} (run "npm run build")`)));
+    child.once('error', (err) =>
+      fail(new SandboxError(`commit: spawn ${COMMIT_PATH}: ${describeSystemError(err)} (run "npm run build")`)),
+    );
     child.once('close', (code, signal) => {
       if (code === 0) return done();
-      const line = stderr.trim().split('\n')[0]?.replace(/^sandbox: /, '') ?? '';
+      const line =
+        stderr
+          .trim()
+          .split('\n')[0]
+          ?.replace(/^sandbox: /, '') ?? '';
       fail(new SandboxError(line !== '' ? line : `commit: ${COMMIT_PATH} ended with ${code ?? signal}`));
     });
   });
 }
 
 /** Commit a sandbox's writable layer (pid 1 = init, host pid) into DIR; returns DIR's absolute path. */
-export async function commitLayer(state: SandboxState, cgroup: CgroupManager, init: number, dir: string): Promise<string> {
+export async function commitLayer(
+  state: SandboxState,
+  cgroup: CgroupManager,
+  init: number,
+  dir: string,
+): Promise<string> {
   const fs = writableLayerOf(state);
   const target = await commitTarget(dir, fs);
   const staging = `${dirname(target)}/.${basename(target)}.commit-${process.pid}`;

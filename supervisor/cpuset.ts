@@ -9,7 +9,8 @@ import { listStates, supervisorAlive } from './state.js';
 /** Busy clock ticks per host CPU: user+nice+system+irq+softirq+steal of each cpuN line (not idle, iowait). */
 export function busyTicksPerCpu(statText: string): Map<number, number> {
   const busy = new Map<number, number>();
-  for (const { cpu, times: t } of parseStat(statText).perCpu) busy.set(cpu, t.user + t.nice + t.system + t.irq + t.softirq + t.steal);
+  for (const { cpu, times: t } of parseStat(statText).perCpu)
+    busy.set(cpu, t.user + t.nice + t.system + t.irq + t.softirq + t.steal);
   return busy;
 }
 

@@ -53,6 +53,10 @@ export function parseSince(text: string, nowMs: number): number {
   const m = /^(\d+(?:\.\d+)?)(s|m|h|d)$/.exec(text.trim());
   if (m) return nowMs - Number(m[1]) * (SINCE_UNITS[m[2] as string] as number);
   const at = /^\d{4}-\d{2}-\d{2}/.test(text.trim()) ? Date.parse(text.trim()) : NaN;
-  if (Number.isNaN(at)) throw new UsageError('--since', `expected a duration like 10m, 1.5h, 30s or an ISO time like 2026-01-31T12:00:00Z, got "${text}"`);
+  if (Number.isNaN(at))
+    throw new UsageError(
+      '--since',
+      `expected a duration like 10m, 1.5h, 30s or an ISO time like 2026-01-31T12:00:00Z, got "${text}"`,
+    );
   return at;
 }

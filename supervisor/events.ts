@@ -104,7 +104,13 @@ const FALLBACK_POLL_MS = 500;
  * Where the kernel refuses the notification, the counter is polled every 500 ms as before. stop()
  * takes a last reading, so a kill just before the workload's exit is published before the exit event.
  */
-export function watchOom(id: string, name: string | null, readKills: () => Promise<number>, changes: OomChanges, armAfterMs = 1000): { stop(): Promise<void> } {
+export function watchOom(
+  id: string,
+  name: string | null,
+  readKills: () => Promise<number>,
+  changes: OomChanges,
+  armAfterMs = 1000,
+): { stop(): Promise<void> } {
   let seen = 0;
   let stopped = false;
   const check = async (): Promise<boolean> => {
@@ -137,7 +143,9 @@ export function watchOom(id: string, name: string | null, readKills: () => Promi
     try {
       notifications = changes(onChange);
     } catch (err) {
-      process.stderr.write(`sandbox: oom notification: ${(err as Error).message}; polling every ${FALLBACK_POLL_MS} ms\n`);
+      process.stderr.write(
+        `sandbox: oom notification: ${(err as Error).message}; polling every ${FALLBACK_POLL_MS} ms\n`,
+      );
       poll = setInterval(() => void queue(), FALLBACK_POLL_MS).unref();
     }
     void queue();

@@ -8,7 +8,17 @@ import { promisify } from 'node:util';
 import { openCgroup } from './cgroup/index.js';
 import { withContext } from './errors.js';
 import { killHelper, PIDFILE } from './net/pasta.js';
-import { REMOVING_PREFIX, RUN_DIR, STAGING_RE, listStates, processStartTicks, removeState, stateDir, supervisorAlive, type SandboxState } from './state.js';
+import {
+  REMOVING_PREFIX,
+  RUN_DIR,
+  STAGING_RE,
+  listStates,
+  processStartTicks,
+  removeState,
+  stateDir,
+  supervisorAlive,
+  type SandboxState,
+} from './state.js';
 
 const run = promisify(execFile);
 
@@ -51,7 +61,8 @@ async function collectStaging(): Promise<void> {
     const m = STAGING_RE.exec(name);
     if (!m) continue;
     // Nothing else exists yet for such a sandbox: it was created before any cgroup or mount.
-    if ((await processStartTicks(Number(m[2]))) !== Number(m[3])) await rm(`${RUN_DIR}/${name}`, { recursive: true, force: true });
+    if ((await processStartTicks(Number(m[2]))) !== Number(m[3]))
+      await rm(`${RUN_DIR}/${name}`, { recursive: true, force: true });
   }
 }
 

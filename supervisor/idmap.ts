@@ -16,7 +16,8 @@ export interface DiskOwner {
 
 /** A SUDO_UID/SUDO_GID value: a decimal id below 2^32-1, or a UsageError naming the variable. */
 function sudoId(name: string, value: string): number {
-  if (!/^\d{1,10}$/.test(value) || Number(value) >= 0xffffffff) throw new UsageError(name, `expected a numeric id (set by sudo), got "${value}"`);
+  if (!/^\d{1,10}$/.test(value) || Number(value) >= 0xffffffff)
+    throw new UsageError(name, `expected a numeric id (set by sudo), got "${value}"`);
   return Number(value);
 }
 

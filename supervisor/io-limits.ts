@@ -70,7 +70,10 @@ export function resolveDisk(flag: string, path: string, sysDevBlock = '/sys/dev/
     } catch {
       // keep the generic wording
     }
-    throw new UsageError(flag, `"${path}" (${id.major}:${id.minor}) is a partition; the kernel limits whole disks only, give ${disk}`);
+    throw new UsageError(
+      flag,
+      `"${path}" (${id.major}:${id.minor}) is a partition; the kernel limits whole disks only, give ${disk}`,
+    );
   }
   return id;
 }
@@ -94,7 +97,10 @@ export function parseIoWeight(text: string): number {
   const t = text.trim();
   const n = /^\d+$/.test(t) ? Number(t) : NaN;
   if (!(n >= IO_WEIGHT_MIN && n <= IO_WEIGHT_MAX)) {
-    throw new UsageError('--io-weight', `expected a whole number from ${IO_WEIGHT_MIN} to ${IO_WEIGHT_MAX} (default 100), got "${text}"`);
+    throw new UsageError(
+      '--io-weight',
+      `expected a whole number from ${IO_WEIGHT_MIN} to ${IO_WEIGHT_MAX} (default 100), got "${text}"`,
+    );
   }
   return n;
 }
@@ -103,7 +109,11 @@ export function parseIoWeight(text: string): number {
  * Merge I/O flags into limits (undefined = none yet): a device flag sets one field of that disk's
  * entry, "max" clears it. Throws UsageError on the first bad value or a disk given twice to one flag.
  */
-export function mergeIoLimits(current: IoLimits | undefined, flags: IoFlags, sysDevBlock?: string): IoLimits | undefined {
+export function mergeIoLimits(
+  current: IoLimits | undefined,
+  flags: IoFlags,
+  sysDevBlock?: string,
+): IoLimits | undefined {
   const given = flags.ioWeight !== undefined || DEVICE_FLAGS.some((d) => (flags[d.key]?.length ?? 0) > 0);
   if (!given) return current;
   const next: IoLimits = { weight: current?.weight ?? null, devices: (current?.devices ?? []).map((d) => ({ ...d })) };
@@ -112,7 +122,8 @@ export function mergeIoLimits(current: IoLimits | undefined, flags: IoFlags, sys
     const seen = new Set<string>();
     for (const arg of flags[d.key] ?? []) {
       const colon = arg.lastIndexOf(':');
-      if (colon <= 0) throw new UsageError(d.flag, `expected DEV:RATE like /dev/vda:${d.bytes ? '2M' : '100'}, got "${arg}"`);
+      if (colon <= 0)
+        throw new UsageError(d.flag, `expected DEV:RATE like /dev/vda:${d.bytes ? '2M' : '100'}, got "${arg}"`);
       const rate = parseRate(d.flag, arg.slice(colon + 1), d.bytes);
       const id = resolveDisk(d.flag, arg.slice(0, colon), sysDevBlock);
       const key = `${id.major}:${id.minor}`;

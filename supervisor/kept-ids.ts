@@ -21,7 +21,9 @@ function keptIdsLine(userns: UsernsRange | null): string {
 
 /** How a record reads in a message. */
 function describe(line: string): string {
-  return line.startsWith('userns ') ? `the default user namespace (host ids ${line.slice(7).trim()})` : '--userns=host (0-based ids)';
+  return line.startsWith('userns ')
+    ? `the default user namespace (host ids ${line.slice(7).trim()})`
+    : '--userns=host (0-based ids)';
 }
 
 /** DIR/ids as it is, its symlink never followed: its text, 'absent', or 'not a file'. */
@@ -47,7 +49,11 @@ function recorded(keep: string): string | null {
     }
     return entries.length > 0 ? keptIdsLine(null) : null;
   }
-  if (record === 'not a file') throw new UsageError('--keep', `"${keep}/${KEPT_IDS_FILE}" is not a regular file: it records which ids the kept layer holds (remove it, or choose another DIR)`);
+  if (record === 'not a file')
+    throw new UsageError(
+      '--keep',
+      `"${keep}/${KEPT_IDS_FILE}" is not a regular file: it records which ids the kept layer holds (remove it, or choose another DIR)`,
+    );
   return record;
 }
 
@@ -57,13 +63,20 @@ export function checkKeptIds(keep: string, userns: UsernsRange | null): void {
   const now = keptIdsLine(userns);
   if (was === null || was === now) return;
   const again = was.startsWith('userns ') ? 'run without --userns=host' : 'add --userns=host';
-  throw new UsageError('--keep', `"${keep}" holds a writable layer kept under ${describe(was)}, not ${describe(now)}: ${again}, or choose another DIR`);
+  throw new UsageError(
+    '--keep',
+    `"${keep}" holds a writable layer kept under ${describe(was)}, not ${describe(now)}: ${again}, or choose another DIR`,
+  );
 }
 
 /** Write the record of a fresh --keep DIR (after checkKeptIds); never through a symlink planted there. */
 export function recordKeptIds(keep: string, userns: UsernsRange | null): void {
   if (recorded(keep) !== null) return;
-  const fd = openSync(`${keep}/${KEPT_IDS_FILE}`, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, 0o644);
+  const fd = openSync(
+    `${keep}/${KEPT_IDS_FILE}`,
+    constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW,
+    0o644,
+  );
   try {
     writeSync(fd, keptIdsLine(userns));
   } finally {
@@ -87,7 +100,10 @@ export function layersHoldingHostIds(layers: readonly string[], userns: UsernsRa
       continue;
     }
     const again = userns ? 'its range is not this one' : 'run without --userns=host';
-    throw new UsageError('--layer', `"${layer}" was kept under ${describe(was)}: ${again}; \`sandbox commit\` makes a 0-based layer of it`);
+    throw new UsageError(
+      '--layer',
+      `"${layer}" was kept under ${describe(was)}: ${again}; \`sandbox commit\` makes a 0-based layer of it`,
+    );
   }
   return held;
 }

@@ -75,7 +75,8 @@ export function parseSize(flag: string, text: string, hostMemBytes?: number): nu
   const pct = /^(\d+(?:\.\d+)?)%$/.exec(t);
   if (pct && hostMemBytes !== undefined) {
     const share = Number(pct[1]);
-    if (share <= 0 || share > 100) throw new UsageError(flag, `a share of host memory must be in (0%, 100%], got "${text}"`);
+    if (share <= 0 || share > 100)
+      throw new UsageError(flag, `a share of host memory must be in (0%, 100%], got "${text}"`);
     return Math.floor((hostMemBytes * share) / 100 / PAGE_SIZE) * PAGE_SIZE;
   }
   const m = /^(\d+(?:\.\d+)?)([kmgt]?)(?:i?b)?$/i.exec(t);
@@ -100,7 +101,10 @@ export function parseInteger(flag: string, text: string, min: number, max: numbe
   const t = text.trim();
   if (allowMax && t === 'max') return null;
   if (!/^\d+$/.test(t)) {
-    throw new UsageError(flag, `expected a whole number from ${min} to ${max}${allowMax ? ' or "max"' : ''}, got "${text}"`);
+    throw new UsageError(
+      flag,
+      `expected a whole number from ${min} to ${max}${allowMax ? ' or "max"' : ''}, got "${text}"`,
+    );
   }
   const n = Number(t);
   if (n < min || n > max) throw new UsageError(flag, `must be from ${min} to ${max}, got "${text}"`);
@@ -109,7 +113,8 @@ export function parseInteger(flag: string, text: string, min: number, max: numbe
 
 /** Validate every limit flag against the host; throws UsageError on the first bad one. */
 export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimits {
-  const cpuPeriodUs = flags.cpuPeriod === undefined ? DEFAULT_CPU_PERIOD_US : parseDuration('--cpu-period', flags.cpuPeriod);
+  const cpuPeriodUs =
+    flags.cpuPeriod === undefined ? DEFAULT_CPU_PERIOD_US : parseDuration('--cpu-period', flags.cpuPeriod);
   if (cpuPeriodUs < MIN_PERIOD_US || cpuPeriodUs > MAX_PERIOD_US) {
     throw new UsageError('--cpu-period', `must be from 1ms to 1s, got "${flags.cpuPeriod}"`);
   }
@@ -117,16 +122,23 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
   const cpus = flags.cpu === undefined ? null : parseCpu(flags.cpu, host.onlineCpus.length);
   const cpuQuotaUs = cpus === null ? null : Math.round(cpus * cpuPeriodUs);
   if (cpuQuotaUs !== null && cpuQuotaUs < MIN_QUOTA_US) {
-    throw new UsageError('--cpu', `"${flags.cpu}" gives a quota below the kernel's minimum of 1ms per ${cpuPeriodUs / 1000}ms period`);
+    throw new UsageError(
+      '--cpu',
+      `"${flags.cpu}" gives a quota below the kernel's minimum of 1ms per ${cpuPeriodUs / 1000}ms period`,
+    );
   }
 
   let cpuBurstUs: number | null = null;
   if (flags.cpuBurst !== undefined) {
     cpuBurstUs = parseDuration('--cpu-burst', flags.cpuBurst);
     // kernel/sched/core.c tg_set_cfs_bandwidth(): burst needs a quota and may not exceed it.
-    if (cpuQuotaUs === null) throw new UsageError('--cpu-burst', `needs --cpu (a burst is credit on top of a quota), got "${flags.cpuBurst}"`);
+    if (cpuQuotaUs === null)
+      throw new UsageError('--cpu-burst', `needs --cpu (a burst is credit on top of a quota), got "${flags.cpuBurst}"`);
     if (cpuBurstUs > cpuQuotaUs) {
-      throw new UsageError('--cpu-burst', `"${flags.cpuBurst}" is more than the quota of ${cpuQuotaUs / 1000}ms per period`);
+      throw new UsageError(
+        '--cpu-burst',
+        `"${flags.cpuBurst}" is more than the quota of ${cpuQuotaUs / 1000}ms per period`,
+      );
     }
   }
 
@@ -139,10 +151,14 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
     } catch {
       throw new UsageError('--cpuset-cpus', `expected a CPU list like 0-1 or 0,2, got "${flags.cpusetCpus}"`);
     }
-    if (cpusetCpus.length === 0) throw new UsageError('--cpuset-cpus', `expected at least one CPU, got "${flags.cpusetCpus}"`);
+    if (cpusetCpus.length === 0)
+      throw new UsageError('--cpuset-cpus', `expected at least one CPU, got "${flags.cpusetCpus}"`);
     const offline = cpusetCpus.find((c) => !host.onlineCpus.includes(c));
     if (offline !== undefined) {
-      throw new UsageError('--cpuset-cpus', `CPU ${offline} is not online on this host (online: ${formatCpuList(host.onlineCpus)})`);
+      throw new UsageError(
+        '--cpuset-cpus',
+        `CPU ${offline} is not online on this host (online: ${formatCpuList(host.onlineCpus)})`,
+      );
     }
     // A quota above the pinned CPUs' capacity could never be used: the two flags contradict.
     if (cpus !== null && cpus > cpusetCpus.length) {
@@ -157,22 +173,40 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
   if (flags.mem !== undefined) {
     memoryBytes = parseSize('--mem', flags.mem, host.memTotalBytes);
     if (memoryBytes < MEMORY_FLOOR_BYTES) {
-      throw new UsageError('--mem', `"${flags.mem}" is too low: a sandbox needs at least ${formatBytes(MEMORY_FLOOR_BYTES)} to start`);
+      throw new UsageError(
+        '--mem',
+        `"${flags.mem}" is too low: a sandbox needs at least ${formatBytes(MEMORY_FLOOR_BYTES)} to start`,
+      );
     }
   }
 
   let swapBytes = 0;
   if (flags.swap !== undefined) {
     swapBytes = parseSize('--swap', flags.swap);
-    if (memoryBytes === null && swapBytes > 0) throw new UsageError('--swap', `needs --mem (swap is allowed on top of a memory limit), got "${flags.swap}"`);
+    if (memoryBytes === null && swapBytes > 0)
+      throw new UsageError('--swap', `needs --mem (swap is allowed on top of a memory limit), got "${flags.swap}"`);
   }
 
   const pidsMax = flags.pids === undefined ? DEFAULT_PIDS_MAX : parseInteger('--pids', flags.pids, 1, 4_194_304, true);
   // The sandbox's PID 1 is in the cgroup when it forks the command: with pids.max 1 that fork fails.
   if (pidsMax !== null && pidsMax < MIN_PIDS) {
-    throw new UsageError('--pids', `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`);
+    throw new UsageError(
+      '--pids',
+      `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`,
+    );
   }
 
   const io = mergeIoLimits(undefined, flags);
-  return { cpus, cpuQuotaUs, cpuPeriodUs, cpuBurstUs, cpuWeight, cpusetCpus, memoryBytes, swapBytes, pidsMax, ...(io ? { io } : {}) };
+  return {
+    cpus,
+    cpuQuotaUs,
+    cpuPeriodUs,
+    cpuBurstUs,
+    cpuWeight,
+    cpusetCpus,
+    memoryBytes,
+    swapBytes,
+    pidsMax,
+    ...(io ? { io } : {}),
+  };
 }

@@ -23,7 +23,10 @@ export async function findSandbox(ref: string): Promise<SandboxState> {
   if (exact) return exact;
   const prefixed = ref.length > 0 ? live.filter((s) => s.id.startsWith(ref)) : [];
   if (prefixed.length === 1) return prefixed[0]!;
-  if (prefixed.length > 1) throw new SandboxError(`"${ref}" matches ${prefixed.length} sandboxes (${prefixed.map((s) => s.id).join(', ')}): give more of the id`);
+  if (prefixed.length > 1)
+    throw new SandboxError(
+      `"${ref}" matches ${prefixed.length} sandboxes (${prefixed.map((s) => s.id).join(', ')}): give more of the id`,
+    );
   throw new SandboxError(`no such sandbox: "${ref}" (sandbox ps lists the running ones)`);
 }
 
@@ -65,7 +68,9 @@ export async function sandboxProcesses(cgroup: CgroupReader): Promise<SandboxPro
 }
 
 /** A live sandbox with its cgroup, failing with "has already exited" when its workload is gone. */
-export async function runningSandbox(ref: string): Promise<{ state: SandboxState; cgroup: CgroupManager; procs: SandboxProcesses }> {
+export async function runningSandbox(
+  ref: string,
+): Promise<{ state: SandboxState; cgroup: CgroupManager; procs: SandboxProcesses }> {
   const state = await findSandbox(ref);
   const cgroup = await cgroupOf(state);
   const procs = await sandboxProcesses(cgroup);

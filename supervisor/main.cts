@@ -76,14 +76,19 @@ const cache = readCache();
 // The wrapper of Node's CommonJS loader (lib/internal/modules/cjs/loader.js wrapSafe), plus the
 // loader's import() for code of the bundle that loads an ES module (supervisor/esm-import.ts). On
 // one line with the bundle's first, so stack traces keep the bundle's line numbers.
-const script = new Script(`(function (exports, require, module, __filename, __dirname, __sandboxImport) {${source}\n})`, {
-  filename: bundle,
-  cachedData: cache?.data,
-});
+const script = new Script(
+  `(function (exports, require, module, __filename, __dirname, __sandboxImport) {${source}\n})`,
+  {
+    filename: bundle,
+    cachedData: cache?.data,
+  },
+);
 // With SANDBOX_TIMINGS=1 (the bench's phase marks, supervisor/run/timings.ts) one line says what the
 // cache did: `sandbox-code-cache none`, or its kind and `accepted`/`rejected`.
 if (process.env.SANDBOX_TIMINGS === '1') {
-  process.stderr.write(`sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`);
+  process.stderr.write(
+    `sandbox-code-cache ${cache ? `${cache.kind} ${script.cachedDataRejected ? 'rejected' : 'accepted'}` : 'none'}\n`,
+  );
 }
 /** The kinds a run writes, each holding more of what a run compiles than the one before. */
 const RUN_KINDS = ['run', 'views'];
@@ -94,7 +99,8 @@ if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
   // EXIT_SANDBOX_ERROR). A cache another Node rejected is replaced too, by one this Node accepts.
   process.once('exit', (code) => {
     const kind = (globalThis as { __sandboxViewReadServed?: boolean }).__sandboxViewReadServed ? 'views' : 'run';
-    if (code < 125 && (script.cachedDataRejected || RUN_KINDS.indexOf(kind) > RUN_KINDS.indexOf(cache?.kind ?? ''))) writeCache(script, kind);
+    if (code < 125 && (script.cachedDataRejected || RUN_KINDS.indexOf(kind) > RUN_KINDS.indexOf(cache?.kind ?? '')))
+      writeCache(script, kind);
   });
 }
 const bundleModule = { exports: {} };

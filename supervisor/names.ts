@@ -8,7 +8,10 @@ import { listStates, supervisorAlive, type SandboxState } from './state.js';
 /** docker's rule for names: a letter or digit, then letters, digits, '_', '.', '-' (at most 64 here). */
 export function validateName(name: string): string {
   if (!/^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$/.test(name)) {
-    throw new UsageError('--name', `expected a letter or digit, then letters, digits, '_', '.' or '-' (at most 64), got "${name}"`);
+    throw new UsageError(
+      '--name',
+      `expected a letter or digit, then letters, digits, '_', '.' or '-' (at most 64), got "${name}"`,
+    );
   }
   return name;
 }
@@ -22,6 +25,7 @@ function earlier(a: SandboxState, b: SandboxState): boolean {
 export async function claimName(mine: SandboxState): Promise<void> {
   for (const other of await listStates()) {
     if (other.id === mine.id || other.name !== mine.name || !earlier(other, mine)) continue;
-    if (await supervisorAlive(other)) throw new UsageError('--name', `"${mine.name}" is already used by sandbox ${other.id}`);
+    if (await supervisorAlive(other))
+      throw new UsageError('--name', `"${mine.name}" is already used by sandbox ${other.id}`);
   }
 }

@@ -44,7 +44,11 @@ export async function protectSupervisor(): Promise<number> {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code !== 'EACCES' && code !== 'EPERM') {
-      throw new SandboxError(`oom_score_adj: ${describeSystemError(err)} (value ${SUPERVISOR_OOM_SCORE_ADJ})`, undefined, { cause: err });
+      throw new SandboxError(
+        `oom_score_adj: ${describeSystemError(err)} (value ${SUPERVISOR_OOM_SCORE_ADJ})`,
+        undefined,
+        { cause: err },
+      );
     }
     return sandboxOomScoreAdj(original, false);
   }

@@ -29,7 +29,13 @@ export interface PeerCred {
 
 /** getsockopt(2) bound through koffi for struct ucred and for an int, or null until first use. */
 let getsockopt: {
-  ucred: (fd: number, level: number, name: number, out: { pid: number; uid: number; gid: number }, len: number[]) => number;
+  ucred: (
+    fd: number,
+    level: number,
+    name: number,
+    out: { pid: number; uid: number; gid: number },
+    len: number[],
+  ) => number;
   int: (fd: number, level: number, name: number, out: number[], len: number[]) => number;
   errno: () => number;
 } | null = null;
@@ -46,8 +52,20 @@ function loadGetsockopt(): NonNullable<typeof getsockopt> {
   const koffi = require('koffi') as typeof import('koffi');
   const libc = koffi.load('libc.so.6');
   koffi.struct('sandbox_ucred', { pid: 'int32', uid: 'uint32', gid: 'uint32' }); // registered by name
-  const ucred = libc.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer('sandbox_ucred')), koffi.inout(koffi.pointer('uint32_t'))]);
-  const int = libc.func('getsockopt', 'int', ['int', 'int', 'int', koffi.out(koffi.pointer('int')), koffi.inout(koffi.pointer('uint32_t'))]);
+  const ucred = libc.func('getsockopt', 'int', [
+    'int',
+    'int',
+    'int',
+    koffi.out(koffi.pointer('sandbox_ucred')),
+    koffi.inout(koffi.pointer('uint32_t')),
+  ]);
+  const int = libc.func('getsockopt', 'int', [
+    'int',
+    'int',
+    'int',
+    koffi.out(koffi.pointer('int')),
+    koffi.inout(koffi.pointer('uint32_t')),
+  ]);
   getsockopt = {
     ucred: (fd, level, name, out, len) => ucred(fd, level, name, out, len) as number,
     int: (fd, level, name, out, len) => int(fd, level, name, out, len) as number,
@@ -70,7 +88,8 @@ function pidOfPidfd(pidfd: number): number | null {
 function verifiedPidNamespace(fn: NonNullable<typeof getsockopt>, fd: number, pid: number): string | null {
   const out = [-1];
   const len = [4];
-  if (fn.int(fd, SOL_SOCKET, SO_PEERPIDFD, out, len) !== 0) return fn.errno() === ENOPROTOOPT ? pidNamespaceOf(pid) : null;
+  if (fn.int(fd, SOL_SOCKET, SO_PEERPIDFD, out, len) !== 0)
+    return fn.errno() === ENOPROTOOPT ? pidNamespaceOf(pid) : null;
   const pidfd = out[0]!;
   try {
     const ns = pidNamespaceOf(pid);

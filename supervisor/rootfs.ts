@@ -62,13 +62,15 @@ export function existingDir(flag: string, path: string): string {
 
 /** overlayfs separates its option values with ',' and layers with ':' (overlayfs.rst): such paths can't be passed. */
 function overlayPath(flag: string, path: string): string {
-  if (/[,:\\]/.test(path)) throw new UsageError(flag, `a path with ',', ':' or '\\' can't be an overlay layer: "${path}"`);
+  if (/[,:\\]/.test(path))
+    throw new UsageError(flag, `a path with ',', ':' or '\\' can't be an overlay layer: "${path}"`);
   return path;
 }
 
 /** An absolute path inside the sandbox other than "/". */
 function targetPath(flag: string, target: string, value: string): string {
-  if (!target.startsWith('/') || /^\/+$/.test(target)) throw new UsageError(flag, `the target must be an absolute path other than /, got "${value}"`);
+  if (!target.startsWith('/') || /^\/+$/.test(target))
+    throw new UsageError(flag, `the target must be an absolute path other than /, got "${value}"`);
   return target;
 }
 
@@ -97,10 +99,12 @@ export function parseVolume(value: string): Volume {
     rest = rest.slice(0, -3);
   }
   const colon = rest.indexOf(':');
-  if (colon <= 0 || colon === rest.length - 1) throw new UsageError('--volume', `expected SRC:DST[:ro], got "${value}"`);
+  if (colon <= 0 || colon === rest.length - 1)
+    throw new UsageError('--volume', `expected SRC:DST[:ro], got "${value}"`);
   const source = rest.slice(0, colon);
   const target = targetPath('--volume', rest.slice(colon + 1), value);
-  if (!source.startsWith('/')) throw new UsageError('--volume', `the source must be an absolute host path, got "${value}"`);
+  if (!source.startsWith('/'))
+    throw new UsageError('--volume', `the source must be an absolute host path, got "${value}"`);
   try {
     statSync(source);
   } catch {
@@ -126,7 +130,11 @@ export function resolveFilesystem(flags: FilesystemFlags): FilesystemRequest {
   for (const layer of flags.layer ?? []) layers.push(overlayPath('--layer', existingDir('--layer', layer)));
   let keep: string | null = null;
   if (flags.keep !== undefined) {
-    if (layers.length === 0) throw new UsageError('--keep', `keeps the writable layer of --rootfs or --layer; neither is given ("${flags.keep}")`);
+    if (layers.length === 0)
+      throw new UsageError(
+        '--keep',
+        `keeps the writable layer of --rootfs or --layer; neither is given ("${flags.keep}")`,
+      );
     if (flags.readOnly) throw new UsageError('--keep', `has nothing to keep with --read-only ("${flags.keep}")`);
     keep = overlayPath('--keep', resolvedOnce(resolve(flags.keep)));
     let isDir = true;
@@ -146,7 +154,11 @@ export function resolveFilesystem(flags: FilesystemFlags): FilesystemRequest {
           return null;
         }
       })();
-      if (st?.isSymbolicLink()) throw new UsageError('--keep', `"${keep}/${part}" is a symbolic link: the writable layer must be a real directory (remove it, or choose another DIR)`);
+      if (st?.isSymbolicLink())
+        throw new UsageError(
+          '--keep',
+          `"${keep}/${part}" is a symbolic link: the writable layer must be a real directory (remove it, or choose another DIR)`,
+        );
       if (st !== null && !st.isDirectory()) throw new UsageError('--keep', `"${keep}/${part}" is not a directory`);
     }
     if (layers.some((l) => keep === l || keep!.startsWith(`${l}/`) || l.startsWith(`${keep}/`))) {
@@ -171,7 +183,10 @@ export function rootfsWorkdir(dir: string | undefined): string {
 
 /** /etc/hosts of a sandbox: the host's (with --net host) or loopback only (its own network), plus its hostname. */
 export function hostsFile(hostname: string, net: NetMode, hostHosts: string): string {
-  const base = net === 'host' && hostHosts !== '' ? hostHosts.replace(/\n?$/, '\n') : '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
+  const base =
+    net === 'host' && hostHosts !== ''
+      ? hostHosts.replace(/\n?$/, '\n')
+      : '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n';
   return `${base}127.0.1.1\t${hostname}\n`;
 }
 
@@ -192,7 +207,13 @@ export interface PreparedRoot {
 }
 
 /** Make the dirs and files the stage needs under the state dir (and --keep DIR/upper, DIR/work). */
-export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostname: string, net: NetMode, userns: UsernsRange | null): Promise<PreparedRoot> {
+export async function prepareRoot(
+  stateDir: string,
+  fs: FilesystemRequest,
+  hostname: string,
+  net: NetMode,
+  userns: UsernsRange | null,
+): Promise<PreparedRoot> {
   const rootAt = `${stateDir}/root`;
   const etc = `${stateDir}/etc`;
   await mkdir(rootAt, { mode: 0o755 });
@@ -223,5 +244,10 @@ export async function prepareRoot(stateDir: string, fs: FilesystemRequest, hostn
 /** What the state records of a root of its own (for `sandbox commit`); null on the host's root. */
 export function recordFilesystem(fs: FilesystemRequest | undefined): RecordedFilesystem | null {
   if (fs === undefined || fs.layers.length === 0) return null;
-  return { layers: fs.layers, keep: fs.keep, readOnly: fs.readOnly, mountTargets: [...fs.volumes, ...fs.tmpfs].map((m) => m.target) };
+  return {
+    layers: fs.layers,
+    keep: fs.keep,
+    readOnly: fs.readOnly,
+    mountTargets: [...fs.volumes, ...fs.tmpfs].map((m) => m.target),
+  };
 }

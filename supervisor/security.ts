@@ -9,19 +9,63 @@ import { UsageError } from './errors.js';
 
 /** Capability names by number (include/uapi/linux/capability.h, Linux 6.18: 0 to 40). */
 export const CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_DAC_READ_SEARCH', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL',
-  'CAP_SETGID', 'CAP_SETUID', 'CAP_SETPCAP', 'CAP_LINUX_IMMUTABLE', 'CAP_NET_BIND_SERVICE',
-  'CAP_NET_BROADCAST', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'CAP_IPC_LOCK', 'CAP_IPC_OWNER', 'CAP_SYS_MODULE',
-  'CAP_SYS_RAWIO', 'CAP_SYS_CHROOT', 'CAP_SYS_PTRACE', 'CAP_SYS_PACCT', 'CAP_SYS_ADMIN', 'CAP_SYS_BOOT',
-  'CAP_SYS_NICE', 'CAP_SYS_RESOURCE', 'CAP_SYS_TIME', 'CAP_SYS_TTY_CONFIG', 'CAP_MKNOD', 'CAP_LEASE',
-  'CAP_AUDIT_WRITE', 'CAP_AUDIT_CONTROL', 'CAP_SETFCAP', 'CAP_MAC_OVERRIDE', 'CAP_MAC_ADMIN', 'CAP_SYSLOG',
-  'CAP_WAKE_ALARM', 'CAP_BLOCK_SUSPEND', 'CAP_AUDIT_READ', 'CAP_PERFMON', 'CAP_BPF', 'CAP_CHECKPOINT_RESTORE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_DAC_READ_SEARCH',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_LINUX_IMMUTABLE',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_BROADCAST',
+  'CAP_NET_ADMIN',
+  'CAP_NET_RAW',
+  'CAP_IPC_LOCK',
+  'CAP_IPC_OWNER',
+  'CAP_SYS_MODULE',
+  'CAP_SYS_RAWIO',
+  'CAP_SYS_CHROOT',
+  'CAP_SYS_PTRACE',
+  'CAP_SYS_PACCT',
+  'CAP_SYS_ADMIN',
+  'CAP_SYS_BOOT',
+  'CAP_SYS_NICE',
+  'CAP_SYS_RESOURCE',
+  'CAP_SYS_TIME',
+  'CAP_SYS_TTY_CONFIG',
+  'CAP_MKNOD',
+  'CAP_LEASE',
+  'CAP_AUDIT_WRITE',
+  'CAP_AUDIT_CONTROL',
+  'CAP_SETFCAP',
+  'CAP_MAC_OVERRIDE',
+  'CAP_MAC_ADMIN',
+  'CAP_SYSLOG',
+  'CAP_WAKE_ALARM',
+  'CAP_BLOCK_SUSPEND',
+  'CAP_AUDIT_READ',
+  'CAP_PERFMON',
+  'CAP_BPF',
+  'CAP_CHECKPOINT_RESTORE',
 ];
 
 /** The default set: docker's minus CAP_MKNOD and CAP_SETFCAP (native/stage/caps.c says why). */
 export const DEFAULT_CAPABILITIES: readonly string[] = [
-  'CAP_CHOWN', 'CAP_DAC_OVERRIDE', 'CAP_FOWNER', 'CAP_FSETID', 'CAP_KILL', 'CAP_SETGID', 'CAP_SETUID',
-  'CAP_SETPCAP', 'CAP_NET_BIND_SERVICE', 'CAP_NET_RAW', 'CAP_SYS_CHROOT', 'CAP_AUDIT_WRITE',
+  'CAP_CHOWN',
+  'CAP_DAC_OVERRIDE',
+  'CAP_FOWNER',
+  'CAP_FSETID',
+  'CAP_KILL',
+  'CAP_SETGID',
+  'CAP_SETUID',
+  'CAP_SETPCAP',
+  'CAP_NET_BIND_SERVICE',
+  'CAP_NET_RAW',
+  'CAP_SYS_CHROOT',
+  'CAP_AUDIT_WRITE',
 ];
 
 /** The sandbox's privileges: its capabilities (sorted by number) and whether the syscall filter is on. */
@@ -42,7 +86,11 @@ function capabilityName(flag: string, text: string): string {
   const upper = text.trim().toUpperCase();
   if (upper === 'ALL') return 'ALL';
   const name = upper.startsWith('CAP_') ? upper : `CAP_${upper}`;
-  if (!CAPABILITIES.includes(name)) throw new UsageError(flag, `unknown capability "${text}" (a name of capabilities(7) like SYS_ADMIN or CAP_CHOWN, or ALL)`);
+  if (!CAPABILITIES.includes(name))
+    throw new UsageError(
+      flag,
+      `unknown capability "${text}" (a name of capabilities(7) like SYS_ADMIN or CAP_CHOWN, or ALL)`,
+    );
   return name;
 }
 
@@ -53,9 +101,11 @@ function parseSecurityOpt(text: string): Pick<Security, 'seccomp'> | null {
   const key = m?.[1];
   const value = m?.[2];
   if (key === 'seccomp' && value === 'unconfined') return { seccomp: 'unconfined' };
-  if (key === 'seccomp') throw new UsageError('--security-opt', `only seccomp=unconfined is supported (no profile files), got "${text}"`);
+  if (key === 'seccomp')
+    throw new UsageError('--security-opt', `only seccomp=unconfined is supported (no profile files), got "${text}"`);
   if (key === 'no-new-privileges' && (value === undefined || value === 'true')) return null;
-  if (key === 'no-new-privileges') throw new UsageError('--security-opt', `no_new_privs is always set in a sandbox, got "${text}"`);
+  if (key === 'no-new-privileges')
+    throw new UsageError('--security-opt', `no_new_privs is always set in a sandbox, got "${text}"`);
   throw new UsageError('--security-opt', `expected seccomp=unconfined or no-new-privileges, got "${text}"`);
 }
 
@@ -80,14 +130,19 @@ export function heldCapabilities(statusText = readFileSync('/proc/self/status', 
  * 19, finding 7; packet(7)): it leaves the default set then, and only --cap-add NET_RAW (or ALL)
  * gives it back, as podman drops it from its default set altogether.
  */
-export function resolveSecurity(flags: SecurityFlags, held: readonly string[] = CAPABILITIES, hostNetwork = false): Security {
+export function resolveSecurity(
+  flags: SecurityFlags,
+  held: readonly string[] = CAPABILITIES,
+  hostNetwork = false,
+): Security {
   const adds = (flags.capAdd ?? []).map((c) => capabilityName('--cap-add', c));
   const drops = (flags.capDrop ?? []).map((c) => capabilityName('--cap-drop', c));
   let seccomp: Security['seccomp'] = 'default';
   for (const opt of flags.securityOpt ?? []) seccomp = parseSecurityOpt(opt)?.seccomp ?? seccomp;
   let kept: Set<string>;
   const missing = adds.find((c) => c !== 'ALL' && !held.includes(c));
-  if (missing !== undefined) throw new UsageError('--cap-add', `the supervisor itself lacks ${missing}, so the sandbox can't have it`);
+  if (missing !== undefined)
+    throw new UsageError('--cap-add', `the supervisor itself lacks ${missing}, so the sandbox can't have it`);
   if (adds.includes('ALL')) kept = new Set(held.filter((c) => !drops.includes(c)));
   else if (drops.includes('ALL')) kept = new Set(adds);
   else {

@@ -32,8 +32,20 @@ export function sharedViewSocket(env: NodeJS.ProcessEnv = process.env): string |
  * (a stale socket), it speaks another protocol version (a daemon from another checkout), or it
  * refuses (said on stderr, since that daemon is ours and should not have).
  */
-export async function serveShared(socket: string, id: string, cgroupDirs: readonly string[], startedAtMs: number): Promise<SharedViews | null> {
-  const req = { op: 'serve' as const, version: PROTOCOL_VERSION, id, cgroupDirs: [...cgroupDirs], startedAtMs, supervisorPid: process.pid };
+export async function serveShared(
+  socket: string,
+  id: string,
+  cgroupDirs: readonly string[],
+  startedAtMs: number,
+): Promise<SharedViews | null> {
+  const req = {
+    op: 'serve' as const,
+    version: PROTOCOL_VERSION,
+    id,
+    cgroupDirs: [...cgroupDirs],
+    startedAtMs,
+    supervisorPid: process.pid,
+  };
   const reply = await ask(socket, req, ASK_TIMEOUT_MS).catch(() => null);
   if (reply === null || reply.version !== PROTOCOL_VERSION) return null;
   if (!reply.ok) {
@@ -43,7 +55,9 @@ export async function serveShared(socket: string, id: string, cgroupDirs: readon
   const mount = reply.mount ?? '';
   const views = reply.views ?? [];
   if (!mount.startsWith('/') || mount === '/' || views.some((v) => !v.source.startsWith(`${mount}/`))) {
-    process.stderr.write(`sandbox: views: the server at ${socket} answered views outside its mount ${JSON.stringify(mount)}; serving them ourselves\n`);
+    process.stderr.write(
+      `sandbox: views: the server at ${socket} answered views outside its mount ${JSON.stringify(mount)}; serving them ourselves\n`,
+    );
     await unserveShared(socket, id);
     return null;
   }

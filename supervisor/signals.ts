@@ -3,7 +3,14 @@
 import { constants as osConstants } from 'node:os';
 
 /** Signals `sandbox run` passes on to the workload (through the stage and PID 1). */
-export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = ['SIGINT', 'SIGTERM', 'SIGHUP', 'SIGQUIT', 'SIGUSR1', 'SIGUSR2'];
+export const FORWARDED_SIGNALS: readonly NodeJS.Signals[] = [
+  'SIGINT',
+  'SIGTERM',
+  'SIGHUP',
+  'SIGQUIT',
+  'SIGUSR1',
+  'SIGUSR2',
+];
 
 /** Signal number of a signal name on Linux. */
 export function signalNumber(sig: NodeJS.Signals): number {

@@ -41,7 +41,13 @@ export interface StageConfig {
   /** --tmpfs mounts. */
   tmpfs?: readonly { target: string; sizeBytes: number | null }[];
   /** A root of its own (supervisor/rootfs.ts): overlay layers, lowest first; absent = the host's root. */
-  root?: { layers: readonly string[]; hostIdLayers?: readonly string[]; rootAt: string; upper: string | null; readOnly: boolean } | null;
+  root?: {
+    layers: readonly string[];
+    hostIdLayers?: readonly string[];
+    rootAt: string;
+    upper: string | null;
+    readOnly: boolean;
+  } | null;
   /** -t: the workload gets a pty of the sandbox's devpts, relayed by the stage (native/stage/pty.c). */
   tty?: boolean;
   /** --cap-add/--cap-drop/--security-opt; absent or null: the stage's defaults. */
@@ -54,7 +60,16 @@ export interface StageConfig {
 
 /** The stage's argv for a config (the contract is documented at the top of native/stage/options.c). */
 export function stageArgs(cfg: StageConfig): string[] {
-  const args = ['--supervisor-pid', String(cfg.supervisorPid), '--sync-fd', '3', '--hostname', cfg.hostname, '--net', cfg.net];
+  const args = [
+    '--supervisor-pid',
+    String(cfg.supervisorPid),
+    '--sync-fd',
+    '3',
+    '--hostname',
+    cfg.hostname,
+    '--net',
+    cfg.net,
+  ];
   if (cfg.netJoinPid !== undefined) args.push('--net-join', String(cfg.netJoinPid));
   for (const file of cfg.procsFiles) args.push('--cgroup-procs', file);
   if (cfg.v1Hierarchies === null) args.push('--cgroup-v2');
@@ -68,7 +83,8 @@ export function stageArgs(cfg: StageConfig): string[] {
   for (const v of cfg.volumes ?? []) args.push('--volume', `${v.source}:${v.target}${v.readOnly ? ':ro' : ''}`);
   for (const t of cfg.tmpfs ?? []) args.push('--tmpfs', t.sizeBytes === null ? t.target : `${t.target}:${t.sizeBytes}`);
   if (cfg.root) {
-    for (const layer of cfg.root.layers) args.push(cfg.root.hostIdLayers?.includes(layer) ? '--layer-host-ids' : '--layer', layer);
+    for (const layer of cfg.root.layers)
+      args.push(cfg.root.hostIdLayers?.includes(layer) ? '--layer-host-ids' : '--layer', layer);
     args.push('--root-at', cfg.root.rootAt);
     if (cfg.root.upper !== null) args.push('--upper', cfg.root.upper);
     if (cfg.root.readOnly) args.push('--read-only');

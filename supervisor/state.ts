@@ -5,7 +5,16 @@
 // where a call costs less than a libuv thread-pool trip, which also queues behind the launch's
 // cgroup and FUSE work (supervisor/kept-files.ts). None of it reaches the views' FUSE
 // mount, which would deadlock the process serving it: removeTree never descends into a mountpoint.
-import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, rmdirSync, unlinkSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  renameSync,
+  rmdirSync,
+  unlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { parsePidStat } from '../procfs/parse/index.js';
 import type { CgroupLimits } from './cgroup/index.js';
 import type { Security } from './security.js';

@@ -65,7 +65,10 @@ function pick(kind: 'uid' | 'gid', entries: SubidEntry[], ownerUid: number | nul
   const owns = (e: SubidEntry) => e.owner === USERNS_USER || (ownerUid !== null && e.owner === String(ownerUid));
   const own = entries.find((e) => owns(e) && e.count >= USERNS_COUNT);
   if (own) {
-    if (own.first === 0) throw new SandboxError(`--userns: ${file} gives ${USERNS_USER} a range starting at 0 (the host's root): fix that line`);
+    if (own.first === 0)
+      throw new SandboxError(
+        `--userns: ${file} gives ${USERNS_USER} a range starting at 0 (the host's root): fix that line`,
+      );
     return own.first;
   }
   const first = USERNS_DEFAULT_FIRST;
@@ -73,18 +76,26 @@ function pick(kind: 'uid' | 'gid', entries: SubidEntry[], ownerUid: number | nul
   const fix = `add a free range for the user "${USERNS_USER}" to /etc/subuid and /etc/subgid, e.g. "${USERNS_USER}:200000:65536"`;
   const clash = entries.find((e) => !owns(e) && e.first < end && first < e.first + e.count);
   if (clash) {
-    throw new SandboxError(`--userns: the default ${kind} range ${first}-${end - 1} overlaps ${clash.owner}:${clash.first}:${clash.count} in ${file}; ${fix}`);
+    throw new SandboxError(
+      `--userns: the default ${kind} range ${first}-${end - 1} overlaps ${clash.owner}:${clash.first}:${clash.count} in ${file}; ${fix}`,
+    );
   }
   const used = ids.find((id) => id >= first && id < end);
   if (used !== undefined) {
-    throw new SandboxError(`--userns: the default ${kind} range ${first}-${end - 1} holds ${kind} ${used} of /etc/${kind === 'uid' ? 'passwd' : 'group'}; ${fix}`);
+    throw new SandboxError(
+      `--userns: the default ${kind} range ${first}-${end - 1} holds ${kind} ${used} of /etc/${kind === 'uid' ? 'passwd' : 'group'}; ${fix}`,
+    );
   }
   return first;
 }
 
 /** The host range of a --userns sandbox (throws SandboxError when no safe range exists). */
 export function chooseUsernsRange(db: IdDatabase): UsernsRange {
-  return { uid: pick('uid', db.subuid, db.ownerUid, db.uids), gid: pick('gid', db.subgid, db.ownerUid, db.gids), count: USERNS_COUNT };
+  return {
+    uid: pick('uid', db.subuid, db.ownerUid, db.uids),
+    gid: pick('gid', db.subgid, db.ownerUid, db.gids),
+    count: USERNS_COUNT,
+  };
 }
 
 /** Read a file that may be missing (a host without subordinate ids has no /etc/subuid). */
@@ -122,5 +133,8 @@ export type UsernsMode = 'private' | 'host';
 export function parseUsernsMode(value: string | boolean | undefined): UsernsMode {
   if (value === undefined || value === true) return 'private';
   if (value === 'host') return 'host';
-  throw new UsageError('--userns', `invalid value "${String(value)}": expected host (--userns=host), or no value for the default (put "--" before the command)`);
+  throw new UsageError(
+    '--userns',
+    `invalid value "${String(value)}": expected host (--userns=host), or no value for the default (put "--" before the command)`,
+  );
 }

@@ -32,11 +32,16 @@ function readCache(): Buffer | null {
     return null; // none written yet
   }
   const header = Buffer.from(`${buildLine}${KIND}\n`);
-  return buildLine.startsWith(BUILD_PREFIX) && file.subarray(0, header.length).equals(header) ? file.subarray(header.length) : null;
+  return buildLine.startsWith(BUILD_PREFIX) && file.subarray(0, header.length).equals(header)
+    ? file.subarray(header.length)
+    : null;
 }
 
 const cached = readCache();
-const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, { filename: bundle, cachedData: cached ?? undefined });
+const script = new Script(`(function (exports, require, module, __filename, __dirname) {${source}\n})`, {
+  filename: bundle,
+  cachedData: cached ?? undefined,
+});
 
 /** What the bundle calls once it has served enough (procfs/view-worker.ts); absent when the cache is good. */
 interface WorkerCodeCache {

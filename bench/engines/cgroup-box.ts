@@ -45,7 +45,8 @@ export function cgroupBoxMissing(): string | null {
   // Pure v2: the engines' container cgroups need memory/cpu enabled below our own cgroup, which
   // holds this process (cgroup-v2.rst "No Internal Process Constraint"); the supervisor moves
   // itself to a leaf for that (supervisor/cgroup/v2/delegate.ts), these tests do not yet.
-  if (existsSync(`${ROOT}/cgroup.controllers`)) return 'a cgroup v1 (hybrid) host: on pure v2 the engines would need controllers delegated below our own cgroup (not done yet)';
+  if (existsSync(`${ROOT}/cgroup.controllers`))
+    return 'a cgroup v1 (hybrid) host: on pure v2 the engines would need controllers delegated below our own cgroup (not done yet)';
   const r = commonOwnPath();
   return 'missing' in r ? r.missing : null;
 }
@@ -66,7 +67,8 @@ export interface CgroupBox {
 function inheritCpuset(dir: string): void {
   for (const f of ['cpuset.cpus', 'cpuset.mems']) {
     const mine = `${dir}/${f}`;
-    if (existsSync(mine) && readFileSync(mine, 'utf8').trim() === '') writeFileSync(mine, readFileSync(`${posix.dirname(dir)}/${f}`, 'utf8'));
+    if (existsSync(mine) && readFileSync(mine, 'utf8').trim() === '')
+      writeFileSync(mine, readFileSync(`${posix.dirname(dir)}/${f}`, 'utf8'));
   }
 }
 
@@ -142,7 +144,9 @@ export function createCgroupBox(name: string): CgroupBox {
       for (const base of bases) for (const d of subtree(base)) await removeCgroupDir(d);
       for (const d of madeAbove) {
         // Another user's child (or task) appeared meanwhile: it is no longer ours alone to remove.
-        const busy = readdirSync(d).some((n) => statSync(`${d}/${n}`).isDirectory()) || readFileSync(`${d}/cgroup.procs`, 'utf8').trim() !== '';
+        const busy =
+          readdirSync(d).some((n) => statSync(`${d}/${n}`).isDirectory()) ||
+          readFileSync(`${d}/cgroup.procs`, 'utf8').trim() !== '';
         if (!busy) await removeCgroupDir(d);
       }
     },

@@ -49,10 +49,28 @@ export async function startDockerd(dir: string, box: CgroupBox): Promise<Dockerd
   writeFileSync(`${dir}/daemon.json`, '{}\n');
   const socket = `${dir}/docker.sock`;
   const flags = [
-    '--bridge=none', '--iptables=false', '--ip6tables=false', '--ip-forward=false', '--ip-masq=false', '--userland-proxy=false',
-    '--data-root', `${dir}/data`, '--exec-root', `${dir}/exec`, '-H', `unix://${socket}`, '--pidfile', `${dir}/docker.pid`,
-    '--config-file', `${dir}/daemon.json`, '--storage-driver', 'overlay2', '--exec-opt', 'native.cgroupdriver=cgroupfs',
-    '--cgroup-parent', box.containersParent,
+    '--bridge=none',
+    '--iptables=false',
+    '--ip6tables=false',
+    '--ip-forward=false',
+    '--ip-masq=false',
+    '--userland-proxy=false',
+    '--data-root',
+    `${dir}/data`,
+    '--exec-root',
+    `${dir}/exec`,
+    '-H',
+    `unix://${socket}`,
+    '--pidfile',
+    `${dir}/docker.pid`,
+    '--config-file',
+    `${dir}/daemon.json`,
+    '--storage-driver',
+    'overlay2',
+    '--exec-opt',
+    'native.cgroupdriver=cgroupfs',
+    '--cgroup-parent',
+    box.containersParent,
   ];
   // The shell joins the engine's cgroup in every hierarchy before anything of dockerd runs.
   const script = [
@@ -62,7 +80,11 @@ export async function startDockerd(dir: string, box: CgroupBox): Promise<Dockerd
     `mount --bind '${dir}/etc-docker' /etc/docker`,
     `exec ${DOCKERD} ${flags.map((f) => `'${f}'`).join(' ')}`,
   ].join('\n');
-  const child: ChildProcess = spawn('unshare', ['-m', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...box.daemonProcs], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child: ChildProcess = spawn(
+    'unshare',
+    ['-m', '--propagation', 'slave', 'sh', '-c', script, 'sh', ...box.daemonProcs],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
@@ -71,8 +93,17 @@ export async function startDockerd(dir: string, box: CgroupBox): Promise<Dockerd
   const argv = (args: string[]): [string, string[]] => [DOCKER, ['-H', `unix://${socket}`, ...args]];
   const docker = (args: string[]) => run(...argv(args), { env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
   await waitFor(async () => {
-    if (!alive()) throw new Error(`dockerd exited (${child.exitCode ?? child.signalCode}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`);
-    return existsSync(socket) && (await docker(['version', '--format', '{{.Server.Version}}']).then(() => true, () => false));
+    if (!alive())
+      throw new Error(
+        `dockerd exited (${child.exitCode ?? child.signalCode}): ${stderr.trim().split('\n').slice(-3).join(' | ')}`,
+      );
+    return (
+      existsSync(socket) &&
+      (await docker(['version', '--format', '{{.Server.Version}}']).then(
+        () => true,
+        () => false,
+      ))
+    );
   }, `dockerd to answer on ${socket}`);
   return {
     socket,

@@ -39,18 +39,21 @@ function librariesOf(program: string): string[] {
 
 /** Build the busybox image at root (an empty or missing directory), with extra host programs if given. */
 export function buildBusyboxImage(root: string, extraTools: string[] = []): void {
-  for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root']) mkdirSync(`${root}/${dir}`, { recursive: true });
+  for (const dir of ['bin', 'sbin', 'usr/bin', 'usr/sbin', 'etc', 'proc', 'sys', 'dev', 'tmp', 'root'])
+    mkdirSync(`${root}/${dir}`, { recursive: true });
   copyIn(root, BUSYBOX);
   // One relative symlink to busybox per applet (`busybox --install -s` would link to the host path).
   for (const applet of execFileSync(BUSYBOX, ['--list'], { encoding: 'utf8' }).split('\n')) {
-    if (applet !== '' && applet !== 'busybox' && !existsSync(`${root}/bin/${applet}`)) symlinkSync('busybox', `${root}/bin/${applet}`);
+    if (applet !== '' && applet !== 'busybox' && !existsSync(`${root}/bin/${applet}`))
+      symlinkSync('busybox', `${root}/bin/${applet}`);
   }
   for (const tool of [...HOST_TOOLS, ...extraTools]) {
     copyIn(root, tool);
     for (const lib of librariesOf(tool)) copyIn(root, lib);
   }
   // procps top needs a terminfo entry for $TERM even in batch mode (it exits 1 silently without).
-  if (existsSync('/lib/terminfo')) cpSync('/lib/terminfo', `${root}/lib/terminfo`, { recursive: true, dereference: true });
+  if (existsSync('/lib/terminfo'))
+    cpSync('/lib/terminfo', `${root}/lib/terminfo`, { recursive: true, dereference: true });
   writeFileSync(`${root}/etc/passwd`, 'root:x:0:0:root:/root:/bin/sh\nnobody:x:65534:65534:nobody:/:/bin/false\n');
   writeFileSync(`${root}/etc/group`, 'root:x:0:\nnogroup:x:65534:\n');
   writeFileSync(`${root}/etc/image-marker`, 'busybox test image\n');

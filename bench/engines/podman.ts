@@ -49,7 +49,10 @@ export interface Podman {
 function ulimits(): string[] {
   const limits = readFileSync('/proc/self/limits', 'utf8');
   const hard = (name: string) => Number(new RegExp(`^${name}\\s+\\S+\\s+(\\d+)`, 'm').exec(limits)?.[1] ?? 1024);
-  return [`nofile=${Math.min(1024, hard('Max open files'))}:${Math.min(1024, hard('Max open files'))}`, `nproc=${Math.min(4096, hard('Max processes'))}:${Math.min(4096, hard('Max processes'))}`];
+  return [
+    `nofile=${Math.min(1024, hard('Max open files'))}:${Math.min(1024, hard('Max open files'))}`,
+    `nproc=${Math.min(4096, hard('Max processes'))}:${Math.min(4096, hard('Max processes'))}`,
+  ];
 }
 
 /** Set up podman's files under dir (a 0700 directory of the caller's). */
@@ -60,7 +63,9 @@ export function setUpPodman(dir: string, box: CgroupBox): Podman {
     [
       '[containers]',
       'netns = "none"',
-      `default_ulimits = [${ulimits().map((u) => `"${u}"`).join(', ')}]`,
+      `default_ulimits = [${ulimits()
+        .map((u) => `"${u}"`)
+        .join(', ')}]`,
       '[engine]',
       'cgroup_manager = "cgroupfs"',
       'events_logger = "file"',
@@ -75,7 +80,10 @@ export function setUpPodman(dir: string, box: CgroupBox): Podman {
       '',
     ].join('\n'),
   );
-  writeFileSync(`${dir}/storage.conf`, `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`);
+  writeFileSync(
+    `${dir}/storage.conf`,
+    `[storage]\ndriver = "overlay"\ngraphroot = "${dir}/root"\nrunroot = "${dir}/run"\n`,
+  );
   writeFileSync(`${dir}/registries.conf`, 'unqualified-search-registries = []\n');
   const env = {
     CONTAINERS_CONF: `${dir}/containers.conf`,
@@ -83,7 +91,24 @@ export function setUpPodman(dir: string, box: CgroupBox): Podman {
     CONTAINERS_REGISTRIES_CONF: `${dir}/registries.conf`,
     TMPDIR: `${dir}/tmp`,
   };
-  const global = ['--root', `${dir}/root`, '--runroot', `${dir}/run`, '--tmpdir', `${dir}/tmp`, '--hooks-dir', `${dir}/hooks`, '--runtime', 'runc', '--cgroup-manager', 'cgroupfs', '--events-backend', 'file', '--storage-driver', 'overlay'];
+  const global = [
+    '--root',
+    `${dir}/root`,
+    '--runroot',
+    `${dir}/run`,
+    '--tmpdir',
+    `${dir}/tmp`,
+    '--hooks-dir',
+    `${dir}/hooks`,
+    '--runtime',
+    'runc',
+    '--cgroup-manager',
+    'cgroupfs',
+    '--events-backend',
+    'file',
+    '--storage-driver',
+    'overlay',
+  ];
   const argv = (args: string[]): [string, string[]] => [PODMAN, [...global, ...args]];
   const podman = (args: string[]) => run(...argv(args), { env: { ...process.env, ...env }, maxBuffer: 16 << 20 });
   return {
@@ -93,7 +118,11 @@ export function setUpPodman(dir: string, box: CgroupBox): Podman {
     env,
     importImage: async (tar, name) => {
       const script = `mount -t tmpfs -o mode=0700,size=16m sandbox-engines-cache /var/lib && exec "$@"`;
-      const { stdout } = await run('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', PODMAN, ...global, 'import', '--quiet', tar, name], { env: { ...process.env, ...env } });
+      const { stdout } = await run(
+        'unshare',
+        ['-m', '--propagation', 'private', 'sh', '-c', script, 'sh', PODMAN, ...global, 'import', '--quiet', tar, name],
+        { env: { ...process.env, ...env } },
+      );
       return stdout.trim();
     },
     runFlags: ['--cgroup-parent', box.containersParent],

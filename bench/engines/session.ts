@@ -36,7 +36,9 @@ export type EngineName = 'docker' | 'podman';
 /** A promise that settles within ms (rejecting after), so a hung client can't hold the clean-up. */
 function bounded<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)));
+  const deadline = new Promise<never>(
+    (_, reject) => (timer = setTimeout(() => reject(new Error(`${what}: no answer after ${ms} ms`)), ms)),
+  );
   return Promise.race([p, deadline]).finally(() => clearTimeout(timer));
 }
 
@@ -74,7 +76,9 @@ export async function startEngines(label: string, engines: readonly EngineName[]
     const left: string[] = [];
     if (dockerd) {
       const d = dockerd;
-      const ids = (await bounded(d.docker(['ps', '-aq']), 30_000, 'docker ps').catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+      const ids = (await bounded(d.docker(['ps', '-aq']), 30_000, 'docker ps').catch(() => ({ stdout: '' }))).stdout
+        .split('\n')
+        .filter(Boolean);
       if (ids.length > 0) await bounded(d.docker(['rm', '-f', ...ids]), 60_000, 'docker rm').catch(() => undefined);
       await d.stop();
     }

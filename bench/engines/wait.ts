@@ -10,7 +10,12 @@ const ENGINE_DEADLINE_MS = 30_000;
  * Poll `cond` every `intervalMs` until it returns true; throw "timed out after N ms waiting for
  * WHAT" once `deadlineMs` has passed. Returns the milliseconds it waited.
  */
-export async function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = ENGINE_DEADLINE_MS, intervalMs = 20): Promise<number> {
+export async function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  deadlineMs = ENGINE_DEADLINE_MS,
+  intervalMs = 20,
+): Promise<number> {
   const start = Date.now();
   for (;;) {
     if (await cond()) return Date.now() - start;

@@ -18,7 +18,9 @@ export function bindViews(pid: number, views: readonly ServedView[], helper = VI
     execFile(helper, args, { encoding: 'utf8', timeout: 10_000 }, (err, _stdout, stderr) => {
       const lines = stderr.split('\n').filter(Boolean);
       if (err) return reject(new Error(lines.at(-1) ?? `${helper}: ${err.message}`));
-      resolve(lines.map((l) => /^sandbox-viewbind: skipped (\S+)/.exec(l)?.[1]).filter((t): t is string => t !== undefined));
+      resolve(
+        lines.map((l) => /^sandbox-viewbind: skipped (\S+)/.exec(l)?.[1]).filter((t): t is string => t !== undefined),
+      );
     });
   });
 }

@@ -27,7 +27,11 @@ export function ask(socketPath: string, req: Request, timeoutMs = 10_000): Promi
     });
     sock.on('error', (err: NodeJS.ErrnoException) => {
       clearTimeout(timer);
-      reject(new Error(`connect ${socketPath}: ${err.code ?? err.message}${err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is `sandbox procfs serve` running?)' : ''}`));
+      reject(
+        new Error(
+          `connect ${socketPath}: ${err.code ?? err.message}${err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? ' (is `sandbox procfs serve` running?)' : ''}`,
+        ),
+      );
     });
     sock.on('end', () => {
       clearTimeout(timer);

@@ -18,7 +18,9 @@ export function openForeignCgroup(pid: number, root = '/'): CgroupReader {
   try {
     cgroupText = readFileSync(posix.join(root, cgroupFile), 'utf8');
   } catch (err) {
-    throw new Error(`read ${cgroupFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is pid ${pid} alive, and in our pid namespace?)`);
+    throw new Error(
+      `read ${cgroupFile}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message} (is pid ${pid} alive, and in our pid namespace?)`,
+    );
   }
   return openCgroupOf(cgroupText, readFileSync(posix.join(root, '/proc/self/mountinfo'), 'utf8'), `pid ${pid}`, root);
 }
@@ -34,7 +36,8 @@ export const VIEW_CONTROLLERS: readonly string[] = ['cpu', 'cpuacct', 'cpuset', 
 export function openCgroupOf(cgroupText: string, mountinfo: string, who: string, root = '/'): CgroupReader {
   const layout = detectLayout(cgroupText, mountinfo);
   if (layout.mode === 'v2') {
-    if (layout.ownDir === layout.mountpoint) throw new Error(`${who} is in the root cgroup of ${layout.mountpoint}: no limits of its own to show`);
+    if (layout.ownDir === layout.mountpoint)
+      throw new Error(`${who} is in the root cgroup of ${layout.mountpoint}: no limits of its own to show`);
     return openCgroupReader(layout, root);
   }
   // openCgroupReader needs one leaf name in every hierarchy; checked here first to name `who`.
@@ -42,6 +45,7 @@ export function openCgroupOf(cgroupText: string, mountinfo: string, who: string,
   const atRoot = used.find((h) => h.ownDir === h.mountpoint);
   if (atRoot) throw new Error(`${who} is in the root cgroup of ${atRoot.mountpoint}: no limits of its own to show`);
   const names = new Set(used.map((h) => posix.basename(h.ownDir)));
-  if (names.size !== 1) throw new Error(`${who}'s cgroups have different leaf names (${[...names].join(', ')}): not one container's`);
+  if (names.size !== 1)
+    throw new Error(`${who}'s cgroups have different leaf names (${[...names].join(', ')}): not one container's`);
   return openCgroupReader(layout, root);
 }

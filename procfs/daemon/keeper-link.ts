@@ -46,8 +46,22 @@ export function parseKeeperStart(text: string | undefined): KeeperStart | null {
   if (!text) return null;
   try {
     const v = JSON.parse(text) as Partial<KeeperStart>;
-    const init = v.init === null ? null : v.init && Number.isInteger(v.init.minor) && Number.isInteger(v.init.kernelMinor) ? { minor: v.init.minor, kernelMinor: v.init.kernelMinor } : undefined;
-    if (!Number.isInteger(v.fd) || v.fd! < 3 || !Number.isInteger(v.epoch) || v.epoch! < 1 || v.epoch! >= 2 ** 28 || init === undefined || typeof v.fresh !== 'boolean') return null;
+    const init =
+      v.init === null
+        ? null
+        : v.init && Number.isInteger(v.init.minor) && Number.isInteger(v.init.kernelMinor)
+          ? { minor: v.init.minor, kernelMinor: v.init.kernelMinor }
+          : undefined;
+    if (
+      !Number.isInteger(v.fd) ||
+      v.fd! < 3 ||
+      !Number.isInteger(v.epoch) ||
+      v.epoch! < 1 ||
+      v.epoch! >= 2 ** 28 ||
+      init === undefined ||
+      typeof v.fresh !== 'boolean'
+    )
+      return null;
     return { fd: v.fd!, epoch: v.epoch!, init, fresh: v.fresh };
   } catch {
     return null;
@@ -83,5 +97,12 @@ export function keeperLink(): KeeperLink | null {
   void stop.then(() => notGo(new Error('told to stop before serving')));
   // The channel must not keep this process alive once it has stopped.
   void stop.then(() => process.channel?.unref());
-  return { ...start, go: goP, stop, prepared: () => send({ type: 'prepared' }), initialized: (init) => send({ type: 'init', init }), left: () => send({ type: 'left' }) };
+  return {
+    ...start,
+    go: goP,
+    stop,
+    prepared: () => send({ type: 'prepared' }),
+    initialized: (init) => send({ type: 'init', init }),
+    left: () => send({ type: 'left' }),
+  };
 }

@@ -99,7 +99,14 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     let prepared!: (ok: boolean) => void;
     let done!: () => void;
     const exited = new Promise<void>((r) => proc.once('exit', () => r()));
-    const child: Child = { proc, epoch: start.epoch, prepared: new Promise((r) => (prepared = r)), done: new Promise((r) => (done = r)), exited, asked: false };
+    const child: Child = {
+      proc,
+      epoch: start.epoch,
+      prepared: new Promise((r) => (prepared = r)),
+      done: new Promise((r) => (done = r)),
+      exited,
+      asked: false,
+    };
     proc.on('message', (m: FromServer) => {
       if (m?.type === 'prepared') prepared(true);
       else if (m?.type === 'init' && init === null) init = m.init;
@@ -128,14 +135,19 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     if (child === next) next = null;
     if (child !== current || stopping) return;
     current = null;
-    if (why === 'left' && !child.asked) log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
+    if (why === 'left' && !child.asked)
+      log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
     else if (why !== 'left') {
       log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) ended (${why})${child.asked ? '' : ' unasked'}`);
       const now = Date.now();
       crashes.push(now);
       while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
       if (init === null || crashes.length >= MAX_CRASHES) {
-        log(init === null ? 'keeper: the first server ended before INIT was answered: giving up' : `keeper: ${crashes.length} servers ended within ${CRASH_WINDOW_MS / 1000} s: giving up`);
+        log(
+          init === null
+            ? 'keeper: the first server ended before INIT was answered: giving up'
+            : `keeper: ${crashes.length} servers ended within ${CRASH_WINDOW_MS / 1000} s: giving up`,
+        );
         code = 1;
         return void stopAll();
       }
@@ -145,7 +157,10 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
         } catch (err) {
           log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
-      } else log(`keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND: requests the server had read wait until the daemon stops`);
+      } else
+        log(
+          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND: requests the server had read wait until the daemon stops`,
+        );
     }
     current = next ?? startChild(false);
     next = null;
@@ -153,11 +168,13 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   };
 
   const reload = async (): Promise<void> => {
-    if (stopping || next || !current || init === null) return log('keeper: SIGHUP ignored (starting, stopping or already reloading)');
+    if (stopping || next || !current || init === null)
+      return log('keeper: SIGHUP ignored (starting, stopping or already reloading)');
     const old = current;
     const successor = startChild(false);
     next = successor;
-    if (!(await successor.prepared)) return log(`keeper: the new server ended before it was ready: #${old.epoch} serves on`);
+    if (!(await successor.prepared))
+      return log(`keeper: the new server ended before it was ready: #${old.epoch} serves on`);
     if (stopping || current !== old) return; // the old one crashed meanwhile: onExit let the successor read
     old.asked = true;
     send(old, { type: 'stop' });

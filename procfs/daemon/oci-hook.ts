@@ -31,10 +31,14 @@ export function parseOciState(text: string): OciState {
   } catch {
     throw new SandboxError(`oci-hook: stdin is not the OCI state JSON: "${text.slice(0, 80)}"`);
   }
-  if (typeof v.id !== 'string' || !ID_RE.test(v.id)) throw new SandboxError(`oci-hook: state id ${JSON.stringify(v.id)}: expected ${ID_RE.source}`);
-  if (typeof v.status !== 'string') throw new SandboxError(`oci-hook: state status ${JSON.stringify(v.status)}: expected a string`);
-  if (typeof v.bundle !== 'string' || !v.bundle.startsWith('/')) throw new SandboxError(`oci-hook: state bundle ${JSON.stringify(v.bundle)}: expected an absolute path`);
-  if (v.pid !== undefined && (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid < 1)) throw new SandboxError(`oci-hook: state pid ${JSON.stringify(v.pid)}: expected a positive integer`);
+  if (typeof v.id !== 'string' || !ID_RE.test(v.id))
+    throw new SandboxError(`oci-hook: state id ${JSON.stringify(v.id)}: expected ${ID_RE.source}`);
+  if (typeof v.status !== 'string')
+    throw new SandboxError(`oci-hook: state status ${JSON.stringify(v.status)}: expected a string`);
+  if (typeof v.bundle !== 'string' || !v.bundle.startsWith('/'))
+    throw new SandboxError(`oci-hook: state bundle ${JSON.stringify(v.bundle)}: expected an absolute path`);
+  if (v.pid !== undefined && (typeof v.pid !== 'number' || !Number.isInteger(v.pid) || v.pid < 1))
+    throw new SandboxError(`oci-hook: state pid ${JSON.stringify(v.pid)}: expected a positive integer`);
   return { id: v.id, status: v.status, pid: v.pid as number | undefined, bundle: v.bundle };
 }
 
@@ -71,7 +75,9 @@ function hostPidOf(statePid: number): number {
     if (nspid.length > 1 && nspid.at(-1) === statePid && nsOf(pid, 'pid') === ownPidNs) return pid;
   }
   if (nsOf(statePid, 'mnt') === nsOf('self', 'mnt')) return statePid;
-  throw new SandboxError(`oci-hook: can't find the container's init (state pid ${statePid}) among our ancestors or in /proc`);
+  throw new SandboxError(
+    `oci-hook: can't find the container's init (state pid ${statePid}) among our ancestors or in /proc`,
+  );
 }
 
 /** The bundle's root filesystem (config.json root.path, relative to the bundle). */
@@ -81,7 +87,9 @@ function bundleRootfs(bundle: string): string {
   try {
     config = JSON.parse(readFileSync(configPath, 'utf8')) as typeof config;
   } catch (err) {
-    throw new SandboxError(`oci-hook: read ${configPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    throw new SandboxError(
+      `oci-hook: read ${configPath}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`,
+    );
   }
   const path = config.root?.path;
   if (typeof path !== 'string' || path === '') throw new SandboxError(`oci-hook: ${configPath}: no root.path`);
@@ -105,7 +113,12 @@ function noDaemon(err: Error): boolean {
 }
 
 /** Run the hook for a state; `stage` is "poststop" when told so, else detected from the status. Returns the exit code. */
-export async function runOciHook(stage: string | undefined, stateText: string, socketPath: string, warn: (line: string) => void): Promise<number> {
+export async function runOciHook(
+  stage: string | undefined,
+  stateText: string,
+  socketPath: string,
+  warn: (line: string) => void,
+): Promise<number> {
   const state = parseOciState(stateText);
   if (stage === 'poststop' || state.status === 'stopped') {
     const reply = await ask(socketPath, { op: 'unregister', id: state.id }).catch((err: Error) => {
@@ -116,7 +129,8 @@ export async function runOciHook(stage: string | undefined, stateText: string, s
     if (reply && !reply.ok) throw new SandboxError(`oci-hook: ${reply.error}`);
     return 0;
   }
-  if (state.pid === undefined) throw new SandboxError(`oci-hook: state of ${state.id} (status ${state.status}) has no pid`);
+  if (state.pid === undefined)
+    throw new SandboxError(`oci-hook: state of ${state.id} (status ${state.status}) has no pid`);
   const pid = hostPidOf(state.pid);
   const root = rootNow(pid, bundleRootfs(state.bundle));
   const reply = await ask(socketPath, { op: 'register', id: state.id, pid, root }).catch((err: Error) => {

@@ -69,7 +69,15 @@ export interface ServedView {
 
 /** A reply: ok with the op's fields, or an error line. */
 export type Reply =
-  | { ok: true; views?: ServedView[]; skipped?: string[]; known?: boolean; containers?: { id: string; pid: number }[]; version?: number; mount?: string }
+  | {
+      ok: true;
+      views?: ServedView[];
+      skipped?: string[];
+      known?: boolean;
+      containers?: { id: string; pid: number }[];
+      version?: number;
+      mount?: string;
+    }
   | { ok: false; error: string; version?: number };
 
 /** Validate a parsed request line; returns an error text or the request. */
@@ -83,13 +91,16 @@ export function parseRequest(line: string): Request | string {
   if (typeof value !== 'object' || value === null) return 'expected a JSON object';
   const req = value as Record<string, unknown>;
   if (req.op === 'list') return { op: 'list' };
-  if (typeof req.id !== 'string' || !ID_RE.test(req.id)) return `bad id ${JSON.stringify(req.id)}: expected ${ID_RE.source}`;
+  if (typeof req.id !== 'string' || !ID_RE.test(req.id))
+    return `bad id ${JSON.stringify(req.id)}: expected ${ID_RE.source}`;
   if (req.op === 'unregister') return { op: 'unregister', id: req.id };
   if (req.op === 'serve') return parseServe(req, req.id);
   if (req.op !== 'register') return `unknown op ${JSON.stringify(req.op)} (register, serve, unregister, list)`;
-  if (typeof req.pid !== 'number' || !Number.isInteger(req.pid) || req.pid < 1) return `bad pid ${JSON.stringify(req.pid)}`;
+  if (typeof req.pid !== 'number' || !Number.isInteger(req.pid) || req.pid < 1)
+    return `bad pid ${JSON.stringify(req.pid)}`;
   const root = req.root ?? '';
-  if (typeof root !== 'string' || (root !== '' && !root.startsWith('/')) || root.includes('\n')) return `bad root ${JSON.stringify(req.root)}: an absolute path or ""`;
+  if (typeof root !== 'string' || (root !== '' && !root.startsWith('/')) || root.includes('\n'))
+    return `bad root ${JSON.stringify(req.root)}: an absolute path or ""`;
   if (req.bind !== undefined && typeof req.bind !== 'boolean') return `bad bind ${JSON.stringify(req.bind)}`;
   return { op: 'register', id: req.id, pid: req.pid, root: root.replace(/\/+$/, ''), bind: req.bind ?? true };
 }
@@ -99,11 +110,23 @@ const MAX_CGROUP_DIRS = 16;
 
 /** Validate the fields of a serve request (the version first: another version's fields may differ). */
 function parseServe(req: Record<string, unknown>, id: string): ServeRequest | string {
-  if (req.version !== PROTOCOL_VERSION) return `protocol version ${JSON.stringify(req.version)}: this daemon speaks ${PROTOCOL_VERSION}`;
+  if (req.version !== PROTOCOL_VERSION)
+    return `protocol version ${JSON.stringify(req.version)}: this daemon speaks ${PROTOCOL_VERSION}`;
   const dirs = req.cgroupDirs;
-  const goodDir = (d: unknown) => typeof d === 'string' && d.startsWith('/') && d.length < 4096 && !d.split('/').includes('..') && !d.includes('\n');
-  if (!Array.isArray(dirs) || dirs.length === 0 || dirs.length > MAX_CGROUP_DIRS || !dirs.every(goodDir)) return `bad cgroupDirs ${JSON.stringify(dirs)?.slice(0, 200)}: 1 to ${MAX_CGROUP_DIRS} absolute paths without ".."`;
-  if (typeof req.startedAtMs !== 'number' || !Number.isSafeInteger(req.startedAtMs) || req.startedAtMs < 0) return `bad startedAtMs ${JSON.stringify(req.startedAtMs)}`;
-  if (typeof req.supervisorPid !== 'number' || !Number.isInteger(req.supervisorPid) || req.supervisorPid < 1) return `bad supervisorPid ${JSON.stringify(req.supervisorPid)}`;
-  return { op: 'serve', version: PROTOCOL_VERSION, id, cgroupDirs: dirs as string[], startedAtMs: req.startedAtMs, supervisorPid: req.supervisorPid };
+  const goodDir = (d: unknown) =>
+    typeof d === 'string' && d.startsWith('/') && d.length < 4096 && !d.split('/').includes('..') && !d.includes('\n');
+  if (!Array.isArray(dirs) || dirs.length === 0 || dirs.length > MAX_CGROUP_DIRS || !dirs.every(goodDir))
+    return `bad cgroupDirs ${JSON.stringify(dirs)?.slice(0, 200)}: 1 to ${MAX_CGROUP_DIRS} absolute paths without ".."`;
+  if (typeof req.startedAtMs !== 'number' || !Number.isSafeInteger(req.startedAtMs) || req.startedAtMs < 0)
+    return `bad startedAtMs ${JSON.stringify(req.startedAtMs)}`;
+  if (typeof req.supervisorPid !== 'number' || !Number.isInteger(req.supervisorPid) || req.supervisorPid < 1)
+    return `bad supervisorPid ${JSON.stringify(req.supervisorPid)}`;
+  return {
+    op: 'serve',
+    version: PROTOCOL_VERSION,
+    id,
+    cgroupDirs: dirs as string[],
+    startedAtMs: req.startedAtMs,
+    supervisorPid: req.supervisorPid,
+  };
 }

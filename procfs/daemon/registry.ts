@@ -26,7 +26,12 @@ export interface Registration {
 
 /** Whether a sandbox record is well formed (absent is fine). */
 function goodSandbox(s: Registration['sandbox'] | undefined): boolean {
-  return s === undefined || (Array.isArray(s.cgroupDirs) && s.cgroupDirs.every((d) => typeof d === 'string' && d.startsWith('/') && !d.split('/').includes('..')) && Number.isSafeInteger(s.startedAtMs));
+  return (
+    s === undefined ||
+    (Array.isArray(s.cgroupDirs) &&
+      s.cgroupDirs.every((d) => typeof d === 'string' && d.startsWith('/') && !d.split('/').includes('..')) &&
+      Number.isSafeInteger(s.startedAtMs))
+  );
 }
 
 /** The lowest key never given out (saved beside the registrations so that no key is reused); 1 when unknown. */
@@ -57,7 +62,15 @@ export function loadRegistrations(path: string, warn: (line: string) => void): R
   }
   if (!Array.isArray(list)) return [];
   return list.filter((r: Partial<Registration>): r is Registration => {
-    const ok = typeof r.id === 'string' && ID_RE.test(r.id) && Number.isInteger(r.pid) && Number.isInteger(r.startTicks) && Array.isArray(r.targets) && r.targets.every((t) => typeof t === 'string' && t.startsWith('/')) && (r.key === undefined || (Number.isSafeInteger(r.key) && r.key > 0)) && goodSandbox(r.sandbox);
+    const ok =
+      typeof r.id === 'string' &&
+      ID_RE.test(r.id) &&
+      Number.isInteger(r.pid) &&
+      Number.isInteger(r.startTicks) &&
+      Array.isArray(r.targets) &&
+      r.targets.every((t) => typeof t === 'string' && t.startsWith('/')) &&
+      (r.key === undefined || (Number.isSafeInteger(r.key) && r.key > 0)) &&
+      goodSandbox(r.sandbox);
     if (!ok) warn(`${path}: dropping a malformed registration ${JSON.stringify(r).slice(0, 120)}`);
     return ok;
   });
@@ -66,6 +79,10 @@ export function loadRegistrations(path: string, warn: (line: string) => void): R
 /** Write the registrations and the key floor (tmp + rename). */
 export async function saveRegistrations(path: string, list: readonly Registration[], nextKey?: number): Promise<void> {
   const tmp = `${path}.tmp.${process.pid}`;
-  await writeFile(tmp, `${JSON.stringify({ registrations: list, ...(nextKey === undefined ? {} : { nextKey }) }, null, 1)}\n`, { mode: 0o600 });
+  await writeFile(
+    tmp,
+    `${JSON.stringify({ registrations: list, ...(nextKey === undefined ? {} : { nextKey }) }, null, 1)}\n`,
+    { mode: 0o600 },
+  );
   await rename(tmp, path);
 }

@@ -25,7 +25,14 @@ import { viewsFor, type ViewSpec } from '../views/index.js';
 import { bindViews } from './bind.js';
 import { ask } from './client.js';
 import { openForeignCgroup } from './foreign-cgroup.js';
-import { PROTOCOL_VERSION, parseRequest, type RegisterRequest, type Reply, type ServeRequest, type ServedView } from './protocol.js';
+import {
+  PROTOCOL_VERSION,
+  parseRequest,
+  type RegisterRequest,
+  type Reply,
+  type ServeRequest,
+  type ServedView,
+} from './protocol.js';
 import { loadKeyFloor, loadRegistrations, saveRegistrations, type Registration } from './registry.js';
 import type { KeeperLink } from './keeper-link.js';
 import { cgroupViewSpec } from '../view-source.js';
@@ -109,12 +116,22 @@ class Daemon {
   ) {}
 
   /** Serve a container's views (without binding), with its earlier node-id key if it had one; returns its cgroup's views. */
-  private serve(id: string, pid: number, startTicks: number, targets: string[] | null, key?: number): readonly ViewSpec[] {
+  private serve(
+    id: string,
+    pid: number,
+    startTicks: number,
+    targets: string[] | null,
+    key?: number,
+  ): readonly ViewSpec[] {
     const cgroup = openForeignCgroup(pid);
-    const psi = cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
+    const psi =
+      cgroup.mode === 'v2' && existsSync('/proc/pressure/cpu') && existsSync(`${cgroup.dirs[0]}/cpu.pressure`);
     const views = viewsFor(cgroup.mode, psi);
     this.server.register(id, cgroupViewSpec(cgroup, containerStartMs(this.bootMs, startTicks)), views, key);
-    this.entries.set(id, { reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target), key: this.server.keyOf(id)! }, stop: () => undefined });
+    this.entries.set(id, {
+      reg: { id, pid, startTicks, targets: targets ?? views.map((v) => v.target), key: this.server.keyOf(id)! },
+      stop: () => undefined,
+    });
     return views;
   }
 
@@ -130,26 +147,44 @@ class Daemon {
   private persist(): Promise<void> {
     const list = [...[...this.entries.values()].map((e) => e.reg), ...this.sandboxes.values()];
     const nextKey = this.server.keyFloor();
-    this.saving = this.saving.then(() => saveRegistrations(this.statePath, list, nextKey)).catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
+    this.saving = this.saving
+      .then(() => saveRegistrations(this.statePath, list, nextKey))
+      .catch((err) => this.log(`saving ${this.statePath}: ${(err as Error).message}`));
     return this.saving;
   }
 
   /** Sources on our mount and their targets under root (the container's root as its namespace sees it now). */
   private served(id: string, targets: readonly string[], root: string): ServedView[] {
-    return targets.map((target) => ({ source: `${this.server.mountpoint}/${id}${target}`, target: `${root}${target}` }));
+    return targets.map((target) => ({
+      source: `${this.server.mountpoint}/${id}${target}`,
+      target: `${root}${target}`,
+    }));
   }
 
   async register(req: RegisterRequest, caller: Caller): Promise<Reply> {
     // First, before anything that tells whether the pid exists.
-    if (!ownContainer(caller, req.pid)) return { ok: false, error: `register ${req.id}: refused: pid ${req.pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` };
-    if (RESERVED_IDS.includes(req.id)) return { ok: false, error: `register ${req.id}: the id is reserved: <mount>/${req.id} is the reader-routed layout's (${RESERVED_IDS.join(', ')})` };
+    if (!ownContainer(caller, req.pid))
+      return {
+        ok: false,
+        error: `register ${req.id}: refused: pid ${req.pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)`,
+      };
+    if (RESERVED_IDS.includes(req.id))
+      return {
+        ok: false,
+        error: `register ${req.id}: the id is reserved: <mount>/${req.id} is the reader-routed layout's (${RESERVED_IDS.join(', ')})`,
+      };
     const startTicks = await processStartTicks(req.pid);
-    if (startTicks === null) return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
+    if (startTicks === null)
+      return { ok: false, error: `register ${req.id}: no process ${req.pid} (/proc/${req.pid}/stat unreadable)` };
     if (this.sandboxes.has(req.id)) return { ok: false, error: `register ${req.id}: the id is a sandbox's` };
     const known = this.entries.get(req.id);
     if (known && (known.reg.pid !== req.pid || known.reg.startTicks !== startTicks)) {
       // A stale registration (its process is gone) gives way; a live one keeps its id.
-      if ((await processStartTicks(known.reg.pid)) === known.reg.startTicks) return { ok: false, error: `register ${req.id}: the id is registered for ${caller.host ? `live pid ${known.reg.pid}` : 'another live container'}` };
+      if ((await processStartTicks(known.reg.pid)) === known.reg.startTicks)
+        return {
+          ok: false,
+          error: `register ${req.id}: the id is registered for ${caller.host ? `live pid ${known.reg.pid}` : 'another live container'}`,
+        };
       this.drop(req.id);
     }
     let views: readonly ViewSpec[];
@@ -167,14 +202,19 @@ class Daemon {
         skipped = await bindViews(req.pid, binds);
       } catch (err) {
         this.drop(req.id);
-        return { ok: false, error: `register ${req.id}: binding the views into pid ${req.pid}: ${(err as Error).message}` };
+        return {
+          ok: false,
+          error: `register ${req.id}: binding the views into pid ${req.pid}: ${(err as Error).message}`,
+        };
       }
       const inside = new Set(skipped.map((s) => s.slice(req.root.length)));
       entry.reg.targets = targets.filter((t) => !inside.has(t));
     }
     await this.persist();
     const from = caller.host ? 'the host' : "a hook in the container's pid namespace";
-    this.log(`register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''}; asked by ${from})`);
+    this.log(
+      `register ${req.id} pid ${req.pid} (${entry.reg.targets.length} views${skipped.length > 0 ? `, skipped ${skipped.join(' ')}` : ''}; asked by ${from})`,
+    );
     return { ok: true, views: binds.filter((b) => !skipped.includes(b.target)), skipped };
   }
 
@@ -186,24 +226,53 @@ class Daemon {
   async serveSandbox(req: ServeRequest, caller: Caller): Promise<Reply> {
     if (!caller.host) return { ok: false, error: `serve ${req.id}: refused: for host callers only` };
     const startTicks = await processStartTicks(req.supervisorPid);
-    if (startTicks === null) return { ok: false, error: `serve ${req.id}: no process ${req.supervisorPid} (/proc/${req.supervisorPid}/stat unreadable)` };
-    if (this.entries.has(req.id) || this.sandboxes.has(req.id)) return { ok: false, error: `serve ${req.id}: the id is served already` };
-    if (RESERVED_IDS.includes(req.id)) return { ok: false, error: `serve ${req.id}: the id is reserved for the reader-routed layout (${RESERVED_IDS.join(', ')})` };
+    if (startTicks === null)
+      return {
+        ok: false,
+        error: `serve ${req.id}: no process ${req.supervisorPid} (/proc/${req.supervisorPid}/stat unreadable)`,
+      };
+    if (this.entries.has(req.id) || this.sandboxes.has(req.id))
+      return { ok: false, error: `serve ${req.id}: the id is served already` };
+    if (RESERVED_IDS.includes(req.id))
+      return {
+        ok: false,
+        error: `serve ${req.id}: the id is reserved for the reader-routed layout (${RESERVED_IDS.join(', ')})`,
+      };
     let views: readonly ViewSpec[];
     try {
-      views = this.serveSandboxViews({ id: req.id, pid: req.supervisorPid, startTicks, targets: [], sandbox: { cgroupDirs: req.cgroupDirs, startedAtMs: req.startedAtMs } });
+      views = this.serveSandboxViews({
+        id: req.id,
+        pid: req.supervisorPid,
+        startTicks,
+        targets: [],
+        sandbox: { cgroupDirs: req.cgroupDirs, startedAtMs: req.startedAtMs },
+      });
     } catch (err) {
       return { ok: false, error: `serve ${req.id}: ${(err as Error).message}` };
     }
     await this.persist();
     this.log(`serve sandbox ${req.id} (supervisor pid ${req.supervisorPid}, ${views.length} views)`);
-    return { ok: true, version: PROTOCOL_VERSION, mount: this.server.mountpoint, views: this.served(req.id, views.map((v) => v.target), '') };
+    return {
+      ok: true,
+      version: PROTOCOL_VERSION,
+      mount: this.server.mountpoint,
+      views: this.served(
+        req.id,
+        views.map((v) => v.target),
+        '',
+      ),
+    };
   }
 
   /** Register a sandbox's views (with its earlier key when restored) and record it; returns the views. */
-  private serveSandboxViews(reg: Registration & { sandbox: NonNullable<Registration['sandbox']> }): readonly ViewSpec[] {
+  private serveSandboxViews(
+    reg: Registration & { sandbox: NonNullable<Registration['sandbox']> },
+  ): readonly ViewSpec[] {
     const cgroup = describeCgroup(reg.sandbox.cgroupDirs);
-    if (cgroup.layout.mode === 'v1' && cgroup.layout.hierarchies.length === 0) throw new Error(`no cgroup directory under this daemon's v1 hierarchies among ${reg.sandbox.cgroupDirs.join(' ')}`);
+    if (cgroup.layout.mode === 'v1' && cgroup.layout.hierarchies.length === 0)
+      throw new Error(
+        `no cgroup directory under this daemon's v1 hierarchies among ${reg.sandbox.cgroupDirs.join(' ')}`,
+      );
     // Asked while the cgroup is being created: its own PSI files may not be there yet, so the
     // pressure views are served whenever the kernel has PSI, and bound only where the cgroup has them.
     const views = viewsFor(cgroup.layout.mode, cgroup.layout.mode === 'v2' && existsSync('/proc/pressure/cpu'));
@@ -247,7 +316,8 @@ class Daemon {
     const t0 = performance.now();
     await Promise.all(
       saved.map(async (reg) => {
-        if ((await processStartTicks(reg.pid)) !== reg.startTicks) return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
+        if ((await processStartTicks(reg.pid)) !== reg.startTicks)
+          return this.log(`dropped ${reg.id}: pid ${reg.pid} is gone`);
         if (reg.sandbox) {
           // A sandbox's stage bound the files of the connection it started on: only a successor on
           // that connection can serve them on (a fresh mount's files are other files).
@@ -259,10 +329,14 @@ class Daemon {
             return this.log(`dropped sandbox ${reg.id}: ${(err as Error).message}`);
           }
         }
-        if (RESERVED_IDS.includes(reg.id)) return this.log(`dropped ${reg.id}: the id is reserved for the reader-routed layout`);
+        if (RESERVED_IDS.includes(reg.id))
+          return this.log(`dropped ${reg.id}: the id is reserved for the reader-routed layout`);
         try {
           this.serve(reg.id, reg.pid, reg.startTicks, reg.targets, reg.key);
-          if (!bind) return this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views kept: the connection lived on)`);
+          if (!bind)
+            return this.log(
+              `restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views kept: the connection lived on)`,
+            );
           // The container has pivoted by now: its targets are paths under its own root.
           await bindViews(reg.pid, this.served(reg.id, reg.targets, ''));
           this.log(`restored ${reg.id} pid ${reg.pid} (${reg.targets.length} views re-bound)`);
@@ -279,10 +353,12 @@ class Daemon {
   /** Drop containers whose init is gone (no poststop hook came). */
   async sweep(): Promise<void> {
     for (const [id, s] of [...this.sandboxes]) {
-      if ((await processStartTicks(s.pid)) !== s.startTicks) await this.unregister(id, ` (supervisor pid ${s.pid} is gone)`);
+      if ((await processStartTicks(s.pid)) !== s.startTicks)
+        await this.unregister(id, ` (supervisor pid ${s.pid} is gone)`);
     }
     for (const e of [...this.entries.values()]) {
-      if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks) await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
+      if ((await processStartTicks(e.reg.pid)) !== e.reg.startTicks)
+        await this.unregister(e.reg.id, ` (pid ${e.reg.pid} is gone)`);
     }
   }
 
@@ -353,7 +429,8 @@ export function mountedAt(dir: string, mountinfo = readFileSync('/proc/self/moun
     const fields = line.split(' ');
     const dash = fields.indexOf('-');
     // mountinfo escapes a space in a path as \040 (proc(5)).
-    if (dash > 4 && fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === dir) fstype = fields[dash + 1] ?? null;
+    if (dash > 4 && fields[4]!.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8))) === dir)
+      fstype = fields[dash + 1] ?? null;
   }
   return fstype;
 }
@@ -372,11 +449,17 @@ function clearDeadMount(dir: string): void {
     if (code === 'ENOENT') return;
     if (code !== 'ENOTCONN') throw err;
     const dead = mountedAt(dir);
-    if (dead !== 'fuse.sandbox') throw new SandboxError(`procfs serve: --mount ${dir}: a dead ${dead ?? 'FUSE'} mount is there (ENOTCONN; not ours): unmount it first (umount -l ${dir})`);
+    if (dead !== 'fuse.sandbox')
+      throw new SandboxError(
+        `procfs serve: --mount ${dir}: a dead ${dead ?? 'FUSE'} mount is there (ENOTCONN; not ours): unmount it first (umount -l ${dir})`,
+      );
     execFileSync('umount', ['-l', dir]);
   }
   const fstype = mountedAt(dir);
-  if (fstype !== null) throw new SandboxError(`procfs serve: --mount ${dir}: ${fstype} is already mounted there${dir === LXCFS_DIR ? ' (lxcfs?)' : ''}; stop what serves it or choose another --mount`);
+  if (fstype !== null)
+    throw new SandboxError(
+      `procfs serve: --mount ${dir}: ${fstype} is already mounted there${dir === LXCFS_DIR ? ' (lxcfs?)' : ''}; stop what serves it or choose another --mount`,
+    );
 }
 
 /** Refuse a socket another daemon answers on (a dead one's file is removed). */
@@ -413,9 +496,11 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     server.keyFloor(loadKeyFloor(statePath));
     if (restoreBefore) await daemon.restore(loadRegistrations(statePath, log), false);
   });
-  await server.mount(keeper ? { fd: keeper.fd, init: keeper.init, readFrom: readFrom!, onPrepared: keeper.prepared } : undefined).catch((err) => {
-    throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
-  });
+  await server
+    .mount(keeper ? { fd: keeper.fd, init: keeper.init, readFrom: readFrom!, onPrepared: keeper.prepared } : undefined)
+    .catch((err) => {
+      throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
+    });
   if (keeper && !keeper.init) keeper.initialized(server.fuseInit()!);
   let listener: Server | null = null;
   let mode: void | 'leave' | 'end' = undefined;

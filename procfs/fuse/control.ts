@@ -74,7 +74,8 @@ export class Control {
 
   /** Block this (worker) thread until mounted or stopping; true when mounted. */
   waitMounted(): boolean {
-    while (Atomics.load(this.ints, Slot.Mounted) === 0 && !this.stopping()) Atomics.wait(this.ints, Slot.Mounted, 0, 1000);
+    while (Atomics.load(this.ints, Slot.Mounted) === 0 && !this.stopping())
+      Atomics.wait(this.ints, Slot.Mounted, 0, 1000);
     return !this.stopping();
   }
 
@@ -126,6 +127,13 @@ export class Control {
       if (n > 0) opcodes[op] = n;
     }
     const get = (o: Outcome) => Atomics.load(this.ints, OUTCOME_SLOT[o]);
-    return { opcodes, enosys: get('enosys'), handlerErrors: get('handlerErrors'), malformed: get('malformed'), lateReplies: get('lateReplies'), interrupts: get('interrupts') };
+    return {
+      opcodes,
+      enosys: get('enosys'),
+      handlerErrors: get('handlerErrors'),
+      malformed: get('malformed'),
+      lateReplies: get('lateReplies'),
+      interrupts: get('interrupts'),
+    };
   }
 }

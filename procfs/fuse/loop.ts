@@ -147,8 +147,9 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
         return true;
       case Op.BATCH_FORGET: {
         const count = inView.getUint32(body, true);
-        if (body + 8 + count * 16 > n) return control.count('malformed'), true;
-        for (let i = 0, at = body + 8; i < count; i++, at += 16) handler.forget?.(Number(inView.getBigUint64(at, true)), Number(inView.getBigUint64(at + 8, true)));
+        if (body + 8 + count * 16 > n) return (control.count('malformed'), true);
+        for (let i = 0, at = body + 8; i < count; i++, at += 16)
+          handler.forget?.(Number(inView.getBigUint64(at, true)), Number(inView.getBigUint64(at + 8, true)));
         return true;
       }
       case Op.INTERRUPT:
@@ -160,7 +161,18 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
         const name = inBuf.toString('utf8', body, end < 0 || end > n ? n : end);
         const entry = handler.lookup(node, name, ctx);
         if (typeof entry === 'number') return error(entry);
-        return reply(0, writeEntryOut(outView, OUT_HEADER_SIZE, entry.nodeid, entry.generation ?? 0, entry.entryTtlMs, entry.attrTtlMs, entry.attr));
+        return reply(
+          0,
+          writeEntryOut(
+            outView,
+            OUT_HEADER_SIZE,
+            entry.nodeid,
+            entry.generation ?? 0,
+            entry.entryTtlMs,
+            entry.attrTtlMs,
+            entry.attr,
+          ),
+        );
       }
       case Op.GETATTR: {
         const got = handler.getattr(node, ctx);
@@ -170,7 +182,12 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
       case Op.OPEN:
       case Op.OPENDIR: {
         const flags = inView.getUint32(body, true);
-        const opened = op === Op.OPEN ? handler.open(node, flags, ctx) : handler.opendir ? handler.opendir(node, ctx) : { fh: 0, flags: 0 };
+        const opened =
+          op === Op.OPEN
+            ? handler.open(node, flags, ctx)
+            : handler.opendir
+              ? handler.opendir(node, ctx)
+              : { fh: 0, flags: 0 };
         if (typeof opened === 'number') return error(opened);
         return reply(0, writeOpenOut(outView, OUT_HEADER_SIZE, BigInt(opened.fh), opened.flags));
       }
@@ -190,7 +207,12 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
         const limit = OUT_HEADER_SIZE + size;
         // Offsets are indexes: 0 '.', 1 '..', 2.. the handler's entries; a dirent's `off` is the next index.
         for (let i = offset; i < entries.length + 2; i++) {
-          const e = i === 0 ? { name: dot, ino: node, type: DT_DIR } : i === 1 ? { name: dotdot, ino: 1, type: DT_DIR } : { ...entries[i - 2]!, name: Buffer.from(entries[i - 2]!.name) };
+          const e =
+            i === 0
+              ? { name: dot, ino: node, type: DT_DIR }
+              : i === 1
+                ? { name: dotdot, ino: 1, type: DT_DIR }
+                : { ...entries[i - 2]!, name: Buffer.from(entries[i - 2]!.name) };
           if (at + direntSize(e.name.length) > limit) break;
           at += writeDirent(outBuf, outView, at, e.ino, i + 1, e.type, e.name);
         }
@@ -207,7 +229,16 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
         return got < 0 ? error(got) : reply(0, 0);
       }
       case Op.STATFS: {
-        const s = handler.statfs?.() ?? { blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: 4096, namelen: 255, frsize: 4096 };
+        const s = handler.statfs?.() ?? {
+          blocks: 0,
+          bfree: 0,
+          bavail: 0,
+          files: 0,
+          ffree: 0,
+          bsize: 4096,
+          namelen: 255,
+          frsize: 4096,
+        };
         return reply(0, writeStatfsOut(outView, OUT_HEADER_SIZE, s));
       }
       default:
@@ -218,7 +249,8 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
   };
 
   /** EIO for a request that could not be answered; FORGET, BATCH_FORGET and INTERRUPT take no reply at all. */
-  const failRequest = (): boolean => (h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO));
+  const failRequest = (): boolean =>
+    h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
 
   const handle = (n: number): boolean => {
     if (n < IN_HEADER_SIZE) {
@@ -276,7 +308,12 @@ export function serveFuse(fd: number, handler: FuseHandler, control: Control, op
  * at hand once `handOver()` is true (workers serve from then on). Each request costs a hop from the
  * pool thread to the event loop that a worker's loop does not pay, but no thread has to start.
  */
-export function serveFuseAsync(fd: number, handler: FuseHandler, control: Control, options: LoopOptions & { handOver?: () => boolean; onRequest?: () => void } = {}): Promise<LoopEnd | 'handed over'> {
+export function serveFuseAsync(
+  fd: number,
+  handler: FuseHandler,
+  control: Control,
+  options: LoopOptions & { handOver?: () => boolean; onRequest?: () => void } = {},
+): Promise<LoopEnd | 'handed over'> {
   const { buffer, handle } = createDispatcher(fd, handler, control, options);
   return new Promise((resolve, reject) => {
     const next = (): void => {

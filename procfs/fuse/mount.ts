@@ -37,7 +37,11 @@ function run(cmd: string, args: string[], fd?: number): Promise<void> {
     let stderr = '';
     child.stderr!.setEncoding('utf8').on('data', (s: string) => (stderr += s));
     child.on('error', (err) => reject(new Error(`${cmd} ${args.join(' ')}: ${err.message}`)));
-    child.on('close', (code, signal) => (code === 0 ? resolve() : reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || `exit ${code ?? signal}`}`))));
+    child.on('close', (code, signal) =>
+      code === 0
+        ? resolve()
+        : reject(new Error(`${cmd} ${args.join(' ')}: ${stderr.trim() || `exit ${code ?? signal}`}`)),
+    );
   });
 }
 
@@ -49,7 +53,18 @@ function run(cmd: string, args: string[], fd?: number): Promise<void> {
  * default_permissions: the kernel checks modes, so no ACCESS requests.
  */
 export async function mountFuse(fd: number, mountpoint: string, opts: FuseMountOptions): Promise<void> {
-  const options = ['fd=3', 'rootmode=40000', 'user_id=0', 'group_id=0', 'allow_other', 'default_permissions', opts.readOnly === false ? 'rw' : 'ro', 'nosuid', 'nodev', 'noexec'].join(',');
+  const options = [
+    'fd=3',
+    'rootmode=40000',
+    'user_id=0',
+    'group_id=0',
+    'allow_other',
+    'default_permissions',
+    opts.readOnly === false ? 'rw' : 'ro',
+    'nosuid',
+    'nodev',
+    'noexec',
+  ].join(',');
   // -i: no /sbin/mount.fuse helper; -n: no /etc/mtab.
   await run('mount', ['-i', '-n', '-t', `fuse.${opts.subtype}`, '-o', options, opts.fsname, mountpoint], fd);
 }

@@ -60,7 +60,9 @@ export class OpenTable {
 
   /** Whether `slot` is a slot in use (a handle from the kernel is trusted no further than this). */
   inUse(slot: number): boolean {
-    return Number.isInteger(slot) && slot >= 0 && slot < this.data.slots && Atomics.load(this.meta, slot * this.stride) === 1;
+    return (
+      Number.isInteger(slot) && slot >= 0 && slot < this.data.slots && Atomics.load(this.meta, slot * this.stride) === 1
+    );
   }
 
   /** Word `w` of a slot. */

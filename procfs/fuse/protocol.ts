@@ -222,7 +222,15 @@ function ttl(ms: number): [bigint, number] {
 }
 
 /** Encode fuse_entry_out at `off`; returns its size. */
-export function writeEntryOut(view: DataView, off: number, nodeid: number, generation: number, entryTtlMs: number, attrTtlMs: number, attr: Attr): number {
+export function writeEntryOut(
+  view: DataView,
+  off: number,
+  nodeid: number,
+  generation: number,
+  entryTtlMs: number,
+  attrTtlMs: number,
+  attr: Attr,
+): number {
   const [es, ens] = ttl(entryTtlMs);
   const [as, ans] = ttl(attrTtlMs);
   view.setBigUint64(off, BigInt(nodeid), true);
@@ -285,7 +293,15 @@ export function direntSize(nameLen: number): number {
 }
 
 /** Encode one fuse_dirent at `off` (`next` = the offset a READDIR continues from after it); returns its padded size. */
-export function writeDirent(buf: Buffer, view: DataView, off: number, ino: number, next: number, type: number, name: Buffer): number {
+export function writeDirent(
+  buf: Buffer,
+  view: DataView,
+  off: number,
+  ino: number,
+  next: number,
+  type: number,
+  name: Buffer,
+): number {
   const size = direntSize(name.length);
   view.setBigUint64(off, BigInt(ino), true);
   view.setBigUint64(off + 8, BigInt(next), true);

@@ -17,7 +17,13 @@ export interface WorkerInput {
 }
 
 /** Messages a worker posts to the server. */
-export type WorkerMessage = { type: 'started' } | { type: 'serving' } | { type: 'ready'; minor: number } | { type: 'ended'; why: LoopEnd } | { type: 'handler-error'; opcode: number; message: string } | { type: 'stderr'; text: string };
+export type WorkerMessage =
+  | { type: 'started' }
+  | { type: 'serving' }
+  | { type: 'ready'; minor: number }
+  | { type: 'ended'; why: LoopEnd }
+  | { type: 'handler-error'; opcode: number; message: string }
+  | { type: 'stderr'; text: string };
 
 /** Handler errors reported per worker (the rest are only counted). */
 const REPORTED_ERRORS = 10;
@@ -34,16 +40,18 @@ export function runWorker(input: WorkerInput, handler: FuseHandler): void {
   const why = serveFuse(input.fd, handler, control, {
     onReady: (minor) => post({ type: 'ready', minor }),
     onHandlerError: (err, opcode) => {
-      if (reported++ < REPORTED_ERRORS) post({ type: 'handler-error', opcode, message: (err as Error)?.stack ?? String(err) });
+      if (reported++ < REPORTED_ERRORS)
+        post({ type: 'handler-error', opcode, message: (err as Error)?.stack ?? String(err) });
     },
   });
   post({ type: 'ended', why });
 }
 
-
 /** Write `text` to the process's stderr through the main thread (tests and the CLI watch process.stderr there). */
 export function stderrLine(text: string): void {
   // Looked up here: this module is in the CLI's bundle too (view-handler.ts), where loading
   // node:worker_threads at start would cost ~3 ms.
-  process.getBuiltinModule('node:worker_threads').parentPort?.postMessage({ type: 'stderr', text } satisfies WorkerMessage);
+  process
+    .getBuiltinModule('node:worker_threads')
+    .parentPort?.postMessage({ type: 'stderr', text } satisfies WorkerMessage);
 }

@@ -91,7 +91,9 @@ export class FuseServer {
   private stopped: Promise<void> | null = null;
   private ready!: () => void;
   private failed!: (err: Error) => void;
-  private readonly initAnswered = new Promise<void>((resolve, reject) => ((this.ready = resolve), (this.failed = reject)));
+  private readonly initAnswered = new Promise<void>(
+    (resolve, reject) => ((this.ready = resolve), (this.failed = reject)),
+  );
   private readonly log: (line: string) => void;
   /** The main thread's reader, while it reads (stop wakes it like a worker). */
   private mainReader: Promise<unknown> | null = null;
@@ -151,7 +153,10 @@ export class FuseServer {
     this.mainReader = serveFuseAsync(this.devFd, handler, control, {
       onReady: () => this.ready(),
       onHandlerError: (err, opcode) => {
-        if (reported++ < 10) this.log(`fuse ${opts.mountpoint}: handler error (opcode ${opcode}): ${(err as Error)?.stack ?? String(err)}`);
+        if (reported++ < 10)
+          this.log(
+            `fuse ${opts.mountpoint}: handler error (opcode ${opcode}): ${(err as Error)?.stack ?? String(err)}`,
+          );
       },
       handOver: () => this.workerServing,
       onRequest: () => {
@@ -187,11 +192,21 @@ export class FuseServer {
     if (this.control.stopping()) return;
     const index = this.workers.length;
     const { opts, control } = this;
-    const input: WorkerInput = { fd: this.devFd, index, control: control.buffer, handlerModule: opts.handlerModule ?? '', handlerData: opts.handlerData };
+    const input: WorkerInput = {
+      fd: this.devFd,
+      index,
+      control: control.buffer,
+      handlerModule: opts.handlerModule ?? '',
+      handlerData: opts.handlerData,
+    };
     // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
     // `sandbox run -- true` starts no worker.
     const { Worker } = process.getBuiltinModule('node:worker_threads');
-    const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), { workerData: input, stdout: false, stderr: false });
+    const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), {
+      workerData: input,
+      stdout: false,
+      stderr: false,
+    });
     let started!: () => void;
     let ended!: () => void;
     this.started.push(new Promise<void>((r) => (started = r)));
@@ -202,9 +217,11 @@ export class FuseServer {
       else if (m.type === 'ended') ended();
       if (m.type === 'ready') this.ready();
       else if (m.type === 'serving') this.workerServing = true;
-      else if (m.type === 'ended' && m.why === 'unmounted' && !control.stopping()) this.failed(new FuseConnectionEnded(opts.mountpoint));
+      else if (m.type === 'ended' && m.why === 'unmounted' && !control.stopping())
+        this.failed(new FuseConnectionEnded(opts.mountpoint));
       else if (m.type === 'stderr') process.stderr.write(m.text);
-      else if (m.type === 'handler-error') this.log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
+      else if (m.type === 'handler-error')
+        this.log(`fuse ${opts.mountpoint}: handler error (opcode ${m.opcode}): ${m.message}`);
     });
     worker.on('error', (err) => {
       this.log(`fuse ${opts.mountpoint}: worker ${index} failed: ${err.stack ?? err.message}`);

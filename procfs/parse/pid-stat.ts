@@ -19,10 +19,19 @@ export function parsePidStat(text: string): PidStat {
   const close = text.lastIndexOf(')');
   if (open < 0 || close < open) throw new Error(`/proc/<pid>/stat: malformed "${text.trim()}"`);
   const pidText = text.slice(0, open);
-  const rest = text.slice(close + 1).trim().split(/\s+/);
+  const rest = text
+    .slice(close + 1)
+    .trim()
+    .split(/\s+/);
   const state = rest[0];
   const ppid = rest[1];
-  if (!/^\d+$/.test(pidText) || state === undefined || !/^[A-Za-z]$/.test(state) || ppid === undefined || !/^-?\d+$/.test(ppid)) {
+  if (
+    !/^\d+$/.test(pidText) ||
+    state === undefined ||
+    !/^[A-Za-z]$/.test(state) ||
+    ppid === undefined ||
+    !/^-?\d+$/.test(ppid)
+  ) {
     throw new Error(`/proc/<pid>/stat: malformed "${text.trim()}"`);
   }
   return { pid: Number(pidText), comm: text.slice(open + 2, close), state, ppid: Number(ppid), rest: rest.slice(1) };

@@ -4,7 +4,18 @@
 // "procs_running", "procs_blocked" and "softirq". Keys are matched exactly.
 
 /** Field names of a cpu line, in the kernel's order. */
-export const CPU_FIELDS = ['user', 'nice', 'system', 'idle', 'iowait', 'irq', 'softirq', 'steal', 'guest', 'guest_nice'] as const;
+export const CPU_FIELDS = [
+  'user',
+  'nice',
+  'system',
+  'idle',
+  'iowait',
+  'irq',
+  'softirq',
+  'steal',
+  'guest',
+  'guest_nice',
+] as const;
 
 /** One field name of a cpu line. */
 type CpuField = (typeof CPU_FIELDS)[number];

@@ -26,10 +26,21 @@ export function parseSwaps(text: string): Swaps {
   const entries: SwapEntry[] = [];
   for (const raw of lines.slice(1)) {
     const f = raw.trim().split(/\s+/);
-    if (f.length < 5 || !/^\d+$/.test(f[2] as string) || !/^\d+$/.test(f[3] as string) || !/^-?\d+$/.test(f[4] as string)) {
+    if (
+      f.length < 5 ||
+      !/^\d+$/.test(f[2] as string) ||
+      !/^\d+$/.test(f[3] as string) ||
+      !/^-?\d+$/.test(f[4] as string)
+    ) {
       throw new Error(`/proc/swaps: malformed line "${raw}"`);
     }
-    entries.push({ filename: f[0] as string, type: f[1] as string, sizeKb: Number(f[2]), usedKb: Number(f[3]), priority: Number(f[4]) });
+    entries.push({
+      filename: f[0] as string,
+      type: f[1] as string,
+      sizeKb: Number(f[2]),
+      usedKb: Number(f[3]),
+      priority: Number(f[4]),
+    });
   }
   return { header, entries };
 }

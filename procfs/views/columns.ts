@@ -11,14 +11,30 @@ const MEMINFO_VALUE_WIDTH = 8;
 export function replaceValue(raw: string, value: number, width = MEMINFO_VALUE_WIDTH): string {
   const m = /^([^\s:]+:)(\s*)(\d+)(.*)$/.exec(raw);
   if (!m) throw new Error(`not a "Key: value" line: "${raw}"`);
-  return replaceMatched(raw, (m[1] as string).length, (m[2] as string).length, (m[3] as string).length, m[4] as string, value, width);
+  return replaceMatched(
+    raw,
+    (m[1] as string).length,
+    (m[2] as string).length,
+    (m[3] as string).length,
+    m[4] as string,
+    value,
+    width,
+  );
 }
 
 /**
  * replaceValue of a line already split: the label with its colon (`labelLength` characters), then
  * `spaces` blanks, `digits` digits and `rest` (" kB").
  */
-export function replaceMatched(raw: string, labelLength: number, spaces: number, digits: number, rest: string, value: number, width = MEMINFO_VALUE_WIDTH): string {
+export function replaceMatched(
+  raw: string,
+  labelLength: number,
+  spaces: number,
+  digits: number,
+  rest: string,
+  value: number,
+  width = MEMINFO_VALUE_WIDTH,
+): string {
   const end = labelLength + spaces + digits;
   // The label ends where the padded number began: end − max(width, digits).
   const labelEnd = Math.max(labelLength + 1, end - Math.max(width, digits));

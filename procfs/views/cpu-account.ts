@@ -44,7 +44,11 @@ function resize(cpus: CpuCounters[], n: number): CpuCounters[] {
     sum.systemUs += c.systemUs;
     sum.idleUs += c.idleUs;
   }
-  return Array.from({ length: n }, () => ({ userUs: sum.userUs / n, systemUs: sum.systemUs / n, idleUs: sum.idleUs / n }));
+  return Array.from({ length: n }, () => ({
+    userUs: sum.userUs / n,
+    systemUs: sum.systemUs / n,
+    idleUs: sum.idleUs / n,
+  }));
 }
 
 /** Where host CPU `hostCpu` folds: its position in the cpuset (else its id) modulo n. */

@@ -34,7 +34,9 @@ export function renderCpuinfo(hostText: string, cpu: CpuStats): string {
   const cpuBlocks = info.blocks.filter((b) => b.processor !== null);
   // The blocks of the visible host CPUs; if some are missing (offline), the next host blocks fill in.
   const wanted = visibleHostCpus(cpu);
-  const chosen = wanted.map((id) => cpuBlocks.find((b) => b.processor === id)).filter((b): b is CpuinfoBlock => b !== undefined);
+  const chosen = wanted
+    .map((id) => cpuBlocks.find((b) => b.processor === id))
+    .filter((b): b is CpuinfoBlock => b !== undefined);
   for (const b of cpuBlocks) {
     if (chosen.length >= n) break;
     if (!chosen.includes(b)) chosen.push(b);

@@ -1,7 +1,15 @@
 // The registry of served files: which views exist, where each is bound inside a sandbox, which host
 // file it starts from, and one entry point that renders any of them. Every renderer is pure (no I/O,
 // no clock, no globals); the only state is the per-sandbox ViewMemory passed in.
-import type { CgroupMode, CgroupReader, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../../supervisor/cgroup/index.js';
+import type {
+  CgroupMode,
+  CgroupReader,
+  CpuStats,
+  IoStats,
+  MemoryStats,
+  PressureResource,
+  PressureStats,
+} from '../../supervisor/cgroup/index.js';
 import type { LoadAverages } from '../loadavg.js';
 import type { TaskSample } from '../tasks.js';
 import { renderCpuOnline } from './cpu-online.js';
@@ -77,17 +85,66 @@ const PRESSURE_OF: Partial<Record<ViewName, PressureResource>> = {
 
 /** Every served file. */
 export const VIEWS: readonly ViewSpec[] = Object.freeze([
-  { name: 'meminfo', hostPath: '/proc/meminfo', target: '/proc/meminfo', cgroup: 'memory', liveTasks: false, v2Only: false },
-  { name: 'cpuinfo', hostPath: '/proc/cpuinfo', target: '/proc/cpuinfo', cgroup: 'cpu', liveTasks: false, v2Only: false },
+  {
+    name: 'meminfo',
+    hostPath: '/proc/meminfo',
+    target: '/proc/meminfo',
+    cgroup: 'memory',
+    liveTasks: false,
+    v2Only: false,
+  },
+  {
+    name: 'cpuinfo',
+    hostPath: '/proc/cpuinfo',
+    target: '/proc/cpuinfo',
+    cgroup: 'cpu',
+    liveTasks: false,
+    v2Only: false,
+  },
   { name: 'stat', hostPath: '/proc/stat', target: '/proc/stat', cgroup: 'cpu', liveTasks: true, v2Only: false },
   { name: 'uptime', hostPath: null, target: '/proc/uptime', cgroup: 'cpu', liveTasks: false, v2Only: false },
   { name: 'loadavg', hostPath: null, target: '/proc/loadavg', cgroup: null, liveTasks: true, v2Only: false },
   { name: 'swaps', hostPath: '/proc/swaps', target: '/proc/swaps', cgroup: 'memory', liveTasks: false, v2Only: false },
-  { name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', cgroup: 'cpu', liveTasks: false, v2Only: false },
-  { name: 'diskstats', hostPath: '/proc/diskstats', target: '/proc/diskstats', cgroup: 'io', liveTasks: false, v2Only: false },
-  { name: 'pressure-cpu', hostPath: null, target: '/proc/pressure/cpu', cgroup: 'pressure', liveTasks: false, v2Only: true },
-  { name: 'pressure-memory', hostPath: null, target: '/proc/pressure/memory', cgroup: 'pressure', liveTasks: false, v2Only: true },
-  { name: 'pressure-io', hostPath: null, target: '/proc/pressure/io', cgroup: 'pressure', liveTasks: false, v2Only: true },
+  {
+    name: 'cpu-online',
+    hostPath: null,
+    target: '/sys/devices/system/cpu/online',
+    cgroup: 'cpu',
+    liveTasks: false,
+    v2Only: false,
+  },
+  {
+    name: 'diskstats',
+    hostPath: '/proc/diskstats',
+    target: '/proc/diskstats',
+    cgroup: 'io',
+    liveTasks: false,
+    v2Only: false,
+  },
+  {
+    name: 'pressure-cpu',
+    hostPath: null,
+    target: '/proc/pressure/cpu',
+    cgroup: 'pressure',
+    liveTasks: false,
+    v2Only: true,
+  },
+  {
+    name: 'pressure-memory',
+    hostPath: null,
+    target: '/proc/pressure/memory',
+    cgroup: 'pressure',
+    liveTasks: false,
+    v2Only: true,
+  },
+  {
+    name: 'pressure-io',
+    hostPath: null,
+    target: '/proc/pressure/io',
+    cgroup: 'pressure',
+    liveTasks: false,
+    v2Only: true,
+  },
 ] satisfies ViewSpec[]);
 
 /**
@@ -100,7 +157,10 @@ export function viewsFor(mode: CgroupMode, psi: boolean): readonly ViewSpec[] {
 }
 
 /** Read the part of the cgroup's figures a view is rendered from, and nothing else (the reader's figure methods only). */
-export function readViewStats(source: Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats'>, spec: ViewSpec): ViewStats {
+export function readViewStats(
+  source: Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats'>,
+  spec: ViewSpec,
+): ViewStats {
   switch (spec.cgroup) {
     case 'memory':
       return { memory: source.memoryStats() };

@@ -49,11 +49,19 @@ export const MEMINFO_FROM_STAT: Readonly<Record<string, readonly string[]>> = {
 const FROM_STAT = Object.entries(MEMINFO_FROM_STAT);
 
 /** The kB values of every virtualized line, from the host's MemTotal/SwapTotal and the cgroup. */
-function meminfoValues(hostMemTotalKb: number, hostSwapTotalKb: number, hostMlockedKb: number, mem: MemoryStats): Map<string, number> {
+function meminfoValues(
+  hostMemTotalKb: number,
+  hostSwapTotalKb: number,
+  hostMlockedKb: number,
+  mem: MemoryStats,
+): Map<string, number> {
   const stat = (key: string): number => kb(mem.stat[key] ?? 0);
   const values = new Map<string, number>();
   for (const [line, keys] of FROM_STAT) {
-    values.set(line, keys.reduce((sum, key) => sum + stat(key), 0));
+    values.set(
+      line,
+      keys.reduce((sum, key) => sum + stat(key), 0),
+    );
   }
   const memTotal = mem.limitBytes === null ? hostMemTotalKb : Math.min(kb(mem.limitBytes), hostMemTotalKb);
   const memFree = Math.max(0, memTotal - kb(mem.usageBytes)); // usage > limit happens (kmem, races): clamp
@@ -104,7 +112,8 @@ export function renderMeminfo(hostText: string, mem: MemoryStats): string {
     const value = colon > 0 ? values.get(raw.slice(0, colon)) : undefined;
     if (value === undefined) continue;
     const m = LINE.exec(raw);
-    if (m && m[4] === 'kB') raws[i] = replaceMatched(raw, colon + 1, (m[2] as string).length, (m[3] as string).length, ' kB', value);
+    if (m && m[4] === 'kB')
+      raws[i] = replaceMatched(raw, colon + 1, (m[2] as string).length, (m[3] as string).length, ' kB', value);
   }
   return raws.join('\n') + '\n';
 }

@@ -33,13 +33,22 @@ function formatCpuLine(label: string, t: CpuTimes): string {
 
 /** The cpu summary line and the n cpuN lines of an account. */
 function cpuLines(account: CpuAccount): string[] {
-  const lines = [formatCpuLine('cpu ', times(totalOf(account, 'userUs'), totalOf(account, 'systemUs'), totalOf(account, 'idleUs')))];
-  for (const [i, c] of account.cpus.entries()) lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs)));
+  const lines = [
+    formatCpuLine('cpu ', times(totalOf(account, 'userUs'), totalOf(account, 'systemUs'), totalOf(account, 'idleUs'))),
+  ];
+  for (const [i, c] of account.cpus.entries())
+    lines.push(formatCpuLine(`cpu${i}`, times(c.userUs, c.systemUs, c.idleUs)));
   return lines;
 }
 
 /** Render /proc/stat; advances memory.cpu (the served counters). */
-export function renderStat(hostText: string, cpu: CpuStats, tasks: TaskSample, memory: ViewMemory, nowMs: number): string {
+export function renderStat(
+  hostText: string,
+  cpu: CpuStats,
+  tasks: TaskSample,
+  memory: ViewMemory,
+  nowMs: number,
+): string {
   const account = advanceCpuAccount(memory.cpu, cpu, elapsedMs(memory, nowMs) * 1000);
   memory.cpu = account;
   // The reader of this file is itself running in the sandbox, so the kernel's nr_running() would count at least 1.

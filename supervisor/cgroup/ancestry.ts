@@ -7,7 +7,8 @@ import { posix } from 'node:path';
 export function selfAndAncestors(dir: string, mountpoint: string): string[] {
   const root = posix.normalize(mountpoint);
   let current = posix.normalize(dir);
-  if (current !== root && !current.startsWith(`${root}/`)) throw new Error(`${dir} is not inside the hierarchy mounted at ${mountpoint}`);
+  if (current !== root && !current.startsWith(`${root}/`))
+    throw new Error(`${dir} is not inside the hierarchy mounted at ${mountpoint}`);
   const out = [current];
   while (current !== root) {
     current = posix.dirname(current);

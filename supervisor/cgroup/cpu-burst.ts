@@ -4,12 +4,19 @@
 import type { CgroupFs } from './fs.js';
 
 /** Write the quota (`writeQuota`) and the burst `burstUs` (null: leave it) into `burstFile` in a valid order. */
-export async function writeWithBurst(fs: CgroupFs, burstFile: string, burstUs: number | null, writeQuota: () => Promise<void>): Promise<void> {
+export async function writeWithBurst(
+  fs: CgroupFs,
+  burstFile: string,
+  burstUs: number | null,
+  writeQuota: () => Promise<void>,
+): Promise<void> {
   let burstAfter = false;
   if (burstUs !== null) {
     const current = fs.readIfExists(burstFile);
     if (current === null) {
-      throw new Error(`${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`);
+      throw new Error(
+        `${fs.resolve(burstFile)} does not exist: this kernel has no CFS burst (needs Linux 5.14+); drop --cpu-burst`,
+      );
     }
     if (burstUs <= Number(current.trim())) await fs.write(burstFile, String(burstUs));
     else burstAfter = true;

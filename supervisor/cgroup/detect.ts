@@ -54,7 +54,11 @@ export function parseProcCgroup(text: string): CgroupMembership[] {
     const id = line.slice(0, first);
     if (!/^\d+$/.test(id)) throw new Error(`/proc/self/cgroup: malformed hierarchy id in "${line}"`);
     const list = line.slice(first + 1, second);
-    out.push({ hierarchyId: Number(id), controllers: list === '' ? [] : list.split(','), path: line.slice(second + 1) });
+    out.push({
+      hierarchyId: Number(id),
+      controllers: list === '' ? [] : list.split(','),
+      path: line.slice(second + 1),
+    });
   }
   return out;
 }
@@ -92,7 +96,10 @@ function dirInMount(mount: CgroupMount, path: string): string {
   if (mount.root === '/') rel = path;
   else if (path === mount.root) rel = '/';
   else if (path.startsWith(`${mount.root}/`)) rel = path.slice(mount.root.length);
-  else throw new Error(`cgroup ${path} is outside the part of the hierarchy mounted at ${mount.mountpoint} (mount root ${mount.root})`);
+  else
+    throw new Error(
+      `cgroup ${path} is outside the part of the hierarchy mounted at ${mount.mountpoint} (mount root ${mount.root})`,
+    );
   const dir = posix.join(mount.mountpoint, rel);
   return dir.length > 1 && dir.endsWith('/') ? dir.slice(0, -1) : dir;
 }
@@ -124,7 +131,9 @@ export function detectLayout(procSelfCgroup: string, mountinfo: string): CgroupL
     if (m.hierarchyId === 0) continue;
     const controllers = m.controllers.filter((c) => !c.startsWith('name='));
     if (controllers.length === 0) continue;
-    const candidates = mounts.filter((mount) => mount.fstype === 'cgroup' && controllers.every((c) => mount.superOptions.includes(c)));
+    const candidates = mounts.filter(
+      (mount) => mount.fstype === 'cgroup' && controllers.every((c) => mount.superOptions.includes(c)),
+    );
     const mount = pickMount(candidates, m.path);
     if (!mount) continue; // a hierarchy that isn't mounted in this mount namespace can't be used
     hierarchies.push({ controllers, mountpoint: mount.mountpoint, ownDir: dirInMount(mount, m.path) });

@@ -59,7 +59,8 @@ function placeAt(layout: CgroupLayout, dirs: readonly string[], leafName: string
     const leaf = dirs.find((d) => d.startsWith(`${mountpoint}/`) && posix.basename(d) === leafName);
     return leaf === undefined ? null : posix.dirname(leaf);
   };
-  const missing = (mountpoint: string): Error => new Error(`no recorded ${leafName} directory under ${mountpoint} (recorded: ${dirs.join(' ')})`);
+  const missing = (mountpoint: string): Error =>
+    new Error(`no recorded ${leafName} directory under ${mountpoint} (recorded: ${dirs.join(' ')})`);
   if (layout.mode === 'v2') {
     const ownDir = parentIn(layout.mountpoint);
     if (ownDir === null) throw missing(layout.mountpoint);
@@ -80,7 +81,8 @@ const detected = new Map<string, Promise<CgroupLayout>>();
 
 /** Detect (or reuse) the layout. Only reads of the real /proc/self files are cached; given texts are parsed each time. */
 async function layoutFor(fs: CgroupFs, opts: OpenCgroupOptions): Promise<CgroupLayout> {
-  if (opts.procSelfCgroup !== undefined && opts.mountinfo !== undefined) return detectLayout(opts.procSelfCgroup, opts.mountinfo);
+  if (opts.procSelfCgroup !== undefined && opts.mountinfo !== undefined)
+    return detectLayout(opts.procSelfCgroup, opts.mountinfo);
   const key = fs.root;
   let pending = detected.get(key);
   if (!pending || opts.procSelfCgroup !== undefined || opts.mountinfo !== undefined) {

@@ -31,13 +31,19 @@ export function signalPids(send: SignalFn, pids: readonly number[], signal: Node
  * has exited (and been reaped if it is our child: zombies count), and a process that forks while
  * being killed can add a pid, so kill again on every poll.
  */
-export async function killUntilEmpty(listPids: () => number[], killRound: () => Promise<void>, timeoutMs = 2000): Promise<void> {
+export async function killUntilEmpty(
+  listPids: () => number[],
+  killRound: () => Promise<void>,
+  timeoutMs = 2000,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (let delay = 5; ; delay = Math.min(delay * 2, 100)) {
     const pids = await listPids();
     if (pids.length === 0) return;
     if (Date.now() >= deadline) {
-      throw new Error(`still holds pid(s) ${pids.join(' ')} ${timeoutMs} ms after SIGKILL (unkillable, e.g. in uninterruptible sleep?)`);
+      throw new Error(
+        `still holds pid(s) ${pids.join(' ')} ${timeoutMs} ms after SIGKILL (unkillable, e.g. in uninterruptible sleep?)`,
+      );
     }
     await killRound();
     await sleep(delay);
@@ -83,7 +89,9 @@ export async function settleAll(promises: ReadonlyArray<Promise<unknown>>): Prom
 /** Run every step together, then throw one error naming all that failed (teardown must try everything). */
 export async function allSteps(what: string, steps: ReadonlyArray<() => Promise<void>>): Promise<void> {
   const settled = await Promise.allSettled(steps.map((step) => step()));
-  const failures = settled.filter((r): r is PromiseRejectedResult => r.status === 'rejected').map((r) => r.reason as unknown);
+  const failures = settled
+    .filter((r): r is PromiseRejectedResult => r.status === 'rejected')
+    .map((r) => r.reason as unknown);
   if (failures.length === 1) throw withContext(what, failures[0]);
   if (failures.length > 1) {
     throw new AggregateError(failures, `${what}: ${failures.map((f) => (f as Error).message).join('; ')}`);

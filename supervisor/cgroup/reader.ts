@@ -23,11 +23,23 @@ function refuseSignal(pid: number, signal: NodeJS.Signals): void {
  * reads open; a caller that passes its own closes them (closeAll) when it stops reading.
  */
 export function openCgroupReader(layout: CgroupLayout, root = '/', fs = new CgroupFs(root)): CgroupReader {
-  if (layout.mode === 'v2') return new V2Manager(fs, layout.mountpoint, posix.dirname(layout.ownDir), posix.basename(layout.ownDir), refuseSignal);
+  if (layout.mode === 'v2')
+    return new V2Manager(
+      fs,
+      layout.mountpoint,
+      posix.dirname(layout.ownDir),
+      posix.basename(layout.ownDir),
+      refuseSignal,
+    );
   const read: readonly string[] = [...V1_REQUIRED, ...V1_OPTIONAL];
   const used = layout.hierarchies.filter((h) => h.controllers.some((c) => read.includes(c)));
   const names = new Set(used.map((h) => posix.basename(h.ownDir)));
   if (names.size !== 1) throw new Error(`cgroup leaves have different names (${[...names].join(', ')})`);
   const leaf = [...names][0]!;
-  return new V1Manager(fs, layout.hierarchies.map((h) => ({ ...h, ownDir: posix.dirname(h.ownDir) })), leaf, refuseSignal);
+  return new V1Manager(
+    fs,
+    layout.hierarchies.map((h) => ({ ...h, ownDir: posix.dirname(h.ownDir) })),
+    leaf,
+    refuseSignal,
+  );
 }

@@ -26,7 +26,9 @@ export function registerBench(program: Command, onExit: (code: number) => void):
     .allowUnknownOption()
     .passThroughOptions()
     .action(async (args: string[]) => {
-      const { runBench } = (await importEsm(benchModule().href)) as { runBench(argv: readonly string[]): Promise<number> };
+      const { runBench } = (await importEsm(benchModule().href)) as {
+        runBench(argv: readonly string[]): Promise<number>;
+      };
       onExit(await runBench(args));
     });
 }

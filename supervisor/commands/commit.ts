@@ -9,7 +9,9 @@ import { requireRoot } from './root.js';
 export function registerCommit(program: Command): void {
   program
     .command('commit')
-    .description("write a running sandbox's writable layer (--rootfs/--layer) as a new layer directory DIR, for --layer DIR")
+    .description(
+      "write a running sandbox's writable layer (--rootfs/--layer) as a new layer directory DIR, for --layer DIR",
+    )
     .argument('<sandbox>', 'id, unique id prefix, or name')
     .argument('<dir>', "the new layer: a missing or empty directory, not on the sandbox's own layers")
     .addHelpText(

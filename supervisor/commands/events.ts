@@ -21,7 +21,10 @@ export function registerEvents(program: Command): void {
     .command('events')
     .description('print sandbox events as JSON lines as they happen: start, oom, exit (with the exit code)')
     .argument('[sandbox...]', 'only events of these ids or names')
-    .option('--since <when>', 'first the stored events since 10m, 1.5h, 2d ago or an ISO time (kept in /run, about 1-2 MiB)')
+    .option(
+      '--since <when>',
+      'first the stored events since 10m, 1.5h, 2d ago or an ISO time (kept in /run, about 1-2 MiB)',
+    )
     .addHelpText(
       'after',
       `
@@ -40,7 +43,10 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
       // Only well-formed event lines are printed (parseEventLine); anything else is dropped.
       const wanted = (line: string): boolean => {
         const event = parseEventLine(line);
-        return event !== null && (refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name)));
+        return (
+          event !== null &&
+          (refs.length === 0 || refs.includes(event.id) || (event.name !== null && refs.includes(event.name)))
+        );
       };
       // Live lines wait here while the journal is printed: an event published meanwhile is in both,
       // and printed once (the journal append comes before the delivery, events.ts publish).
@@ -60,7 +66,10 @@ events from the moment it starts are shown. Ends on SIGINT or SIGTERM.`,
         socket.on('error', () => undefined);
         const cred = peerCred(socket);
         if (!peerIsHostRoot(cred)) {
-          if (!refusedNoted) process.stderr.write(`sandbox: events: refused a connection from pid ${cred?.pid ?? '?'} uid ${cred?.uid ?? '?'}: not a supervisor (root in this pid namespace)\n`);
+          if (!refusedNoted)
+            process.stderr.write(
+              `sandbox: events: refused a connection from pid ${cred?.pid ?? '?'} uid ${cred?.uid ?? '?'}: not a supervisor (root in this pid namespace)\n`,
+            );
           refusedNoted = true;
           return void socket.destroy();
         }

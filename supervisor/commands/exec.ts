@@ -33,11 +33,29 @@ export function execStageArgs(
 }
 
 /** Run the command in the sandbox and resolve with its exit code. */
-async function execInSandbox(ref: string, command: string[], workdir: string | undefined, tty = false): Promise<number> {
+async function execInSandbox(
+  ref: string,
+  command: string[],
+  workdir: string | undefined,
+  tty = false,
+): Promise<number> {
   const { state, cgroup, procs } = await runningSandbox(ref);
-  const stage = spawn(STAGE_PATH, execStageArgs(process.pid, procs.init!, cgroup.procsFiles, workdir ?? state.workdir ?? '/', command, state.user ?? null, state.security ?? null, tty), {
-    stdio: 'inherit',
-  });
+  const stage = spawn(
+    STAGE_PATH,
+    execStageArgs(
+      process.pid,
+      procs.init!,
+      cgroup.procsFiles,
+      workdir ?? state.workdir ?? '/',
+      command,
+      state.user ?? null,
+      state.security ?? null,
+      tty,
+    ),
+    {
+      stdio: 'inherit',
+    },
+  );
   const forward = (sig: NodeJS.Signals): void => void stage.kill(sig);
   for (const sig of FORWARDED_SIGNALS) process.on(sig, forward);
   try {
@@ -51,11 +69,14 @@ async function execInSandbox(ref: string, command: string[], workdir: string | u
 export function registerExec(program: Command, onExit: (code: number) => void): void {
   program
     .command('exec')
-    .description("run a command inside a running sandbox: its namespaces, its cgroups, its /proc views")
+    .description('run a command inside a running sandbox: its namespaces, its cgroups, its /proc views')
     .argument('<sandbox>', 'id, unique id prefix, or name')
     .argument('<command...>', 'the command and its arguments')
     .option('-w, --workdir <dir>', "working directory inside (default: the sandbox's)")
-    .option('-t, --tty', "give the command a terminal: a new pty of the sandbox's devpts, relayed to this one in raw mode")
+    .option(
+      '-t, --tty',
+      "give the command a terminal: a new pty of the sandbox's devpts, relayed to this one in raw mode",
+    )
     .passThroughOptions()
     .addHelpText(
       'after',
@@ -69,7 +90,8 @@ Exit status: the command's own (128+N if killed by signal N), 125 if the sandbox
 126 if the command can't be executed, 127 if it is not found. The environment is this one's.`,
     )
     .action(async (ref: string, command: string[], flags: { workdir?: string; tty?: boolean }) => {
-      if (flags.workdir !== undefined && !flags.workdir.startsWith('/')) throw new UsageError('--workdir', `expected an absolute path, got "${flags.workdir}"`);
+      if (flags.workdir !== undefined && !flags.workdir.startsWith('/'))
+        throw new UsageError('--workdir', `expected an absolute path, got "${flags.workdir}"`);
       const workdir = flags.workdir;
       requireRoot('exec');
       // After the first operand passThroughOptions hands everything on, "--" included.

@@ -5,7 +5,8 @@ import { EXIT_SANDBOX_ERROR, SandboxError, oneLine } from '../errors.js';
 /** Turn anything thrown by the program into an exit code, printing one line for errors. */
 export function exitCodeFor(err: unknown, write: (line: string) => void): number {
   if (err instanceof CommanderError) {
-    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help') return 0;
+    if (err.code === 'commander.helpDisplayed' || err.code === 'commander.version' || err.code === 'commander.help')
+      return 0;
     // commander puts its suggestion on a second line ("(Did you mean --mem?)"): join it.
     write(`sandbox: ${oneLine(err.message.replace(/^error: /, '').replace(/\n+/g, ' '))}`);
     return EXIT_SANDBOX_ERROR;

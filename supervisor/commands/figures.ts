@@ -83,7 +83,11 @@ export function figuresOf(state: SandboxState, stats: CgroupStats, nowMs: number
 }
 
 /** Read a sandbox's figures now (CPU since start, or since `since`). */
-export async function readFigures(state: SandboxState, cgroup: CgroupReader, since?: CpuReading): Promise<{ figures: SandboxFigures; reading: CpuReading }> {
+export async function readFigures(
+  state: SandboxState,
+  cgroup: CgroupReader,
+  since?: CpuReading,
+): Promise<{ figures: SandboxFigures; reading: CpuReading }> {
   const stats = cgroup.stats();
   const atMs = Date.now();
   return { figures: figuresOf(state, stats, atMs, since), reading: { usageUs: cpuUsageUs(stats), atMs } };

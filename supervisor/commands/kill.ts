@@ -28,7 +28,10 @@ export function parseSignal(text: string): NodeJS.Signals {
 }
 
 /** Send `signal` to a running sandbox: the workload, or with SIGKILL everything in its cgroup. */
-async function signalSandbox(found: Awaited<ReturnType<typeof runningSandbox>>, signal: NodeJS.Signals): Promise<string> {
+async function signalSandbox(
+  found: Awaited<ReturnType<typeof runningSandbox>>,
+  signal: NodeJS.Signals,
+): Promise<string> {
   const { state, cgroup, procs } = found;
   if (signal === 'SIGKILL') {
     await cgroup.killAll('SIGKILL');
@@ -36,7 +39,8 @@ async function signalSandbox(found: Awaited<ReturnType<typeof runningSandbox>>, 
     try {
       process.kill(procs.workload!, signal);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new SandboxError(`sandbox ${state.id} has already exited`);
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH')
+        throw new SandboxError(`sandbox ${state.id} has already exited`);
       throw err;
     }
   }
@@ -64,7 +68,8 @@ export function registerKill(program: Command): void {
     .option('-t, --time <seconds>', 'grace period before SIGKILL', String(STOP_GRACE_SECONDS))
     .addHelpText('after', '\nExamples:\n  sandbox stop web\n  sandbox stop --time 2 3f2a9c01b7de')
     .action(async (ref: string, flags: { time: string }) => {
-      if (!/^\d+(\.\d+)?$/.test(flags.time.trim())) throw new UsageError('--time', `expected a number of seconds, got "${flags.time}"`);
+      if (!/^\d+(\.\d+)?$/.test(flags.time.trim()))
+        throw new UsageError('--time', `expected a number of seconds, got "${flags.time}"`);
       const graceMs = Number(flags.time) * 1000;
       requireRoot('stop');
       const found = await runningSandbox(ref);
@@ -75,7 +80,8 @@ export function registerKill(program: Command): void {
       });
       if (!(await waitGone(state, graceMs))) {
         await cgroup.killAll('SIGKILL').catch(() => undefined); // it may end between the wait and the kill
-        if (!(await waitGone(state, TEARDOWN_WAIT_MS))) throw new SandboxError(`sandbox ${state.id}: still torn down ${TEARDOWN_WAIT_MS / 1000} s after SIGKILL`);
+        if (!(await waitGone(state, TEARDOWN_WAIT_MS)))
+          throw new SandboxError(`sandbox ${state.id}: still torn down ${TEARDOWN_WAIT_MS / 1000} s after SIGKILL`);
       }
       process.stdout.write(`${state.id}\n`);
     });

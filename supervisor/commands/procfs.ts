@@ -37,7 +37,8 @@ Without a running daemon it warns and exits 0 (the container starts without view
 
 /** An absolute path flag, or a UsageError naming it. */
 function absolute(flag: string, value: string): string {
-  if (!isAbsolute(value) || value.includes('\n')) throw new UsageError(flag, `expected an absolute path, got "${value}"`);
+  if (!isAbsolute(value) || value.includes('\n'))
+    throw new UsageError(flag, `expected an absolute path, got "${value}"`);
   return value.replace(/\/+$/, '') || '/';
 }
 
@@ -46,8 +47,14 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
   const procfs = program.command('procfs').description('the /proc views daemon for runc/crun containers');
   procfs
     .command('serve')
-    .description("serve /proc views: lxcfs's layout for every reader's own cgroup, and registered containers (foreground, until SIGTERM/SIGINT)")
-    .option('--mount <dir>', `FUSE mountpoint: DIR/proc/meminfo … (lxcfs's layout), DIR/<container-id>/proc/meminfo …; ${LXCFS_DIR} for lxcfs's recipes`, DEFAULT_MOUNT)
+    .description(
+      "serve /proc views: lxcfs's layout for every reader's own cgroup, and registered containers (foreground, until SIGTERM/SIGINT)",
+    )
+    .option(
+      '--mount <dir>',
+      `FUSE mountpoint: DIR/proc/meminfo … (lxcfs's layout), DIR/<container-id>/proc/meminfo …; ${LXCFS_DIR} for lxcfs's recipes`,
+      DEFAULT_MOUNT,
+    )
     .option('--socket <path>', 'the registration API (JSON lines, mode 0600)', DEFAULT_SOCKET)
     .addHelpText('after', SERVE_EXAMPLES)
     .action(async (flags: { mount: string; socket: string }) => {
@@ -77,6 +84,13 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
       }
       const socketPath = absolute('--socket', flags.socket);
       requireRoot('oci-hook');
-      onExit(await runOciHook(stage, await text(process.stdin), socketPath, (line) => void process.stderr.write(`${line}\n`)));
+      onExit(
+        await runOciHook(
+          stage,
+          await text(process.stdin),
+          socketPath,
+          (line) => void process.stderr.write(`${line}\n`),
+        ),
+      );
     });
 }

@@ -2,7 +2,15 @@
 // sandbox's whole life (CPU time / elapsed time, as ps(1) computes %CPU); `sandbox stats` shows
 // the current rate instead.
 import type { Command } from 'commander';
-import { readFigures, formatCommand, formatMemory, formatPercent, formatTable, formatUptime, type SandboxFigures } from './figures.js';
+import {
+  readFigures,
+  formatCommand,
+  formatMemory,
+  formatPercent,
+  formatTable,
+  formatUptime,
+  type SandboxFigures,
+} from './figures.js';
 import { cgroupOf, liveSandboxes } from '../lookup.js';
 import { requireRoot } from './root.js';
 

@@ -16,13 +16,18 @@ export function collect(value: string, previous: string[] | undefined): string[]
  * The workload's environment: the caller's (or none with --clearenv), then each --env K=V; a bare
  * --env K copies K from the caller's environment, as docker does. Our internal variable is dropped.
  */
-export function workloadEnv(caller: NodeJS.ProcessEnv, assignments: readonly string[], clear: boolean): NodeJS.ProcessEnv {
+export function workloadEnv(
+  caller: NodeJS.ProcessEnv,
+  assignments: readonly string[],
+  clear: boolean,
+): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = clear ? {} : { ...caller };
   delete env[DETACHED_ENV];
   for (const a of assignments) {
     const eq = a.indexOf('=');
     const key = eq < 0 ? a : a.slice(0, eq);
-    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key)) throw new UsageError('--env', `expected NAME=VALUE with a name of letters, digits and '_', got "${a}"`);
+    if (!/^[A-Za-z_][A-Za-z0-9_]*$/.test(key))
+      throw new UsageError('--env', `expected NAME=VALUE with a name of letters, digits and '_', got "${a}"`);
     if (eq >= 0) env[key] = a.slice(eq + 1);
     else if (caller[key] !== undefined) env[key] = caller[key];
   }
@@ -55,6 +60,7 @@ export function parseTimeout(text: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)?$/.exec(text.trim());
   if (!m) throw new UsageError('--timeout', `expected a duration like 30s, 1.5m or 250ms, got "${text}"`);
   const ms = Math.round(Number(m[1]) * (TIMEOUT_UNITS[m[2] ?? 's'] as number));
-  if (ms <= 0 || ms > 2 ** 31 - 1) throw new UsageError('--timeout', `must be more than 0 and less than 24 days, got "${text}"`);
+  if (ms <= 0 || ms > 2 ** 31 - 1)
+    throw new UsageError('--timeout', `must be more than 0 and less than 24 days, got "${text}"`);
   return ms;
 }

@@ -60,13 +60,20 @@ Exit status: the command's own, 128+N if it was killed by signal N (137 for an O
 async function runRequest(command: string[], flags: RunFlags): Promise<RunRequest> {
   parseNet(flags.net, flags.publish ?? []); // syntax first: a bad -p needs no root
   if (flags.hostname !== undefined && !/^[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?$/.test(flags.hostname)) {
-    throw new UsageError('--hostname', `expected letters, digits and inner dashes (at most 63), got "${flags.hostname}"`);
+    throw new UsageError(
+      '--hostname',
+      `expected letters, digits and inner dashes (at most 63), got "${flags.hostname}"`,
+    );
   }
   const name = flags.name === undefined ? null : validateName(flags.name);
   const env = workloadEnv(process.env, flags.env ?? [], flags.clearenv === true);
   const fs = resolveFilesystem(flags);
   const ownRoot = fs.layers.length > 0;
-  const workdir = ownRoot ? rootfsWorkdir(flags.workdir) : flags.workdir === undefined ? process.cwd() : checkWorkdir(flags.workdir);
+  const workdir = ownRoot
+    ? rootfsWorkdir(flags.workdir)
+    : flags.workdir === undefined
+      ? process.cwd()
+      : checkWorkdir(flags.workdir);
   const timeoutMs = flags.timeout === undefined ? null : parseTimeout(flags.timeout);
   const user = flags.user === undefined ? null : parseUser(flags.user);
   resolveSecurity(flags, heldCapabilities()); // bad names are usage errors, before the root check
@@ -77,19 +84,39 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
   if (fs.keep !== null) checkKeptIds(fs.keep, userns);
   fs.hostIdLayers = layersHoldingHostIds(fs.layers, userns);
   if (userns && user && (user.uid >= userns.count || user.gid >= userns.count)) {
-    throw new UsageError('--user', `with a user namespace (the default) the ids are inside it, below ${userns.count}; got "${flags.user}" (--userns=host for host ids)`);
+    throw new UsageError(
+      '--user',
+      `with a user namespace (the default) the ids are inside it, below ${userns.count}; got "${flags.user}" (--userns=host for host ids)`,
+    );
   }
   // What the workload writes in its workdir and writable volumes belongs on disk to this owner
   // (idmap.ts); in a root of its own the workdir is the image's, and the owner is the cwd's.
   const idmap = userns ? diskOwner(process.env, ownRoot ? process.cwd() : workdir) : null;
-  if (flags.tty && flags.detach) throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
+  if (flags.tty && flags.detach)
+    throw new UsageError('--tty', 'a terminal needs the foreground: -t and -d together are not supported');
   const host = await readHostFacts();
   const limits = resolveLimits(flags, host);
   requireRoot('run');
   const net = await resolveNet(flags.net, flags.publish ?? []);
   // Without a network namespace of its own, no CAP_NET_RAW unless asked for (security.ts).
   const security = resolveSecurity(flags, heldCapabilities(), net.mode === 'host');
-  return { limits, command, net, hostname: flags.hostname ?? null, env, workdir, onlineCpus: host.onlineCpus, name, timeoutMs, user, fs, tty: flags.tty === true, security, userns, idmap };
+  return {
+    limits,
+    command,
+    net,
+    hostname: flags.hostname ?? null,
+    env,
+    workdir,
+    onlineCpus: host.onlineCpus,
+    name,
+    timeoutMs,
+    user,
+    fs,
+    tty: flags.tty === true,
+    security,
+    userns,
+    idmap,
+  };
 }
 
 /** Register `sandbox run`; `onExit` receives the exit code of the finished run. */
@@ -105,33 +132,118 @@ export function registerRun(program: Command, onExit: (code: number) => void): v
     .addOption(new Option('--cpu-burst <duration>', 'CFS burst credit on top of the quota, e.g. 20ms'))
     .addOption(new Option('--cpuset-cpus <list>', 'pin to these host CPUs, e.g. 0-1 or 1 (default: least-loaded)'))
     .addOption(new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'))
-    .addOption(new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'))
-    .addOption(new Option('--device-read-bps <dev:rate>', 'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)').argParser(collect))
-    .addOption(new Option('--device-write-bps <dev:rate>', 'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)').argParser(collect))
-    .addOption(new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect))
-    .addOption(new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect))
-    .addOption(new Option('--net <mode>', 'network: host (default), none (loopback only), private (user-mode networking, pasta), sandbox:ID (join its network)'))
-    .addOption(new Option('-p, --publish <[ip:]host:port[/proto]>', 'publish a port of the sandbox on the host, e.g. 127.0.0.1:8080:80 (repeatable; implies --net private)').argParser(collect))
+    .addOption(
+      new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'),
+    )
+    .addOption(
+      new Option(
+        '--device-read-bps <dev:rate>',
+        'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--device-write-bps <dev:rate>',
+        'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect),
+    )
+    .addOption(
+      new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--net <mode>',
+        'network: host (default), none (loopback only), private (user-mode networking, pasta), sandbox:ID (join its network)',
+      ),
+    )
+    .addOption(
+      new Option(
+        '-p, --publish <[ip:]host:port[/proto]>',
+        'publish a port of the sandbox on the host, e.g. 127.0.0.1:8080:80 (repeatable; implies --net private)',
+      ).argParser(collect),
+    )
     .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
     .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
     .addOption(new Option('--name <name>', 'a name, unique among running sandboxes, for ps/exec/kill/stop/update'))
-    .addOption(new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(collect))
+    .addOption(
+      new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(
+        collect,
+      ),
+    )
     .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
-    .addOption(new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'))
-    .addOption(new Option('-u, --user <uid[:gid]>', 'run the command as this numeric user and group (default gid = uid), with no capabilities'))
-    .addOption(new Option('--userns [mode]', 'default: a user namespace, root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids; =host: none, root inside is host root'))
-    .addOption(new Option('-i, --interactive', "pass stdin to the command (always so in the foreground; -d gives it /dev/null)"))
-    .addOption(new Option('-t, --tty', 'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i'))
-    .addOption(new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'))
-    .addOption(new Option('--rootfs <dir>', 'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer'))
-    .addOption(new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(collect))
-    .addOption(new Option('--keep <dir>', 'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away'))
-    .addOption(new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(collect))
-    .addOption(new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect))
-    .addOption(new Option('--cap-add <cap>', 'add a capability (docker names: SYS_ADMIN, CAP_NET_ADMIN, ALL; repeatable)').argParser(collect))
-    .addOption(new Option('--cap-drop <cap>', 'drop a capability (CHOWN, CAP_KILL, ALL; repeatable)').argParser(collect))
-    .addOption(new Option('--security-opt <opt>', 'seccomp=unconfined: no syscall filter (repeatable; see SECURITY.md)').argParser(collect))
-    .addOption(new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'))
+    .addOption(
+      new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'),
+    )
+    .addOption(
+      new Option(
+        '-u, --user <uid[:gid]>',
+        'run the command as this numeric user and group (default gid = uid), with no capabilities',
+      ),
+    )
+    .addOption(
+      new Option(
+        '--userns [mode]',
+        'default: a user namespace, root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids; =host: none, root inside is host root',
+      ),
+    )
+    .addOption(
+      new Option('-i, --interactive', 'pass stdin to the command (always so in the foreground; -d gives it /dev/null)'),
+    )
+    .addOption(
+      new Option(
+        '-t, --tty',
+        'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i',
+      ),
+    )
+    .addOption(
+      new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'),
+    )
+    .addOption(
+      new Option(
+        '--rootfs <dir>',
+        'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer',
+      ),
+    )
+    .addOption(
+      new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(
+        collect,
+      ),
+    )
+    .addOption(
+      new Option(
+        '--keep <dir>',
+        'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away',
+      ),
+    )
+    .addOption(
+      new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(
+        collect,
+      ),
+    )
+    .addOption(
+      new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--cap-add <cap>',
+        'add a capability (docker names: SYS_ADMIN, CAP_NET_ADMIN, ALL; repeatable)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option('--cap-drop <cap>', 'drop a capability (CHOWN, CAP_KILL, ALL; repeatable)').argParser(collect),
+    )
+    .addOption(
+      new Option(
+        '--security-opt <opt>',
+        'seccomp=unconfined: no syscall filter (repeatable; see SECURITY.md)',
+      ).argParser(collect),
+    )
+    .addOption(
+      new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'),
+    )
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()
     .addHelpText('after', RUN_EXAMPLES)

@@ -6,7 +6,14 @@ import type { Command } from 'commander';
 import type { CgroupReader } from '../cgroup/index.js';
 import { sleep } from '../sleep.js';
 import type { SandboxState } from '../state.js';
-import { formatMemory, formatPercent, formatTable, readFigures, type CpuReading, type SandboxFigures } from './figures.js';
+import {
+  formatMemory,
+  formatPercent,
+  formatTable,
+  readFigures,
+  type CpuReading,
+  type SandboxFigures,
+} from './figures.js';
 import { cgroupOf, findSandbox, liveSandboxes } from '../lookup.js';
 import { requireRoot } from './root.js';
 

@@ -26,8 +26,10 @@ const MAX_PIDS = 4_194_304;
 export function mergeLimits(current: CgroupLimits, flags: UpdateFlags, host: HostFacts): CgroupLimits {
   const next: CgroupLimits = { ...current };
   if (flags.cpu !== undefined) {
-    next.cpuQuotaUs = flags.cpu === 'max' ? null : Math.round(parseCpu(flags.cpu, host.onlineCpus.length) * current.cpuPeriodUs);
-    if (next.cpuQuotaUs !== null && next.cpuQuotaUs < MIN_QUOTA_US) throw new UsageError('--cpu', `"${flags.cpu}" gives a quota below the kernel's minimum of 1ms per period`);
+    next.cpuQuotaUs =
+      flags.cpu === 'max' ? null : Math.round(parseCpu(flags.cpu, host.onlineCpus.length) * current.cpuPeriodUs);
+    if (next.cpuQuotaUs !== null && next.cpuQuotaUs < MIN_QUOTA_US)
+      throw new UsageError('--cpu', `"${flags.cpu}" gives a quota below the kernel's minimum of 1ms per period`);
     if (next.cpuQuotaUs === null) next.cpuBurstUs = null;
     else if (next.cpuBurstUs !== null && next.cpuBurstUs > next.cpuQuotaUs) next.cpuBurstUs = next.cpuQuotaUs;
   }
@@ -38,7 +40,8 @@ export function mergeLimits(current: CgroupLimits, flags: UpdateFlags, host: Hos
     }
   }
   if (flags.swap !== undefined) {
-    if (next.memoryBytes === null) throw new UsageError('--swap', `needs a memory limit (swap is allowed on top of it), got "${flags.swap}"`);
+    if (next.memoryBytes === null)
+      throw new UsageError('--swap', `needs a memory limit (swap is allowed on top of it), got "${flags.swap}"`);
     next.swapBytes = parseSize('--swap', flags.swap);
   }
   if (flags.pids !== undefined) next.pidsMax = parseInteger('--pids', flags.pids, 1, MAX_PIDS, true);
@@ -52,7 +55,10 @@ export function mergeLimits(current: CgroupLimits, flags: UpdateFlags, host: Hos
     }
     const offline = cpus.find((c) => !host.onlineCpus.includes(c));
     if (cpus.length === 0 || offline !== undefined) {
-      throw new UsageError('--cpuset-cpus', `expected online CPUs (online: ${formatCpuList(host.onlineCpus)}), got "${flags.cpusetCpus}"`);
+      throw new UsageError(
+        '--cpuset-cpus',
+        `expected online CPUs (online: ${formatCpuList(host.onlineCpus)}), got "${flags.cpusetCpus}"`,
+      );
     }
     next.cpusetCpus = cpus;
   }
@@ -74,19 +80,34 @@ export function registerUpdate(program: Command): void {
     .option('--cpuset-cpus <list>', 'host CPUs to run on, e.g. 0-1')
     .option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000')
     .option('--io-weight <n>', 'relative block I/O weight, 1 to 1000')
-    .option('--device-read-bps <dev:rate>', 'read bytes/s limit on a whole disk, e.g. /dev/vda:10M, or DEV:max (repeatable)', collect)
-    .option('--device-write-bps <dev:rate>', 'write bytes/s limit on a whole disk, e.g. /dev/vda:2M, or DEV:max (repeatable)', collect)
+    .option(
+      '--device-read-bps <dev:rate>',
+      'read bytes/s limit on a whole disk, e.g. /dev/vda:10M, or DEV:max (repeatable)',
+      collect,
+    )
+    .option(
+      '--device-write-bps <dev:rate>',
+      'write bytes/s limit on a whole disk, e.g. /dev/vda:2M, or DEV:max (repeatable)',
+      collect,
+    )
     .option('--device-read-iops <dev:n>', 'read requests/s limit on a whole disk, or DEV:max (repeatable)', collect)
     .option('--device-write-iops <dev:n>', 'write requests/s limit on a whole disk, or DEV:max (repeatable)', collect)
-    .addHelpText('after', '\nExamples:\n  sandbox update web --cpu 50% --mem 512M\n  sandbox update 3f2a9c01b7de --pids 100\n  sandbox update web --device-write-bps /dev/vda:4M')
+    .addHelpText(
+      'after',
+      '\nExamples:\n  sandbox update web --cpu 50% --mem 512M\n  sandbox update 3f2a9c01b7de --pids 100\n  sandbox update web --device-write-bps /dev/vda:4M',
+    )
     .action(async (ref: string, flags: UpdateFlags) => {
       if (Object.values(flags).every((v) => v === undefined)) {
-        throw new UsageError('update', 'nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}');
+        throw new UsageError(
+          'update',
+          'nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}',
+        );
       }
       const host = await readHostFacts();
       requireRoot('update');
       const { state, cgroup } = await runningSandbox(ref);
-      if (!state.limits) throw new SandboxError(`sandbox ${state.id} was started by an older sandbox that did not record its limits`);
+      if (!state.limits)
+        throw new SandboxError(`sandbox ${state.id} was started by an older sandbox that did not record its limits`);
       const next = mergeLimits(state.limits, flags, host);
       await cgroup.apply(next).catch((err) => {
         throw withContext(`update ${state.id}`, err);

@@ -19,7 +19,10 @@ export interface NetRequest {
 }
 
 /** Parse --net and -p syntactically (no lookups): the mode, the join reference, the port specs. */
-export function parseNet(net: string | undefined, publish: readonly string[]): { mode: NetMode; ref?: string; publish: PortSpec[] } {
+export function parseNet(
+  net: string | undefined,
+  publish: readonly string[],
+): { mode: NetMode; ref?: string; publish: PortSpec[] } {
   const ports = parsePublishList(publish);
   const given = net ?? (ports.length > 0 ? 'private' : 'host');
   let mode: NetMode;
@@ -30,7 +33,10 @@ export function parseNet(net: string | undefined, publish: readonly string[]): {
     ref = given.slice('sandbox:'.length);
   } else throw new UsageError('--net', `expected "host", "none", "private" or "sandbox:ID", got "${given}"`);
   if (ports.length > 0 && mode !== 'private') {
-    throw new UsageError('--publish', `"${ports[0]!.text}" needs a network of its own: --net private (implied by -p), not --net ${given}`);
+    throw new UsageError(
+      '--publish',
+      `"${ports[0]!.text}" needs a network of its own: --net private (implied by -p), not --net ${given}`,
+    );
   }
   return { mode, ref, publish: ports };
 }
@@ -48,9 +54,13 @@ export async function resolveNet(net: string | undefined, publish: readonly stri
   });
   const initPid = target.procs.init!;
   // network_namespaces(7): /proc/PID/ns/net names the namespace as "net:[INODE]"; equal links are one namespace.
-  const [theirs, ours] = await Promise.all([readlink(`/proc/${initPid}/ns/net`), readlink('/proc/self/ns/net')]).catch((err: unknown) => {
-    throw new SandboxError(`--net: "${net}": sandbox ${target.state.id} has already exited (${(err as Error).message})`);
-  });
+  const [theirs, ours] = await Promise.all([readlink(`/proc/${initPid}/ns/net`), readlink('/proc/self/ns/net')]).catch(
+    (err: unknown) => {
+      throw new SandboxError(
+        `--net: "${net}": sandbox ${target.state.id} has already exited (${(err as Error).message})`,
+      );
+    },
+  );
   if (theirs === ours) return { mode: 'host', publish: [] };
   return { mode: 'sandbox', join: { id: target.state.id, initPid }, publish: [] };
 }

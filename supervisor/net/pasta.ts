@@ -66,24 +66,37 @@ export function pastaArgs(pidFile: string, specs: readonly PortSpec[]): string[]
     // setns(2) into a namespace owned by the initial user namespace. As root it still confines
     // itself (own mount namespace, seccomp, no_new_privs, capabilities down to NET_BIND_SERVICE
     // and SYS_ADMIN; measured in /proc/PID/status).
-    '--runas', '0:0',
+    '--runas',
+    '0:0',
     // The namespace is the fd the supervisor opened (it may open the stage's /proc/PID/ns/net),
     // given as pasta's stdin: /proc/self/fd/0 in pasta is that same namespace (and the only fd it
     // inherits besides stdout and stderr, see startPasta). No inotify on that path: we end pasta.
-    '--netns', '/proc/self/fd/0', '--no-netns-quit',
-    '-P', pidFile,
+    '--netns',
+    '/proc/self/fd/0',
+    '--no-netns-quit',
+    '-P',
+    pidFile,
     // Nothing from the host into the sandbox but the -p ports: no automatic forwarding of ports
     // bound in the namespace to the host (-t/-u auto) or of the host's to the namespace (-T/-U
     // auto), and the gateway address is not mapped to the host's loopback (--no-map-gw), so host
     // services on 127.0.0.1 are not reachable from inside (as slirp4netns --disable-host-loopback).
-    '-T', 'none', '-U', 'none', '--no-map-gw',
+    '-T',
+    'none',
+    '-U',
+    'none',
+    '--no-map-gw',
     ...pastaPortArgs(specs),
   ];
 }
 
 /** The first line of pasta's stderr that says something (it also complains it can't reach syslog). */
 function firstMessage(stderr: string): string {
-  return stderr.split('\n').map((l) => l.trim()).find((l) => l !== '' && !/^Failed to send \d+ bytes to syslog/.test(l)) ?? '';
+  return (
+    stderr
+      .split('\n')
+      .map((l) => l.trim())
+      .find((l) => l !== '' && !/^Failed to send \d+ bytes to syslog/.test(l)) ?? ''
+  );
 }
 
 /** True while `pid` is a helper started with `pidFile` (its command line names the file); zombies are gone. */
@@ -118,7 +131,8 @@ export async function killHelper(pidFile: string): Promise<void> {
     return; // gone meanwhile
   }
   // Reparented to init (or a subreaper), which reaps it.
-  for (const deadline = Date.now() + 2000; Date.now() < deadline && (await stillExiting(pid, startTicks)); ) await sleep(2);
+  for (const deadline = Date.now() + 2000; Date.now() < deadline && (await stillExiting(pid, startTicks)); )
+    await sleep(2);
 }
 
 /** Start pasta on the network namespace of `nsPid`; resolves once it is configured and its ports are bound. */
@@ -141,10 +155,14 @@ export async function startPasta(nsPid: number, pidFile: string, specs: readonly
   // supervisor holds /dev/fuse without O_CLOEXEC) and sets PR_SET_PDEATHSIG, so pasta dies with
   // the supervisor as the stage does (native/stage/stage.c). stderr goes to a file: pasta may write
   // to it at any time, and a pipe we stop reading would end it with SIGPIPE.
-  const child = spawn(STAGE_PATH, ['--supervisor-pid', String(process.pid), '--exec-helper', '--', 'pasta', ...pastaArgs(pidFile, specs)], {
-    stdio: [nsFd, 'ignore', logFd],
-    env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
-  });
+  const child = spawn(
+    STAGE_PATH,
+    ['--supervisor-pid', String(process.pid), '--exec-helper', '--', 'pasta', ...pastaArgs(pidFile, specs)],
+    {
+      stdio: [nsFd, 'ignore', logFd],
+      env: { PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    },
+  );
   closeSync(nsFd);
   closeSync(logFd);
   let exit: number | null = null;
@@ -180,8 +198,13 @@ export async function startPasta(nsPid: number, pidFile: string, specs: readonly
       throw new SandboxError('--net private: pasta was not ready within 10 s');
     }
   }
-  if (exit === 127) throw new SandboxError('--net private needs pasta (Debian package passt): run "npm run setup" or apt-get install passt');
+  if (exit === 127)
+    throw new SandboxError(
+      '--net private needs pasta (Debian package passt): run "npm run setup" or apt-get install passt',
+    );
   const line = firstMessage(await readFile(logFile, 'utf8').catch(() => ''));
   const spec = specs.find((s) => line.includes(`${s.hostPort}:${s.containerPort}`));
-  throw new SandboxError(`${spec ? `--publish: "${spec.text}"` : '--net private'}: pasta exited with ${exit}${line ? `: ${line}` : ''}`);
+  throw new SandboxError(
+    `${spec ? `--publish: "${spec.text}"` : '--net private'}: pasta exited with ${exit}${line ? `: ${line}` : ''}`,
+  );
 }

@@ -20,13 +20,15 @@ export interface PortSpec {
 /** A decimal port 1-65535 (no sign, no spaces, no other digits than ASCII). */
 function port(text: string, what: string, spec: string): number {
   const n = /^[0-9]{1,5}$/.test(text) ? Number(text) : NaN;
-  if (!(n >= 1 && n <= 65535)) throw new UsageError('--publish', `${what} must be a port 1-65535, got "${text}" in "${spec}"`);
+  if (!(n >= 1 && n <= 65535))
+    throw new UsageError('--publish', `${what} must be a port 1-65535, got "${text}" in "${spec}"`);
   return n;
 }
 
 /** Parse one -p value; UsageError naming the flag and the value otherwise. */
 export function parsePublish(spec: string): PortSpec {
-  const bad = (why: string) => new UsageError('--publish', `expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], got "${spec}" (${why})`);
+  const bad = (why: string) =>
+    new UsageError('--publish', `expected [HOST_IP:]HOST_PORT:CONTAINER_PORT[/tcp|udp], got "${spec}" (${why})`);
   let rest = spec;
   let proto: 'tcp' | 'udp' = 'tcp';
   const slash = rest.lastIndexOf('/');
@@ -50,11 +52,20 @@ export function parsePublish(spec: string): PortSpec {
     if (isIP(hostIp) !== 4) throw bad(`"${hostIp}" is not an IPv4 address (IPv6 goes in brackets)`);
   }
   if (parts.length !== 2) throw bad(parts.length < 2 ? 'missing a port' : 'too many parts');
-  const parsed: PortSpec = { text: spec, hostIp, hostPort: port(parts[0]!, 'HOST_PORT', spec), containerPort: port(parts[1]!, 'CONTAINER_PORT', spec), proto };
+  const parsed: PortSpec = {
+    text: spec,
+    hostIp,
+    hostPort: port(parts[0]!, 'HOST_PORT', spec),
+    containerPort: port(parts[1]!, 'CONTAINER_PORT', spec),
+    proto,
+  };
   // Measured with Debian bookworm's pasta (passt 0.0~git20230309): a UDP datagram sent to host port
   // A reaches port B inside, but the reply to it never comes back unless A = B (TCP is not affected).
   if (proto === 'udp' && parsed.hostPort !== parsed.containerPort) {
-    throw new UsageError('--publish', `"${spec}": a UDP port can't be renumbered (this pasta drops the replies): publish it as ${hostIp === null ? '' : spec.startsWith('[') ? `[${hostIp}]:` : `${hostIp}:`}${parsed.containerPort}:${parsed.containerPort}/udp`);
+    throw new UsageError(
+      '--publish',
+      `"${spec}": a UDP port can't be renumbered (this pasta drops the replies): publish it as ${hostIp === null ? '' : spec.startsWith('[') ? `[${hostIp}]:` : `${hostIp}:`}${parsed.containerPort}:${parsed.containerPort}/udp`,
+    );
   }
   return parsed;
 }
@@ -63,8 +74,19 @@ export function parsePublish(spec: string): PortSpec {
 export function parsePublishList(specs: readonly string[]): PortSpec[] {
   const parsed = specs.map(parsePublish);
   parsed.forEach((p, i) => {
-    const other = parsed.slice(0, i).find((q) => q.proto === p.proto && q.hostPort === p.hostPort && (q.hostIp === null || p.hostIp === null || q.hostIp === p.hostIp));
-    if (other) throw new UsageError('--publish', `host port ${p.hostPort}/${p.proto} is published twice ("${other.text}" and "${p.text}")`);
+    const other = parsed
+      .slice(0, i)
+      .find(
+        (q) =>
+          q.proto === p.proto &&
+          q.hostPort === p.hostPort &&
+          (q.hostIp === null || p.hostIp === null || q.hostIp === p.hostIp),
+      );
+    if (other)
+      throw new UsageError(
+        '--publish',
+        `host port ${p.hostPort}/${p.proto} is published twice ("${other.text}" and "${p.text}")`,
+      );
   });
   return parsed;
 }
@@ -99,10 +121,13 @@ export async function checkHostPorts(specs: readonly PortSpec[]): Promise<void> 
     if (err === null) continue;
     const where = `${p.hostIp === null ? '' : p.hostIp.includes(':') ? `[${p.hostIp}]:` : `${p.hostIp}:`}${p.hostPort}/${p.proto}`;
     const why =
-      err.code === 'EADDRINUSE' ? `host port ${where} is already in use`
-      : err.code === 'EACCES' ? `host port ${where} is privileged (below net.ipv4.ip_unprivileged_port_start) and this process lacks CAP_NET_BIND_SERVICE`
-      : err.code === 'EADDRNOTAVAIL' ? `${p.hostIp} is not an address of this host`
-      : `can't bind host port ${where}: ${describeSystemError(err)}`;
+      err.code === 'EADDRINUSE'
+        ? `host port ${where} is already in use`
+        : err.code === 'EACCES'
+          ? `host port ${where} is privileged (below net.ipv4.ip_unprivileged_port_start) and this process lacks CAP_NET_BIND_SERVICE`
+          : err.code === 'EADDRNOTAVAIL'
+            ? `${p.hostIp} is not an address of this host`
+            : `can't bind host port ${where}: ${describeSystemError(err)}`;
     throw new UsageError('--publish', `"${p.text}": ${why}`);
   }
 }

@@ -8,7 +8,11 @@ import type { Prepared } from './prepare.js';
 import { mark } from './timings.js';
 
 /** Phase 4: choose the cpuset, record it and the limits in the state, write them to the cgroup. */
-export async function applyLimits(launch: Launch, { cgroup, state }: Prepared, cpuSample: CpuLoadSample): Promise<void> {
+export async function applyLimits(
+  launch: Launch,
+  { cgroup, state }: Prepared,
+  cpuSample: CpuLoadSample,
+): Promise<void> {
   const { req } = launch;
   // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
   // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a

@@ -58,7 +58,13 @@ export async function prepareState(launch: Launch): Promise<Prepared> {
 }
 
 /** The state before the cpuset is chosen and the limits written (the keys in state.json's order). */
-function initialState(req: RunRequest, id: string, cgroup: CgroupManager, startedAtMs: number, startTicks: number): SandboxState {
+function initialState(
+  req: RunRequest,
+  id: string,
+  cgroup: CgroupManager,
+  startedAtMs: number,
+  startTicks: number,
+): SandboxState {
   return {
     id,
     supervisorPid: process.pid,

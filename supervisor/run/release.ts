@@ -21,7 +21,10 @@ const VIEW_WORKERS_AFTER_MS = 1000;
 
 /** Phase 5a: wait for our own views' mount; null once mounted, the stage's code when PID 1 failed first. */
 export async function ownViewsMounted(launch: Launch, own: OwnViews, exited: Promise<number>): Promise<number | null> {
-  const viewsFailed = await own.mounted.then(() => null, (err: Error) => err);
+  const viewsFailed = await own.mounted.then(
+    () => null,
+    (err: Error) => err,
+  );
   if (!viewsFailed) return null;
   // The stage detaches the views' mount once PID 1 is gone (stage.c detach_views): a PID 1 that
   // failed in its set-up (a volume target it can't make) ends the connection before the
@@ -51,7 +54,12 @@ export async function attachNetwork(launch: Launch, stagePid: number): Promise<v
 }
 
 /** Phase 5c: send the sync byte (PID 1 starts the workload), then watch it; the --timeout, if any. */
-export function release(launch: Launch, stage: ChildProcess, cgroup: CgroupManager, exited: Promise<number>): Timeout | null {
+export function release(
+  launch: Launch,
+  stage: ChildProcess,
+  cgroup: CgroupManager,
+  exited: Promise<number>,
+): Timeout | null {
   const { req, id, undo } = launch;
   const sync = stage.stdio[3] as Writable | null;
   sync?.on('error', () => undefined); // EPIPE when the stage already failed: its exit code tells why
@@ -62,7 +70,12 @@ export function release(launch: Launch, stage: ChildProcess, cgroup: CgroupManag
   if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
   const name = req.name ?? null;
   void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
-  const oomWatch = watchOom(id, name, async () => cgroup.memoryStats().oomKills, (onChange) => watchOomNotifications(cgroup, onChange));
+  const oomWatch = watchOom(
+    id,
+    name,
+    async () => cgroup.memoryStats().oomKills,
+    (onChange) => watchOomNotifications(cgroup, onChange),
+  );
   undo.push(() => oomWatch.stop());
   return req.timeoutMs ? startTimeout(req.timeoutMs, stage, cgroup) : null;
 }

@@ -26,7 +26,8 @@ export async function spawnTheStage(launch: Launch, prepared: Prepared, views: S
   // there until that byte, and the kernel applies a later cpuset to the tasks already in it.
   const fs = req.fs ?? { layers: [], keep: null, volumes: [], tmpfs: [], readOnly: false };
   const hostname = req.hostname ?? `sandbox-${id}`;
-  const root = fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net.mode, req.userns ?? null) : null;
+  const root =
+    fs.layers.length > 0 ? await prepareRoot(stateDir(id), fs, hostname, req.net.mode, req.userns ?? null) : null;
   const stage = spawnStage(stageConfig(launch, prepared, views, fs, hostname, root));
   launch.stage = stage;
   mark('spawn');
@@ -63,9 +64,21 @@ function stageConfig(
     detachViews: own ? state.mountpoint : undefined,
     // --read-only on the host root: the workdir is still seen (it may be under our /tmp), read-only;
     // its source resolved, as a volume's is (the stage follows no symlink in a volume's source).
-    volumes: [...(root?.files ?? []), ...(root === null && fs.readOnly && req.workdir !== '/' ? [{ source: realpathSync(req.workdir), target: req.workdir, readOnly: true }] : []), ...fs.volumes],
+    volumes: [
+      ...(root?.files ?? []),
+      ...(root === null && fs.readOnly && req.workdir !== '/'
+        ? [{ source: realpathSync(req.workdir), target: req.workdir, readOnly: true }]
+        : []),
+      ...fs.volumes,
+    ],
     tmpfs: fs.tmpfs,
-    root: root && { layers: fs.layers, hostIdLayers: fs.hostIdLayers, rootAt: root.rootAt, upper: root.upper, readOnly: fs.readOnly },
+    root: root && {
+      layers: fs.layers,
+      hostIdLayers: fs.hostIdLayers,
+      rootAt: root.rootAt,
+      upper: root.upper,
+      readOnly: fs.readOnly,
+    },
     oomScoreAdj,
     command: req.command,
     env: req.env,

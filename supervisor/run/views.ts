@@ -30,7 +30,10 @@ export interface ServedViews {
 }
 
 /** Phase 2: create the cgroup, and have the views served while it is created. */
-export async function setUpCgroupAndViews(launch: Launch, { cgroup, state, startedAtMs }: Prepared): Promise<ServedViews> {
+export async function setUpCgroupAndViews(
+  launch: Launch,
+  { cgroup, state, startedAtMs }: Prepared,
+): Promise<ServedViews> {
   const { id, undo } = launch;
   const mountpoint = state.mountpoint;
   // A running `sandbox procfs serve` serves the views (shared-views.ts), asked while the cgroup
@@ -70,7 +73,9 @@ export async function setUpCgroupAndViews(launch: Launch, { cgroup, state, start
     undo.push(async () => server.unregister(id));
   }
   // A daemon may serve a view this cgroup lacks (it answers before the cgroup exists): not bound.
-  const binds = shared ? shared.views.filter((b) => views.some((v) => v.target === b.target)) : views.map((v) => ({ source: own!.server.viewPath(id, v.name), target: v.target }));
+  const binds = shared
+    ? shared.views.filter((b) => views.some((v) => v.target === b.target))
+    : views.map((v) => ({ source: own!.server.viewPath(id, v.name), target: v.target }));
   return { own, shared, binds };
 }
 

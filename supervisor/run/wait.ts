@@ -39,14 +39,22 @@ export function startTimeout(ms: number, stage: ChildProcess, cgroup: CgroupMana
 }
 
 /** Phase 6: wait for the stage, then say why the workload ended if it was killed; the exit code to end with. */
-export async function waitAndReport(launch: Launch, cgroup: CgroupManager, exited: Promise<number>, timeout: Timeout | null): Promise<number> {
+export async function waitAndReport(
+  launch: Launch,
+  cgroup: CgroupManager,
+  exited: Promise<number>,
+  timeout: Timeout | null,
+): Promise<number> {
   const { req } = launch;
   const code = await exited;
   mark('exited');
   timeout?.cancel();
   reportOom(cgroup, req, code);
   const final = timeout?.fired() ? EXIT_TIMEOUT : code;
-  if (final === EXIT_TIMEOUT) process.stderr.write(`sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`);
+  if (final === EXIT_TIMEOUT)
+    process.stderr.write(
+      `sandbox: ${req.command[0]} timed out after ${formatDuration(req.timeoutMs!)} and was killed\n`,
+    );
   return final;
 }
 

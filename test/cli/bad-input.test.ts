@@ -11,7 +11,15 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { spawn } from 'node:child_process';
 import { createServer, type AddressInfo, type Server } from 'node:net';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, cliUnavailable } from '../helpers/sandbox.js';
+import {
+  CLI,
+  cli,
+  finish,
+  leftovers,
+  removeLeftoverCgroups,
+  sandboxUnavailable,
+  cliUnavailable,
+} from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
@@ -22,8 +30,18 @@ const T = ['--', 'true'];
 const FLAG_ROWS: Row[] = [
   // units
   ['events --since without a unit', ['events', '--since', '10x'], 125, ['--since', '"10x"']],
-  ['--user outside the --userns range', ['run', '--userns', '--user', '70000', ...T], 125, ['--user', '"70000"', 'below 65536']],
-  ['--user outside the default user namespace', ['run', '--user', '70000', ...T], 125, ['--user', '"70000"', 'below 65536']],
+  [
+    '--user outside the --userns range',
+    ['run', '--userns', '--user', '70000', ...T],
+    125,
+    ['--user', '"70000"', 'below 65536'],
+  ],
+  [
+    '--user outside the default user namespace',
+    ['run', '--user', '70000', ...T],
+    125,
+    ['--user', '"70000"', 'below 65536'],
+  ],
   ['--userns with a value other than host', ['run', '--userns=auto', ...T], 125, ['--userns', '"auto"']],
   ['--userns with an empty value', ['run', '--userns=', ...T], 125, ['--userns', '""']],
   ['unknown size unit', ['run', '--mem', '256X', ...T], 125, ['--mem', '"256X"']],
@@ -57,11 +75,31 @@ const FLAG_ROWS: Row[] = [
   ['io weight zero', ['run', '--io-weight', '0', ...T], 125, ['--io-weight', '"0"']],
   ['io weight over 1000', ['run', '--io-weight', '1001', ...T], 125, ['--io-weight', '"1001"']],
   ['device rate without a device', ['run', '--device-write-bps', '2M', ...T], 125, ['--device-write-bps', '"2M"']],
-  ['device rate of a character device', ['run', '--device-read-bps', '/dev/null:2M', ...T], 125, ['--device-read-bps', '"/dev/null"', 'not a block device']],
-  ['device rate of a missing path', ['run', '--device-write-bps', '/nonexistent/vdz:2M', ...T], 125, ['--device-write-bps', '"/nonexistent/vdz"']],
+  [
+    'device rate of a character device',
+    ['run', '--device-read-bps', '/dev/null:2M', ...T],
+    125,
+    ['--device-read-bps', '"/dev/null"', 'not a block device'],
+  ],
+  [
+    'device rate of a missing path',
+    ['run', '--device-write-bps', '/nonexistent/vdz:2M', ...T],
+    125,
+    ['--device-write-bps', '"/nonexistent/vdz"'],
+  ],
   ['zero device rate', ['run', '--device-write-bps', '/dev/null:0', ...T], 125, ['--device-write-bps', '"0"']],
-  ['device rate with a bad unit', ['run', '--device-read-bps', '/dev/null:2X', ...T], 125, ['--device-read-bps', '"2X"']],
-  ['iops with a size unit', ['run', '--device-write-iops', '/dev/null:10M', ...T], 125, ['--device-write-iops', '"10M"']],
+  [
+    'device rate with a bad unit',
+    ['run', '--device-read-bps', '/dev/null:2X', ...T],
+    125,
+    ['--device-read-bps', '"2X"'],
+  ],
+  [
+    'iops with a size unit',
+    ['run', '--device-write-iops', '/dev/null:10M', ...T],
+    125,
+    ['--device-write-iops', '"10M"'],
+  ],
   // empty values
   ['empty --mem', ['run', '--mem', '', ...T], 125, ['--mem', '""']],
   ['empty --cpu', ['run', '--cpu', '', ...T], 125, ['--cpu', '""']],
@@ -85,13 +123,33 @@ const FLAG_ROWS: Row[] = [
   ['--cpu-burst without --cpu', ['run', '--cpu-burst', '5ms', ...T], 125, ['--cpu-burst', '"5ms"', '--cpu']],
   ['--cpu given twice', ['run', '--cpu', '20%', '--cpu', '30%', ...T], 125, ['--cpu', '"20%"', '"30%"']],
   ['--net given twice', ['run', '--net', 'none', '--net', 'host', ...T], 125, ['--net', '"none"', '"host"']],
-  ['quota above the pinned CPUs', ['run', '--cpu', '2', '--cpuset-cpus', '0', ...T], 125, ['--cpuset-cpus', '"0"', '--cpu "2"']],
+  [
+    'quota above the pinned CPUs',
+    ['run', '--cpu', '2', '--cpuset-cpus', '0', ...T],
+    125,
+    ['--cpuset-cpus', '"0"', '--cpu "2"'],
+  ],
   // huge numbers
-  ['huge memory', ['run', '--mem', '99999999999999999999G', ...T], 125, ['--mem', '"99999999999999999999G"', 'too large']],
+  [
+    'huge memory',
+    ['run', '--mem', '99999999999999999999G', ...T],
+    125,
+    ['--mem', '"99999999999999999999G"', 'too large'],
+  ],
   ['huge pids', ['run', '--pids', '99999999999999999999', ...T], 125, ['--pids', '"99999999999999999999"']],
   ['huge cpu', ['run', '--cpu', '99999999999999999999', ...T], 125, ['--cpu', '"99999999999999999999"']],
-  ['huge weight', ['run', '--cpu-weight', '99999999999999999999', ...T], 125, ['--cpu-weight', '"99999999999999999999"']],
-  ['huge period', ['run', '--cpu-period', '99999999999999999999s', ...T], 125, ['--cpu-period', '"99999999999999999999s"']],
+  [
+    'huge weight',
+    ['run', '--cpu-weight', '99999999999999999999', ...T],
+    125,
+    ['--cpu-weight', '"99999999999999999999"'],
+  ],
+  [
+    'huge period',
+    ['run', '--cpu-period', '99999999999999999999s', ...T],
+    125,
+    ['--cpu-period', '"99999999999999999999s"'],
+  ],
   // negative zero and signs
   ['-0 memory', ['run', '--mem', '-0', ...T], 125, ['--mem', '"-0"']],
   ['-0 cpu', ['run', '--cpu', '-0', ...T], 125, ['--cpu', '"-0"']],
@@ -111,15 +169,35 @@ const FLAG_ROWS: Row[] = [
   ['hostname with a leading dash', ['run', '--hostname', '-lead', ...T], 125, ['--hostname', '"-lead"']],
   ['hostname with a dot', ['run', '--hostname', 'a.b', ...T], 125, ['--hostname', '"a.b"']],
   // filesystem flags
-  ['missing rootfs', ['run', '--rootfs', '/nonexistent-rootfs-xyz', ...T], 125, ['--rootfs', '"/nonexistent-rootfs-xyz"']],
-  ['rootfs that is a file', ['run', '--rootfs', '/etc/hostname', ...T], 125, ['--rootfs', '"/etc/hostname"', 'not a directory']],
+  [
+    'missing rootfs',
+    ['run', '--rootfs', '/nonexistent-rootfs-xyz', ...T],
+    125,
+    ['--rootfs', '"/nonexistent-rootfs-xyz"'],
+  ],
+  [
+    'rootfs that is a file',
+    ['run', '--rootfs', '/etc/hostname', ...T],
+    125,
+    ['--rootfs', '"/etc/hostname"', 'not a directory'],
+  ],
   ['missing layer', ['run', '--layer', '/nonexistent-layer-xyz', ...T], 125, ['--layer', '"/nonexistent-layer-xyz"']],
-  ['layer path with a colon', ['run', '--layer', '/tmp', '--layer', '/nonexistent:a', ...T], 125, ['--layer', '"/nonexistent:a"']],
+  [
+    'layer path with a colon',
+    ['run', '--layer', '/tmp', '--layer', '/nonexistent:a', ...T],
+    125,
+    ['--layer', '"/nonexistent:a"'],
+  ],
   ['--keep without a root', ['run', '--keep', '/tmp/keep-xyz', ...T], 125, ['--keep', '"/tmp/keep-xyz"']],
   ['volume without a target', ['run', '-v', '/tmp', ...T], 125, ['--volume', '"/tmp"']],
   ['volume with a relative target', ['run', '-v', '/tmp:data', ...T], 125, ['--volume', '"/tmp:data"']],
   ['volume on /', ['run', '-v', '/tmp:/', ...T], 125, ['--volume', '"/tmp:/"']],
-  ['volume with a missing source', ['run', '-v', '/nonexistent-src-xyz:/x', ...T], 125, ['--volume', '"/nonexistent-src-xyz"']],
+  [
+    'volume with a missing source',
+    ['run', '-v', '/nonexistent-src-xyz:/x', ...T],
+    125,
+    ['--volume', '"/nonexistent-src-xyz"'],
+  ],
   ['tmpfs with a bad size', ['run', '--tmpfs', '/x:64Q', ...T], 125, ['--tmpfs', '"64Q"']],
   ['tmpfs on a relative path', ['run', '--tmpfs', 'x', ...T], 125, ['--tmpfs', '"x"']],
   ['tmpfs of zero bytes', ['run', '--tmpfs', '/x:0', ...T], 125, ['--tmpfs', '"/x:0"']],
@@ -129,9 +207,24 @@ const FLAG_ROWS: Row[] = [
   ['empty capability', ['run', '--cap-drop', '', ...T], 125, ['--cap-drop', '""']],
   ['capability prefix alone', ['run', '--cap-add', 'CAP_', ...T], 125, ['--cap-add', '"CAP_"']],
   ['capability by number', ['run', '--cap-drop', '21', ...T], 125, ['--cap-drop', '"21"']],
-  ['seccomp profile file', ['run', '--security-opt', 'seccomp=/etc/profile.json', ...T], 125, ['--security-opt', '"seccomp=/etc/profile.json"']],
-  ['unknown security option', ['run', '--security-opt', 'apparmor=unconfined', ...T], 125, ['--security-opt', '"apparmor=unconfined"']],
-  ['no-new-privileges off', ['run', '--security-opt', 'no-new-privileges=false', ...T], 125, ['--security-opt', '"no-new-privileges=false"']],
+  [
+    'seccomp profile file',
+    ['run', '--security-opt', 'seccomp=/etc/profile.json', ...T],
+    125,
+    ['--security-opt', '"seccomp=/etc/profile.json"'],
+  ],
+  [
+    'unknown security option',
+    ['run', '--security-opt', 'apparmor=unconfined', ...T],
+    125,
+    ['--security-opt', '"apparmor=unconfined"'],
+  ],
+  [
+    'no-new-privileges off',
+    ['run', '--security-opt', 'no-new-privileges=false', ...T],
+    125,
+    ['--security-opt', '"no-new-privileges=false"'],
+  ],
   ['empty security option', ['run', '--security-opt', '', ...T], 125, ['--security-opt', '""']],
   // network
   ['unknown network mode', ['run', '--net', 'bridge', ...T], 125, ['--net', '"bridge"']],
@@ -141,14 +234,39 @@ const FLAG_ROWS: Row[] = [
   ['publish without a container port', ['run', '-p', '8080', ...T], 125, ['--publish', '"8080"', 'missing a port']],
   ['publish an empty spec', ['run', '-p', '', ...T], 125, ['--publish', '""']],
   ['publish with a bad protocol', ['run', '-p', '8080:80/sctp', ...T], 125, ['--publish', '"8080:80/sctp"', '"sctp"']],
-  ['publish on a bad IPv4 address', ['run', '-p', '300.1.1.1:8080:80', ...T], 125, ['--publish', '"300.1.1.1:8080:80"']],
+  [
+    'publish on a bad IPv4 address',
+    ['run', '-p', '300.1.1.1:8080:80', ...T],
+    125,
+    ['--publish', '"300.1.1.1:8080:80"'],
+  ],
   ['publish on IPv6 without brackets', ['run', '-p', '::1:8080:80', ...T], 125, ['--publish', '"::1:8080:80"']],
-  ['publish on a host name', ['run', '-p', 'localhost:8080:80', ...T], 125, ['--publish', '"localhost:8080:80"', '"localhost"']],
+  [
+    'publish on a host name',
+    ['run', '-p', 'localhost:8080:80', ...T],
+    125,
+    ['--publish', '"localhost:8080:80"', '"localhost"'],
+  ],
   ['publish a port range', ['run', '-p', '8080-8081:80', ...T], 125, ['--publish', '"8080-8081"']],
-  ['publish a host port twice', ['run', '-p', '8080:80', '-p', '8080:81', ...T], 125, ['--publish', '"8080:80"', '"8080:81"']],
+  [
+    'publish a host port twice',
+    ['run', '-p', '8080:80', '-p', '8080:81', ...T],
+    125,
+    ['--publish', '"8080:80"', '"8080:81"'],
+  ],
   ['renumber a UDP port', ['run', '-p', '5353:53/udp', ...T], 125, ['--publish', '"5353:53/udp"', '53:53/udp']],
-  ['publish with --net none', ['run', '--net', 'none', '-p', '8080:80', ...T], 125, ['--publish', '"8080:80"', '--net none']],
-  ['publish with --net host', ['run', '--net', 'host', '-p', '8080:80', ...T], 125, ['--publish', '"8080:80"', '--net host']],
+  [
+    'publish with --net none',
+    ['run', '--net', 'none', '-p', '8080:80', ...T],
+    125,
+    ['--publish', '"8080:80"', '--net none'],
+  ],
+  [
+    'publish with --net host',
+    ['run', '--net', 'host', '-p', '8080:80', ...T],
+    125,
+    ['--publish', '"8080:80"', '--net host'],
+  ],
 ];
 
 /**
@@ -161,8 +279,18 @@ const COMMIT_ROWS: Row[] = [
   ['commit of a --read-only sandbox', ['commit', '@ro', '@dir/out'], 125, ['no writable layer', '--read-only']],
   ['commit into a non-empty dir', ['commit', '@img', '@image'], 125, ['"@image"', 'not empty']],
   ['commit onto a file', ['commit', '@img', '@image/etc/passwd'], 125, ['"@image/etc/passwd"', 'not a directory']],
-  ['commit into its own image', ['commit', '@img', '@image/new-layer'], 125, ['"@image/new-layer"', "sandbox's own layers"]],
-  ['commit into its own --keep dir', ['commit', '@img', '@keep/upper2'], 125, ['"@keep/upper2"', "sandbox's own layers"]],
+  [
+    'commit into its own image',
+    ['commit', '@img', '@image/new-layer'],
+    125,
+    ['"@image/new-layer"', "sandbox's own layers"],
+  ],
+  [
+    'commit into its own --keep dir',
+    ['commit', '@img', '@keep/upper2'],
+    125,
+    ['"@keep/upper2"', "sandbox's own layers"],
+  ],
   ['commit into a path with a colon', ['commit', '@img', '@dir/a:b'], 125, ['"@dir/a:b"', 'overlay layer']],
   ['commit into a missing parent', ['commit', '@img', '@dir/no/such'], 125, ['"@dir/no/such"', 'parent']],
 ];
@@ -170,7 +298,12 @@ const COMMIT_ROWS: Row[] = [
 /** Rows that start a sandbox: the command itself can't run. cwd holds not-executable and a dir. */
 const COMMAND_ROWS: Row[] = [
   ['command not found', ['run', '--', 'no-such-command-xyz'], 127, ['exec "no-such-command-xyz"', 'No such file']],
-  ['missing path with spaces', ['run', '--', '/tmp/dir with space/missing'], 127, ['exec "/tmp/dir with space/missing"']],
+  [
+    'missing path with spaces',
+    ['run', '--', '/tmp/dir with space/missing'],
+    127,
+    ['exec "/tmp/dir with space/missing"'],
+  ],
   ['command name with a newline', ['run', '--', 'a\nb'], 127, ['exec "a\\nb"']],
   ['empty command name', ['run', '--', ''], 127, ['exec ""']],
   ['not executable', ['run', '--', './not executable'], 126, ['exec "./not executable"', 'Permission denied']],
@@ -189,63 +322,95 @@ async function expectOneLine(args: string[], code: number, mentions: string[], c
   expect(r.code).toBe(code);
 }
 
-describe.skipIf(requireOrSkip(cliUnavailable()))(`bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length + COMMIT_ROWS.length} malformed invocations`, () => {
-  afterEach(() => {
-    const left = leftovers();
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
-  });
+describe.skipIf(requireOrSkip(cliUnavailable()))(
+  `bad input: ${FLAG_ROWS.length + COMMAND_ROWS.length + COMMIT_ROWS.length} malformed invocations`,
+  () => {
+    afterEach(() => {
+      const left = leftovers();
+      removeLeftoverCgroups();
+      expect(left).toEqual([]);
+    });
 
-  it('has at least 40 rows', () => expect(FLAG_ROWS.length + COMMAND_ROWS.length).toBeGreaterThanOrEqual(40));
+    it('has at least 40 rows', () => expect(FLAG_ROWS.length + COMMAND_ROWS.length).toBeGreaterThanOrEqual(40));
 
-  it.each(FLAG_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
-    await expectOneLine(args, code, mentions);
-  });
+    it.each(FLAG_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
+      await expectOneLine(args, code, mentions);
+    });
 
-  describe.skipIf(requireOrSkip(sandboxUnavailable()))('commands that cannot run (root)', () => {
-    let dir: string;
-    beforeAll(() => {
-      dir = mkdtempSync(join(tmpdir(), 'sandbox-bad-'));
-      writeFileSync(join(dir, 'not executable'), 'echo hi\n', { mode: 0o644 });
-      mkdirSync(join(dir, 'a dir'));
-    });
-    afterAll(() => rmSync(dir, { recursive: true, force: true }));
+    describe.skipIf(requireOrSkip(sandboxUnavailable()))('commands that cannot run (root)', () => {
+      let dir: string;
+      beforeAll(() => {
+        dir = mkdtempSync(join(tmpdir(), 'sandbox-bad-'));
+        writeFileSync(join(dir, 'not executable'), 'echo hi\n', { mode: 0o644 });
+        mkdirSync(join(dir, 'a dir'));
+      });
+      afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-    it.each(COMMAND_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
-      await expectOneLine(args, code, mentions, dir);
+      it.each(COMMAND_ROWS)('%s: %j exits %d', async (_label, args, code, mentions) => {
+        await expectOneLine(args, code, mentions, dir);
+      });
     });
-  });
 
-  describe.skipIf(requireOrSkip(sandboxUnavailable()))('network values that need a look at the host (root)', () => {
-    // A host port in use: a listener of ours on 127.0.0.1.
-    let busy: Server;
-    let port = 0;
-    beforeAll(async () => {
-      busy = createServer();
-      await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
-      port = (busy.address() as AddressInfo).port;
-    });
-    afterAll(() => void busy.close());
+    describe.skipIf(requireOrSkip(sandboxUnavailable()))('network values that need a look at the host (root)', () => {
+      // A host port in use: a listener of ours on 127.0.0.1.
+      let busy: Server;
+      let port = 0;
+      beforeAll(async () => {
+        busy = createServer();
+        await new Promise<void>((r) => busy.listen(0, '127.0.0.1', r));
+        port = (busy.address() as AddressInfo).port;
+      });
+      afterAll(() => void busy.close());
 
-    it('a host port already in use', async () => {
-      await expectOneLine(['run', '-p', `127.0.0.1:${port}:80`, ...T], 125, ['--publish', `"127.0.0.1:${port}:80"`, 'already in use']);
+      it('a host port already in use', async () => {
+        await expectOneLine(['run', '-p', `127.0.0.1:${port}:80`, ...T], 125, [
+          '--publish',
+          `"127.0.0.1:${port}:80"`,
+          'already in use',
+        ]);
+      });
+      it("an address that is not the host's (TEST-NET-3)", async () => {
+        await expectOneLine(['run', '-p', '203.0.113.7:8080:80', ...T], 125, [
+          '--publish',
+          '"203.0.113.7:8080:80"',
+          'not an address of this host',
+        ]);
+      });
+      it('an unknown sandbox to join', async () => {
+        await expectOneLine(['run', '--net', 'sandbox:nonexistent-xyz', ...T], 125, [
+          '--net',
+          '"sandbox:nonexistent-xyz"',
+          'no such sandbox',
+        ]);
+      });
+      it('a privileged port without CAP_NET_BIND_SERVICE (root without that capability, setpriv(1))', async () => {
+        // For root, execve(2) makes the permitted set the bounding set (capabilities(7)): dropping
+        // the capability from it and from the inheritable set leaves this root without it.
+        const child = spawn(
+          'setpriv',
+          [
+            '--inh-caps',
+            '-net_bind_service',
+            '--bounding-set',
+            '-net_bind_service',
+            process.execPath,
+            CLI,
+            'run',
+            '-p',
+            '127.0.0.1:1:80',
+            ...T,
+          ],
+          { stdio: ['ignore', 'pipe', 'pipe'] },
+        );
+        const r = await finish(child);
+        expect(r.stderr).toBe(
+          'sandbox: --publish: "127.0.0.1:1:80": host port 127.0.0.1:1/tcp is privileged (below net.ipv4.ip_unprivileged_port_start) and this process lacks CAP_NET_BIND_SERVICE\n',
+        );
+        expect(r.code).toBe(125);
+      });
     });
-    it('an address that is not the host\'s (TEST-NET-3)', async () => {
-      await expectOneLine(['run', '-p', '203.0.113.7:8080:80', ...T], 125, ['--publish', '"203.0.113.7:8080:80"', 'not an address of this host']);
-    });
-    it('an unknown sandbox to join', async () => {
-      await expectOneLine(['run', '--net', 'sandbox:nonexistent-xyz', ...T], 125, ['--net', '"sandbox:nonexistent-xyz"', 'no such sandbox']);
-    });
-    it('a privileged port without CAP_NET_BIND_SERVICE (root without that capability, setpriv(1))', async () => {
-      // For root, execve(2) makes the permitted set the bounding set (capabilities(7)): dropping
-      // the capability from it and from the inheritable set leaves this root without it.
-      const child = spawn('setpriv', ['--inh-caps', '-net_bind_service', '--bounding-set', '-net_bind_service', process.execPath, CLI, 'run', '-p', '127.0.0.1:1:80', ...T], { stdio: ['ignore', 'pipe', 'pipe'] });
-      const r = await finish(child);
-      expect(r.stderr).toBe('sandbox: --publish: "127.0.0.1:1:80": host port 127.0.0.1:1/tcp is privileged (below net.ipv4.ip_unprivileged_port_start) and this process lacks CAP_NET_BIND_SERVICE\n');
-      expect(r.code).toBe(125);
-    });
-  });
-});
+  },
+);
 
 describe.skipIf(requireOrSkip(sandboxUnavailable() ?? imageUnavailable()))('bad input: sandbox commit (root)', () => {
   const names: Record<string, string> = {};

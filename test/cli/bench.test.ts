@@ -18,7 +18,8 @@ const ENTRIES: Array<[string, string[]]> = [
 
 describe.each(ENTRIES)('bench arguments through %s', (_entry, prefix) => {
   /** Run the built bench with argv. */
-  const bench = (args: string[]) => spawnSync(process.execPath, [...prefix, ...args], { encoding: 'utf8', timeout: 10_000 });
+  const bench = (args: string[]) =>
+    spawnSync(process.execPath, [...prefix, ...args], { encoding: 'utf8', timeout: 10_000 });
 
   it.each([
     ['unknown scenario', ['nosuch'], ['"nosuch"', 'quota']],

@@ -12,7 +12,11 @@ let copy: CliCopy | undefined;
 
 /** Run the copy's entry with SANDBOX_TIMINGS=1. */
 function sandbox(args: string[], env: NodeJS.ProcessEnv = {}) {
-  return spawnSync(process.execPath, [copy!.entry, ...args], { encoding: 'utf8', env: { ...process.env, SANDBOX_TIMINGS: '1', ...env }, timeout: 10_000 });
+  return spawnSync(process.execPath, [copy!.entry, ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SANDBOX_TIMINGS: '1', ...env },
+    timeout: 10_000,
+  });
 }
 
 /** The cache line of stderr. */
@@ -25,7 +29,7 @@ describe('the CLI entry and its code cache', () => {
   });
   afterEach(() => copy?.remove());
 
-  it('the build leaves a cache that starts with the bundle\'s build line and that this Node accepts', () => {
+  it("the build leaves a cache that starts with the bundle's build line and that this Node accepts", () => {
     const buildLine = readFileSync(copy!.bundle, 'utf8').split('\n')[0]!;
     expect(buildLine).toMatch(/^\/\/ sandbox-build [0-9a-f]{16}$/);
     expect(readFileSync(copy!.cache, 'latin1').split('\n')[0]).toBe(buildLine);
@@ -45,13 +49,16 @@ describe('the CLI entry and its code cache', () => {
 
   it('a cache of another build is not used', () => {
     const text = readFileSync(copy!.cache);
-    writeFileSync(copy!.cache, Buffer.concat([Buffer.from('// sandbox-build 0000000000000000\n'), text.subarray(text.indexOf(0x0a) + 1)]));
+    writeFileSync(
+      copy!.cache,
+      Buffer.concat([Buffer.from('// sandbox-build 0000000000000000\n'), text.subarray(text.indexOf(0x0a) + 1)]),
+    );
     const r = sandbox(['--help']);
     expect(r.status, r.stderr).toBe(0);
     expect(cacheLine(r.stderr)).toBe('sandbox-code-cache none');
   });
 
-  it('a cache V8 rejects (this build\'s header, broken data) is compiled around', () => {
+  it("a cache V8 rejects (this build's header, broken data) is compiled around", () => {
     const buildLine = readFileSync(copy!.bundle, 'utf8').split('\n')[0]!;
     writeFileSync(copy!.cache, `${buildLine}\nhelp\n${'x'.repeat(4096)}`);
     const r = sandbox(['--help']);

@@ -25,7 +25,10 @@ describe.skipIf(requireOrSkip(cliUnavailable()))('sandbox CLI errors', () => {
     [['--cpuset-cpus', '999'], /^sandbox: --cpuset-cpus: CPU 999 is not online on this host \(online: [\d,-]+\)$/],
     [['--cpu-weight', '0'], 'sandbox: --cpu-weight: must be from 1 to 10000, got "0"'],
     [['--net', 'bridge'], 'sandbox: --net: expected "host", "none", "private" or "sandbox:ID", got "bridge"'],
-    [['--hostname', 'bad_name!'], 'sandbox: --hostname: expected letters, digits and inner dashes (at most 63), got "bad_name!"'],
+    [
+      ['--hostname', 'bad_name!'],
+      'sandbox: --hostname: expected letters, digits and inner dashes (at most 63), got "bad_name!"',
+    ],
     [['--bogus'], "sandbox: unknown option '--bogus'"],
   ])('run %j -- true', async (flags, message) => {
     const before = runDirEntries();

@@ -5,7 +5,9 @@ import { describe, expect, it } from 'vitest';
 import { cli, cliUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
-const version = (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+const version = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
 
 describe.skipIf(requireOrSkip(cliUnavailable()))('sandbox --version', () => {
   it.each(['--version', '-V'])('%s prints "sandbox <package.json version>" and exits 0', async (flag) => {

@@ -22,7 +22,8 @@ const mutants: Record<string, (d: any) => void> = {
     delete d.spec.template.spec.hostPID;
   },
   'misspelled toleration field': (d) => (d.spec.template.spec.tolerations[0].operater = 'Exists'),
-  'volume mount field at the wrong level': (d) => (d.spec.template.spec.containers[0].mountPropagation = 'Bidirectional'),
+  'volume mount field at the wrong level': (d) =>
+    (d.spec.template.spec.containers[0].mountPropagation = 'Bidirectional'),
 };
 let typeResult: string[];
 
@@ -72,12 +73,18 @@ describe('Kubernetes schemas', () => {
       mutate(doc);
       return schemaErrors({ source: 'mutant', doc });
     };
-    expect(check((d) => (d.spec.template.spec.containers[0].volumeMounts[1].mountPropagation = 'Bidirectionnal'))).toEqual([
-      expect.stringMatching(/mountPropagation must be equal to one of the allowed values/),
+    expect(
+      check((d) => (d.spec.template.spec.containers[0].volumeMounts[1].mountPropagation = 'Bidirectionnal')),
+    ).toEqual([expect.stringMatching(/mountPropagation must be equal to one of the allowed values/)]);
+    expect(check((d) => delete d.spec.selector)).toEqual([
+      expect.stringMatching(/must have required property selector/),
     ]);
-    expect(check((d) => delete d.spec.selector)).toEqual([expect.stringMatching(/must have required property selector/)]);
-    expect(check((d) => (d.spec.template.spec.hostPID = 'yes'))).toEqual([expect.stringMatching(/hostPID must be boolean/)]);
-    expect(check((d) => (d.apiVersion = 'apps/v2'))).toEqual([expect.stringMatching(/no Kubernetes schema for apps\/v2 DaemonSet/)]);
+    expect(check((d) => (d.spec.template.spec.hostPID = 'yes'))).toEqual([
+      expect.stringMatching(/hostPID must be boolean/),
+    ]);
+    expect(check((d) => (d.apiVersion = 'apps/v2'))).toEqual([
+      expect.stringMatching(/no Kubernetes schema for apps\/v2 DaemonSet/),
+    ]);
   });
 });
 
@@ -93,7 +100,13 @@ describe('what the daemon needs from its pod', () => {
 
   test('runs `sandbox procfs serve` with the mount and socket the hook uses', () => {
     expect([...(daemon().command ?? []), ...(daemon().args ?? [])]).toEqual([
-      '/usr/local/bin/sandbox', 'procfs', 'serve', '--mount', MOUNT, '--socket', SOCKET,
+      '/usr/local/bin/sandbox',
+      'procfs',
+      'serve',
+      '--mount',
+      MOUNT,
+      '--socket',
+      SOCKET,
     ]);
   });
 
@@ -111,7 +124,9 @@ describe('what the daemon needs from its pod', () => {
   test('every volume mount names a volume of the pod, and the pod has no unused volume', () => {
     const spec = daemonSet.spec!.template.spec!;
     const declared = new Set(spec.volumes!.map((v) => v.name));
-    const used = new Set([...spec.containers, ...(spec.initContainers ?? [])].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)));
+    const used = new Set(
+      [...spec.containers, ...(spec.initContainers ?? [])].flatMap((c) => (c.volumeMounts ?? []).map((m) => m.name)),
+    );
     expect([...used].filter((n) => !declared.has(n))).toEqual([]);
     expect([...declared].filter((n) => !used.has(n))).toEqual([]);
   });
@@ -140,11 +155,13 @@ describe('what the daemon needs from its pod', () => {
     expect(init.command).toEqual(['/opt/sandbox-procfs/bin/install-on-host.sh']);
     const volumes = new Map(daemonSet.spec!.template.spec!.volumes!.map((v) => [v.name, v.hostPath?.path]));
     const hostPaths = init.volumeMounts!.map((m) => [m.mountPath, volumes.get(m.name)]);
-    expect(hostPaths).toEqual(expect.arrayContaining([
-      ['/host/opt/sandbox-procfs', '/opt/sandbox-procfs'],
-      ['/host/etc/containers/oci/hooks.d', '/etc/containers/oci/hooks.d'],
-      ['/host/usr/share/containers/oci/hooks.d', '/usr/share/containers/oci/hooks.d'],
-      ['/run/sandbox-procfs', '/run/sandbox-procfs'],
-    ]));
+    expect(hostPaths).toEqual(
+      expect.arrayContaining([
+        ['/host/opt/sandbox-procfs', '/opt/sandbox-procfs'],
+        ['/host/etc/containers/oci/hooks.d', '/etc/containers/oci/hooks.d'],
+        ['/host/usr/share/containers/oci/hooks.d', '/usr/share/containers/oci/hooks.d'],
+        ['/run/sandbox-procfs', '/run/sandbox-procfs'],
+      ]),
+    );
   });
 });

@@ -3,7 +3,18 @@
 // "node" (a scratch HOST_ROOT), and the installed hook path runs `sandbox` through its own loader.
 // Upgrades swap `current` and keep one previous release. No root needed.
 import { spawnSync } from 'node:child_process';
-import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  copyFileSync,
+  cpSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, test } from 'vitest';
@@ -21,7 +32,8 @@ function run(cmd: string, args: string[], env: NodeJS.ProcessEnv = {}) {
   const r = spawnSync(cmd, args, { encoding: 'utf8', env: { PATH: process.env.PATH, ...env } });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
-const install = () => run('sh', [join(src, 'bin/install-on-host.sh')], { SOURCE_ROOT: src, HOST_ROOT: host, MOUNT_DIR: mountDir });
+const install = () =>
+  run('sh', [join(src, 'bin/install-on-host.sh')], { SOURCE_ROOT: src, HOST_ROOT: host, MOUNT_DIR: mountDir });
 const releases = () => readdirSync(join(host, 'opt/sandbox-procfs/releases')).sort();
 const current = () => readlinkSync(join(host, 'opt/sandbox-procfs/current'));
 
@@ -32,7 +44,8 @@ beforeAll(() => {
   mkdirSync(join(src, 'app/dist/supervisor'), { recursive: true });
   for (const f of CLI_FILES) copyFileSync(join(BUILT, f), join(src, 'app/dist/supervisor', f));
   cpSync(join(DEPLOY, 'hooks.d'), join(src, 'hooks.d'), { recursive: true });
-  for (const d of ['etc/containers/oci/hooks.d', 'usr/share/containers/oci/hooks.d']) mkdirSync(join(host, d), { recursive: true });
+  for (const d of ['etc/containers/oci/hooks.d', 'usr/share/containers/oci/hooks.d'])
+    mkdirSync(join(host, d), { recursive: true });
 });
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
@@ -54,11 +67,14 @@ describe('installing the hook onto a node', () => {
     for (const dir of ['etc/containers/oci/hooks.d', 'usr/share/containers/oci/hooks.d']) {
       const names = readdirSync(join(host, dir)).sort();
       expect(names).toEqual(['50-sandbox-procfs-poststop.json', '50-sandbox-procfs.json']); // no temporary file left
-      for (const n of names) expect(readFileSync(join(host, dir, n), 'utf8')).toBe(readFileSync(join(DEPLOY, 'hooks.d', n), 'utf8'));
+      for (const n of names)
+        expect(readFileSync(join(host, dir, n), 'utf8')).toBe(readFileSync(join(DEPLOY, 'hooks.d', n), 'utf8'));
     }
     // The definitions' hook.path, inside the scratch node: the node's own loader and libraries
     // are not used (ld.so --library-path), and `sandbox --help` answers.
-    const def = JSON.parse(readFileSync(join(DEPLOY, 'hooks.d/50-sandbox-procfs.json'), 'utf8')) as { hook: { path: string } };
+    const def = JSON.parse(readFileSync(join(DEPLOY, 'hooks.d/50-sandbox-procfs.json'), 'utf8')) as {
+      hook: { path: string };
+    };
     const hook = run(join(host, def.hook.path), ['--help']);
     expect(hook.code, hook.stderr).toBe(0);
     expect(hook.stdout).toMatch(/^Usage: sandbox/);
@@ -76,10 +92,18 @@ describe('installing the hook onto a node', () => {
     expect(install().code).toBe(0);
     const second = current();
     expect(second).not.toBe(first);
-    expect(releases().map((r) => `releases/${r}`).sort()).toEqual([first, second].sort());
+    expect(
+      releases()
+        .map((r) => `releases/${r}`)
+        .sort(),
+    ).toEqual([first, second].sort());
     writeFileSync(bundle, readFileSync(bundle, 'utf8') + '\n// release 3\n');
     expect(install().code).toBe(0);
-    expect(releases().map((r) => `releases/${r}`).sort()).toEqual([second, current()].sort());
+    expect(
+      releases()
+        .map((r) => `releases/${r}`)
+        .sort(),
+    ).toEqual([second, current()].sort());
     expect(run(join(host, 'opt/sandbox-procfs/current/bin/sandbox'), ['--help']).code).toBe(0);
   });
 

@@ -9,7 +9,11 @@ import { annotationsMatch, hookDefinitionErrors, hooksObjectErrors } from '../he
 
 const SOCKET = '/run/sandbox-procfs/api.sock';
 const definitions = filesUnder(DEPLOY, ['.json']).filter((f) => f.includes('/hooks.d/'));
-type Definition = { hook: { path: string; args: string[] }; when: { annotations: Record<string, string> }; stages: string[] };
+type Definition = {
+  hook: { path: string; args: string[] };
+  when: { annotations: Record<string, string> };
+  stages: string[];
+};
 const load = (f: string) => readJson(f) as Definition;
 
 describe('hooks.d definitions', () => {
@@ -26,13 +30,18 @@ describe('hooks.d definitions', () => {
     expect(hookDefinitionErrors(readJson(file))).toEqual([]);
   });
 
-  test.each(definitions.map((f) => [f.slice(DEPLOY.length + 1), f]))('%s runs `sandbox oci-hook` at its stage on the daemon socket', (_, file) => {
-    const def = load(file);
-    const poststop = file.endsWith('-poststop.json');
-    expect(def.stages).toEqual([poststop ? 'poststop' : 'createContainer']);
-    expect(def.hook.args).toEqual(['sandbox', 'oci-hook', ...(poststop ? ['poststop'] : []), '--socket', SOCKET]);
-    expect(def.hook.path).toBe(file.includes('/podman/') ? '/usr/local/bin/sandbox' : '/opt/sandbox-procfs/current/bin/sandbox');
-  });
+  test.each(definitions.map((f) => [f.slice(DEPLOY.length + 1), f]))(
+    '%s runs `sandbox oci-hook` at its stage on the daemon socket',
+    (_, file) => {
+      const def = load(file);
+      const poststop = file.endsWith('-poststop.json');
+      expect(def.stages).toEqual([poststop ? 'poststop' : 'createContainer']);
+      expect(def.hook.args).toEqual(['sandbox', 'oci-hook', ...(poststop ? ['poststop'] : []), '--socket', SOCKET]);
+      expect(def.hook.path).toBe(
+        file.includes('/podman/') ? '/usr/local/bin/sandbox' : '/opt/sandbox-procfs/current/bin/sandbox',
+      );
+    },
+  );
 
   test('the opt-in annotation matches the example pod, and not a pod without it or with another value', () => {
     const pod = findManifest(loadManifests(), 'Pod', 'views-demo') as unknown as IPod;
@@ -54,11 +63,16 @@ describe('hooks.d definitions', () => {
       return hookDefinitionErrors(d);
     };
     expect(mutant((d) => (d.version = '1.0'))).toEqual(['version must be "1.0.0", got "1.0"']);
-    expect(mutant((d) => (d.hook.path = 'sandbox'))).toEqual([expect.stringMatching(/hook.path must be an absolute path/)]);
+    expect(mutant((d) => (d.hook.path = 'sandbox'))).toEqual([
+      expect.stringMatching(/hook.path must be an absolute path/),
+    ]);
     expect(mutant((d) => (d.when = {}))).toEqual([expect.stringMatching(/when must set at least one condition/)]);
     expect(mutant((d) => (d.stages = ['createcontainer']))).toEqual(['unknown stage "createcontainer"']);
     expect(mutant((d) => (d.stages = []))).toEqual(['stages must be a non-empty array']);
-    expect(mutant((d) => ((d.stage = d.stages), delete d.stages))).toEqual(['unknown key "stage"', 'stages must be a non-empty array']);
+    expect(mutant((d) => ((d.stage = d.stages), delete d.stages))).toEqual([
+      'unknown key "stage"',
+      'stages must be a non-empty array',
+    ]);
     expect(mutant((d) => (d.when = { annotation: d.when.annotations }))).toEqual([
       'when: unknown key "annotation"',
       expect.stringMatching(/when must set at least one condition/),
@@ -82,6 +96,8 @@ describe('runc hooks object', () => {
 
   test('a wrong stage name or a relative path is rejected', () => {
     expect(hooksObjectErrors({ create: [] })).toEqual(['unknown stage "create"']);
-    expect(hooksObjectErrors({ poststop: [{ path: 'bin/sandbox' }] })).toEqual([expect.stringMatching(/poststop\[0\].path must be an absolute path/)]);
+    expect(hooksObjectErrors({ poststop: [{ path: 'bin/sandbox' }] })).toEqual([
+      expect.stringMatching(/poststop\[0\].path must be an absolute path/),
+    ]);
   });
 });

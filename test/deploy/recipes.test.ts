@@ -24,7 +24,7 @@ function bindsOf(name: string): string[] {
 const expected = (src: string) => LAYOUT_FILES.map((f) => `${src}/${f}:/${f}:rw`);
 
 describe('deploy/README.md recipes', () => {
-  test('docker: lxcfs\'s recipe binds every file of the layout from /var/lib/lxcfs', () => {
+  test("docker: lxcfs's recipe binds every file of the layout from /var/lib/lxcfs", () => {
     expect(bindsOf('lxcfs')).toEqual(expected(LXCFS));
   });
 

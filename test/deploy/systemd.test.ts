@@ -12,7 +12,10 @@ import { needsSetup, requireOrSkip } from '../helpers/skip.js';
 
 const UNIT = readFileSync(join(DEPLOY, 'systemd/sandbox-procfs.service'), 'utf8');
 const analyze = spawnSync('systemd-analyze', ['--version'], { encoding: 'utf8' });
-const missing = analyze.status === 0 ? null : needsSetup('needs systemd-analyze (Debian package systemd; native/setup.sh installs it)');
+const missing =
+  analyze.status === 0
+    ? null
+    : needsSetup('needs systemd-analyze (Debian package systemd; native/setup.sh installs it)');
 const root = mkdtempSync(join(tmpdir(), 'unit-root-'));
 afterAll(() => rmSync(root, { recursive: true, force: true }));
 
@@ -21,7 +24,10 @@ function verify(text: string): { code: number | null; output: string } {
   if (!existsSync(join(root, 'usr/local/bin/sandbox'))) {
     mkdirSync(join(root, 'usr/local/bin'), { recursive: true });
     mkdirSync(join(root, 'etc/systemd/system'), { recursive: true });
-    cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), { recursive: true, verbatimSymlinks: true });
+    cpSync('/usr/lib/systemd/system', join(root, 'usr/lib/systemd/system'), {
+      recursive: true,
+      verbatimSymlinks: true,
+    });
     writeFileSync(join(root, 'usr/local/bin/sandbox'), '#!/bin/sh\n');
     chmodSync(join(root, 'usr/local/bin/sandbox'), 0o755);
     // ExecReload's /bin/kill (procps; /bin is /usr/bin on Debian 12): what every host has.
@@ -30,7 +36,9 @@ function verify(text: string): { code: number | null; output: string } {
     chmodSync(join(root, 'bin/kill'), 0o755);
   }
   writeFileSync(join(root, 'etc/systemd/system/sandbox-procfs.service'), text);
-  const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'sandbox-procfs.service'], { encoding: 'utf8' });
+  const r = spawnSync('systemd-analyze', ['verify', `--root=${root}`, '--man=no', 'sandbox-procfs.service'], {
+    encoding: 'utf8',
+  });
   return { code: r.status, output: `${r.stdout}${r.stderr}`.trim() };
 }
 
@@ -54,7 +62,9 @@ describe('systemd unit', () => {
   test('it runs the daemon with the Kubernetes contract, restarts on failure, reloads by SIGHUP, detaches a dead mount, keeps FUSE', () => {
     const lines = UNIT.split('\n');
     expect(lines).toContain('Type=simple');
-    expect(lines).toContain('ExecStart=/usr/local/bin/sandbox procfs serve --mount /run/sandbox-procfs/mnt --socket /run/sandbox-procfs/api.sock');
+    expect(lines).toContain(
+      'ExecStart=/usr/local/bin/sandbox procfs serve --mount /run/sandbox-procfs/mnt --socket /run/sandbox-procfs/api.sock',
+    );
     expect(lines).toContain('ExecStopPost=-/bin/umount -l /run/sandbox-procfs/mnt');
     expect(lines).toContain('Restart=on-failure');
     // The keeper (procfs/daemon/keeper.ts): SIGHUP hands the connection to a new server; SIGTERM to it alone.
@@ -64,8 +74,22 @@ describe('systemd unit', () => {
     expect(lines.find((l) => l.startsWith('CapabilityBoundingSet='))).toContain('CAP_SYS_ADMIN');
     // Options that give the service a private mount namespace would hide the FUSE mount from the
     // host (systemd.exec(5)): none may be set.
-    for (const key of ['PrivateDevices', 'PrivateTmp', 'ProtectSystem', 'ProtectHome', 'ProtectKernelTunables', 'ProtectControlGroups', 'ReadOnlyPaths', 'MountFlags', 'PrivateMounts', 'TemporaryFileSystem']) {
-      expect(lines.some((l) => l.startsWith(`${key}=`)), key).toBe(false);
+    for (const key of [
+      'PrivateDevices',
+      'PrivateTmp',
+      'ProtectSystem',
+      'ProtectHome',
+      'ProtectKernelTunables',
+      'ProtectControlGroups',
+      'ReadOnlyPaths',
+      'MountFlags',
+      'PrivateMounts',
+      'TemporaryFileSystem',
+    ]) {
+      expect(
+        lines.some((l) => l.startsWith(`${key}=`)),
+        key,
+      ).toBe(false);
     }
   });
 });

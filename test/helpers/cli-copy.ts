@@ -11,7 +11,13 @@ import { needsSetup, type Missing } from './skip.js';
 /** dist/supervisor of the build. */
 export const BUILT_CLI_DIR = fileURLToPath(new URL('../../dist/supervisor', import.meta.url));
 /** The files of the built CLI: the entry, the bundle it runs, the bundle's code cache, and the views' worker entry and bundle. */
-export const CLI_FILES = ['main.cjs', 'sandbox.bundle.cjs', 'sandbox.bundle.cjs.cache', 'view-worker.cjs', 'view-worker.bundle.cjs'] as const;
+export const CLI_FILES = [
+  'main.cjs',
+  'sandbox.bundle.cjs',
+  'sandbox.bundle.cjs.cache',
+  'view-worker.cjs',
+  'view-worker.bundle.cjs',
+] as const;
 
 /** One copy: its entry, its cache file, and remove() to delete it. */
 export interface CliCopy {
@@ -24,7 +30,9 @@ export interface CliCopy {
 /** What a copy needs that is missing (the build), or null. */
 export function cliCopyUnavailable(): Missing | null {
   const missing = CLI_FILES.filter((f) => !existsSync(join(BUILT_CLI_DIR, f)));
-  return missing.length === 0 ? null : needsSetup(`needs the build (${missing.join(', ')} in ${BUILT_CLI_DIR}); run npm run build`);
+  return missing.length === 0
+    ? null
+    : needsSetup(`needs the build (${missing.join(', ')} in ${BUILT_CLI_DIR}); run npm run build`);
 }
 
 /** Copy the built CLI into a fresh directory (root/dist/supervisor, with root/dist/native and root/node_modules linked). */
@@ -35,7 +43,12 @@ export function copyCli(): CliCopy {
   symlinkSync(join(BUILT_CLI_DIR, '../native'), join(root, 'dist/native'));
   symlinkSync(join(BUILT_CLI_DIR, '../../node_modules'), join(root, 'node_modules'));
   for (const f of CLI_FILES) copyFileSync(join(BUILT_CLI_DIR, f), join(dir, f));
-  return { entry: join(dir, 'main.cjs'), cache: join(dir, 'sandbox.bundle.cjs.cache'), bundle: join(dir, 'sandbox.bundle.cjs'), remove: () => rmSync(root, { recursive: true, force: true }) };
+  return {
+    entry: join(dir, 'main.cjs'),
+    cache: join(dir, 'sandbox.bundle.cjs.cache'),
+    bundle: join(dir, 'sandbox.bundle.cjs'),
+    remove: () => rmSync(root, { recursive: true, force: true }),
+  };
 }
 
 /** The kind line of a cache file ("help", "run"), after its build line. */

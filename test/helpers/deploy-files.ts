@@ -33,7 +33,9 @@ export function loadManifests(): Manifest[] {
 
 /** The one manifest of this kind and name; throws if there is none or several. */
 export function findManifest(manifests: Manifest[], kind: string, name: string): Record<string, unknown> {
-  const found = manifests.filter((m) => m.doc.kind === kind && (m.doc.metadata as { name?: string } | undefined)?.name === name);
+  const found = manifests.filter(
+    (m) => m.doc.kind === kind && (m.doc.metadata as { name?: string } | undefined)?.name === name,
+  );
   if (found.length !== 1) throw new Error(`expected one ${kind} ${name}, found ${found.length}`);
   return found[0]!.doc;
 }

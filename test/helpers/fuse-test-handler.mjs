@@ -17,12 +17,23 @@ const EBADF = 9;
 const EACCES = 13;
 
 /** Counter slots in data.counters. */
-export const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7 };
+export const C = {
+  opens: 0,
+  slowWaiting: 1,
+  slowRelease: 2,
+  flushes: 3,
+  forgotten: 4,
+  releases: 5,
+  interruptedReads: 6,
+  freshLookups: 7,
+};
 
 const attr = (ino, mode, size) => ({ ino, mode, size, nlink: mode === DIR ? 2 : 1, uid: 0, gid: 0, timeMs: EPOCH });
 const FILES = { hello: 2, counter: 3, slow: 4, throws: 5, flushy: 6, big: 8 };
 const HELLO = Buffer.from('hello world\n');
-const BIG = Buffer.from(Array.from({ length: 12000 }, (_, i) => `line ${String(i).padStart(6, '0')} of the big file\n`).join(''));
+const BIG = Buffer.from(
+  Array.from({ length: 12000 }, (_, i) => `line ${String(i).padStart(6, '0')} of the big file\n`).join(''),
+);
 
 export function createHandler(data) {
   const counters = new Int32Array(data.counters);

@@ -11,7 +11,10 @@ if (out && typeof globalThis.gc === 'function') {
     if (!existsSync(`${out}.ask`)) return;
     globalThis.gc();
     const m = process.memoryUsage();
-    appendFileSync(out, `${JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`);
+    appendFileSync(
+      out,
+      `${JSON.stringify({ heapUsed: m.heapUsed, external: m.external, arrayBuffers: m.arrayBuffers })}\n`,
+    );
     rmSync(`${out}.ask`, { force: true });
   }, 50).unref();
 }

@@ -21,7 +21,12 @@ export interface Manifest {
 /** kubernetes-models' module for apiVersion/kind: core "v1" lives at v1/, group/version at group/version/. */
 function modelModule(doc: Record<string, unknown>): string {
   const { apiVersion, kind } = doc;
-  if (typeof apiVersion !== 'string' || typeof kind !== 'string' || !/^[A-Za-z0-9./-]+$/.test(apiVersion) || !/^[A-Za-z]+$/.test(kind)) {
+  if (
+    typeof apiVersion !== 'string' ||
+    typeof kind !== 'string' ||
+    !/^[A-Za-z0-9./-]+$/.test(apiVersion) ||
+    !/^[A-Za-z]+$/.test(kind)
+  ) {
     throw new Error(`manifest without a usable apiVersion/kind: ${JSON.stringify({ apiVersion, kind })}`);
   }
   return `kubernetes-models/${apiVersion}/${kind}`;
@@ -35,7 +40,9 @@ export function schemaErrors(m: Manifest): string[] {
   try {
     Model = (require(mod) as Record<string, new (data: unknown) => { validate(): void }>)[kind]!;
   } catch (err) {
-    return [`${m.source}: no Kubernetes schema for ${m.doc.apiVersion} ${kind} (${(err as Error).message.split('\n')[0]})`];
+    return [
+      `${m.source}: no Kubernetes schema for ${m.doc.apiVersion} ${kind} (${(err as Error).message.split('\n')[0]})`,
+    ];
   }
   try {
     new Model(m.doc).validate();
@@ -75,9 +82,12 @@ export function typeErrors(manifests: Manifest[]): string[] {
   const errors: string[] = [];
   for (const d of ts.getPreEmitDiagnostics(program)) {
     const virtual = d.file ? files.get(d.file.fileName) : undefined;
-    const where = virtual && d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
+    const where =
+      virtual && d.file && d.start !== undefined ? d.file.getLineAndCharacterOfPosition(d.start) : undefined;
     const lineText = where && virtual ? virtual.text.split('\n')[where.line]?.trim() : '';
-    errors.push(`${virtual?.m.source ?? d.file?.fileName ?? '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}${lineText ? ` (at ${lineText})` : ''}`);
+    errors.push(
+      `${virtual?.m.source ?? d.file?.fileName ?? '?'}: ${ts.flattenDiagnosticMessageText(d.messageText, ' ')}${lineText ? ` (at ${lineText})` : ''}`,
+    );
   }
   return errors;
 }

@@ -46,7 +46,13 @@ async function killStarted(): Promise<void> {
 }
 
 /** The state.json of a running sandbox. */
-export function stateOf(id: string): { name: string | null; cgroupDirs: string[]; supervisorPid: number; detached: boolean; workdir: string } {
+export function stateOf(id: string): {
+  name: string | null;
+  cgroupDirs: string[];
+  supervisorPid: number;
+  detached: boolean;
+  workdir: string;
+} {
   return JSON.parse(readFileSync(`/run/sandbox/${id}/state.json`, 'utf8'));
 }
 
@@ -82,16 +88,22 @@ export function sandboxProcs(id: string): number[] {
 /** One counter of a running sandbox's cgroup, read from the host: v1 `file` in `controller`'s hierarchy, v2 `v2file`. */
 function counter(id: string, controller: string, file: string, v2file: string, key?: string): number {
   const dirs = stateOf(id).cgroupDirs;
-  const text = readFileSync(dirs.length === 1 ? `${dirs[0]}/${v2file}` : `${cgroupDir(id, controller)}/${file}`, 'utf8');
+  const text = readFileSync(
+    dirs.length === 1 ? `${dirs[0]}/${v2file}` : `${cgroupDir(id, controller)}/${file}`,
+    'utf8',
+  );
   const value = key === undefined ? text.trim() : new RegExp(`^${key} (\\d+)$`, 'm').exec(text)?.[1];
-  if (value === undefined || !/^\d+$/.test(value)) throw new Error(`sandbox ${id}: no ${key ?? 'number'} in ${file}/${v2file}`);
+  if (value === undefined || !/^\d+$/.test(value))
+    throw new Error(`sandbox ${id}: no ${key ?? 'number'} in ${file}/${v2file}`);
   return Number(value);
 }
 
 /** A running sandbox's CPU time so far in ns (v1 cpuacct.usage, v2 cpu.stat usage_usec). */
 export function cpuUsageNs(id: string): number {
   const dirs = stateOf(id).cgroupDirs;
-  return dirs.length === 1 ? counter(id, 'cpu', '', 'cpu.stat', 'usage_usec') * 1000 : counter(id, 'cpuacct', 'cpuacct.usage', '');
+  return dirs.length === 1
+    ? counter(id, 'cpu', '', 'cpu.stat', 'usage_usec') * 1000
+    : counter(id, 'cpuacct', 'cpuacct.usage', '');
 }
 
 /** Periods in which a running sandbox's quota ran out (cpu.stat nr_throttled, v1 and v2). */
@@ -133,7 +145,10 @@ export function scratchDir(parent: string, prefix: string): () => string {
 /** Host pid of a sandbox's PID 1 (NSpid ends in 1), from its cgroup (v1's memory hierarchy or v2's one). */
 export function initPid(id: string): number {
   for (const pid of sandboxProcs(id)) {
-    const nspid = /^NSpid:\s*(.*)$/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]?.trim().split(/\s+/);
+    const nspid = /^NSpid:\s*(.*)$/m
+      .exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1]
+      ?.trim()
+      .split(/\s+/);
     if (nspid && nspid.length > 1 && nspid.at(-1) === '1') return pid;
   }
   throw new Error(`no PID 1 in sandbox ${id}`);

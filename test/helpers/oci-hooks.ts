@@ -13,7 +13,8 @@ const unknownKeys = (o: Record<string, unknown>, known: string[]) => Object.keys
 /** A pattern Go's regexp (RE2) and JavaScript read alike: it compiles, and uses no lookaround or backreference (RE2 has neither). */
 function regexError(what: string, pattern: unknown): string[] {
   if (typeof pattern !== 'string') return [`${what} must be a string`];
-  if (/\(\?[=!<]|\\[1-9]/.test(pattern)) return [`${what} ${JSON.stringify(pattern)} uses lookaround or a backreference (not in Go's RE2)`];
+  if (/\(\?[=!<]|\\[1-9]/.test(pattern))
+    return [`${what} ${JSON.stringify(pattern)} uses lookaround or a backreference (not in Go's RE2)`];
   try {
     new RegExp(pattern);
     return [];
@@ -25,12 +26,21 @@ function regexError(what: string, pattern: unknown): string[] {
 /** Errors of one OCI hook entry {path, args, env, timeout} (empty = valid). */
 function hookEntryErrors(hook: unknown, where: string): string[] {
   if (!isObject(hook)) return [`${where} must be an object`];
-  const errors = unknownKeys(hook, ['path', 'args', 'env', 'timeout']).map((k) => `${where}: unknown key ${JSON.stringify(k)}`);
-  if (typeof hook.path !== 'string' || !hook.path.startsWith('/')) errors.push(`${where}.path must be an absolute path (runtime spec), got ${JSON.stringify(hook.path)}`);
-  if (hook.args !== undefined && (!Array.isArray(hook.args) || hook.args.length === 0 || !hook.args.every((a) => typeof a === 'string'))) {
+  const errors = unknownKeys(hook, ['path', 'args', 'env', 'timeout']).map(
+    (k) => `${where}: unknown key ${JSON.stringify(k)}`,
+  );
+  if (typeof hook.path !== 'string' || !hook.path.startsWith('/'))
+    errors.push(`${where}.path must be an absolute path (runtime spec), got ${JSON.stringify(hook.path)}`);
+  if (
+    hook.args !== undefined &&
+    (!Array.isArray(hook.args) || hook.args.length === 0 || !hook.args.every((a) => typeof a === 'string'))
+  ) {
     errors.push(`${where}.args must be a non-empty array of strings (args[0] is the program name)`);
   }
-  if (hook.env !== undefined && (!Array.isArray(hook.env) || !hook.env.every((e) => typeof e === 'string' && /^[^=]+=/.test(e)))) {
+  if (
+    hook.env !== undefined &&
+    (!Array.isArray(hook.env) || !hook.env.every((e) => typeof e === 'string' && /^[^=]+=/.test(e)))
+  ) {
     errors.push(`${where}.env must be an array of "KEY=value"`);
   }
   if (hook.timeout !== undefined && !(Number.isInteger(hook.timeout) && (hook.timeout as number) > 0)) {
@@ -49,23 +59,34 @@ export function hookDefinitionErrors(def: unknown): string[] {
   if (!isObject(when)) {
     errors.push('when must be an object');
   } else {
-    errors.push(...unknownKeys(when, ['always', 'annotations', 'commands', 'hasBindMounts']).map((k) => `when: unknown key ${JSON.stringify(k)}`));
+    errors.push(
+      ...unknownKeys(when, ['always', 'annotations', 'commands', 'hasBindMounts']).map(
+        (k) => `when: unknown key ${JSON.stringify(k)}`,
+      ),
+    );
     const conditions = ['always', 'annotations', 'commands', 'hasBindMounts'].filter((k) => when[k] !== undefined);
-    if (conditions.length === 0) errors.push('when must set at least one condition (always, annotations, commands, hasBindMounts)');
-    for (const k of ['always', 'hasBindMounts']) if (when[k] !== undefined && typeof when[k] !== 'boolean') errors.push(`when.${k} must be a boolean`);
+    if (conditions.length === 0)
+      errors.push('when must set at least one condition (always, annotations, commands, hasBindMounts)');
+    for (const k of ['always', 'hasBindMounts'])
+      if (when[k] !== undefined && typeof when[k] !== 'boolean') errors.push(`when.${k} must be a boolean`);
     if (when.annotations !== undefined) {
-      if (!isObject(when.annotations) || Object.keys(when.annotations).length === 0) errors.push('when.annotations must be a non-empty object');
-      else for (const [k, v] of Object.entries(when.annotations)) errors.push(...regexError('annotation key', k), ...regexError(`annotation value of ${k}`, v));
+      if (!isObject(when.annotations) || Object.keys(when.annotations).length === 0)
+        errors.push('when.annotations must be a non-empty object');
+      else
+        for (const [k, v] of Object.entries(when.annotations))
+          errors.push(...regexError('annotation key', k), ...regexError(`annotation value of ${k}`, v));
     }
     if (when.commands !== undefined) {
-      if (!Array.isArray(when.commands) || when.commands.length === 0) errors.push('when.commands must be a non-empty array');
+      if (!Array.isArray(when.commands) || when.commands.length === 0)
+        errors.push('when.commands must be a non-empty array');
       else for (const [i, c] of when.commands.entries()) errors.push(...regexError(`when.commands[${i}]`, c));
     }
   }
   const stages = def.stages;
   if (!Array.isArray(stages) || stages.length === 0) errors.push('stages must be a non-empty array');
   else {
-    for (const s of stages) if (!(OCI_STAGES as readonly unknown[]).includes(s)) errors.push(`unknown stage ${JSON.stringify(s)}`);
+    for (const s of stages)
+      if (!(OCI_STAGES as readonly unknown[]).includes(s)) errors.push(`unknown stage ${JSON.stringify(s)}`);
     if (new Set(stages).size !== stages.length) errors.push('stages lists a stage twice');
   }
   return errors;

@@ -17,10 +17,17 @@ export interface Daemon {
 
 /** Start `sandbox procfs serve` on base/mnt and base/api.sock; resolves once it serves. */
 export function startDaemon(base: string): Promise<Daemon> {
-  const child = spawn(process.execPath, [CLI, 'procfs', 'serve', '--mount', `${base}/mnt`, '--socket', `${base}/api.sock`], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(
+    process.execPath,
+    [CLI, 'procfs', 'serve', '--mount', `${base}/mnt`, '--socket', `${base}/api.sock`],
+    { stdio: ['ignore', 'ignore', 'pipe'] },
+  );
   let stderr = '';
   return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`daemon not serving after ${EVENT_DEADLINE_MS} ms: ${stderr}`)), EVENT_DEADLINE_MS);
+    const timer = setTimeout(
+      () => reject(new Error(`daemon not serving after ${EVENT_DEADLINE_MS} ms: ${stderr}`)),
+      EVENT_DEADLINE_MS,
+    );
     child.stderr!.on('data', (d: Buffer) => {
       stderr += d.toString();
       if (stderr.includes('serving views at')) {
@@ -57,17 +64,38 @@ export async function stopDaemon(d: Daemon | null, signal: NodeJS.Signals = 'SIG
 export const BUNDLE_MEM = 256 * 1024 * 1024;
 
 /** Write bundle/config.json: the busybox rootfs at rootfsDir, 256 MiB, 50% of CPU 0, cgroupsPath relative (under the runtime's own cgroup), the hook wired in. */
-export function writeBundle(bundle: string, rootfsDir: string, cgroupName: string, args: string[], socket: string): void {
+export function writeBundle(
+  bundle: string,
+  rootfsDir: string,
+  cgroupName: string,
+  args: string[],
+  socket: string,
+): void {
   mkdirSync(bundle, { recursive: true });
-  const hook = (extra: string[]) => ({ path: process.execPath, args: ['node', CLI, 'oci-hook', ...extra, '--socket', socket] });
+  const hook = (extra: string[]) => ({
+    path: process.execPath,
+    args: ['node', CLI, 'oci-hook', ...extra, '--socket', socket],
+  });
   const config = {
     ociVersion: '1.0.2',
-    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/usr/bin:/bin', 'TERM=xterm'], cwd: '/', noNewPrivileges: true },
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/usr/bin:/bin', 'TERM=xterm'],
+      cwd: '/',
+      noNewPrivileges: true,
+    },
     root: { path: rootfsDir, readonly: true },
     hostname: 'oci-test',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
     ],

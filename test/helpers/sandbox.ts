@@ -22,7 +22,9 @@ export function idmapUnavailable(dir: string): Missing | null {
     execFileSync(STAGE, ['--probe-idmap', dir], { stdio: ['ignore', 'pipe', 'pipe'] });
     return null;
   } catch (err) {
-    const line = String((err as { stderr?: Buffer }).stderr ?? err).trim().split('\n')[0];
+    const line = String((err as { stderr?: Buffer }).stderr ?? err)
+      .trim()
+      .split('\n')[0];
     return machineLacks(`ID-mapped mounts on the file system of ${dir}: ${line}`);
   }
 }
@@ -37,7 +39,11 @@ export interface CliResult {
 
 /** Start `sandbox ARGS…` without waiting (for signal tests). */
 export function startCli(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): ChildProcess {
-  return spawn(process.execPath, [CLI, ...args], { cwd: opts.cwd, env: opts.env ?? process.env, stdio: ['ignore', 'pipe', 'pipe'] });
+  return spawn(process.execPath, [CLI, ...args], {
+    cwd: opts.cwd,
+    env: opts.env ?? process.env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
 }
 
 /** Collect a started CLI's output and exit status. */
@@ -65,7 +71,8 @@ export function fuseUnavailable(): Missing | null {
 export function sandboxUnavailable(): Missing | null {
   const fuse = fuseUnavailable();
   if (fuse) return fuse;
-  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/memory')) return needsSetup('needs a cgroup filesystem');
+  if (!existsSync('/sys/fs/cgroup/cgroup.controllers') && !existsSync('/sys/fs/cgroup/memory'))
+    return needsSetup('needs a cgroup filesystem');
   return stageUnavailable() ?? cliUnavailable();
 }
 
@@ -108,20 +115,27 @@ export function leftovers(): string[] {
   const found: string[] = [];
   for (const dir of ownCgroupDirs()) {
     // The supervisor leaf holds this very process (and stays, by design): not a sandbox's leftover.
-    for (const name of readdirSync(dir)) if (name.startsWith('sandbox-') && name !== SUPERVISOR_LEAF) found.push(`cgroup ${dir}/${name}`);
+    for (const name of readdirSync(dir))
+      if (name.startsWith('sandbox-') && name !== SUPERVISOR_LEAF) found.push(`cgroup ${dir}/${name}`);
   }
   for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) {
     const mountpoint = line.split(' ')[1];
     // Ours only: /run/sandbox itself or below it (not e.g. a peer's /run/sandbox-lxcfs).
     if (mountpoint === '/run/sandbox' || mountpoint?.startsWith('/run/sandbox/')) found.push(`mount ${mountpoint}`);
   }
-  if (existsSync('/run/sandbox')) for (const name of readdirSync('/run/sandbox')) found.push(`state /run/sandbox/${name}`);
+  if (existsSync('/run/sandbox'))
+    for (const name of readdirSync('/run/sandbox')) found.push(`state /run/sandbox/${name}`);
   for (const pid of readdirSync('/proc')) {
     if (!/^\d+$/.test(pid)) continue;
     try {
       if (readlinkSync(`/proc/${pid}/exe`) === STAGE) found.push(`process ${pid} (sandbox-stage)`);
       // --net private's pasta: its command line names its pid file in a state dir (supervisor/net/pasta.ts).
-      else if (readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').some((a) => a.startsWith('/run/sandbox/') && a.endsWith('/pasta.pid'))) found.push(`process ${pid} (pasta, a network helper)`);
+      else if (
+        readFileSync(`/proc/${pid}/cmdline`, 'utf8')
+          .split('\0')
+          .some((a) => a.startsWith('/run/sandbox/') && a.endsWith('/pasta.pid'))
+      )
+        found.push(`process ${pid} (pasta, a network helper)`);
     } catch {
       // gone, or a kernel thread
     }

@@ -32,6 +32,8 @@ export function requireOrSkip(missing: Missing | null): boolean {
   if (missing.owner === 'setup' && process.env.SANDBOX_TEST_MUST_RUN === '1') {
     throw new Error(`SANDBOX_TEST_MUST_RUN=1 but the test can't run: ${missing.reason}`);
   }
-  process.stderr.write(`skipping (${missing.owner === 'machine' ? 'this machine lacks it' : 'the set-up lacks it'}): ${missing.reason}\n`);
+  process.stderr.write(
+    `skipping (${missing.owner === 'machine' ? 'this machine lacks it' : 'the set-up lacks it'}): ${missing.reason}\n`,
+  );
   return true;
 }

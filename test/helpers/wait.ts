@@ -13,7 +13,12 @@ export const EVENT_DEADLINE_MS = 30_000;
  * WHAT" once `deadlineMs` has passed. Returns the milliseconds it waited (for printed statistics,
  * never for an assertion).
  */
-export function waitFor(cond: () => boolean | Promise<boolean>, what: string, deadlineMs = EVENT_DEADLINE_MS, intervalMs = 20): Promise<number> {
+export function waitFor(
+  cond: () => boolean | Promise<boolean>,
+  what: string,
+  deadlineMs = EVENT_DEADLINE_MS,
+  intervalMs = 20,
+): Promise<number> {
   return pollUntil(cond, what, deadlineMs, intervalMs);
 }
 

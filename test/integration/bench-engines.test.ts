@@ -18,7 +18,9 @@ import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor, within } from '../helpers/wait.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? dockerUnavailable() ?? podmanUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
+const skip = requireOrSkip(
+  sandboxUnavailable() ?? dockerUnavailable() ?? podmanUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable(),
+);
 const BENCH = fileURLToPath(new URL('../../dist/bench/main.js', import.meta.url));
 
 /** Cgroup directories named `name` anywhere in the mounted hierarchies (a box is at most a few levels down). */
@@ -28,7 +30,9 @@ function cgroupsNamed(name: string): string[] {
     if (depth > 6) return;
     let entries: string[];
     try {
-      entries = readdirSync(dir, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+      entries = readdirSync(dir, { withFileTypes: true })
+        .filter((e) => e.isDirectory())
+        .map((e) => e.name);
     } catch {
       return; // removed meanwhile
     }
@@ -57,7 +61,9 @@ function processesNaming(path: string): number[] {
 
 /** The bench's directories in /tmp (its engines', its views daemon's, its runtimes' bundles). */
 function benchDirsInTmp(): string[] {
-  return readdirSync('/tmp').filter((n) => n.startsWith('sandbox-bench-')).map((n) => `/tmp/${n}`);
+  return readdirSync('/tmp')
+    .filter((n) => n.startsWith('sandbox-bench-'))
+    .map((n) => `/tmp/${n}`);
 }
 
 /** What a session left behind after its stop(), besides what stop() reported itself. */
@@ -73,7 +79,7 @@ function leftBy(dir: string, cgroupName: string, hostBefore: string[]): string[]
 }
 
 describe.skipIf(skip)("the bench's engines (bench/engines/session.ts)", () => {
-  it('docker and podman run a container under the session\'s cgroup with loopback only; stop() leaves nothing', async () => {
+  it("docker and podman run a container under the session's cgroup with loopback only; stop() leaves nothing", async () => {
     const hostBefore = existingEnginePaths();
     const session = await startEngines('test', ['docker', 'podman']);
     if (typeof session === 'string') throw new Error(session);
@@ -83,9 +89,40 @@ describe.skipIf(skip)("the bench's engines (bench/engines/session.ts)", () => {
       expect(typeof s.podman).not.toBe('string');
       if (typeof s.docker === 'string' || typeof s.podman === 'string') return;
       // The container's memory cgroup and its network devices, as the container sees them.
-      const probe = ['sh', '-c', "grep ':memory:' /proc/self/cgroup; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '"];
-      const ofDocker = (await s.docker.docker(['run', '--rm', '--network', 'none', '--cpus', '0.2', '-m', '256m', ENGINE_IMAGE, ...probe])).stdout;
-      const ofPodman = (await s.podman.podman(['run', '--rm', '--network', 'none', ...s.podman.runFlags, '--cpus', '0.2', '-m', '256m', ENGINE_IMAGE, ...probe])).stdout;
+      const probe = [
+        'sh',
+        '-c',
+        "grep ':memory:' /proc/self/cgroup; tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d ' '",
+      ];
+      const ofDocker = (
+        await s.docker.docker([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '--cpus',
+          '0.2',
+          '-m',
+          '256m',
+          ENGINE_IMAGE,
+          ...probe,
+        ])
+      ).stdout;
+      const ofPodman = (
+        await s.podman.podman([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          ...s.podman.runFlags,
+          '--cpus',
+          '0.2',
+          '-m',
+          '256m',
+          ENGINE_IMAGE,
+          ...probe,
+        ])
+      ).stdout;
       for (const out of [ofDocker, ofPodman]) {
         const [memory, ...devices] = out.trim().split('\n');
         // A cgroup namespace would hide the path: the engines here run in the host's (cgroup v1 default).
@@ -105,29 +142,42 @@ describe.skipIf(skip)("the bench's engines (bench/engines/session.ts)", () => {
   it.each([
     ['as its engines are ready', /engines ready /],
     ['amid its rounds', /launch warm round 1\//],
-  ])('`bench launch --quick` interrupted by SIGINT %s: exit 130, nothing left', async (_when, moment) => {
-    const hostBefore = existingEnginePaths();
-    const tmpBefore = benchDirsInTmp();
-    // A process group of its own: the signal goes to every process of it, as a terminal's Ctrl-C does.
-    const bench = spawn(process.execPath, [BENCH, 'launch', '--quick'], { detached: true, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    bench.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
-    try {
-      await waitFor(() => {
-        if (bench.exitCode !== null) throw new Error(`bench exited ${bench.exitCode} before ${moment}: ${stderr}`);
-        return moment.test(stderr);
-      }, `the bench's stderr to match ${moment}`, 60_000);
-      process.kill(-bench.pid!, 'SIGINT');
-      expect(await within(exited, 'the bench to exit after SIGINT')).toBe(130);
-    } finally {
-      if (bench.exitCode === null) process.kill(-bench.pid!, 'SIGKILL');
-    }
-    expect(stderr).toContain('SIGINT: stopping and removing what the bench started');
-    const dir = /engines ready .*state in (\S+)\)/.exec(stderr)?.[1] ?? '';
-    expect(dir).toMatch(/^\/tmp\/sandbox-bench-launch-/);
-    removeLeftoverCgroups();
-    const newInTmp = benchDirsInTmp().filter((d) => !tmpBefore.includes(d)).map((d) => `directory ${d}`);
-    expect([...newInTmp, ...leftBy(dir, `sandbox-bench-launch-${bench.pid}`, hostBefore)]).toEqual([]);
-  }, 120_000);
+  ])(
+    '`bench launch --quick` interrupted by SIGINT %s: exit 130, nothing left',
+    async (_when, moment) => {
+      const hostBefore = existingEnginePaths();
+      const tmpBefore = benchDirsInTmp();
+      // A process group of its own: the signal goes to every process of it, as a terminal's Ctrl-C does.
+      const bench = spawn(process.execPath, [BENCH, 'launch', '--quick'], {
+        detached: true,
+        stdio: ['ignore', 'ignore', 'pipe'],
+      });
+      let stderr = '';
+      bench.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      const exited = new Promise<number | null>((resolve) => bench.once('exit', (code) => resolve(code)));
+      try {
+        await waitFor(
+          () => {
+            if (bench.exitCode !== null) throw new Error(`bench exited ${bench.exitCode} before ${moment}: ${stderr}`);
+            return moment.test(stderr);
+          },
+          `the bench's stderr to match ${moment}`,
+          60_000,
+        );
+        process.kill(-bench.pid!, 'SIGINT');
+        expect(await within(exited, 'the bench to exit after SIGINT')).toBe(130);
+      } finally {
+        if (bench.exitCode === null) process.kill(-bench.pid!, 'SIGKILL');
+      }
+      expect(stderr).toContain('SIGINT: stopping and removing what the bench started');
+      const dir = /engines ready .*state in (\S+)\)/.exec(stderr)?.[1] ?? '';
+      expect(dir).toMatch(/^\/tmp\/sandbox-bench-launch-/);
+      removeLeftoverCgroups();
+      const newInTmp = benchDirsInTmp()
+        .filter((d) => !tmpBefore.includes(d))
+        .map((d) => `directory ${d}`);
+      expect([...newInTmp, ...leftBy(dir, `sandbox-bench-launch-${bench.pid}`, hostBefore)]).toEqual([]);
+    },
+    120_000,
+  );
 });

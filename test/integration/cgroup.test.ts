@@ -4,7 +4,17 @@
 // this process's own cgroup and removed; only processes spawned here are signalled.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
-import { accessSync, constants, existsSync, mkdtempSync, readFileSync, readdirSync, rmdirSync, rmSync, statSync } from 'node:fs';
+import {
+  accessSync,
+  constants,
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmdirSync,
+  rmSync,
+  statSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,7 +65,11 @@ const skip = requireOrSkip(unavailable());
 /** sandbox-* entries under the own cgroups. */
 function sandboxDirs(): string[] {
   // The v2 delegation leaf (where the runner's processes move so controllers can be enabled) stays by design.
-  return ownDirs().flatMap((d) => readdirSync(d).filter((n) => n.startsWith('sandbox-') && n !== SUPERVISOR_LEAF).map((n) => join(d, n)));
+  return ownDirs().flatMap((d) =>
+    readdirSync(d)
+      .filter((n) => n.startsWith('sandbox-') && n !== SUPERVISOR_LEAF)
+      .map((n) => join(d, n)),
+  );
 }
 
 describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
@@ -91,7 +105,9 @@ describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
   function spawnWorkload(): { child: ChildProcess; file: string } {
     const file = join(tmpdir(), `cgroup-itest-${process.pid}-${counter}.bin`);
     files.push(file);
-    const child = spawn('sh', ['-c', `read go; head -c ${4 * MiB} /dev/zero > ${file}; exec sleep 30`], { stdio: ['pipe', 'ignore', 'inherit'] });
+    const child = spawn('sh', ['-c', `read go; head -c ${4 * MiB} /dev/zero > ${file}; exec sleep 30`], {
+      stdio: ['pipe', 'ignore', 'inherit'],
+    });
     children.push(child);
     return { child, file };
   }
@@ -145,7 +161,12 @@ describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
       expect(cg.pids()).toEqual([child.pid]);
       expect(readFileSync(`/proc/${child.pid}/cgroup`, 'utf8')).toContain(`/sandbox-${id}\n`);
       child.stdin!.end('go\n');
-      await waitFor(() => existsSync(file) && statSync(file).size === 4 * MiB, 'the workload to write its 4 MiB', undefined, 10);
+      await waitFor(
+        () => existsSync(file) && statSync(file).size === 4 * MiB,
+        'the workload to write its 4 MiB',
+        undefined,
+        10,
+      );
 
       const s = cg.stats();
       expect(s.pids.current).toBeGreaterThanOrEqual(1);
@@ -179,7 +200,11 @@ describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
         () => null,
         (e: unknown) => e as Error,
       );
-      expect(err?.message).toMatch(new RegExp(`^cgroup v[12] apply cpuset: write /sys/fs/cgroup/.*sandbox-${id}/cpuset\\.cpus "9999": E[A-Z]+ \\(errno \\d+\\)$`));
+      expect(err?.message).toMatch(
+        new RegExp(
+          `^cgroup v[12] apply cpuset: write /sys/fs/cgroup/.*sandbox-${id}/cpuset\\.cpus "9999": E[A-Z]+ \\(errno \\d+\\)$`,
+        ),
+      );
       await cg.apply(limits([onlineCpus()[0]!]));
       const { child } = spawnWorkload();
       await cg.addPid(child.pid!);
@@ -192,38 +217,46 @@ describe.skipIf(skip)('cgroup manager on the real hierarchy', () => {
       await cg.destroy().catch(() => undefined);
     }
   });
-  const noDisk = diskOf(DISK_DIR) === null ? machineLacks(`${DISK_DIR} is on no block device: no disk I/O to count`) : null;
-  it.skipIf(requireOrSkip(noDisk))('ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it', async () => {
-    const dir = mkdtempSync(`${DISK_DIR}/cgroup-itest-io-`);
-    const disk = diskOf(dir);
-    if (disk === null) throw new Error(`${dir} is on no block device, though ${DISK_DIR} is`);
-    const cg = await openCgroup({ id: `${PREFIX}${counter++}` });
-    await cg.create();
-    try {
-      await cg.apply(limits([0]));
-      const child = spawn('sh', ['-c', `read go; exec dd if=/dev/zero of=${dir}/f bs=1M count=8 oflag=direct status=none`], { stdio: ['pipe', 'ignore', 'inherit'] });
-      children.push(child);
-      await cg.addPid(child.pid!);
-      expect(cg.ioStats().devices.find((d) => d.major === disk.major && d.minor === disk.minor)?.wbytes ?? 0).toBe(0);
-      child.stdin?.end('go\n');
-      const [code] = (await once(child, 'exit')) as [number | null];
-      expect(code).toBe(0);
-      const io = cg.ioStats();
-      const d = io.devices.find((x) => x.major === disk.major && x.minor === disk.minor);
-      // The data itself: 8 MiB in at least 8 requests (bios of up to max_sectors_kb); ext4 may add a little metadata.
-      expect(d?.wbytes).toBeGreaterThanOrEqual(8 * MiB);
-      expect(d?.wbytes).toBeLessThan(9 * MiB);
-      expect(d?.wios).toBeGreaterThanOrEqual(8);
-      expect(io.devices.every((x) => x.rbytes + x.wbytes + x.dbytes + x.rios + x.wios + x.dios > 0)).toBe(true);
-      const out = renderDiskstats(readFileSync('/proc/diskstats', 'utf8'), io);
-      const line = parseDiskstats(out).find((l) => l.name === disk.name);
-      expect(line?.fields[6]).toBe(Math.floor((d?.wbytes ?? 0) / 512)); // sectors written
-      expect(line?.fields[4]).toBe(d?.wios);
-      if (cg.mode === 'v1') expect(() => cg.pressureStats('io')).toThrow(/cgroup v2 only/);
-      else expect(cg.pressureStats('io').some.totalUs).toBeGreaterThanOrEqual(0);
-    } finally {
-      await cg.destroy();
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const noDisk =
+    diskOf(DISK_DIR) === null ? machineLacks(`${DISK_DIR} is on no block device: no disk I/O to count`) : null;
+  it.skipIf(requireOrSkip(noDisk))(
+    'ioStats(): an 8 MiB O_DIRECT write inside shows on its disk, and /proc/diskstats renders it',
+    async () => {
+      const dir = mkdtempSync(`${DISK_DIR}/cgroup-itest-io-`);
+      const disk = diskOf(dir);
+      if (disk === null) throw new Error(`${dir} is on no block device, though ${DISK_DIR} is`);
+      const cg = await openCgroup({ id: `${PREFIX}${counter++}` });
+      await cg.create();
+      try {
+        await cg.apply(limits([0]));
+        const child = spawn(
+          'sh',
+          ['-c', `read go; exec dd if=/dev/zero of=${dir}/f bs=1M count=8 oflag=direct status=none`],
+          { stdio: ['pipe', 'ignore', 'inherit'] },
+        );
+        children.push(child);
+        await cg.addPid(child.pid!);
+        expect(cg.ioStats().devices.find((d) => d.major === disk.major && d.minor === disk.minor)?.wbytes ?? 0).toBe(0);
+        child.stdin?.end('go\n');
+        const [code] = (await once(child, 'exit')) as [number | null];
+        expect(code).toBe(0);
+        const io = cg.ioStats();
+        const d = io.devices.find((x) => x.major === disk.major && x.minor === disk.minor);
+        // The data itself: 8 MiB in at least 8 requests (bios of up to max_sectors_kb); ext4 may add a little metadata.
+        expect(d?.wbytes).toBeGreaterThanOrEqual(8 * MiB);
+        expect(d?.wbytes).toBeLessThan(9 * MiB);
+        expect(d?.wios).toBeGreaterThanOrEqual(8);
+        expect(io.devices.every((x) => x.rbytes + x.wbytes + x.dbytes + x.rios + x.wios + x.dios > 0)).toBe(true);
+        const out = renderDiskstats(readFileSync('/proc/diskstats', 'utf8'), io);
+        const line = parseDiskstats(out).find((l) => l.name === disk.name);
+        expect(line?.fields[6]).toBe(Math.floor((d?.wbytes ?? 0) / 512)); // sectors written
+        expect(line?.fields[4]).toBe(d?.wios);
+        if (cg.mode === 'v1') expect(() => cg.pressureStats('io')).toThrow(/cgroup v2 only/);
+        else expect(cg.pressureStats('io').some.totalUs).toBeGreaterThanOrEqual(0);
+      } finally {
+        await cg.destroy();
+        rmSync(dir, { recursive: true, force: true });
+      }
+    },
+  );
 });

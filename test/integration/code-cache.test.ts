@@ -14,7 +14,11 @@ let copy: CliCopy | undefined;
 
 /** `sandbox run --cpu 20% --mem 256M -- ARGS` through the copy, with SANDBOX_TIMINGS=1, serving its own views. */
 function run(args: string[]) {
-  return spawnSync(process.execPath, [copy!.entry, 'run', '--cpu', '20%', '--mem', '256M', '--', ...args], { encoding: 'utf8', env: { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' }, timeout: 30_000 });
+  return spawnSync(process.execPath, [copy!.entry, 'run', '--cpu', '20%', '--mem', '256M', '--', ...args], {
+    encoding: 'utf8',
+    env: { ...process.env, SANDBOX_TIMINGS: '1', SANDBOX_PROCFS_SOCKET: '' },
+    timeout: 30_000,
+  });
 }
 
 describe.skipIf(skip)('the code cache and sandbox run', () => {
@@ -27,7 +31,9 @@ describe.skipIf(skip)('the code cache and sandbox run', () => {
 
   it('the first run rewrites the build\'s "help" cache as a "run" cache, accepted by the next run, and nothing rewrites it again', () => {
     copy = copyCli();
-    const build = spawnSync(process.execPath, [copy.entry, '--help'], { env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' } });
+    const build = spawnSync(process.execPath, [copy.entry, '--help'], {
+      env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' },
+    });
     expect(build.status).toBe(0);
     expect(cacheKind(copy.cache)).toBe('help');
     const helpCache = statSync(copy.cache);
@@ -48,7 +54,9 @@ describe.skipIf(skip)('the code cache and sandbox run', () => {
 
   it('the first run whose views were read rewrites a "run" cache as a "views" cache, once; a run without reads keeps it', () => {
     copy = copyCli();
-    const build = spawnSync(process.execPath, [copy.entry, '--help'], { env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' } });
+    const build = spawnSync(process.execPath, [copy.entry, '--help'], {
+      env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' },
+    });
     expect(build.status).toBe(0);
     const first = run(['true']);
     expect(first.status, first.stderr).toBe(0);

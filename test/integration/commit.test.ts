@@ -16,7 +16,8 @@ const skip = requireOrSkip(sandboxUnavailable() ?? imageUnavailable());
 
 /** xattrs of a path (python3: Node has no xattr calls), as name -> value. */
 function xattrs(path: string): Record<string, string> {
-  const script = 'import os,sys,json; p=sys.argv[1]; print(json.dumps({k: os.getxattr(p,k,follow_symlinks=False).decode() for k in os.listxattr(p,follow_symlinks=False)}))';
+  const script =
+    'import os,sys,json; p=sys.argv[1]; print(json.dumps({k: os.getxattr(p,k,follow_symlinks=False).decode() for k in os.listxattr(p,follow_symlinks=False)}))';
   return JSON.parse(execFileSync('python3', ['-c', script, path], { encoding: 'utf8' }));
 }
 
@@ -37,13 +38,37 @@ describe.skipIf(skip)('sandbox commit', () => {
     const volume = join(dir(), 'volume');
     mkdirSync(volume);
     const script = [
-      'echo new > /new-file', 'chown 123:456 /new-file', 'chmod 0640 /new-file', 'touch -d "2001-02-03 04:05:06" /new-file',
-      'ln /new-file /hard', 'ln -s new-file /sym', 'echo changed > /etc/keep', 'rm /etc/gone',
-      'rm -rf /opt/old', 'mkdir /opt/old', 'echo fresh > /opt/old/c',
+      'echo new > /new-file',
+      'chown 123:456 /new-file',
+      'chmod 0640 /new-file',
+      'touch -d "2001-02-03 04:05:06" /new-file',
+      'ln /new-file /hard',
+      'ln -s new-file /sym',
+      'echo changed > /etc/keep',
+      'rm /etc/gone',
+      'rm -rf /opt/old',
+      'mkdir /opt/old',
+      'echo fresh > /opt/old/c',
       'dd if=/dev/zero of=/sparse bs=1 count=1 seek=10485759 2>/dev/null',
-      'echo v > /data/in-volume', 'echo t > /scratch/in-tmpfs', 'touch /ready', 'exec sleep 1000',
+      'echo v > /data/in-volume',
+      'echo t > /scratch/in-tmpfs',
+      'touch /ready',
+      'exec sleep 1000',
     ].join('; ');
-    const id = await detached(['--rootfs', image, '--hostname', 'first-box', '-v', `${volume}:/mnt/vol/data`, '--tmpfs', '/scratch', '--', '/bin/sh', '-c', script.replace('/data/', '/mnt/vol/data/')]);
+    const id = await detached([
+      '--rootfs',
+      image,
+      '--hostname',
+      'first-box',
+      '-v',
+      `${volume}:/mnt/vol/data`,
+      '--tmpfs',
+      '/scratch',
+      '--',
+      '/bin/sh',
+      '-c',
+      script.replace('/data/', '/mnt/vol/data/'),
+    ]);
     await waitInside(id, '/ready');
     const out = join(dir(), 'committed');
     const r = await cli(['commit', id, out]);
@@ -67,16 +92,32 @@ describe.skipIf(skip)('sandbox commit', () => {
     expect(readdirSync(join(out, 'etc')).sort()).toEqual(['gone', 'keep']); // no hostname, hosts, resolv.conf
 
     // A new sandbox on the committed layer sees exactly those changes.
-    const probe = 'cat /new-file /etc/keep /etc/hostname; test -e /etc/gone || echo gone; ls /opt/old; readlink /sym; ls /mnt 2>&1; stat -c "%u:%g %a" /new-file';
-    const second = await cli(['run', '--rootfs', image, '--layer', out, '--hostname', 'second-box', '--', '/bin/sh', '-c', probe]);
+    const probe =
+      'cat /new-file /etc/keep /etc/hostname; test -e /etc/gone || echo gone; ls /opt/old; readlink /sym; ls /mnt 2>&1; stat -c "%u:%g %a" /new-file';
+    const second = await cli([
+      'run',
+      '--rootfs',
+      image,
+      '--layer',
+      out,
+      '--hostname',
+      'second-box',
+      '--',
+      '/bin/sh',
+      '-c',
+      probe,
+    ]);
     expect(second.stderr).toBe('');
     expect(second.code).toBe(0);
-    expect(second.stdout).toBe('new\nchanged\nsecond-box\ngone\nc\nnew-file\nls: /mnt: No such file or directory\n123:456 640\n');
+    expect(second.stdout).toBe(
+      'new\nchanged\nsecond-box\ngone\nc\nnew-file\nls: /mnt: No such file or directory\n123:456 640\n',
+    );
   });
 
   it('freezes the sandbox while it copies: a writer inside stops, the copy holds the value it stopped at', async () => {
     // rename(2) replaces /counter whole: a reader never sees it truncated and empty.
-    const writer = 'head -c 200000000 /dev/zero > /big; i=0; while true; do i=$((i+1)); echo $i > /c.new; mv /c.new /counter; done';
+    const writer =
+      'head -c 200000000 /dev/zero > /big; i=0; while true; do i=$((i+1)); echo $i > /c.new; mv /c.new /counter; done';
     const id = await detached(['--rootfs', image, '--', '/bin/sh', '-c', writer]);
     await waitInside(id, '/counter');
     const freezerState = `${cgroupDir(id, 'freezer')}/freezer.state`;
@@ -111,13 +152,32 @@ describe.skipIf(skip)('sandbox commit', () => {
 
   it('commits the kept layer of a --keep sandbox (the upper under DIR/upper)', async () => {
     const keep = join(dir(), 'keep');
-    const id = await detached(['--rootfs', image, '--keep', keep, '--', '/bin/sh', '-c', 'echo kept > /k; rm /etc/keep; touch /ready; exec sleep 1000']);
+    const id = await detached([
+      '--rootfs',
+      image,
+      '--keep',
+      keep,
+      '--',
+      '/bin/sh',
+      '-c',
+      'echo kept > /k; rm /etc/keep; touch /ready; exec sleep 1000',
+    ]);
     await waitInside(id, '/ready');
     const out = join(dir(), 'from-keep');
     const r = await cli(['commit', id, out]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    const second = await cli(['run', '--rootfs', image, '--layer', out, '--', '/bin/sh', '-c', 'cat /k; test -e /etc/keep || echo no-keep']);
+    const second = await cli([
+      'run',
+      '--rootfs',
+      image,
+      '--layer',
+      out,
+      '--',
+      '/bin/sh',
+      '-c',
+      'cat /k; test -e /etc/keep || echo no-keep',
+    ]);
     expect(second.stdout).toBe('kept\nno-keep\n');
   });
 });

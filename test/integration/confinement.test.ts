@@ -12,7 +12,12 @@ import { cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, star
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : machineLacks(`the probes are written for x86_64, this machine is ${process.arch}`)));
+const skip = requireOrSkip(
+  sandboxUnavailable() ??
+    (process.arch === 'x64'
+      ? null
+      : machineLacks(`the probes are written for x86_64, this machine is ${process.arch}`)),
+);
 
 describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot get out', () => {
   let dir: string;
@@ -30,7 +35,8 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   /** Run a shell snippet in a 256M sandbox whose current directory holds the probe. The workload is
    * host root (--userns=host): these are the walls that must hold even then (the default's user
    * namespace is tried in userns-default.test.ts); the 0700 directory is root's. */
-  const sh = (script: string, flags: string[] = []) => cli(['run', '--userns=host', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
+  const sh = (script: string, flags: string[] = []) =>
+    cli(['run', '--userns=host', '--mem', '256M', ...flags, '--', 'sh', '-c', script], { cwd: dir });
 
   it(`refuses all ${Object.keys(EXPECTED).length - 3} escape system calls (3 harmless look-alikes still work)`, async () => {
     const r = await runProbeTable(dir, ['--userns=host', '--mem', '256M']);
@@ -48,20 +54,24 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
     // 128 + 11), the fault stops it first and the filter never sees it.
     const host = spawnSync(join(dir, 'probe'), [`int80-mkdir=${join(dir, 'host-made')}`], { encoding: 'utf8' });
     const hostRuns = host.status === 0 && existsSync(join(dir, 'host-made'));
-    if (!hostRuns) expect(host.signal, `the host's i386 call neither ran nor faulted: ${host.stdout}${host.stderr}`).toBe('SIGSEGV');
+    if (!hostRuns)
+      expect(host.signal, `the host's i386 call neither ran nor faulted: ${host.stdout}${host.stderr}`).toBe('SIGSEGV');
     const r = await sh('./probe int80-mkdir=sandbox-made; echo status $?');
     expect(hostRuns ? ['status 159\n'] : ['status 139\n', 'status 159\n']).toContain(r.stdout);
     expect(existsSync(join(dir, 'sandbox-made'))).toBe(false);
   });
 
-  it('runs under seccomp mode 2, no_new_privs and docker\'s capabilities minus CAP_MKNOD and CAP_SETFCAP (and CAP_NET_RAW with --net host)', async () => {
+  it("runs under seccomp mode 2, no_new_privs and docker's capabilities minus CAP_MKNOD and CAP_SETFCAP (and CAP_NET_RAW with --net host)", async () => {
     const status = 'grep -E "^(CapEff|CapBnd|CapAmb|NoNewPrivs|Seccomp):" /proc/self/status';
     // capabilities(7) numbers: chown 0, dac_override 1, fowner 3, fsetid 4, kill 5, setgid 6,
     // setuid 7, setpcap 8, net_bind_service 10, net_raw 13, sys_chroot 18, audit_write 29; not
     // mknod 27 nor setfcap 31 (native/stage/caps.c); net_raw only in a network namespace of its
     // own (supervisor/security.ts: packet sockets in the host's would see its traffic).
     const expected = (bits: number[]): string => {
-      const hex = bits.reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16).padStart(16, '0');
+      const hex = bits
+        .reduce((m, c) => m | (1n << BigInt(c)), 0n)
+        .toString(16)
+        .padStart(16, '0');
       return `CapEff:\t${hex}\nCapBnd:\t${hex}\nCapAmb:\t0000000000000000\nNoNewPrivs:\t1\nSeccomp:\t2\n`;
     };
     expect((await sh(status)).stdout).toBe(expected([0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 29]));
@@ -69,7 +79,9 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   });
 
   it('sees its cgroup limits but cannot open a single cgroup file for writing', async () => {
-    const r = await sh('cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ./probe $(find /sys/fs/cgroup -type f | sed "s/^/open-w=/")');
+    const r = await sh(
+      'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ./probe $(find /sys/fs/cgroup -type f | sed "s/^/open-w=/")',
+    );
     const [limit, ...lines] = r.stdout.trim().split('\n');
     expect(limit).toBe(String(256 * 1024 * 1024));
     expect(lines.length).toBeGreaterThan(20);
@@ -93,11 +105,25 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   });
 
   it("masks docker's masked paths: they read empty inside", async () => {
-    const masked = ['/proc/acpi', '/proc/asound', '/proc/interrupts', '/proc/kcore', '/proc/keys', '/proc/latency_stats',
-      '/proc/sched_debug', '/proc/scsi', '/proc/timer_list', '/proc/timer_stats', '/sys/devices/virtual/powercap', '/sys/firmware'];
+    const masked = [
+      '/proc/acpi',
+      '/proc/asound',
+      '/proc/interrupts',
+      '/proc/kcore',
+      '/proc/keys',
+      '/proc/latency_stats',
+      '/proc/sched_debug',
+      '/proc/scsi',
+      '/proc/timer_list',
+      '/proc/timer_stats',
+      '/sys/devices/virtual/powercap',
+      '/sys/firmware',
+    ];
     const present = masked.filter((p) => existsSync(p));
     expect(readFileSync('/proc/interrupts', 'utf8').length).toBeGreaterThan(0); // the host's is not empty
-    const r = await sh(`for p in ${present.join(' ')}; do if [ -d $p ]; then echo "$p $(ls -A $p | wc -l)"; else echo "$p $(cat $p | wc -c)"; fi; done`);
+    const r = await sh(
+      `for p in ${present.join(' ')}; do if [ -d $p ]; then echo "$p $(ls -A $p | wc -l)"; else echo "$p $(cat $p | wc -c)"; fi; done`,
+    );
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe(present.map((p) => `${p} 0\n`).join(''));
   });
@@ -110,7 +136,9 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
     expect(r.code).toBe(0);
     const fds = [...r.stdout.matchAll(/ (\d+) -> (.*)$/gm)].map((m) => [Number(m[1]), m[2]] as const);
     expect(fds.filter(([fd]) => fd <= 2).map(([fd]) => fd)).toEqual([0, 1, 2]);
-    expect(fds.filter(([fd]) => fd > 2).map(([, target]) => target)).toEqual([expect.stringMatching(/^\/proc\/\d+\/fd$/)]);
+    expect(fds.filter(([fd]) => fd > 2).map(([, target]) => target)).toEqual([
+      expect.stringMatching(/^\/proc\/\d+\/fd$/),
+    ]);
   });
 
   it('has a private /dev: no host devices', async () => {
@@ -121,7 +149,9 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   it("cannot reach another sandbox's views or state under /run/sandbox", async () => {
     const other = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 30']);
     const otherDone = finish(other);
-    await new Promise<void>((resolve) => other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    await new Promise<void>((resolve) =>
+      other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
     const [otherId] = execFileSync('ls', ['/run/sandbox']).toString().trim().split('\n');
     const hostView = `/run/sandbox/${otherId}/views/${otherId}/meminfo`;
     expect(readFileSync(hostView, 'utf8')).toMatch(/^MemTotal:/); // the host sees it...
@@ -160,7 +190,10 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
       // flush: os._exit skips it, and stdout is a pipe (block-buffered unless PYTHONUNBUFFERED is set)
       'print(open(d + "pids.current").read().strip(), open(d + "pids.events").read().strip(), flush=True)\n' +
       'os._exit(0)\n';
-    const bombRun = cli(['run', '--userns=host', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb], { cwd: dir });
+    const bombRun = cli(
+      ['run', '--userns=host', '--pids', '64', '--cpu', '50%', '--mem', '256M', '--', 'python3', '-c', bomb],
+      { cwd: dir },
+    );
     await waitFor(() => existsSync(join(dir, 'bombing')), 'the fork bomb to hit --pids');
     const meanwhile = await cli(['run', '--', 'echo', 'still here']);
     writeFileSync(join(dir, 'bomb-done'), '');
@@ -176,8 +209,17 @@ describe.skipIf(skip)('confinement: a root workload in a default sandbox cannot 
   it('a memory bomb is OOM-killed inside (137); the supervisor ranks below the workload for the OOM killer', async () => {
     rmSync(join(dir, 'go'), { force: true });
     const child = startCli(
-      ['run', '--userns=host', '--mem', '64M', '--', 'sh', '-c', 'cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null || echo cannot-lower; ' +
-        'while [ ! -e go ]; do sleep 0.02; done; exec python3 -c "x = [b\\"a\\" * (1 << 20) for i in range(1024)]"'],
+      [
+        'run',
+        '--userns=host',
+        '--mem',
+        '64M',
+        '--',
+        'sh',
+        '-c',
+        'cat /proc/self/oom_score_adj; echo -1000 > /proc/self/oom_score_adj 2>/dev/null || echo cannot-lower; ' +
+          'while [ ! -e go ]; do sleep 0.02; done; exec python3 -c "x = [b\\"a\\" * (1 << 20) for i in range(1024)]"',
+      ],
       { cwd: dir },
     );
     const done = finish(child);

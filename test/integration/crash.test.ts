@@ -39,23 +39,42 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
   it('takes its workload down; gc leaves nothing; a live sandbox survives gc', async () => {
     // The live sandbox runs until the test creates "go" in its directory (after gc), however slow the machine.
     const dir = mkdtempSync(join(tmpdir(), 'sandbox-crash-'));
-    const live = startCli(['run', '--userns=host', '--workdir', dir, '--', 'sh', '-c', 'echo ready; while [ ! -e go ]; do sleep 0.05; done; echo survived']);
+    const live = startCli([
+      'run',
+      '--userns=host',
+      '--workdir',
+      dir,
+      '--',
+      'sh',
+      '-c',
+      'echo ready; while [ ! -e go ]; do sleep 0.05; done; echo survived',
+    ]);
     const liveDone = finish(live);
-    await new Promise<void>((resolve) => live.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    await new Promise<void>((resolve) =>
+      live.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
     const liveState = await onlyState();
 
     const victim = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 100']);
     const victimDone = finish(victim);
-    await new Promise<void>((resolve) => victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    await new Promise<void>((resolve) =>
+      victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
     const names = await readdir('/run/sandbox');
     const victimId = names.find((n) => n !== liveState.id)!;
-    const state = JSON.parse(await readFile(`/run/sandbox/${victimId}/state.json`, 'utf8')) as { cgroupDirs: string[]; mountpoint: string };
+    const state = JSON.parse(await readFile(`/run/sandbox/${victimId}/state.json`, 'utf8')) as {
+      cgroupDirs: string[];
+      mountpoint: string;
+    };
     const memoryDir = state.cgroupDirs.find((d) => d.includes('/memory/'))!;
     expect(await procs(memoryDir)).not.toEqual([]);
 
     victim.kill('SIGKILL');
     expect((await victimDone).signal).toBe('SIGKILL');
-    await waitFor(async () => (await procs(memoryDir)).length === 0, "the SIGKILLed supervisor's sandbox cgroup to empty");
+    await waitFor(
+      async () => (await procs(memoryDir)).length === 0,
+      "the SIGKILLed supervisor's sandbox cgroup to empty",
+    );
 
     const gc = await cli(['gc']);
     expect(gc.code).toBe(0);
@@ -74,7 +93,9 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
   it('--userns: the workload still goes (PID 1 sets PDEATHSIG again after its uid change clears it)', async () => {
     const victim = startCli(['run', '--userns', '--', 'sh', '-c', 'echo ready; sleep 100']);
     const victimDone = finish(victim);
-    await new Promise<void>((resolve) => victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+    await new Promise<void>((resolve) =>
+      victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
     const state = await onlyState().catch((err: unknown) => {
       victim.kill('SIGKILL');
       throw err;
@@ -84,7 +105,10 @@ describe.skipIf(skip)('a SIGKILLed supervisor', () => {
     victim.kill('SIGKILL');
     expect(before.length).toBeGreaterThanOrEqual(2); // PID 1 and sh
     expect((await victimDone).signal).toBe('SIGKILL');
-    await waitFor(async () => (await procs(memoryDir)).length === 0, "the SIGKILLed supervisor's --userns sandbox cgroup to empty");
+    await waitFor(
+      async () => (await procs(memoryDir)).length === 0,
+      "the SIGKILLed supervisor's --userns sandbox cgroup to empty",
+    );
     expect((await cli(['gc'])).stdout).toBe(`removed ${state.id}\n`);
   });
 });

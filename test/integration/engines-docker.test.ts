@@ -17,7 +17,9 @@ import { imageUnavailable } from '../helpers/image.js';
 import { cli, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? dockerUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
+const skip = requireOrSkip(
+  sandboxUnavailable() ?? dockerUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable(),
+);
 const IMAGE = 'sandbox-engines-busybox:test';
 const MEM = 256 * 1024 * 1024;
 
@@ -36,7 +38,8 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
     chmodSync(dir, 0o700);
     box = createCgroupBox(`sandbox-engines-docker-${process.pid}`);
     // The layouts are mounted before dockerd starts: its mount namespace copies ours at that moment.
-    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
+    for (const { name, start } of VIEWS_SOURCES)
+      sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
     const tar = buildImageTarball(`${dir}/image`);
     dockerd = await timed('dockerd start', () => startDockerd(`${dir}/docker`, box!));
     await timed('docker import', () => dockerd!.docker(['import', tar, IMAGE]));
@@ -44,7 +47,9 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
 
   afterAll(async () => {
     if (dockerd) {
-      const ids = (await dockerd.docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout.split('\n').filter(Boolean);
+      const ids = (await dockerd.docker(['ps', '-aq']).catch(() => ({ stdout: '' }))).stdout
+        .split('\n')
+        .filter(Boolean);
       if (ids.length > 0) await dockerd.docker(['rm', '-f', ...ids]).catch(() => undefined);
       await timed('dockerd stop', () => dockerd!.stop());
       console.log(`docker costs (ms): ${JSON.stringify(costs)}`);
@@ -55,20 +60,49 @@ describe.skipIf(skip)('docker (Debian docker.io) with the layout bound by -v', (
     expect(left).toEqual([]);
   });
 
-  it.each(VIEWS_SOURCES.map((s) => s.name))('%s: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime counts from the start', async (name) => {
-    const started = Date.now();
-    const { stdout } = await timed(`docker run (${name})`, () => dockerd!.docker(['run', '--rm', '--network', 'none', '-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0', ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]));
-    const elapsedS = (Date.now() - started) / 1000;
-    const p = parseProbe(stdout);
-    expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
-    // The container's uptime, not the host's: at most the time since `docker run` was asked.
-    expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
-    expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
-  });
+  it.each(VIEWS_SOURCES.map((s) => s.name))(
+    '%s: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime counts from the start',
+    async (name) => {
+      const started = Date.now();
+      const { stdout } = await timed(`docker run (${name})`, () =>
+        dockerd!.docker([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          '-m',
+          '256m',
+          '--cpus',
+          '0.5',
+          '--cpuset-cpus',
+          '0',
+          ...layoutBinds(sources.get(name)!),
+          IMAGE,
+          'sh',
+          '-c',
+          PROBE,
+        ]),
+      );
+      const elapsedS = (Date.now() - started) / 1000;
+      const p = parseProbe(stdout);
+      expect(p).toMatchObject({
+        free: String(MEM),
+        memtotal: String(MEM / 1024),
+        topmem: '256.0',
+        nproc: '1',
+        online: '0',
+        cpuinfo: '1',
+        topcpus: '1',
+      });
+      // The container's uptime, not the host's: at most the time since `docker run` was asked.
+      expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
+      expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
+    },
+  );
 
   // The engine's sockets (docker.sock, containerd's) give root on the host to whoever connects:
   // they live in the test's 0700 directory under /tmp, which a sandbox covers with its own /tmp.
-  it('a sandbox started meanwhile sees neither the engine\'s directory nor its socket', async () => {
+  it("a sandbox started meanwhile sees neither the engine's directory nor its socket", async () => {
     const socket = dockerd!.socket;
     expect(existsSync(socket)).toBe(true);
     const r = await cli(['run', '--', 'sh', '-c', `test -e ${dir} || test -e ${socket}; echo $?`]);

@@ -40,7 +40,8 @@ describe.skipIf(skip)('the Kubernetes pod recipe (hostPath volumes of the layout
 
   afterAll(async () => {
     const left: string[] = [];
-    for (const id of containers) await run('runc', ['--root', `${dir}/runc`, 'delete', '--force', id]).catch(() => undefined);
+    for (const id of containers)
+      await run('runc', ['--root', `${dir}/runc`, 'delete', '--force', id]).catch(() => undefined);
     for (const source of sources.values()) await source.stop();
     left.push(...mountsUnder(dir).map((m) => `mount ${m}`));
     rmSync(dir, { recursive: true, force: true });
@@ -50,19 +51,29 @@ describe.skipIf(skip)('the Kubernetes pod recipe (hostPath volumes of the layout
     expect(left).toEqual([]);
   });
 
-  it.each(VIEWS_SOURCES.map((s) => s.name))('%s: free -b shows the pod\'s 256Mi, cpuinfo/online/top its one CPU, uptime its start', async (name) => {
-    const id = `sandbox-engines-pod-${name}-${process.pid}`;
-    const mounts = hostPathMounts(pod, OURS, sources.get(name)!.dir);
-    expect(mounts.map((m) => m.options)).toEqual(mounts.map(() => ['rbind', 'rprivate', 'ro']));
-    writePodBundle(`${dir}/bundle-${name}`, `${dir}/image/rootfs`, id, pod, mounts, ['sh', '-c', PROBE]);
-    containers.push(id);
-    const started = Date.now();
-    const { stdout } = await run('runc', ['--root', `${dir}/runc`, 'run', '--bundle', `${dir}/bundle-${name}`, id]);
-    const elapsedS = (Date.now() - started) / 1000;
-    const p = parseProbe(stdout);
-    const mem = 256 * 1024 * 1024;
-    expect(p).toMatchObject({ free: String(mem), memtotal: String(mem / 1024), topmem: '256.0', online: '0', cpuinfo: '1', topcpus: '1' });
-    expect(p.nproc).toBe(execFileSync('nproc', { encoding: 'utf8' }).trim());
-    expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
-  });
+  it.each(VIEWS_SOURCES.map((s) => s.name))(
+    "%s: free -b shows the pod's 256Mi, cpuinfo/online/top its one CPU, uptime its start",
+    async (name) => {
+      const id = `sandbox-engines-pod-${name}-${process.pid}`;
+      const mounts = hostPathMounts(pod, OURS, sources.get(name)!.dir);
+      expect(mounts.map((m) => m.options)).toEqual(mounts.map(() => ['rbind', 'rprivate', 'ro']));
+      writePodBundle(`${dir}/bundle-${name}`, `${dir}/image/rootfs`, id, pod, mounts, ['sh', '-c', PROBE]);
+      containers.push(id);
+      const started = Date.now();
+      const { stdout } = await run('runc', ['--root', `${dir}/runc`, 'run', '--bundle', `${dir}/bundle-${name}`, id]);
+      const elapsedS = (Date.now() - started) / 1000;
+      const p = parseProbe(stdout);
+      const mem = 256 * 1024 * 1024;
+      expect(p).toMatchObject({
+        free: String(mem),
+        memtotal: String(mem / 1024),
+        topmem: '256.0',
+        online: '0',
+        cpuinfo: '1',
+        topcpus: '1',
+      });
+      expect(p.nproc).toBe(execFileSync('nproc', { encoding: 'utf8' }).trim());
+      expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
+    },
+  );
 });

@@ -18,7 +18,9 @@ import { CLI, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandb
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? podmanUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable());
+const skip = requireOrSkip(
+  sandboxUnavailable() ?? podmanUnavailable() ?? lxcfsUnavailable() ?? imageUnavailable() ?? cgroupBoxUnavailable(),
+);
 const IMAGE = 'localhost/sandbox-engines-busybox:test';
 const MEM = 256 * 1024 * 1024;
 const LIMITS = ['-m', '256m', '--cpus', '0.5', '--cpuset-cpus', '0'];
@@ -27,7 +29,9 @@ const DEPLOY_HOOKS = new URL('../../deploy/podman/hooks.d/', import.meta.url).pa
 /** deploy/podman/hooks.d's definitions, running this build's CLI on the test's daemon socket. */
 function installHooks(hooksDir: string, socket: string): void {
   for (const name of ['50-sandbox-procfs.json', '50-sandbox-procfs-poststop.json']) {
-    const def = JSON.parse(readFileSync(`${DEPLOY_HOOKS}${name}`, 'utf8')) as { hook: { path: string; args: string[] } };
+    const def = JSON.parse(readFileSync(`${DEPLOY_HOOKS}${name}`, 'utf8')) as {
+      hook: { path: string; args: string[] };
+    };
     const args = def.hook.args.slice(1).map((a) => (a === '/run/sandbox-procfs/api.sock' ? socket : a));
     def.hook = { ...def.hook, path: process.execPath, args: ['node', CLI, ...args] };
     writeFileSync(`${hooksDir}/${name}`, JSON.stringify(def, null, 1));
@@ -49,7 +53,8 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
     dir = mkdtempSync('/tmp/sandbox-engines-podman-');
     chmodSync(dir, 0o700);
     box = createCgroupBox(`sandbox-engines-podman-${process.pid}`);
-    for (const { name, start } of VIEWS_SOURCES) sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
+    for (const { name, start } of VIEWS_SOURCES)
+      sources.set(name, await timed(`${name} serving`, () => start(`${dir}/${name}`)));
     engine = setUpPodman(`${dir}/podman`, box);
     const tar = buildImageTarball(`${dir}/image`);
     await timed('podman import', () => engine!.importImage(tar, IMAGE));
@@ -71,23 +76,73 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
     expect(left).toEqual([]);
   });
 
-  it.each(VIEWS_SOURCES.map((s) => s.name))('%s: -v binds of the layout: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime from the start', async (name) => {
-    const started = Date.now();
-    const { stdout } = await timed(`podman run (${name})`, () => engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, ...layoutBinds(sources.get(name)!), IMAGE, 'sh', '-c', PROBE]));
-    const elapsedS = (Date.now() - started) / 1000;
-    const p = parseProbe(stdout);
-    expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
-    expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
-    expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
-  });
+  it.each(VIEWS_SOURCES.map((s) => s.name))(
+    '%s: -v binds of the layout: free -b shows -m, nproc/top/cpuinfo/online agree with --cpuset-cpus/--cpus, uptime from the start',
+    async (name) => {
+      const started = Date.now();
+      const { stdout } = await timed(`podman run (${name})`, () =>
+        engine!.podman([
+          'run',
+          '--rm',
+          '--network',
+          'none',
+          ...engine!.runFlags,
+          ...LIMITS,
+          ...layoutBinds(sources.get(name)!),
+          IMAGE,
+          'sh',
+          '-c',
+          PROBE,
+        ]),
+      );
+      const elapsedS = (Date.now() - started) / 1000;
+      const p = parseProbe(stdout);
+      expect(p).toMatchObject({
+        free: String(MEM),
+        memtotal: String(MEM / 1024),
+        topmem: '256.0',
+        nproc: '1',
+        online: '0',
+        cpuinfo: '1',
+        topcpus: '1',
+      });
+      expect(Number(p.uptime)).toBeLessThanOrEqual(elapsedS + 1);
+      expect(procpsUptimeMinutes(p['procps-uptime'] ?? '')).toBeLessThanOrEqual(Math.ceil(elapsedS / 60));
+    },
+  );
 
   it('our OCI hook from hooks.d (annotation sandbox-procfs.io/views=true): the same limits inside; poststop unregisters', async () => {
     const name = `sandbox-engines-hook-${process.pid}`;
     const started = Date.now();
-    const { stdout } = await timed('podman run (hook)', () => engine!.podman(['run', '--rm', '--name', name, '--annotation', 'sandbox-procfs.io/views=true', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]));
+    const { stdout } = await timed('podman run (hook)', () =>
+      engine!.podman([
+        'run',
+        '--rm',
+        '--name',
+        name,
+        '--annotation',
+        'sandbox-procfs.io/views=true',
+        '--network',
+        'none',
+        ...engine!.runFlags,
+        ...LIMITS,
+        IMAGE,
+        'sh',
+        '-c',
+        PROBE,
+      ]),
+    );
     const elapsedS = (Date.now() - started) / 1000;
     const p = parseProbe(stdout);
-    expect(p).toMatchObject({ free: String(MEM), memtotal: String(MEM / 1024), topmem: '256.0', nproc: '1', online: '0', cpuinfo: '1', topcpus: '1' });
+    expect(p).toMatchObject({
+      free: String(MEM),
+      memtotal: String(MEM / 1024),
+      topmem: '256.0',
+      nproc: '1',
+      online: '0',
+      cpuinfo: '1',
+      topcpus: '1',
+    });
     const d = sources.get('sandbox')!;
     expect(d.log()).toMatch(/register \S+ pid \d+/);
     await waitFor(() => d.log().includes('unregister '), 'the poststop hook to unregister the container');
@@ -96,13 +151,24 @@ describe.skipIf(skip)('podman (Debian podman 4.3, runc) with the layout bound by
 
   // Registered containers' views (DIR/<id>/proc/uptime, what the hook binds) count from the
   // container's init, as the layout at the top counts from the reader's pid namespace init.
-  it('our OCI hook: uptime counts from the container\'s start', () => {
+  it("our OCI hook: uptime counts from the container's start", () => {
     expect(uptimeViaHook).not.toBeNull();
     expect(uptimeViaHook!.uptime).toBeLessThanOrEqual(uptimeViaHook!.elapsedS + 1);
   });
 
   it('without the annotation the hook (installed) does not run: the container reads the host files', async () => {
-    const { stdout } = await engine!.podman(['run', '--rm', '--network', 'none', ...engine!.runFlags, ...LIMITS, IMAGE, 'sh', '-c', PROBE]);
+    const { stdout } = await engine!.podman([
+      'run',
+      '--rm',
+      '--network',
+      'none',
+      ...engine!.runFlags,
+      ...LIMITS,
+      IMAGE,
+      'sh',
+      '-c',
+      PROBE,
+    ]);
     const p = parseProbe(stdout);
     expect(p.free).not.toBe(String(MEM));
     expect(p.nproc).toBe('1'); // sched_getaffinity: the cpuset, whatever the files say

@@ -63,7 +63,7 @@ async function waitFor(path: string, ms: number): Promise<boolean> {
   return true;
 }
 
-describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox (issue 19, finding 5)', () => {
+describe.skipIf(skip)("sandbox exec keeps the caller's stdio out of the sandbox (issue 19, finding 5)", () => {
   cleanUpAfterEach();
   let dir = '';
   let canaries = '';
@@ -86,7 +86,9 @@ describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox
     writeFileSync(out, '');
     const outFd = openSync(out, 'a');
     // stdin: a pipe the test holds; stdout and stderr: the canary file.
-    const exec = spawn(process.execPath, [CLI, 'exec', id, '--', 'sh', '-c', 'sleep 2; echo from-exec'], { stdio: ['pipe', outFd, outFd] });
+    const exec = spawn(process.execPath, [CLI, 'exec', id, '--', 'sh', '-c', 'sleep 2; echo from-exec'], {
+      stdio: ['pipe', outFd, outFd],
+    });
     const code = await new Promise<number | null>((resolve) => exec.on('exit', (c) => resolve(c)));
     closeSync(outFd);
     expect(code).toBe(0);
@@ -106,12 +108,23 @@ describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox
     expect(log).not.toContain(out);
   }, 60_000);
 
-  it('the exec\'d command has no controlling terminal: /dev/tty does not lead to the caller\'s', async () => {
+  it("the exec'd command has no controlling terminal: /dev/tty does not lead to the caller's", async () => {
     const id = await detached(['--', 'sleep', '100']);
     const r = await new Promise<{ out: string; code: number }>((resolve, reject) => {
       execFile(
         'python3',
-        [DRIVER, JSON.stringify([['wait', 0.5]]), process.execPath, CLI, 'exec', id, '--', 'sh', '-c', 'echo via-devtty > /dev/tty; echo exit=$?'],
+        [
+          DRIVER,
+          JSON.stringify([['wait', 0.5]]),
+          process.execPath,
+          CLI,
+          'exec',
+          id,
+          '--',
+          'sh',
+          '-c',
+          'echo via-devtty > /dev/tty; echo exit=$?',
+        ],
         { timeout: 60_000 },
         (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as { out: string; code: number })),
       );
@@ -133,7 +146,9 @@ describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox
 
   it('stdin reaches the command and its end is an end of file', async () => {
     const id = await detached(['--', 'sleep', '100']);
-    const child = spawn(process.execPath, [CLI, 'exec', id, '--', 'sh', '-c', 'cat; echo eof'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'exec', id, '--', 'sh', '-c', 'cat; echo eof'], {
+      stdio: ['pipe', 'pipe', 'pipe'],
+    });
     let stdout = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
     child.stdin.end('hi\n');
@@ -144,9 +159,13 @@ describe.skipIf(skip)('sandbox exec keeps the caller\'s stdio out of the sandbox
 
   it('a signal to `sandbox exec` still reaches the command, and its exit code comes back', async () => {
     const id = await detached(['--', 'sleep', '100']);
-    const child = spawn(process.execPath, [CLI, 'exec', id, '--', 'sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [CLI, 'exec', id, '--', 'sh', '-c', 'trap "echo got-term; exit 7" TERM; echo ready; while :; do sleep 0.1; done'],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     let stdout = '';
     const ready = new Promise<void>((resolve) =>
       child.stdout.on('data', (d: Buffer) => {

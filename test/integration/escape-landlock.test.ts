@@ -16,7 +16,14 @@ import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
 
 const abi = landlockAbi();
-const skip = requireOrSkip(sandboxUnavailable() ?? (abi >= FIRST_ABI_WITH_SCOPES ? null : machineLacks(`Landlock scopes need ABI ${FIRST_ABI_WITH_SCOPES} (Linux 6.12); this kernel has ${abi || 'none'}`)));
+const skip = requireOrSkip(
+  sandboxUnavailable() ??
+    (abi >= FIRST_ABI_WITH_SCOPES
+      ? null
+      : machineLacks(
+          `Landlock scopes need ABI ${FIRST_ABI_WITH_SCOPES} (Linux 6.12); this kernel has ${abi || 'none'}`,
+        )),
+);
 
 /** The canary's abstract name ("@" in ss(8), a leading NUL byte in sockaddr_un). */
 const NAME = `sandbox-test-abstract-${process.pid}`;
@@ -157,10 +164,15 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
   it("can't signal a host process through a pidfd handed in (pidfd_send_signal: EINVAL); the canary lives", async () => {
     const canary = spawn('sleep', ['600'], { stdio: 'ignore' });
     const sock = join(dir, 'pidfd.sock');
-    const helper = spawn('python3', [join(dir, 'pidfd-server.py'), sock, String(canary.pid)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const helper = spawn('python3', [join(dir, 'pidfd-server.py'), sock, String(canary.pid)], {
+      stdio: ['ignore', 'pipe', 'inherit'],
+    });
     try {
       await new Promise<void>((resolve) => helper.stdout!.once('data', () => resolve()));
-      const r = await cli(['run', ...HOST_ROOT, '-v', `${sock}:/tmp/pidfd.sock`, '--', 'python3', 'send-signal.py', '/tmp/pidfd.sock'], { cwd: dir });
+      const r = await cli(
+        ['run', ...HOST_ROOT, '-v', `${sock}:/tmp/pidfd.sock`, '--', 'python3', 'send-signal.py', '/tmp/pidfd.sock'],
+        { cwd: dir },
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe('EINVAL\n');
       expect(canary.exitCode).toBe(null);
@@ -172,7 +184,8 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
   });
 
   it("the workload can't open /proc/PID/fd of a `sandbox exec` process (outside its Landlock domain), nor read its environ", async () => {
-    const script = 'while [ ! -s execpid ]; do sleep 0.05; done; p=$(cat execpid); ' +
+    const script =
+      'while [ ! -s execpid ]; do sleep 0.05; done; p=$(cat execpid); ' +
       '{ readlink /proc/$p/fd/1 || echo refused; cat /proc/$p/environ >/dev/null 2>&1 && echo environ-read || echo environ-refused; } > result 2>&1; touch done; sleep 600';
     const id = await detached([...HOST_ROOT, '--', 'sh', '-c', script], { cwd: dir });
     rmSync(join(dir, 'done'), { force: true });
@@ -183,7 +196,10 @@ describe.skipIf(skip)('escape-landlock: abstract unix sockets and signals stay i
   });
 
   it('signals still reach in: `sandbox exec` signalling the workload, `sandbox kill`', async () => {
-    const id = await detached([...HOST_ROOT, '--', 'sh', '-c', 'trap "echo got-usr1 > usr1" USR1; while :; do sleep 0.1; done'], { cwd: dir });
+    const id = await detached(
+      [...HOST_ROOT, '--', 'sh', '-c', 'trap "echo got-usr1 > usr1" USR1; while :; do sleep 0.1; done'],
+      { cwd: dir },
+    );
     const r = await cli(['exec', id, '--', 'kill', '-USR1', '2']);
     expect(r.code).toBe(0);
     await waitFor(() => existsSync(join(dir, 'usr1')), 'the workload to take SIGUSR1 from sandbox exec');

@@ -15,8 +15,14 @@ import { cleanUpAfterEach } from '../helpers/lifecycle.js';
 import { CLI, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
-const [major = 0, minor = 0] = (await import('node:os')).release().split('.').map((n) => parseInt(n, 10));
-const skip = requireOrSkip(sandboxUnavailable() ?? (major > 6 || (major === 6 && minor >= 5) ? null : machineLacks('SO_PEERPIDFD needs Linux 6.5')));
+const [major = 0, minor = 0] = (await import('node:os'))
+  .release()
+  .split('.')
+  .map((n) => parseInt(n, 10));
+const skip = requireOrSkip(
+  sandboxUnavailable() ??
+    (major > 6 || (major === 6 && minor >= 5) ? null : machineLacks('SO_PEERPIDFD needs Linux 6.5')),
+);
 
 /** The forged event's id: a line with it printed means the attacker was believed. */
 const FORGED_ID = 'ab12ab12ab12';
@@ -69,8 +75,11 @@ describe.skipIf(skip)('escape-peer: a reused pid does not vouch for a peer that 
 
   it('`sandbox events`: the forged line of a reaped peer is not printed though a root process of its pid namespace now has its pid', async () => {
     const out = await new Promise<string>((resolve, reject) => {
-      execFile('unshare', ['-p', '-f', '--mount-proc', 'python3', join(dir, 'orchestrate.py'), process.execPath, CLI], { timeout: 60_000 }, (err, stdout, stderr) =>
-        err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout),
+      execFile(
+        'unshare',
+        ['-p', '-f', '--mount-proc', 'python3', join(dir, 'orchestrate.py'), process.execPath, CLI],
+        { timeout: 60_000 },
+        (err, stdout, stderr) => (err ? reject(new Error(`${err.message}\n${stdout}\n${stderr}`)) : resolve(stdout)),
       );
     });
     expect(out.split('\n')[0]).toBe('reused'); // the set-up worked: the impostor holds the attacker's pid

@@ -62,7 +62,12 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
       const r = await cli(['run', '--rootfs', image, '--keep', keep, '--', PROBE, 'upper', '../../canary']);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
-      expect(results(r.stdout).map(([name]) => name)).toEqual(['proc-read', 'proc-create', 'proc-upper-write', 'getfd']);
+      expect(results(r.stdout).map(([name]) => name)).toEqual([
+        'proc-read',
+        'proc-create',
+        'proc-upper-write',
+        'getfd',
+      ]);
       expectRefused(r.stdout, keep);
     });
 
@@ -71,7 +76,19 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
       mkdirSync(join(layer, 'opt'), { recursive: true });
       writeFileSync(join(layer, 'opt', 'b'), 'b\n');
       const keep = keepDir();
-      const r = await cli(['run', '--layer', image, '--layer', layer, '--keep', keep, '--', PROBE, 'upper', '../../canary']);
+      const r = await cli([
+        'run',
+        '--layer',
+        image,
+        '--layer',
+        layer,
+        '--keep',
+        keep,
+        '--',
+        PROBE,
+        'upper',
+        '../../canary',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expectRefused(r.stdout, keep);
@@ -87,7 +104,16 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
     });
 
     it('--rootfs IMG --read-only: nothing written into the upper through the descriptor shows up in /', async () => {
-      const r = await cli(['run', '--rootfs', image, '--read-only', '--', '/bin/sh', '-c', `${PROBE} upper -; ls / | grep planted; true`]);
+      const r = await cli([
+        'run',
+        '--rootfs',
+        image,
+        '--read-only',
+        '--',
+        '/bin/sh',
+        '-c',
+        `${PROBE} upper -; ls / | grep planted; true`,
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).not.toMatch(/^planted/m);
@@ -131,7 +157,10 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
       nullNode(join(layer, 'opt', 'layer-null'));
       const keep = keepDir();
       // A layer kept by an earlier sandbox (which records its user namespace mode), a node planted in it since.
-      expect((await cli(['run', '--rootfs', img, '--layer', layer, '--keep', keep, '--', PROBE, 'dev', '/opt/image-null'])).code).toBe(0);
+      expect(
+        (await cli(['run', '--rootfs', img, '--layer', layer, '--keep', keep, '--', PROBE, 'dev', '/opt/image-null']))
+          .code,
+      ).toBe(0);
       nullNode(join(keep, 'upper', 'opt', 'kept-null'));
       const out: string[] = [];
       for (const node of ['/opt/image-null', '/opt/layer-null', '/opt/kept-null']) {
@@ -140,7 +169,11 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
         expect(r.code).toBe(0);
         out.push(`${node} ${r.stdout}`);
       }
-      expect(out).toEqual(['/opt/image-null dev-open EACCES\n', '/opt/layer-null dev-open EACCES\n', '/opt/kept-null dev-open EACCES\n']);
+      expect(out).toEqual([
+        '/opt/image-null dev-open EACCES\n',
+        '/opt/layer-null dev-open EACCES\n',
+        '/opt/kept-null dev-open EACCES\n',
+      ]);
     });
   });
 
@@ -171,7 +204,18 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
       expect(host.stdout).toContain(' /tmp/vol4 ');
       expect(host.stdout).toContain(` ${work} `);
       expect(withoutNosuidNodev(host.stdout)).toEqual([]);
-      const own = await cli(['run', '--rootfs', image, '--keep', keepDir(), '-v', `${vol}:/mnt/vol4`, '--', 'cat', '/proc/self/mountinfo']);
+      const own = await cli([
+        'run',
+        '--rootfs',
+        image,
+        '--keep',
+        keepDir(),
+        '-v',
+        `${vol}:/mnt/vol4`,
+        '--',
+        'cat',
+        '/proc/self/mountinfo',
+      ]);
       expect(own.stderr).toBe('');
       expect(own.code).toBe(0);
       expect(own.stdout).toMatch(/ \/ \S+ - overlay /);
@@ -180,7 +224,11 @@ describe.skipIf(skip)('issue 19: the red-team findings stay closed', () => {
 
     /** The xattr names of a host file (python3: Node has no xattr calls). */
     const xattrNames = (path: string): string[] =>
-      JSON.parse(execFileSync('python3', ['-c', 'import os,sys,json; print(json.dumps(os.listxattr(sys.argv[1])))', path], { encoding: 'utf8' }));
+      JSON.parse(
+        execFileSync('python3', ['-c', 'import os,sys,json; print(json.dumps(os.listxattr(sys.argv[1])))', path], {
+          encoding: 'utf8',
+        }),
+      );
 
     it('the workload can not give a file in the cwd or a kept upper a file capability (CAP_SETFCAP dropped)', async () => {
       const work = join(dir, 'work-fcap');

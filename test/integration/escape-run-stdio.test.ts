@@ -20,8 +20,11 @@ const DRIVER = fileURLToPath(new URL('../helpers/pty-driver.py', import.meta.url
 /** Run `bash -c script` on a new pty (its controlling terminal); what the pty showed and the exit code. */
 function onPty(script: string, cwd: string): Promise<{ out: string; code: number }> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [DRIVER, JSON.stringify([['wait', 0.2]]), 'bash', '-c', script], { cwd, timeout: 60_000 }, (err, stdout) =>
-      err ? reject(err) : resolve(JSON.parse(stdout) as { out: string; code: number }),
+    execFile(
+      'python3',
+      [DRIVER, JSON.stringify([['wait', 0.2]]), 'bash', '-c', script],
+      { cwd, timeout: 60_000 },
+      (err, stdout) => (err ? reject(err) : resolve(JSON.parse(stdout) as { out: string; code: number })),
     );
   });
 }
@@ -49,15 +52,21 @@ describe.skipIf(skip)("escape-run-stdio: the caller's terminal and files handed 
   const run = `"${process.execPath}" "${CLI}" run`;
 
   it('stdio redirected away from the terminal: /dev/tty is ENXIO inside, nothing reaches the pty', async () => {
-    const r = await onPty(`${run} -- sh -c 'echo via-devtty > /dev/tty; echo exit=$?' </dev/null >out 2>&1; echo run=$?`, dir);
+    const r = await onPty(
+      `${run} -- sh -c 'echo via-devtty > /dev/tty; echo exit=$?' </dev/null >out 2>&1; echo run=$?`,
+      dir,
+    );
     expect(r.out).not.toContain('via-devtty');
     expect(r.out).toMatch(/run=0/);
     expect(readFileSync(join(dir, 'out'), 'utf8')).toMatch(/No such device or address\nexit=2\n$/);
   });
 
-  it('stdio on the terminal: it is still the workload\'s (isatty, /dev/tty), and TIOCSTI into it is refused', async () => {
+  it("stdio on the terminal: it is still the workload's (isatty, /dev/tty), and TIOCSTI into it is refused", async () => {
     // The same session as the caller: the terminal is reachable, as a foreground program's is.
-    const tty = await onPty(`${run} -- sh -c 'test -t 0 && test -t 1 && echo on-tty; echo via-devtty > /dev/tty'; echo run=$?`, dir);
+    const tty = await onPty(
+      `${run} -- sh -c 'test -t 0 && test -t 1 && echo on-tty; echo via-devtty > /dev/tty'; echo run=$?`,
+      dir,
+    );
     expect(tty.out).toMatch(/on-tty\r?\nvia-devtty\r?\nrun=0/);
     // TIOCSTI would push "X" into the pty's input queue, read next by the shell: it would print X.
     const sti = await onPty(`${run} -- python3 tiocsti.py; read -t 1 line; echo "after=[$line]"`, dir);

@@ -32,13 +32,22 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
   });
   cleanUpAfterEach();
 
-  it('commit: a symlink the workload planted over a mount point\'s parent does not make commit remove a host directory', async () => {
+  it("commit: a symlink the workload planted over a mount point's parent does not make commit remove a host directory", async () => {
     const victim = fresh('victim');
     mkdirSync(join(victim, 'x')); // empty, as the mount point's parent in the copy would be
     const volume = fresh('volume');
     // /data/x/y is the volume's mount point: /data and /data/x are made in the upper, empty in
     // the copy, and pruned by commit. The workload moves /data away and plants /data -> VICTIM.
-    const id = await detached(['--rootfs', image, '-v', `${volume}:/data/x/y`, '--', 'sh', '-c', `mv /data /data.old && ln -s ${victim} /data && touch /ready && exec sleep 600`]);
+    const id = await detached([
+      '--rootfs',
+      image,
+      '-v',
+      `${volume}:/data/x/y`,
+      '--',
+      'sh',
+      '-c',
+      `mv /data /data.old && ln -s ${victim} /data && touch /ready && exec sleep 600`,
+    ]);
     await waitInside(id, '/ready');
     const out = join(dir(), `committed${++n}`);
     const r = await cli(['commit', id, out]);
@@ -62,11 +71,24 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
       const target = fresh('target');
       const cwd = fresh('cwd');
       // The earlier sandbox: host root (--userns=host) on the host's root, the current directory writable.
-      const plant = await cli(['run', '--userns=host', '--', 'sh', '-c', `mkdir keep && ln -s ${target} keep/${part}`], { cwd });
+      const plant = await cli(
+        ['run', '--userns=host', '--', 'sh', '-c', `mkdir keep && ln -s ${target} keep/${part}`],
+        { cwd },
+      );
       expect(plant.stderr).toBe('');
       expect(plant.code).toBe(0);
       expect(lstatSync(join(cwd, 'keep', part)).isSymbolicLink()).toBe(true);
-      const r = await cli(['run', '--rootfs', image, '--keep', join(cwd, 'keep'), '--', 'sh', '-c', 'echo planted > /planted']);
+      const r = await cli([
+        'run',
+        '--rootfs',
+        image,
+        '--keep',
+        join(cwd, 'keep'),
+        '--',
+        'sh',
+        '-c',
+        'echo planted > /planted',
+      ]);
       refused(r, new RegExp(`^sandbox: --keep: .*keep/${part}.* symbolic link`));
       expect(readdirSync(target)).toEqual([]);
     });
@@ -74,7 +96,9 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
 
   /** The stage alone (what the supervisor spawns), as if a symlink was swapped in after the supervisor resolved its paths. */
   function stage(args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
@@ -96,20 +120,39 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
     }
   });
 
-  it('--keep: a DIR/upper symlink swapped in after the supervisor\'s check is not followed by the stage', async () => {
+  it("--keep: a DIR/upper symlink swapped in after the supervisor's check is not followed by the stage", async () => {
     const target = fresh('target');
     const keep = fresh('keep');
     symlinkSync(target, join(keep, 'upper'));
     mkdirSync(join(keep, 'work'));
     const rootAt = fresh('root-at');
-    const r = await stage(['--layer', image, '--root-at', rootAt, '--upper', keep, '--chdir', '/', '--', 'sh', '-c', 'echo planted > /planted']);
+    const r = await stage([
+      '--layer',
+      image,
+      '--root-at',
+      rootAt,
+      '--upper',
+      keep,
+      '--chdir',
+      '/',
+      '--',
+      'sh',
+      '-c',
+      'echo planted > /planted',
+    ]);
     expect(r.code).toBe(125);
     expect(r.stderr).toMatch(/--keep: openat2.*upper.*RESOLVE_NO_SYMLINKS.*symbolic links/);
     expect(readdirSync(target)).toEqual([]);
   });
 
   it('exec -t: a FIFO the workload put on /dev/ptmx is not what exec opens; the pty comes from the devpts', async () => {
-    const id = await detached(['--userns=host', '--', 'sh', '-c', 'rm /dev/ptmx && mkfifo /dev/ptmx && touch /dev/ready && exec sleep 600']);
+    const id = await detached([
+      '--userns=host',
+      '--',
+      'sh',
+      '-c',
+      'rm /dev/ptmx && mkfifo /dev/ptmx && touch /dev/ready && exec sleep 600',
+    ]);
     await waitInside(id, '/dev/ready');
     const r = await cli(['exec', '-t', id, '--', 'sh', '-c', 'tty; test -p /dev/ptmx && echo fifo']);
     expect(r.stderr).toBe('');
@@ -117,7 +160,7 @@ describe.skipIf(skip)('issue 19, finding 8: the smaller breaks stay closed', () 
     expect(r.stdout).toMatch(/^\/dev\/pts\/\d+\r?\nfifo\r?\n$/);
   });
 
-  it('--userns: PID 1 holds no descriptor of the host\'s /proc', async () => {
+  it("--userns: PID 1 holds no descriptor of the host's /proc", async () => {
     const id = await detached(['--userns', '--', 'sleep', '600']);
     const pid = initPid(id);
     const fds = readdirSync(`/proc/${pid}/fd`).map((fd) => {

@@ -7,12 +7,33 @@
 // bounded input) are tested through a volume that hands the sandbox the test's own socket, as a
 // user widening the sandbox would.
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, closeSync, constants, existsSync, mkdirSync, mkdtempSync, openSync, readFileSync, readSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  closeSync,
+  constants,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  openSync,
+  readFileSync,
+  readSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { connect, createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CLI, cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli, type CliResult } from '../helpers/sandbox.js';
+import {
+  CLI,
+  cli,
+  finish,
+  leftovers,
+  removeLeftoverCgroups,
+  sandboxUnavailable,
+  startCli,
+  type CliResult,
+} from '../helpers/sandbox.js';
 import { startDaemon, stopDaemon } from '../helpers/oci.js';
 import { requireOrSkip } from '../helpers/skip.js';
 
@@ -101,7 +122,13 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
   }
 
   it('/run and /var/run are empty and read-only inside; the host /run still holds the canary', async () => {
-    const r = await cli(['run', '--', 'sh', '-c', 'ls -A /run | wc -l; ls -A /var/run/ | wc -l; touch /run/x 2>&1; grep -c sandbox-test-canary /proc/self/mountinfo']);
+    const r = await cli([
+      'run',
+      '--',
+      'sh',
+      '-c',
+      'ls -A /run | wc -l; ls -A /var/run/ | wc -l; touch /run/x 2>&1; grep -c sandbox-test-canary /proc/self/mountinfo',
+    ]);
     const [run, varRun, touch, mentions] = r.stdout.trim().split('\n');
     expect(run).toBe('0');
     expect(varRun).toBe('0');
@@ -113,7 +140,17 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
     const sub = join(work, 'vol');
     mkdirSync(sub, { recursive: true });
     writeFileSync(join(sub, 'hello'), 'from the volume\n');
-    const r = await cli(['run', '-v', `${sub}:/run/app/data:ro`, '--tmpfs', '/run/scratch:1M', '--', 'sh', '-c', 'cat /run/app/data/hello; echo ok > /run/scratch/f && cat /run/scratch/f; ls -A /run | tr "\\n" " "']);
+    const r = await cli([
+      'run',
+      '-v',
+      `${sub}:/run/app/data:ro`,
+      '--tmpfs',
+      '/run/scratch:1M',
+      '--',
+      'sh',
+      '-c',
+      'cat /run/app/data/hello; echo ok > /run/scratch/f && cat /run/scratch/f; ls -A /run | tr "\\n" " "',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('from the volume\nok\napp scratch ');
     const t = await cli(['run', '--tmpfs', '/run', '--', 'sh', '-c', 'echo ok > /run/f && cat /run/f']);
@@ -140,7 +177,9 @@ describe.skipIf(skip)('escape-sockets: host unix sockets and FIFOs are out of re
       `exec "$0" "$1" run -- sh -c 'cat /etc/resolv.conf; ls -A /run'`,
     ].join(' && ');
     try {
-      const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, CLI], { encoding: 'utf8' });
+      const r = spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script, process.execPath, CLI], {
+        encoding: 'utf8',
+      });
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`nameserver 192.0.2.53\n${CANARY.slice('/run/'.length)}\n`);
     } finally {
@@ -177,7 +216,8 @@ function sendFromHost(path: string, text: string | Buffer): Promise<void> {
 }
 
 /** A forged event, well-formed: what a supervisor would send. */
-const forged = (id: string): string => JSON.stringify({ type: 'exit', time: new Date().toISOString(), id, name: null, exitCode: 0 });
+const forged = (id: string): string =>
+  JSON.stringify({ type: 'exit', time: new Date().toISOString(), id, name: null, exitCode: 0 });
 
 describe.skipIf(skip)('escape-sockets: our own sockets', () => {
   let work = '';
@@ -208,10 +248,16 @@ except OSError as e:
 `;
     writeFileSync(join(work, 'direct.py'), client(sub.socket));
     writeFileSync(join(work, 'bound.py'), client('/tmp/events.sock'));
-    const direct = await cli(['run', '--userns=host', '--', 'sh', '-c', `python3 direct.py; cat /run/sandbox-events.log 2>&1 | head -c 200`], { cwd: work });
+    const direct = await cli(
+      ['run', '--userns=host', '--', 'sh', '-c', `python3 direct.py; cat /run/sandbox-events.log 2>&1 | head -c 200`],
+      { cwd: work },
+    );
     expect(direct.stdout).toBe('ENOENT\ncat: /run/sandbox-events.log: No such file or directory\n');
     // Handed in by a volume: the subscriber refuses the peer (root in the sandbox's pid namespace).
-    const bound = await cli(['run', '--userns=host', '-v', `${sub.socket}:/tmp/events.sock`, '--', 'python3', 'bound.py'], { cwd: work });
+    const bound = await cli(
+      ['run', '--userns=host', '-v', `${sub.socket}:/tmp/events.sock`, '--', 'python3', 'bound.py'],
+      { cwd: work },
+    );
     expect(bound.stderr).toBe('');
     // Connected, then cut off at once: the sends may fail with EPIPE or ECONNRESET.
     expect(bound.stdout).toMatch(/^connected\n(sent|EPIPE|ECONNRESET)\n$/);
@@ -221,7 +267,10 @@ except OSError as e:
     expect(r.stdout).not.toContain('f0f0f0f0f0f0');
     expect(r.stderr).toMatch(/refused a connection from pid \d+ uid 0: not a supervisor/);
     // Every line printed is a sandbox's real event (the two runs' start and exit).
-    const events = r.stdout.trim().split('\n').map((l) => JSON.parse(l) as { type: string });
+    const events = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { type: string });
     expect(events.map((e) => e.type)).toEqual(['start', 'exit', 'start', 'exit']);
   });
 
@@ -241,7 +290,7 @@ except OSError as e:
     expect(lines.map((l) => (JSON.parse(l) as { type: string; name: string }).type)).toEqual(['start', 'exit']);
   });
 
-  it("a register sent from inside a sandbox to the views daemon is refused, alike for live and missing pids", async () => {
+  it('a register sent from inside a sandbox to the views daemon is refused, alike for live and missing pids', async () => {
     const base = `${work}/procfs`;
     const daemon = await startDaemon(base);
     // The target a forged register would name: a canary process of this test, in a private mount
@@ -267,12 +316,18 @@ for _ in range(${pids.length + 1}):
 print("closed" if f.readline() == "" else "open")
 `,
       );
-      const r = await cli(['run', '--userns=host', '-v', `${base}/api.sock:/tmp/api.sock`, '--', 'python3', 'register.py'], { cwd: work });
+      const r = await cli(
+        ['run', '--userns=host', '-v', `${base}/api.sock:/tmp/api.sock`, '--', 'python3', 'register.py'],
+        { cwd: work },
+      );
       expect(r.stderr).toBe('');
       const replies = r.stdout.trim().split('\n');
       const regs = replies.slice(0, pids.length).map((l) => JSON.parse(l) as { ok: boolean; error?: string });
       pids.forEach((pid, i) => {
-        expect(regs[i]).toEqual({ ok: false, error: `register escape-${pid}: refused: pid ${pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)` });
+        expect(regs[i]).toEqual({
+          ok: false,
+          error: `register escape-${pid}: refused: pid ${pid} is not the init of the caller's pid namespace (a hook inside a container may register only that container)`,
+        });
       });
       expect(JSON.parse(replies[pids.length]!)).toEqual({ ok: true, containers: [] });
       expect(replies[pids.length + 1]).toBe('closed'); // the oversized line cut the connection

@@ -25,7 +25,16 @@ const HANDLER = new URL('../helpers/fuse-test-handler.mjs', import.meta.url).hre
 const skip = requireOrSkip(fuseUnavailable() ?? needsSetupIfMissing(fileURLToPath(WORKER)));
 const run = promisify(execFile);
 /** Counter slots of the test handler (test/helpers/fuse-test-handler.mjs C). */
-const C = { opens: 0, slowWaiting: 1, slowRelease: 2, flushes: 3, forgotten: 4, releases: 5, interruptedReads: 6, freshLookups: 7 };
+const C = {
+  opens: 0,
+  slowWaiting: 1,
+  slowRelease: 2,
+  flushes: 3,
+  forgotten: 4,
+  releases: 5,
+  interruptedReads: 6,
+  freshLookups: 7,
+};
 const HELLO = 'hello world\n';
 
 /** A mounted test filesystem with its counters. */
@@ -54,7 +63,8 @@ async function mountTestFs(dir: string, name: string, workers = 2): Promise<Moun
 
 /** A perl reader of `path` with a SIGUSR1 handler installed without SA_RESTART: prints "read N" or "error ERRNO". */
 function slowReader(path: string): { child: ChildProcess; output: Promise<string> } {
-  const script = 'use POSIX; sigaction(SIGUSR1, POSIX::SigAction->new(sub {}, POSIX::SigSet->new, 0)); open(F, "<", $ARGV[0]) or die "open: $!"; my $n = sysread(F, my $buf, 4096); print defined $n ? "read $n\\n" : "error " . ($! + 0) . "\\n";';
+  const script =
+    'use POSIX; sigaction(SIGUSR1, POSIX::SigAction->new(sub {}, POSIX::SigSet->new, 0)); open(F, "<", $ARGV[0]) or die "open: $!"; my $n = sysread(F, my $buf, 4096); print defined $n ? "read $n\\n" : "error " . ($! + 0) . "\\n";';
   const child = spawn('perl', ['-e', script, path], { stdio: ['ignore', 'pipe', 'inherit'] });
   const output = new Promise<string>((resolve) => {
     let out = '';
@@ -121,7 +131,10 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
     const after = fs.server.counters().opcodes;
     expect((after[Op.OPEN] ?? 0) - (before[Op.OPEN] ?? 0)).toBe(1);
     expect((after[Op.READ] ?? 0) - (before[Op.READ] ?? 0)).toBeGreaterThanOrEqual(1);
-    await waitFor(() => (fs.server.counters().opcodes[Op.RELEASE] ?? 0) > (before[Op.RELEASE] ?? 0), 'RELEASE after cat');
+    await waitFor(
+      () => (fs.server.counters().opcodes[Op.RELEASE] ?? 0) > (before[Op.RELEASE] ?? 0),
+      'RELEASE after cat',
+    );
     expect(Atomics.load(fs.counters, C.flushes)).toBe(flushes);
     expect((await run('cat', [join(fs.mnt, 'flushy')])).stdout).toBe(HELLO);
     expect(Atomics.load(fs.counters, C.flushes)).toBe(flushes + 1);
@@ -133,7 +146,13 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
     const lines = stdout.split('\n');
     expect(lines).toHaveLength(12001);
     expect(lines[11999]).toBe('line 011999 of the big file');
-    const { stdout: tail } = await run('dd', [`if=${join(fs.mnt, 'big')}`, 'bs=28', 'skip=5000', 'count=1', 'status=none']);
+    const { stdout: tail } = await run('dd', [
+      `if=${join(fs.mnt, 'big')}`,
+      'bs=28',
+      'skip=5000',
+      'count=1',
+      'status=none',
+    ]);
     expect(tail).toBe('line 005000 of the big file\n');
   });
 
@@ -144,7 +163,11 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
   });
 
   it('answers an opcode it does not implement with ENOSYS, and goes on serving', async () => {
-    const { stdout } = await run('python3', ['-c', `import os, sys\ntry:\n  os.getxattr(sys.argv[1], 'user.x')\nexcept OSError as e:\n  print(e.errno)`, join(fs.mnt, 'hello')]);
+    const { stdout } = await run('python3', [
+      '-c',
+      `import os, sys\ntry:\n  os.getxattr(sys.argv[1], 'user.x')\nexcept OSError as e:\n  print(e.errno)`,
+      join(fs.mnt, 'hello'),
+    ]);
     expect(Number(stdout.trim())).toBe(95); // EOPNOTSUPP: the kernel's word for a filesystem's ENOSYS to GETXATTR
     expect(fs.server.counters().enosys).toBeGreaterThanOrEqual(1);
     expect((await run('cat', [join(fs.mnt, 'hello')])).stdout).toBe(HELLO);
@@ -180,7 +203,10 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
       }
     }
     expect(seen.size).toBe(32);
-    await waitFor(() => Atomics.load(fs.counters, C.releases) >= Atomics.load(fs.counters, C.opens), 'every open released');
+    await waitFor(
+      () => Atomics.load(fs.counters, C.releases) >= Atomics.load(fs.counters, C.opens),
+      'every open released',
+    );
   });
 
   it('answers EIO when a handler throws, and the server goes on', async () => {
@@ -226,9 +252,19 @@ describe.skipIf(skip)('the FUSE transport on the real kernel', () => {
       const holder = spawn('unshare', ['-m', '--propagation', 'private', 'sleep', '600'], { stdio: 'ignore' });
       try {
         const ns = `/proc/${holder.pid}/ns/mnt`;
-        await waitFor(async () => (await readFile(`/proc/${holder.pid}/mountinfo`, 'utf8').catch(() => '')) !== (await readFile('/proc/self/mountinfo', 'utf8')) || !existsSync(ns), 'the copy');
-        await waitFor(async () => (await readlinkSafe(ns)) !== (await readlinkSafe('/proc/self/ns/mnt')), 'a namespace of its own');
-        expect((await run('nsenter', ['-t', String(holder.pid), '-m', 'cat', join(m.mnt, 'hello')])).stdout).toBe(HELLO);
+        await waitFor(
+          async () =>
+            (await readFile(`/proc/${holder.pid}/mountinfo`, 'utf8').catch(() => '')) !==
+              (await readFile('/proc/self/mountinfo', 'utf8')) || !existsSync(ns),
+          'the copy',
+        );
+        await waitFor(
+          async () => (await readlinkSafe(ns)) !== (await readlinkSafe('/proc/self/ns/mnt')),
+          'a namespace of its own',
+        );
+        expect((await run('nsenter', ['-t', String(holder.pid), '-m', 'cat', join(m.mnt, 'hello')])).stdout).toBe(
+          HELLO,
+        );
         if (detachFirst) await run('umount', ['-l', m.mnt]);
         await within(m.server.stop(), 'stop with a copy elsewhere');
         const inCopy = await run('nsenter', ['-t', String(holder.pid), '-m', 'cat', join(m.mnt, 'hello')]).then(

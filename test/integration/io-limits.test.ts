@@ -24,13 +24,15 @@ const DEV = disk ? `/dev/${disk.name}` : '';
 const KEY = disk ? `${disk.major}:${disk.minor}` : '';
 
 /** dd of `mib` MiB with O_DIRECT (no page cache: every byte is a bio the throttle sees). */
-const dd = (mib: number): string => `dd if=/dev/zero of=io-probe bs=1M count=${mib} oflag=direct 2>/dev/null && rm io-probe`;
+const dd = (mib: number): string =>
+  `dd if=/dev/zero of=io-probe bs=1M count=${mib} oflag=direct 2>/dev/null && rm io-probe`;
 
 /**
  * The same, timed inside the sandbox by date(1) (CLOCK_REALTIME, not time-namespaced): prints the
  * milliseconds the writes took, without the CLI's start and teardown that load stretches.
  */
-const timedDd = (mib: number): string => `s=$(date +%s%N) && ${dd(mib)} && e=$(date +%s%N) && echo $(( (e - s) / 1000000 ))`;
+const timedDd = (mib: number): string =>
+  `s=$(date +%s%N) && ${dd(mib)} && e=$(date +%s%N) && echo $(( (e - s) / 1000000 ))`;
 
 /** Run timedDd in a running sandbox; the milliseconds it printed. */
 async function ddMs(id: string, mib: number, cwd: string): Promise<number> {
@@ -57,8 +59,16 @@ const HAS_WEIGHT = WEIGHT_FILES.length > 0;
 const FILES = HOST_IS_V2 ? 'io.bfq.weight nor io.weight' : 'blkio.bfq.weight nor blkio.weight';
 /** This kernel's case of --io-weight decides which of the two blocks below runs; the other skips, saying where it is covered. */
 const weightCase = {
-  applied: HAS_WEIGHT ? null : machineLacks(`a sandbox's cgroup has neither ${FILES} (no bfq loaded): --io-weight applied is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts) and for real in test/vm's guest`),
-  refused: HAS_WEIGHT ? machineLacks(`a sandbox's cgroup has ${WEIGHT_FILES.join(', ')}: the refusal without a weight file is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts)`) : null,
+  applied: HAS_WEIGHT
+    ? null
+    : machineLacks(
+        `a sandbox's cgroup has neither ${FILES} (no bfq loaded): --io-weight applied is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts) and for real in test/vm's guest`,
+      ),
+  refused: HAS_WEIGHT
+    ? machineLacks(
+        `a sandbox's cgroup has ${WEIGHT_FILES.join(', ')}: the refusal without a weight file is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts)`,
+      )
+    : null,
 };
 
 /** Kernel files holding the throttles of a running sandbox: v1 blkio.throttle.*, v2 io.max. */
@@ -83,14 +93,17 @@ function weightsOf(id: string): Record<string, string> {
 }
 
 /** The limits state.json records for a sandbox. */
-const recordedLimits = (id: string): { io?: { weight: number | null; devices: Record<string, unknown>[] } } => JSON.parse(readFileSync(`/run/sandbox/${id}/state.json`, 'utf8')).limits;
+const recordedLimits = (id: string): { io?: { weight: number | null; devices: Record<string, unknown>[] } } =>
+  JSON.parse(readFileSync(`/run/sandbox/${id}/state.json`, 'utf8')).limits;
 
 describe.skipIf(skip)('block I/O limits', () => {
   const workDir = scratchDir(REPO, '.io-limits-');
   cleanUpAfterEach();
 
   it('--device-write-bps DEV:2M: 8 MiB of direct writes take at least 3 s', async () => {
-    const r = await cli(['run', '--userns=host', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', timedDd(8)], { cwd: workDir() });
+    const r = await cli(['run', '--userns=host', '--device-write-bps', `${DEV}:2M`, '--', 'sh', '-c', timedDd(8)], {
+      cwd: workDir(),
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // 8 MiB at 2 MiB/s is 4 s; blk-throttle may let the first slice through early, so >= 3 s.
@@ -99,7 +112,9 @@ describe.skipIf(skip)('block I/O limits', () => {
   }, 120_000);
 
   it('the cgroup holds the throttles, and update changes them live', async () => {
-    const id = await detached(['--userns=host', '--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
+    const id = await detached(['--userns=host', '--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], {
+      cwd: workDir(),
+    });
     expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
 
     // 2 MiB at 1 MiB/s take 2 s; less 1 s for the early first slice, >= 1 s.
@@ -131,39 +146,47 @@ describe.skipIf(skip)('block I/O limits', () => {
     expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
   }, 60_000);
 
-  describe.skipIf(skip || requireOrSkip(weightCase.applied))('with a weight file in the sandbox\'s cgroup (bfq or iocost)', () => {
-    it('--io-weight lands in every weight file, and update changes it live', async () => {
-      const id = await detached(['--io-weight', '300', '--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
-      for (const [f, text] of Object.entries(weightsOf(id))) expect(text, f).toMatch(/^(default )?300\n$/);
-      expect(recordedLimits(id).io?.weight).toBe(300);
+  describe.skipIf(skip || requireOrSkip(weightCase.applied))(
+    "with a weight file in the sandbox's cgroup (bfq or iocost)",
+    () => {
+      it('--io-weight lands in every weight file, and update changes it live', async () => {
+        const id = await detached(['--io-weight', '300', '--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], {
+          cwd: workDir(),
+        });
+        for (const [f, text] of Object.entries(weightsOf(id))) expect(text, f).toMatch(/^(default )?300\n$/);
+        expect(recordedLimits(id).io?.weight).toBe(300);
 
-      const r = await cli(['update', id, '--io-weight', '50']);
-      expect(r.stderr).toBe('');
-      expect(r.code).toBe(0);
-      for (const [f, text] of Object.entries(weightsOf(id))) expect(text, f).toMatch(/^(default )?50\n$/);
-      expect(recordedLimits(id).io?.weight).toBe(50);
-      expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
-    }, 60_000);
-  });
+        const r = await cli(['update', id, '--io-weight', '50']);
+        expect(r.stderr).toBe('');
+        expect(r.code).toBe(0);
+        for (const [f, text] of Object.entries(weightsOf(id))) expect(text, f).toMatch(/^(default )?50\n$/);
+        expect(recordedLimits(id).io?.weight).toBe(50);
+        expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
+      }, 60_000);
+    },
+  );
 
-  describe.skipIf(skip || requireOrSkip(weightCase.refused))('without a weight file in the sandbox\'s cgroup (no bfq, no iocost)', () => {
-    it('run --io-weight 300: one line naming the flag and the value, exit 125, nothing left behind', async () => {
-      const r = await cli(['run', '--io-weight', '300', '--', 'true'], { cwd: workDir() });
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^sandbox: --io-weight 300: [^\n]+\n$/);
-      expect(r.code).toBe(125);
-      expect(leftovers()).toEqual([]);
-    }, 60_000);
+  describe.skipIf(skip || requireOrSkip(weightCase.refused))(
+    "without a weight file in the sandbox's cgroup (no bfq, no iocost)",
+    () => {
+      it('run --io-weight 300: one line naming the flag and the value, exit 125, nothing left behind', async () => {
+        const r = await cli(['run', '--io-weight', '300', '--', 'true'], { cwd: workDir() });
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/^sandbox: --io-weight 300: [^\n]+\n$/);
+        expect(r.code).toBe(125);
+        expect(leftovers()).toEqual([]);
+      }, 60_000);
 
-    it('update --io-weight 50: one line, exit 125, every limit (and state.json) as it was', async () => {
-      const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
-      const before = recordedLimits(id);
-      const r = await cli(['update', id, '--device-write-bps', `${DEV}:4M`, '--io-weight', '50']);
-      expect(r.stdout).toBe('');
-      expect(r.stderr).toMatch(/^sandbox: --io-weight 50: [^\n]+\n$/);
-      expect(r.code).toBe(125);
-      expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
-      expect(recordedLimits(id)).toEqual(before);
-    }, 60_000);
-  });
+      it('update --io-weight 50: one line, exit 125, every limit (and state.json) as it was', async () => {
+        const id = await detached(['--device-write-bps', `${DEV}:1M`, '--', 'sleep', '600'], { cwd: workDir() });
+        const before = recordedLimits(id);
+        const r = await cli(['update', id, '--device-write-bps', `${DEV}:4M`, '--io-weight', '50']);
+        expect(r.stdout).toBe('');
+        expect(r.stderr).toMatch(/^sandbox: --io-weight 50: [^\n]+\n$/);
+        expect(r.code).toBe(125);
+        expect(throttlesOf(id).write).toMatch(new RegExp(`^${KEY} (1048576|.*wbps=1048576)`, 'm'));
+        expect(recordedLimits(id)).toEqual(before);
+      }, 60_000);
+    },
+  );
 });

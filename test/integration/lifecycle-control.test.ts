@@ -6,7 +6,19 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cli, finish, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
-import { cleanUpAfterEach, cpuUsageNs, detached, gone, limitOf, oomEventsFile, pidsCurrent, present, sandboxProcs, scratchDir, throttledPeriods } from '../helpers/lifecycle.js';
+import {
+  cleanUpAfterEach,
+  cpuUsageNs,
+  detached,
+  gone,
+  limitOf,
+  oomEventsFile,
+  pidsCurrent,
+  present,
+  sandboxProcs,
+  scratchDir,
+  throttledPeriods,
+} from '../helpers/lifecycle.js';
 import { waitFor, within } from '../helpers/wait.js';
 
 const skip = requireOrSkip(sandboxUnavailable());
@@ -47,7 +59,9 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
     it('with nothing running: only the header, or [] with --json', async () => {
       const r = await cli(['ps']);
       expect(r.code).toBe(0);
-      expect(r.stdout).toMatch(/^ID\s+NAME\s+COMMAND\s+UPTIME\s+CPU%\s+QUOTA%\s+MEM \/ LIMIT\s+PIDS\s+THROTTLED\s+OOM\n$/);
+      expect(r.stdout).toMatch(
+        /^ID\s+NAME\s+COMMAND\s+UPTIME\s+CPU%\s+QUOTA%\s+MEM \/ LIMIT\s+PIDS\s+THROTTLED\s+OOM\n$/,
+      );
       expect((await cli(['ps', '--json'])).stdout).toBe('[]\n');
     });
 
@@ -55,9 +69,29 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       // A busy loop at 20%: it uses its whole quota (QUOTA% ~100, CPU% ~20) and is throttled; a
       // child allocating past 64 MiB is OOM-killed while the workload lives on.
       const launched = Date.now();
-      const busy = await detached(['--name', 'lc-busy', '--cpu', '20%', '--mem', '256M', '--', 'sh', '-c', 'while :; do :; done']);
+      const busy = await detached([
+        '--name',
+        'lc-busy',
+        '--cpu',
+        '20%',
+        '--mem',
+        '256M',
+        '--',
+        'sh',
+        '-c',
+        'while :; do :; done',
+      ]);
       const busyStarted = Date.now();
-      const oom = await detached(['--mem', '64M', '--pids', '50', '--', 'sh', '-c', `python3 -c 'x = b"a" * (256 << 20)'; sleep 30`]);
+      const oom = await detached([
+        '--mem',
+        '64M',
+        '--pids',
+        '50',
+        '--',
+        'sh',
+        '-c',
+        `python3 -c 'x = b"a" * (256 << 20)'; sleep 30`,
+      ]);
       // The events ps must show, awaited rather than timed: the OOM kill, the sleep that follows it
       // (PID 1, sh and sleep), and the busy loop throttled in more than 5 periods.
       await waitFor(() => readFileSync(oomEventsFile(oom), 'utf8').includes('oom_kill 1'), 'the OOM kill');
@@ -70,15 +104,24 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
           return null;
         }
       };
-      await waitFor(() => pidsCurrent(oom) === 3 && sandboxProcs(oom).some((p) => commOf(p) === 'sleep\n'), 'the sleep after the OOM kill');
+      await waitFor(
+        () => pidsCurrent(oom) === 3 && sandboxProcs(oom).some((p) => commOf(p) === 'sleep\n'),
+        'the sleep after the OOM kill',
+      );
       await waitFor(() => throttledPeriods(busy) > 5, 'the busy loop throttled in 6 periods');
 
       const table = await cli(['ps']);
       expect(table.code).toBe(0);
       const rows = table.stdout.trim().split('\n');
       expect(rows).toHaveLength(3);
-      expect(rows[1]).toMatch(new RegExp(`^${busy}\\s+lc-busy\\s+sh -c while :; do :; do…\\s+\\d+s\\s+\\d+\\.\\d%\\s+\\d+\\.\\d%\\s+[\\d.]+ [KM]iB / 256 MiB\\s+2/4096\\s+\\d+\\s+0$`));
-      expect(rows[2]).toMatch(new RegExp(`^${oom}\\s+-\\s+sh -c python3 -c 'x = b…\\s+\\d+s\\s+.*\\s+/ 64 MiB\\s+3/50\\s+0\\s+1$`));
+      expect(rows[1]).toMatch(
+        new RegExp(
+          `^${busy}\\s+lc-busy\\s+sh -c while :; do :; do…\\s+\\d+s\\s+\\d+\\.\\d%\\s+\\d+\\.\\d%\\s+[\\d.]+ [KM]iB / 256 MiB\\s+2/4096\\s+\\d+\\s+0$`,
+        ),
+      );
+      expect(rows[2]).toMatch(
+        new RegExp(`^${oom}\\s+-\\s+sh -c python3 -c 'x = b…\\s+\\d+s\\s+.*\\s+/ 64 MiB\\s+3/50\\s+0\\s+1$`),
+      );
       // The uptime column: seconds since the launch, by the test's own clock (ps can't have run after now).
       const uptimeColumn = Number(/\s(\d+)s\s/.exec(rows[1]!)![1]);
       expect(uptimeColumn).toBeLessThanOrEqual((Date.now() - launched) / 1000);
@@ -148,13 +191,25 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       expect(list.find((f) => f.id === idle)!.cpuPercentOfOneCpu).toBeLessThan(2);
 
       const table = await cli(['stats', '--no-stream', busy]);
-      expect(table.stdout).toMatch(new RegExp(`^ID\\s+NAME\\s+CPU%\\s+QUOTA%\\s+MEM / LIMIT\\s+MEM%\\s+PIDS\\s+THROTTLED\\n${busy}\\s+-\\s+[\\d.]+%\\s+[\\d.]+%\\s+`));
+      expect(table.stdout).toMatch(
+        new RegExp(
+          `^ID\\s+NAME\\s+CPU%\\s+QUOTA%\\s+MEM / LIMIT\\s+MEM%\\s+PIDS\\s+THROTTLED\\n${busy}\\s+-\\s+[\\d.]+%\\s+[\\d.]+%\\s+`,
+        ),
+      );
     });
 
     it('stats streams one table per refresh until its sandboxes end', async () => {
       // The sandbox ends when the test says so (a file appears), not after a time a slow CLI start could eat.
       const stop = join(workDir(), 'stats-stop');
-      const id = await detached(['--userns=host', '--workdir', workDir(), '--', 'sh', '-c', 'while [ ! -e stats-stop ]; do sleep 0.05; done']);
+      const id = await detached([
+        '--userns=host',
+        '--workdir',
+        workDir(),
+        '--',
+        'sh',
+        '-c',
+        'while [ ! -e stats-stop ]; do sleep 0.05; done',
+      ]);
       const stats = startCli(['stats', '--json', id]);
       const done = finish(stats);
       let out = '';
@@ -175,7 +230,15 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
 
   describe('kill and stop', () => {
     it('kill --signal TERM reaches the command, which handles it; the sandbox then ends', async () => {
-      const id = await detached(['--userns=host', '--workdir', workDir(), '--', 'sh', '-c', 'trap "echo got-term > term.txt; exit 3" TERM; while :; do sleep 0.05; done']);
+      const id = await detached([
+        '--userns=host',
+        '--workdir',
+        workDir(),
+        '--',
+        'sh',
+        '-c',
+        'trap "echo got-term > term.txt; exit 3" TERM; while :; do sleep 0.05; done',
+      ]);
       const r = await cli(['kill', '--signal', 'TERM', id]);
       expect(r).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: '' });
       expect(await gone(id)).toBe(true);
@@ -194,7 +257,15 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
 
     it('stop: a command that handles SIGTERM ends at once, not after the grace', async () => {
       // A grace of 10 minutes: stop can only return within the test's timeout if it returns as soon as the sandbox ends.
-      const id = await detached(['--userns=host', '--workdir', workDir(), '--', 'sh', '-c', 'trap "echo stopped > stop-term.txt; exit 0" TERM; while :; do sleep 0.05; done']);
+      const id = await detached([
+        '--userns=host',
+        '--workdir',
+        workDir(),
+        '--',
+        'sh',
+        '-c',
+        'trap "echo stopped > stop-term.txt; exit 0" TERM; while :; do sleep 0.05; done',
+      ]);
       const r = await cli(['stop', '--time', '600', id]);
       expect(r).toMatchObject({ code: 0, stdout: `${id}\n`, stderr: '' });
       expect(present(id)).toBe(false);
@@ -216,10 +287,22 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
     it.each([
       [['kill', 'no-such-box'], 'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)'],
       [['stop', 'no-such-box'], 'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)'],
-      [['update', 'no-such-box', '--pids', '5'], 'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)'],
-      [['exec', 'no-such-box', '--', 'true'], 'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)'],
-      [['stats', '--no-stream', 'no-such-box'], 'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)'],
-      [['kill', '--signal', 'SIGBOGUS', 'x'], 'sandbox: --signal: expected a signal name like TERM, SIGINT or KILL, or its number, got "SIGBOGUS"'],
+      [
+        ['update', 'no-such-box', '--pids', '5'],
+        'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)',
+      ],
+      [
+        ['exec', 'no-such-box', '--', 'true'],
+        'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)',
+      ],
+      [
+        ['stats', '--no-stream', 'no-such-box'],
+        'sandbox: no such sandbox: "no-such-box" (sandbox ps lists the running ones)',
+      ],
+      [
+        ['kill', '--signal', 'SIGBOGUS', 'x'],
+        'sandbox: --signal: expected a signal name like TERM, SIGINT or KILL, or its number, got "SIGBOGUS"',
+      ],
       [['stop', '--time', 'soon', 'x'], 'sandbox: --time: expected a number of seconds, got "soon"'],
     ])('%j: one line, exit 125', async (args, message) => {
       const r = await cli(args);
@@ -231,7 +314,11 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
     it('a sandbox that has exited is no longer found: kill, stop and exec say so with 125', async () => {
       const id = await detached(['--', 'true']);
       expect(await gone(id)).toBe(true);
-      for (const args of [['kill', id], ['stop', id], ['exec', id, '--', 'true']]) {
+      for (const args of [
+        ['kill', id],
+        ['stop', id],
+        ['exec', id, '--', 'true'],
+      ]) {
         const r = await cli(args);
         expect(r.code).toBe(125);
         expect(r.stderr).toBe(`sandbox: no such sandbox: "${id}" (sandbox ps lists the running ones)\n`);
@@ -250,7 +337,14 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       expect(limitOf(id, 'memory')).toBe(512 * MiB);
       expect(limitOf(id, 'cpuQuotaUs')).toBe(50_000);
       expect(limitOf(id, 'pids')).toBe(64);
-      const after = await cli(['exec', id, '--', 'sh', '-c', 'head -1 /proc/meminfo; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max']);
+      const after = await cli([
+        'exec',
+        id,
+        '--',
+        'sh',
+        '-c',
+        'head -1 /proc/meminfo; cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max',
+      ]);
       expect(after.stdout).toMatch(/^MemTotal:\s+524288 kB\n64\n$/);
       const ps = JSON.parse((await cli(['ps', '--json'])).stdout) as Figures[];
       expect(ps.find((f) => f.id === id)).toMatchObject({ quotaCpus: 0.5, memoryLimitBytes: 512 * MiB, pidsMax: 64 });
@@ -258,7 +352,9 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
       // A second update keeps what the first one set.
       expect((await cli(['update', id, '--mem', '128M'])).code).toBe(0);
       expect(limitOf(id, 'cpuQuotaUs')).toBe(50_000);
-      expect((await cli(['exec', id, '--', 'head', '-1', '/proc/meminfo'])).stdout).toMatch(/^MemTotal:\s+131072 kB\n$/);
+      expect((await cli(['exec', id, '--', 'head', '-1', '/proc/meminfo'])).stdout).toMatch(
+        /^MemTotal:\s+131072 kB\n$/,
+      );
     });
 
     it('a bad value changes nothing: one line, 125', async () => {
@@ -267,7 +363,10 @@ describe.skipIf(skip)('lifecycle commands on running sandboxes', () => {
         [['--mem', '1M'], 'sandbox: --mem: "1M" is below the 6 MiB a sandbox needs'],
         [['--cpu', 'fast'], 'sandbox: --cpu: expected a share like 20%, 150% or 0.5 (CPUs), got "fast"'],
         [['--pids', '0'], 'sandbox: --pids: must be from 1 to 4194304, got "0"'],
-        [[], 'sandbox: update: nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}'],
+        [
+          [],
+          'sandbox: update: nothing to change: give --cpu, --mem, --swap, --pids, --cpuset-cpus, --cpu-weight, --io-weight or --device-{read,write}-{bps,iops}',
+        ],
       ] as const) {
         const r = await cli(['update', id, ...flags]);
         expect(r.code).toBe(125);

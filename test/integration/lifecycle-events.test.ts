@@ -23,14 +23,25 @@ async function subscribe(args: string[] = []) {
     socket,
     /** Wait until an event it printed so far matches. */
     async seen(match: (e: Event) => boolean, what: string) {
-      await waitFor(() => out.split('\n').filter(Boolean).some((l) => match(JSON.parse(l) as Event)), what);
+      await waitFor(
+        () =>
+          out
+            .split('\n')
+            .filter(Boolean)
+            .some((l) => match(JSON.parse(l) as Event)),
+        what,
+      );
     },
     async stop() {
       child.kill('SIGTERM');
       const r = await done;
       expect(r.code).toBe(0);
       expect(existsSync(socket)).toBe(false);
-      return r.stdout.trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as Event);
+      return r.stdout
+        .trim()
+        .split('\n')
+        .filter(Boolean)
+        .map((l) => JSON.parse(l) as Event);
     },
   };
 }
@@ -40,12 +51,25 @@ describe.skipIf(skip)('sandbox events', () => {
 
   it('start, oom and exit with the exit code, in order, for foreground and detached sandboxes', async () => {
     const sub = await subscribe();
-    const r = await cli(['run', '--name', 'lc-ev', '--mem', '64M', '--', 'sh', '-c', `python3 -c 'x = b"a" * (256 << 20)'; exit 4`]);
+    const r = await cli([
+      'run',
+      '--name',
+      'lc-ev',
+      '--mem',
+      '64M',
+      '--',
+      'sh',
+      '-c',
+      `python3 -c 'x = b"a" * (256 << 20)'; exit 4`,
+    ]);
     expect(r.code).toBe(4);
     const id = await detached(['--', 'sleep', '30']);
     expect((await cli(['kill', id])).code).toBe(0);
     expect(await gone(id)).toBe(true);
-    await sub.seen((e) => e.id === id && e.type === 'exit', "the killed sandbox's exit event (it follows the teardown)");
+    await sub.seen(
+      (e) => e.id === id && e.type === 'exit',
+      "the killed sandbox's exit event (it follows the teardown)",
+    );
     const events = await sub.stop();
 
     const ev = events.filter((e) => e.name === 'lc-ev');
@@ -55,7 +79,10 @@ describe.skipIf(skip)('sandbox events', () => {
     expect(ev[2]).toMatchObject({ exitCode: 4 });
     for (const e of ev) expect(typeof e.time === 'string' && !Number.isNaN(Date.parse(e.time))).toBe(true);
     const killed = events.filter((e) => e.id === id);
-    expect(killed.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 137]]);
+    expect(killed.map((e) => [e.type, e.exitCode])).toEqual([
+      ['start', undefined],
+      ['exit', 137],
+    ]);
   });
 
   it('an OOM of a running sandbox is published while it runs, each one, with no poll (kernel notification)', async () => {
@@ -67,15 +94,26 @@ describe.skipIf(skip)('sandbox events', () => {
     const id = await detached(['--name', 'lc-ev-oom', '--mem', '32M', '--', 'sleep', '300']);
     const eat = ['exec', id, 'python3', '-c', 'x = b"a" * (256 << 20)'];
     expect((await cli(eat)).code).toBe(137);
-    await sub.seen((e) => e.id === id && e.type === 'oom' && e.oomKills === 1, 'the first OOM event while the sandbox runs');
+    await sub.seen(
+      (e) => e.id === id && e.type === 'oom' && e.oomKills === 1,
+      'the first OOM event while the sandbox runs',
+    );
     expect((await cli(eat)).code).toBe(137);
-    await sub.seen((e) => e.id === id && e.type === 'oom' && e.oomKills === 2, 'the second OOM event while the sandbox runs');
+    await sub.seen(
+      (e) => e.id === id && e.type === 'oom' && e.oomKills === 2,
+      'the second OOM event while the sandbox runs',
+    );
     expect(present(id)).toBe(true);
     expect((await cli(['kill', id])).code).toBe(0);
     expect(await gone(id)).toBe(true);
     await sub.seen((e) => e.id === id && e.type === 'exit', "the killed sandbox's exit event");
     const events = (await sub.stop()).filter((e) => e.id === id);
-    expect(events.map((e) => [e.type, e.oomKills ?? e.exitCode])).toEqual([['start', undefined], ['oom', 1], ['oom', 2], ['exit', 137]]);
+    expect(events.map((e) => [e.type, e.oomKills ?? e.exitCode])).toEqual([
+      ['start', undefined],
+      ['oom', 1],
+      ['oom', 2],
+      ['exit', 137],
+    ]);
   });
 
   it('shows only the sandboxes asked for', async () => {
@@ -86,7 +124,10 @@ describe.skipIf(skip)('sandbox events', () => {
     expect((await cli(['run', '--name', 'lc-only', '--', 'true'])).code).toBe(0);
     await sub.seen((e) => e.name === 'lc-only' && e.type === 'exit', "lc-only's exit event");
     const events = await sub.stop();
-    expect(events.map((e) => [e.type, e.name])).toEqual([['start', 'lc-only'], ['exit', 'lc-only']]);
+    expect(events.map((e) => [e.type, e.name])).toEqual([
+      ['start', 'lc-only'],
+      ['exit', 'lc-only'],
+    ]);
   });
 
   it('--since prints the stored events of that time first, then the new ones, each once', async () => {
@@ -95,9 +136,14 @@ describe.skipIf(skip)('sandbox events', () => {
     expect((await cli(['run', '--name', tag, '--', 'sh', '-c', 'exit 3'])).code).toBe(3);
     const sub = await subscribe(['--since', '1m', tag]);
     expect((await cli(['run', '--name', tag, '--', 'true'])).code).toBe(0);
-    await sub.seen((e) => e.type === 'exit' && e.exitCode === 0, 'the second run\'s exit event');
+    await sub.seen((e) => e.type === 'exit' && e.exitCode === 0, "the second run's exit event");
     const events = await sub.stop();
-    expect(events.map((e) => [e.type, e.exitCode])).toEqual([['start', undefined], ['exit', 3], ['start', undefined], ['exit', 0]]);
+    expect(events.map((e) => [e.type, e.exitCode])).toEqual([
+      ['start', undefined],
+      ['exit', 3],
+      ['start', undefined],
+      ['exit', 0],
+    ]);
     // A time after those events: nothing stored is shown.
     const later = await subscribe(['--since', new Date(Date.now() + 1000).toISOString(), tag]);
     expect(await later.stop()).toEqual([]);

@@ -14,7 +14,19 @@ describe.skipIf(skip)('sandbox exec', () => {
 
   it('sees the sandbox: its /proc views, hostname, processes, root and cgroup namespace', async () => {
     const launched = Date.now();
-    const id = await detached(['--name', 'lc-exec', '--cpu', '20%', '--mem', '256M', '--hostname', 'inside', '--', 'sleep', '100']);
+    const id = await detached([
+      '--name',
+      'lc-exec',
+      '--cpu',
+      '20%',
+      '--mem',
+      '256M',
+      '--hostname',
+      'inside',
+      '--',
+      'sleep',
+      '100',
+    ]);
     const r = await cli([
       'exec',
       'lc-exec',
@@ -49,7 +61,14 @@ describe.skipIf(skip)('sandbox exec', () => {
     const id = await detached(['--mem', '64M', '--pids', '20', '--', 'sleep', '100']);
     // Every hierarchy's cgroup.procs (as mounted inside, read-only) lists the exec'd shell; v2 has one.
     const glob = HOST_IS_V2 ? '/sys/fs/cgroup/cgroup.procs' : '/sys/fs/cgroup/*/cgroup.procs';
-    const r = await cli(['exec', id, '--', 'sh', '-c', `for f in ${glob}; do grep -qx $$ $f && echo in || echo out $f; done`]);
+    const r = await cli([
+      'exec',
+      id,
+      '--',
+      'sh',
+      '-c',
+      `for f in ${glob}; do grep -qx $$ $f && echo in || echo out $f; done`,
+    ]);
     const lines = r.stdout.trim().split('\n');
     expect(lines.length).toBeGreaterThanOrEqual(HOST_IS_V2 ? 1 : 5);
     expect(new Set(lines)).toEqual(new Set(['in']));
@@ -60,10 +79,20 @@ describe.skipIf(skip)('sandbox exec', () => {
     expect((await cli(['exec', id, '--', 'true'])).code).toBe(0);
   });
 
-  it('runs with the workload\'s privileges: docker\'s capability set minus CAP_MKNOD, CAP_SETFCAP and (--net host) CAP_NET_RAW, no_new_privs and the seccomp filter', async () => {
+  it("runs with the workload's privileges: docker's capability set minus CAP_MKNOD, CAP_SETFCAP and (--net host) CAP_NET_RAW, no_new_privs and the seccomp filter", async () => {
     const id = await detached(['--', 'sleep', '100']);
-    const r = await cli(['exec', id, '--', 'sh', '-c', 'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; grep -E "^(CapEff|CapBnd)" /proc/2/status']);
-    const [effExec, bndExec, nnp, seccomp, effWorkload, bndWorkload] = r.stdout.trim().split('\n').map((l) => l.split(/\s+/)[1]);
+    const r = await cli([
+      'exec',
+      id,
+      '--',
+      'sh',
+      '-c',
+      'grep -E "^(CapEff|CapBnd|NoNewPrivs|Seccomp):" /proc/self/status; grep -E "^(CapEff|CapBnd)" /proc/2/status',
+    ]);
+    const [effExec, bndExec, nnp, seccomp, effWorkload, bndWorkload] = r.stdout
+      .trim()
+      .split('\n')
+      .map((l) => l.split(/\s+/)[1]);
     // docker's default set a80425fb without bit 27, CAP_MKNOD, and bit 31, CAP_SETFCAP (native/stage/caps.c),
     // and without bit 13, CAP_NET_RAW, in the host's network namespace (supervisor/security.ts).
     expect(effExec).toBe('00000000200405fb');
@@ -94,7 +123,8 @@ describe.skipIf(skip)('sandbox exec', () => {
     const id = await detached(['--', 'sleep', '100']);
     const r = await cli(['exec', id, '--', 'sh', '-c', 'sleep 100 > /dev/null 2>&1 & echo started']);
     expect(r.stdout).toBe('started\n');
-    const dirs = (JSON.parse(readFileSync(`/run/sandbox/${id}/state.json`, 'utf8')) as { cgroupDirs: string[] }).cgroupDirs;
+    const dirs = (JSON.parse(readFileSync(`/run/sandbox/${id}/state.json`, 'utf8')) as { cgroupDirs: string[] })
+      .cgroupDirs;
     const memoryDir = HOST_IS_V2 ? dirs[0]! : dirs.find((d) => d.includes('/memory/'))!;
     // PID 1, the workload and the orphaned sleep (reparented to PID 1).
     expect(readFileSync(`${memoryDir}/cgroup.procs`, 'utf8').trim().split('\n')).toHaveLength(3);

@@ -12,7 +12,8 @@ const skip = requireOrSkip(sandboxUnavailable());
 const LIMITS = ['--cpu', '20%', '--mem', '256M'];
 
 /** Host pids in a cgroup directory. */
-const procsIn = (dir: string): number[] => readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
+const procsIn = (dir: string): number[] =>
+  readFileSync(`${dir}/cgroup.procs`, 'utf8').split('\n').filter(Boolean).map(Number);
 
 describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
   const workDir = scratchDir(tmpdir(), 'sandbox-lifecycle-');
@@ -69,26 +70,42 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
     it('rejects a name docker would reject', async () => {
       const r = await cli(['run', '--name', '-bad name', '--', 'true']);
       expect(r.code).toBe(125);
-      expect(r.stderr).toBe(`sandbox: --name: expected a letter or digit, then letters, digits, '_', '.' or '-' (at most 64), got "-bad name"\n`);
+      expect(r.stderr).toBe(
+        `sandbox: --name: expected a letter or digit, then letters, digits, '_', '.' or '-' (at most 64), got "-bad name"\n`,
+      );
     });
   });
 
   describe('--env, --clearenv, --workdir', () => {
     it('--clearenv leaves only the --env variables; a bare --env NAME copies it from the caller', async () => {
-      const r = await cli(['run', '--clearenv', '--env', 'A=1=2', '-e', 'FROM_CALLER', '-e', 'EMPTY=', '--', '/usr/bin/env'], {
-        env: { ...process.env, FROM_CALLER: 'yes' },
-      });
+      const r = await cli(
+        ['run', '--clearenv', '--env', 'A=1=2', '-e', 'FROM_CALLER', '-e', 'EMPTY=', '--', '/usr/bin/env'],
+        {
+          env: { ...process.env, FROM_CALLER: 'yes' },
+        },
+      );
       expect(r.stderr).toBe('');
       expect(r.stdout.trim().split('\n').sort()).toEqual(['A=1=2', 'EMPTY=', 'FROM_CALLER=yes']);
     });
 
     it('--env adds to the inherited environment', async () => {
-      const r = await cli(['run', '--env', 'MODE=ci', '--', 'sh', '-c', 'echo $MODE $LC_SANDBOX_MARK'], { env: { ...process.env, LC_SANDBOX_MARK: 'kept' } });
+      const r = await cli(['run', '--env', 'MODE=ci', '--', 'sh', '-c', 'echo $MODE $LC_SANDBOX_MARK'], {
+        env: { ...process.env, LC_SANDBOX_MARK: 'kept' },
+      });
       expect(r.stdout).toBe('ci kept\n');
     });
 
     it('--workdir runs the command there, writable', async () => {
-      const r = await cli(['run', '--userns=host', '--workdir', workDir(), '--', 'sh', '-c', 'pwd; echo x > made && echo wrote']);
+      const r = await cli([
+        'run',
+        '--userns=host',
+        '--workdir',
+        workDir(),
+        '--',
+        'sh',
+        '-c',
+        'pwd; echo x > made && echo wrote',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.stdout).toBe(`${workDir()}\nwrote\n`);
       expect(readFileSync(join(workDir(), 'made'), 'utf8')).toBe('x\n');
@@ -109,15 +126,38 @@ describe.skipIf(skip)('sandbox run: lifecycle flags', () => {
 
   describe('--user', () => {
     it('runs the command as that uid and gid, without capabilities, still seeing the views', async () => {
-      const r = await cli(['run', '--user', '1000:1001', ...LIMITS, '--', 'sh', '-c', 'id -u; id -g; id -G; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; head -1 /proc/meminfo; nproc']);
+      const r = await cli([
+        'run',
+        '--user',
+        '1000:1001',
+        ...LIMITS,
+        '--',
+        'sh',
+        '-c',
+        'id -u; id -g; id -G; grep -E "^(CapEff|NoNewPrivs)" /proc/self/status; head -1 /proc/meminfo; nproc',
+      ]);
       expect(r.stderr).toBe('');
-      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual(['1000', '1001', '1001', 'CapEff: 0000000000000000', 'NoNewPrivs: 1', 'MemTotal: 262144 kB', '1', '']);
+      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual([
+        '1000',
+        '1001',
+        '1001',
+        'CapEff: 0000000000000000',
+        'NoNewPrivs: 1',
+        'MemTotal: 262144 kB',
+        '1',
+        '',
+      ]);
     });
 
     it('a bare UID uses the same number as GID; sandbox exec runs as that user too', async () => {
       const id = await detached(['--user', '1234', '--', 'sleep', '30']);
       const r = await cli(['exec', id, '--', 'sh', '-c', 'id -u; id -g; cat /proc/2/status | grep ^Uid']);
-      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual(['1234', '1234', 'Uid: 1234 1234 1234 1234', '']);
+      expect(r.stdout.split('\n').map((l) => l.replace(/\s+/g, ' '))).toEqual([
+        '1234',
+        '1234',
+        'Uid: 1234 1234 1234 1234',
+        '',
+      ]);
     });
 
     it.each(['root', '1000:', '-1', '4294967295'])('rejects --user %s with one line and 125', async (value) => {

@@ -33,14 +33,22 @@ describe.skipIf(skip)('networking', () => {
   cleanUpAfterEach();
   const dir = scratchDir('/tmp', 'sandbox-net-');
 
-  it('--net private: a device with the host\'s address and a default route; the host\'s loopback services stay out of reach', async () => {
+  it("--net private: a device with the host's address and a default route; the host's loopback services stay out of reach", async () => {
     // A host service on 127.0.0.1 (the kind --no-map-gw keeps away from the sandbox).
     const hostServer = createServer((s) => s.end('host secret\n'));
     await new Promise<void>((r) => hostServer.listen(0, '127.0.0.1', r));
     const port = (hostServer.address() as AddressInfo).port;
     try {
       const probe = `import socket,subprocess\ngw=[l.split()[2] for l in subprocess.run(['ip','route'],capture_output=True,text=True).stdout.splitlines() if l.startswith('default ')][0]\nfor h in ('127.0.0.1', gw):\n  try:\n    socket.create_connection((h, ${port}), timeout=1).recv(64); print(h, 'reached')\n  except OSError: print(h, 'refused')`;
-      const r = await cli(['run', '--net', 'private', '--', 'sh', '-c', `ls /sys/class/net; ip route | grep -c ^default; python3 -c "${probe.replace(/"/g, '\\"')}"`]);
+      const r = await cli([
+        'run',
+        '--net',
+        'private',
+        '--',
+        'sh',
+        '-c',
+        `ls /sys/class/net; ip route | grep -c ^default; python3 -c "${probe.replace(/"/g, '\\"')}"`,
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       const lines = r.stdout.trim().split('\n');
@@ -56,13 +64,22 @@ describe.skipIf(skip)('networking', () => {
 
   it('--net private: outbound connections leave through pasta (when this host itself reaches the internet)', async () => {
     // The only way out that a test may use is a real one: skipped, visibly, on a host without it.
-    if (!(await connects('deb.debian.org', 80, 3000))) return void console.warn('skipping the outbound check: the host does not reach deb.debian.org:80');
-    const r = await cli(['run', '--net', 'private', '--', 'python3', '-c', 'import urllib.request as u; print(u.urlopen("http://deb.debian.org/debian/", timeout=10).status)']);
+    if (!(await connects('deb.debian.org', 80, 3000)))
+      return void console.warn('skipping the outbound check: the host does not reach deb.debian.org:80');
+    const r = await cli([
+      'run',
+      '--net',
+      'private',
+      '--',
+      'python3',
+      '-c',
+      'import urllib.request as u; print(u.urlopen("http://deb.debian.org/debian/", timeout=10).status)',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('200\n');
   });
 
-  it('--net sandbox:ID of a sandbox on the host\'s network is the host\'s network', async () => {
+  it("--net sandbox:ID of a sandbox on the host's network is the host's network", async () => {
     const a = await detached(['--', 'sleep', '100']);
     const r = await cli(['run', '--net', `sandbox:${a}`, '--', 'readlink', '/proc/self/ns/net']);
     expect(r.stderr).toBe('');
@@ -72,7 +89,20 @@ describe.skipIf(skip)('networking', () => {
   it('-p 127.0.0.1:PORT:8000: a web server inside answers curl-like GETs on the host; the port is free again after', async () => {
     writeFileSync(`${dir()}/hello.txt`, 'hello from inside\n');
     const port = await freePort();
-    const id = await detached(['--userns=host', '-p', `127.0.0.1:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
+    const id = await detached([
+      '--userns=host',
+      '-p',
+      `127.0.0.1:${port}:8000`,
+      '--workdir',
+      dir(),
+      '--',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '0.0.0.0',
+      '8000',
+    ]);
     expect(await httpGet(`http://127.0.0.1:${port}/hello.txt`)).toBe('hello from inside\n');
     const ps = await cli(['ps', '--json']);
     const me = (JSON.parse(ps.stdout) as { id: string; net: string; ports: string[] }[]).find((s) => s.id === id);
@@ -86,7 +116,20 @@ describe.skipIf(skip)('networking', () => {
   it('-p [::1]:PORT:8000 publishes on IPv6 loopback', async () => {
     writeFileSync(`${dir()}/v6.txt`, 'six\n');
     const port = await freePort('::1');
-    await detached(['--userns=host', '-p', `[::1]:${port}:8000`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '::', '8000']);
+    await detached([
+      '--userns=host',
+      '-p',
+      `[::1]:${port}:8000`,
+      '--workdir',
+      dir(),
+      '--',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '::',
+      '8000',
+    ]);
     expect(await httpGet(`http://[::1]:${port}/v6.txt`)).toBe('six\n');
   });
 
@@ -99,7 +142,10 @@ describe.skipIf(skip)('networking', () => {
       const reply = await new Promise<string>((resolve, reject) => {
         const timer = setInterval(() => sock.send('ping', port, '127.0.0.1'), 100); // until the server is up
         sock.on('message', (m) => (clearInterval(timer), resolve(m.toString())));
-        setTimeout(() => (clearInterval(timer), reject(new Error(`no UDP reply in ${EVENT_DEADLINE_MS} ms`))), EVENT_DEADLINE_MS);
+        setTimeout(
+          () => (clearInterval(timer), reject(new Error(`no UDP reply in ${EVENT_DEADLINE_MS} ms`))),
+          EVENT_DEADLINE_MS,
+        );
       });
       expect(reply).toBe('echo:ping');
     } finally {
@@ -109,12 +155,42 @@ describe.skipIf(skip)('networking', () => {
 
   it('--net sandbox:ID: one network namespace; a server in one is reachable from the other on 127.0.0.1', async () => {
     writeFileSync(`${dir()}/shared.txt`, 'same namespace\n');
-    const a = await detached(['--userns=host', '--name', 'net-a', '--net', 'none', '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
-    const r = await cli(['run', '--net', 'sandbox:net-a', '--', 'sh', '-c', `readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '; echo; python3 -c "${fetchInside('http://127.0.0.1:8000/shared.txt').replace(/"/g, '\\"')}"`]);
+    const a = await detached([
+      '--userns=host',
+      '--name',
+      'net-a',
+      '--net',
+      'none',
+      '--workdir',
+      dir(),
+      '--',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '127.0.0.1',
+      '8000',
+    ]);
+    const r = await cli([
+      'run',
+      '--net',
+      'sandbox:net-a',
+      '--',
+      'sh',
+      '-c',
+      `readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '; echo; python3 -c "${fetchInside('http://127.0.0.1:8000/shared.txt').replace(/"/g, '\\"')}"`,
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [ns, devices, body] = r.stdout.split('\n');
-    const theirs = await cli(['exec', a, '--', 'sh', '-c', "readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '"]);
+    const theirs = await cli([
+      'exec',
+      a,
+      '--',
+      'sh',
+      '-c',
+      "readlink /proc/self/ns/net; ls /sys/class/net | tr '\\n' ' '",
+    ]);
     const [theirNs, theirDevices] = theirs.stdout.split('\n');
     expect(ns).toMatch(/^net:\[\d+\]$/);
     expect(ns).toBe(theirNs);
@@ -125,7 +201,20 @@ describe.skipIf(skip)('networking', () => {
   it('a joiner keeps the namespace when the joined sandbox ends first (as docker); exec and ps see it', async () => {
     writeFileSync(`${dir()}/kept.txt`, 'still here\n');
     const a = await detached(['--net', 'none', '--', 'sleep', '100']);
-    const b = await detached(['--userns=host', '--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '127.0.0.1', '8000']);
+    const b = await detached([
+      '--userns=host',
+      '--net',
+      `sandbox:${a}`,
+      '--workdir',
+      dir(),
+      '--',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '127.0.0.1',
+      '8000',
+    ]);
     expect((await cli(['stop', '--time', '1', a])).code).toBe(0);
     expect(await gone(a)).toBe(true);
     const r = await cli(['exec', b, '--', 'python3', '-c', fetchInside('http://127.0.0.1:8000/kept.txt')]);
@@ -139,7 +228,20 @@ describe.skipIf(skip)('networking', () => {
     writeFileSync(`${dir()}/pod.txt`, 'served by the joiner\n');
     const port = await freePort();
     const a = await detached(['-p', `127.0.0.1:${port}:8000`, '--', 'sleep', '100']);
-    await detached(['--userns=host', '--net', `sandbox:${a}`, '--workdir', dir(), '--', 'python3', '-m', 'http.server', '--bind', '0.0.0.0', '8000']);
+    await detached([
+      '--userns=host',
+      '--net',
+      `sandbox:${a}`,
+      '--workdir',
+      dir(),
+      '--',
+      'python3',
+      '-m',
+      'http.server',
+      '--bind',
+      '0.0.0.0',
+      '8000',
+    ]);
     expect(await httpGet(`http://127.0.0.1:${port}/pod.txt`)).toBe('served by the joiner\n');
   });
 
@@ -149,6 +251,8 @@ describe.skipIf(skip)('networking', () => {
     expect(await gone(a)).toBe(true);
     const r = await cli(['run', '--net', `sandbox:${a}`, '--', 'true']);
     expect(r.code).toBe(125);
-    expect(r.stderr).toBe(`sandbox: --net: "sandbox:${a}": no such sandbox: "${a}" (sandbox ps lists the running ones)\n`);
+    expect(r.stderr).toBe(
+      `sandbox: --net: "sandbox:${a}": no such sandbox: "${a}" (sandbox ps lists the running ones)\n`,
+    );
   });
 });

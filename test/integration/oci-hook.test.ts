@@ -9,7 +9,18 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { promisify } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildBusyboxImage, imageUnavailable } from '../helpers/image.js';
-import { BUNDLE_MEM, TEST_BASE, daemonMounts, daemonStillRunning, hybridCgroups, runcUnavailable, startDaemon, stopDaemon, writeBundle, type Daemon } from '../helpers/oci.js';
+import {
+  BUNDLE_MEM,
+  TEST_BASE,
+  daemonMounts,
+  daemonStillRunning,
+  hybridCgroups,
+  runcUnavailable,
+  startDaemon,
+  stopDaemon,
+  writeBundle,
+  type Daemon,
+} from '../helpers/oci.js';
 import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
@@ -41,7 +52,8 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
   afterAll(() => rmSync(image, { recursive: true, force: true }));
 
   afterEach(async () => {
-    for (const id of containers.splice(0)) await run('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]).catch(() => undefined);
+    for (const id of containers.splice(0))
+      await run('runc', ['--root', RUNC_ROOT, 'delete', '--force', id]).catch(() => undefined);
     const pid = daemon?.child.pid;
     await stopDaemon(daemon);
     daemon = null;
@@ -51,7 +63,7 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     expect(left).toEqual([]);
   });
 
-  it('free, nproc, top, /proc/meminfo, cpuinfo and cpu/online show the bundle\'s limits; poststop unregisters', async () => {
+  it("free, nproc, top, /proc/meminfo, cpuinfo and cpu/online show the bundle's limits; poststop unregisters", async () => {
     daemon = await startDaemon(TEST_BASE);
     const id = `t1-${process.pid}`;
     writeBundle(`${image}/b1`, `${image}/rootfs`, `sandbox-oci-${id}`, ['sh', '-c', PROBE], SOCKET);
@@ -69,7 +81,9 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     await waitFor(() => d.log().includes(`unregister ${id}`), 'the log line of the poststop hook');
     // runc runs createContainer hooks in the container's pid namespace: the daemon's peer check
     // (serve.ts Caller) accepted it as the container's own hook, not as the host.
-    expect(daemon.log()).toMatch(new RegExp(`register ${id} pid \\d+ \\(.*; asked by a hook in the container's pid namespace\\)`));
+    expect(daemon.log()).toMatch(
+      new RegExp(`register ${id} pid \\d+ \\(.*; asked by a hook in the container's pid namespace\\)`),
+    );
   });
 
   it('a SIGKILLed daemon, started again, re-binds fresh views into a running container (the error window is measured)', async () => {
@@ -78,7 +92,9 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     writeBundle(`${image}/b2`, `${image}/rootfs`, `sandbox-oci-${id}`, ['sleep', '120'], SOCKET);
     containers.push(id);
     // The detached container keeps its stdio: give it none, or runc's pipes stay open for its whole life.
-    const started = spawn('runc', ['--root', RUNC_ROOT, 'run', '--detach', '--bundle', `${image}/b2`, id], { stdio: 'ignore' });
+    const started = spawn('runc', ['--root', RUNC_ROOT, 'run', '--detach', '--bundle', `${image}/b2`, id], {
+      stdio: 'ignore',
+    });
     expect(await new Promise((r) => started.once('exit', r))).toBe(0);
     const exec = (cmd: string) => run('runc', ['--root', RUNC_ROOT, 'exec', id, 'sh', '-c', cmd]);
     expect((await exec('head -1 /proc/meminfo')).stdout).toBe('MemTotal:         262144 kB\n');
@@ -112,11 +128,20 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     daemon = await startDaemon(TEST_BASE);
     const servingAt = Date.now();
     expect(daemon.log()).toContain(`restored ${id} pid ${pid}`);
-    expect((await exec('head -1 /proc/meminfo; echo online $(head -1 /sys/devices/system/cpu/online)')).stdout).toBe('MemTotal:         262144 kB\nonline 0\n');
+    expect((await exec('head -1 /proc/meminfo; echo online $(head -1 /sys/devices/system/cpu/online)')).stdout).toBe(
+      'MemTotal:         262144 kB\nonline 0\n',
+    );
 
     writeFileSync(stopFile, '');
     await readerDone;
-    const r = JSON.parse(out.trim().split('\n').at(-1)!) as { firstErr: number; lastErr: number; firstOkAfter: number; errs: number; oks: number; errnos: string[] };
+    const r = JSON.parse(out.trim().split('\n').at(-1)!) as {
+      firstErr: number;
+      lastErr: number;
+      firstOkAfter: number;
+      errs: number;
+      oks: number;
+      errnos: string[];
+    };
     expect(r.errs).toBeGreaterThan(0);
     expect(r.firstOkAfter).toBeGreaterThan(r.lastErr);
     // ENOTCONN for requests after the abort; ECONNABORTED for one in flight when it happened (fs/fuse/dev.c fuse_abort_conn).
@@ -130,7 +155,12 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
 
     // After the restart the poststop hook still unregisters, and runc delete removes the cgroups.
     await run('runc', ['--root', RUNC_ROOT, 'kill', id, 'KILL']);
-    await waitFor(() => /"status": "stopped"/.test(execFileSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' })), 'runc to report the container stopped', undefined, 50);
+    await waitFor(
+      () => /"status": "stopped"/.test(execFileSync('runc', ['--root', RUNC_ROOT, 'state', id], { encoding: 'utf8' })),
+      'runc to report the container stopped',
+      undefined,
+      50,
+    );
     await run('runc', ['--root', RUNC_ROOT, 'delete', id]);
     containers.splice(containers.indexOf(id), 1);
     const d = daemon;
@@ -147,7 +177,9 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
     expect(stdout).not.toBe('MemTotal:         262144 kB\n');
 
     const bad = await new Promise<{ code: number | null; stderr: string }>((resolve) => {
-      const child = spawn(process.execPath, [CLI_PATH, 'oci-hook', '--socket', SOCKET], { stdio: ['pipe', 'ignore', 'pipe'] });
+      const child = spawn(process.execPath, [CLI_PATH, 'oci-hook', '--socket', SOCKET], {
+        stdio: ['pipe', 'ignore', 'pipe'],
+      });
       let err = '';
       child.stderr.on('data', (d: Buffer) => (err += d.toString()));
       child.on('exit', (code) => resolve({ code, stderr: err }));
@@ -159,7 +191,11 @@ describe.skipIf(skip)('sandbox oci-hook with runc', () => {
   });
 
   // crun 1.8 (Debian 12) refuses cgroup v1 hybrid hosts outright, even with --cgroup-manager=disabled.
-  it.skipIf(requireOrSkip(hybridCgroups() ? null : machineLacks('not a cgroup v1 hybrid host: the crun 1.8 refusal is a hybrid-host fact')))('crun refuses this hybrid cgroup host, so the hook is tested with runc here', async () => {
+  it.skipIf(
+    requireOrSkip(
+      hybridCgroups() ? null : machineLacks('not a cgroup v1 hybrid host: the crun 1.8 refusal is a hybrid-host fact'),
+    ),
+  )('crun refuses this hybrid cgroup host, so the hook is tested with runc here', async () => {
     const id = `t4-${process.pid}`;
     writeBundle(`${image}/b4`, `${image}/rootfs`, `sandbox-oci-${id}`, ['true'], SOCKET);
     const err = await run('crun', ['--root', `${TEST_BASE}/crun`, 'run', '--bundle', `${image}/b4`, id]).then(

@@ -5,7 +5,17 @@
 // do on the host root.
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  lstatSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  readlinkSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -56,10 +66,22 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   });
 
   /** Run a busybox shell snippet in the image. */
-  const sh = (script: string, flags: string[] = []) => cli(['run', ...LIMITS, '--rootfs', image, ...flags, '--', '/bin/sh', '-c', script]);
+  const sh = (script: string, flags: string[] = []) =>
+    cli(['run', ...LIMITS, '--rootfs', image, ...flags, '--', '/bin/sh', '-c', script]);
 
   it('-t in an image: the workload gets a pty of the sandbox devpts', async () => {
-    const child = spawn(process.execPath, [CLI, 'run', ...LIMITS, '--rootfs', image, '-t', '--', '/bin/sh', '-c', 'cat; tty']);
+    const child = spawn(process.execPath, [
+      CLI,
+      'run',
+      ...LIMITS,
+      '--rootfs',
+      image,
+      '-t',
+      '--',
+      '/bin/sh',
+      '-c',
+      'cat; tty',
+    ]);
     child.stdin!.end('typed\n');
     const r = await finish(child);
     expect(r.code).toBe(0);
@@ -68,7 +90,9 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   });
 
   it('pivots into the image: the host tree is gone, / is its own parent, only the sandbox mounts are left', async () => {
-    const r = await sh('cat /etc/image-marker; test -e /etc/os-release && echo HOST; ls -di / /.. | while read i p; do echo $i; done | uniq | wc -l; pwd; cut -d" " -f5 /proc/self/mountinfo');
+    const r = await sh(
+      'cat /etc/image-marker; test -e /etc/os-release && echo HOST; ls -di / /.. | while read i p; do echo $i; done | uniq | wc -l; pwd; cut -d" " -f5 /proc/self/mountinfo',
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [marker, inodes, pwd, ...points] = r.stdout.trim().split('\n');
@@ -92,15 +116,38 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const lines = r.stdout.trim().split('\n');
-    expect(lines[0]!.trim().split(' ').sort()).toEqual(['fd', 'full', 'null', 'ptmx', 'pts', 'random', 'shm', 'stderr', 'stdin', 'stdout', 'tty', 'urandom', 'zero']);
-    expect(lines.slice(1)).toEqual(['proc', 'tmpfs', 'ro', 'sys-ro', 'box-7', '1', '# sandbox --net none: no network, no name servers', 'hosts-ro']);
+    expect(lines[0]!.trim().split(' ').sort()).toEqual([
+      'fd',
+      'full',
+      'null',
+      'ptmx',
+      'pts',
+      'random',
+      'shm',
+      'stderr',
+      'stdin',
+      'stdout',
+      'tty',
+      'urandom',
+      'zero',
+    ]);
+    expect(lines.slice(1)).toEqual([
+      'proc',
+      'tmpfs',
+      'ro',
+      'sys-ro',
+      'box-7',
+      '1',
+      '# sandbox --net none: no network, no name servers',
+      'hosts-ro',
+    ]);
   });
 
   it('shows the limits in /proc/meminfo, nproc, procps free and top exactly as on the host root', async () => {
     const probe = [
       'grep -E "^(MemTotal|SwapTotal):" /proc/meminfo',
       '/usr/bin/nproc',
-      '/usr/bin/free -b | awk \'NR>1 {print $1, $2}\'',
+      "/usr/bin/free -b | awk 'NR>1 {print $1, $2}'",
       '/usr/bin/top -b -n 1 | grep -E "^(MiB Mem|MiB Swap)" | cut -d, -f1',
     ].join('; ');
     const inImage = await cli(['run', ...LIMITS, '--rootfs', image, '--', '/bin/sh', '-c', probe]);
@@ -118,7 +165,15 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('writes go to a throwaway layer: the image and the layers are never modified', async () => {
     const before = [treeHash(image), treeHash(layer)];
     const r = await cli([
-      'run', ...LIMITS, '--rootfs', image, '--layer', layer, '--', '/bin/sh', '-c',
+      'run',
+      ...LIMITS,
+      '--rootfs',
+      image,
+      '--layer',
+      layer,
+      '--',
+      '/bin/sh',
+      '-c',
       'cat /etc/image-marker /opt/only-in-layer; echo changed > /etc/image-marker; rm /opt/only-in-layer /bin/ls; ' +
         'mkdir -p /new/dir && echo n > /new/dir/f; echo a >> /etc/passwd; chmod 700 /etc; cat /etc/image-marker',
     ]);
@@ -126,16 +181,48 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('from the layer\nlayer file\nchanged\n');
     expect([treeHash(image), treeHash(layer)]).toEqual(before);
-    const again = await cli(['run', ...LIMITS, '--rootfs', image, '--layer', layer, '--', '/bin/sh', '-c', 'cat /etc/image-marker; test -e /new && echo leaked; test -e /bin/ls && echo ls']);
+    const again = await cli([
+      'run',
+      ...LIMITS,
+      '--rootfs',
+      image,
+      '--layer',
+      layer,
+      '--',
+      '/bin/sh',
+      '-c',
+      'cat /etc/image-marker; test -e /new && echo leaked; test -e /bin/ls && echo ls',
+    ]);
     expect(again.stdout).toBe('from the layer\nls\n');
   });
 
   it('--layer alone is a root: layers stack lowest first', async () => {
-    const r = await cli(['run', ...LIMITS, '--layer', image, '--layer', layer, '--', '/bin/cat', '/etc/image-marker', '/etc/passwd']);
+    const r = await cli([
+      'run',
+      ...LIMITS,
+      '--layer',
+      image,
+      '--layer',
+      layer,
+      '--',
+      '/bin/cat',
+      '/etc/image-marker',
+      '/etc/passwd',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout.split('\n')[0]).toBe('from the layer');
-    const swapped = await cli(['run', ...LIMITS, '--layer', layer, '--layer', image, '--', '/bin/cat', '/etc/image-marker']);
+    const swapped = await cli([
+      'run',
+      ...LIMITS,
+      '--layer',
+      layer,
+      '--layer',
+      image,
+      '--',
+      '/bin/cat',
+      '/etc/image-marker',
+    ]);
     expect(swapped.stdout).toBe('busybox test image\n');
   });
 
@@ -155,9 +242,19 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('--read-only: no writable layer, but /tmp, volumes and --tmpfs stay writable', async () => {
     const vol = join(dir, 'vol-ro-root');
     mkdirSync(vol, { recursive: true });
-    const r = await sh('touch /x 2>/dev/null || echo root-ro; touch /tmp/x && echo tmp-rw; echo v > /data/f && echo vol-rw; touch /scratch/x && echo tmpfs-rw; cat /etc/hostname', [
-      '--userns=host', '--read-only', '-v', `${vol}:/data`, '--tmpfs', '/scratch', '--hostname', 'ro-box', // host root writes the root-owned volume
-    ]);
+    const r = await sh(
+      'touch /x 2>/dev/null || echo root-ro; touch /tmp/x && echo tmp-rw; echo v > /data/f && echo vol-rw; touch /scratch/x && echo tmpfs-rw; cat /etc/hostname',
+      [
+        '--userns=host',
+        '--read-only',
+        '-v',
+        `${vol}:/data`,
+        '--tmpfs',
+        '/scratch',
+        '--hostname',
+        'ro-box', // host root writes the root-owned volume
+      ],
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('root-ro\ntmp-rw\nvol-rw\ntmpfs-rw\nro-box\n');
@@ -170,7 +267,13 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     mkdirSync(rw, { recursive: true });
     mkdirSync(ro, { recursive: true });
     writeFileSync(join(ro, 'in'), 'host file\n');
-    const r = await sh('echo out > /mnt/rw/out; cat /deep/ro/in; (echo x > /deep/ro/in) 2>/dev/null || echo ro', ['--userns=host', '-v', `${rw}:/mnt/rw`, '--volume', `${ro}:/deep/ro:ro`]); // host root writes the root-owned volume
+    const r = await sh('echo out > /mnt/rw/out; cat /deep/ro/in; (echo x > /deep/ro/in) 2>/dev/null || echo ro', [
+      '--userns=host',
+      '-v',
+      `${rw}:/mnt/rw`,
+      '--volume',
+      `${ro}:/deep/ro:ro`,
+    ]); // host root writes the root-owned volume
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe('host file\nro\n');
@@ -181,7 +284,21 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('-v and --read-only on the host root: volumes work, the workdir is not bound writable', async () => {
     const vol = join(dir, 'vol-host');
     mkdirSync(vol, { recursive: true });
-    const r = await cli(['run', '--userns=host', ...LIMITS, '--read-only', '-v', `${vol}:/tmp/vol`, '--', 'sh', '-c', 'echo h > /tmp/vol/f; touch ./x 2>/dev/null || echo cwd-ro; pwd'], { cwd: dir });
+    const r = await cli(
+      [
+        'run',
+        '--userns=host',
+        ...LIMITS,
+        '--read-only',
+        '-v',
+        `${vol}:/tmp/vol`,
+        '--',
+        'sh',
+        '-c',
+        'echo h > /tmp/vol/f; touch ./x 2>/dev/null || echo cwd-ro; pwd',
+      ],
+      { cwd: dir },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toBe(`cwd-ro\n${dir}\n`);
@@ -207,7 +324,14 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
     expect(started.stderr).toBe('');
     expect(started.code).toBe(0);
     try {
-      const r = await cli(['exec', name, '--', '/bin/sh', '-c', 'cat /etc/image-marker; pwd; test -e /etc/os-release || echo no-host']);
+      const r = await cli([
+        'exec',
+        name,
+        '--',
+        '/bin/sh',
+        '-c',
+        'cat /etc/image-marker; pwd; test -e /etc/os-release || echo no-host',
+      ]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
       expect(r.stdout).toBe('busybox test image\n/\nno-host\n');
@@ -227,13 +351,31 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('rejects a missing or non-directory rootfs, a missing layer and bad --keep, -v, --tmpfs values (125, one line)', async () => {
     const file = join(dir, 'a-file');
     writeFileSync(file, 'x');
-    oneLineError(await cli(['run', '--rootfs', join(dir, 'nope'), '--', 'true']), /^sandbox: --rootfs: no such directory ".*nope"$/m);
-    oneLineError(await cli(['run', '--rootfs', file, '--', 'true']), /^sandbox: --rootfs: not a directory: ".*a-file"$/m);
-    oneLineError(await cli(['run', '--rootfs', image, '--layer', join(dir, 'missing-layer'), '--', 'true']), /^sandbox: --layer: no such directory ".*missing-layer"$/m);
+    oneLineError(
+      await cli(['run', '--rootfs', join(dir, 'nope'), '--', 'true']),
+      /^sandbox: --rootfs: no such directory ".*nope"$/m,
+    );
+    oneLineError(
+      await cli(['run', '--rootfs', file, '--', 'true']),
+      /^sandbox: --rootfs: not a directory: ".*a-file"$/m,
+    );
+    oneLineError(
+      await cli(['run', '--rootfs', image, '--layer', join(dir, 'missing-layer'), '--', 'true']),
+      /^sandbox: --layer: no such directory ".*missing-layer"$/m,
+    );
     oneLineError(await cli(['run', '--keep', join(dir, 'k'), '--', 'true']), /^sandbox: --keep: .*neither is given/m);
-    oneLineError(await cli(['run', '--rootfs', image, '--read-only', '--keep', join(dir, 'k'), '--', 'true']), /^sandbox: --keep: has nothing to keep with --read-only/m);
-    oneLineError(await cli(['run', '-v', `${join(dir, 'no-src')}:/x`, '--', 'true']), /^sandbox: --volume: no such file or directory/m);
-    oneLineError(await cli(['run', '-v', `${dir}:relative`, '--', 'true']), /^sandbox: --volume: the target must be an absolute path/m);
+    oneLineError(
+      await cli(['run', '--rootfs', image, '--read-only', '--keep', join(dir, 'k'), '--', 'true']),
+      /^sandbox: --keep: has nothing to keep with --read-only/m,
+    );
+    oneLineError(
+      await cli(['run', '-v', `${join(dir, 'no-src')}:/x`, '--', 'true']),
+      /^sandbox: --volume: no such file or directory/m,
+    );
+    oneLineError(
+      await cli(['run', '-v', `${dir}:relative`, '--', 'true']),
+      /^sandbox: --volume: the target must be an absolute path/m,
+    );
     oneLineError(await cli(['run', '--tmpfs', '/x:lots', '--', 'true']), /^sandbox: --tmpfs: expected a size/m);
     expect(existsSync(join(dir, 'k'))).toBe(false);
   });
@@ -241,7 +383,10 @@ describe.skipIf(skip)('sandbox run --rootfs / --layer / -v / --tmpfs', () => {
   it('a volume target that cannot be created fails with 125, one line, nothing mounted left behind', async () => {
     // On the read-only host root a missing target can't be made (EROFS)...
     const onHost = await cli(['run', ...LIMITS, '-v', `${dir}:/nonexistent-sandbox-target/x`, '--', 'true']);
-    oneLineError(onHost, /^sandbox: stage: --volume: mkdir\(\/nonexistent-sandbox-target\): Read-only file system \(errno 30\)$/m);
+    oneLineError(
+      onHost,
+      /^sandbox: stage: --volume: mkdir\(\/nonexistent-sandbox-target\): Read-only file system \(errno 30\)$/m,
+    );
     // ...nor under a file of the image (ENOTDIR).
     const inImage = await sh('true', ['-v', `${dir}:/etc/image-marker/x`]);
     oneLineError(inImage, /^sandbox: stage: --volume: .*\/etc\/image-marker.*Not a directory \(errno 20\)$/m);

@@ -15,15 +15,22 @@ import { HOST_IS_V2, cli, idmapUnavailable, sandboxUnavailable } from '../helper
 import { machineLacks, needsSetup, requireOrSkip, type Missing } from '../helpers/skip.js';
 
 /** One line of /proc/PID/mountinfo (proc(5)): the fields a runtime matches on. */
-interface MountLine { root: string; mountPoint: string; fsType: string }
+interface MountLine {
+  root: string;
+  mountPoint: string;
+  fsType: string;
+}
 
 /** Parse mountinfo text: root is field 4, the mount point field 5, the type follows the " - ". */
 function parseMountinfo(text: string): MountLine[] {
-  return text.trim().split('\n').map((line) => {
-    const [left, right] = line.split(' - ');
-    const fields = left!.split(' ');
-    return { root: fields[3]!, mountPoint: fields[4]!, fsType: right!.split(' ')[0]! };
-  });
+  return text
+    .trim()
+    .split('\n')
+    .map((line) => {
+      const [left, right] = line.split(' - ');
+      const fields = left!.split(' ');
+      return { root: fields[3]!, mountPoint: fields[4]!, fsType: right!.split(' ')[0]! };
+    });
 }
 
 /** Where `java` is, or what is missing (the set-up installs openjdk-17-jre-headless). */
@@ -48,7 +55,7 @@ const JVM_ARGS = ['java', '-XshowSettings:system', '-Xlog:os+container=trace', '
 /** A JVM starts in seconds natively, in tens of seconds under the v2 tier's software emulation. */
 const JVM_DEADLINE_MS = 240_000;
 
-describe.skipIf(skip)('mountinfo inside looks like a container\'s', () => {
+describe.skipIf(skip)("mountinfo inside looks like a container's", () => {
   cleanUpAfterEach();
   const scratch = scratchDir(tmpdir(), 'sandbox-runtimes-');
 
@@ -83,7 +90,17 @@ describe.skipIf(skip)('mountinfo inside looks like a container\'s', () => {
     const modes = requireOrSkip(idmapUnavailable(image)) ? [['--userns=host']] : [[], ['--userns=host']];
     for (const mode of modes) {
       for (const net of ['none', 'host']) {
-        const r = await cli(['run', ...mode, '--net', net, '--rootfs', image, '--', '/bin/cat', '/proc/self/mountinfo']);
+        const r = await cli([
+          'run',
+          ...mode,
+          '--net',
+          net,
+          '--rootfs',
+          image,
+          '--',
+          '/bin/cat',
+          '/proc/self/mountinfo',
+        ]);
         expect(r.stderr).toBe('');
         expect(r.code).toBe(0);
         expectContainerTable(r.stdout);
@@ -97,33 +114,46 @@ describe.skipIf(skip || requireOrSkip(javaUnavailable()))('the JVM sizes itself 
   /** MaxHeapSize the same JVM picks on the host when told it has 256 MiB of RAM. */
   let hostHeapFor256M = 0;
   beforeAll(() => {
-    hostHeapFor256M = flagValue(execFileSync('java', ['-XX:MaxRAM=256m', '-XX:+PrintFlagsFinal', '-version'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }), 'MaxHeapSize');
+    hostHeapFor256M = flagValue(
+      execFileSync('java', ['-XX:MaxRAM=256m', '-XX:+PrintFlagsFinal', '-version'], {
+        encoding: 'utf8',
+        stdio: ['ignore', 'pipe', 'ignore'],
+      }),
+      'MaxHeapSize',
+    );
   }, JVM_DEADLINE_MS);
 
-  it('--cpu 20% --mem 256M: one CPU, a 256 MiB limit, the heap of a 256 MiB machine', async () => {
-    const r = await cli(['run', '--cpu', '20%', '--mem', '256M', '--', ...JVM_ARGS]);
-    expect(r.code).toBe(0);
-    const out = r.stdout + r.stderr; // -XshowSettings prints on stderr, the flags on stdout
-    expect(out).toMatch(/^\s+Provider: cgroupv[12]$/m); // found its container (was a NullPointerException)
-    expect(out).toMatch(/^\s+Effective CPU Count: 1$/m);
-    // It reads the limit, and its physical memory (sysinfo(2)) is the sandbox's: since JDK-8292083
-    // a limit >= physical memory counts as none, so it sizes from the physical 256 MiB instead, and
-    // -XshowSettings prints "Memory Limit: Unlimited" (docs/run.md, "What runtimes find inside").
-    expect(out).toMatch(/Memory Limit is: 268435456$/m);
-    expect(out).toMatch(/total physical memory: 268435456$/m);
-    // HotSpot's own view (what Runtime.availableProcessors() returns), separate from the Java metrics.
-    expect(out).toMatch(/OSContainer::active_processor_count: 1$/m);
-    expect(flagValue(out, 'MaxHeapSize')).toBe(hostHeapFor256M);
-  }, JVM_DEADLINE_MS);
+  it(
+    '--cpu 20% --mem 256M: one CPU, a 256 MiB limit, the heap of a 256 MiB machine',
+    async () => {
+      const r = await cli(['run', '--cpu', '20%', '--mem', '256M', '--', ...JVM_ARGS]);
+      expect(r.code).toBe(0);
+      const out = r.stdout + r.stderr; // -XshowSettings prints on stderr, the flags on stdout
+      expect(out).toMatch(/^\s+Provider: cgroupv[12]$/m); // found its container (was a NullPointerException)
+      expect(out).toMatch(/^\s+Effective CPU Count: 1$/m);
+      // It reads the limit, and its physical memory (sysinfo(2)) is the sandbox's: since JDK-8292083
+      // a limit >= physical memory counts as none, so it sizes from the physical 256 MiB instead, and
+      // -XshowSettings prints "Memory Limit: Unlimited" (docs/run.md, "What runtimes find inside").
+      expect(out).toMatch(/Memory Limit is: 268435456$/m);
+      expect(out).toMatch(/total physical memory: 268435456$/m);
+      // HotSpot's own view (what Runtime.availableProcessors() returns), separate from the Java metrics.
+      expect(out).toMatch(/OSContainer::active_processor_count: 1$/m);
+      expect(flagValue(out, 'MaxHeapSize')).toBe(hostHeapFor256M);
+    },
+    JVM_DEADLINE_MS,
+  );
 
   it.skipIf(requireOrSkip(availableParallelism() < 2 ? machineLacks('needs 2 CPUs for --cpu 150% to mean two') : null))(
-    '--cpu 150%: two CPUs', async () => {
+    '--cpu 150%: two CPUs',
+    async () => {
       const r = await cli(['run', '--cpu', '150%', '--', ...JVM_ARGS]);
       expect(r.code).toBe(0);
       const out = r.stdout + r.stderr;
       expect(out).toMatch(/^\s+Effective CPU Count: 2$/m);
       expect(out).toMatch(/OSContainer::active_processor_count: 2$/m);
-    }, JVM_DEADLINE_MS);
+    },
+    JVM_DEADLINE_MS,
+  );
 });
 
 /** Python calling sysinfo(2) through ctypes (struct sysinfo of <sys/sysinfo.h>, 64-bit), then
@@ -147,7 +177,18 @@ print(open('/proc/loadavg').read().strip())
 `;
 
 /** The fields SYSINFO_PY prints: sysinfo(2)'s, its return codes and errno. */
-interface SysinfoFields { rc: number; bad: number; errno: number; uptime: number; loads: number[]; totalram: number; freeram: number; totalswap: number; procs: number; mem_unit: number }
+interface SysinfoFields {
+  rc: number;
+  bad: number;
+  errno: number;
+  uptime: number;
+  loads: number[];
+  totalram: number;
+  freeram: number;
+  totalswap: number;
+  procs: number;
+  mem_unit: number;
+}
 
 /** What SYSINFO_PY printed: the sysinfo fields, MemTotal in bytes, the uptime and loadavg views. */
 function parseSysinfoRun(stdout: string): { si: SysinfoFields; memTotal: number; uptime: number; loadavg: string[] } {
@@ -173,7 +214,8 @@ function expectSandboxSysinfo(stdout: string, memBytes: number): void {
   expect(si.uptime).toBeLessThanOrEqual(Math.ceil(uptime));
   expect(si.uptime).toBeGreaterThanOrEqual(Math.floor(uptime) - 1);
   expect(si.loads).toHaveLength(3);
-  for (const [i, load] of si.loads.entries()) expect(Math.abs(load / 65536 - Number(loadavg[i]))).toBeLessThanOrEqual(0.01);
+  for (const [i, load] of si.loads.entries())
+    expect(Math.abs(load / 65536 - Number(loadavg[i]))).toBeLessThanOrEqual(0.01);
   // procs is the sandbox's task count, as the loadavg view's total (sh, python3 and PID 1 here).
   const tasks = Number(loadavg[3]!.split('/')[1]);
   expect(Math.abs(si.procs - tasks)).toBeLessThanOrEqual(2);
@@ -195,20 +237,21 @@ int main(void)
 }
 `;
 
-describe.skipIf(skip || requireOrSkip(imageUnavailable()))('sysinfo(2) answers with the sandbox\'s figures', () => {
+describe.skipIf(skip || requireOrSkip(imageUnavailable()))("sysinfo(2) answers with the sandbox's figures", () => {
   cleanUpAfterEach();
   const scratch = scratchDir(tmpdir(), 'sandbox-sysinfo-');
   const MEM = 256 * 1024 * 1024;
 
-  it('the host\'s own answer differs (the test can fail): more RAM than the sandbox gets', () => {
+  it("the host's own answer differs (the test can fail): more RAM than the sandbox gets", () => {
     const { si } = parseSysinfoRun(execFileSync('python3', ['-c', SYSINFO_PY], { encoding: 'utf8' }));
     expect(si.totalram).toBeGreaterThan(MEM);
   });
 
   for (const user of [[], ['--user', '1000']]) {
     it(`a direct caller, busybox free and glibc's sysconf agree with /proc/meminfo${user.length ? ' (--user 1000)' : ''}`, async () => {
-      const script = 'python3 -c "$1"; busybox free | sed -n 2p; ' +
-        'python3 -c "import os; print(os.sysconf(\'SC_PHYS_PAGES\') * os.sysconf(\'SC_PAGE_SIZE\'), os.sysconf(\'SC_AVPHYS_PAGES\') * os.sysconf(\'SC_PAGE_SIZE\'))"';
+      const script =
+        'python3 -c "$1"; busybox free | sed -n 2p; ' +
+        "python3 -c \"import os; print(os.sysconf('SC_PHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'), os.sysconf('SC_AVPHYS_PAGES') * os.sysconf('SC_PAGE_SIZE'))\"";
       const r = await cli(['run', '--mem', '256M', ...user, '--', 'sh', '-c', script, 'sh', SYSINFO_PY]);
       expect(r.stderr).toBe('');
       expect(r.code).toBe(0);
@@ -221,7 +264,7 @@ describe.skipIf(skip || requireOrSkip(imageUnavailable()))('sysinfo(2) answers w
     });
   }
 
-  it('a C program calling sysinfo(2) gets the limit and the sandbox\'s uptime', async () => {
+  it("a C program calling sysinfo(2) gets the limit and the sandbox's uptime", async () => {
     // Built here with the set-up's gcc, in a directory the workload (uid 100000 by default) can read,
     // bound as its workdir (its /tmp is a tmpfs of its own).
     const dir = join(scratch(), 'c-caller');

@@ -15,7 +15,12 @@ import { cleanUpAfterEach, detached, scratchDir, stateOf } from '../helpers/life
 import { cli, sandboxUnavailable } from '../helpers/sandbox.js';
 import { machineLacks, requireOrSkip } from '../helpers/skip.js';
 
-const skip = requireOrSkip(sandboxUnavailable() ?? (process.arch === 'x64' ? null : machineLacks(`the probes are written for x86_64, this machine is ${process.arch}`)));
+const skip = requireOrSkip(
+  sandboxUnavailable() ??
+    (process.arch === 'x64'
+      ? null
+      : machineLacks(`the probes are written for x86_64, this machine is ${process.arch}`)),
+);
 const PROBE_SOURCE = fileURLToPath(new URL('./escape-probe.c', import.meta.url));
 const DUMP = fileURLToPath(new URL('../helpers/seccomp-filter.py', import.meta.url));
 const MOUNT = 'unshare -m sh -c "mount -t tmpfs none /mnt && echo mounted" 2>&1';
@@ -26,7 +31,9 @@ const capsUpTo = (n: number) => ((1n << BigInt(n + 1)) - 1n).toString(16).padSta
 
 /** The host pid of a running sandbox's PID 1 (comm "sandbox-init", in its cgroup). */
 function initPid(id: string): number {
-  const procs = readFileSync(`${stateOf(id).cgroupDirs[0]}/cgroup.procs`, 'utf8').trim().split('\n');
+  const procs = readFileSync(`${stateOf(id).cgroupDirs[0]}/cgroup.procs`, 'utf8')
+    .trim()
+    .split('\n');
   const init = procs.find((pid) => readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'sandbox-init');
   if (init === undefined) throw new Error(`no sandbox-init among ${procs.join(' ')}`);
   return Number(init);
@@ -46,7 +53,8 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
 
   // --userns=host: these flags are about capabilities over the host's objects (a mount, a chown), and
   // the probe lives in a 0700 directory of root's.
-  const sh = (script: string, flags: string[] = []) => cli(['run', '--userns=host', ...flags, '--', 'sh', '-c', script], { cwd: scratch() });
+  const sh = (script: string, flags: string[] = []) =>
+    cli(['run', '--userns=host', ...flags, '--', 'sh', '-c', script], { cwd: scratch() });
 
   it('refuses a mount by default; --cap-add SYS_ADMIN --security-opt seccomp=unconfined allows it', async () => {
     const denied = await sh(MOUNT);
@@ -59,7 +67,10 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
   });
 
   it("--cap-add SYS_ADMIN alone lifts the filter's mount and namespace denials, as docker's profile does; the filter stays", async () => {
-    const r = await sh(`${MOUNT}; ./probe pivot-root keyctl userfaultfd; grep Seccomp: /proc/self/status`, ['--cap-add', 'sys_admin']);
+    const r = await sh(`${MOUNT}; ./probe pivot-root keyctl userfaultfd; grep Seccomp: /proc/self/status`, [
+      '--cap-add',
+      'sys_admin',
+    ]);
     expect(r.stdout).toBe('mounted\npivot-root EPERM\nkeyctl EPERM\nuserfaultfd EPERM\nSeccomp:\t2\n');
   });
 
@@ -78,7 +89,9 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
   it('--cap-drop ALL keeps only what --cap-add names; --cap-add ALL keeps every capability the kernel has', async () => {
     const last = Number(readFileSync('/proc/sys/kernel/cap_last_cap', 'utf8'));
     expect((await sh(STATUS, ['--cap-drop', 'ALL'])).stdout).toBe('CapEff:\t0000000000000000\nSeccomp:\t2\n');
-    expect((await sh(STATUS, ['--cap-drop', 'ALL', '--cap-add', 'CAP_KILL'])).stdout).toBe('CapEff:\t0000000000000020\nSeccomp:\t2\n');
+    expect((await sh(STATUS, ['--cap-drop', 'ALL', '--cap-add', 'CAP_KILL'])).stdout).toBe(
+      'CapEff:\t0000000000000020\nSeccomp:\t2\n',
+    );
     // ALL is every capability the kernel has that the supervisor (this test's root) holds itself.
     const held = BigInt(`0x${/^CapPrm:\t([0-9a-f]+)$/m.exec(readFileSync('/proc/self/status', 'utf8'))![1]}`);
     const all = (BigInt(`0x${capsUpTo(last)}`) & held).toString(16).padStart(16, '0');
@@ -86,18 +99,37 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
   });
 
   it("`sandbox exec` gets the sandbox's own capabilities and filter", async () => {
-    const loose = await detached(['--cap-add', 'SYS_ADMIN', '--security-opt', 'seccomp=unconfined', '--', 'sleep', '100']);
+    const loose = await detached([
+      '--cap-add',
+      'SYS_ADMIN',
+      '--security-opt',
+      'seccomp=unconfined',
+      '--',
+      'sleep',
+      '100',
+    ]);
     const strict = await detached(['--cap-drop', 'ALL', '--', 'sleep', '100']);
-    expect((await cli(['exec', loose, '--', 'sh', '-c', STATUS])).stdout).toBe('CapEff:\t00000000202405fb\nSeccomp:\t0\n');
-    expect((await cli(['exec', strict, '--', 'sh', '-c', STATUS])).stdout).toBe('CapEff:\t0000000000000000\nSeccomp:\t2\n');
+    expect((await cli(['exec', loose, '--', 'sh', '-c', STATUS])).stdout).toBe(
+      'CapEff:\t00000000202405fb\nSeccomp:\t0\n',
+    );
+    expect((await cli(['exec', strict, '--', 'sh', '-c', STATUS])).stdout).toBe(
+      'CapEff:\t0000000000000000\nSeccomp:\t2\n',
+    );
   });
 
   it('answers ENOSYS to every number above 469 from inside, and to 451-469 as the host does (but open_tree_attr)', async () => {
     const known = range(451, 469).map((nr) => `nr=${nr}`);
     const host = execFileSync(join(scratch(), 'probe'), known, { cwd: scratch() }).toString();
-    const r = await sh(`./probe ${known.join(' ')} ${range(470, 600).map((nr) => `nr=${nr}`).join(' ')}`);
+    const r = await sh(
+      `./probe ${known.join(' ')} ${range(470, 600)
+        .map((nr) => `nr=${nr}`)
+        .join(' ')}`,
+    );
     const lines = r.stdout.trim().split('\n');
-    const expected = host.trim().split('\n').map((l) => (l.startsWith('nr=467 ') ? 'nr=467 EPERM' : l));
+    const expected = host
+      .trim()
+      .split('\n')
+      .map((l) => (l.startsWith('nr=467 ') ? 'nr=467 EPERM' : l));
     expect(lines.slice(0, known.length)).toEqual(expected);
     expect(lines.slice(known.length)).toEqual(range(470, 600).map((nr) => `nr=${nr} ENOSYS`));
   });
@@ -111,7 +143,16 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
     expect(verdicts(prog, [20], 0x40000003 /* AUDIT_ARCH_I386 */)).toEqual(['kill']);
     // read, write, openat, cachestat, mseal, file_setattr: allowed; mount, pivot_root, open_tree_attr: EPERM; clone3: ENOSYS.
     expect(verdicts(prog, [0, 1, 257, 451, 462, 469, 165, 155, 467, 435])).toEqual([
-      'allow', 'allow', 'allow', 'allow', 'allow', 'allow', 'errno 1', 'errno 1', 'errno 1', 'errno 38',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'errno 1',
+      'errno 1',
+      'errno 1',
+      'errno 38',
     ]);
     const allowed = range(0, 469).filter((nr) => verdicts(prog, [nr])[0] === 'allow');
     expect(allowed.length).toBeGreaterThan(400); // a deny list: everything but ~45 calls
@@ -122,7 +163,16 @@ describe.skipIf(skip)('security options: --cap-add, --cap-drop, --security-opt s
     const prog = JSON.parse(execFileSync('python3', [DUMP, String(initPid(id))]).toString()) as Instruction[];
     // mount, umount2, setns, unshare, clone3 | pivot_root, keyctl, userfaultfd, io_uring_setup | 470.
     expect(verdicts(prog, [165, 166, 308, 272, 435, 155, 250, 323, 425, 470])).toEqual([
-      'allow', 'allow', 'allow', 'allow', 'allow', 'errno 1', 'errno 1', 'errno 1', 'errno 1', 'errno 38',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'allow',
+      'errno 1',
+      'errno 1',
+      'errno 1',
+      'errno 1',
+      'errno 38',
     ]);
   });
 });

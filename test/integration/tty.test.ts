@@ -41,10 +41,15 @@ const AWAIT_RESIZE = 'i=0; while [ "$(stty size)" = "30 100" ] && [ $i -lt 600 ]
 /** Run `sandbox ARGS…` on a fresh 30x100 terminal, playing the steps; its output and exit code. */
 function onTerminal(args: string[], steps: Step[]): Promise<{ out: string; code: number }> {
   return new Promise((resolve, reject) => {
-    execFile('python3', [DRIVER, JSON.stringify(steps), process.execPath, CLI, ...args], { timeout: 60_000 }, (err, stdout) => {
-      if (err) reject(err);
-      else resolve(JSON.parse(stdout) as { out: string; code: number });
-    });
+    execFile(
+      'python3',
+      [DRIVER, JSON.stringify(steps), process.execPath, CLI, ...args],
+      { timeout: 60_000 },
+      (err, stdout) => {
+        if (err) reject(err);
+        else resolve(JSON.parse(stdout) as { out: string; code: number });
+      },
+    );
   });
 }
 
@@ -60,7 +65,10 @@ describe.skipIf(skip)('run -t and -i', () => {
       ['run', '-t', '--', 'sh'],
       [
         ['until', '# ', 10],
-        ['send', `tty; stty size; python3 -c 'import os; print(os.isatty(0), os.getsid(0) == os.getpid() or os.tcgetpgrp(0) == os.getpgrp())'; exit 3\n`],
+        [
+          'send',
+          `tty; stty size; python3 -c 'import os; print(os.isatty(0), os.getsid(0) == os.getpid() or os.tcgetpgrp(0) == os.getpgrp())'; exit 3\n`,
+        ],
       ],
     );
     expect(r.out).toMatch(/\r\n\/dev\/pts\/\d+\r\n30 100\r\nTrue True\r\n/);
@@ -108,13 +116,22 @@ describe.skipIf(skip)('run -t and -i', () => {
   }, 60_000);
 
   it('without -t on a terminal: stdin is the user terminal itself, passed through', async () => {
-    const r = await onTerminal(['run', '-i', '--', 'python3', '-c', 'import os; print(os.isatty(0), input())'], [['wait', 1.5], ['send', 'typed\n']]);
+    const r = await onTerminal(
+      ['run', '-i', '--', 'python3', '-c', 'import os; print(os.isatty(0), input())'],
+      [
+        ['wait', 1.5],
+        ['send', 'typed\n'],
+      ],
+    );
     expect(r.out).toContain('True typed');
     expect(r.code).toBe(0);
   }, 60_000);
 
   it('piped stdin: passed without -t; with -t it is typed into the pty and its end is ^D', async () => {
-    const plain = await withInput(['run', '--', 'sh', '-c', 'cat; python3 -c "import os; print(os.isatty(0))"'], 'hello\n');
+    const plain = await withInput(
+      ['run', '--', 'sh', '-c', 'cat; python3 -c "import os; print(os.isatty(0))"'],
+      'hello\n',
+    );
     expect(plain.stdout).toBe('hello\nFalse\n');
     const tty = await withInput(['run', '-t', '--', 'sh', '-c', 'cat; tty'], 'hello\n');
     expect(tty.code).toBe(0);
@@ -155,7 +172,13 @@ describe.skipIf(skip)('exec -t', () => {
 
   it('exec -t into a --userns sandbox: root of its user namespace, the pty its own', async () => {
     const id = await detached(['--userns', '--', 'sleep', '100']);
-    const r = await onTerminal(['exec', '-t', id, '--', 'sh'], [['until', '# ', 10], ['send', 'id -u; stat -c %u $(tty); cat /proc/self/uid_map | tr -s " "; exit 5\n']]);
+    const r = await onTerminal(
+      ['exec', '-t', id, '--', 'sh'],
+      [
+        ['until', '# ', 10],
+        ['send', 'id -u; stat -c %u $(tty); cat /proc/self/uid_map | tr -s " "; exit 5\n'],
+      ],
+    );
     expect(r.out).toMatch(/\r\n0\r\n0\r\n 0 100000 65536\r\n/);
     expect(r.code).toBe(5);
   }, 60_000);

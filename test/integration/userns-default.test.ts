@@ -18,13 +18,18 @@ import { requireOrSkip } from '../helpers/skip.js';
 const skip = requireOrSkip(sandboxUnavailable());
 const RANGE = 100000;
 /** ioctl_ns(2): NS_GET_OWNER_UID = _IO(0xb7, 0x4), the owner of a user namespace, as a uid of the caller's. */
-const OWNER_OF = 'import fcntl,os,struct,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nprint(struct.unpack("I", fcntl.ioctl(fd, 0xb704, b"\\0"*4))[0])';
+const OWNER_OF =
+  'import fcntl,os,struct,sys\nfd=os.open(sys.argv[1], os.O_RDONLY)\nprint(struct.unpack("I", fcntl.ioctl(fd, 0xb704, b"\\0"*4))[0])';
 /** The test's environment without sudo's variables (the suite may run under sudo). */
 const ENV = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'SUDO_UID' && k !== 'SUDO_GID'));
 
 /** The owner uid of the user namespace of host pid `pid`. */
 function ownerOfUserns(pid: number): number {
-  return Number(execFileSync('python3', ['-c', OWNER_OF, `/proc/${pid}/ns/user`]).toString().trim());
+  return Number(
+    execFileSync('python3', ['-c', OWNER_OF, `/proc/${pid}/ns/user`])
+      .toString()
+      .trim(),
+  );
 }
 
 /** Host pid of the sandbox's PID 1 (the last NSpid field is 1) and of its other processes. */
@@ -54,7 +59,7 @@ describe.skipIf(skip)('the default user namespace', () => {
     return dir;
   };
 
-  it('the workload and PID 1 are the range outside, and the range\'s base owns their user namespace, not host root', async () => {
+  it("the workload and PID 1 are the range outside, and the range's base owns their user namespace, not host root", async () => {
     const id = await detached(['--', 'sleep', '100']);
     const { pid1, others } = pid1And(id);
     for (const pid of [pid1, ...others]) {
@@ -73,7 +78,8 @@ describe.skipIf(skip)('the default user namespace', () => {
 
   it('inotify instances made inside are charged to the range, not to host root', async () => {
     // Four instances only (the host-wide default is 128 per user): the proof is who they belong to.
-    const hold = 'import ctypes,time\nlibc=ctypes.CDLL(None)\nfds=[libc.inotify_init() for _ in range(4)]\nassert min(fds)>=0, fds\nopen("/tmp/held","w").write(" ".join(map(str,fds)))\ntime.sleep(100)';
+    const hold =
+      'import ctypes,time\nlibc=ctypes.CDLL(None)\nfds=[libc.inotify_init() for _ in range(4)]\nassert min(fds)>=0, fds\nopen("/tmp/held","w").write(" ".join(map(str,fds)))\ntime.sleep(100)';
     const id = await detached(['--', 'python3', '-c', hold]);
     await waitInside(id, '/tmp/held');
     const { pid1, others } = pid1And(id);
@@ -92,7 +98,16 @@ describe.skipIf(skip)('the default user namespace', () => {
     const dir = dirOwnedBy('owned', 4242, 4243);
     writeFileSync(join(dir, 'rootfile'), 'root\n');
     chmodSync(join(dir, 'rootfile'), 0o666);
-    const r = await cli(['run', '--', 'sh', '-c', 'stat -c "%u:%g" . rootfile; echo data > f; cp /bin/true suid; chmod 4755 suid; stat -c "%u:%g %a" f suid; (echo x >> rootfile) 2>/dev/null || echo no-write-root-file'], { cwd: dir, env: ENV });
+    const r = await cli(
+      [
+        'run',
+        '--',
+        'sh',
+        '-c',
+        'stat -c "%u:%g" . rootfile; echo data > f; cp /bin/true suid; chmod 4755 suid; stat -c "%u:%g %a" f suid; (echo x >> rootfile) 2>/dev/null || echo no-write-root-file',
+      ],
+      { cwd: dir, env: ENV },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // Inside: the owner's files are root's; the root-owned file is nobody's and, its owner unmapped,
@@ -108,7 +123,18 @@ describe.skipIf(skip)('the default user namespace', () => {
     const dir = dirOwnedBy('other', 4545, 4546, 0o777);
     const vol = dirOwnedBy('vol', 4242, 4243);
     const env = { ...ENV, SUDO_UID: '4242', SUDO_GID: '4243' };
-    const r = await cli(['run', '-v', `${vol}:/mnt`, '--', 'sh', '-c', 'echo a > f; stat -c "%u:%g" . /mnt; echo b > /mnt/g; chmod 4755 /mnt/g; chown 5 /mnt/g 2>/dev/null || echo no-chown'], { cwd: dir, env });
+    const r = await cli(
+      [
+        'run',
+        '-v',
+        `${vol}:/mnt`,
+        '--',
+        'sh',
+        '-c',
+        'echo a > f; stat -c "%u:%g" . /mnt; echo b > /mnt/g; chmod 4755 /mnt/g; chown 5 /mnt/g 2>/dev/null || echo no-chown',
+      ],
+      { cwd: dir, env },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     // The workdir (4545's, 0777) is bound as it is: written through its mode bits as the range's base.
@@ -120,17 +146,23 @@ describe.skipIf(skip)('the default user namespace', () => {
 
   it('a root-owned workdir without SUDO_UID is not mapped: root inside writes it only as others may; --userns=host is the host root', async () => {
     const dir = dirOwnedBy('rootowned', 0, 0, 0o755);
-    const r = await cli(['run', '--', 'sh', '-c', 'stat -c "%u:%g" .; touch f 2>/dev/null || echo no-write'], { cwd: dir, env: ENV });
+    const r = await cli(['run', '--', 'sh', '-c', 'stat -c "%u:%g" .; touch f 2>/dev/null || echo no-write'], {
+      cwd: dir,
+      env: ENV,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('65534:65534\nno-write\n');
     expect(existsSync(join(dir, 'f'))).toBe(false);
-    const host = await cli(['run', '--userns=host', '--', 'sh', '-c', 'cat /proc/self/uid_map | tr -s " "; touch f'], { cwd: dir, env: ENV });
+    const host = await cli(['run', '--userns=host', '--', 'sh', '-c', 'cat /proc/self/uid_map | tr -s " "; touch f'], {
+      cwd: dir,
+      env: ENV,
+    });
     expect(host.stderr).toBe('');
     expect(host.stdout).toBe(' 0 0 4294967295\n');
     expect(statSync(join(dir, 'f')).uid).toBe(0);
   });
 
-  it('--userns=host: the workload is host root and its user namespace the host\'s', async () => {
+  it("--userns=host: the workload is host root and its user namespace the host's", async () => {
     const id = await detached(['--userns=host', '--', 'sleep', '100']);
     const { pid1, others } = pid1And(id);
     for (const pid of [pid1, ...others]) expect(ids(pid, 'Uid')).toEqual([0, 0, 0, 0]);
@@ -156,13 +188,23 @@ describe.skipIf(skip)('the default user namespace', () => {
     }
   });
 
-  it('a network namespace of its own lets root inside bind port 80 and open an ICMP datagram socket (ping); the host\'s does not', async () => {
-    const probe = 'import socket\ns=socket.socket(); s.bind(("127.0.0.1",80)); print("bound")\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print("icmp")';
+  it("a network namespace of its own lets root inside bind port 80 and open an ICMP datagram socket (ping); the host's does not", async () => {
+    const probe =
+      'import socket\ns=socket.socket(); s.bind(("127.0.0.1",80)); print("bound")\nsocket.socket(socket.AF_INET, socket.SOCK_DGRAM, socket.IPPROTO_ICMP); print("icmp")';
     const none = await cli(['run', '--net', 'none', '--', 'python3', '-c', probe], { env: ENV });
     expect(none.stderr).toBe('');
     expect(none.stdout).toBe('bound\nicmp\n');
     // With --net host the host's sysctls stay the host's (docs/userns.md): binding 80 is refused.
-    const host = await cli(['run', '--', 'python3', '-c', 'import socket\ntry:\n socket.socket().bind(("127.0.0.1",80))\nexcept PermissionError: print("EACCES")'], { env: ENV });
+    const host = await cli(
+      [
+        'run',
+        '--',
+        'python3',
+        '-c',
+        'import socket\ntry:\n socket.socket().bind(("127.0.0.1",80))\nexcept PermissionError: print("EACCES")',
+      ],
+      { env: ENV },
+    );
     expect(host.stderr).toBe('');
     expect(host.stdout).toBe('EACCES\n');
   });
@@ -179,7 +221,9 @@ describe.skipIf(skip)('the default user namespace', () => {
       expect(r.code).toBe(125);
       expect(r.stdout).toBe('');
       expect(r.stderr.split('\n')).toHaveLength(2);
-      expect(r.stderr).toMatch(new RegExp(`^sandbox: stage: --volume: mount_setattr\\(${source}, MOUNT_ATTR_IDMAP.*\\(errno \\d+\\)\n$`));
+      expect(r.stderr).toMatch(
+        new RegExp(`^sandbox: stage: --volume: mount_setattr\\(${source}, MOUNT_ATTR_IDMAP.*\\(errno \\d+\\)\n$`),
+      );
     } finally {
       canary.kill('SIGKILL');
     }

@@ -31,10 +31,27 @@ describe.skipIf(skip)('sandbox run --userns', () => {
 
   it('root inside is 100000 outside: the maps, id, and what it writes in the workdir', async () => {
     const dir = ownedDir('owned');
-    const r = await cli(['run', '--userns', '--', 'sh', '-c', 'id -u; id -g; id -G; cat /proc/self/uid_map /proc/self/gid_map; echo data > file; mkdir sub'], { cwd: dir });
+    const r = await cli(
+      [
+        'run',
+        '--userns',
+        '--',
+        'sh',
+        '-c',
+        'id -u; id -g; id -G; cat /proc/self/uid_map /proc/self/gid_map; echo data > file; mkdir sub',
+      ],
+      { cwd: dir },
+    );
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
-    expect(r.stdout.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))).toEqual(['0', '0', '0', `0 ${RANGE} 65536`, `0 ${RANGE} 65536`, '']);
+    expect(r.stdout.split('\n').map((l) => l.trim().replace(/\s+/g, ' '))).toEqual([
+      '0',
+      '0',
+      '0',
+      `0 ${RANGE} 65536`,
+      `0 ${RANGE} 65536`,
+      '',
+    ]);
     for (const name of ['file', 'sub']) expect(statSync(join(dir, name))).toMatchObject({ uid: RANGE, gid: RANGE });
   });
 
@@ -43,7 +60,8 @@ describe.skipIf(skip)('sandbox run --userns', () => {
     mkdirSync(vol);
     chmodSync(vol, 0o777);
     writeFileSync(join(vol, 'hostfile'), 'host\n', { mode: 0o644 });
-    const script = 'stat -c "%u:%g" /etc/passwd /proc/meminfo /dev/null; cat /etc/shadow >/dev/null 2>&1 || echo no-shadow; ' +
+    const script =
+      'stat -c "%u:%g" /etc/passwd /proc/meminfo /dev/null; cat /etc/shadow >/dev/null 2>&1 || echo no-shadow; ' +
       '(echo more >> /mnt/hostfile) 2>/dev/null || echo no-write; echo new > /mnt/new; stat -c "%u:%g" /mnt/hostfile /mnt/new';
     const r = await cli(['run', '--userns', '-v', `${vol}:/mnt`, '--', 'sh', '-c', script]);
     expect(r.stderr).toBe('');
@@ -51,43 +69,88 @@ describe.skipIf(skip)('sandbox run --userns', () => {
     expect(readFileSync(join(vol, 'hostfile'), 'utf8')).toBe('host\n');
     expect(statSync(join(vol, 'new'))).toMatchObject({ uid: RANGE, gid: RANGE }); // the directory is world-writable
     // The same write with --userns=host succeeds: root there is the host's root.
-    const control = await cli(['run', '--userns=host', '-v', `${vol}:/mnt`, '--', 'sh', '-c', 'echo more >> /mnt/hostfile']);
+    const control = await cli([
+      'run',
+      '--userns=host',
+      '-v',
+      `${vol}:/mnt`,
+      '--',
+      'sh',
+      '-c',
+      'echo more >> /mnt/hostfile',
+    ]);
     expect(control.code).toBe(0);
     expect(readFileSync(join(vol, 'hostfile'), 'utf8')).toBe('host\nmore\n');
   });
 
   it('the /proc views still read: free, nproc and /proc/meminfo show the limits', async () => {
-    const r = await cli(['run', '--userns', '--cpu', '50%', '--mem', '256M', '--', 'sh', '-c', 'free -b | sed -n 2p | tr -s " " | cut -d" " -f2; nproc; head -1 /proc/meminfo; cat /sys/devices/system/cpu/online']);
+    const r = await cli([
+      'run',
+      '--userns',
+      '--cpu',
+      '50%',
+      '--mem',
+      '256M',
+      '--',
+      'sh',
+      '-c',
+      'free -b | sed -n 2p | tr -s " " | cut -d" " -f2; nproc; head -1 /proc/meminfo; cat /sys/devices/system/cpu/online',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^268435456\n1\nMemTotal:\s+262144 kB\n\d+\n$/);
   });
 
   it('its cgroup files are read-only, its /dev works, and it has the confined capabilities of a default sandbox', async () => {
-    const r = await cli(['run', '--userns', '--mem', '256M', '--', 'sh', '-c',
+    const r = await cli([
+      'run',
+      '--userns',
+      '--mem',
+      '256M',
+      '--',
+      'sh',
+      '-c',
       'cat /sys/fs/cgroup/memory/memory.limit_in_bytes; (echo 1G > /sys/fs/cgroup/memory/memory.limit_in_bytes) 2>/dev/null || echo ro; ' +
-      'echo x > /dev/null && head -c 4 /dev/zero | wc -c; ls /dev | tr "\\n" " "; echo; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status']);
+        'echo x > /dev/null && head -c 4 /dev/zero | wc -c; ls /dev | tr "\\n" " "; echo; grep -E "^(CapEff|NoNewPrivs|Seccomp):" /proc/self/status',
+    ]);
     // The default set (native/stage/caps.c): docker's without mknod 27 and setfcap 31, and without
     // net_raw 13 in the host's network namespace (supervisor/security.ts; issue 19, finding 7).
-    const caps = [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 29].reduce((m, c) => m | (1n << BigInt(c)), 0n).toString(16).padStart(16, '0');
+    const caps = [0, 1, 3, 4, 5, 6, 7, 8, 10, 18, 29]
+      .reduce((m, c) => m | (1n << BigInt(c)), 0n)
+      .toString(16)
+      .padStart(16, '0');
     expect(r.stderr).toBe('');
-    expect(r.stdout).toBe(`${256 * 1024 * 1024}\nro\n4\nfd full null ptmx pts random shm stderr stdin stdout tty urandom zero \nCapEff:\t${caps}\nNoNewPrivs:\t1\nSeccomp:\t2\n`);
+    expect(r.stdout).toBe(
+      `${256 * 1024 * 1024}\nro\n4\nfd full null ptmx pts random shm stderr stdin stdout tty urandom zero \nCapEff:\t${caps}\nNoNewPrivs:\t1\nSeccomp:\t2\n`,
+    );
   });
 
   it('--user 1000 with --userns: uid 1000 inside, 101000 outside', async () => {
     const dir = join(scratch(), 'open');
     mkdirSync(dir);
     chmodSync(dir, 0o777);
-    const r = await cli(['run', '--userns', '--user', '1000:1000', '--', 'sh', '-c', 'id -u; id -G; touch f'], { cwd: dir });
+    const r = await cli(['run', '--userns', '--user', '1000:1000', '--', 'sh', '-c', 'id -u; id -G; touch f'], {
+      cwd: dir,
+    });
     expect(r.stderr).toBe('');
     expect(r.stdout).toBe('1000\n1000\n');
     expect(statSync(join(dir, 'f'))).toMatchObject({ uid: RANGE + 1000, gid: RANGE + 1000 });
   });
 
-  it('--rootfs with --userns: the image is root\'s (its layers ID-mapped), / and /tmp are writable, the views read', async () => {
+  it("--rootfs with --userns: the image is root's (its layers ID-mapped), / and /tmp are writable, the views read", async () => {
     const image = join(scratch(), 'image');
     buildBusyboxImage(image);
-    const r = await cli(['run', '--userns', '--mem', '256M', '--rootfs', image, '--', 'sh', '-c',
-      'id -u; stat -c %u /bin/busybox; echo t > /tmp/t && cat /tmp/t; touch /new && stat -c %u /new; head -1 /proc/meminfo; nproc']);
+    const r = await cli([
+      'run',
+      '--userns',
+      '--mem',
+      '256M',
+      '--rootfs',
+      image,
+      '--',
+      'sh',
+      '-c',
+      'id -u; stat -c %u /bin/busybox; echo t > /tmp/t && cat /tmp/t; touch /new && stat -c %u /new; head -1 /proc/meminfo; nproc',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.stdout).toMatch(/^0\n0\nt\n0\nMemTotal:\s+262144 kB\n\d+\n$/);
   });
@@ -95,7 +158,14 @@ describe.skipIf(skip)('sandbox run --userns', () => {
   it('exec into a --userns sandbox enters its user namespace (root inside, 100000 outside) and its exit code comes back', async () => {
     const dir = ownedDir('exec');
     const id = await detached(['--userns', '--mem', '256M', '--', 'sleep', '100'], { cwd: dir });
-    const r = await cli(['exec', id, '--', 'sh', '-c', 'id -u; cat /proc/self/uid_map | tr -s " "; [ "$(readlink /proc/self/ns/user)" = "$(readlink /proc/2/ns/user)" ] && echo same-userns; head -1 /proc/meminfo; echo e > from-exec']);
+    const r = await cli([
+      'exec',
+      id,
+      '--',
+      'sh',
+      '-c',
+      'id -u; cat /proc/self/uid_map | tr -s " "; [ "$(readlink /proc/self/ns/user)" = "$(readlink /proc/2/ns/user)" ] && echo same-userns; head -1 /proc/meminfo; echo e > from-exec',
+    ]);
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(new RegExp(`^0\\n 0 ${RANGE} 65536\\nsame-userns\\nMemTotal:\\s+262144 kB\\n$`));
@@ -106,11 +176,19 @@ describe.skipIf(skip)('sandbox run --userns', () => {
 
   it('-t with --userns --user 5: the pty belongs to the user inside', async () => {
     const r = await new Promise<{ out: string; code: number }>((resolve, reject) => {
-      const steps = [['until', '$ ', 10], ['send', 'id -u; stat -c %u $(tty); exit 3\n']];
-      execFile('python3', [DRIVER, JSON.stringify(steps), process.execPath, CLI, 'run', '-t', '--userns', '--user', '5:5', '--', 'sh'], { timeout: 60_000 }, (err, stdout) => {
-        if (err) reject(err);
-        else resolve(JSON.parse(stdout) as { out: string; code: number });
-      });
+      const steps = [
+        ['until', '$ ', 10],
+        ['send', 'id -u; stat -c %u $(tty); exit 3\n'],
+      ];
+      execFile(
+        'python3',
+        [DRIVER, JSON.stringify(steps), process.execPath, CLI, 'run', '-t', '--userns', '--user', '5:5', '--', 'sh'],
+        { timeout: 60_000 },
+        (err, stdout) => {
+          if (err) reject(err);
+          else resolve(JSON.parse(stdout) as { out: string; code: number });
+        },
+      );
     });
     expect(r.out).toMatch(/\r\n5\r\n5\r\n/);
     expect(r.code).toBe(3);

@@ -39,7 +39,16 @@ describe.skipIf(skip)('ViewServer under abuse (real FUSE mount, real cgroups)', 
     for (const id of ['abuse-a', 'abuse-b']) {
       const cgroup = await openCgroup({ id: `${id}-${process.pid}` });
       await cgroup.create();
-      await cgroup.apply({ cpuQuotaUs: 50_000, cpuPeriodUs: 100_000, cpuBurstUs: null, cpuWeight: null, cpusetCpus: [0], memoryBytes: 128 * 1024 * 1024, swapBytes: 0, pidsMax: 64 });
+      await cgroup.apply({
+        cpuQuotaUs: 50_000,
+        cpuPeriodUs: 100_000,
+        cpuBurstUs: null,
+        cpuWeight: null,
+        cpusetCpus: [0],
+        memoryBytes: 128 * 1024 * 1024,
+        swapBytes: 0,
+        pidsMax: 64,
+      });
       cgroups.push(cgroup);
       server.register(id, sourceOf(cgroup));
     }
@@ -110,7 +119,8 @@ describe.skipIf(skip)('ViewServer under abuse (real FUSE mount, real cgroups)', 
       const host = await readFile('/proc/meminfo', 'utf8');
       const total = (t: string) => /^MemTotal:.*$/m.exec(t)?.[0];
       expect(total(again)).toBe(total(host));
-      for (const view of VIEWS) expect((await readFile(`${mountpoint}/abuse-b/${view.name}`)).length).toBeGreaterThan(0);
+      for (const view of VIEWS)
+        expect((await readFile(`${mountpoint}/abuse-b/${view.name}`)).length).toBeGreaterThan(0);
       const warnings = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('abuse-b'));
       expect(new Set(warnings).size).toBe(warnings.length); // once per sandbox and file
       expect(warnings.length).toBeGreaterThan(0);

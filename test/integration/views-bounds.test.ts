@@ -23,14 +23,18 @@ const CAP = 16;
 
 const MODES: Array<{ mode: string; options: ViewServerOptions }> = [
   { mode: 'worker threads', options: { maxOpenFilesPerSandbox: CAP } },
-  { mode: 'the main thread (lazyWorkers)', options: { maxOpenFilesPerSandbox: CAP, lazyWorkers: true, workersAfterRequests: 1e9 } },
+  {
+    mode: 'the main thread (lazyWorkers)',
+    options: { maxOpenFilesPerSandbox: CAP, lazyWorkers: true, workersAfterRequests: 1e9 },
+  },
 ];
 
 describe.skipIf(skip).each(MODES)('view work bounded per sandbox, served by $mode', ({ options }) => {
   const dir = `/run/sandbox/test-bounds-${process.pid}-${options.lazyWorkers ? 'main' : 'workers'}`;
   const mountpoint = `${dir}/views`;
   const server = new ViewServer(mountpoint, options);
-  const source = async (root = TREE): Promise<SandboxViewSpec> => cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
+  const source = async (root = TREE): Promise<SandboxViewSpec> =>
+    cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
   const manyTree = `${dir}/many`;
 
   /** Every `tasks` file under `root` rewritten to list this process 3000 times: a scan reads 3000 status files. */
@@ -80,7 +84,9 @@ describe.skipIf(skip).each(MODES)('view work bounded per sandbox, served by $mod
     expect(busy).toBeLessThanOrEqual(elapsed / (1 + TASK_SCAN_SPACING) + 2 * after.lastMs);
     // Every render (a 10 ms cache) scanned before: here far more reads than scans.
     expect(reads).toBeGreaterThan(10 * scans);
-    console.log(`views-bounds: ${reads} reads, ${scans} scans of 3000 threads taking ${busy.toFixed(0)} ms in ${elapsed.toFixed(0)} ms`);
+    console.log(
+      `views-bounds: ${reads} reads, ${scans} scans of 3000 threads taking ${busy.toFixed(0)} ms in ${elapsed.toFixed(0)} ms`,
+    );
     expect(server.taskScans('b')!.scans).toBeLessThanOrEqual(1); // its load sampler's, every 5 s
   });
 

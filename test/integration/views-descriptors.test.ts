@@ -39,7 +39,8 @@ describe.skipIf(skip).each(MODES)('descriptors of an unregistered sandbox, serve
   const dir = `/run/sandbox/test-descriptors-${process.pid}-${options.lazyWorkers ? 'main' : 'workers'}`;
   const mountpoint = `${dir}/views`;
   const server = new ViewServer(mountpoint, options);
-  const source = async (root: string): Promise<SandboxViewSpec> => cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
+  const source = async (root: string): Promise<SandboxViewSpec> =>
+    cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
@@ -59,15 +60,22 @@ describe.skipIf(skip).each(MODES)('descriptors of an unregistered sandbox, serve
   it('closes every descriptor of a sandbox once it is unregistered; another sandbox keeps its own', async () => {
     // Reads until some thread keeps descriptors of each sandbox's cgroup files.
     await waitFor(async () => {
-      for (const id of ['gone', 'kept']) for (const view of VIEWS) expect(await readFile(`${mountpoint}/${id}/${view}`, 'utf8')).not.toBe('');
-      return (await descriptorsUnder(`${dir}/gone/sys`)).length > 0 && (await descriptorsUnder(`${dir}/kept/sys`)).length > 0;
+      for (const id of ['gone', 'kept'])
+        for (const view of VIEWS) expect(await readFile(`${mountpoint}/${id}/${view}`, 'utf8')).not.toBe('');
+      return (
+        (await descriptorsUnder(`${dir}/gone/sys`)).length > 0 && (await descriptorsUnder(`${dir}/kept/sys`)).length > 0
+      );
     }, 'descriptors kept for both sandboxes');
     server.unregister('gone');
     // Each thread learns of the change at its next request: keep reading the other sandbox.
-    await waitFor(async () => {
-      for (const view of VIEWS) expect(await readFile(`${mountpoint}/kept/${view}`, 'utf8')).not.toBe('');
-      return (await descriptorsUnder(`${dir}/gone/sys`)).length === 0;
-    }, 'every descriptor of the unregistered sandbox closed', 10_000).catch(async (err: Error) => {
+    await waitFor(
+      async () => {
+        for (const view of VIEWS) expect(await readFile(`${mountpoint}/kept/${view}`, 'utf8')).not.toBe('');
+        return (await descriptorsUnder(`${dir}/gone/sys`)).length === 0;
+      },
+      'every descriptor of the unregistered sandbox closed',
+      10_000,
+    ).catch(async (err: Error) => {
       throw new Error(`${err.message}: still open: ${(await descriptorsUnder(`${dir}/gone/sys`)).join(' ')}`);
     });
     expect(await descriptorsUnder(`${dir}/gone/sys`)).toEqual([]);

@@ -28,7 +28,9 @@ async function isMounted(): Promise<boolean> {
  * with its exit code.
  */
 function stage(args: string[]): Promise<number | null> {
-  const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), '--chdir', '/', ...args, '--', 'true'], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), '--chdir', '/', ...args, '--', 'true'], {
+    stdio: ['ignore', 'ignore', 'inherit'],
+  });
   return new Promise((resolve) => child.on('exit', resolve));
 }
 
@@ -78,7 +80,9 @@ describe.skipIf(skip)('detaching the views mount', () => {
   });
 
   it('rejects a relative --detach-views with one line and exit 125', async () => {
-    const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), '--detach-views', 'views', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child = spawn(STAGE, ['--supervisor-pid', String(process.pid), '--detach-views', 'views', '--', 'true'], {
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
     let err = '';
     child.stderr.on('data', (d: Buffer) => (err += d.toString()));
     expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(125);

@@ -33,7 +33,8 @@ describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $m
   const liveTree = `${dir}/tree`;
   const brokenTree = `${dir}/broken`;
   const MEMORY_LEAF = 'sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture';
-  const source = async (root = TREE): Promise<SandboxViewSpec> => cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
+  const source = async (root = TREE): Promise<SandboxViewSpec> =>
+    cgroupViewSpec(await openCgroup({ id: 'fixture', root }), Date.now() - 5000, root);
 
   beforeAll(async () => {
     await mkdir(mountpoint, { recursive: true });
@@ -79,7 +80,8 @@ describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $m
   it('sendfile(2) gets the whole text (busybox cat copies with sendfile; a size 0 gave it nothing)', async () => {
     // In a child process: this one serves the mount. sendfile goes through the page cache and stops at i_size.
     const copy = `${dir}/sendfile-copy`;
-    const script = 'import os,sys\nsrc=os.open(sys.argv[1],os.O_RDONLY)\ndst=os.open(sys.argv[2],os.O_WRONLY|os.O_CREAT|os.O_TRUNC)\nwhile os.sendfile(dst,src,None,1<<20)>0: pass';
+    const script =
+      'import os,sys\nsrc=os.open(sys.argv[1],os.O_RDONLY)\ndst=os.open(sys.argv[2],os.O_WRONLY|os.O_CREAT|os.O_TRUNC)\nwhile os.sendfile(dst,src,None,1<<20)>0: pass';
     for (const view of ['meminfo', 'stat', 'cpuinfo']) {
       const child = spawn('python3', ['-c', script, `${mountpoint}/box/${view}`, copy], { stdio: 'inherit' });
       expect(await new Promise((resolve) => child.on('exit', resolve))).toBe(0);
@@ -106,7 +108,15 @@ describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $m
       const expected = whole.subarray(0, bytesRead);
       expect(bytesRead).toBeGreaterThan(100);
       await new Promise((r) => setTimeout(r, 30)); // the stat view's counters move on meanwhile
-      for (const [offset, size] of [[7, 13], [1, 1], [100, 4096], [bytesRead - 3, 50], [bytesRead, 10], [bytesRead + 100, 10], [2, 1000]] as const) {
+      for (const [offset, size] of [
+        [7, 13],
+        [1, 1],
+        [100, 4096],
+        [bytesRead - 3, 50],
+        [bytesRead, 10],
+        [bytesRead + 100, 10],
+        [2, 1000],
+      ] as const) {
         const part = Buffer.alloc(size);
         const got = await fh.read(part, 0, size, offset);
         expect(part.subarray(0, got.bytesRead)).toEqual(expected.subarray(offset, offset + size));
@@ -137,7 +147,10 @@ describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $m
   it('shows a changed limit at the very next read', async () => {
     const file = `${mountpoint}/live/meminfo`;
     expect(await readFile(file, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
-    await writeFile(`${liveTree}/sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture/memory.limit_in_bytes`, '134217728\n');
+    await writeFile(
+      `${liveTree}/sys/fs/cgroup/memory/process_api/6b1b36b9983751b26abd9fb6be823fdf/sandbox-fixture/memory.limit_in_bytes`,
+      '134217728\n',
+    );
     expect(await readFile(file, 'utf8')).toMatch(/^MemTotal:\s+131072 kB$/m);
   });
 
@@ -151,29 +164,35 @@ describe.skipIf(skip).each(MODES)('ViewServer on a real FUSE mount, served by $m
       expect(keys(first)).toEqual(keys(host));
       expect(/^MemTotal:.*$/m.exec(first)?.[0]).toBe(/^MemTotal:.*$/m.exec(host)?.[0]);
       const warnings = warn.mock.calls.map((c) => String(c[0])).filter((l) => l.includes('broken'));
-      expect(warnings).toEqual([expect.stringMatching(/^sandbox: view \/proc\/meminfo of broken serves the host file: .*memory\.stat.*\n$/)]);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^sandbox: view \/proc\/meminfo of broken serves the host file: .*memory\.stat.*\n$/),
+      ]);
     } finally {
       warn.mockRestore();
     }
   });
 
-  it.runIf(options.lazyWorkers)('starts no worker until the main thread has answered workersAfterRequests requests', async () => {
-    expect(server.workerCount()).toBe(0); // every test before this one was answered by the main thread alone
-    const lazy = new ViewServer(`${dir}/lazy`, { lazyWorkers: true, workersAfterRequests: 30, workers: 1 });
-    await mkdir(`${dir}/lazy`);
-    await lazy.mount();
-    try {
-      lazy.register('box', await source());
-      // A cat: LOOKUP (first time), GETATTR (read-write mount), OPEN, READ, READ at EOF, RELEASE.
-      for (let i = 0; i < 2; i++) await readFile(`${dir}/lazy/box/loadavg`, 'utf8');
-      expect(lazy.workerCount()).toBe(0);
-      for (let i = 0; i < 20; i++) expect(await readFile(`${dir}/lazy/box/loadavg`, 'utf8')).toMatch(/^\d+\.\d\d /);
-      expect(lazy.workerCount()).toBe(1);
-      // The worker takes over: reads go on being answered.
-      for (let i = 0; i < 10; i++) expect(await readFile(`${dir}/lazy/box/meminfo`, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
-    } finally {
-      await lazy.unmount();
-    }
-    expect(await readFile('/proc/self/mounts', 'utf8')).not.toContain(`${dir}/lazy`);
-  });
+  it.runIf(options.lazyWorkers)(
+    'starts no worker until the main thread has answered workersAfterRequests requests',
+    async () => {
+      expect(server.workerCount()).toBe(0); // every test before this one was answered by the main thread alone
+      const lazy = new ViewServer(`${dir}/lazy`, { lazyWorkers: true, workersAfterRequests: 30, workers: 1 });
+      await mkdir(`${dir}/lazy`);
+      await lazy.mount();
+      try {
+        lazy.register('box', await source());
+        // A cat: LOOKUP (first time), GETATTR (read-write mount), OPEN, READ, READ at EOF, RELEASE.
+        for (let i = 0; i < 2; i++) await readFile(`${dir}/lazy/box/loadavg`, 'utf8');
+        expect(lazy.workerCount()).toBe(0);
+        for (let i = 0; i < 20; i++) expect(await readFile(`${dir}/lazy/box/loadavg`, 'utf8')).toMatch(/^\d+\.\d\d /);
+        expect(lazy.workerCount()).toBe(1);
+        // The worker takes over: reads go on being answered.
+        for (let i = 0; i < 10; i++)
+          expect(await readFile(`${dir}/lazy/box/meminfo`, 'utf8')).toMatch(/^MemTotal:\s+262144 kB$/m);
+      } finally {
+        await lazy.unmount();
+      }
+      expect(await readFile('/proc/self/mounts', 'utf8')).not.toContain(`${dir}/lazy`);
+    },
+  );
 });

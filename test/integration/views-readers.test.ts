@@ -31,7 +31,16 @@ const TWO_CPUS = cpus().length >= 2;
 
 /** Limits of a test cgroup: `mem` bytes, `quota` µs per 100 ms, CPUs `cpuset`. */
 function limits(mem: number, quota: number, cpuset: number[]): CgroupLimits {
-  return { cpuQuotaUs: quota, cpuPeriodUs: 100_000, cpuBurstUs: null, cpuWeight: null, cpusetCpus: cpuset, memoryBytes: mem, swapBytes: 0, pidsMax: null };
+  return {
+    cpuQuotaUs: quota,
+    cpuPeriodUs: 100_000,
+    cpuBurstUs: null,
+    cpuWeight: null,
+    cpusetCpus: cpuset,
+    memoryBytes: mem,
+    swapBytes: 0,
+    pidsMax: null,
+  };
 }
 
 /** Processes this file started (killed by pid at the end if still alive). */
@@ -106,7 +115,8 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     for (const cg of made) await cg.destroy();
     rmSync(BASE, { recursive: true, force: true });
     const left = leftovers();
-    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) if (line.split(' ')[1]?.startsWith(BASE)) left.push(`mount ${line.split(' ')[1]}`);
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n'))
+      if (line.split(' ')[1]?.startsWith(BASE)) left.push(`mount ${line.split(' ')[1]}`);
     if (pid !== undefined && existsSync(`/proc/${pid}`)) left.push(`process ${pid} (the daemon)`);
     removeLeftoverCgroups();
     expect(left).toEqual([]);
@@ -114,41 +124,71 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
 
   it("lists lxcfs's files at the top of the mount, read-only", () => {
     expect(readdirSync(MNT)).toEqual(expect.arrayContaining(['proc', 'sys']));
-    expect(readdirSync(`${MNT}/proc`)).toEqual(expect.arrayContaining(['cpuinfo', 'diskstats', 'loadavg', 'meminfo', 'stat', 'swaps', 'uptime']));
+    expect(readdirSync(`${MNT}/proc`)).toEqual(
+      expect.arrayContaining(['cpuinfo', 'diskstats', 'loadavg', 'meminfo', 'stat', 'swaps', 'uptime']),
+    );
     expect(readdirSync(`${MNT}/sys/devices/system/cpu`)).toEqual(['online']);
     expect(() => openSync(`${MNT}/proc/meminfo`, 'r+')).toThrow(expect.objectContaining({ code: 'EACCES' }));
-    expect(existsSync(`${MNT}/proc/pressure`)).toBe(detectLayout(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8')).mode === 'v2' && existsSync('/proc/pressure/cpu'));
+    expect(existsSync(`${MNT}/proc/pressure`)).toBe(
+      detectLayout(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8')).mode ===
+        'v2' && existsSync('/proc/pressure/cpu'),
+    );
   });
 
   it("shows a reader its own cgroup's limits: free, nproc-style online, cpuinfo, meminfo", async () => {
-    const out = await runIn(a, sh(`head -1 ${MNT}/proc/meminfo; cat ${MNT}/sys/devices/system/cpu/online; grep -c ^processor ${MNT}/proc/cpuinfo; grep -c '^cpu[0-9]' ${MNT}/proc/stat`));
+    const out = await runIn(
+      a,
+      sh(
+        `head -1 ${MNT}/proc/meminfo; cat ${MNT}/sys/devices/system/cpu/online; grep -c ^processor ${MNT}/proc/cpuinfo; grep -c '^cpu[0-9]' ${MNT}/proc/stat`,
+      ),
+    );
     expect(out.split('\n')).toEqual(['MemTotal:         262144 kB', '0', '1', '1', '']);
   });
 
   it("shows a reader in our own (host) cgroup the host's files", async () => {
-    const out = await runIn(null, sh(`head -1 ${MNT}/proc/meminfo; cat ${MNT}/sys/devices/system/cpu/online; grep -c ^processor ${MNT}/proc/cpuinfo`));
-    const host = [memTotal(readFileSync('/proc/meminfo', 'utf8')), readFileSync('/sys/devices/system/cpu/online', 'utf8').trim(), String(readFileSync('/proc/cpuinfo', 'utf8').split('\n').filter((l) => l.startsWith('processor')).length)];
+    const out = await runIn(
+      null,
+      sh(
+        `head -1 ${MNT}/proc/meminfo; cat ${MNT}/sys/devices/system/cpu/online; grep -c ^processor ${MNT}/proc/cpuinfo`,
+      ),
+    );
+    const host = [
+      memTotal(readFileSync('/proc/meminfo', 'utf8')),
+      readFileSync('/sys/devices/system/cpu/online', 'utf8').trim(),
+      String(
+        readFileSync('/proc/cpuinfo', 'utf8')
+          .split('\n')
+          .filter((l) => l.startsWith('processor')).length,
+      ),
+    ];
     expect(out.trim().split('\n')).toEqual(host);
   });
 
-  it('answers two readers in two cgroups at once, each with its own figures, never the other one\'s cached text', async () => {
+  it("answers two readers in two cgroups at once, each with its own figures, never the other one's cached text", async () => {
     // 150 reads of each file, interleaved. The render cache (10 ms) is per cgroup: a text rendered
     // for one never reaches the other. meminfo and online differ in limits (part of a cache key);
     // loadavg's task total does not: 20 sleepers make A's at least 21, B's stays a few. (A process
     // per read: minutes under the v2 tier's software emulation, hence the deadline.)
     const sleepers = await startIn(a, sh('for i in $(seq 20); do sleep 60 & done; wait'));
-    await waitFor(() => readFileSync(`${a.dirs[0]}/cgroup.procs`, 'utf8').trim().split('\n').length >= 21, 'the 20 sleepers in A');
+    await waitFor(
+      () => readFileSync(`${a.dirs[0]}/cgroup.procs`, 'utf8').trim().split('\n').length >= 21,
+      'the 20 sleepers in A',
+    );
     const loop = `for i in $(seq 150); do head -1 ${MNT}/proc/meminfo; cat ${MNT}/sys/devices/system/cpu/online; cut -d' ' -f4 ${MNT}/proc/loadavg; done`;
     const [outA, outB] = await Promise.all([runIn(a, sh(loop)), runIn(b, sh(loop))]);
     sleepers.kill('SIGKILL');
     await a.killAll('SIGKILL');
     const lines = (out: string) => out.trim().split('\n');
-    const tasks = (out: string) => lines(out).filter((l) => l.includes('/')).map((l) => Number(l.split('/')[1]));
+    const tasks = (out: string) =>
+      lines(out)
+        .filter((l) => l.includes('/'))
+        .map((l) => Number(l.split('/')[1]));
     const others = (out: string) => lines(out).filter((l) => !l.includes('/'));
-    const counts = (list: string[]) => list.reduce<Record<string, number>>((c, l) => {
-      c[l] = (c[l] ?? 0) + 1;
-      return c;
-    }, {});
+    const counts = (list: string[]) =>
+      list.reduce<Record<string, number>>((c, l) => {
+        c[l] = (c[l] ?? 0) + 1;
+        return c;
+      }, {});
     expect(counts(others(outA))).toEqual({ 'MemTotal:         262144 kB': 150, '0': 150 });
     expect(counts(others(outB))).toEqual({ 'MemTotal:         393216 kB': 150, [TWO_CPUS ? '0-1' : '0']: 150 });
     expect(tasks(outA)).toHaveLength(150);
@@ -156,9 +196,17 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     expect(tasks(outB).filter((n) => n >= 21)).toEqual([]);
   }, 300_000);
 
-  it('counts uptime and btime from the init of the reader\'s pid namespace', async () => {
+  it("counts uptime and btime from the init of the reader's pid namespace", async () => {
     const t0 = Date.now();
-    const out = await runIn(a, ['unshare', '-p', '-f', '--mount-proc', 'sh', '-c', `sleep 2; cat ${MNT}/proc/uptime; grep ^btime ${MNT}/proc/stat`]);
+    const out = await runIn(a, [
+      'unshare',
+      '-p',
+      '-f',
+      '--mount-proc',
+      'sh',
+      '-c',
+      `sleep 2; cat ${MNT}/proc/uptime; grep ^btime ${MNT}/proc/stat`,
+    ]);
     const elapsedSec = (Date.now() - t0) / 1000;
     const [uptimeLine = '', btimeLine = ''] = out.trim().split('\n');
     const uptime = Number(uptimeLine.split(' ')[0]);
@@ -191,7 +239,12 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     await c.apply(limits(128 * MiB, 20_000, [0]));
     const busy = await startIn(a, sh('while :; do :; done'));
     let load = '';
-    await waitFor(async () => (load = await runIn(a, ['cat', `${MNT}/proc/loadavg`])).split(' ')[0] !== '0.00', 'a load fold of the busy cgroup', 60_000, 500);
+    await waitFor(
+      async () => (load = await runIn(a, ['cat', `${MNT}/proc/loadavg`])).split(' ')[0] !== '0.00',
+      'a load fold of the busy cgroup',
+      60_000,
+      500,
+    );
     // A cgroup first read now gets averages of its own (none folded yet), not the busy one's or a host-wide figure.
     const fresh = await runIn(c, ['cat', `${MNT}/proc/loadavg`]);
     busy.kill('SIGKILL');
@@ -202,12 +255,19 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
 
   it('serves registered containers under their id beside it, and refuses the ids of the top layout', async () => {
     const holder = await startIn(b, ['sleep', '60']);
-    await waitFor(() => readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep'), 'the holder to exec sleep');
+    await waitFor(
+      () => readFileSync(`/proc/${holder.pid}/cmdline`, 'utf8').startsWith('sleep'),
+      'the holder to exec sleep',
+    );
     const id = `side-${process.pid}`;
-    expect(await ask(SOCKET, { op: 'register', id, pid: holder.pid!, root: '', bind: false })).toMatchObject({ ok: true });
+    expect(await ask(SOCKET, { op: 'register', id, pid: holder.pid!, root: '', bind: false })).toMatchObject({
+      ok: true,
+    });
     // Path-routed: the registered container's figures whoever reads, here a host reader.
     expect(memTotal(await runIn(null, ['cat', `${MNT}/${id}/proc/meminfo`]))).toBe('MemTotal:         393216 kB');
-    expect(memTotal(await runIn(null, ['cat', `${MNT}/proc/meminfo`]))).toBe(memTotal(readFileSync('/proc/meminfo', 'utf8')));
+    expect(memTotal(await runIn(null, ['cat', `${MNT}/proc/meminfo`]))).toBe(
+      memTotal(readFileSync('/proc/meminfo', 'utf8')),
+    );
     const refused = await ask(SOCKET, { op: 'register', id: 'proc', pid: holder.pid!, root: '', bind: false });
     expect(refused).toEqual({ ok: false, error: expect.stringContaining('register proc: the id is reserved') });
     expect(await ask(SOCKET, { op: 'unregister', id })).toEqual({ ok: true, known: true });
@@ -221,8 +281,14 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     await c.create();
     await c.apply(limits(128 * MiB, 20_000, [0]));
     const member = await startIn(c, ['sleep', '60']);
-    await waitFor(() => readFileSync(`/proc/${member.pid}/cmdline`, 'utf8').startsWith('sleep'), 'the member to exec sleep');
-    const mode = detectLayout(readFileSync('/proc/self/cgroup', 'utf8'), readFileSync('/proc/self/mountinfo', 'utf8')).mode;
+    await waitFor(
+      () => readFileSync(`/proc/${member.pid}/cmdline`, 'utf8').startsWith('sleep'),
+      'the member to exec sleep',
+    );
+    const mode = detectLayout(
+      readFileSync('/proc/self/cgroup', 'utf8'),
+      readFileSync('/proc/self/mountinfo', 'utf8'),
+    ).mode;
     const key = readerCgroupKey(readFileSync(`/proc/${member.pid}/cgroup`, 'utf8'), mode)!;
     const data = createReaderTable(4);
     const table = new ReaderTable(data);
@@ -245,21 +311,33 @@ describe.skipIf(skip)('procfs serve --mount where something is mounted', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   /** Run `script` in a private mount namespace of its own (nothing it mounts reaches the host). */
-  const privately = (script: string) => spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
+  const privately = (script: string) =>
+    spawnSync('unshare', ['-m', '--propagation', 'private', 'sh', '-c', script], { encoding: 'utf8', timeout: 60_000 });
 
   it('refuses a directory with a mount on it: one line, exit 125, nothing created', () => {
     mkdirSync(`${dir}/mnt`, { recursive: true });
-    const r = privately(`mount -t tmpfs sandbox-test ${dir}/mnt && exec "${process.execPath}" "${CLI}" procfs serve --mount ${dir}/mnt --socket ${dir}/sock/api.sock`);
+    const r = privately(
+      `mount -t tmpfs sandbox-test ${dir}/mnt && exec "${process.execPath}" "${CLI}" procfs serve --mount ${dir}/mnt --socket ${dir}/sock/api.sock`,
+    );
     expect(r.status).toBe(125);
-    expect(r.stderr.trim().split('\n')).toEqual([`sandbox: procfs serve: --mount ${dir}/mnt: tmpfs is already mounted there; stop what serves it or choose another --mount`]);
+    expect(r.stderr.trim().split('\n')).toEqual([
+      `sandbox: procfs serve: --mount ${dir}/mnt: tmpfs is already mounted there; stop what serves it or choose another --mount`,
+    ]);
     expect(existsSync(`${dir}/sock`)).toBe(false);
   });
 
-  it.skipIf(!existsSync('/var/lib/lxcfs'))('refuses /var/lib/lxcfs when something is mounted there (here a tmpfs of its own namespace)', () => {
-    const r = privately(`mount -t tmpfs sandbox-test /var/lib/lxcfs && exec "${process.execPath}" "${CLI}" procfs serve --mount /var/lib/lxcfs --socket ${dir}/sock/api.sock`);
-    expect(r.status).toBe(125);
-    expect(r.stderr.trim().split('\n')).toEqual(['sandbox: procfs serve: --mount /var/lib/lxcfs: tmpfs is already mounted there (lxcfs?); stop what serves it or choose another --mount']);
-  });
+  it.skipIf(!existsSync('/var/lib/lxcfs'))(
+    'refuses /var/lib/lxcfs when something is mounted there (here a tmpfs of its own namespace)',
+    () => {
+      const r = privately(
+        `mount -t tmpfs sandbox-test /var/lib/lxcfs && exec "${process.execPath}" "${CLI}" procfs serve --mount /var/lib/lxcfs --socket ${dir}/sock/api.sock`,
+      );
+      expect(r.status).toBe(125);
+      expect(r.stderr.trim().split('\n')).toEqual([
+        'sandbox: procfs serve: --mount /var/lib/lxcfs: tmpfs is already mounted there (lxcfs?); stop what serves it or choose another --mount',
+      ]);
+    },
+  );
 
   it('serves at /var/lib/lxcfs itself, so a recipe that hard-codes it works (in a namespace where /var/lib is a fresh tmpfs)', () => {
     mkdirSync(dir, { recursive: true });

@@ -31,7 +31,11 @@ const ID = `rst-${process.pid}`;
 /** FUSE_NOTIFY_RESEND came with Linux 6.9 (protocol 7.40): without it a crash loses the requests the dead server had read. */
 function resendMissing(): ReturnType<typeof machineLacks> | null {
   const [major, minor] = release().split('.').map(Number) as [number, number];
-  return major > 6 || (major === 6 && minor >= 9) ? null : machineLacks(`Linux ${release()} has no FUSE_NOTIFY_RESEND (6.9): the requests a killed server had read stay unanswered (docs/views-daemon.md)`);
+  return major > 6 || (major === 6 && minor >= 9)
+    ? null
+    : machineLacks(
+        `Linux ${release()} has no FUSE_NOTIFY_RESEND (6.9): the requests a killed server had read stay unanswered (docs/views-daemon.md)`,
+      );
 }
 
 /**
@@ -110,7 +114,8 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
   };
 
   /** Server pids the keeper logged, in order. */
-  const serverPids = (): number[] => [...daemon!.log().matchAll(/server pid (\d+) \(#\d+\) started/g)].map((m) => Number(m[1]));
+  const serverPids = (): number[] =>
+    [...daemon!.log().matchAll(/server pid (\d+) \(#\d+\) started/g)].map((m) => Number(m[1]));
   const count = (needle: string): number => daemon!.log().split(needle).length - 1;
 
   /** Start READERS readers in the cgroup; half keep the reader-routed meminfo open, half the registered one's. */
@@ -119,7 +124,15 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
     const readers: Reader[] = [];
     for (let i = 0; i < READERS; i++) {
       const held = i % 2 === 0 ? `${MNT}/proc/meminfo` : `${MNT}/${ID}/proc/meminfo`;
-      const child = await startInCgroup(['python3', '-c', READER, `${MNT}/proc/meminfo,${MNT}/proc/uptime,${MNT}/${ID}/proc/meminfo`, held, LIMIT_LINE, stopFile]);
+      const child = await startInCgroup([
+        'python3',
+        '-c',
+        READER,
+        `${MNT}/proc/meminfo,${MNT}/proc/uptime,${MNT}/${ID}/proc/meminfo`,
+        held,
+        LIMIT_LINE,
+        stopFile,
+      ]);
       const r: Reader = {
         child,
         out: '',
@@ -136,7 +149,10 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
   /** Wait until every reader has read 40 more rounds, stop them, and return their results. */
   const finishReaders = async (readers: Reader[], stopFile: string): Promise<ReaderResult[]> => {
     const base = readers.map((r) => r.ok());
-    await waitFor(() => readers.every((r, i) => r.ok() >= base[i]! + 40 * 4), 'every reader to read on after the restart');
+    await waitFor(
+      () => readers.every((r, i) => r.ok() >= base[i]! + 40 * 4),
+      'every reader to read on after the restart',
+    );
     writeFileSync(stopFile, '');
     await Promise.all(readers.map((r) => (r.child.exitCode === null ? once(r.child, 'exit') : null)));
     return readers.map((r) => JSON.parse(r.out.trim().split('\n').at(-1)!) as ReaderResult);
@@ -144,7 +160,11 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
 
   /** Print the figures: reads, failures, and the longest pause readers saw from the restart on against before it. */
   const report = (what: string, results: ReaderResult[], steadyAt: number, at: number, readyAt: number): void => {
-    const longest = (from: number, to: number) => Math.max(0, ...results.flatMap((r) => r.gaps.filter(([ms, end]) => end - ms < to && end > from).map(([ms]) => ms)));
+    const longest = (from: number, to: number) =>
+      Math.max(
+        0,
+        ...results.flatMap((r) => r.gaps.filter(([ms, end]) => end - ms < to && end > from).map(([ms]) => ms)),
+      );
     const reads = results.reduce((n, r) => n + r.ok, 0);
     console.log(
       `${what}: ${reads} reads by ${results.length} readers, ${results.reduce((n, r) => n + r.fail, 0)} failed; longest pause a reader saw: ` +
@@ -155,13 +175,24 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
   beforeAll(async () => {
     cg = await openCgroup({ id: `rst${process.pid}` });
     await cg.create();
-    await cg.apply({ cpuQuotaUs: null, cpuPeriodUs: 100_000, cpuBurstUs: null, cpuWeight: null, cpusetCpus: cpus().map((_, i) => i), memoryBytes: 256 * MiB, swapBytes: 0, pidsMax: null });
+    await cg.apply({
+      cpuQuotaUs: null,
+      cpuPeriodUs: 100_000,
+      cpuBurstUs: null,
+      cpuWeight: null,
+      cpusetCpus: cpus().map((_, i) => i),
+      memoryBytes: 256 * MiB,
+      swapBytes: 0,
+      pidsMax: null,
+    });
     mkdirSync(BASE, { recursive: true });
     daemon = await startDaemon(BASE);
     // A registered container (path-routed, under its own key): a sleeper in the cgroup, nothing bound.
     sleeper = await startInCgroup(['sleep', '600']);
     await waitFor(() => readFileSync(`/proc/${sleeper!.pid}/comm`, 'utf8').trim() === 'sleep', 'the sleeper to exec');
-    expect(await ask(SOCKET, { op: 'register', id: ID, pid: sleeper.pid!, root: '', bind: false })).toMatchObject({ ok: true });
+    expect(await ask(SOCKET, { op: 'register', id: ID, pid: sleeper.pid!, root: '', bind: false })).toMatchObject({
+      ok: true,
+    });
   });
 
   afterAll(async () => {
@@ -171,7 +202,8 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
     await cg.destroy();
     rmSync(BASE, { recursive: true, force: true });
     const left = leftovers();
-    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n')) if (line.split(' ')[1]?.startsWith(BASE)) left.push(`mount ${line.split(' ')[1]}`);
+    for (const line of readFileSync('/proc/self/mounts', 'utf8').split('\n'))
+      if (line.split(' ')[1]?.startsWith(BASE)) left.push(`mount ${line.split(' ')[1]}`);
     for (const pid of pids) if (existsSync(`/proc/${pid}`)) left.push(`process ${pid} (the keeper or a server)`);
     removeLeftoverCgroups();
     expect(left).toEqual([]);
@@ -186,7 +218,12 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
     const before = serverPids();
     const at = Date.now();
     daemon!.child.kill('SIGHUP');
-    await waitFor(() => count('serving views at') === 2 && count('stopped serving') === 1, 'the new server to serve and the old one to leave', undefined, 5);
+    await waitFor(
+      () => count('serving views at') === 2 && count('stopped serving') === 1,
+      'the new server to serve and the old one to leave',
+      undefined,
+      5,
+    );
     const readyAt = Date.now();
     const results = await finishReaders(readers, stopFile);
     report('SIGHUP', results, steadyAt, at, readyAt);
@@ -201,39 +238,48 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
     expect(await ask(SOCKET, { op: 'list' })).toMatchObject({ ok: true, containers: [{ id: ID, pid: sleeper!.pid }] });
   });
 
-  it.skipIf(requireOrSkip(resendMissing()))('a SIGKILLed server is replaced at once; with FUSE_NOTIFY_RESEND no read fails', async () => {
-    const stopFile = `${BASE}/stop-kill`;
-    const readers = await startReaders(stopFile);
-    const steadyAt = Date.now();
-    await waitFor(() => readers.every((r) => r.ok() >= 200 * 4), 'every reader to read 200 rounds');
-    const victim = serverPids().at(-1)!;
-    const served = count('serving views at');
-    const at = Date.now();
-    process.kill(victim, 'SIGKILL');
-    await waitFor(() => count('serving views at') === served + 1, 'a new server to serve', undefined, 5);
-    const readyAt = Date.now();
-    const results = await finishReaders(readers, stopFile);
-    report('SIGKILL of the server', results, steadyAt, at, readyAt);
-    expect(daemon!.log()).toContain(`server pid ${victim} (#`);
-    expect(daemon!.log()).toMatch(new RegExp(`server pid ${victim} \\(#\\d+\\) ended \\(SIGKILL\\) unasked`));
-    expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
-    expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
-    const [line] = (await new Promise<string>((resolve, reject) => {
-      void startInCgroup(['head', '-1', `${MNT}/proc/meminfo`]).then((c) => {
-        let out = '';
-        c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
-        c.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`head exited ${code}`))));
-      });
-    })).split('\n');
-    expect(line).toBe(LIMIT_LINE);
-  });
+  it.skipIf(requireOrSkip(resendMissing()))(
+    'a SIGKILLed server is replaced at once; with FUSE_NOTIFY_RESEND no read fails',
+    async () => {
+      const stopFile = `${BASE}/stop-kill`;
+      const readers = await startReaders(stopFile);
+      const steadyAt = Date.now();
+      await waitFor(() => readers.every((r) => r.ok() >= 200 * 4), 'every reader to read 200 rounds');
+      const victim = serverPids().at(-1)!;
+      const served = count('serving views at');
+      const at = Date.now();
+      process.kill(victim, 'SIGKILL');
+      await waitFor(() => count('serving views at') === served + 1, 'a new server to serve', undefined, 5);
+      const readyAt = Date.now();
+      const results = await finishReaders(readers, stopFile);
+      report('SIGKILL of the server', results, steadyAt, at, readyAt);
+      expect(daemon!.log()).toContain(`server pid ${victim} (#`);
+      expect(daemon!.log()).toMatch(new RegExp(`server pid ${victim} \\(#\\d+\\) ended \\(SIGKILL\\) unasked`));
+      expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
+      expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+      const [line] = (
+        await new Promise<string>((resolve, reject) => {
+          void startInCgroup(['head', '-1', `${MNT}/proc/meminfo`]).then((c) => {
+            let out = '';
+            c.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+            c.once('exit', (code) => (code === 0 ? resolve(out) : reject(new Error(`head exited ${code}`))));
+          });
+        })
+      ).split('\n');
+      expect(line).toBe(LIMIT_LINE);
+    },
+  );
 
   it('SIGTERM stops the keeper and its server and unmounts; nothing is left', async () => {
     const pids = [daemon!.child.pid!, ...serverPids()];
     await stopDaemon(daemon);
     expect(daemon!.log()).toContain('keeper: stopped');
     expect(pids.filter((pid) => existsSync(`/proc/${pid}`))).toEqual([]);
-    expect(readFileSync('/proc/self/mounts', 'utf8').split('\n').filter((l) => l.split(' ')[1] === MNT)).toEqual([]);
+    expect(
+      readFileSync('/proc/self/mounts', 'utf8')
+        .split('\n')
+        .filter((l) => l.split(' ')[1] === MNT),
+    ).toEqual([]);
     expect(existsSync(SOCKET)).toBe(false);
   });
 });

@@ -58,7 +58,9 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
   });
 
   it("serves the sandbox's views from the daemon's mount, with no mount of its own, and unregisters at exit", async () => {
-    const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', PROBE], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } });
+    const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', PROBE], {
+      env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET },
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const [first, mountLine] = r.stdout.trim().split('\n');
@@ -76,14 +78,28 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     const other = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 60'], { env });
     const otherDone = finish(other);
     try {
-      await new Promise<void>((resolve) => other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
+      await new Promise<void>((resolve) =>
+        other.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+      );
       const served = readFileSync('/proc/self/mountinfo', 'utf8').includes(` ${MOUNT} `);
       expect(served).toBe(true);
       // Beside lxcfs's layout (proc/, sys/), the other sandbox's directory, seen from the host.
-      const ids = execFileSync('ls', ['-A', MOUNT], { encoding: 'utf8' }).split('\n').filter((n) => /^[0-9a-f]{12}$/.test(n));
+      const ids = execFileSync('ls', ['-A', MOUNT], { encoding: 'utf8' })
+        .split('\n')
+        .filter((n) => /^[0-9a-f]{12}$/.test(n));
       expect(ids.length).toBe(1);
       // Host root inside (--userns=host): file modes would not stop it, only the hiding.
-      const r = await cli(['run', '--userns=host', '--', 'sh', '-c', `ls -A ${MOUNT} | sed 's/^/entry /'; cat ${MOUNT}/${ids[0]}/proc/meminfo 2>&1 | head -1`], { env });
+      const r = await cli(
+        [
+          'run',
+          '--userns=host',
+          '--',
+          'sh',
+          '-c',
+          `ls -A ${MOUNT} | sed 's/^/entry /'; cat ${MOUNT}/${ids[0]}/proc/meminfo 2>&1 | head -1`,
+        ],
+        { env },
+      );
       expect(r.code).toBe(0);
       expect(r.stdout).not.toMatch(/^entry /m); // the mount inside is an empty tmpfs
       expect(r.stdout).not.toMatch(/MemTotal/);
@@ -98,12 +114,20 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     const dir = join(work, 'old');
     mkdirSync(dir);
     // A socket file nobody listens on (a daemon that was SIGKILLed leaves one).
-    execFileSync('python3', ['-c', `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(`${dir}/stale.sock`)})`]);
+    execFileSync('python3', [
+      '-c',
+      `import socket; socket.socket(socket.AF_UNIX).bind(${JSON.stringify(`${dir}/stale.sock`)})`,
+    ]);
     // What the daemon of an older checkout answers a serve request with.
-    const old = await fakeServer(`${dir}/old.sock`, { ok: false, error: 'unknown op "serve" (register, unregister, list)' });
+    const old = await fakeServer(`${dir}/old.sock`, {
+      ok: false,
+      error: 'unknown op "serve" (register, unregister, list)',
+    });
     try {
       for (const socket of [`${dir}/stale.sock`, `${dir}/old.sock`]) {
-        const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', PROBE], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: socket } });
+        const r = await cli(['run', '--mem', '256M', '--', 'sh', '-c', PROBE], {
+          env: { ...process.env, SANDBOX_PROCFS_SOCKET: socket },
+        });
         expect(r.stderr, socket).toBe('');
         const [first, mountLine] = r.stdout.trim().split('\n');
         expect(first).toMatch(new RegExp(`^MemTotal:\\s+${MEM_KB} kB$`));
@@ -118,7 +142,9 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     const socket = join(work, 'refusing.sock');
     const server = await fakeServer(socket, { ok: false, error: 'no room', version: 2 });
     try {
-      const r = await cli(['run', '--mem', '256M', '--', 'head', '-1', '/proc/meminfo'], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: socket } });
+      const r = await cli(['run', '--mem', '256M', '--', 'head', '-1', '/proc/meminfo'], {
+        env: { ...process.env, SANDBOX_PROCFS_SOCKET: socket },
+      });
       expect(r.stderr).toBe(`sandbox: views: the server at ${socket} refused: no room; serving them ourselves\n`);
       expect(r.code).toBe(0);
       expect(r.stdout).toMatch(new RegExp(`^MemTotal:\\s+${MEM_KB} kB\\n$`));
@@ -131,13 +157,38 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     // The workload reads its meminfo, then again once the test says the new server serves.
     const flag = join(work, 'restarted');
     // --userns=host: root inside reads the test's 0700 directory, where the flag appears.
-    const child = startCli(['run', '--userns=host', '--mem', '256M', '--workdir', work, '--', 'sh', '-c', 'head -1 /proc/meminfo; echo ready; while [ ! -e restarted ]; do sleep 0.05; done; head -1 /proc/meminfo'], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } });
+    const child = startCli(
+      [
+        'run',
+        '--userns=host',
+        '--mem',
+        '256M',
+        '--workdir',
+        work,
+        '--',
+        'sh',
+        '-c',
+        'head -1 /proc/meminfo; echo ready; while [ ! -e restarted ]; do sleep 0.05; done; head -1 /proc/meminfo',
+      ],
+      { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } },
+    );
     const done = finish(child);
-    await new Promise<void>((resolve) => child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-    const id = /serve sandbox ([0-9a-f]{12}) \(supervisor pid/.exec(daemon!.log().split('\n').filter((l) => l.includes(`supervisor pid ${child.pid},`)).pop() ?? '')?.[1];
+    await new Promise<void>((resolve) =>
+      child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
+    const id = /serve sandbox ([0-9a-f]{12}) \(supervisor pid/.exec(
+      daemon!
+        .log()
+        .split('\n')
+        .filter((l) => l.includes(`supervisor pid ${child.pid},`))
+        .pop() ?? '',
+    )?.[1];
     expect(id).toBeDefined();
     daemon!.child.kill('SIGHUP');
-    await waitFor(() => daemon!.log().includes(`restored sandbox ${id} (supervisor pid ${child.pid})`), 'the successor to restore the sandbox');
+    await waitFor(
+      () => daemon!.log().includes(`restored sandbox ${id} (supervisor pid ${child.pid})`),
+      'the successor to restore the sandbox',
+    );
     writeFileSync(flag, '');
     const r = await done;
     rmSync(flag, { force: true });
@@ -148,15 +199,28 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
     expect(r.stderr).toBe('');
   });
 
-  it("drops the registration of a supervisor that was SIGKILLed", async () => {
-    const victim = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 60'], { env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET } });
+  it('drops the registration of a supervisor that was SIGKILLed', async () => {
+    const victim = startCli(['run', '--', 'sh', '-c', 'echo ready; sleep 60'], {
+      env: { ...process.env, SANDBOX_PROCFS_SOCKET: SOCKET },
+    });
     const done = finish(victim);
-    await new Promise<void>((resolve) => victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()));
-    const id = /serve sandbox ([0-9a-f]{12}) \(supervisor pid (\d+),/.exec(daemon!.log().split('\n').filter((l) => l.includes(`supervisor pid ${victim.pid},`)).pop() ?? '')?.[1];
+    await new Promise<void>((resolve) =>
+      victim.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve()),
+    );
+    const id = /serve sandbox ([0-9a-f]{12}) \(supervisor pid (\d+),/.exec(
+      daemon!
+        .log()
+        .split('\n')
+        .filter((l) => l.includes(`supervisor pid ${victim.pid},`))
+        .pop() ?? '',
+    )?.[1];
     expect(id).toBeDefined();
     victim.kill('SIGKILL');
     await done;
-    await waitFor(() => daemon!.log().includes(`unregister sandbox ${id} (supervisor pid ${victim.pid} is gone)`), "the daemon's sweep to drop the sandbox");
+    await waitFor(
+      () => daemon!.log().includes(`unregister sandbox ${id} (supervisor pid ${victim.pid} is gone)`),
+      "the daemon's sweep to drop the sandbox",
+    );
     const gc = await cli(['gc']);
     expect(gc.code).toBe(0);
   });
@@ -174,7 +238,10 @@ f.flush()
 print(f.readline().strip())
 `,
     );
-    const r = await cli(['run', '--userns=host', '-v', `${SOCKET}:/tmp/api.sock`, '--', 'python3', 'serve.py'], { cwd: work, env: { ...process.env, SANDBOX_PROCFS_SOCKET: '' } });
+    const r = await cli(['run', '--userns=host', '-v', `${SOCKET}:/tmp/api.sock`, '--', 'python3', 'serve.py'], {
+      cwd: work,
+      env: { ...process.env, SANDBOX_PROCFS_SOCKET: '' },
+    });
     expect(r.stderr).toBe('');
     expect(JSON.parse(r.stdout)).toEqual({ ok: false, error: 'serve escape-serve: refused: for host callers only' });
     expect(daemon!.log()).not.toContain('escape-serve');

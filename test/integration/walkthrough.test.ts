@@ -24,7 +24,21 @@ describe.skipIf(skip)('walk-through (docs/walkthrough.md): serve, publish, chang
     writeFileSync(`${image}/www/index.html`, 'hello from the base layer\n');
 
     const port = await freePort();
-    const web = await detached(['--name', `web-${process.pid}`, '--rootfs', image, '-p', `127.0.0.1:${port}:80`, '--', 'httpd', '-f', '-p', '80', '-h', '/www']);
+    const web = await detached([
+      '--name',
+      `web-${process.pid}`,
+      '--rootfs',
+      image,
+      '-p',
+      `127.0.0.1:${port}:80`,
+      '--',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/www',
+    ]);
     expect(await httpGet(`http://127.0.0.1:${port}/`)).toBe('hello from the base layer\n');
 
     const change = await cli(['exec', web, '--', 'sh', '-c', 'echo "hello from a committed layer" > /www/index.html']);
@@ -38,7 +52,21 @@ describe.skipIf(skip)('walk-through (docs/walkthrough.md): serve, publish, chang
     expect(await gone(web)).toBe(true);
 
     const port2 = await freePort();
-    const web2 = await detached(['--rootfs', image, '--layer', `${dir}/web-v2`, '-p', `127.0.0.1:${port2}:80`, '--', 'httpd', '-f', '-p', '80', '-h', '/www']);
+    const web2 = await detached([
+      '--rootfs',
+      image,
+      '--layer',
+      `${dir}/web-v2`,
+      '-p',
+      `127.0.0.1:${port2}:80`,
+      '--',
+      'httpd',
+      '-f',
+      '-p',
+      '80',
+      '-h',
+      '/www',
+    ]);
     expect(await httpGet(`http://127.0.0.1:${port2}/`)).toBe('hello from a committed layer\n');
     expect((await cli(['stop', web2])).code).toBe(0);
     expect(await gone(web2)).toBe(true);

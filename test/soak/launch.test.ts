@@ -20,7 +20,13 @@ function describeThreads(pid: number): string {
   try {
     return readdirSync(`/proc/${pid}/task`)
       .map((tid) => {
-        const read = (f: string) => { try { return readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim(); } catch { return '?'; } };
+        const read = (f: string) => {
+          try {
+            return readFileSync(`/proc/${pid}/task/${tid}/${f}`, 'utf8').trim();
+          } catch {
+            return '?';
+          }
+        };
         return `${tid} ${read('comm')} ${read('wchan')} [${read('stack').split('\n').slice(0, 3).join(' | ')}]`;
       })
       .join('; ');
@@ -31,7 +37,9 @@ function describeThreads(pid: number): string {
 
 /** Run `sandbox run -- true`; the exit code, or 'hung' (described, then SIGKILLed) after the deadline. */
 function launch(): Promise<{ code: number | null; hung: string | null }> {
-  const child = spawn(process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true'], { stdio: ['ignore', 'ignore', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, 'run', '--cpu', '20%', '--mem', '256M', '--', 'true'], {
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
   let stderr = '';
   child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
   return new Promise((resolve) => {
@@ -52,7 +60,8 @@ describe.skipIf(skip)(`soak: ${LAUNCHES} launches under load, none hangs`, () =>
   const load: ChildProcess[] = [];
 
   beforeAll(() => {
-    for (let i = 0; i < 2; i++) load.push(spawn('nice', ['-n', '10', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
+    for (let i = 0; i < 2; i++)
+      load.push(spawn('nice', ['-n', '10', 'sh', '-c', 'while :; do :; done'], { stdio: 'ignore' }));
   });
 
   afterAll(() => {
@@ -62,7 +71,9 @@ describe.skipIf(skip)(`soak: ${LAUNCHES} launches under load, none hangs`, () =>
     expect(left).toEqual([]);
   });
 
-  it('every launch ends within the deadline, exit 0', { timeout: 60_000 + LAUNCHES * (EVENT_DEADLINE_MS / 10) }, async () => {
+  it('every launch ends within the deadline, exit 0', {
+    timeout: 60_000 + LAUNCHES * (EVENT_DEADLINE_MS / 10),
+  }, async () => {
     const hung: string[] = [];
     let failed = 0;
     for (let i = 0; i < LAUNCHES; i++) {

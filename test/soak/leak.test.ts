@@ -39,7 +39,9 @@ describe.skipIf(skip)('soak: nothing leaks', () => {
     expect(left).toEqual([]);
   });
 
-  it(`${RUNS} sequential runs leave no cgroup, mount, state dir or process`, { timeout: 30_000 + RUNS * 2_000 }, async () => {
+  it(`${RUNS} sequential runs leave no cgroup, mount, state dir or process`, {
+    timeout: 30_000 + RUNS * 2_000,
+  }, async () => {
     const mountsBefore = mountCount();
     for (let i = 0; i < RUNS; i++) {
       const r = await cli(['run', ...LIMITS, '--', 'true']);
@@ -49,13 +51,22 @@ describe.skipIf(skip)('soak: nothing leaks', () => {
     console.log(`soak: ${RUNS} sequential runs, no leftovers`);
   });
 
-  it(`${CONCURRENCY} concurrent runs for ${CONCURRENT_S} s leave nothing`, { timeout: 60_000 + CONCURRENT_S * 1_500 }, async () => {
+  it(`${CONCURRENCY} concurrent runs for ${CONCURRENT_S} s leave nothing`, {
+    timeout: 60_000 + CONCURRENT_S * 1_500,
+  }, async () => {
     const mountsBefore = mountCount();
     const deadline = Date.now() + CONCURRENT_S * 1000;
     let runs = 0;
     const worker = async () => {
       while (Date.now() < deadline) {
-        const r = await cli(['run', ...LIMITS, '--', 'sh', '-c', 'head -c 100000 /dev/urandom | md5sum >/dev/null; cat /proc/meminfo /proc/stat >/dev/null']);
+        const r = await cli([
+          'run',
+          ...LIMITS,
+          '--',
+          'sh',
+          '-c',
+          'head -c 100000 /dev/urandom | md5sum >/dev/null; cat /proc/meminfo /proc/stat >/dev/null',
+        ]);
         expect(r.code, r.stderr).toBe(0);
         runs++;
       }
@@ -65,12 +76,18 @@ describe.skipIf(skip)('soak: nothing leaks', () => {
     console.log(`soak: ${runs} runs by ${CONCURRENCY} concurrent workers over ${CONCURRENT_S} s, no leftovers`);
   });
 
-  it(`a supervisor serving ${VIEW_ROUNDS} rounds of view reads keeps its descriptors and live memory flat`, { timeout: 60_000 + VIEW_ROUNDS * 20_000 }, async () => {
+  it(`a supervisor serving ${VIEW_ROUNDS} rounds of view reads keeps its descriptors and live memory flat`, {
+    timeout: 60_000 + VIEW_ROUNDS * 20_000,
+  }, async () => {
     const probeFile = join(mkdtempSync(join(tmpdir(), 'sandbox-heap-')), 'heap.jsonl');
-    const child = spawn(process.execPath, ['--expose-gc', '--import', HEAP_PROBE, CLI, 'run', ...LIMITS, '--', READER], {
-      stdio: ['pipe', 'pipe', 'inherit'],
-      env: { ...process.env, SANDBOX_HEAP_PROBE: probeFile },
-    });
+    const child = spawn(
+      process.execPath,
+      ['--expose-gc', '--import', HEAP_PROBE, CLI, 'run', ...LIMITS, '--', READER],
+      {
+        stdio: ['pipe', 'pipe', 'inherit'],
+        env: { ...process.env, SANDBOX_HEAP_PROBE: probeFile },
+      },
+    );
     const lines = createInterface({ input: child.stdout! });
     const answers: string[] = [];
     let waiting: ((line: string) => void) | null = null;
@@ -94,7 +111,11 @@ describe.skipIf(skip)('soak: nothing leaks', () => {
           expect(answer.startsWith('ok ')).toBe(true);
         }
         const live = await liveHeap();
-        samples.push({ ...footprint(child.pid!), liveKb: live.heapUsed >> 10, externalKb: (live.external + live.arrayBuffers) >> 10 });
+        samples.push({
+          ...footprint(child.pid!),
+          liveKb: live.heapUsed >> 10,
+          externalKb: (live.external + live.arrayBuffers) >> 10,
+        });
       }
     } finally {
       child.stdin!.end('quit\n');
@@ -119,6 +140,8 @@ describe.skipIf(skip)('soak: nothing leaks', () => {
     // old-generation headroom.
     const growthKb = Math.max(...settled.map((s) => s.rssKb)) - settled[0]!.rssKb;
     expect(growthKb, JSON.stringify(samples)).toBeLessThan(36 * 1024);
-    console.log(`soak: ${VIEW_ROUNDS * 6000} view reads; supervisor fds ${[...fds].join()} throughout; by round (kB) RSS ${samples.map((s) => s.rssKb).join(' ')}; live heap ${samples.map((s) => s.liveKb).join(' ')}; external ${samples.map((s) => s.externalKb).join(' ')}`);
+    console.log(
+      `soak: ${VIEW_ROUNDS * 6000} view reads; supervisor fds ${[...fds].join()} throughout; by round (kB) RSS ${samples.map((s) => s.rssKb).join(' ')}; live heap ${samples.map((s) => s.liveKb).join(' ')}; external ${samples.map((s) => s.externalKb).join(' ')}`,
+    );
   });
 });

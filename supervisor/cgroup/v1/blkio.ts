@@ -22,7 +22,8 @@ import type { IoLimits, IoStats } from '../types.js';
 
 /** Read the cgroup's bytes and requests per device (recursive files where the kernel has them). */
 export function readBlkio(fs: CgroupFs, dir: string): IoStats {
-  const file = (name: string): string => fs.readIfExists(`${dir}/blkio.throttle.${name}_recursive`) ?? fs.read(`${dir}/blkio.throttle.${name}`);
+  const file = (name: string): string =>
+    fs.readIfExists(`${dir}/blkio.throttle.${name}_recursive`) ?? fs.read(`${dir}/blkio.throttle.${name}`);
   return parseBlkioRwstat(file('io_service_bytes'), file('io_serviced'));
 }
 
@@ -82,7 +83,11 @@ const THROTTLE_FILES = [
 export function blkioWeightFiles(fs: CgroupFs, dir: string, weight: number): string[] {
   const files = [`${dir}/blkio.bfq.weight`, `${dir}/blkio.weight`].filter((f) => fs.readIfExists(f) !== null);
   if (files.length === 0) {
-    throw new UnsupportedFlagError('--io-weight', String(weight), `this kernel has no proportional I/O scheduler for cgroups: no blkio.bfq.weight or blkio.weight in ${fs.resolve(dir)} (bfq is neither built in nor loaded: modprobe bfq, or run without --io-weight)`);
+    throw new UnsupportedFlagError(
+      '--io-weight',
+      String(weight),
+      `this kernel has no proportional I/O scheduler for cgroups: no blkio.bfq.weight or blkio.weight in ${fs.resolve(dir)} (bfq is neither built in nor loaded: modprobe bfq, or run without --io-weight)`,
+    );
   }
   return files;
 }

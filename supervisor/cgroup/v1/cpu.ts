@@ -46,7 +46,10 @@ export function readBandwidth(fs: CgroupFs, dir: string): Bandwidth | null {
 }
 
 /** cpu.stat throttling counters: nr_periods, nr_throttled, throttled_time (ns, reported in µs). */
-export function readThrottling(fs: CgroupFs, dir: string): { nrPeriods: number; nrThrottled: number; throttledUs: number } {
+export function readThrottling(
+  fs: CgroupFs,
+  dir: string,
+): { nrPeriods: number; nrThrottled: number; throttledUs: number } {
   const stat = parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
   return {
     nrPeriods: stat.get('nr_periods') ?? 0,

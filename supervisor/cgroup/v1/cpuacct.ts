@@ -42,7 +42,10 @@ function toUs(userNs: bigint, sysNs: bigint): { userUs: number; systemUs: number
 }
 
 /** User and system time of the cgroup in µs, with the per-CPU split where the kernel has it. */
-export function readCpuacct(fs: CgroupFs, dir: string): { userUs: number; systemUs: number; perCpu: PerCpuUsage[] | null } {
+export function readCpuacct(
+  fs: CgroupFs,
+  dir: string,
+): { userUs: number; systemUs: number; perCpu: PerCpuUsage[] | null } {
   const userText = fs.readIfExists(`${dir}/cpuacct.usage_percpu_user`);
   const sysText = fs.readIfExists(`${dir}/cpuacct.usage_percpu_sys`);
   if (userText !== null && sysText !== null) {

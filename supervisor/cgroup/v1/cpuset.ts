@@ -10,7 +10,8 @@ import { withContext } from '../../errors.js';
 export async function seedCpuset(fs: CgroupFs, dir: string, parentDir: string): Promise<void> {
   for (const file of ['cpuset.cpus', 'cpuset.mems']) {
     const value = fs.read(`${parentDir}/${file}`).trim();
-    if (value === '') throw new Error(`${fs.resolve(`${parentDir}/${file}`)} is empty: the parent cpuset has nothing to give`);
+    if (value === '')
+      throw new Error(`${fs.resolve(`${parentDir}/${file}`)} is empty: the parent cpuset has nothing to give`);
     fs.writeNow(`${dir}/${file}`, value); // a new, empty leaf: no task to move (CgroupFs.writeNow)
   }
 }

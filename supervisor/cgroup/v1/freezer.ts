@@ -10,7 +10,7 @@ export async function freeze(fs: CgroupFs, dir: string, timeoutMs = 1000): Promi
   await fs.write(`${dir}/freezer.state`, 'FROZEN');
   const deadline = Date.now() + timeoutMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
-    if ((fs.read(`${dir}/freezer.state`)).trim() === 'FROZEN') return true;
+    if (fs.read(`${dir}/freezer.state`).trim() === 'FROZEN') return true;
     if (Date.now() >= deadline) return false;
     await sleep(delay);
   }

@@ -8,9 +8,25 @@ import type { V1Hierarchy } from '../detect.js';
 import { errnoCode, type CgroupFs } from '../fs.js';
 import { withContext } from '../../errors.js';
 import { parsePidList } from '../keyed.js';
-import { allSteps, killUntilEmpty, rmdirWithRetry, settleAll, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
+import {
+  allSteps,
+  killUntilEmpty,
+  rmdirWithRetry,
+  settleAll,
+  signalPids,
+  undoCreate,
+  type SignalFn,
+} from '../lifecycle.js';
 import { sleep } from '../../sleep.js';
-import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureStats } from '../types.js';
+import type {
+  CgroupLimits,
+  CgroupManager,
+  CgroupStats,
+  CpuStats,
+  IoStats,
+  MemoryStats,
+  PressureStats,
+} from '../types.js';
 import { applyBlkio, blkioWeightFiles, enableIoAccounting, readBlkio } from './blkio.js';
 import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
@@ -61,12 +77,18 @@ export class V1Manager implements CgroupManager {
     // nodes, so addPid() joins it before the others.
     const rankOf = (c: string): number => (JOIN_ORDER.includes(c) ? JOIN_ORDER.indexOf(c) : JOIN_ORDER.length);
     const rank = (h: V1Hierarchy): number => Math.min(...h.controllers.map(rankOf));
-    const used = hierarchies.filter((h) => h.controllers.some((c) => wanted.includes(c))).sort((a, b) => rank(a) - rank(b));
+    const used = hierarchies
+      .filter((h) => h.controllers.some((c) => wanted.includes(c)))
+      .sort((a, b) => rank(a) - rank(b));
     this.placements = used.map((hierarchy) => ({ hierarchy, leaf: posix.join(hierarchy.ownDir, leafName) }));
-    for (const p of this.placements) for (const c of p.hierarchy.controllers) if (wanted.includes(c)) this.byController.set(c as V1Controller, p);
+    for (const p of this.placements)
+      for (const c of p.hierarchy.controllers) if (wanted.includes(c)) this.byController.set(c as V1Controller, p);
     this.dirs = this.placements.map((p) => fs.resolve(p.leaf));
     this.procsFiles = this.dirs.map((d) => `${d}/cgroup.procs`);
-    this.hierarchies = this.placements.map((p) => ({ dirName: posix.basename(p.hierarchy.mountpoint), controllers: p.hierarchy.controllers.join(',') }));
+    this.hierarchies = this.placements.map((p) => ({
+      dirName: posix.basename(p.hierarchy.mountpoint),
+      controllers: p.hierarchy.controllers.join(','),
+    }));
   }
 
   /** Leaf directory of the hierarchy carrying a controller. */
@@ -92,10 +114,12 @@ export class V1Manager implements CgroupManager {
     // seeded together (the cpuset before any pid joins; blkio's accounting).
     const made: string[] = [];
     try {
-      await settleAll(this.placements.map(async (p) => {
-        await this.fs.mkdir(p.leaf);
-        made.push(p.leaf);
-      }));
+      await settleAll(
+        this.placements.map(async (p) => {
+          await this.fs.mkdir(p.leaf);
+          made.push(p.leaf);
+        }),
+      );
       const blkio = this.byController.get('blkio');
       await settleAll([
         seedCpuset(this.fs, this.leaf('cpuset'), this.place('cpuset').hierarchy.ownDir),
@@ -128,7 +152,7 @@ export class V1Manager implements CgroupManager {
       io && (io.weight !== null || io.devices.length > 0)
         ? step('blkio', async () => {
             const blkio = this.byController.get('blkio');
-            if (!blkio) throw new Error('no blkio hierarchy is mounted, so I/O limits can\'t be set');
+            if (!blkio) throw new Error("no blkio hierarchy is mounted, so I/O limits can't be set");
             await applyBlkio(this.fs, blkio.leaf, io);
           })
         : Promise.resolve(),
@@ -208,7 +232,9 @@ export class V1Manager implements CgroupManager {
 
   /** v1 has no per-cgroup pressure files (kernel/cgroup/cgroup.c creates them in cgroup2 only). */
   pressureStats(resource: string): PressureStats {
-    throw new Error(`cgroup v1 stats: no ${resource}.pressure (pressure stall information per cgroup exists on cgroup v2 only)`);
+    throw new Error(
+      `cgroup v1 stats: no ${resource}.pressure (pressure stall information per cgroup exists on cgroup v2 only)`,
+    );
   }
 
   limitsKey(part: 'memory' | 'cpu'): string {
@@ -252,7 +278,8 @@ export class V1Manager implements CgroupManager {
 
   async freeze(timeoutMs: number): Promise<void> {
     const freezer = this.byController.get('freezer');
-    if (freezer === undefined) throw new Error('cgroup v1: no freezer hierarchy is mounted: the sandbox cannot be frozen');
+    if (freezer === undefined)
+      throw new Error('cgroup v1: no freezer hierarchy is mounted: the sandbox cannot be frozen');
     const stopped = await freeze(this.fs, freezer.leaf, timeoutMs).catch(async (err: unknown) => {
       await thaw(this.fs, freezer.leaf).catch(() => undefined);
       throw withContext('cgroup v1 freeze', err);
@@ -276,7 +303,8 @@ export class V1Manager implements CgroupManager {
 
   private async signalAll(signal: NodeJS.Signals, missingIsEmpty: boolean): Promise<void> {
     const freezer = this.byController.get('freezer');
-    const useFreezer = signal === 'SIGKILL' && freezer !== undefined && (!missingIsEmpty || (await this.fs.exists(freezer.leaf)));
+    const useFreezer =
+      signal === 'SIGKILL' && freezer !== undefined && (!missingIsEmpty || (await this.fs.exists(freezer.leaf)));
     if (!useFreezer) {
       signalPids(this.send, this.collectPids(missingIsEmpty), signal);
       return;

@@ -35,7 +35,11 @@ export function memswLimitFile(fs: CgroupFs, dir: string, swapBytes: number): st
   const file = `${dir}/memory.memsw.limit_in_bytes`;
   if (fs.readIfExists(file) !== null) return file;
   if (swapBytes > 0) {
-    throw new UnsupportedFlagError('--swap', formatBytes(swapBytes), `this kernel does not account swap for cgroups: no memory.memsw.limit_in_bytes in ${fs.resolve(dir)} (boot with swapaccount=1, or run without --swap)`);
+    throw new UnsupportedFlagError(
+      '--swap',
+      formatBytes(swapBytes),
+      `this kernel does not account swap for cgroups: no memory.memsw.limit_in_bytes in ${fs.resolve(dir)} (boot with swapaccount=1, or run without --swap)`,
+    );
   }
   return null;
 }

@@ -22,7 +22,9 @@ function formatCpuMax(quotaUs: number | null, periodUs: number): string {
 
 /** Write cpu.max (quota and period in one write), cpu.max.burst (a smaller one before cpu.max, a larger one after: burst <= quota) and cpu.weight. */
 export async function applyCpu(fs: CgroupFs, dir: string, limits: CgroupLimits): Promise<void> {
-  await writeWithBurst(fs, `${dir}/cpu.max.burst`, limits.cpuBurstUs, () => fs.write(`${dir}/cpu.max`, formatCpuMax(limits.cpuQuotaUs, limits.cpuPeriodUs)));
+  await writeWithBurst(fs, `${dir}/cpu.max.burst`, limits.cpuBurstUs, () =>
+    fs.write(`${dir}/cpu.max`, formatCpuMax(limits.cpuQuotaUs, limits.cpuPeriodUs)),
+  );
   if (limits.cpuWeight !== null) await fs.write(`${dir}/cpu.weight`, String(limits.cpuWeight));
 }
 

@@ -10,7 +10,9 @@ export async function applyCpuset(fs: CgroupFs, dir: string, cpus: readonly numb
   if (cpus.length === 0) return;
   const file = `${dir}/cpuset.cpus`;
   if (!(await fs.exists(file))) {
-    throw new Error(`${fs.resolve(file)} does not exist: the cpuset controller is not enabled for the sandbox's parent cgroup`);
+    throw new Error(
+      `${fs.resolve(file)} does not exist: the cpuset controller is not enabled for the sandbox's parent cgroup`,
+    );
   }
   await fs.write(file, formatCpuList(cpus));
 }

@@ -27,9 +27,17 @@ export function ioWeightFiles(fs: CgroupFs, dir: string, weight: number): string
   const files = [`${dir}/io.bfq.weight`, `${dir}/io.weight`].filter((f) => fs.readIfExists(f) !== null);
   if (files.length > 0) return files;
   if (fs.readIfExists(`${dir}/io.stat`) === null) {
-    throw new UnsupportedFlagError('--io-weight', String(weight), `the io controller is not enabled for ${fs.resolve(dir)} (its parent's cgroup.subtree_control lacks "io")`);
+    throw new UnsupportedFlagError(
+      '--io-weight',
+      String(weight),
+      `the io controller is not enabled for ${fs.resolve(dir)} (its parent's cgroup.subtree_control lacks "io")`,
+    );
   }
-  throw new UnsupportedFlagError('--io-weight', String(weight), `this kernel has no proportional I/O scheduler for cgroups: no io.bfq.weight or io.weight in ${fs.resolve(dir)} (bfq is neither built in nor loaded, iocost is not built in: modprobe bfq, or run without --io-weight)`);
+  throw new UnsupportedFlagError(
+    '--io-weight',
+    String(weight),
+    `this kernel has no proportional I/O scheduler for cgroups: no io.bfq.weight or io.weight in ${fs.resolve(dir)} (bfq is neither built in nor loaded, iocost is not built in: modprobe bfq, or run without --io-weight)`,
+  );
 }
 
 /**
@@ -44,9 +52,15 @@ export async function applyIo(fs: CgroupFs, dir: string, io: IoLimits): Promise<
     for (const file of ioWeightFiles(fs, dir, io.weight)) await fs.write(file, `default ${io.weight}`);
   }
   if (io.devices.length === 0) return;
-  if (fs.readIfExists(`${dir}/io.max`) === null) throw new Error(`no io.max in ${fs.resolve(dir)}: the io controller is not enabled for the sandbox (parent's cgroup.subtree_control)`);
+  if (fs.readIfExists(`${dir}/io.max`) === null)
+    throw new Error(
+      `no io.max in ${fs.resolve(dir)}: the io controller is not enabled for the sandbox (parent's cgroup.subtree_control)`,
+    );
   const v = (n: number | null): string => (n === null ? 'max' : String(n));
   for (const d of io.devices) {
-    await fs.write(`${dir}/io.max`, `${d.major}:${d.minor} rbps=${v(d.readBps)} wbps=${v(d.writeBps)} riops=${v(d.readIops)} wiops=${v(d.writeIops)}`);
+    await fs.write(
+      `${dir}/io.max`,
+      `${d.major}:${d.minor} rbps=${v(d.readBps)} wbps=${v(d.writeBps)} riops=${v(d.readIops)} wiops=${v(d.writeIops)}`,
+    );
   }
 }

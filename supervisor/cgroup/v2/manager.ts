@@ -6,7 +6,16 @@ import { errnoCode, type CgroupFs } from '../fs.js';
 import { withContext } from '../../errors.js';
 import { parsePidList } from '../keyed.js';
 import { killUntilEmpty, rmdirWithRetry, signalPids, undoCreate, type SignalFn } from '../lifecycle.js';
-import type { CgroupLimits, CgroupManager, CgroupStats, CpuStats, IoStats, MemoryStats, PressureResource, PressureStats } from '../types.js';
+import type {
+  CgroupLimits,
+  CgroupManager,
+  CgroupStats,
+  CpuStats,
+  IoStats,
+  MemoryStats,
+  PressureResource,
+  PressureStats,
+} from '../types.js';
 import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
 import { freeze, thaw } from './freezer.js';
@@ -55,7 +64,8 @@ export class V2Manager implements CgroupManager {
     try {
       const have = (await this.fs.read(`${this.leaf}/cgroup.controllers`)).trim().split(/\s+/);
       const lacking = ['cpu', 'cpuset', 'memory', 'pids'].filter((c) => !have.includes(c));
-      if (lacking.length > 0) throw new Error(`${this.fs.resolve(this.leaf)} lacks controller(s) ${lacking.join(', ')}`);
+      if (lacking.length > 0)
+        throw new Error(`${this.fs.resolve(this.leaf)} lacks controller(s) ${lacking.join(', ')}`);
     } catch (err) {
       await undoCreate(this.fs, [this.leaf], withContext('cgroup v2 create', err));
     }

@@ -18,7 +18,11 @@ export function swapLimitFile(fs: CgroupFs, dir: string, swapBytes: number): str
   const file = `${dir}/memory.swap.max`;
   if (fs.readIfExists(file) !== null) return file;
   if (swapBytes > 0) {
-    throw new UnsupportedFlagError('--swap', formatBytes(swapBytes), `this kernel does not account swap for cgroups: no memory.swap.max in ${fs.resolve(dir)} (CONFIG_SWAP off or swapaccount=0; run without --swap)`);
+    throw new UnsupportedFlagError(
+      '--swap',
+      formatBytes(swapBytes),
+      `this kernel does not account swap for cgroups: no memory.swap.max in ${fs.resolve(dir)} (CONFIG_SWAP off or swapaccount=0; run without --swap)`,
+    );
   }
   return null;
 }

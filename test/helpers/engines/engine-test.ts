@@ -8,7 +8,10 @@ import { newEnginePaths } from './host-untouched.js';
 import type { ViewsSource } from './views-source.js';
 
 /** A record of what each step took (ms), and the wrapper that times one. */
-export function stepCosts(): { costs: Record<string, number>; timed: <T>(step: string, f: () => Promise<T>) => Promise<T> } {
+export function stepCosts(): {
+  costs: Record<string, number>;
+  timed: <T>(step: string, f: () => Promise<T>) => Promise<T>;
+} {
   const costs: Record<string, number> = {};
   const timed = async <T>(step: string, f: () => Promise<T>): Promise<T> => {
     const t = Date.now();
@@ -27,7 +30,13 @@ export function stepCosts(): { costs: Record<string, number>; timed: <T>(step: s
  * left: processes, mounts, the directory, a views server still running, host paths an engine
  * writes by default, sandboxes and cgroups.
  */
-export async function endEngineTest(box: CgroupBox | null, sources: Map<string, ViewsSource>, dir: string, hostBefore: string[], leftBy: string): Promise<string[]> {
+export async function endEngineTest(
+  box: CgroupBox | null,
+  sources: Map<string, ViewsSource>,
+  dir: string,
+  hostBefore: string[],
+  leftBy: string,
+): Promise<string[]> {
   const left: string[] = [];
   const serverPids = [...sources.values()].map((v) => v.pid);
   if (box) {

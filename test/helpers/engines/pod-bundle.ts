@@ -22,28 +22,61 @@ export function cpuQuota(q: string): number {
 }
 
 /** OCI mounts for the first container's hostPath volumes, each source's `from` prefix replaced by `to`. */
-export function hostPathMounts(pod: IPod, from: string, to: string): { destination: string; type: string; source: string; options: string[] }[] {
+export function hostPathMounts(
+  pod: IPod,
+  from: string,
+  to: string,
+): { destination: string; type: string; source: string; options: string[] }[] {
   const volumes = new Map((pod.spec?.volumes ?? []).map((v) => [v.name, v]));
   return (pod.spec!.containers[0]!.volumeMounts ?? []).map((m) => {
     const path = volumes.get(m.name)?.hostPath?.path;
     if (!path?.startsWith(`${from}/`)) throw new Error(`volume ${m.name}: hostPath ${path} is not under ${from}`);
-    const propagation = m.mountPropagation === 'Bidirectional' ? 'rshared' : m.mountPropagation === 'HostToContainer' ? 'rslave' : 'rprivate';
-    return { destination: m.mountPath, type: 'bind', source: `${to}${path.slice(from.length)}`, options: ['rbind', propagation, ...(m.readOnly ? ['ro'] : [])] };
+    const propagation =
+      m.mountPropagation === 'Bidirectional'
+        ? 'rshared'
+        : m.mountPropagation === 'HostToContainer'
+          ? 'rslave'
+          : 'rprivate';
+    return {
+      destination: m.mountPath,
+      type: 'bind',
+      source: `${to}${path.slice(from.length)}`,
+      options: ['rbind', propagation, ...(m.readOnly ? ['ro'] : [])],
+    };
   });
 }
 
 /** Write bundle/config.json running args in rootfsDir with the pod's limits and hostPath mounts. */
-export function writePodBundle(bundle: string, rootfsDir: string, cgroupName: string, pod: IPod, mounts: ReturnType<typeof hostPathMounts>, args: string[]): void {
+export function writePodBundle(
+  bundle: string,
+  rootfsDir: string,
+  cgroupName: string,
+  pod: IPod,
+  mounts: ReturnType<typeof hostPathMounts>,
+  args: string[],
+): void {
   mkdirSync(bundle, { recursive: true });
   const limits = pod.spec!.containers[0]!.resources?.limits ?? {};
   const config = {
     ociVersion: '1.0.2',
-    process: { terminal: false, user: { uid: 0, gid: 0 }, args, env: ['PATH=/usr/bin:/bin', 'TERM=xterm'], cwd: '/', noNewPrivileges: true },
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/usr/bin:/bin', 'TERM=xterm'],
+      cwd: '/',
+      noNewPrivileges: true,
+    },
     root: { path: rootfsDir, readonly: true },
     hostname: pod.metadata?.name ?? 'pod',
     mounts: [
       { destination: '/proc', type: 'proc', source: 'proc' },
-      { destination: '/dev', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'] },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       ...mounts,
     ],

@@ -41,5 +41,7 @@ export function procpsUptimeMinutes(line: string): number {
   const days = /up\s+(\d+)\s+days?/.exec(line);
   const hm = /(\d+):(\d\d),/.exec(line.replace(/^\s*\S+/, '')); // skip the clock at the start
   const min = /(\d+)\s+min/.exec(line);
-  return (days ? Number(days[1]) * 1440 : 0) + (hm ? Number(hm[1]) * 60 + Number(hm[2]) : 0) + (min ? Number(min[1]) : 0);
+  return (
+    (days ? Number(days[1]) * 1440 : 0) + (hm ? Number(hm[1]) * 60 + Number(hm[2]) : 0) + (min ? Number(min[1]) : 0)
+  );
 }

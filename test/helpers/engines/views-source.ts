@@ -9,7 +9,16 @@ import { needsSetup, type Missing } from '../skip.js';
 import { waitFor } from '../wait.js';
 
 /** The files of lxcfs's layout that the recipes bind, relative to its mountpoint. */
-export const LAYOUT_FILES = ['proc/meminfo', 'proc/cpuinfo', 'proc/stat', 'proc/uptime', 'proc/loadavg', 'proc/swaps', 'proc/diskstats', 'sys/devices/system/cpu/online'];
+export const LAYOUT_FILES = [
+  'proc/meminfo',
+  'proc/cpuinfo',
+  'proc/stat',
+  'proc/uptime',
+  'proc/loadavg',
+  'proc/swaps',
+  'proc/diskstats',
+  'sys/devices/system/cpu/online',
+];
 
 /** A running server of lxcfs's layout. */
 export interface ViewsSource {
@@ -49,7 +58,13 @@ export function lxcfsUnavailable(): Missing | null {
 }
 
 /** Spawn a FUSE server in the foreground, wait for `${dir}/proc/meminfo`, and wrap it. */
-async function startServer(name: string, dir: string, cmd: string, args: string[], socket: string | null = null): Promise<ViewsSource> {
+async function startServer(
+  name: string,
+  dir: string,
+  cmd: string,
+  args: string[],
+  socket: string | null = null,
+): Promise<ViewsSource> {
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const child: ChildProcess = spawn(cmd, args, { stdio: ['ignore', 'ignore', 'pipe'] });
   let stderr = '';
@@ -57,7 +72,8 @@ async function startServer(name: string, dir: string, cmd: string, args: string[
   const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   const alive = () => child.exitCode === null && child.signalCode === null;
   await waitFor(() => {
-    if (!alive()) throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before serving ${dir}: ${stderr.trim()}`);
+    if (!alive())
+      throw new Error(`${name} exited (${child.exitCode ?? child.signalCode}) before serving ${dir}: ${stderr.trim()}`);
     return mounted(dir) && existsSync(`${dir}/proc/meminfo`);
   }, `${name} to serve ${dir}/proc/meminfo`);
   return {
@@ -128,7 +144,13 @@ async function startLxcfs(dir: string): Promise<ViewsSource> {
  */
 function startOurs(dir: string): Promise<ViewsSource> {
   const socket = `${dir}-api.sock`;
-  return startServer('sandbox', dir, process.execPath, [CLI, 'procfs', 'serve', '--mount', dir, '--socket', socket], socket);
+  return startServer(
+    'sandbox',
+    dir,
+    process.execPath,
+    [CLI, 'procfs', 'serve', '--mount', dir, '--socket', socket],
+    socket,
+  );
 }
 
 /** The servers of the layout, each by the one function that starts it. */

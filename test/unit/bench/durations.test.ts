@@ -16,7 +16,16 @@ describe('bench durations', () => {
   });
 
   it('states the run mode, the total and each scenario in order', () => {
-    expect(runDuration(false, [['quota', 61_600], ['procfs', 20_400]], 184_200)).toBe('full run: 184 s (quota 62 s, procfs 20 s)');
+    expect(
+      runDuration(
+        false,
+        [
+          ['quota', 61_600],
+          ['procfs', 20_400],
+        ],
+        184_200,
+      ),
+    ).toBe('full run: 184 s (quota 62 s, procfs 20 s)');
     expect(runDuration(true, [['burst', 3_700]], 5_000)).toBe('quick run: 5.0 s (burst 3.7 s)');
     expect(runDuration(false, [], 1_200)).toBe('full run: 1.2 s');
   });

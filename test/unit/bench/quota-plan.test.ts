@@ -3,7 +3,8 @@
 import { describe, expect, it } from 'vitest';
 import { describePlan, quotaPlan, quotasFor } from '../../../bench/quota.js';
 
-const show = (slots: ReturnType<typeof quotaPlan>) => slots.map((s) => s.map((j) => `${j.percent}${j.variant[0]}`).join('+'));
+const show = (slots: ReturnType<typeof quotaPlan>) =>
+  slots.map((s) => s.map((j) => `${j.percent}${j.variant[0]}`).join('+'));
 
 describe('quota plan', () => {
   it('runs everything one after the other with no side-by-side share, alternating which goes first', () => {
@@ -11,9 +12,33 @@ describe('quota plan', () => {
   });
 
   it('puts ours and raw of small quotas into shared slots while their sum fits', () => {
-    expect(show(quotaPlan([10, 20, 50, 100, 150], 60))).toEqual(['10o+10r+20r+20o', '50o', '50r', '100r', '100o', '150o', '150r']);
-    expect(show(quotaPlan([10, 20, 50, 100, 150], 40))).toEqual(['10o+10r', '20r+20o', '50o', '50r', '100r', '100o', '150o', '150r']);
-    expect(show(quotaPlan([10, 20, 50, 100, 150], 100))).toEqual(['10o+10r+20r+20o', '50o+50r', '100r', '100o', '150o', '150r']);
+    expect(show(quotaPlan([10, 20, 50, 100, 150], 60))).toEqual([
+      '10o+10r+20r+20o',
+      '50o',
+      '50r',
+      '100r',
+      '100o',
+      '150o',
+      '150r',
+    ]);
+    expect(show(quotaPlan([10, 20, 50, 100, 150], 40))).toEqual([
+      '10o+10r',
+      '20r+20o',
+      '50o',
+      '50r',
+      '100r',
+      '100o',
+      '150o',
+      '150r',
+    ]);
+    expect(show(quotaPlan([10, 20, 50, 100, 150], 100))).toEqual([
+      '10o+10r+20r+20o',
+      '50o+50r',
+      '100r',
+      '100o',
+      '150o',
+      '150r',
+    ]);
   });
 
   it('runs every job exactly once', () => {
@@ -36,6 +61,8 @@ describe('quota plan in words', () => {
     expect(describePlan(quotaPlan([10, 20, 50, 100, 150], 60))).toBe(
       '10%, 20%: ours and the raw cgroup side by side (all of one slot started together and sampled at the same moments); 50%, 100%, 150%: ours and the raw cgroup one after the other, alternating which goes first.',
     );
-    expect(describePlan(quotaPlan([20, 150], 0))).toBe('20%, 150%: ours and the raw cgroup one after the other, alternating which goes first.');
+    expect(describePlan(quotaPlan([20, 150], 0))).toBe(
+      '20%, 150%: ours and the raw cgroup one after the other, alternating which goes first.',
+    );
   });
 });

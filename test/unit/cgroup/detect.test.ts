@@ -48,12 +48,18 @@ const COMOUNT_MOUNTINFO = [
 describe('parseProcCgroup', () => {
   it("parses this machine's /proc/self/cgroup", () => {
     const m = parseProcCgroup(HERE_CGROUP);
-    expect(m.find((x) => x.controllers.includes('memory'))).toEqual({ hierarchyId: 4, controllers: ['memory'], path: OWN_MEMORY });
+    expect(m.find((x) => x.controllers.includes('memory'))).toEqual({
+      hierarchyId: 4,
+      controllers: ['memory'],
+      path: OWN_MEMORY,
+    });
     expect(m.find((x) => x.hierarchyId === 0)).toEqual({ hierarchyId: 0, controllers: [], path: '/' });
     expect(m.find((x) => x.hierarchyId === 9)?.controllers).toEqual(['name=systemd']);
   });
   it('splits co-mounted controllers and keeps ":" inside paths', () => {
-    expect(parseProcCgroup('4:cpu,cpuacct:/a:b\n')).toEqual([{ hierarchyId: 4, controllers: ['cpu', 'cpuacct'], path: '/a:b' }]);
+    expect(parseProcCgroup('4:cpu,cpuacct:/a:b\n')).toEqual([
+      { hierarchyId: 4, controllers: ['cpu', 'cpuacct'], path: '/a:b' },
+    ]);
   });
   it('rejects malformed lines', () => {
     expect(() => parseProcCgroup('garbage\n')).toThrow(/malformed/);
@@ -63,7 +69,11 @@ describe('parseProcCgroup', () => {
 describe('parseCgroupMounts', () => {
   it("finds this machine's cgroup mounts, controllers in the super options", () => {
     const mounts = parseCgroupMounts(HERE_MOUNTINFO);
-    expect(mounts.find((m) => m.mountpoint === '/sys/fs/cgroup/memory')).toMatchObject({ fstype: 'cgroup', root: '/', superOptions: ['rw', 'memory'] });
+    expect(mounts.find((m) => m.mountpoint === '/sys/fs/cgroup/memory')).toMatchObject({
+      fstype: 'cgroup',
+      root: '/',
+      superOptions: ['rw', 'memory'],
+    });
     expect(mounts.find((m) => m.fstype === 'cgroup2')?.mountpoint).toBe('/sys/fs/cgroup/unified');
     expect(mounts.some((m) => m.mountpoint === '/sys/fs/cgroup' && (m.fstype as string) === 'tmpfs')).toBe(false);
   });
@@ -108,7 +118,9 @@ describe('detectLayout', () => {
       mountpoint: '/sys/fs/cgroup/cpu,cpuacct',
       ownDir: '/sys/fs/cgroup/cpu,cpuacct/user.slice',
     });
-    expect(layout.hierarchies.find((h) => h.controllers.includes('memory'))?.ownDir).toBe('/sys/fs/cgroup/memory/user.slice/user-0.slice/session-1.scope');
+    expect(layout.hierarchies.find((h) => h.controllers.includes('memory'))?.ownDir).toBe(
+      '/sys/fs/cgroup/memory/user.slice/user-0.slice/session-1.scope',
+    );
     expect(layout.hierarchies.some((h) => h.controllers.some((c) => c.startsWith('name=')))).toBe(false);
   });
 
@@ -117,7 +129,10 @@ describe('detectLayout', () => {
       '5:memory:/docker/abc\n0::/\n',
       '40 30 0:34 /docker/abc /sys/fs/cgroup/memory ro,nosuid - cgroup cgroup rw,memory\n',
     );
-    expect(layout).toEqual({ mode: 'v1', hierarchies: [{ controllers: ['memory'], mountpoint: '/sys/fs/cgroup/memory', ownDir: '/sys/fs/cgroup/memory' }] });
+    expect(layout).toEqual({
+      mode: 'v1',
+      hierarchies: [{ controllers: ['memory'], mountpoint: '/sys/fs/cgroup/memory', ownDir: '/sys/fs/cgroup/memory' }],
+    });
   });
 
   it('errors when nothing is mounted', () => {

@@ -40,7 +40,9 @@ export function v1Leaf(root: string, controller: string): string {
 }
 
 /** The v1 hierarchies captured in the fixtures, as mountpoints. */
-export const V1_MOUNTS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'blkio'].map((c) => `/sys/fs/cgroup/${c}`);
+export const V1_MOUNTS = ['cpu', 'cpuacct', 'cpuset', 'memory', 'pids', 'freezer', 'blkio'].map(
+  (c) => `/sys/fs/cgroup/${c}`,
+);
 
 /** A v2 scenario's root dir (captured in a pure-v2 guest; see test/fixtures/cgroup-v2/SOURCE.md). */
 export function v2Scenario(name: string): string {

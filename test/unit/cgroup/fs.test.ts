@@ -44,7 +44,13 @@ describe('CgroupFs', () => {
     expect(err).toBeInstanceOf(CgroupFsError);
     const e = err as CgroupFsError;
     expect(e.message).toBe(`write ${join(root, 'memory.max')} "268435456": ENOENT (errno 2)`);
-    expect([e.syscall, e.path, e.value, e.code, e.errno]).toEqual(['write', join(root, 'memory.max'), '268435456', 'ENOENT', 2]);
+    expect([e.syscall, e.path, e.value, e.code, e.errno]).toEqual([
+      'write',
+      join(root, 'memory.max'),
+      '268435456',
+      'ENOENT',
+      2,
+    ]);
     await expect(readFile(join(root, 'memory.max'))).rejects.toThrow();
   });
 
@@ -62,15 +68,23 @@ describe('CgroupFs', () => {
     const base = new CgroupFsError('write', '/sys/fs/cgroup/memory/x/memory.limit_in_bytes', 'EBUSY', '268435456');
     expect(base.message).toBe('write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)');
     const wrapped = withContext('cgroup', withContext('cgroup v1 apply memory', base));
-    expect(wrapped.message).toBe('cgroup: cgroup v1 apply memory: write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)');
+    expect(wrapped.message).toBe(
+      'cgroup: cgroup v1 apply memory: write /sys/fs/cgroup/memory/x/memory.limit_in_bytes "268435456": EBUSY (errno 16)',
+    );
     expect(errnoCode(wrapped)).toBe('EBUSY');
   });
 
   it('a flag the kernel lacks the feature for keeps its one line through every context', () => {
-    const base = new UnsupportedFlagError('--io-weight', '300', 'this kernel has no proportional I/O scheduler for cgroups');
+    const base = new UnsupportedFlagError(
+      '--io-weight',
+      '300',
+      'this kernel has no proportional I/O scheduler for cgroups',
+    );
     const wrapped = withContext('update abc', withContext('cgroup', withContext('cgroup v1 apply blkio', base)));
     expect(wrapped).toBe(base);
-    expect(`sandbox: ${wrapped.message}`).toBe('sandbox: --io-weight 300: this kernel has no proportional I/O scheduler for cgroups');
+    expect(`sandbox: ${wrapped.message}`).toBe(
+      'sandbox: --io-weight 300: this kernel has no proportional I/O scheduler for cgroups',
+    );
     expect(wrapped.exitCode).toBe(125);
   });
 });

@@ -48,7 +48,9 @@ describe('v1 blkio (io-8M capture)', () => {
 
   it('has no pressure files: pressureStats() says so', async () => {
     const cg = await openCgroup({ id: 'fixture', root: V1 });
-    expect(() => cg.pressureStats('cpu')).toThrow('cgroup v1 stats: no cpu.pressure (pressure stall information per cgroup exists on cgroup v2 only)');
+    expect(() => cg.pressureStats('cpu')).toThrow(
+      'cgroup v1 stats: no cpu.pressure (pressure stall information per cgroup exists on cgroup v2 only)',
+    );
   });
 
   it('an idle leaf (busy-256M blkio-idle) has no devices', async () => {
@@ -59,8 +61,12 @@ describe('v1 blkio (io-8M capture)', () => {
   it('parses pre-4.19 rows without Discard, and refuses a malformed row', () => {
     const old = '8:0 Read 4096\n8:0 Write 0\n8:0 Sync 4096\n8:0 Async 0\n8:0 Total 4096\nTotal 4096\n';
     const oldIos = '8:0 Read 1\n8:0 Write 0\n8:0 Sync 1\n8:0 Async 0\n8:0 Total 1\nTotal 1\n';
-    expect(parseBlkioRwstat(old, oldIos).devices).toEqual([{ major: 8, minor: 0, rbytes: 4096, wbytes: 0, dbytes: 0, rios: 1, wios: 0, dios: 0 }]);
-    expect(() => parseBlkioRwstat('8:0 Read x\n', '')).toThrow('blkio io_service_bytes: expected "MAJ:MIN Row N", got "8:0 Read x"');
+    expect(parseBlkioRwstat(old, oldIos).devices).toEqual([
+      { major: 8, minor: 0, rbytes: 4096, wbytes: 0, dbytes: 0, rios: 1, wios: 0, dios: 0 },
+    ]);
+    expect(() => parseBlkioRwstat('8:0 Read x\n', '')).toThrow(
+      'blkio io_service_bytes: expected "MAJ:MIN Row N", got "8:0 Read x"',
+    );
     expect(parseBlkioRwstat('Total 0\n', 'Total 0\n').devices).toEqual([]);
   });
 });
@@ -71,20 +77,34 @@ describe('v2 io.stat (io-8M capture)', () => {
   it('ioStats() reads rbytes, wbytes, rios, wios, dbytes, dios by exact key', async () => {
     expect(text).toBe('254:0 rbytes=5263360 wbytes=8388608 rios=52 wios=8 dbytes=4194304 dios=1\n');
     const cg = await openCgroup({ id: 'io', root: V2, procSelfCgroup: V2_OWN_CGROUP, mountinfo: V2_MOUNTINFO });
-    expect(cg.ioStats()).toEqual({ devices: [{ major: 254, minor: 0, rbytes: 5263360, wbytes: 8388608, rios: 52, wios: 8, dbytes: 4194304, dios: 1 }] });
+    expect(cg.ioStats()).toEqual({
+      devices: [
+        { major: 254, minor: 0, rbytes: 5263360, wbytes: 8388608, rios: 52, wios: 8, dbytes: 4194304, dios: 1 },
+      ],
+    });
   });
 
   it('an empty io.stat (busy-256M: no disk attached) has no devices', async () => {
-    const cg = await openCgroup({ id: 'test', root: v2Scenario('busy-256M'), procSelfCgroup: V2_OWN_CGROUP, mountinfo: V2_MOUNTINFO });
+    const cg = await openCgroup({
+      id: 'test',
+      root: v2Scenario('busy-256M'),
+      procSelfCgroup: V2_OWN_CGROUP,
+      mountinfo: V2_MOUNTINFO,
+    });
     expect(cg.ioStats()).toEqual({ devices: [] });
   });
 
   it('ignores policy keys, drops all-zero devices, refuses a line without a key', () => {
-    const withCost = '8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0 cost.vrate=100.00 cost.usage=7\n8:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n';
-    expect(parseIoStat(withCost).devices).toEqual([{ major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 }]);
+    const withCost =
+      '8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0 cost.vrate=100.00 cost.usage=7\n8:0 rbytes=0 wbytes=0 rios=0 wios=0 dbytes=0 dios=0\n';
+    expect(parseIoStat(withCost).devices).toEqual([
+      { major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 },
+    ]);
     expect(() => parseIoStat('8:0 rbytes=1 wbytes=2\n')).toThrow('io.stat: no rios= on "8:0 rbytes=1 wbytes=2"');
     // A device with no I/O yet: the kernel prints its name and no counters (a real 6.1 line).
-    expect(parseIoStat('254:0 \n8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n').devices).toEqual([{ major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 }]);
+    expect(parseIoStat('254:0 \n8:16 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0\n').devices).toEqual([
+      { major: 8, minor: 16, rbytes: 1, wbytes: 2, rios: 3, wios: 4, dbytes: 0, dios: 0 },
+    ]);
     expect(() => parseIoStat('sda rbytes=1\n')).toThrow('io.stat: expected "MAJ:MIN key=value…", got "sda rbytes=1"');
   });
 });
@@ -101,12 +121,15 @@ describe('v2 pressure (io-8M capture)', () => {
     expect(cg.pressureStats('cpu').full?.totalUs).toBe(14687552);
   });
 
-  it('round-trips every captured PSI file byte for byte (cgroup files and the guests\' /proc/pressure)', () => {
+  it("round-trips every captured PSI file byte for byte (cgroup files and the guests' /proc/pressure)", () => {
     const files = [
       ...['cpu', 'memory', 'io'].map((r) => [V2, `/proc/pressure/${r}`]),
       ...['cpu', 'memory', 'io'].map((r) => [v2Scenario('busy-256M'), `/proc/pressure/${r}`]),
       ...['cpu', 'memory', 'io'].map((r) => [V2, `/sys/fs/cgroup/parent/${r}.pressure`]),
-      ...['cpu', 'memory', 'io'].map((r) => [v2Scenario('busy-256M'), `/sys/fs/cgroup/parent/sandbox-test/${r}.pressure`]),
+      ...['cpu', 'memory', 'io'].map((r) => [
+        v2Scenario('busy-256M'),
+        `/sys/fs/cgroup/parent/sandbox-test/${r}.pressure`,
+      ]),
     ] as const;
     for (const [root = '', path = ''] of files) {
       const text = fixtureText(root, path);

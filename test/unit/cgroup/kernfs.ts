@@ -29,11 +29,23 @@ const NEW_CGROUP_DEFAULTS: Record<string, string> = {
 
 /** Content of a file in a new cgroup from a captured one: empty membership and cpusets, every counter 0, hierarchical limits unlimited. */
 function freshCounters(name: string, captured: string): string {
-  if (['cgroup.procs', 'tasks', 'cgroup.threads', 'cgroup.subtree_control', 'cgroup.event_control', 'cgroup.kill'].includes(name)) return '';
+  if (
+    [
+      'cgroup.procs',
+      'tasks',
+      'cgroup.threads',
+      'cgroup.subtree_control',
+      'cgroup.event_control',
+      'cgroup.kill',
+    ].includes(name)
+  )
+    return '';
   if (name.startsWith('cpuset.')) return name.includes('.mems') || name.includes('.cpus') ? '' : captured;
   return captured
     .split('\n')
-    .map((line) => (/^hierarchical_\w+ \d+$/.test(line) ? `${line.split(' ')[0]} 9223372036854771712` : line.replace(/\b\d+\b/g, '0')))
+    .map((line) =>
+      /^hierarchical_\w+ \d+$/.test(line) ? `${line.split(' ')[0]} 9223372036854771712` : line.replace(/\b\d+\b/g, '0'),
+    )
     .join('\n');
 }
 
@@ -85,7 +97,9 @@ export class KernfsFixture extends CgroupFs {
   }
 
   private mountOf(path: string): string {
-    const m = this.mounts.filter((mp) => path === mp || path.startsWith(`${mp}/`)).sort((a, b) => b.length - a.length)[0];
+    const m = this.mounts
+      .filter((mp) => path === mp || path.startsWith(`${mp}/`))
+      .sort((a, b) => b.length - a.length)[0];
     if (!m) throw new Error(`test kernfs: ${path} is in no known hierarchy`);
     return m;
   }
@@ -95,10 +109,15 @@ export class KernfsFixture extends CgroupFs {
     this.injected('mkdir', path);
     await super.mkdir(path);
     const parent = dirname(path);
-    const files = (await readdir(this.resolve(this.templateOf(path)), { withFileTypes: true })).filter((e) => e.isFile()).map((e) => e.name);
+    const files = (await readdir(this.resolve(this.templateOf(path)), { withFileTypes: true }))
+      .filter((e) => e.isFile())
+      .map((e) => e.name);
     for (const name of files) {
-      let content = NEW_CGROUP_DEFAULTS[name] ?? freshCounters(name, await readFile(this.resolve(`${this.templateOf(path)}/${name}`), 'utf8'));
-      if (this.unified && name === 'cgroup.controllers') content = await readFile(this.resolve(`${parent}/cgroup.subtree_control`), 'utf8');
+      let content =
+        NEW_CGROUP_DEFAULTS[name] ??
+        freshCounters(name, await readFile(this.resolve(`${this.templateOf(path)}/${name}`), 'utf8'));
+      if (this.unified && name === 'cgroup.controllers')
+        content = await readFile(this.resolve(`${parent}/cgroup.subtree_control`), 'utf8');
       await writeFile(this.resolve(`${path}/${name}`), content);
     }
   }
@@ -194,9 +213,10 @@ export class KernfsFixture extends CgroupFs {
           }
           const lines = text.split('\n').filter((l) => l.trim() !== '');
           const kept = lines.filter((l) => Number(l) !== pid);
-          if (kept.length !== lines.length) await writeFile(file, kept.map((l) => `${l}\n`).join('')).catch((err: unknown) => {
-            if (!gone(err)) throw err;
-          });
+          if (kept.length !== lines.length)
+            await writeFile(file, kept.map((l) => `${l}\n`).join('')).catch((err: unknown) => {
+              if (!gone(err)) throw err;
+            });
         }
       }
     };

@@ -42,10 +42,13 @@ describe('v1 effective limits', () => {
     expect((await stats()).memory.limitBytes).toBe(200 * MiB);
   });
 
-  it("hierarchical_memory_limit (kernel-computed, sees ancestors beyond the mount) is honoured", async () => {
+  it('hierarchical_memory_limit (kernel-computed, sees ancestors beyond the mount) is honoured', async () => {
     const stat = join(OWN_MEMORY, 'sandbox-fixture/memory.stat');
     const { readFileSync } = await import('node:fs');
-    const text = readFileSync(join(root, stat), 'utf8').replace(/^hierarchical_memory_limit \d+$/m, `hierarchical_memory_limit ${96 * MiB}`);
+    const text = readFileSync(join(root, stat), 'utf8').replace(
+      /^hierarchical_memory_limit \d+$/m,
+      `hierarchical_memory_limit ${96 * MiB}`,
+    );
     writeFileSync(join(root, stat), text);
     expect((await stats()).memory.limitBytes).toBe(96 * MiB);
   });

@@ -72,7 +72,9 @@ function writesTo(name: string): string[] {
 
 /** Order of the first writes to these files. */
 function writeOrder(...names: string[]): string[] {
-  return fs.log.filter((o) => o.op === 'write' && names.some((n) => o.path.endsWith(`/${n}`))).map((o) => o.path.split('/').pop()!);
+  return fs.log
+    .filter((o) => o.op === 'write' && names.some((n) => o.path.endsWith(`/${n}`)))
+    .map((o) => o.path.split('/').pop()!);
 }
 
 describe('v1 create', () => {
@@ -81,7 +83,9 @@ describe('v1 create', () => {
     await cg.create();
     for (const ctrl of Object.keys(OWN)) expect(leafExists('t1', ctrl), ctrl).toBe(true);
     // The parent is the cpuset root: cpus "0-1", mems "0" on this 2-CPU machine.
-    expect(file('t1', 'cpuset', 'cpuset.cpus')).toBe(readFileSync(join(root, '/sys/fs/cgroup/cpuset/cpuset.cpus'), 'utf8').trim());
+    expect(file('t1', 'cpuset', 'cpuset.cpus')).toBe(
+      readFileSync(join(root, '/sys/fs/cgroup/cpuset/cpuset.cpus'), 'utf8').trim(),
+    );
     expect(file('t1', 'cpuset', 'cpuset.cpus')).toBe('0-1');
     expect(file('t1', 'cpuset', 'cpuset.mems')).toBe('0');
     expect(cg.dirs).toContain(join(root, MEMORY_OWN, 'sandbox-t1'));
@@ -89,14 +93,20 @@ describe('v1 create', () => {
 
   it('turns on blk-throttle accounting for every whole disk in /sys/block: "MAJ:MIN 0" (no limit) into the blkio leaf', async () => {
     // This machine's disks (ls /sys/block; cat /sys/block/*/dev), added to the copy.
-    for (const [name, dev] of [['vda', '254:0'], ['zram0', '253:0'], ['loop0', '7:0']] as const) {
+    for (const [name, dev] of [
+      ['vda', '254:0'],
+      ['zram0', '253:0'],
+      ['loop0', '7:0'],
+    ] as const) {
       mkdirSync(join(root, 'sys/block', name), { recursive: true });
       writeFileSync(join(root, 'sys/block', name, 'dev'), `${dev}\n`);
     }
     const cg = await open('io1');
     await cg.create();
     const writes = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/blkio.throttle.read_bps_device'));
-    expect(writes.map((o) => o.path)).toEqual(Array(3).fill('/sys/fs/cgroup/blkio/sandbox-io1/blkio.throttle.read_bps_device'));
+    expect(writes.map((o) => o.path)).toEqual(
+      Array(3).fill('/sys/fs/cgroup/blkio/sandbox-io1/blkio.throttle.read_bps_device'),
+    );
     expect(writes.map((o) => o.value).sort()).toEqual(['253:0 0', '254:0 0', '7:0 0']);
   });
 
@@ -111,7 +121,9 @@ describe('v1 create', () => {
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toBe(`cgroup v1 create: write ${join(root, '/sys/fs/cgroup/blkio/sandbox-io3/blkio.throttle.read_bps_device')} "254:0 0": EPERM (errno 1)`);
+    expect(err?.message).toBe(
+      `cgroup v1 create: write ${join(root, '/sys/fs/cgroup/blkio/sandbox-io3/blkio.throttle.read_bps_device')} "254:0 0": EPERM (errno 1)`,
+    );
     for (const ctrl of Object.keys(OWN)) expect(leafExists('io3', ctrl), ctrl).toBe(false);
   });
 
@@ -122,7 +134,9 @@ describe('v1 create', () => {
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toBe(`cgroup v1 create: write ${join(root, '/sys/fs/cgroup/cpuset/sandbox-t2/cpuset.mems')} "0": EACCES (errno 13)`);
+    expect(err?.message).toBe(
+      `cgroup v1 create: write ${join(root, '/sys/fs/cgroup/cpuset/sandbox-t2/cpuset.mems')} "0": EACCES (errno 13)`,
+    );
     expect(errnoCode(err)).toBe('EACCES');
     for (const ctrl of Object.keys(OWN)) expect(leafExists('t2', ctrl), ctrl).toBe(false);
     expect(fs.log.filter((o) => o.op === 'rmdir')).toHaveLength(7);
@@ -139,7 +153,10 @@ describe('v1 apply io', () => {
   it('--io-weight -> blkio.bfq.weight; each disk gets all four throttle files, 0 = none', async () => {
     const cg = await open('io1');
     await cg.create();
-    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
+    const io = {
+      weight: 300,
+      devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }],
+    };
     await cg.apply({ ...LIMITS, io });
     expect(writesTo('blkio.bfq.weight')).toEqual(['300']);
     expect(writesTo('blkio.throttle.write_bps_device')).toEqual(['254:0 2097152']);
@@ -158,7 +175,7 @@ describe('v1 apply io', () => {
     for (const name of names) writeFileSync(join(template, name), name === 'blkio.weight' ? '500\n' : '100\n');
   }
 
-  it('only CFQ\'s legacy blkio.weight (kernels before 5.0 without bfq): the weight lands there', async () => {
+  it("only CFQ's legacy blkio.weight (kernels before 5.0 without bfq): the weight lands there", async () => {
     weightFiles('blkio.weight');
     const cg = await open('io2');
     await cg.create();
@@ -182,7 +199,10 @@ describe('v1 apply io', () => {
     const cg = await open('io4');
     await cg.create();
     const before = fs.log.length;
-    const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: null, writeIops: null }] };
+    const io = {
+      weight: 300,
+      devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: null, writeIops: null }],
+    };
     const err = await cg.apply({ ...LIMITS, io }).catch((e: unknown) => e as Error);
     expect(err).toBeInstanceOf(UnsupportedFlagError);
     expect((err as UnsupportedFlagError).exitCode).toBe(125);
@@ -212,7 +232,10 @@ describe('v1 apply', () => {
     expect(file('a1', 'pids', 'pids.max')).toBe('4096');
     // Period before quota (period not lowered); memory before memsw (lowering from unlimited).
     expect(writeOrder('cpu.cfs_period_us', 'cpu.cfs_quota_us')).toEqual(['cpu.cfs_period_us', 'cpu.cfs_quota_us']);
-    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.limit_in_bytes', 'memory.memsw.limit_in_bytes']);
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual([
+      'memory.limit_in_bytes',
+      'memory.memsw.limit_in_bytes',
+    ]);
     // And stats() reads back what was written.
     const stats = cg.stats();
     expect(stats.memory.limitBytes).toBe(256 * MiB);
@@ -225,7 +248,14 @@ describe('v1 apply', () => {
   it('weight -> cpu.shares (systemd mapping), burst after a raised quota, swap in memsw', async () => {
     const cg = await open('a2');
     await cg.create();
-    await cg.apply({ ...LIMITS, cpuQuotaUs: 150000, cpuBurstUs: 50000, cpuWeight: 50, cpusetCpus: [0, 1], swapBytes: 64 * MiB });
+    await cg.apply({
+      ...LIMITS,
+      cpuQuotaUs: 150000,
+      cpuBurstUs: 50000,
+      cpuWeight: 50,
+      cpusetCpus: [0, 1],
+      swapBytes: 64 * MiB,
+    });
     expect(file('a2', 'cpu', 'cpu.shares')).toBe('512');
     expect(file('a2', 'cpu', 'cpu.cfs_quota_us')).toBe('150000');
     expect(file('a2', 'cpu', 'cpu.cfs_burst_us')).toBe('50000');
@@ -242,7 +272,10 @@ describe('v1 apply', () => {
     fs.log.length = 0;
     // Raising memory: memsw first (memsw >= memory at every step).
     await cg.apply({ ...LIMITS, memoryBytes: 512 * MiB });
-    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes']);
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual([
+      'memory.memsw.limit_in_bytes',
+      'memory.limit_in_bytes',
+    ]);
     fs.log.length = 0;
     // Shorter period: quota first (the ratio never exceeds old or new).
     await cg.apply({ ...LIMITS, cpuQuotaUs: 10000, cpuPeriodUs: 50000 });
@@ -253,7 +286,10 @@ describe('v1 apply', () => {
     await cg.apply({ ...LIMITS, cpuQuotaUs: null, memoryBytes: null, pidsMax: null });
     expect(file('a3', 'cpu', 'cpu.cfs_quota_us')).toBe('-1');
     expect(writesTo('memory.memsw.limit_in_bytes')).toEqual(['-1']);
-    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual(['memory.memsw.limit_in_bytes', 'memory.limit_in_bytes']);
+    expect(writeOrder('memory.limit_in_bytes', 'memory.memsw.limit_in_bytes')).toEqual([
+      'memory.memsw.limit_in_bytes',
+      'memory.limit_in_bytes',
+    ]);
     expect(file('a3', 'pids', 'pids.max')).toBe('max');
     const stats = cg.stats();
     expect(stats.memory.limitBytes).toBeNull();
@@ -270,7 +306,9 @@ describe('v1 apply', () => {
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toBe(`cgroup v1 apply memory: write ${join(root, MEMORY_OWN, 'sandbox-a4/memory.limit_in_bytes')} "268435456": EBUSY (errno 16)`);
+    expect(err?.message).toBe(
+      `cgroup v1 apply memory: write ${join(root, MEMORY_OWN, 'sandbox-a4/memory.limit_in_bytes')} "268435456": EBUSY (errno 16)`,
+    );
     expect(errnoCode(err)).toBe('EBUSY');
   });
 
@@ -294,7 +332,9 @@ describe('v1 apply', () => {
     const cg = await open('a6');
     await cg.create();
     await rm(join(root, OWN.cpu!, 'sandbox-a6', 'cpu.cfs_burst_us'));
-    await expect(cg.apply({ ...LIMITS, cpuBurstUs: 1000 })).rejects.toThrow(/cgroup v1 apply cpu: .*cpu\.cfs_burst_us does not exist/);
+    await expect(cg.apply({ ...LIMITS, cpuBurstUs: 1000 })).rejects.toThrow(
+      /cgroup v1 apply cpu: .*cpu\.cfs_burst_us does not exist/,
+    );
   });
 });
 
@@ -304,7 +344,15 @@ describe('v1 addPid, killAll, destroy', () => {
     await cg.create();
     await cg.addPid(4242);
     const joins = fs.log.filter((o) => o.op === 'write' && o.path.endsWith('/cgroup.procs'));
-    expect(joins.map((o) => o.path.split('/')[4])).toEqual(['cpuset', 'cpu', 'cpuacct', 'memory', 'pids', 'freezer', 'blkio']);
+    expect(joins.map((o) => o.path.split('/')[4])).toEqual([
+      'cpuset',
+      'cpu',
+      'cpuacct',
+      'memory',
+      'pids',
+      'freezer',
+      'blkio',
+    ]);
     expect(joins.every((o) => o.value === '4242')).toBe(true);
     expect(cg.pids()).toEqual([4242]);
   });
@@ -337,7 +385,9 @@ describe('v1 addPid, killAll, destroy', () => {
     const cg = await open('d5');
     await cg.create();
     fs.failOn('rmdir', `${MEMORY_OWN}/sandbox-d5`, 'EACCES', 100);
-    await expect(cg.destroy()).rejects.toThrow(new RegExp(`cgroup v1 destroy sandbox-d5: rmdir \\S*${MEMORY_OWN}/sandbox-d5: EACCES`));
+    await expect(cg.destroy()).rejects.toThrow(
+      new RegExp(`cgroup v1 destroy sandbox-d5: rmdir \\S*${MEMORY_OWN}/sandbox-d5: EACCES`),
+    );
     for (const ctrl of Object.keys(OWN)) expect(leafExists('d5', ctrl), ctrl).toBe(ctrl === 'memory');
   });
 
@@ -354,7 +404,9 @@ describe('v1 addPid, killAll, destroy', () => {
     const cg = await open('d4');
     await cg.create();
     await cg.addPid(4242);
-    await expect(cg.destroy()).rejects.toThrow(/cgroup v1 destroy sandbox-d4: still holds pid\(s\) 4242 2000 ms after SIGKILL/);
+    await expect(cg.destroy()).rejects.toThrow(
+      /cgroup v1 destroy sandbox-d4: still holds pid\(s\) 4242 2000 ms after SIGKILL/,
+    );
     expect(leafExists('d4', 'memory')).toBe(true);
   });
 

@@ -15,7 +15,12 @@ async function statsOf(root: string) {
 
 /** Sum of a space-separated nanosecond list, in whole µs. */
 function nsSumUs(text: string): number {
-  return Number(text.trim().split(/\s+/).reduce((a, f) => a + BigInt(f), 0n) / 1000n);
+  return Number(
+    text
+      .trim()
+      .split(/\s+/)
+      .reduce((a, f) => a + BigInt(f), 0n) / 1000n,
+  );
 }
 
 describe('v1 stats from the busy-256M capture', () => {
@@ -50,8 +55,12 @@ describe('v1 stats from the busy-256M capture', () => {
     expect(stats.memory.limitBytes).toBe(Number(mem('memory.limit_in_bytes'))); // 268435456
     expect(stats.memory.limitBytes).toBe(268435456);
     expect(stats.memory.usageBytes).toBe(Number(mem('memory.usage_in_bytes'))); // 85782528
-    expect(stats.memory.swapLimitBytes).toBe(Number(mem('memory.memsw.limit_in_bytes')) - Number(mem('memory.limit_in_bytes'))); // 0
-    expect(stats.memory.swapUsageBytes).toBe(Number(mem('memory.memsw.usage_in_bytes')) - Number(mem('memory.usage_in_bytes'))); // 0
+    expect(stats.memory.swapLimitBytes).toBe(
+      Number(mem('memory.memsw.limit_in_bytes')) - Number(mem('memory.limit_in_bytes')),
+    ); // 0
+    expect(stats.memory.swapUsageBytes).toBe(
+      Number(mem('memory.memsw.usage_in_bytes')) - Number(mem('memory.usage_in_bytes')),
+    ); // 0
     expect(stats.memory.oomKills).toBe(0);
     const s = mem('memory.stat');
     expect(stats.memory.stat).toEqual({

@@ -45,16 +45,21 @@ function open(id: string, procSelfCgroup = V2_OWN_CGROUP): Promise<CgroupManager
 }
 const read = (path: string): string => readFileSync(join(root, path), 'utf8');
 const put = (path: string, value: string): void => writeFileSync(join(root, path), value);
-const writesTo = (name: string): string[] => fs.log.filter((o) => o.op === 'write' && o.path.endsWith(`/${name}`)).map((o) => o.value!);
+const writesTo = (name: string): string[] =>
+  fs.log.filter((o) => o.op === 'write' && o.path.endsWith(`/${name}`)).map((o) => o.value!);
 
 describe('v2 apply io', () => {
   /** Make the captured leaf (the template of new leaves) hold exactly these io files of the list. */
   function ioFiles(...names: string[]): void {
     const template = join(root, PARENT, 'sandbox-test');
-    for (const name of ['io.bfq.weight', 'io.weight', 'io.max', 'io.stat', 'io.pressure']) rmSync(join(template, name), { force: true });
+    for (const name of ['io.bfq.weight', 'io.weight', 'io.max', 'io.stat', 'io.pressure'])
+      rmSync(join(template, name), { force: true });
     for (const name of names) writeFileSync(join(template, name), name.endsWith('weight') ? 'default 100\n' : '');
   }
-  const io = { weight: 300, devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }] };
+  const io = {
+    weight: 300,
+    devices: [{ major: 254, minor: 0, readBps: null, writeBps: 2 * MiB, readIops: 500, writeIops: null }],
+  };
 
   it('iocost only (the captured 6.1 guest, bfq not loaded): io.weight "default N" and one io.max line per disk ("max" = none)', async () => {
     const cg = await open('io1');
@@ -105,7 +110,9 @@ describe('v2 apply io', () => {
     ioFiles();
     const cg = await open('io6');
     await cg.create();
-    await expect(cg.apply({ ...LIMITS, io })).rejects.toThrow(/^--io-weight 300: the io controller is not enabled for .*\/parent\/sandbox-io6 \(its parent's cgroup\.subtree_control lacks "io"\)$/);
+    await expect(cg.apply({ ...LIMITS, io })).rejects.toThrow(
+      /^--io-weight 300: the io controller is not enabled for .*\/parent\/sandbox-io6 \(its parent's cgroup\.subtree_control lacks "io"\)$/,
+    );
   });
 
   it('without io limits nothing is written to io files', async () => {
@@ -145,7 +152,9 @@ describe('v2 create + apply', () => {
     expect(read(`${PARENT}/sandbox-a2/cpu.weight`)).toBe('250');
     expect(read(`${PARENT}/sandbox-a2/cpu.max.burst`)).toBe('50000');
     expect(read(`${PARENT}/sandbox-a2/memory.swap.max`)).toBe(String(64 * MiB));
-    const order = fs.log.filter((o) => o.op === 'write' && /\/cpu\.max(\.burst)?$/.test(o.path)).map((o) => o.path.split('/').pop());
+    const order = fs.log
+      .filter((o) => o.op === 'write' && /\/cpu\.max(\.burst)?$/.test(o.path))
+      .map((o) => o.path.split('/').pop());
     expect(order).toEqual(['cpu.max', 'cpu.max.burst']);
     const s = cg.stats();
     expect(s.cpu).toMatchObject({ quotaUs: 150000, periodUs: 100000 });
@@ -177,12 +186,14 @@ describe('v2 create + apply', () => {
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toBe(`cgroup v2 apply cpuset: write ${join(root, PARENT, 'sandbox-a3/cpuset.cpus')} "0-3": EINVAL (errno 22)`);
+    expect(err?.message).toBe(
+      `cgroup v2 apply cpuset: write ${join(root, PARENT, 'sandbox-a3/cpuset.cpus')} "0-3": EINVAL (errno 22)`,
+    );
     expect(errnoCode(err)).toBe('EINVAL');
   });
 });
 
-describe('v2 no-internal-processes: moving the own cgroup\'s processes into sandbox-supervisor', () => {
+describe("v2 no-internal-processes: moving the own cgroup's processes into sandbox-supervisor", () => {
   beforeEach(() => {
     // The state before the guest's shell moved itself: no controllers enabled in /parent, and
     // the two processes of /parent/self still in /parent.
@@ -196,8 +207,17 @@ describe('v2 no-internal-processes: moving the own cgroup\'s processes into sand
     await cg.create();
     expect(read(`${PARENT}/cgroup.procs`)).toBe('');
     expect(read(`${PARENT}/sandbox-supervisor/cgroup.procs`)).toBe('1\n336\n');
-    expect(read(`${PARENT}/cgroup.subtree_control`).trim().split(' ').sort()).toEqual(['cpu', 'cpuset', 'io', 'memory', 'pids']); // io too: the parent delegates it
-    expect(writesTo('cgroup.subtree_control')).toEqual(['+cpu +cpuset +memory +pids +io', '+cpu +cpuset +memory +pids +io']);
+    expect(read(`${PARENT}/cgroup.subtree_control`).trim().split(' ').sort()).toEqual([
+      'cpu',
+      'cpuset',
+      'io',
+      'memory',
+      'pids',
+    ]); // io too: the parent delegates it
+    expect(writesTo('cgroup.subtree_control')).toEqual([
+      '+cpu +cpuset +memory +pids +io',
+      '+cpu +cpuset +memory +pids +io',
+    ]);
     expect(existsSync(join(root, PARENT, 'sandbox-m1'))).toBe(true);
     await cg.destroy();
     expect(existsSync(join(root, PARENT, 'sandbox-m1'))).toBe(false);
@@ -221,7 +241,9 @@ describe('v2 no-internal-processes: moving the own cgroup\'s processes into sand
       () => null,
       (e: unknown) => e as Error,
     );
-    expect(err?.message).toMatch(/^cgroup v2 create: can't enable controllers in .*\/parent even after moving its processes into .*\/parent\/sandbox-supervisor \(no internal processes rule, cgroup-v2\.rst\): write .*cgroup\.subtree_control "\+cpu \+cpuset \+memory \+pids \+io": EBUSY \(errno 16\)$/);
+    expect(err?.message).toMatch(
+      /^cgroup v2 create: can't enable controllers in .*\/parent even after moving its processes into .*\/parent\/sandbox-supervisor \(no internal processes rule, cgroup-v2\.rst\): write .*cgroup\.subtree_control "\+cpu \+cpuset \+memory \+pids \+io": EBUSY \(errno 16\)$/,
+    );
     expect(read(`${PARENT}/cgroup.procs`)).toBe('1\n336\n');
     expect(existsSync(join(root, PARENT, 'sandbox-supervisor'))).toBe(false);
     expect(existsSync(join(root, PARENT, 'sandbox-m4'))).toBe(false);
@@ -230,7 +252,9 @@ describe('v2 no-internal-processes: moving the own cgroup\'s processes into sand
   it('a controller the parent does not delegate is an error naming it; nothing is moved', async () => {
     put(`${PARENT}/cgroup.controllers`, 'cpu io memory pids\n');
     const cg = await open('m5');
-    await expect(cg.create()).rejects.toThrow(/controller\(s\) cpuset not available in .*\/parent\/cgroup\.controllers \("cpu io memory pids"\)/);
+    await expect(cg.create()).rejects.toThrow(
+      /controller\(s\) cpuset not available in .*\/parent\/cgroup\.controllers \("cpu io memory pids"\)/,
+    );
     expect(read(`${PARENT}/cgroup.procs`)).toBe('1\n336\n');
     expect(existsSync(join(root, PARENT, 'sandbox-supervisor'))).toBe(false);
   });

@@ -12,7 +12,8 @@ const OOM = v2Scenario('oom-64M');
 const LEAF = '/sys/fs/cgroup/parent/sandbox-test';
 const MiB = 1024 * 1024;
 
-const open = (root: string, id: string) => openCgroup({ id, root, procSelfCgroup: V2_OWN_CGROUP, mountinfo: V2_MOUNTINFO });
+const open = (root: string, id: string) =>
+  openCgroup({ id, root, procSelfCgroup: V2_OWN_CGROUP, mountinfo: V2_MOUNTINFO });
 
 describe('v2 stats from the busy-256M capture', () => {
   const leaf = (f: string): string => fixtureText(BUSY, `${LEAF}/${f}`);

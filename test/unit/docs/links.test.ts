@@ -16,7 +16,11 @@ function linkTargets(markdown: string): string[] {
 
 /** GitHub's anchor of a heading: lower case, punctuation dropped, spaces to hyphens. */
 function anchorOf(heading: string): string {
-  return heading.trim().toLowerCase().replace(/[^\p{L}\p{N}\s_-]/gu, '').replace(/\s/g, '-');
+  return heading
+    .trim()
+    .toLowerCase()
+    .replace(/[^\p{L}\p{N}\s_-]/gu, '')
+    .replace(/\s/g, '-');
 }
 
 /** The anchors of a Markdown file's headings (duplicates get -1, -2, … as on GitHub). */
@@ -52,7 +56,8 @@ function markdownUnder(dir: string): string[] {
 
 describe('Markdown links', () => {
   it('finds links and anchors as GitHub does', () => {
-    const text = '# A `run` flag\n## Still the host\'s inside\n## Twice\n## Twice\n' +
+    const text =
+      "# A `run` flag\n## Still the host's inside\n## Twice\n## Twice\n" +
       'See [x](docs/a.md#b), ![img](p.svg "t") and `[not](a link)`.\n```\n[no](code)\n```\n';
     expect(linkTargets(text)).toEqual(['docs/a.md#b', 'p.svg']);
     expect([...anchorsOf(text)]).toEqual(['a-run-flag', 'still-the-hosts-inside', 'twice', 'twice-1']);
@@ -66,13 +71,19 @@ describe('Markdown links', () => {
   });
 
   it('every relative link of README, SECURITY, docs/ and deploy/ resolves', () => {
-    const files = [join(ROOT, 'README.md'), join(ROOT, 'SECURITY.md'),
-      ...markdownUnder(join(ROOT, 'docs')), ...markdownUnder(join(ROOT, 'deploy'))].filter(existsSync);
+    const files = [
+      join(ROOT, 'README.md'),
+      join(ROOT, 'SECURITY.md'),
+      ...markdownUnder(join(ROOT, 'docs')),
+      ...markdownUnder(join(ROOT, 'deploy')),
+    ].filter(existsSync);
     expect(files.length).toBeGreaterThan(2);
-    const broken = files.flatMap((file) => linkTargets(readFileSync(file, 'utf8'))
-      .map((target) => brokenLink(file, target))
-      .filter((problem): problem is string => problem !== undefined)
-      .map((problem) => `${relative(ROOT, file)}: ${problem}`));
+    const broken = files.flatMap((file) =>
+      linkTargets(readFileSync(file, 'utf8'))
+        .map((target) => brokenLink(file, target))
+        .filter((problem): problem is string => problem !== undefined)
+        .map((problem) => `${relative(ROOT, file)}: ${problem}`),
+    );
     expect(broken).toEqual([]);
   });
 });

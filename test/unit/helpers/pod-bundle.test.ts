@@ -25,12 +25,28 @@ describe('pod-bundle', () => {
       apiVersion: 'v1',
       kind: 'Pod',
       spec: {
-        containers: [{ name: 'c', volumeMounts: [{ name: 'a', mountPath: '/proc/meminfo', readOnly: true }, { name: 'b', mountPath: '/x', mountPropagation: 'HostToContainer' }] }],
-        volumes: [{ name: 'a', hostPath: { path: '/srv/v/proc/meminfo' } }, { name: 'b', hostPath: { path: '/srv/v/x' } }],
+        containers: [
+          {
+            name: 'c',
+            volumeMounts: [
+              { name: 'a', mountPath: '/proc/meminfo', readOnly: true },
+              { name: 'b', mountPath: '/x', mountPropagation: 'HostToContainer' },
+            ],
+          },
+        ],
+        volumes: [
+          { name: 'a', hostPath: { path: '/srv/v/proc/meminfo' } },
+          { name: 'b', hostPath: { path: '/srv/v/x' } },
+        ],
       },
     };
     expect(hostPathMounts(pod, '/srv/v', '/tmp/t')).toEqual([
-      { destination: '/proc/meminfo', type: 'bind', source: '/tmp/t/proc/meminfo', options: ['rbind', 'rprivate', 'ro'] },
+      {
+        destination: '/proc/meminfo',
+        type: 'bind',
+        source: '/tmp/t/proc/meminfo',
+        options: ['rbind', 'rprivate', 'ro'],
+      },
       { destination: '/x', type: 'bind', source: '/tmp/t/x', options: ['rbind', 'rslave'] },
     ]);
     expect(() => hostPathMounts(pod, '/elsewhere', '/tmp/t')).toThrow(/not under \/elsewhere/);

@@ -11,11 +11,17 @@ describe('waitFor', () => {
   });
 
   it('fails after the deadline, naming what it waited for', async () => {
-    await expect(waitFor(() => false, 'the impossible', 50, 5)).rejects.toThrow('timed out after 50 ms waiting for the impossible');
+    await expect(waitFor(() => false, 'the impossible', 50, 5)).rejects.toThrow(
+      'timed out after 50 ms waiting for the impossible',
+    );
   });
 
   it('passes on an exception of the condition', async () => {
-    await expect(waitFor(() => { throw new Error('boom'); }, 'x')).rejects.toThrow('boom');
+    await expect(
+      waitFor(() => {
+        throw new Error('boom');
+      }, 'x'),
+    ).rejects.toThrow('boom');
   });
 });
 
@@ -26,6 +32,8 @@ describe('within', () => {
   });
 
   it('fails after the deadline when the promise never settles', async () => {
-    await expect(within(new Promise(() => undefined), 'forever', 50)).rejects.toThrow('timed out after 50 ms waiting for forever');
+    await expect(within(new Promise(() => undefined), 'forever', 50)).rejects.toThrow(
+      'timed out after 50 ms waiting for forever',
+    );
   });
 });

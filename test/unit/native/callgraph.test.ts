@@ -33,7 +33,16 @@ function findCycle(graph: CallGraph): string | undefined {
     if (state.get(file) === 'done') return undefined;
     if (state.get(file) === 'open') {
       const loop = [...path.slice(path.indexOf(file)), file];
-      return loop.map((f, i) => (i === 0 ? f : `${f} (${graph.get(loop[i - 1]!)!.get(f)!.join(' ')})`)).join(' -> ');
+      return loop
+        .map((f, i) =>
+          i === 0
+            ? f
+            : `${f} (${graph
+                .get(loop[i - 1]!)!
+                .get(f)!
+                .join(' ')})`,
+        )
+        .join(' -> ');
     }
     state.set(file, 'open');
     path.push(file);
@@ -52,9 +61,10 @@ function findCycle(graph: CallGraph): string | undefined {
   return undefined;
 }
 
-const noCompiler = spawnSync('sh', ['-c', 'command -v cc && command -v nm'], { stdio: 'ignore' }).status === 0
-  ? null
-  : needsSetup('cc and nm (gcc, binutils: native/setup.sh) to read the C files\' symbols');
+const noCompiler =
+  spawnSync('sh', ['-c', 'command -v cc && command -v nm'], { stdio: 'ignore' }).status === 0
+    ? null
+    : needsSetup("cc and nm (gcc, binutils: native/setup.sh) to read the C files' symbols");
 
 describe('findCycle', () => {
   it('names the files and symbols of a cycle, and finds none in a DAG', () => {

@@ -23,7 +23,10 @@ function cSources(dir: string): string[] {
 
 /** clang-format --dry-run --Werror on files, run in cwd: nonzero with a diagnostic per misformatted spot. */
 function checkFormat(cwd: string, files: string[]) {
-  return spawnSync(process.execPath, [CLANG_FORMAT, '--dry-run', '--Werror', '--style=file', ...files], { cwd, encoding: 'utf8' });
+  return spawnSync(process.execPath, [CLANG_FORMAT, '--dry-run', '--Werror', '--style=file', ...files], {
+    cwd,
+    encoding: 'utf8',
+  });
 }
 
 describe('C format', () => {

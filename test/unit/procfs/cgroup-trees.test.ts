@@ -14,7 +14,14 @@ import { nextLoad, ZERO_LOAD } from '../../../procfs/loadavg.js';
 import { parseCpuinfo } from '../../../procfs/parse/cpuinfo.js';
 import { meminfoValue, parseMeminfo } from '../../../procfs/parse/meminfo.js';
 import { parseStat } from '../../../procfs/parse/stat.js';
-import { createViewMemory, readViewStats, renderView, viewsFor, type ViewName, type ViewSpec } from '../../../procfs/views/index.js';
+import {
+  createViewMemory,
+  readViewStats,
+  renderView,
+  viewsFor,
+  type ViewName,
+  type ViewSpec,
+} from '../../../procfs/views/index.js';
 import { expectGolden } from './golden.js';
 import { hostFile, NOW_MS, STARTED_AT_MS } from './scenarios.js';
 
@@ -37,7 +44,12 @@ interface Tree {
 
 /** A v2 capture's manager: the supervisor's own cgroup is /parent (the leaf goes under it), as in the guest. */
 function v2Manager(root: string, id: string): Promise<CgroupManager> {
-  return openCgroup({ id, root, procSelfCgroup: '0::/parent\n', mountinfo: readFileSync(`${root}/proc/self/mountinfo`, 'utf8') });
+  return openCgroup({
+    id,
+    root,
+    procSelfCgroup: '0::/parent\n',
+    mountinfo: readFileSync(`${root}/proc/self/mountinfo`, 'utf8'),
+  });
 }
 
 const ALL = (specs: readonly ViewSpec[]) => specs;
@@ -56,8 +68,18 @@ const BUSY_TREES: Tree[] = [
   },
 ];
 const IO_TREES: Tree[] = [
-  { label: 'cgroup-v1-io-8M', manager: () => openCgroup({ id: 'fixture', root: V1_IO }), host: (file) => readFileSync(`${V1_IO}/proc/${file}`, 'utf8'), views: ALL },
-  { label: 'cgroup-v2-io-8M', manager: () => v2Manager(V2_IO, 'io'), host: (file) => readFileSync(`${V2_IO}/proc/${file}`, 'utf8'), views: ALL },
+  {
+    label: 'cgroup-v1-io-8M',
+    manager: () => openCgroup({ id: 'fixture', root: V1_IO }),
+    host: (file) => readFileSync(`${V1_IO}/proc/${file}`, 'utf8'),
+    views: ALL,
+  },
+  {
+    label: 'cgroup-v2-io-8M',
+    manager: () => v2Manager(V2_IO, 'io'),
+    host: (file) => readFileSync(`${V2_IO}/proc/${file}`, 'utf8'),
+    views: ALL,
+  },
 ];
 const TREES = [...BUSY_TREES, ...IO_TREES];
 
@@ -106,17 +128,23 @@ describe.each(TREES)('$label → openCgroup() → readViewStats → views', (tre
 
 describe('v1 and v2 side by side', () => {
   it('fill the same lines from their own memory.stat', async () => {
-    const [v1, v2] = await Promise.all(BUSY_TREES.map(async (t) => ({ stats: await statsOf(t), out: await renderAll(t) })));
+    const [v1, v2] = await Promise.all(
+      BUSY_TREES.map(async (t) => ({ stats: await statsOf(t), out: await renderAll(t) })),
+    );
     const m1 = parseMeminfo(v1?.out.meminfo ?? '');
     const m2 = parseMeminfo(v2?.out.meminfo ?? '');
     // Same lines in the same kernel order where both kernels print them.
     const keys2 = new Set(m2.lines.map((l) => l.key));
-    expect(m1.lines.map((l) => l.key).filter((k) => keys2.has(k))).toEqual(m2.lines.map((l) => l.key).filter((k) => m1.lines.some((l) => l.key === k)));
+    expect(m1.lines.map((l) => l.key).filter((k) => keys2.has(k))).toEqual(
+      m2.lines.map((l) => l.key).filter((k) => m1.lines.some((l) => l.key === k)),
+    );
     // v1 has no slab keys: 0; v2 serves slab_reclaimable / slab_unreclaimable.
     expect(meminfoValue(m1, 'Slab')).toBe(0);
     const s2 = v2?.stats.memory.stat ?? {};
     expect(meminfoValue(m2, 'SReclaimable')).toBe(Math.floor((s2.slab_reclaimable ?? 0) / 1024));
-    expect(meminfoValue(m2, 'Slab')).toBe(Math.floor((s2.slab_reclaimable ?? 0) / 1024) + Math.floor((s2.slab_unreclaimable ?? 0) / 1024));
+    expect(meminfoValue(m2, 'Slab')).toBe(
+      Math.floor((s2.slab_reclaimable ?? 0) / 1024) + Math.floor((s2.slab_unreclaimable ?? 0) / 1024),
+    );
     expect(meminfoValue(m2, 'Slab')).toBeGreaterThan(0);
     // v2's 16 MiB on tmpfs is shmem; its 16 MiB written through the page cache is dirty.
     expect(meminfoValue(m2, 'Dirty')).toBe(16 * 1024);
@@ -131,7 +159,9 @@ describe('v1 and v2 side by side', () => {
   });
 
   it('start the cpu counters from the cgroup usage on both (v2 without per-CPU figures)', async () => {
-    const [v1, v2] = await Promise.all(BUSY_TREES.map(async (t) => ({ stats: await statsOf(t), out: await renderAll(t) })));
+    const [v1, v2] = await Promise.all(
+      BUSY_TREES.map(async (t) => ({ stats: await statsOf(t), out: await renderAll(t) })),
+    );
     expect(v1?.stats.cpu.perCpu).not.toBeNull();
     expect(v2?.stats.cpu.perCpu).toBeNull();
     for (const t of [v1, v2]) {
@@ -146,7 +176,8 @@ describe('cgroup-v2-io-8M-parent: v2 cpu.stat spread over 2 visible CPUs', () =>
   // The capture's /parent cgroup, read as if it were the sandbox leaf: no quota (cpu.max "max
   // 100000"), cpuset.cpus.effective "0-1", cpu.stat user_usec 7454891, system_usec 11138666.
   // v2 has no per-CPU figures, so /proc/stat spreads the totals evenly over the 2 visible CPUs.
-  const manager = () => new V2Manager(new CgroupFs(V2_IO), '/sys/fs/cgroup', '/sys/fs/cgroup', 'parent', () => undefined);
+  const manager = () =>
+    new V2Manager(new CgroupFs(V2_IO), '/sys/fs/cgroup', '/sys/fs/cgroup', 'parent', () => undefined);
 
   it('matches the golden stat and cpu-online, with n = 2 cpuN lines splitting user and system evenly', () => {
     const cg = manager();

@@ -16,7 +16,8 @@ describe('renderCpuOnline', () => {
 
   it('follows n = min(ceil(quota/period), cpuset), the cpuset alone without quota', () => {
     const base = sandbox20();
-    const n = (quotaUs: number | null, cpus: number[]): number => parseCpuList(renderCpuOnline(withCpu(base, { quotaUs, cpus }).cpu)).length;
+    const n = (quotaUs: number | null, cpus: number[]): number =>
+      parseCpuList(renderCpuOnline(withCpu(base, { quotaUs, cpus }).cpu)).length;
     expect(n(20000, [3])).toBe(1);
     expect(n(100000, [0, 1, 2, 3])).toBe(1);
     expect(n(100001, [0, 1, 2, 3])).toBe(2);

@@ -11,13 +11,14 @@ const host = hostFile('cpuinfo');
 function fourCpuHost(): string {
   const block = host.split('\n\n')[0] ?? '';
   return [0, 1, 2, 3]
-    .map((i) =>
-      block
-        .replace(/^processor\t: \d+$/m, `processor\t: ${i}`)
-        .replace(/^siblings\t: \d+$/m, 'siblings\t: 4')
-        .replace(/^cpu cores\t: \d+$/m, 'cpu cores\t: 4')
-        .replace(/^core id\t\t: \d+$/m, `core id\t\t: ${i}`)
-        .replace(/^apicid\t\t: \d+$/m, `apicid\t\t: ${10 + i}`) + '\n\n',
+    .map(
+      (i) =>
+        block
+          .replace(/^processor\t: \d+$/m, `processor\t: ${i}`)
+          .replace(/^siblings\t: \d+$/m, 'siblings\t: 4')
+          .replace(/^cpu cores\t: \d+$/m, 'cpu cores\t: 4')
+          .replace(/^core id\t\t: \d+$/m, `core id\t\t: ${i}`)
+          .replace(/^apicid\t\t: \d+$/m, `apicid\t\t: ${10 + i}`) + '\n\n',
     )
     .join('');
 }

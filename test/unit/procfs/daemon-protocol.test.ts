@@ -6,7 +6,13 @@ import { hostBootMs } from '../../../procfs/daemon/source.js';
 
 describe('daemon protocol', () => {
   it('parses register, unregister and list', () => {
-    expect(parseRequest('{"op":"register","id":"abc","pid":12,"root":"/b/rootfs/"}')).toEqual({ op: 'register', id: 'abc', pid: 12, root: '/b/rootfs', bind: true });
+    expect(parseRequest('{"op":"register","id":"abc","pid":12,"root":"/b/rootfs/"}')).toEqual({
+      op: 'register',
+      id: 'abc',
+      pid: 12,
+      root: '/b/rootfs',
+      bind: true,
+    });
     expect(parseRequest('{"op":"unregister","id":"abc"}')).toEqual({ op: 'unregister', id: 'abc' });
     expect(parseRequest('{"op":"list"}')).toEqual({ op: 'list' });
   });
@@ -21,7 +27,12 @@ describe('daemon protocol', () => {
 
 describe('oci-hook state', () => {
   it('reads id, status, pid and bundle; refuses a relative bundle', () => {
-    expect(parseOciState('{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1,"bundle":"/b"}')).toEqual({ id: 'c1', status: 'creating', pid: 1, bundle: '/b' });
+    expect(parseOciState('{"ociVersion":"1.0.2","id":"c1","status":"creating","pid":1,"bundle":"/b"}')).toEqual({
+      id: 'c1',
+      status: 'creating',
+      pid: 1,
+      bundle: '/b',
+    });
     expect(() => parseOciState('{"id":"c1","status":"creating","bundle":"b"}')).toThrow(/bundle "b"/);
     expect(() => parseOciState('{"id":"c1","status":"creating","pid":-3,"bundle":"/b"}')).toThrow(/pid -3/);
   });

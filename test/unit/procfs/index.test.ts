@@ -30,8 +30,13 @@ function source(): Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | '
     calls,
     memoryStats: () => (calls.push('memory'), full.memory),
     cpuStats: () => (calls.push('cpu'), full.cpu),
-    ioStats: () => (calls.push('io'), { devices: [{ major: 254, minor: 0, rbytes: 8392704, wbytes: 8388608, dbytes: 0, rios: 17, wios: 16, dios: 0 }] }),
-    pressureStats: (r) => (calls.push(`pressure ${r}`), parsePressure(readFileSync(new URL(`${r}.pressure`, V2_LEAF), 'utf8'))),
+    ioStats: () => (
+      calls.push('io'),
+      { devices: [{ major: 254, minor: 0, rbytes: 8392704, wbytes: 8388608, dbytes: 0, rios: 17, wios: 16, dios: 0 }] }
+    ),
+    pressureStats: (r) => (
+      calls.push(`pressure ${r}`), parsePressure(readFileSync(new URL(`${r}.pressure`, V2_LEAF), 'utf8'))
+    ),
   };
 }
 
@@ -51,9 +56,30 @@ describe('VIEWS', () => {
       'pressure-io',
     ]);
     expect(new Set(VIEWS.map((v) => v.target)).size).toBe(VIEWS.length);
-    expect(VIEWS.find((v) => v.name === 'cpu-online')).toEqual({ name: 'cpu-online', hostPath: null, target: '/sys/devices/system/cpu/online', cgroup: 'cpu', liveTasks: false, v2Only: false });
-    expect(VIEWS.find((v) => v.name === 'diskstats')).toEqual({ name: 'diskstats', hostPath: '/proc/diskstats', target: '/proc/diskstats', cgroup: 'io', liveTasks: false, v2Only: false });
-    expect(VIEWS.find((v) => v.name === 'pressure-io')).toEqual({ name: 'pressure-io', hostPath: null, target: '/proc/pressure/io', cgroup: 'pressure', liveTasks: false, v2Only: true });
+    expect(VIEWS.find((v) => v.name === 'cpu-online')).toEqual({
+      name: 'cpu-online',
+      hostPath: null,
+      target: '/sys/devices/system/cpu/online',
+      cgroup: 'cpu',
+      liveTasks: false,
+      v2Only: false,
+    });
+    expect(VIEWS.find((v) => v.name === 'diskstats')).toEqual({
+      name: 'diskstats',
+      hostPath: '/proc/diskstats',
+      target: '/proc/diskstats',
+      cgroup: 'io',
+      liveTasks: false,
+      v2Only: false,
+    });
+    expect(VIEWS.find((v) => v.name === 'pressure-io')).toEqual({
+      name: 'pressure-io',
+      hostPath: null,
+      target: '/proc/pressure/io',
+      cgroup: 'pressure',
+      liveTasks: false,
+      v2Only: true,
+    });
     // Only the files that print instantaneous task counts sample the tasks on every open.
     expect(VIEWS.filter((v) => v.liveTasks).map((v) => v.name)).toEqual(['stat', 'loadavg']);
     for (const v of VIEWS) if (v.hostPath !== null) expect(v.hostPath).toBe(v.target);
@@ -72,7 +98,15 @@ describe('VIEWS', () => {
     const memory = createViewMemory(STARTED_AT_MS);
     const src = source();
     for (const v of VIEWS) {
-      const out = renderView(v.name, v.hostPath ? (HOST_TEXT[v.hostPath] ?? '') : '', readViewStats(src, v), ZERO_LOAD, { running: 1, blocked: 0, threads: 1, lastPid: 1 }, memory, NOW_MS);
+      const out = renderView(
+        v.name,
+        v.hostPath ? (HOST_TEXT[v.hostPath] ?? '') : '',
+        readViewStats(src, v),
+        ZERO_LOAD,
+        { running: 1, blocked: 0, threads: 1, lastPid: 1 },
+        memory,
+        NOW_MS,
+      );
       expect(out.length).toBeGreaterThan(0);
       expect(out.endsWith('\n')).toBe(true);
     }

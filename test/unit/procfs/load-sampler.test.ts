@@ -39,7 +39,9 @@ describe('LoadSampler', () => {
     const sampler = new LoadSampler(
       async () => {
         if (mode === 'fail') throw new Error('ENOENT cgroup.threads');
-        return mode === 'busy' ? { running: 2, blocked: 0, threads: 2, lastPid: 2 } : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
+        return mode === 'busy'
+          ? { running: 2, blocked: 0, threads: 2, lastPid: 2 }
+          : { running: 0, blocked: 0, threads: 0, lastPid: 0 };
       },
       { onError: (e) => errors.push(e) },
     );

@@ -1,6 +1,17 @@
 // Load averages: the kernel's fixed-point calc_load (kernel/sched/loadavg.c) and the /proc/loadavg view.
 import { describe, expect, it } from 'vitest';
-import { EXP_1, EXP_15, EXP_5, FIXED_1, FSHIFT, ZERO_LOAD, calcLoad, formatLoad, nextLoad, type LoadAverages } from '../../../procfs/loadavg.js';
+import {
+  EXP_1,
+  EXP_15,
+  EXP_5,
+  FIXED_1,
+  FSHIFT,
+  ZERO_LOAD,
+  calcLoad,
+  formatLoad,
+  nextLoad,
+  type LoadAverages,
+} from '../../../procfs/loadavg.js';
 import { parseLoadavg } from '../../../procfs/parse/loadavg.js';
 import { renderLoadavg } from '../../../procfs/views/loadavg.js';
 import { expectGolden } from './golden.js';
@@ -16,7 +27,7 @@ function kernelCalcLoad(load: bigint, exp: bigint, active: bigint): bigint {
 /** LOAD_INT / LOAD_FRAC after get_avenrun()'s FIXED_1/200 offset, as fs/proc/loadavg.c prints. */
 function kernelFormat(x: bigint): string {
   const v = x + (1n << 11n) / 200n;
-  return `${v >> 11n}.${String((((v & ((1n << 11n) - 1n)) * 100n) >> 11n)).padStart(2, '0')}`;
+  return `${v >> 11n}.${String(((v & ((1n << 11n) - 1n)) * 100n) >> 11n).padStart(2, '0')}`;
 }
 
 function run(samples: number[]): LoadAverages {
@@ -36,7 +47,11 @@ describe('loadavg math', () => {
       const active = pattern[i % pattern.length] ?? 0;
       ours = nextLoad(ours, active);
       const a = BigInt(active) * 2048n;
-      ref = [kernelCalcLoad(ref[0] ?? 0n, 1884n, a), kernelCalcLoad(ref[1] ?? 0n, 2014n, a), kernelCalcLoad(ref[2] ?? 0n, 2037n, a)];
+      ref = [
+        kernelCalcLoad(ref[0] ?? 0n, 1884n, a),
+        kernelCalcLoad(ref[1] ?? 0n, 2014n, a),
+        kernelCalcLoad(ref[2] ?? 0n, 2037n, a),
+      ];
       expect([ours.load1, ours.load5, ours.load15]).toEqual(ref.map(Number));
       expect(formatLoad(ours.load1)).toBe(kernelFormat(ref[0] ?? 0n));
     }
@@ -86,6 +101,9 @@ describe('renderLoadavg', () => {
     expect(out).toMatch(/^\d+\.\d\d \d+\.\d\d \d+\.\d\d \d+\/\d+ \d+\n$/);
     expect(parseLoadavg(out)).toMatchObject({ running: 4, threads: 12, lastPid: 345 });
     // The reader runs in the sandbox, so the kernel would count at least one running task.
-    expect(parseLoadavg(renderLoadavg(ZERO_LOAD, { running: 0, blocked: 0, threads: 0, lastPid: 0 }))).toMatchObject({ running: 1, threads: 1 });
+    expect(parseLoadavg(renderLoadavg(ZERO_LOAD, { running: 0, blocked: 0, threads: 0, lastPid: 0 }))).toMatchObject({
+      running: 1,
+      threads: 1,
+    });
   });
 });

@@ -8,7 +8,16 @@ import { hostFile, sandbox150, sandbox20, withMemory } from './scenarios.js';
 
 const host = hostFile('meminfo');
 const MiB = 1024 * 1024;
-const VIRTUALIZED = new Set([...Object.keys(MEMINFO_FROM_STAT), 'MemTotal', 'MemFree', 'MemAvailable', 'Buffers', 'Mlocked', 'SwapTotal', 'SwapFree']);
+const VIRTUALIZED = new Set([
+  ...Object.keys(MEMINFO_FROM_STAT),
+  'MemTotal',
+  'MemFree',
+  'MemAvailable',
+  'Buffers',
+  'Mlocked',
+  'SwapTotal',
+  'SwapFree',
+]);
 
 /** Parse a rendered meminfo into key → kB. */
 function values(text: string): Map<string, number> {
@@ -87,24 +96,38 @@ describe('renderMeminfo', () => {
     const v = values(renderMeminfo(host, over.memory));
     expect(v.get('MemFree')).toBe(0);
     expect(v.get('MemAvailable')).toBe(1452 + 27336);
-    const hugeCache = withMemory(sandbox20(), { usageBytes: 10 * MiB, stat: { ...sandbox20().memory.stat, active_file: 200 * MiB, inactive_file: 200 * MiB } });
+    const hugeCache = withMemory(sandbox20(), {
+      usageBytes: 10 * MiB,
+      stat: { ...sandbox20().memory.stat, active_file: 200 * MiB, inactive_file: 200 * MiB },
+    });
     expect(values(renderMeminfo(host, hugeCache.memory)).get('MemAvailable')).toBe(262144);
   });
 
   it('uses the host total when there is no limit or the limit is above the host', () => {
-    expect(values(renderMeminfo(host, withMemory(sandbox20(), { limitBytes: null }).memory)).get('MemTotal')).toBe(24683656);
-    expect(values(renderMeminfo(host, withMemory(sandbox20(), { limitBytes: 2 ** 50 }).memory)).get('MemTotal')).toBe(24683656);
+    expect(values(renderMeminfo(host, withMemory(sandbox20(), { limitBytes: null }).memory)).get('MemTotal')).toBe(
+      24683656,
+    );
+    expect(values(renderMeminfo(host, withMemory(sandbox20(), { limitBytes: 2 ** 50 }).memory)).get('MemTotal')).toBe(
+      24683656,
+    );
   });
 
   it('matches memory.stat keys exactly: file_mapped is not file', () => {
-    const v = values(renderMeminfo(host, withMemory(sandbox20(), { stat: { file_mapped: 8 * MiB, file_dirty: MiB } }).memory));
+    const v = values(
+      renderMeminfo(host, withMemory(sandbox20(), { stat: { file_mapped: 8 * MiB, file_dirty: MiB } }).memory),
+    );
     expect(v.get('Cached')).toBe(0);
     expect(v.get('Mapped')).toBe(8192);
     expect(v.get('Dirty')).toBe(1024);
   });
 
   it('serves v2 slab keys in the slab lines and in MemAvailable', () => {
-    const stat = { ...sandbox20().memory.stat, slab_reclaimable: 10 * MiB, slab_unreclaimable: 2 * MiB, kernel_stack: 256 * 1024 };
+    const stat = {
+      ...sandbox20().memory.stat,
+      slab_reclaimable: 10 * MiB,
+      slab_unreclaimable: 2 * MiB,
+      kernel_stack: 256 * 1024,
+    };
     const v = values(renderMeminfo(host, withMemory(sandbox20(), { stat }).memory));
     expect(v.get('Slab')).toBe(12288);
     expect(v.get('SReclaimable')).toBe(10240);
@@ -117,7 +140,12 @@ describe('renderMeminfo', () => {
   it('gives free/top a used figure of the cgroup, never the host cache', () => {
     // procps: used = MemTotal − MemFree − Buffers − (Cached + SReclaimable)
     const v = values(renderMeminfo(host, sandbox20().memory));
-    const used = (v.get('MemTotal') ?? 0) - (v.get('MemFree') ?? 0) - (v.get('Buffers') ?? 0) - (v.get('Cached') ?? 0) - (v.get('SReclaimable') ?? 0);
+    const used =
+      (v.get('MemTotal') ?? 0) -
+      (v.get('MemFree') ?? 0) -
+      (v.get('Buffers') ?? 0) -
+      (v.get('Cached') ?? 0) -
+      (v.get('SReclaimable') ?? 0);
     expect(used).toBe(83772 - 28788);
     expect(used).toBeGreaterThan(0);
   });

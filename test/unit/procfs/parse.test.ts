@@ -56,11 +56,33 @@ describe('parseStat', () => {
     expect(statValue(stat, 'btime')).toBe(1795426801);
     expect(statValue(stat, 'procs_running')).toBeGreaterThanOrEqual(1);
     expect(statValue(stat, 'procs')).toBeUndefined();
-    expect(stat.lines.map((l) => l.key)).toEqual(['cpu', 'cpu0', 'cpu1', 'intr', 'ctxt', 'btime', 'processes', 'procs_running', 'procs_blocked', 'softirq']);
+    expect(stat.lines.map((l) => l.key)).toEqual([
+      'cpu',
+      'cpu0',
+      'cpu1',
+      'intr',
+      'ctxt',
+      'btime',
+      'processes',
+      'procs_running',
+      'procs_blocked',
+      'softirq',
+    ]);
   });
 
   it('fills fields an older kernel does not print with 0, and rejects garbage', () => {
-    expect(parseStat('cpu  1 2 3 4\n').cpu).toEqual({ user: 1, nice: 2, system: 3, idle: 4, iowait: 0, irq: 0, softirq: 0, steal: 0, guest: 0, guest_nice: 0 });
+    expect(parseStat('cpu  1 2 3 4\n').cpu).toEqual({
+      user: 1,
+      nice: 2,
+      system: 3,
+      idle: 4,
+      iowait: 0,
+      irq: 0,
+      softirq: 0,
+      steal: 0,
+      guest: 0,
+      guest_nice: 0,
+    });
     expect(() => parseStat('cpu  1 x 3\n')).toThrow(/malformed/);
   });
 });
@@ -78,7 +100,11 @@ describe('parseCpuinfo', () => {
     const line = info.blocks[0]?.lines.find((l) => l.key === 'model name');
     expect(line).toMatchObject({ key: 'model name', value: 'AMD EPYC', prefix: 'model name\t: ' });
     expect(parseCpuinfoLine('core id\t\t: 1')).toMatchObject({ key: 'core id', value: '1', prefix: 'core id\t\t: ' });
-    expect(parseCpuinfoLine('power management:')).toMatchObject({ key: 'power management', value: '', prefix: 'power management:' });
+    expect(parseCpuinfoLine('power management:')).toMatchObject({
+      key: 'power management',
+      value: '',
+      prefix: 'power management:',
+    });
   });
 
   it('keeps blocks without a processor line (other architectures) as non-CPU blocks', () => {
@@ -100,7 +126,14 @@ describe('parseUptime and parseLoadavg', () => {
     const load = parseLoadavg(hostFile('loadavg'));
     expect(load.threads).toBeGreaterThan(0);
     expect(load.running).toBeGreaterThanOrEqual(1);
-    expect(parseLoadavg('0.00 0.06 0.02 1/85 8825\n')).toEqual({ load1: 0, load5: 0.06, load15: 0.02, running: 1, threads: 85, lastPid: 8825 });
+    expect(parseLoadavg('0.00 0.06 0.02 1/85 8825\n')).toEqual({
+      load1: 0,
+      load5: 0.06,
+      load15: 0.02,
+      running: 1,
+      threads: 85,
+      lastPid: 8825,
+    });
     expect(() => parseLoadavg('0.0 1/2 3\n')).toThrow(/malformed/);
   });
 });
@@ -113,7 +146,8 @@ describe('parseSwaps', () => {
   });
 
   it('reads area lines in swap_show() format', () => {
-    const text = 'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/vda2                               partition\t2097148\t\t1024\t\t-2\n/swap\\040file                           file\t\t10485756\t0\t\t-3\n';
+    const text =
+      'Filename\t\t\t\tType\t\tSize\t\tUsed\t\tPriority\n/dev/vda2                               partition\t2097148\t\t1024\t\t-2\n/swap\\040file                           file\t\t10485756\t0\t\t-3\n';
     expect(parseSwaps(text).entries).toEqual([
       { filename: '/dev/vda2', type: 'partition', sizeKb: 2097148, usedKb: 1024, priority: -2 },
       { filename: '/swap\\040file', type: 'file', sizeKb: 10485756, usedKb: 0, priority: -3 },
@@ -129,7 +163,12 @@ describe('parsePidStat and parsePidStatus', () => {
   });
 
   it('handles a comm that looks like more fields', () => {
-    expect(parsePidStat('42 (a) R 7 (b) D 9) Z 1 1 1\n')).toMatchObject({ pid: 42, comm: 'a) R 7 (b) D 9', state: 'Z', ppid: 1 });
+    expect(parsePidStat('42 (a) R 7 (b) D 9) Z 1 1 1\n')).toMatchObject({
+      pid: 42,
+      comm: 'a) R 7 (b) D 9',
+      state: 'Z',
+      ppid: 1,
+    });
     expect(parsePidStat('43 () R 1 2\n')).toMatchObject({ comm: '', state: 'R' });
     expect(() => parsePidStat('garbage')).toThrow(/malformed/);
     expect(() => parsePidStat('1 (x) 5 1\n')).toThrow(/malformed/);
@@ -166,7 +205,10 @@ describe('parsePidStat and parsePidStatus', () => {
     ];
     for (const text of texts) {
       const map = parsePidStatus(text);
-      expect(statusStateAndPid(text), JSON.stringify(text)).toEqual({ state: taskState(map), nsPid: ownNamespacePid(map) });
+      expect(statusStateAndPid(text), JSON.stringify(text)).toEqual({
+        state: taskState(map),
+        nsPid: ownNamespacePid(map),
+      });
     }
   });
 });

@@ -11,19 +11,33 @@ describe('readerCgroupKey', () => {
   it('keeps on v1 the hierarchies the views read, in the kernel order, and drops name=systemd, devices and the hybrid 0:: line', () => {
     const key = readerCgroupKey(text('v1-docker'), 'v1')!;
     const lines = key.split('\n');
-    expect(lines.map((l) => l.split(':')[1])).toEqual(['pids', 'blkio', 'freezer', 'memory', 'cpuset', 'cpuacct', 'cpu']);
-    expect(lines.every((l) => l.endsWith('/docker/3f1c5e0d6b7a94c2e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcd'))).toBe(true);
+    expect(lines.map((l) => l.split(':')[1])).toEqual([
+      'pids',
+      'blkio',
+      'freezer',
+      'memory',
+      'cpuset',
+      'cpuacct',
+      'cpu',
+    ]);
+    expect(
+      lines.every((l) => l.endsWith('/docker/3f1c5e0d6b7a94c2e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcd')),
+    ).toBe(true);
     expect(key).not.toContain('name=systemd');
     expect(key).not.toContain('devices');
   });
 
   it('is the same for two processes of one container whose other hierarchies differ', () => {
-    const other = text('v1-docker').replace('9:name=systemd:/', '9:name=systemd:/system.slice/other.scope').replace('5:devices:/', '5:devices:/x');
+    const other = text('v1-docker')
+      .replace('9:name=systemd:/', '9:name=systemd:/system.slice/other.scope')
+      .replace('5:devices:/', '5:devices:/x');
     expect(readerCgroupKey(other, 'v1')).toBe(readerCgroupKey(text('v1-docker'), 'v1'));
   });
 
   it('keeps the 0:: line on v2', () => {
-    expect(readerCgroupKey(text('v2-docker'), 'v2')).toBe('0::/system.slice/docker-3f1c5e0d6b7a94c2e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcd.scope');
+    expect(readerCgroupKey(text('v2-docker'), 'v2')).toBe(
+      '0::/system.slice/docker-3f1c5e0d6b7a94c2e8f0a1b2c3d4e5f60718293a4b5c6d7e8f9012345678abcd.scope',
+    );
   });
 
   it('is null when no line is one the views read', () => {

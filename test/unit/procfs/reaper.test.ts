@@ -17,7 +17,10 @@ function fakeProcess(pid: number, ns: string, nspid: number[], ppid: number, sta
   rmSync(`${root}/${pid}`, { recursive: true, force: true });
   mkdirSync(`${root}/${pid}/ns`, { recursive: true });
   symlinkSync(ns, `${root}/${pid}/ns/pid`);
-  writeFileSync(`${root}/${pid}/status`, `Name:\tsh\nState:\tS (sleeping)\nPid:\t${pid}\nPPid:\t${ppid}\nNSpid:\t${nspid.join('\t')}\n`);
+  writeFileSync(
+    `${root}/${pid}/status`,
+    `Name:\tsh\nState:\tS (sleeping)\nPid:\t${pid}\nPPid:\t${ppid}\nNSpid:\t${nspid.join('\t')}\n`,
+  );
   const fields = ['S', String(ppid), ...Array.from({ length: 17 }, () => '0'), String(startTicks), '0'];
   writeFileSync(`${root}/${pid}/stat`, `${pid} (sh) ${fields.join(' ')}\n`);
 }
@@ -32,7 +35,7 @@ describe('ReaperCache', () => {
   fakeProcess(599, HOST, [599], 1, 1300); // nsenter, outside
   fakeProcess(600, CONTAINER, [600, 12], 599, 1301); // joined with setns: its parent is outside
 
-  it("walks up from a reader in a container to the process whose NSpid ends in 1", () => {
+  it('walks up from a reader in a container to the process whose NSpid ends in 1', () => {
     expect(new ReaperCache(root).reaperStartTicks(502, 0)).toBe(1000);
   });
 

@@ -44,7 +44,13 @@ describe('renderStat', () => {
   });
 
   it('keeps the kernel layout: one cpu line, n cpuN lines, host lines verbatim', () => {
-    const out = renderStat(host, sandbox150().cpu, { running: 0, blocked: 2, threads: 5, lastPid: 9 }, createViewMemory(STARTED_AT_MS), NOW_MS);
+    const out = renderStat(
+      host,
+      sandbox150().cpu,
+      { running: 0, blocked: 2, threads: 5, lastPid: 9 },
+      createViewMemory(STARTED_AT_MS),
+      NOW_MS,
+    );
     const lines = out.split('\n');
     expect(lines[0]).toMatch(/^cpu {2}\d+( \d+){9}$/);
     expect(lines[1]).toMatch(/^cpu0 \d+( \d+){9}$/);
@@ -57,13 +63,22 @@ describe('renderStat', () => {
     expect(lines).toContain(`btime ${STARTED_AT_MS / 1000}`);
     expect(lines).toContain('procs_running 1'); // the reader itself runs
     expect(lines).toContain('procs_blocked 2');
-    expect(lines.map((l) => l.split(' ')[0])).toEqual(['cpu', 'cpu0', 'cpu1', ...hostLines.slice(3).map((l) => l.split(' ')[0])]);
-    expect(parseStat(renderStat(host, sandbox20().cpu, TASKS, createViewMemory(STARTED_AT_MS), NOW_MS)).perCpu.length).toBe(1);
+    expect(lines.map((l) => l.split(' ')[0])).toEqual([
+      'cpu',
+      'cpu0',
+      'cpu1',
+      ...hostLines.slice(3).map((l) => l.split(' ')[0]),
+    ]);
+    expect(
+      parseStat(renderStat(host, sandbox20().cpu, TASKS, createViewMemory(STARTED_AT_MS), NOW_MS)).perCpu.length,
+    ).toBe(1);
   });
 
   it('starts the counters from the cgroup real usage, not 0', () => {
     const stats = withCpu(sandbox20(), { userUs: 5_000_000, systemUs: 1_230_000 });
-    const t = parseStat(renderStat(host, stats.cpu, TASKS, createViewMemory(STARTED_AT_MS), STARTED_AT_MS + 60_000)).cpu;
+    const t = parseStat(
+      renderStat(host, stats.cpu, TASKS, createViewMemory(STARTED_AT_MS), STARTED_AT_MS + 60_000),
+    ).cpu;
     expect([t?.user, t?.system]).toEqual([500, 123]);
     expect([t?.nice, t?.iowait, t?.irq, t?.softirq, t?.steal, t?.guest, t?.guest_nice]).toEqual([0, 0, 0, 0, 0, 0, 0]);
   });
@@ -102,7 +117,13 @@ describe('renderStat', () => {
   it('reads ~100% busy in the summary when the workload uses its whole 20% quota', () => {
     const memory = createViewMemory(STARTED_AT_MS);
     const at = (sec: number, usedUs: number): string =>
-      renderStat(host, withCpu(sandbox20(), { userUs: usedUs * 0.9, systemUs: usedUs * 0.1, perCpu: null }).cpu, TASKS, memory, STARTED_AT_MS + sec * 1000);
+      renderStat(
+        host,
+        withCpu(sandbox20(), { userUs: usedUs * 0.9, systemUs: usedUs * 0.1, perCpu: null }).cpu,
+        TASKS,
+        memory,
+        STARTED_AT_MS + sec * 1000,
+      );
     const a = at(1, 200_000);
     const b = at(11, 2_200_000); // 10 s of wall time, 2 s of cgroup CPU: all of 20%
     expect(busyShare(a, b)).toBeGreaterThan(0.99);
@@ -142,7 +163,8 @@ describe('renderStat', () => {
     expect(busyShare(b, c)).toBeCloseTo(2 / 3, 2);
     // Per CPU (top -1): CPU 0 full, CPU 1 idle; the idle growth went where there was room.
     const c1 = parseStat(c).perCpu;
-    const share = (i: number): number => (busy(c1[i]?.times) - busy(b1[i]?.times)) / (total(c1[i]?.times) - total(b1[i]?.times));
+    const share = (i: number): number =>
+      (busy(c1[i]?.times) - busy(b1[i]?.times)) / (total(c1[i]?.times) - total(b1[i]?.times));
     expect(share(0)).toBeCloseTo(1, 2);
     expect(share(1)).toBe(0);
   });

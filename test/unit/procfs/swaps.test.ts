@@ -26,7 +26,9 @@ describe('renderSwaps', () => {
     const out = renderSwaps(HOST_WITH_SWAP, some.memory);
     expect(out).toBe(`${SWAPS_HEADER}\n/dev/vda2${' '.repeat(31)}partition\t524288\t\t3072\t\t-2\n`);
     const unlimited = renderSwaps(HOST_WITH_SWAP, withMemory(some, { swapLimitBytes: null }).memory);
-    expect(parseSwaps(unlimited).entries).toEqual([{ filename: '/dev/vda2', type: 'partition', sizeKb: 2097148 + 1048572, usedKb: 3072, priority: -2 }]);
+    expect(parseSwaps(unlimited).entries).toEqual([
+      { filename: '/dev/vda2', type: 'partition', sizeKb: 2097148 + 1048572, usedKb: 3072, priority: -2 },
+    ]);
     const over = renderSwaps(HOST_WITH_SWAP, withMemory(some, { swapUsageBytes: 900 * MiB }).memory);
     expect(parseSwaps(over).entries[0]?.usedKb).toBe(524288);
   });
@@ -36,6 +38,8 @@ describe('renderSwaps', () => {
     expect(host.entries.map(formatSwapLine).join('\n')).toBe(HOST_WITH_SWAP.split('\n').slice(1, 3).join('\n'));
     // No extra tab from 10000000 kB on; a path of 40+ characters gets one space.
     const long = '/very/long/path/to/a/swap/file/on/disk.swp';
-    expect(formatSwapLine({ filename: long, type: 'file', sizeKb: 10000000, usedKb: 9999999, priority: 5 })).toBe(`${long} file\t\t10000000\t9999999\t\t5`);
+    expect(formatSwapLine({ filename: long, type: 'file', sizeKb: 10000000, usedKb: 9999999, priority: 5 })).toBe(
+      `${long} file\t\t10000000\t9999999\t\t5`,
+    );
   });
 });

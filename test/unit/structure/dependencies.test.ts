@@ -15,7 +15,12 @@ const CONFIG = createRequire(import.meta.url)(join(ROOT, '.dependency-cruiser.cj
 
 /** Run the checker on supervisor/, procfs/, bench/ and test/ under `baseDir` (in process: one load of the parser for every run). */
 async function violations(baseDir: string): Promise<IViolation[]> {
-  const result = await cruise(['supervisor', 'procfs', 'bench', 'test'], { ...CONFIG.options, ruleSet: { forbidden: CONFIG.forbidden ?? [] }, validate: true, baseDir });
+  const result = await cruise(['supervisor', 'procfs', 'bench', 'test'], {
+    ...CONFIG.options,
+    ruleSet: { forbidden: CONFIG.forbidden ?? [] },
+    validate: true,
+    baseDir,
+  });
   return (result.output as ICruiseResult).summary.violations;
 }
 
@@ -28,35 +33,57 @@ function ruleNames(found: readonly IViolation[]): string[] {
 const GOOD: Record<string, string> = {
   'supervisor/errors.ts': 'export const EXIT = 125;\n',
   'supervisor/sleep.ts': 'export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));\n',
-  'supervisor/cgroup/index.ts': "export { readV1 } from './v1.js';\nexport type { Stats } from './types.js';\nimport { EXIT } from '../errors.js';\nexport const code = EXIT;\n",
+  'supervisor/cgroup/index.ts':
+    "export { readV1 } from './v1.js';\nexport type { Stats } from './types.js';\nimport { EXIT } from '../errors.js';\nexport const code = EXIT;\n",
   'supervisor/cgroup/types.ts': 'export interface Stats { usage: number }\n',
-  'supervisor/cgroup/v1.ts': "import type { Stats } from './types.js';\nexport const readV1 = (): Stats => ({ usage: 0 });\n",
+  'supervisor/cgroup/v1.ts':
+    "import type { Stats } from './types.js';\nexport const readV1 = (): Stats => ({ usage: 0 });\n",
   'procfs/parse/index.ts': "export { parseStat } from './stat.js';\n",
   'procfs/parse/stat.ts': 'export const parseStat = (text: string): number => text.length;\n',
-  'supervisor/state.ts': "import { readV1 } from './cgroup/index.js';\nimport { parseStat } from '../procfs/parse/index.js';\nexport const state = (): number => readV1().usage + parseStat('');\n",
+  'supervisor/state.ts':
+    "import { readV1 } from './cgroup/index.js';\nimport { parseStat } from '../procfs/parse/index.js';\nexport const state = (): number => readV1().usage + parseStat('');\n",
   'supervisor/commands/ps.ts': "import { state } from '../state.js';\nexport const ps = state;\n",
   'supervisor/commands/bench.ts': "import { SCENARIOS } from '../../bench/args.js';\nexport const bench = SCENARIOS;\n",
-  'supervisor/cli.ts': "import { ps } from './commands/ps.js';\nimport { bench } from './commands/bench.js';\nexport const cli = [ps, bench];\n",
-  'procfs/views/meminfo.ts': "import type { Stats } from '../../supervisor/cgroup/index.js';\nexport const render = (s: Stats): string => String(s.usage);\n",
+  'supervisor/cli.ts':
+    "import { ps } from './commands/ps.js';\nimport { bench } from './commands/bench.js';\nexport const cli = [ps, bench];\n",
+  'procfs/views/meminfo.ts':
+    "import type { Stats } from '../../supervisor/cgroup/index.js';\nexport const render = (s: Stats): string => String(s.usage);\n",
   'bench/args.ts': "import { readV1 } from '../supervisor/cgroup/index.js';\nexport const SCENARIOS = [readV1];\n",
   'test/helpers/wait.ts': 'export const wait = 1;\n',
-  'test/unit/v1.test.ts': "import { readV1 } from '../../supervisor/cgroup/v1.js';\nimport { wait } from '../helpers/wait.js';\nexport const t = [readV1, wait];\n",
+  'test/unit/v1.test.ts':
+    "import { readV1 } from '../../supervisor/cgroup/v1.js';\nimport { wait } from '../helpers/wait.js';\nexport const t = [readV1, wait];\n",
 };
 
 /** One bad edge per rule: files added to (or replacing files of) the good tree. */
 const BAD: Record<string, Record<string, string>> = {
-  'no-circular': { 'supervisor/cgroup/v1.ts': "import { code } from './index.js';\nexport const readV1 = () => ({ usage: code });\n" },
+  'no-circular': {
+    'supervisor/cgroup/v1.ts': "import { code } from './index.js';\nexport const readV1 = () => ({ usage: code });\n",
+  },
   'cgroup-is-a-leaf': {
     'supervisor/limits.ts': 'export const MIB = 1 << 20;\n',
     'supervisor/cgroup/memory.ts': "import { MIB } from '../limits.js';\nexport const floor = MIB;\n",
   },
-  'parse-is-a-leaf': { 'procfs/parse/uptime.ts': "import { state } from '../../supervisor/state.js';\nexport const uptime = state;\n" },
-  'cgroup-through-its-index': { 'procfs/views/cpu.ts': "import type { Stats } from '../../supervisor/cgroup/types.js';\nexport type Cpu = Stats;\n" },
-  'parse-through-its-index': { 'supervisor/cpuset.ts': "import { parseStat } from '../procfs/parse/stat.js';\nexport const cpus = parseStat;\n" },
-  'foundation-imports-nothing-of-ours': { 'supervisor/sleep.ts': "import { state } from './state.js';\nexport const sleep = state;\n" },
-  'core-not-to-cli': { 'supervisor/run/release.ts': "import { ps } from '../commands/ps.js';\nexport const release = ps;\n" },
-  'product-not-to-bench': { 'supervisor/run/views.ts': "import { SCENARIOS } from '../../bench/args.js';\nexport const views = SCENARIOS;\n" },
-  'product-not-to-test': { 'bench/wait.ts': "import { wait } from '../test/helpers/wait.js';\nexport const w = wait;\n" },
+  'parse-is-a-leaf': {
+    'procfs/parse/uptime.ts': "import { state } from '../../supervisor/state.js';\nexport const uptime = state;\n",
+  },
+  'cgroup-through-its-index': {
+    'procfs/views/cpu.ts': "import type { Stats } from '../../supervisor/cgroup/types.js';\nexport type Cpu = Stats;\n",
+  },
+  'parse-through-its-index': {
+    'supervisor/cpuset.ts': "import { parseStat } from '../procfs/parse/stat.js';\nexport const cpus = parseStat;\n",
+  },
+  'foundation-imports-nothing-of-ours': {
+    'supervisor/sleep.ts': "import { state } from './state.js';\nexport const sleep = state;\n",
+  },
+  'core-not-to-cli': {
+    'supervisor/run/release.ts': "import { ps } from '../commands/ps.js';\nexport const release = ps;\n",
+  },
+  'product-not-to-bench': {
+    'supervisor/run/views.ts': "import { SCENARIOS } from '../../bench/args.js';\nexport const views = SCENARIOS;\n",
+  },
+  'product-not-to-test': {
+    'bench/wait.ts': "import { wait } from '../test/helpers/wait.js';\nexport const w = wait;\n",
+  },
 };
 
 const made: string[] = [];

@@ -9,16 +9,42 @@ import type { RecordedFilesystem, SandboxState } from '../../../supervisor/state
 
 const dir = mkdtempSync(join(tmpdir(), 'sandbox-commit-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-const fsOf = (over: Partial<RecordedFilesystem> = {}): RecordedFilesystem => ({ layers: [join(dir, 'base')], keep: null, readOnly: false, mountTargets: [], ...over });
+const fsOf = (over: Partial<RecordedFilesystem> = {}): RecordedFilesystem => ({
+  layers: [join(dir, 'base')],
+  keep: null,
+  readOnly: false,
+  mountTargets: [],
+  ...over,
+});
 
 describe('commitExcludes', () => {
   it('lists the stage mount points, the init files and the volume/tmpfs targets, relative and normalized', () => {
-    expect(commitExcludes(fsOf({ mountTargets: ['/data/', '/a/../b//c', '/proc'] }))).toEqual(['proc', 'sys', 'dev', 'tmp', 'etc/hostname', 'etc/hosts', 'etc/resolv.conf', 'data', 'b/c']);
+    expect(commitExcludes(fsOf({ mountTargets: ['/data/', '/a/../b//c', '/proc'] }))).toEqual([
+      'proc',
+      'sys',
+      'dev',
+      'tmp',
+      'etc/hostname',
+      'etc/hosts',
+      'etc/resolv.conf',
+      'data',
+      'b/c',
+    ]);
   });
 });
 
 describe('writableLayerOf', () => {
-  const state = (filesystem: RecordedFilesystem | null): SandboxState => ({ id: 'abc', supervisorPid: 1, supervisorStartTicks: 1, startedAtMs: 0, command: ['sh'], cgroupDirs: [], mountpoint: '', cpus: [], filesystem });
+  const state = (filesystem: RecordedFilesystem | null): SandboxState => ({
+    id: 'abc',
+    supervisorPid: 1,
+    supervisorStartTicks: 1,
+    startedAtMs: 0,
+    command: ['sh'],
+    cgroupDirs: [],
+    mountpoint: '',
+    cpus: [],
+    filesystem,
+  });
   it('refuses the host root and --read-only', () => {
     expect(() => writableLayerOf(state(null))).toThrow(/no writable layer: it runs on the host's root/);
     expect(() => writableLayerOf(state(fsOf({ readOnly: true })))).toThrow(/--read-only/);
@@ -55,13 +81,27 @@ describe('whileFrozen', () => {
   it('thaws after a failed copy and passes the failure on', async () => {
     const calls: string[] = [];
     const cgroup = { freeze: async () => void calls.push('freeze'), thaw: async () => void calls.push('thaw') };
-    await expect(whileFrozen(cgroup, async () => { calls.push('copy'); throw new Error('disk full'); })).rejects.toThrow('disk full');
+    await expect(
+      whileFrozen(cgroup, async () => {
+        calls.push('copy');
+        throw new Error('disk full');
+      }),
+    ).rejects.toThrow('disk full');
     expect(calls).toEqual(['freeze', 'copy', 'thaw']);
   });
   it('copies nothing when the freeze fails', async () => {
     let copied = false;
-    const cgroup = { freeze: async () => { throw new Error('no freezer'); }, thaw: async () => undefined };
-    await expect(whileFrozen(cgroup, async () => { copied = true; })).rejects.toThrow('no freezer');
+    const cgroup = {
+      freeze: async () => {
+        throw new Error('no freezer');
+      },
+      thaw: async () => undefined,
+    };
+    await expect(
+      whileFrozen(cgroup, async () => {
+        copied = true;
+      }),
+    ).rejects.toThrow('no freezer');
     expect(copied).toBe(false);
   });
 });

@@ -30,9 +30,26 @@ describe('oneLine', () => {
 describe('stageArgs hide and oom_score_adj', () => {
   it('passes each --hide and --oom-score-adj before --chdir when given', () => {
     const args = stageArgs({
-      supervisorPid: 1, procsFiles: [], v1Hierarchies: null, hostname: 'h', net: 'host', views: [],
-      writableDirs: [], workdir: '/w', hide: ['/run/sandbox', '/run/sandbox-procfs'], oomScoreAdj: 500, command: ['true'], env: {},
+      supervisorPid: 1,
+      procsFiles: [],
+      v1Hierarchies: null,
+      hostname: 'h',
+      net: 'host',
+      views: [],
+      writableDirs: [],
+      workdir: '/w',
+      hide: ['/run/sandbox', '/run/sandbox-procfs'],
+      oomScoreAdj: 500,
+      command: ['true'],
+      env: {},
     });
-    expect(args.slice(args.indexOf('--hide'), args.indexOf('--chdir'))).toEqual(['--hide', '/run/sandbox', '--hide', '/run/sandbox-procfs', '--oom-score-adj', '500']);
+    expect(args.slice(args.indexOf('--hide'), args.indexOf('--chdir'))).toEqual([
+      '--hide',
+      '/run/sandbox',
+      '--hide',
+      '/run/sandbox-procfs',
+      '--oom-score-adj',
+      '500',
+    ]);
   });
 });

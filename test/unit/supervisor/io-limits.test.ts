@@ -8,13 +8,15 @@ import { machineLacks, requireOrSkip } from '../../helpers/skip.js';
 
 // A real whole disk of this host to resolve (the first in /sys/block with a node in /dev); the tests
 // needing one skip, naming why, on a machine without.
-const BLOCK = (existsSync('/sys/block') ? readdirSync('/sys/block').sort() : []).map((d) => `/dev/${d}`).find((p) => {
-  try {
-    return statSync(p).isBlockDevice();
-  } catch {
-    return false;
-  }
-});
+const BLOCK = (existsSync('/sys/block') ? readdirSync('/sys/block').sort() : [])
+  .map((d) => `/dev/${d}`)
+  .find((p) => {
+    try {
+      return statSync(p).isBlockDevice();
+    } catch {
+      return false;
+    }
+  });
 const noBlock = BLOCK ? null : machineLacks('no whole disk in /sys/block has a node in /dev');
 
 describe('splitDev', () => {
@@ -41,7 +43,8 @@ describe('parseRate', () => {
     expect(() => parseRate('--device-write-bps', text, true)).toThrow(UsageError);
     expect(() => parseRate('--device-write-bps', text, true)).toThrow(`"${text}"`);
   });
-  it('rejects a size unit on a request rate', () => expect(() => parseRate('--device-read-iops', '10M', false)).toThrow(/--device-read-iops.*"10M"/));
+  it('rejects a size unit on a request rate', () =>
+    expect(() => parseRate('--device-read-iops', '10M', false)).toThrow(/--device-read-iops.*"10M"/));
 });
 
 describe('parseIoWeight', () => {
@@ -57,8 +60,12 @@ describe('resolveDisk', () => {
   afterAll(() => rmSync(sys, { recursive: true, force: true }));
 
   it('refuses a character device and a missing path', () => {
-    expect(() => resolveDisk('--device-read-bps', '/dev/null')).toThrow(/--device-read-bps: "\/dev\/null" is not a block device/);
-    expect(() => resolveDisk('--device-read-bps', '/nonexistent/vdz')).toThrow(/no such device "\/nonexistent\/vdz" \(stat: ENOENT\)/);
+    expect(() => resolveDisk('--device-read-bps', '/dev/null')).toThrow(
+      /--device-read-bps: "\/dev\/null" is not a block device/,
+    );
+    expect(() => resolveDisk('--device-read-bps', '/nonexistent/vdz')).toThrow(
+      /no such device "\/nonexistent\/vdz" \(stat: ENOENT\)/,
+    );
   });
 
   it.skipIf(requireOrSkip(noBlock))('a whole disk resolves to its MAJ:MIN', () => {
@@ -66,16 +73,19 @@ describe('resolveDisk', () => {
     expect(id).toEqual(splitDev(statSync(BLOCK!).rdev));
   });
 
-  it.skipIf(requireOrSkip(noBlock))('a partition is refused, naming its disk (sysfs has a "partition" file under the disk)', () => {
-    // Fake /sys/dev/block: MAJ:MIN of the real device links to devices/vdq/vdq1, a partition of "vdq".
-    const { major, minor } = splitDev(statSync(BLOCK!).rdev);
-    mkdirSync(join(sys, 'devices/vdq/vdq1'), { recursive: true });
-    writeFileSync(join(sys, 'devices/vdq/vdq1/partition'), '1\n');
-    symlinkSync('devices/vdq/vdq1', join(sys, `${major}:${minor}`));
-    expect(() => resolveDisk('--device-write-bps', BLOCK!, sys)).toThrow(
-      `--device-write-bps: "${BLOCK}" (${major}:${minor}) is a partition; the kernel limits whole disks only, give /dev/vdq`,
-    );
-  });
+  it.skipIf(requireOrSkip(noBlock))(
+    'a partition is refused, naming its disk (sysfs has a "partition" file under the disk)',
+    () => {
+      // Fake /sys/dev/block: MAJ:MIN of the real device links to devices/vdq/vdq1, a partition of "vdq".
+      const { major, minor } = splitDev(statSync(BLOCK!).rdev);
+      mkdirSync(join(sys, 'devices/vdq/vdq1'), { recursive: true });
+      writeFileSync(join(sys, 'devices/vdq/vdq1/partition'), '1\n');
+      symlinkSync('devices/vdq/vdq1', join(sys, `${major}:${minor}`));
+      expect(() => resolveDisk('--device-write-bps', BLOCK!, sys)).toThrow(
+        `--device-write-bps: "${BLOCK}" (${major}:${minor}) is a partition; the kernel limits whole disks only, give /dev/vdq`,
+      );
+    },
+  );
 });
 
 describe('mergeIoLimits', () => {
@@ -85,13 +95,28 @@ describe('mergeIoLimits', () => {
     expect(mergeIoLimits(cur, {})).toBe(cur);
   });
 
-  it.skipIf(requireOrSkip(noBlock))('sets one field per flag on one entry per disk; "max" clears; a disk twice in one flag is refused', () => {
-    const id = splitDev(statSync(BLOCK!).rdev);
-    const a = mergeIoLimits(undefined, { ioWeight: '300', deviceWriteBps: [`${BLOCK}:2M`], deviceReadIops: [`${BLOCK}:50`] });
-    expect(a).toEqual({ weight: 300, devices: [{ ...id, readBps: null, writeBps: 2 * 1024 ** 2, readIops: 50, writeIops: null }] });
-    const b = mergeIoLimits(a, { deviceWriteBps: [`${BLOCK}:max`], deviceReadBps: [`${BLOCK}:1M`] });
-    expect(b).toEqual({ weight: 300, devices: [{ ...id, readBps: 1024 ** 2, writeBps: null, readIops: 50, writeIops: null }] });
-    expect(a!.devices[0]!.writeBps).toBe(2 * 1024 ** 2); // the current limits are not mutated
-    expect(() => mergeIoLimits(undefined, { deviceWriteBps: [`${BLOCK}:2M`, `${BLOCK}:3M`] })).toThrow(/--device-write-bps: disk \d+:\d+ given twice/);
-  });
+  it.skipIf(requireOrSkip(noBlock))(
+    'sets one field per flag on one entry per disk; "max" clears; a disk twice in one flag is refused',
+    () => {
+      const id = splitDev(statSync(BLOCK!).rdev);
+      const a = mergeIoLimits(undefined, {
+        ioWeight: '300',
+        deviceWriteBps: [`${BLOCK}:2M`],
+        deviceReadIops: [`${BLOCK}:50`],
+      });
+      expect(a).toEqual({
+        weight: 300,
+        devices: [{ ...id, readBps: null, writeBps: 2 * 1024 ** 2, readIops: 50, writeIops: null }],
+      });
+      const b = mergeIoLimits(a, { deviceWriteBps: [`${BLOCK}:max`], deviceReadBps: [`${BLOCK}:1M`] });
+      expect(b).toEqual({
+        weight: 300,
+        devices: [{ ...id, readBps: 1024 ** 2, writeBps: null, readIops: 50, writeIops: null }],
+      });
+      expect(a!.devices[0]!.writeBps).toBe(2 * 1024 ** 2); // the current limits are not mutated
+      expect(() => mergeIoLimits(undefined, { deviceWriteBps: [`${BLOCK}:2M`, `${BLOCK}:3M`] })).toThrow(
+        /--device-write-bps: disk \d+:\d+ given twice/,
+      );
+    },
+  );
 });

@@ -45,15 +45,20 @@ describe('parseSize', () => {
   ])('%s -> %d bytes', (text, bytes) => expect(parseSize('--mem', text, host.memTotalBytes)).toBe(bytes));
 
   it('names the flag and the value in its error', () => {
-    expect(() => parseSize('--mem', '256X', host.memTotalBytes)).toThrow('--mem: expected a size like 256M, 1.5G or 25%, got "256X"');
+    expect(() => parseSize('--mem', '256X', host.memTotalBytes)).toThrow(
+      '--mem: expected a size like 256M, 1.5G or 25%, got "256X"',
+    );
   });
 
   it.each(['256X', '-1M', 'M', '1.5.5G', '256 M B', '0x10M', ''])('rejects %j', (text) =>
     expect(() => parseSize('--mem', text, host.memTotalBytes)).toThrow(UsageError),
   );
 
-  it('takes no percentage where there is no base (swap)', () => expect(() => parseSize('--swap', '25%')).toThrow(/--swap: expected a size like 256M or 1.5G/));
-  it.each(['0%', '101%'])('rejects a share of %s', (text) => expect(() => parseSize('--mem', text, host.memTotalBytes)).toThrow(/\(0%, 100%\]/));
+  it('takes no percentage where there is no base (swap)', () =>
+    expect(() => parseSize('--swap', '25%')).toThrow(/--swap: expected a size like 256M or 1.5G/));
+  it.each(['0%', '101%'])('rejects a share of %s', (text) =>
+    expect(() => parseSize('--mem', text, host.memTotalBytes)).toThrow(/\(0%, 100%\]/),
+  );
 });
 
 describe('parseDuration', () => {
@@ -63,7 +68,9 @@ describe('parseDuration', () => {
     ['500us', 500],
     ['1s', 1_000_000],
   ])('%s -> %d us', (text, us) => expect(parseDuration('--cpu-period', text)).toBe(us));
-  it.each(['100', 'fast', '10m', '-5ms'])('rejects %j', (text) => expect(() => parseDuration('--cpu-period', text)).toThrow(/expected a duration like 100ms/));
+  it.each(['100', 'fast', '10m', '-5ms'])('rejects %j', (text) =>
+    expect(() => parseDuration('--cpu-period', text)).toThrow(/expected a duration like 100ms/),
+  );
 });
 
 describe('resolveLimits', () => {
@@ -83,10 +90,27 @@ describe('resolveLimits', () => {
 
   it('scales the quota with --cpu-period and keeps every other flag', () => {
     const l = resolveLimits(
-      { cpu: '150%', cpuPeriod: '50ms', cpuBurst: '10ms', cpusetCpus: '0-1', cpuWeight: '200', mem: '1.5G', swap: '512M', pids: 'max' },
+      {
+        cpu: '150%',
+        cpuPeriod: '50ms',
+        cpuBurst: '10ms',
+        cpusetCpus: '0-1',
+        cpuWeight: '200',
+        mem: '1.5G',
+        swap: '512M',
+        pids: 'max',
+      },
       host,
     );
-    expect(l).toMatchObject({ cpuQuotaUs: 75_000, cpuPeriodUs: 50_000, cpuBurstUs: 10_000, cpusetCpus: [0, 1], cpuWeight: 200, swapBytes: 512 * MiB, pidsMax: null });
+    expect(l).toMatchObject({
+      cpuQuotaUs: 75_000,
+      cpuPeriodUs: 50_000,
+      cpuBurstUs: 10_000,
+      cpusetCpus: [0, 1],
+      cpuWeight: 200,
+      swapBytes: 512 * MiB,
+      pidsMax: null,
+    });
   });
 
   it.each([

@@ -3,7 +3,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../../supervisor/errors.js';
-import { hostsFile, parseTmpfs, parseVolume, resolveFilesystem, resolvConf, rootfsWorkdir } from '../../../supervisor/rootfs.js';
+import {
+  hostsFile,
+  parseTmpfs,
+  parseVolume,
+  resolveFilesystem,
+  resolvConf,
+  rootfsWorkdir,
+} from '../../../supervisor/rootfs.js';
 import { stageArgs } from '../../../supervisor/stage.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'sandbox-rootfs-unit-'));
@@ -39,13 +46,16 @@ describe('filesystem flags', () => {
     mkdirSync(real);
     symlinkSync(real, join(dir, 'keep-link'));
     expect(resolveFilesystem({ rootfs: image, keep: join(dir, 'keep-link') }).keep).toBe(realpathSync(real));
-    expect(resolveFilesystem({ rootfs: image, keep: join(dir, 'keep-new') }).keep).toBe(join(realpathSync(dir), 'keep-new'));
+    expect(resolveFilesystem({ rootfs: image, keep: join(dir, 'keep-new') }).keep).toBe(
+      join(realpathSync(dir), 'keep-new'),
+    );
   });
 
   it('parses --tmpfs DST[:SIZE]', () => {
     expect(parseTmpfs('/run')).toEqual({ target: '/run', sizeBytes: null });
     expect(parseTmpfs('/run:64M')).toEqual({ target: '/run', sizeBytes: 64 * 1024 * 1024 });
-    for (const bad of ['run', '/', '/x:', '/x:1', '/x:25%', '/x:big']) expect(() => parseTmpfs(bad), bad).toThrow(UsageError);
+    for (const bad of ['run', '/', '/x:', '/x:1', '/x:25%', '/x:big'])
+      expect(() => parseTmpfs(bad), bad).toThrow(UsageError);
   });
 
   it('puts --rootfs below the layers and checks --keep', () => {
@@ -56,7 +66,9 @@ describe('filesystem flags', () => {
     expect(() => resolveFilesystem({ layer: [layer] })).toThrow(/--layer: no such directory/);
     expect(resolveFilesystem({ rootfs: dir, layer: [tmpdir()] }).layers).toEqual([dir, tmpdir()]);
     expect(() => resolveFilesystem({ rootfs: file })).toThrow(/--rootfs: not a directory/);
-    expect(() => resolveFilesystem({ rootfs: tmpdir(), keep: join(tmpdir(), 'k') })).toThrow(/--keep: must not be inside a layer/);
+    expect(() => resolveFilesystem({ rootfs: tmpdir(), keep: join(tmpdir(), 'k') })).toThrow(
+      /--keep: must not be inside a layer/,
+    );
     expect(() => resolveFilesystem({ rootfs: dir, keep: file })).toThrow(/--keep: not a directory/);
     expect(() => resolveFilesystem({ rootfs: dir, keep: '/k', readOnly: true })).toThrow(/--keep: has nothing to keep/);
     expect(resolveFilesystem({ rootfs: dir, keep: '/k-xyz' }).keep).toBe('/k-xyz');
@@ -70,7 +82,9 @@ describe('filesystem flags', () => {
   });
 
   it('writes /etc/hosts and resolv.conf for the network mode', () => {
-    expect(hostsFile('box', 'none', '10.0.0.1 gw\n')).toBe('127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n');
+    expect(hostsFile('box', 'none', '10.0.0.1 gw\n')).toBe(
+      '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n127.0.1.1\tbox\n',
+    );
     expect(hostsFile('box', 'host', '10.0.0.1 gw')).toBe('10.0.0.1 gw\n127.0.1.1\tbox\n');
     expect(resolvConf('host', 'nameserver 1.1.1.1\n')).toBe('nameserver 1.1.1.1\n');
     expect(resolvConf('none', 'nameserver 1.1.1.1\n')).not.toContain('nameserver');
@@ -78,11 +92,28 @@ describe('filesystem flags', () => {
 
   it('passes volumes, tmpfs mounts and the layers to the stage', () => {
     const args = stageArgs({
-      supervisorPid: 1, procsFiles: [], v1Hierarchies: null, hostname: 'h', net: 'host', views: [], writableDirs: [], workdir: '/', command: ['sh'], env: {},
-      volumes: [{ source: '/a', target: '/b', readOnly: true }, { source: '/c', target: '/d', readOnly: false }],
-      tmpfs: [{ target: '/t', sizeBytes: 4096 }, { target: '/u', sizeBytes: null }],
+      supervisorPid: 1,
+      procsFiles: [],
+      v1Hierarchies: null,
+      hostname: 'h',
+      net: 'host',
+      views: [],
+      writableDirs: [],
+      workdir: '/',
+      command: ['sh'],
+      env: {},
+      volumes: [
+        { source: '/a', target: '/b', readOnly: true },
+        { source: '/c', target: '/d', readOnly: false },
+      ],
+      tmpfs: [
+        { target: '/t', sizeBytes: 4096 },
+        { target: '/u', sizeBytes: null },
+      ],
       root: { layers: ['/img', '/l2'], rootAt: '/run/sandbox/x/root', upper: '/keep', readOnly: false },
     });
-    expect(args.join(' ')).toContain('--volume /a:/b:ro --volume /c:/d --tmpfs /t:4096 --tmpfs /u --layer /img --layer /l2 --root-at /run/sandbox/x/root --upper /keep --chdir / -- sh');
+    expect(args.join(' ')).toContain(
+      '--volume /a:/b:ro --volume /c:/d --tmpfs /t:4096 --tmpfs /u --layer /img --layer /l2 --root-at /run/sandbox/x/root --upper /keep --chdir / -- sh',
+    );
   });
 });

@@ -1,6 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { SandboxError } from '../../../supervisor/errors.js';
-import { chooseUsernsRange, parseIds, parseSubids, parseUsernsMode, type IdDatabase } from '../../../supervisor/userns.js';
+import {
+  chooseUsernsRange,
+  parseIds,
+  parseSubids,
+  parseUsernsMode,
+  type IdDatabase,
+} from '../../../supervisor/userns.js';
 
 const empty: IdDatabase = { subuid: [], subgid: [], uids: [0, 1, 65534, 1000], gids: [0, 5, 65534], ownerUid: null };
 
@@ -17,7 +23,9 @@ describe('parseSubids', () => {
 
 describe('parseIds', () => {
   it('takes the third field of passwd and group lines', () => {
-    expect(parseIds('root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/bin/false\n\nweird\n')).toEqual([0, 65534]);
+    expect(parseIds('root:x:0:0:root:/root:/bin/bash\nnobody:x:65534:65534::/:/bin/false\n\nweird\n')).toEqual([
+      0, 65534,
+    ]);
   });
 });
 
@@ -29,7 +37,10 @@ describe('chooseUsernsRange', () => {
   it('uses the first large enough range of "sandbox" (by name or by its uid)', () => {
     const db: IdDatabase = {
       ...empty,
-      subuid: [{ owner: 'sandbox', first: 300000, count: 1000 }, { owner: 'sandbox', first: 400000, count: 65536 }],
+      subuid: [
+        { owner: 'sandbox', first: 300000, count: 1000 },
+        { owner: 'sandbox', first: 400000, count: 65536 },
+      ],
       subgid: [{ owner: '999', first: 500000, count: 70000 }],
       ownerUid: 999,
     };
@@ -39,7 +50,9 @@ describe('chooseUsernsRange', () => {
   it("refuses the default range when it overlaps another user's subordinate ids", () => {
     const db = { ...empty, subuid: [{ owner: 'alice', first: 165535, count: 10 }] };
     expect(() => chooseUsernsRange(db)).toThrow(SandboxError);
-    expect(() => chooseUsernsRange(db)).toThrow(/uid range 100000-165535 overlaps alice:165535:10 in \/etc\/subuid; add a free range for the user "sandbox"/);
+    expect(() => chooseUsernsRange(db)).toThrow(
+      /uid range 100000-165535 overlaps alice:165535:10 in \/etc\/subuid; add a free range for the user "sandbox"/,
+    );
   });
 
   it('refuses the default range when a user or group of the host has an id in it', () => {
@@ -47,8 +60,10 @@ describe('chooseUsernsRange', () => {
     expect(() => chooseUsernsRange({ ...empty, gids: [0, 100000] })).toThrow(/holds gid 100000 of \/etc\/group/);
   });
 
-  it("refuses a range of \"sandbox\" that starts at the host's root", () => {
-    expect(() => chooseUsernsRange({ ...empty, subuid: [{ owner: 'sandbox', first: 0, count: 65536 }] })).toThrow(/starting at 0/);
+  it('refuses a range of "sandbox" that starts at the host\'s root', () => {
+    expect(() => chooseUsernsRange({ ...empty, subuid: [{ owner: 'sandbox', first: 0, count: 65536 }] })).toThrow(
+      /starting at 0/,
+    );
   });
 });
 
