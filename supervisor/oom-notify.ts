@@ -28,6 +28,7 @@ export interface OomNotifications {
 const EFD_CLOEXEC = 0o2000000; // include/uapi/linux/eventfd.h (= O_CLOEXEC)
 
 let eventfd: ((initval: number, flags: number) => number) | null = null;
+let lastErrno: () => number = () => 0;
 
 /** eventfd(2) of libc through koffi, bound on first use (loading koffi costs ~20 ms of this thread). */
 function loadEventfd(): (initval: number, flags: number) => number {
@@ -36,6 +37,7 @@ function loadEventfd(): (initval: number, flags: number) => number {
   const koffi = require('koffi') as typeof import('koffi');
   const fn = koffi.load('libc.so.6').func('int eventfd(unsigned int initval, int flags)');
   eventfd = (initval, flags) => fn(initval, flags) as number;
+  lastErrno = () => koffi.errno();
   return eventfd;
 }
 
@@ -60,7 +62,7 @@ export function watchOomNotifications(cgroup: CgroupManager, onChange: () => voi
 /** v1: an eventfd registered on `dir`/memory.oom_control, read on libuv's pool until closed. */
 function eventfdOnOomControl(dir: string, onChange: () => void): OomNotifications {
   const efd = loadEventfd()(0, EFD_CLOEXEC);
-  if (efd < 0) throw new Error('eventfd(0, EFD_CLOEXEC) failed');
+  if (efd < 0) throw new Error(`eventfd(0, EFD_CLOEXEC) for ${dir}/memory.oom_control: errno ${lastErrno()}`);
   let control: number;
   try {
     control = openSync(`${dir}/memory.oom_control`, 'r');
