@@ -63,6 +63,43 @@ export async function stopDaemon(d: Daemon | null, signal: NodeJS.Signals = 'SIG
 /** Limits of a test bundle. */
 export const BUNDLE_MEM = 256 * 1024 * 1024;
 
+/** The /proc paths runc's default spec masks and makes read-only (a bundle's linux section). */
+export const PROC_MASKS = {
+  maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list'],
+  readonlyPaths: ['/proc/sys', '/proc/sysrq-trigger'],
+};
+
+/**
+ * What every test bundle's config.json shares: `args` run as root in the read-only rootfs at
+ * rootfsDir, with /proc, a tmpfs /dev and a read-only /sys, then `mounts`.
+ */
+export function bundleBase(rootfsDir: string, args: string[], hostname: string, mounts: object[]) {
+  return {
+    ociVersion: '1.0.2',
+    process: {
+      terminal: false,
+      user: { uid: 0, gid: 0 },
+      args,
+      env: ['PATH=/usr/bin:/bin', 'TERM=xterm'],
+      cwd: '/',
+      noNewPrivileges: true,
+    },
+    root: { path: rootfsDir, readonly: true },
+    hostname,
+    mounts: [
+      { destination: '/proc', type: 'proc', source: 'proc' },
+      {
+        destination: '/dev',
+        type: 'tmpfs',
+        source: 'tmpfs',
+        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
+      },
+      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+      ...mounts,
+    ],
+  };
+}
+
 /** Write bundle/config.json: the busybox rootfs at rootfsDir, 256 MiB, 50% of CPU 0, cgroupsPath relative (under the runtime's own cgroup), the hook wired in. */
 export function writeBundle(
   bundle: string,
@@ -77,28 +114,9 @@ export function writeBundle(
     args: ['node', CLI, 'oci-hook', ...extra, '--socket', socket],
   });
   const config = {
-    ociVersion: '1.0.2',
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ['PATH=/usr/bin:/bin', 'TERM=xterm'],
-      cwd: '/',
-      noNewPrivileges: true,
-    },
-    root: { path: rootfsDir, readonly: true },
-    hostname: 'oci-test',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
+    ...bundleBase(rootfsDir, args, 'oci-test', [
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev'] },
-    ],
+    ]),
     hooks: { createContainer: [hook([])], poststop: [hook(['poststop'])] },
     linux: {
       // Relative: runc's cgroupfs driver puts it under runc's own cgroup in each hierarchy
@@ -106,8 +124,7 @@ export function writeBundle(
       cgroupsPath: cgroupName,
       resources: { memory: { limit: BUNDLE_MEM }, cpu: { quota: 50000, period: 100000, cpus: '0', mems: '0' } },
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }],
-      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list'],
-      readonlyPaths: ['/proc/sys', '/proc/sysrq-trigger'],
+      ...PROC_MASKS,
     },
   };
   writeFileSync(`${bundle}/config.json`, JSON.stringify(config, null, 1));

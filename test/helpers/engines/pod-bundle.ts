@@ -4,6 +4,7 @@
 // in bytes; cpu as a CFS quota over a 100 ms period, as the kubelet's milliCPUToQuota does).
 import { mkdirSync, writeFileSync } from 'node:fs';
 import type { IPod } from 'kubernetes-models/v1/Pod';
+import { bundleBase, PROC_MASKS } from '../oci.js';
 
 /** Kubernetes memory quantity ("256Mi", "1Gi", "512M", plain bytes) in bytes. */
 export function memoryBytes(q: string): number {
@@ -58,28 +59,7 @@ export function writePodBundle(
   mkdirSync(bundle, { recursive: true });
   const limits = pod.spec!.containers[0]!.resources?.limits ?? {};
   const config = {
-    ociVersion: '1.0.2',
-    process: {
-      terminal: false,
-      user: { uid: 0, gid: 0 },
-      args,
-      env: ['PATH=/usr/bin:/bin', 'TERM=xterm'],
-      cwd: '/',
-      noNewPrivileges: true,
-    },
-    root: { path: rootfsDir, readonly: true },
-    hostname: pod.metadata?.name ?? 'pod',
-    mounts: [
-      { destination: '/proc', type: 'proc', source: 'proc' },
-      {
-        destination: '/dev',
-        type: 'tmpfs',
-        source: 'tmpfs',
-        options: ['nosuid', 'strictatime', 'mode=755', 'size=65536k'],
-      },
-      { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
-      ...mounts,
-    ],
+    ...bundleBase(rootfsDir, args, pod.metadata?.name ?? 'pod', mounts),
     linux: {
       // Relative: under runc's own cgroup, i.e. the test's (libcontainer/cgroups/fs/paths.go).
       cgroupsPath: cgroupName,
@@ -88,8 +68,7 @@ export function writePodBundle(
         cpu: { quota: cpuQuota(String(limits.cpu)), period: 100000 },
       },
       namespaces: [{ type: 'pid' }, { type: 'ipc' }, { type: 'uts' }, { type: 'mount' }, { type: 'network' }],
-      maskedPaths: ['/proc/kcore', '/proc/keys', '/proc/timer_list'],
-      readonlyPaths: ['/proc/sys', '/proc/sysrq-trigger'],
+      ...PROC_MASKS,
     },
   };
   writeFileSync(`${bundle}/config.json`, JSON.stringify(config, null, 1));
