@@ -3,7 +3,7 @@
 // read once more (the view-read path): later runs keep it (supervisor/main.cts).
 // Root: it runs real sandboxes, from a private copy of the CLI (test/helpers/cli-copy.ts).
 import { spawnSync } from 'node:child_process';
-import { statSync } from 'node:fs';
+import { rmSync, statSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cacheKind, cliCopyUnavailable, copyCli, type CliCopy } from '../helpers/cli-copy.js';
 import { leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
@@ -31,6 +31,9 @@ describe.skipIf(skip)('the code cache and sandbox run', () => {
 
   it('the first run rewrites the build\'s "help" cache as a "run" cache, accepted by the next run, and nothing rewrites it again', () => {
     copy = copyCli();
+    // As the build writes it: from no cache. The copied one may be a run's already (another test's
+    // `sandbox run` rewrote the build's), and --help would then serialize the run path it loaded.
+    rmSync(copy.cache, { force: true });
     const build = spawnSync(process.execPath, [copy.entry, '--help'], {
       env: { ...process.env, SANDBOX_BUILD_CODE_CACHE: '1' },
     });
