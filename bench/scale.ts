@@ -8,7 +8,8 @@
 // `sandbox ps` and `sandbox gc`, and the launch of the next sandboxes against the first ones. The
 // same run measures each candidate home of the supervision (issue 24, "Decide by measurement"):
 // a bare idle Node, the stage's outer process, the shared server; lxcfs (one daemon for a host)
-// beside the shared server. Podman is a TODO row: bench/engines/ is not wired into this scenario yet.
+// beside the shared server; podman (one conmon per container) with the same number of idle
+// containers (bench/scale-podman.ts).
 // Everything started is stopped: the supervisors get SIGTERM (which ends their workload and runs
 // their teardown), then `sandbox gc` runs.
 import { execFile, spawn } from 'node:child_process';
@@ -17,6 +18,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { ensureLxcfs, startLxcfs, type Lxcfs } from './lxcfs.js';
 import { childrenOf, commOf, cpuBetween, cpuSnapshot, memoryOf, memoryOfAll, type MemoryKiB } from './proc-usage.js';
 import { CLI } from './sandbox-proc.js';
+import { podmanFleet, type PodmanFleet, type PodmanSize } from './scale-podman.js';
 import { quantile } from './stats.js';
 import { fmt, progress, type Row, type Section } from './table.js';
 import { startViewDaemon, type BenchDaemon } from './view-daemon.js';
@@ -205,20 +207,25 @@ async function growFleet(
 
 const MiB = (kib: number): number => kib / 1024;
 
-/** The rows of one size. */
-function sizeRows(f: SizeFigures, firstLaunchMs: number[]): Row[] {
+const spreadOf = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)} ms (${xs.length})`;
+
+/** The rows of one size; `podman` is the podman fleet at the same size, or why there is none. */
+function sizeRows(f: SizeFigures, firstLaunchMs: number[], podman: PodmanSize | string): Row[] {
   const tag = `${f.mode} views, N=${f.n}`;
   const per = (kib: number): string => fmt(MiB(kib) / f.n, 2, 'MiB');
   const first = quantile(firstLaunchMs, 0.5);
   const next = quantile(f.nextLaunchMs, 0.5);
-  const podman = 'TODO (podman)';
-  const spreadOf = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}–${fmt(Math.max(...xs), 0)} ms (${xs.length})`;
+  const peer = (show: (p: PodmanSize) => string): string => (typeof podman === 'string' ? podman : show(podman));
+  const ratio = (ours: number, theirs: (p: PodmanSize) => number): string =>
+    typeof podman === 'string' ? '' : fmt(ours / theirs(podman), 2);
+  const podmanPss = (p: PodmanSize): number => p.conmons.pss / p.n;
+  const podmanCpu = (p: PodmanSize): number => p.cpuMsPerS / p.n;
   return [
     {
-      metric: `${tag}: supervision PSS per sandbox`,
+      metric: `${tag}: supervision PSS per sandbox (peer: podman's conmon per container)`,
       ours: per(f.supervision.pss),
-      peer: podman,
-      ratio: '',
+      peer: peer((p) => fmt(MiB(podmanPss(p)), 2, 'MiB')),
+      ratio: ratio(f.supervision.pss / f.n, podmanPss),
       spread: `node ${per(f.nodes.pss)}, stage ${per(f.stages.pss)}, server ${per(f.server.pss)}`,
       target: '<= 5 MiB',
       met: MiB(f.supervision.pss) / f.n <= 5,
@@ -226,8 +233,8 @@ function sizeRows(f: SizeFigures, firstLaunchMs: number[]): Row[] {
     {
       metric: `${tag}: supervision RSS per sandbox`,
       ours: per(f.supervision.rss),
-      peer: podman,
-      ratio: '',
+      peer: peer((p) => fmt(MiB(p.conmons.rss / p.n), 2, 'MiB')),
+      ratio: ratio(f.supervision.rss / f.n, (p) => p.conmons.rss / p.n),
       spread: `node ${per(f.nodes.rss)}, stage ${per(f.stages.rss)}, server ${per(f.server.rss)}`,
       target: '',
     },
@@ -242,8 +249,8 @@ function sizeRows(f: SizeFigures, firstLaunchMs: number[]): Row[] {
     {
       metric: `${tag}: idle CPU per sandbox`,
       ours: fmt(f.cpuMsPerS / f.n, 3, 'ms/s'),
-      peer: podman,
-      ratio: '',
+      peer: peer((p) => fmt(podmanCpu(p), 3, 'ms/s')),
+      ratio: ratio(f.cpuMsPerS / f.n, podmanCpu),
       spread: `${fmt(f.wakeupsPerS / f.n, 2)} wake-ups/s; server ${fmt(f.serverCpuMsPerS, 3, 'ms/s')}`,
       target: '<= 0.2 ms/s',
       met: f.cpuMsPerS / f.n <= 0.2,
@@ -319,6 +326,38 @@ function candidateRows(f: SizeFigures): Row[] {
   return rows;
 }
 
+/** The podman fleet's own rows at one size: its launch against its first, its wake-ups, `podman ps`. */
+function podmanRows(p: PodmanSize, firstLaunchMs: number[]): Row[] {
+  const first = quantile(firstLaunchMs, 0.5);
+  const next = quantile(p.nextLaunchMs, 0.5);
+  return [
+    {
+      metric: `podman, N=${p.n}: launch of the next (median of ${p.nextLaunchMs.length}) vs the first`,
+      ours: fmt(next, 0, 'ms'),
+      peer: fmt(first, 0, 'ms'),
+      ratio: fmt(next / first, 2),
+      spread: spreadOf(p.nextLaunchMs),
+      target: '',
+    },
+    {
+      metric: `podman, N=${p.n}: conmons' wake-ups per container`,
+      ours: fmt(p.wakeupsPerS / p.n, 2, '/s'),
+      peer: '',
+      ratio: '',
+      spread: `${fmt(p.cpuMsPerS / p.n, 3, 'ms/s')} CPU`,
+      target: '',
+    },
+    {
+      metric: `podman, N=${p.n}: podman ps (median of 3)`,
+      ours: fmt(quantile(p.psMs, 0.5), 0, 'ms'),
+      peer: '',
+      ratio: '',
+      spread: spreadOf(p.psMs),
+      target: '',
+    },
+  ];
+}
+
 /** The scenario. */
 export async function scaleBench(quick: boolean): Promise<Section> {
   const sizes = quick ? [4] : [16, 64, 200];
@@ -329,6 +368,8 @@ export async function scaleBench(quick: boolean): Promise<Section> {
   const raw: Record<string, unknown> = {};
   let lxcfs: Lxcfs | null = null;
   const notes: string[] = [];
+  const fleets: { firstLaunchMs: number[]; sizes: SizeFigures[] }[] = [];
+
   try {
     if (!quick) {
       const missing = ensureLxcfs();
@@ -338,12 +379,21 @@ export async function scaleBench(quick: boolean): Promise<Section> {
     for (const mode of modes) {
       const fleet = await growFleet(mode, sizes, settleMs, windowMs, mode === 'shared' ? lxcfs : null);
       raw[mode] = fleet;
-      for (const f of fleet.sizes) rows.push(...sizeRows(f, fleet.firstLaunchMs));
-      for (const f of fleet.sizes) if (f.n === sizes[0] || f.n === sizes.at(-1)) rows.push(...candidateRows(f));
+      fleets.push(fleet);
     }
   } finally {
     await lxcfs?.stop();
   }
+  // After ours, with nothing of ours running: the two fleets never share the machine.
+  const podman: PodmanFleet = await podmanFleet(sizes, settleMs, windowMs);
+  raw.podman = podman;
+  const podmanAt = (n: number): PodmanSize | string =>
+    'skipped' in podman ? `skipped: ${podman.skipped}` : (podman.sizes.find((p) => p.n === n) ?? 'not measured');
+  for (const fleet of fleets) {
+    for (const f of fleet.sizes) rows.push(...sizeRows(f, fleet.firstLaunchMs, podmanAt(f.n)));
+    for (const f of fleet.sizes) if (f.n === sizes[0] || f.n === sizes.at(-1)) rows.push(...candidateRows(f));
+  }
+  if (!('skipped' in podman)) for (const p of podman.sizes) rows.push(...podmanRows(p, podman.firstLaunchMs));
   return {
     title: `scale: idle detached sandboxes (run -d --mem 16M -- sleep), N = ${sizes.join(', ')}`,
     peerName: 'peer',
@@ -351,7 +401,7 @@ export async function scaleBench(quick: boolean): Promise<Section> {
     notes: [
       `Supervision = every Node supervisor + every stage's outer process + the shared server (keeper and server), summed; per sandbox = total / N. PSS from /proc/PID/smaps_rollup; CPU and wake-ups from schedstat of every thread over ${windowMs / 1000} s after ${settleMs / 1000} s of settling. PID 1 of each sandbox is in the sandbox's own cgroup and not counted.`,
       'Launch: wall time of `sandbox run -d` until it prints the id; "the first" is the median of the first three of the fleet, "the next" the median of the three launched right after each size was measured.',
-      'podman: TODO, bench/engines/ (docker and podman for bench launch) is not wired into this scenario yet.',
+      "podman: the same number of idle containers (`podman run -d -m 16m busybox sleep`, runc, cgroupfs, no network), run after ours; a container's supervision is its conmon (podman itself exits), measured the same way.",
       ...notes,
     ],
     raw,
