@@ -132,7 +132,7 @@ interface Samples {
   firstReadUs: Record<'ours' | 'lxcfs' | 'baseline', Record<'meminfo' | 'stat', number[]>>;
   spacedUs: Record<Variant | 'baseline', Record<File, number[]>>;
   /** Render cache counts of the steady-state sandbox's supervisor, per view (null: it printed none). */
-  cache: Record<string, { hits: number; misses: number }> | null;
+  cache: Record<string, { hits: number; misses: number; refreshes?: number }> | null;
   /** Per fleet (fleetLabel). */
   fleets: Record<string, Record<'ours' | 'lxcfs', FleetCounts> & { baseline?: FleetCounts }>;
 }
@@ -152,7 +152,7 @@ class Reader {
   private readonly lines: Interface;
   private readonly pending: Array<(line: string) => void> = [];
   /** The supervisor's render cache counts, from its `sandbox-views` line at exit (SANDBOX_TIMINGS=1). */
-  viewCounts: Record<string, { hits: number; misses: number }> | null = null;
+  viewCounts: Record<string, { hits: number; misses: number; refreshes?: number }> | null = null;
 
   constructor(readonly child: ChildProcessWithoutNullStreams) {
     this.lines = createInterface({ input: child.stdout });
@@ -453,7 +453,7 @@ function report(samples: Samples): Row[] {
   const hitRate = (file: File): string => {
     const c = samples.cache?.[file];
     return c && c.hits + c.misses > 0
-      ? `; cache hits ${((100 * c.hits) / (c.hits + c.misses)).toFixed(0)}% of ${c.hits + c.misses} renders asked`
+      ? `; cache hits ${((100 * c.hits) / (c.hits + c.misses)).toFixed(0)}% of ${c.hits + c.misses} renders asked, ${c.refreshes ?? 0} refreshed after a reply`
       : '';
   };
   const steady = samples.reads.ours.meminfo > 0;

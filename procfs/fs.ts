@@ -219,7 +219,7 @@ export class ViewServer {
   warm(_id: string): void {}
 
   /** Render cache hits and misses per view since the mount (renders asked for reads at offset 0, every sandbox together). */
-  renderCounts(): Record<string, { hits: number; misses: number }> {
+  renderCounts(): Record<string, { hits: number; misses: number; refreshes: number }> {
     return Object.fromEntries(VIEWS.map((v, i) => [v.name, this.shared.renderCount(i)]));
   }
 

@@ -8,7 +8,15 @@
 
 /** How long a render is reused (ms): one USER_HZ tick. */
 export const RENDER_TTL_MS = 10;
+/**
+ * A render at least this old that a read was answered with is made again once that reply is
+ * written (procfs/view-handler.ts), so a reader that keeps reading finds a fresh one instead of
+ * waiting for a render at the TTL: the texts served are no older than before, and a view read
+ * continuously is rendered about RENDER_TTL_MS / (RENDER_TTL_MS - this) times as often.
+ */
+export const REFRESH_AHEAD_MS = 7;
 
+/** A kept render. */
 interface Entry {
   content: Buffer;
   limitsKey: string;
@@ -22,11 +30,11 @@ export class RenderCache {
   constructor(private readonly ttlMs = RENDER_TTL_MS) {}
 
   /** The render of `view` if it was made under `limitsKey` less than the TTL before `nowMs`, else null. */
-  get(view: string, limitsKey: string, nowMs: number): Buffer | null {
+  get(view: string, limitsKey: string, nowMs: number): { content: Buffer; renderedAtMs: number } | null {
     const entry = this.entries.get(view);
     if (!entry || entry.limitsKey !== limitsKey) return null;
     const age = nowMs - entry.renderedAtMs;
-    return age >= 0 && age < this.ttlMs ? entry.content : null;
+    return age >= 0 && age < this.ttlMs ? entry : null;
   }
 
   /** Remember a render. */

@@ -11,6 +11,8 @@
 // Each entry is a seqlock: a writer makes the sequence odd while it writes; a reader copies, then
 // checks the sequence did not move. An entry is replaced only by a render made no earlier than the
 // one it holds, so two readers never get an older text after a newer one from this cache.
+// A refresh ahead of the TTL (render-cache.ts REFRESH_AHEAD_MS) is claimed per render: one word of
+// the entry holds a token of the render a thread is re-making, so two workers never both re-make it.
 import { RENDER_TTL_MS } from './render-cache.js';
 
 /** Most entries a table has (8 MiB): a fleet of up to MAX_ENTRIES / views sandboxes never evicts. */
@@ -29,6 +31,8 @@ const W_SLOT = 1;
 const W_VIEW = 2;
 const W_KEY_LEN = 3;
 const W_TEXT_LEN = 4;
+/** Int32 word 10 (after the two Float64 words): the token of the render whose refresh is claimed. */
+const W_CLAIM = 10;
 const F_OWNER = 3;
 const F_AT = 4;
 
@@ -93,9 +97,12 @@ export class SharedRenders {
     return Atomics.load(this.words, w + W_SEQ) === seq ? { content, renderedAtMs } : null;
   }
 
-  /** Keep a render for every thread; false when it does not fit (or another thread is writing that entry). */
+  /**
+   * Keep a render for every thread; false when it does not fit (or another thread is writing that
+   * entry). The key is stored a byte a character: printable ASCII and the newlines the limit files end with.
+   */
   set(slot: number, owner: number, view: number, limitsKey: string, renderedAtMs: number, content: Buffer): boolean {
-    if (content.length > SHARED_RENDER_BYTES || limitsKey.length > KEY_BYTES || !/^[\x20-\x7e]*$/.test(limitsKey))
+    if (content.length > SHARED_RENDER_BYTES || limitsKey.length > KEY_BYTES || !/^[\n\x20-\x7e]*$/.test(limitsKey))
       return false;
     const at = this.entryOf(slot, view);
     const w = at / 4;
@@ -118,6 +125,28 @@ export class SharedRenders {
     } finally {
       Atomics.store(this.words, w + W_SEQ, seq + 2);
     }
+  }
+
+  /**
+   * Claim the refresh of the render of (slot, owner, view) made at `renderedAtMs`: true for the one
+   * thread that gets it, false for the others, and when the entry holds another render by now.
+   */
+  claimRefresh(slot: number, owner: number, view: number, renderedAtMs: number): boolean {
+    const at = this.entryOf(slot, view);
+    const w = at / 4;
+    const f = at / 8;
+    const seq = Atomics.load(this.words, w + W_SEQ);
+    const holds = () =>
+      (seq & 1) === 0 &&
+      this.words[w + W_SLOT] === slot &&
+      this.words[w + W_VIEW] === view &&
+      this.floats[f + F_OWNER] === owner &&
+      this.floats[f + F_AT] === renderedAtMs;
+    if (!holds()) return false;
+    const token = (renderedAtMs % 0x7fffffff) + 1;
+    const claimed = Atomics.load(this.words, w + W_CLAIM);
+    if (claimed === token || Atomics.compareExchange(this.words, w + W_CLAIM, claimed, token) !== claimed) return false;
+    return Atomics.load(this.words, w + W_SEQ) === seq && holds();
   }
 
   /** Byte offset of the entry (slot, view) maps to. */

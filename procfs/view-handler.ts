@@ -12,7 +12,7 @@ import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
 import { OpenTable, type OpenTableData } from './fuse/open-table.js';
 import { stderrLine } from './fuse/run-worker.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
-import { RenderCache } from './render-cache.js';
+import { REFRESH_AHEAD_MS, RenderCache } from './render-cache.js';
 import { SharedRenders, type SharedRenderData } from './shared-renders.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
@@ -55,6 +55,8 @@ export const READER_KEY = 2 ** 32;
 const HANDLE_EPOCH = 2 ** 24;
 /** Words an open keeps (procfs/fs.ts sizes the open table with it): node id, counted slot + 1, reader entry generation. */
 export const OPEN_WORDS = 3;
+/** Refreshes one request may leave for after its reply (a read renders one view; a LOOKUP's size none). */
+const MAX_PENDING_REFRESHES = 4;
 
 /** Directories of the by-target layout: every proper prefix of a view's target. */
 const TARGET_DIRS: readonly string[] = [
@@ -83,6 +85,9 @@ interface Served {
   renders: RenderCache;
   tasks: TaskScanner;
 }
+
+/** Why a view is rendered: a file's size (LOOKUP, GETATTR), a read, or a refresh after a reply. */
+type RenderFor = 'size' | 'read' | 'refresh';
 
 /** What one render reads and keeps: a sandbox's or a reader cgroup's. */
 interface RenderState {
@@ -206,8 +211,24 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     }
   };
 
+  /** Renders a read left for after its reply (REFRESH_AHEAD_MS): what to render again, keyed by slot, owner and view. */
+  const pending = new Map<string, { state: RenderState; spec: ViewSpec }>();
+
+  /**
+   * A read was answered with a render `renderedAtMs` old: if it is old enough, make it again once the
+   * reply is written (afterReply), unless another worker has claimed that already. Only a render the
+   * shared table holds can be claimed (a text too long for it just renders at the TTL, as before).
+   */
+  const refreshLater = (state: RenderState, spec: ViewSpec, view: number, renderedAtMs: number, nowMs: number) => {
+    if (nowMs - renderedAtMs < REFRESH_AHEAD_MS || pending.size >= MAX_PENDING_REFRESHES) return;
+    const key = `${state.slot}/${state.owner}/${view}`;
+    if (pending.has(key)) return;
+    if (sharedRenders && !sharedRenders.claimRefresh(state.slot, state.owner, view, renderedAtMs)) return;
+    pending.set(key, { state, spec });
+  };
+
   /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
-  const renderFrom = (state: RenderState, spec: ViewSpec, forRead: boolean): Buffer => {
+  const renderFrom = (state: RenderState, spec: ViewSpec, why: RenderFor): Buffer => {
     const { cgroup, renders, slot, owner, startedAtMs, tasks: scanner } = state;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
@@ -215,17 +236,19 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') +
       (counters ? `@${startedAtMs}` : '');
     const view = VIEWS.indexOf(spec);
-    let cached = renders.get(spec.name, limitsKey, nowMs);
-    if (cached === null && sharedRenders !== null) {
-      // Another worker's render of this window: kept here too, so the next hit costs no copy.
-      const other = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
-      if (other !== null) {
-        cached = other.content;
-        if (forRead) renders.set(spec.name, limitsKey, other.renderedAtMs, cached);
+    if (why !== 'refresh') {
+      let cached = renders.get(spec.name, limitsKey, nowMs);
+      if (cached === null && sharedRenders !== null) {
+        // Another worker's render of this window: kept here too, so the next hit costs no copy.
+        cached = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
+        if (cached !== null && why === 'read') renders.set(spec.name, limitsKey, cached.renderedAtMs, cached.content);
       }
-    }
-    if (forRead) shared.renderCounted(view, cached !== null);
-    if (cached) return cached;
+      if (why === 'read') shared.renderCounted(view, cached ? 'hit' : 'miss');
+      if (cached) {
+        if (why === 'read') refreshLater(state, spec, view, cached.renderedAtMs, nowMs);
+        return cached.content;
+      }
+    } else shared.renderCounted(view, 'refresh');
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
     const tasks = spec.liveTasks ? shared.taskSample(slot, scan) : EMPTY_TASKS;
@@ -238,14 +261,14 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         )
       : renderView(spec.name, hostText, stats, load, tasks, createViewMemory(startedAtMs), nowMs);
     const content = Buffer.from(text);
-    if (forRead) {
+    if (why !== 'size') {
       renders.set(spec.name, limitsKey, nowMs, content);
       sharedRenders?.set(slot, owner, view, limitsKey, nowMs, content);
     }
     return content;
   };
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer =>
+  const render = (key: number, served: Served | null, spec: ViewSpec, why: RenderFor): Buffer =>
     KeptFiles.batch(() => {
       try {
         if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
@@ -260,7 +283,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
             tasks: served.tasks,
           },
           spec,
-          forRead,
+          why,
         );
       } catch (err) {
         const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
@@ -271,7 +294,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     });
 
   /** Render a view of the reader-routed layout for the cgroup an open was resolved to (null: the host's file); `pid` reads now. */
-  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, forRead: boolean): Buffer => {
+  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, why: RenderFor): Buffer => {
     if (reader === null) return hostFile(spec);
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
@@ -287,7 +310,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
             tasks: null,
           },
           spec,
-          forRead,
+          why,
         ),
       );
     } catch (err) {
@@ -308,7 +331,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const sizeOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec): number =>
     node.reader
       ? viewFileSize(hostFile(spec).length + PAGE)
-      : viewFileSize(render(node.key, node.served, spec, false).length);
+      : viewFileSize(render(node.key, node.served, spec, 'size').length);
 
   /** The cgroup a reader-routed open counted in (words 1 and 2), or null for the host or an entry gone since. */
   const openedFor = (fh: number): ReaderCgroup | null => {
@@ -388,8 +411,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         if (!node?.spec) return -Errno.EBADF;
         const reader = node.reader ? readers!.resolve(ctx.pid) : null;
         const text = node.reader
-          ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, true)
-          : render(node.key, node.served, node.spec, true);
+          ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, 'read')
+          : render(node.key, node.served, node.spec, 'read');
         return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
       }
       if (!opens.inUse(fh)) return -Errno.EBADF;
@@ -401,8 +424,8 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
         // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
         text = node.reader
-          ? renderForReader(openedFor(fh), ctx.pid, node.spec, true)
-          : render(node.key, node.served, node.spec, true);
+          ? renderForReader(openedFor(fh), ctx.pid, node.spec, 'read')
+          : render(node.key, node.served, node.spec, 'read');
         if (opens.setBytes(fh, text)) local.delete(fh);
         else local.set(fh, text);
       }
@@ -442,6 +465,15 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path),
         type: c.spec ? DT_REG : DT_DIR,
       }));
+    },
+    afterReply() {
+      // A failed refresh leaves the kept render to expire: the next read renders, and warns, as ever.
+      for (const { state, spec } of pending.values()) {
+        try {
+          KeptFiles.batch(() => renderFrom(state, spec, 'refresh'));
+        } catch {}
+      }
+      pending.clear();
     },
     statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
   };

@@ -66,7 +66,7 @@ export interface SharedViewData {
   /** Per sandbox: the task record (TASK_WORDS Int32) and its times (TIME_WORDS BigInt64). */
   tasks: SharedArrayBuffer;
   taskTimes: SharedArrayBuffer;
-  /** Render cache hits and misses per view (Int32 pairs, every sandbox together). */
+  /** Render cache hits, misses and refreshes per view (Int32 triples, every sandbox together). */
   renders: SharedArrayBuffer;
 }
 
@@ -79,7 +79,7 @@ export function createSharedViewData(sandboxes: number): SharedViewData {
     warned: new SharedArrayBuffer(sandboxes * 4),
     tasks: new SharedArrayBuffer(sandboxes * TASK_WORDS * 4),
     taskTimes: new SharedArrayBuffer(sandboxes * TIME_WORDS * 8),
-    renders: new SharedArrayBuffer(RENDER_COUNTERS * 2 * 4),
+    renders: new SharedArrayBuffer(RENDER_COUNTERS * 3 * 4),
   };
 }
 
@@ -212,14 +212,18 @@ export class SharedViews {
     };
   }
 
-  /** Count a render asked for a read of view `index`: answered by the render cache (hit) or rendered. */
-  renderCounted(index: number, hit: boolean): void {
-    Atomics.add(this.renderCounts, index * 2 + (hit ? 0 : 1), 1);
+  /** Count a render of view `index`: for a read, answered by the render cache (hit) or rendered; or a refresh after a reply. */
+  renderCounted(index: number, how: 'hit' | 'miss' | 'refresh'): void {
+    Atomics.add(this.renderCounts, index * 3 + (how === 'hit' ? 0 : how === 'miss' ? 1 : 2), 1);
   }
 
-  /** Render cache hits and misses of view `index` since the server started. */
-  renderCount(index: number): { hits: number; misses: number } {
-    return { hits: Atomics.load(this.renderCounts, index * 2), misses: Atomics.load(this.renderCounts, index * 2 + 1) };
+  /** Render cache hits, misses and refreshes of view `index` since the server started. */
+  renderCount(index: number): { hits: number; misses: number; refreshes: number } {
+    return {
+      hits: Atomics.load(this.renderCounts, index * 3),
+      misses: Atomics.load(this.renderCounts, index * 3 + 1),
+      refreshes: Atomics.load(this.renderCounts, index * 3 + 2),
+    };
   }
 
   /** Count one more open view file of the sandbox in `slot`; false (nothing counted) when it holds `cap` already. */

@@ -58,6 +58,8 @@ export interface FuseHandler {
   /** The kernel dropped `nlookup` references to `nodeid` (FORGET and BATCH_FORGET). */
   forget?(nodeid: number, nlookup: number): void;
   statfs?(): StatfsOut;
+  /** Work the last request left for later, run once its reply is written (its caller no longer waits). */
+  afterReply?(): void;
 }
 
 /** What a handler module exports: a factory the worker calls once with the server's handlerData. */

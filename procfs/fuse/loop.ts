@@ -1,5 +1,6 @@
 // The request loop of one worker thread: block in read(2) on /dev/fuse, decode one request, call
-// the handler, write the reply in place with one write(2). Several workers may read the same
+// the handler, write the reply in place with one write(2), then run what the handler left for after
+// the reply (FuseHandler.afterReply). Several workers may read the same
 // descriptor: the kernel hands each request to exactly one reader (fs/fuse/dev.c
 // fuse_dev_do_read), and a reply finds its request by `unique`, whoever writes it.
 import { read, readSync, writeSync } from 'node:fs';
@@ -263,12 +264,25 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
       control.count('malformed');
       return failRequest();
     }
+    let alive: boolean;
     try {
-      return answer(n);
+      alive = answer(n);
     } catch (err) {
       control.count('handlerErrors');
       options.onHandlerError?.(err, h.opcode);
       return failRequest();
+    }
+    if (alive && handler.afterReply) afterReply(handler.afterReply);
+    return alive;
+  };
+
+  /** The handler's work after a reply: an error there is counted, never answered (the reply is gone). */
+  const afterReply = (work: () => void): void => {
+    try {
+      work.call(handler);
+    } catch (err) {
+      control.count('handlerErrors');
+      options.onHandlerError?.(err, h.opcode);
     }
   };
   return { buffer: inBuf, handle };

@@ -26,6 +26,15 @@ describe('SharedRenders', () => {
     expect(b.get(1, 8, 2, 'k', 1001)).toBeNull(); // the slot's next owner never sees its predecessor's text
   });
 
+  it('keeps a key as the limit files give it, newlines included (v1: "20000\\n|100000\\n|1\\n")', () => {
+    const data = createSharedRenderData(1, VIEWS);
+    const a = new SharedRenders(data, VIEWS);
+    const key = '20000\n|100000\n|1\n@1796644795000';
+    expect(a.set(0, 1, 0, key, 10, text('up'))).toBe(true);
+    expect(a.get(0, 1, 0, key, 11)?.content.toString()).toBe('up');
+    expect(a.get(0, 1, 0, '20000|100000|1@1796644795000', 11)).toBeNull();
+  });
+
   it('a render found is a copy: a later write to the entry does not change it', () => {
     const data = createSharedRenderData(1, VIEWS);
     const a = new SharedRenders(data, VIEWS);
@@ -62,5 +71,22 @@ describe('SharedRenders', () => {
     a.set(1, 2, 0, '', 10, text('slot 1'));
     expect(a.get(0, 1, 0, '', 11)).toBeNull();
     expect(a.get(1, 2, 0, '', 11)?.content.toString()).toBe('slot 1');
+  });
+
+  it('gives the refresh of one render to one thread only, and the next render its own', () => {
+    const data = createSharedRenderData(2, VIEWS);
+    const a = new SharedRenders(data, VIEWS);
+    const b = new SharedRenders(data, VIEWS);
+    expect(a.claimRefresh(0, 1, 0, 10)).toBe(false); // nothing kept yet
+    a.set(0, 1, 0, 'k', 10, text('at 10'));
+    expect(a.claimRefresh(0, 1, 0, 9)).toBe(false); // not the render the entry holds
+    expect(b.claimRefresh(0, 2, 0, 10)).toBe(false); // another owner of the slot
+    expect(b.claimRefresh(0, 1, 0, 10)).toBe(true);
+    expect(a.claimRefresh(0, 1, 0, 10)).toBe(false); // claimed already, by the other thread
+    expect(b.claimRefresh(0, 1, 0, 10)).toBe(false); // and by the same thread
+    b.set(0, 1, 0, 'k', 17, text('at 17'));
+    expect(a.claimRefresh(0, 1, 0, 10)).toBe(false); // the entry holds a newer render now
+    expect(a.claimRefresh(0, 1, 0, 17)).toBe(true);
+    expect(a.claimRefresh(1, 1, 0, 17)).toBe(false); // another slot
   });
 });
