@@ -11,8 +11,9 @@ export const RENDER_TTL_MS = 10;
 /**
  * A render at least this old that a read was answered with is made again once that reply is
  * written (procfs/view-handler.ts), so a reader that keeps reading finds a fresh one instead of
- * waiting for a render at the TTL: the texts served are no older than before, and a view read
- * continuously is rendered about RENDER_TTL_MS / (RENDER_TTL_MS - this) times as often.
+ * waiting for a render at the TTL: the texts served are no older than before. Only for views read
+ * at most RENDER_TTL_MS - REFRESH_AHEAD_MS apart, whose next read will come before the refresh
+ * expires: a view read less often would pay a render nobody reads.
  */
 export const REFRESH_AHEAD_MS = 7;
 
@@ -26,6 +27,7 @@ interface Entry {
 /** The last render of each view of one sandbox, with the limits it was rendered under. */
 export class RenderCache {
   private readonly entries = new Map<string, Entry>();
+  private readonly lastReadMs = new Map<string, number>();
 
   constructor(private readonly ttlMs = RENDER_TTL_MS) {}
 
@@ -35,6 +37,13 @@ export class RenderCache {
     if (!entry || entry.limitsKey !== limitsKey) return null;
     const age = nowMs - entry.renderedAtMs;
     return age >= 0 && age < this.ttlMs ? entry : null;
+  }
+
+  /** Note a read of `view` at `nowMs`; the time since the one before (Infinity for the first). */
+  readGap(view: string, nowMs: number): number {
+    const last = this.lastReadMs.get(view);
+    this.lastReadMs.set(view, nowMs);
+    return last === undefined ? Number.POSITIVE_INFINITY : nowMs - last;
   }
 
   /** Remember a render. */

@@ -12,7 +12,7 @@ import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
 import { OpenTable, type OpenTableData } from './fuse/open-table.js';
 import { stderrLine } from './fuse/run-worker.js';
 import { KeptFiles } from '../supervisor/kept-files.js';
-import { REFRESH_AHEAD_MS, RenderCache } from './render-cache.js';
+import { REFRESH_AHEAD_MS, RENDER_TTL_MS, RenderCache } from './render-cache.js';
 import { SharedRenders, type SharedRenderData } from './shared-renders.js';
 import { openDescribedCgroup } from './view-cgroup.js';
 import { SharedViews, type Registered, type SharedViewData } from './view-shared.js';
@@ -215,12 +215,21 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
   const pending = new Map<string, { state: RenderState; spec: ViewSpec }>();
 
   /**
-   * A read was answered with a render `renderedAtMs` old: if it is old enough, make it again once the
+   * A read was answered with a render made at `renderedAtMs`, `readGapMs` after the read before it: if
+   * the render is old enough and the view read often enough (REFRESH_AHEAD_MS), make it again once the
    * reply is written (afterReply), unless another worker has claimed that already. Only a render the
    * shared table holds can be claimed (a text too long for it just renders at the TTL, as before).
    */
-  const refreshLater = (state: RenderState, spec: ViewSpec, view: number, renderedAtMs: number, nowMs: number) => {
-    if (nowMs - renderedAtMs < REFRESH_AHEAD_MS || pending.size >= MAX_PENDING_REFRESHES) return;
+  const refreshLater = (
+    state: RenderState,
+    spec: ViewSpec,
+    view: number,
+    renderedAtMs: number,
+    nowMs: number,
+    readGapMs: number,
+  ) => {
+    if (nowMs - renderedAtMs < REFRESH_AHEAD_MS || readGapMs > RENDER_TTL_MS - REFRESH_AHEAD_MS) return;
+    if (pending.size >= MAX_PENDING_REFRESHES) return;
     const key = `${state.slot}/${state.owner}/${view}`;
     if (pending.has(key)) return;
     if (sharedRenders && !sharedRenders.claimRefresh(state.slot, state.owner, view, renderedAtMs)) return;
@@ -243,11 +252,12 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         cached = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
         if (cached !== null && why === 'read') renders.set(spec.name, limitsKey, cached.renderedAtMs, cached.content);
       }
-      if (why === 'read') shared.renderCounted(view, cached ? 'hit' : 'miss');
-      if (cached) {
-        if (why === 'read') refreshLater(state, spec, view, cached.renderedAtMs, nowMs);
-        return cached.content;
+      if (why === 'read') {
+        shared.renderCounted(view, cached ? 'hit' : 'miss');
+        const gap = renders.readGap(spec.name, nowMs);
+        if (cached) refreshLater(state, spec, view, cached.renderedAtMs, nowMs, gap);
       }
+      if (cached) return cached.content;
     } else shared.renderCounted(view, 'refresh');
     const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));

@@ -1,6 +1,6 @@
 // A render made again after the reply that used it (procfs/render-cache.ts REFRESH_AHEAD_MS): a
 // reader that keeps reading finds a fresh render where it would have waited for one at the TTL,
-// and no text served is older than RENDER_TTL_MS. Served by the main thread (lazyWorkers), where
+// no text served is older than RENDER_TTL_MS, and a view read sparsely is not rendered for nobody. Served by the main thread (lazyWorkers), where
 // the test owns the clock (only Date is faked: Date.now() is the render cache's time); counted
 // through the server's render counts, never timed. A real FUSE mount over a captured v1 tree.
 // Reads are asynchronous: this process serves the mount.
@@ -69,6 +69,11 @@ describe.skipIf(skip)('render refresh after a reply', () => {
     expect(later.counts).toEqual({ hits: 3, misses: 1, refreshes: 1 });
     expect(later.seconds).toBe(5);
     // No read within a TTL: nothing kept fresh for nobody; the next read renders.
-    expect((await readAt(REFRESH_AHEAD_MS + 3 * RENDER_TTL_MS)).counts).toEqual({ hits: 3, misses: 2, refreshes: 1 });
+    const idle = REFRESH_AHEAD_MS + 3 * RENDER_TTL_MS;
+    expect((await readAt(idle)).counts).toEqual({ hits: 3, misses: 2, refreshes: 1 });
+    // Old enough, but read sparsely (further apart than TTL - REFRESH_AHEAD_MS): no refresh, since
+    // the next read would likely find it expired too; the read after the TTL renders.
+    expect((await readAt(idle + REFRESH_AHEAD_MS + 1)).counts).toEqual({ hits: 4, misses: 2, refreshes: 1 });
+    expect((await readAt(idle + RENDER_TTL_MS)).counts).toEqual({ hits: 4, misses: 3, refreshes: 1 });
   });
 });
