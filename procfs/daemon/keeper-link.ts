@@ -93,6 +93,7 @@ export function keeperLink(): KeeperLink | null {
     process.once('SIGTERM', () => resolve('leave'));
     process.on('SIGINT', () => undefined);
     process.on('SIGHUP', () => undefined); // the keeper's to act on
+    process.on('SIGUSR2', () => undefined); // the keeper's too (its upgrade): a signal to the whole unit must not end this server
   });
   void stop.then(() => notGo(new Error('told to stop before serving')));
   // The channel must not keep this process alive once it has stopped.

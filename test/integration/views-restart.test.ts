@@ -38,6 +38,15 @@ function resendMissing(): ReturnType<typeof machineLacks> | null {
       );
 }
 
+/** The mount id (mountinfo's first field) of what is mounted at `dir`, or null. */
+function mountIdOf(dir: string): string | null {
+  const line = readFileSync('/proc/self/mountinfo', 'utf8')
+    .split('\n')
+    .filter((l) => l.split(' ')[4] === dir)
+    .at(-1);
+  return line?.split(' ')[0] ?? null;
+}
+
 /**
  * One reader: opens and reads each of argv[1] (comma-separated) in turn, then re-reads argv[2],
  * held open since the start, from offset 0. Counts reads that work, fail (with their errno) and
@@ -234,6 +243,39 @@ describe.skipIf(skip)('procfs serve: restarts without failing reads (the keeper 
     expect(existsSync(`/proc/${before.at(-1)}`)).toBe(false);
     expect(daemon!.log()).toContain(`restored ${ID} pid ${sleeper!.pid} (`);
     // The kernel's cached ids mean the same: the registered container kept its key.
+    expect(statSync(`${MNT}/${ID}/proc/meminfo`).ino).toBe(ino);
+    expect(await ask(SOCKET, { op: 'list' })).toMatchObject({ ok: true, containers: [{ id: ID, pid: sleeper!.pid }] });
+  });
+
+  it('SIGUSR2: the keeper re-executes itself (same pid, the connection kept); no read fails', async () => {
+    const ino = statSync(`${MNT}/${ID}/proc/meminfo`).ino;
+    const keeperPid = daemon!.child.pid!;
+    const mountId = mountIdOf(MNT);
+    const stopFile = `${BASE}/stop-usr2`;
+    const readers = await startReaders(stopFile);
+    const steadyAt = Date.now();
+    await waitFor(() => readers.every((r) => r.ok() >= 200 * 4), 'every reader to read 200 rounds');
+    const before = serverPids();
+    const served = count('serving views at');
+    const at = Date.now();
+    daemon!.child.kill('SIGUSR2');
+    await waitFor(
+      () => count('re-executed; the connection kept') === 1 && count('serving views at') === served + 1,
+      'the re-executed keeper to start a server that serves',
+      undefined,
+      5,
+    );
+    const readyAt = Date.now();
+    const results = await finishReaders(readers, stopFile);
+    report('SIGUSR2 (keeper upgrade)', results, steadyAt, at, readyAt);
+    expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
+    expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+    // The same process (its pid, systemd's MainPID) and the same mount: never remounted.
+    expect(daemon!.child.exitCode).toBe(null);
+    expect(readFileSync(`/proc/${keeperPid}/cmdline`, 'utf8')).toContain('procfs\0serve');
+    expect(mountIdOf(MNT)).toBe(mountId);
+    expect(serverPids()).toHaveLength(before.length + 1);
+    expect(existsSync(`/proc/${before.at(-1)}`)).toBe(false);
     expect(statSync(`${MNT}/${ID}/proc/meminfo`).ino).toBe(ino);
     expect(await ask(SOCKET, { op: 'list' })).toMatchObject({ ok: true, containers: [{ id: ID, pid: sleeper!.pid }] });
   });
