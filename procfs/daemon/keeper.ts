@@ -6,7 +6,8 @@
 // - a child that dies (a crash, SIGKILL) is replaced at once. Requests it had read and not answered
 //   sit on the file's processing list: where the kernel offers FUSE_NOTIFY_RESEND (7.40, Linux
 //   6.9: fs/fuse/dev.c fuse_notify_resend) the keeper sends it first, which queues them again;
-//   older kernels leave their readers blocked until the connection ends (docs/views-daemon.md).
+//   before that, the workers' request journal (procfs/fuse/journal.ts, an unnamed tmpfs file the
+//   keeper holds) has the last request each worker read, and the next server answers those first.
 // - SIGHUP (an upgrade: systemd's ExecReload) starts a new child from the CLI on disk, lets it load
 //   and start its workers, then asks the old one to stop (each request a worker read is answered;
 //   the mount stays) and tells the new one to read: requests wait only for that hand-over.
@@ -26,6 +27,8 @@ import { OUT_HEADER_SIZE, writeOutHeader } from '../fuse/protocol.js';
 import { KEEPER_ENV, type FromServer, type KeeperStart, type ToServer } from './keeper-link.js';
 import { prepareServe } from './serve.js';
 import { reexecKeeper, type AdoptedConnection } from './reexec.js';
+import { openJournal, readJournal, uniqueOf } from '../fuse/journal.js';
+import { MAX_REPLAY } from './keeper-link.js';
 
 /** FUSE_NOTIFY_RESEND (include/uapi/linux/fuse.h, protocol 7.40): queue again the requests read and not answered. */
 const FUSE_NOTIFY_RESEND = 7;
@@ -37,6 +40,12 @@ const CRASH_WINDOW_MS = 30_000;
 const STOP_MS = 10_000;
 /** The child's fd of the connection: after stdin, stdout, stderr and the IPC channel. */
 const CHILD_FD = 4;
+/** The child's fd of the request journal. */
+const CHILD_JOURNAL_FD = 5;
+/** Set to 0 to answer from the journal even where FUSE_NOTIFY_RESEND exists (tests of the pre-6.9 path). */
+const RESEND_ENV = 'SANDBOX_PROCFS_RESEND';
+/** How long a replay is kept to be answered again should its server die too. */
+const REPLAY_KEPT_MS = 5000;
 
 /** Options of the keeper. */
 export interface KeeperOptions {
@@ -94,6 +103,17 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
       throw err;
     }
   }
+  let journal: number | null = null;
+  try {
+    journal = openJournal();
+  } catch (err) {
+    log(`keeper: ${(err as Error).message}: a crashed server's requests are lost before Linux 6.9`);
+  }
+  const useResend = process.env[RESEND_ENV] !== '0';
+  delete process.env[RESEND_ENV];
+  /** Requests the next server answers first (after a crash), and those of the last replay, kept a while in case its server dies during it. */
+  let replay: Buffer[] = [];
+  let lastReplay: Buffer[] = [];
   let init: FuseInit | null = adopted?.init ?? null;
   let epoch = adopted?.epoch ?? 0;
   let upgrading = false;
@@ -110,9 +130,17 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   };
 
   const startChild = (fresh: boolean): Child => {
-    const start: KeeperStart = { fd: CHILD_FD, epoch: ++epoch, init, fresh };
+    const start: KeeperStart = {
+      fd: CHILD_FD,
+      epoch: ++epoch,
+      init,
+      fresh,
+      journal: journal === null ? null : CHILD_JOURNAL_FD,
+      replay: replay.map((r) => r.toString('base64')),
+    };
+    replay = [];
     const proc = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd, ...(journal === null ? [] : [journal])],
       env: { ...process.env, [KEEPER_ENV]: JSON.stringify(start) },
     });
     let prepared!: (ok: boolean) => void;
@@ -170,16 +198,34 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
         code = 1;
         return void stopAll();
       }
-      if (init.kernelMinor >= RESEND_MINOR) {
+      if (init.kernelMinor >= RESEND_MINOR && useResend) {
         try {
           notifyResend(fd);
         } catch (err) {
           log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
+      } else if (journal !== null) {
+        // The last request each worker read, answered or not (an answered one's reply finds nothing:
+        // ENOENT), and those of an earlier replay that may have died with this server.
+        const seen = new Set<bigint>();
+        replay = [...readJournal(journal), ...lastReplay]
+          .filter((r) => !seen.has(uniqueOf(r)) && seen.add(uniqueOf(r)))
+          .slice(0, MAX_REPLAY);
+        lastReplay = replay;
+        setTimeout(() => (lastReplay = []), REPLAY_KEPT_MS).unref();
+        log(
+          `keeper: answering ${replay.length} requests again from the journal (FUSE 7.${init.kernelMinor}${useResend ? ' has no FUSE_NOTIFY_RESEND' : `, ${RESEND_ENV}=0`})`,
+        );
       } else
         log(
-          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND: requests the server had read wait until the daemon stops`,
+          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND and there is no journal: requests the server had read wait until the daemon stops`,
         );
+    }
+    // A SIGHUP successor started before the crash has no replay: a new server answers it instead.
+    if (next && replay.length > 0) {
+      next.asked = true;
+      next.proc.kill('SIGKILL'); // it was never let read
+      next = null;
     }
     current = next ?? startChild(false);
     next = null;
