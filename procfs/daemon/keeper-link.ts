@@ -67,13 +67,14 @@ export function parseKeeperStart(text: string | undefined): KeeperStart | null {
       v.epoch! >= 2 ** 28 ||
       init === undefined ||
       typeof v.fresh !== 'boolean' ||
-      !(v.journal === null || (Number.isInteger(v.journal) && v.journal! >= 3)) ||
-      !Array.isArray(v.replay) ||
-      v.replay.length > MAX_REPLAY ||
-      !v.replay.every((r) => typeof r === 'string' && r.length <= 1024)
+      // Absent from a keeper of an earlier version (a SIGHUP after an upgrade on disk): none.
+      !(v.journal === undefined || v.journal === null || (Number.isInteger(v.journal) && v.journal >= 3)) ||
+      !(v.replay === undefined || Array.isArray(v.replay)) ||
+      (v.replay?.length ?? 0) > MAX_REPLAY ||
+      !(v.replay ?? []).every((r) => typeof r === 'string' && r.length <= 1024)
     )
       return null;
-    return { fd: v.fd!, epoch: v.epoch!, init, fresh: v.fresh, journal: v.journal ?? null, replay: v.replay };
+    return { fd: v.fd!, epoch: v.epoch!, init, fresh: v.fresh, journal: v.journal ?? null, replay: v.replay ?? [] };
   } catch {
     return null;
   }
