@@ -17,7 +17,14 @@ export interface KeeperStart {
   init: FuseInit | null;
   /** Whether the connection is new (no earlier server of it: registered containers' binds are dead and are bound again). */
   fresh: boolean;
+  /** The inherited request journal's descriptor (procfs/fuse/journal.ts), or null: none. */
+  journal: number | null;
+  /** Requests a dead predecessor had read (base64 of each raw request), to answer first. */
+  replay: string[];
 }
+
+/** Requests one start may carry to answer again (the journal's slots, over a few crashes). */
+export const MAX_REPLAY = 64;
 
 /** Messages between the keeper and its server. */
 export type ToServer = { type: 'go' } | { type: 'stop' };
@@ -59,10 +66,15 @@ export function parseKeeperStart(text: string | undefined): KeeperStart | null {
       v.epoch! < 1 ||
       v.epoch! >= 2 ** 28 ||
       init === undefined ||
-      typeof v.fresh !== 'boolean'
+      typeof v.fresh !== 'boolean' ||
+      // Absent from a keeper of an earlier version (a SIGHUP after an upgrade on disk): none.
+      !(v.journal === undefined || v.journal === null || (Number.isInteger(v.journal) && v.journal >= 3)) ||
+      !(v.replay === undefined || Array.isArray(v.replay)) ||
+      (v.replay?.length ?? 0) > MAX_REPLAY ||
+      !(v.replay ?? []).every((r) => typeof r === 'string' && r.length <= 1024)
     )
       return null;
-    return { fd: v.fd!, epoch: v.epoch!, init, fresh: v.fresh };
+    return { fd: v.fd!, epoch: v.epoch!, init, fresh: v.fresh, journal: v.journal ?? null, replay: v.replay ?? [] };
   } catch {
     return null;
   }
@@ -93,6 +105,7 @@ export function keeperLink(): KeeperLink | null {
     process.once('SIGTERM', () => resolve('leave'));
     process.on('SIGINT', () => undefined);
     process.on('SIGHUP', () => undefined); // the keeper's to act on
+    process.on('SIGUSR2', () => undefined); // the keeper's too (its upgrade): a signal to the whole unit must not end this server
   });
   void stop.then(() => notGo(new Error('told to stop before serving')));
   // The channel must not keep this process alive once it has stopped.

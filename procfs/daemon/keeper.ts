@@ -6,10 +6,15 @@
 // - a child that dies (a crash, SIGKILL) is replaced at once. Requests it had read and not answered
 //   sit on the file's processing list: where the kernel offers FUSE_NOTIFY_RESEND (7.40, Linux
 //   6.9: fs/fuse/dev.c fuse_notify_resend) the keeper sends it first, which queues them again;
-//   older kernels leave their readers blocked until the connection ends (docs/views-daemon.md).
+//   before that, the workers' request journal (procfs/fuse/journal.ts, an unnamed tmpfs file the
+//   keeper holds) has the last request each worker read, and the next server answers those first.
 // - SIGHUP (an upgrade: systemd's ExecReload) starts a new child from the CLI on disk, lets it load
 //   and start its workers, then asks the old one to stop (each request a worker read is answered;
 //   the mount stays) and tells the new one to read: requests wait only for that hand-over.
+// - SIGUSR2 (an upgrade of the keeper itself): the child stops as for SIGHUP, every request it read
+//   answered, then the keeper re-executes itself (reexec.ts: execve(2) in place, same pid, the
+//   descriptor kept open across it); the new image adopts the connection without mounting and
+//   starts a server. Requests wait in the kernel's queue meanwhile: a longer pause, no failed read.
 // - SIGTERM/SIGINT: stop the child, close our copy (the connection ends: binds elsewhere answer
 //   ENOTCONN), unmount, as the daemon did before.
 // The keeper serves no request and opens no socket: the API socket is the child's.
@@ -21,6 +26,9 @@ import { VIEW_MOUNT } from '../fs.js';
 import { OUT_HEADER_SIZE, writeOutHeader } from '../fuse/protocol.js';
 import { KEEPER_ENV, type FromServer, type KeeperStart, type ToServer } from './keeper-link.js';
 import { prepareServe } from './serve.js';
+import { reexecKeeper, type AdoptedConnection } from './reexec.js';
+import { openJournal, readJournal, uniqueOf } from '../fuse/journal.js';
+import { MAX_REPLAY } from './keeper-link.js';
 
 /** FUSE_NOTIFY_RESEND (include/uapi/linux/fuse.h, protocol 7.40): queue again the requests read and not answered. */
 const FUSE_NOTIFY_RESEND = 7;
@@ -32,6 +40,12 @@ const CRASH_WINDOW_MS = 30_000;
 const STOP_MS = 10_000;
 /** The child's fd of the connection: after stdin, stdout, stderr and the IPC channel. */
 const CHILD_FD = 4;
+/** The child's fd of the request journal. */
+const CHILD_JOURNAL_FD = 5;
+/** Set to 0 to answer from the journal even where FUSE_NOTIFY_RESEND exists (tests of the pre-6.9 path). */
+const RESEND_ENV = 'SANDBOX_PROCFS_RESEND';
+/** How long a replay is kept to be answered again should its server die too. */
+const REPLAY_KEPT_MS = 5000;
 
 /** Options of the keeper. */
 export interface KeeperOptions {
@@ -42,6 +56,10 @@ export interface KeeperOptions {
   stop: Promise<void>;
   /** Registers the reload handler (SIGHUP). */
   onReload: (reload: () => void) => void;
+  /** Registers the keeper's upgrade handler (SIGUSR2). */
+  onUpgrade: (upgrade: () => void) => void;
+  /** The connection an earlier image of this process mounted (an upgrade): served without mounting. */
+  adopted?: AdoptedConnection | null;
 }
 
 /** One child server. */
@@ -68,16 +86,37 @@ function notifyResend(fd: number): void {
 /** Run the keeper until opts.stop resolves (or children keep crashing); returns the exit code. */
 export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   const { mountDir, socketPath, log } = opts;
-  await prepareServe(mountDir, socketPath);
-  const fd = openFuseDevice();
-  try {
-    await mountFuse(fd, mountDir, VIEW_MOUNT);
-  } catch (err) {
-    closeSync(fd);
-    throw err;
+  const adopted = opts.adopted ?? null;
+  let fd: number;
+  if (adopted) {
+    // Mounted by the image this one replaced (still ours: the socket's file went with its server).
+    if (!fuseMountedAt(mountDir)) throw new Error(`adopted connection: nothing of ours is mounted at ${mountDir}`);
+    fd = adopted.fd;
+    log(`keeper: pid ${process.pid} re-executed; the connection kept`);
+  } else {
+    await prepareServe(mountDir, socketPath);
+    fd = openFuseDevice();
+    try {
+      await mountFuse(fd, mountDir, VIEW_MOUNT);
+    } catch (err) {
+      closeSync(fd);
+      throw err;
+    }
   }
-  let init: FuseInit | null = null;
-  let epoch = 0;
+  let journal: number | null = null;
+  try {
+    journal = openJournal();
+  } catch (err) {
+    log(`keeper: ${(err as Error).message}: a crashed server's requests are lost before Linux 6.9`);
+  }
+  const useResend = process.env[RESEND_ENV] !== '0';
+  delete process.env[RESEND_ENV];
+  /** Requests the next server answers first (after a crash), and those of the last replay, kept a while in case its server dies during it. */
+  let replay: Buffer[] = [];
+  let lastReplay: Buffer[] = [];
+  let init: FuseInit | null = adopted?.init ?? null;
+  let epoch = adopted?.epoch ?? 0;
+  let upgrading = false;
   let current: Child | null = null;
   let next: Child | null = null;
   let stopping = false;
@@ -91,9 +130,17 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   };
 
   const startChild = (fresh: boolean): Child => {
-    const start: KeeperStart = { fd: CHILD_FD, epoch: ++epoch, init, fresh };
+    const start: KeeperStart = {
+      fd: CHILD_FD,
+      epoch: ++epoch,
+      init,
+      fresh,
+      journal: journal === null ? null : CHILD_JOURNAL_FD,
+      replay: replay.map((r) => r.toString('base64')),
+    };
+    replay = [];
     const proc = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd, ...(journal === null ? [] : [journal])],
       env: { ...process.env, [KEEPER_ENV]: JSON.stringify(start) },
     });
     let prepared!: (ok: boolean) => void;
@@ -133,7 +180,7 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   /** `child` reads no more (it left when asked, or exited): let the next one read, after a crash at once. */
   const handOff = async (child: Child, why: string): Promise<void> => {
     if (child === next) next = null;
-    if (child !== current || stopping) return;
+    if (child !== current || stopping || upgrading) return;
     current = null;
     if (why === 'left' && !child.asked)
       log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
@@ -151,16 +198,34 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
         code = 1;
         return void stopAll();
       }
-      if (init.kernelMinor >= RESEND_MINOR) {
+      if (init.kernelMinor >= RESEND_MINOR && useResend) {
         try {
           notifyResend(fd);
         } catch (err) {
           log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
         }
+      } else if (journal !== null) {
+        // The last request each worker read, answered or not (an answered one's reply finds nothing:
+        // ENOENT), and those of an earlier replay that may have died with this server.
+        const seen = new Set<bigint>();
+        replay = [...readJournal(journal), ...lastReplay]
+          .filter((r) => !seen.has(uniqueOf(r)) && seen.add(uniqueOf(r)))
+          .slice(0, MAX_REPLAY);
+        lastReplay = replay;
+        setTimeout(() => (lastReplay = []), REPLAY_KEPT_MS).unref();
+        log(
+          `keeper: answering ${replay.length} requests again from the journal (FUSE 7.${init.kernelMinor}${useResend ? ' has no FUSE_NOTIFY_RESEND' : `, ${RESEND_ENV}=0`})`,
+        );
       } else
         log(
-          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND: requests the server had read wait until the daemon stops`,
+          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND and there is no journal: requests the server had read wait until the daemon stops`,
         );
+    }
+    // A SIGHUP successor started before the crash has no replay: a new server answers it instead.
+    if (next && replay.length > 0) {
+      next.asked = true;
+      next.proc.kill('SIGKILL'); // it was never let read
+      next = null;
     }
     current = next ?? startChild(false);
     next = null;
@@ -183,10 +248,39 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     clearTimeout(timer);
   };
 
+  /** Stop the server (every request it read answered), then replace this program with the CLI on disk. */
+  const upgrade = async (): Promise<void> => {
+    if (stopping || next || upgrading || !current || init === null)
+      return log('keeper: SIGUSR2 ignored (starting, stopping or reloading)');
+    upgrading = true;
+    const old = current;
+    old.asked = true;
+    send(old, { type: 'stop' });
+    const timer = setTimeout(() => old.proc.kill('SIGKILL'), STOP_MS);
+    await old.done;
+    // It read its last request and answered it; what keeps it alive are its stop's wake-up stat(2)s,
+    // which wait unread in the kernel's pending list: a fatal signal takes them out of it
+    // (fs/fuse/dev.c request_wait_answer), so nothing is left for a server to answer.
+    old.proc.kill('SIGKILL');
+    await old.exited;
+    clearTimeout(timer);
+    if (stopping) return void finishStop();
+    log(`keeper: pid ${process.pid} re-executing ${process.argv[1] ?? process.execPath} (the connection kept)`);
+    const err = reexecKeeper({ fd, init, epoch });
+    log(`keeper: ${err.message}: serving on with this program`);
+    upgrading = false;
+    current = startChild(false);
+    await release(current);
+  };
+
+  let finishStop: () => void = () => undefined;
   const stopAll = async (): Promise<void> => {
     if (stopping) return;
     stopping = true;
-    const children = [current, next].filter((c): c is Child => c !== null);
+    if (upgrading) await new Promise<void>((r) => (finishStop = r)); // the server is leaving already
+    const children = [current, next].filter(
+      (c): c is Child => c !== null && c.proc.exitCode === null && c.proc.signalCode === null,
+    );
     for (const c of children) {
       c.asked = true;
       send(c, { type: 'stop' });
@@ -205,8 +299,17 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
   };
 
   opts.onReload(() => void reload());
+  opts.onUpgrade(() => void upgrade());
   void opts.stop.then(stopAll);
-  current = startChild(true);
+  if (adopted && adopted.init.kernelMinor >= RESEND_MINOR) {
+    // A server that died during the upgrade (before it answered what it read): queue those again. With nothing read, a no-op.
+    try {
+      notifyResend(fd);
+    } catch (err) {
+      log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+  current = startChild(adopted === null);
   await release(current);
   await finished;
   log('keeper: stopped');

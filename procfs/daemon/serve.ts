@@ -497,7 +497,18 @@ export async function serveProcfs(opts: ServeOptions): Promise<number> {
     if (restoreBefore) await daemon.restore(loadRegistrations(statePath, log), false);
   });
   await server
-    .mount(keeper ? { fd: keeper.fd, init: keeper.init, readFrom: readFrom!, onPrepared: keeper.prepared } : undefined)
+    .mount(
+      keeper
+        ? {
+            fd: keeper.fd,
+            init: keeper.init,
+            readFrom: readFrom!,
+            onPrepared: keeper.prepared,
+            ...(keeper.journal !== null ? { journal: keeper.journal } : {}),
+            ...(keeper.replay.length > 0 ? { replay: keeper.replay.map((r) => Buffer.from(r, 'base64')) } : {}),
+          }
+        : undefined,
+    )
     .catch((err) => {
       throw new SandboxError(`procfs serve: --mount ${mountDir}: ${(err as Error).message}`);
     });

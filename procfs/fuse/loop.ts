@@ -58,6 +58,14 @@ export interface LoopOptions {
   onHandlerError?: (err: unknown, opcode: number) => void;
 }
 
+/** What a worker's loop (serveFuse) does besides serving: the keeper's request journal (journal.ts). */
+export interface JournalOptions {
+  /** Records each request read, before it is answered. */
+  record?: (buf: Buffer, n: number) => void;
+  /** Requests a dead server of this connection had read: answered (and recorded) before the first read. */
+  replay?: readonly Uint8Array[];
+}
+
 /** errno codes that mean "read again" on /dev/fuse. */
 function transient(code: string | undefined): boolean {
   return code === 'EINTR' || code === 'EAGAIN';
@@ -301,8 +309,19 @@ function readFailed(fd: number, err: unknown): 'again' | 'unmounted' {
  * (control.requestStop, then one request to wake this reader) or the connection ends (ENODEV:
  * unmounted and no copy left, or aborted). A worker's loop.
  */
-export function serveFuse(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): LoopEnd {
+export function serveFuse(
+  fd: number,
+  handler: FuseHandler,
+  control: Control,
+  options: LoopOptions & JournalOptions = {},
+): LoopEnd {
   const { buffer, handle } = createDispatcher(fd, handler, control, options);
+  const record = options.record;
+  for (const request of options.replay ?? []) {
+    buffer.set(request);
+    record?.(buffer, request.length);
+    if (!handle(request.length)) return 'unmounted';
+  }
   for (;;) {
     if (control.stopping()) return 'stopped';
     let n: number;
@@ -312,6 +331,7 @@ export function serveFuse(fd: number, handler: FuseHandler, control: Control, op
       if (readFailed(fd, err) === 'again') continue;
       return 'unmounted';
     }
+    record?.(buffer, n);
     if (!handle(n)) return 'unmounted';
   }
 }

@@ -4,6 +4,7 @@
 // use it without a top-level await.
 import { Control } from './control.js';
 import type { FuseHandler } from './handler.js';
+import { journalRecorder } from './journal.js';
 import { serveFuse, type LoopEnd } from './loop.js';
 
 /** What FuseServer passes to each worker. */
@@ -14,6 +15,10 @@ export interface WorkerInput {
   /** URL of the handler module (exports createHandler). */
   handlerModule: string;
   handlerData: unknown;
+  /** The keeper's request journal (journal.ts): its descriptor and this worker's slot. */
+  journal?: { fd: number; slot: number };
+  /** Requests a dead server had read, to answer first (the first worker only). */
+  replay?: Uint8Array[];
 }
 
 /** Messages a worker posts to the server. */
@@ -38,6 +43,8 @@ export function runWorker(input: WorkerInput, handler: FuseHandler): void {
   post({ type: 'serving' });
   let reported = 0;
   const why = serveFuse(input.fd, handler, control, {
+    ...(input.journal ? { record: journalRecorder(input.journal.fd, input.journal.slot) } : {}),
+    ...(input.replay ? { replay: input.replay } : {}),
     onReady: (minor) => post({ type: 'ready', minor }),
     onHandlerError: (err, opcode) => {
       if (reported++ < REPORTED_ERRORS)

@@ -15,6 +15,7 @@ import { fuseMountedAt, mountCommands, mountFuse, openFuseDevice, type FuseMount
 import type { FuseHandler } from './handler.js';
 import { serveFuseAsync, type LoopEnd } from './loop.js';
 import type { WorkerInput, WorkerMessage } from './run-worker.js';
+import { JOURNAL_SLOTS } from './journal.js';
 
 /** O_PATH (fcntl.h): a descriptor that names the mount's root without opening it (no OPENDIR). */
 const O_PATH = 0o10000000;
@@ -49,6 +50,10 @@ export interface InheritedConnection {
   readFrom?: Promise<void>;
   /** Called once every worker has built its handler and waits to read (before readFrom is awaited). */
   onPrepared?: () => void;
+  /** The keeper's request journal (journal.ts): each worker records the requests it reads there. */
+  journal?: number;
+  /** Requests a dead server had read and maybe not answered: the first worker answers them first. */
+  replay?: Uint8Array[];
 }
 
 /** Options of a FuseServer. */
@@ -199,6 +204,9 @@ export class FuseServer {
       handlerModule: opts.handlerModule ?? '',
       handlerData: opts.handlerData,
     };
+    const conn = opts.connection;
+    if (conn?.journal !== undefined && index < JOURNAL_SLOTS) input.journal = { fd: conn.journal, slot: index };
+    if (conn?.replay && index === 0) input.replay = conn.replay;
     // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
     // `sandbox run -- true` starts no worker.
     const { Worker } = process.getBuiltinModule('node:worker_threads');

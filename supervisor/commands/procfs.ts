@@ -8,6 +8,7 @@ import { runOciHook } from '../../procfs/daemon/oci-hook.js';
 import { DEFAULT_MOUNT, DEFAULT_SOCKET, LXCFS_DIR, serveProcfs } from '../../procfs/daemon/serve.js';
 import { keepProcfs } from '../../procfs/daemon/keeper.js';
 import { keeperLink } from '../../procfs/daemon/keeper-link.js';
+import { adoptedConnection } from '../../procfs/daemon/reexec.js';
 import { requireRoot } from './root.js';
 
 const SERVE_EXAMPLES = `
@@ -23,7 +24,9 @@ Containers registered by the OCI hook are served under DIR/<container-id>/ as we
 
 Runs in the foreground until SIGTERM or SIGINT, then unmounts. The process holds the FUSE
 connection and runs the server as its child: SIGHUP restarts the server from the CLI on disk (an
-upgrade), and a server that dies is restarted at once; readers wait, no read fails. Registrations
+upgrade of the server), SIGUSR2 re-executes the holding process itself from the CLI on disk, same
+pid, the connection kept (an upgrade of everything), and a server that dies is restarted at once;
+readers wait, no read fails. Registrations
 survive a restart of the whole daemon too: the next start binds fresh views into every registered
 container that still runs.`;
 
@@ -64,12 +67,24 @@ export function registerProcfsCommands(program: Command, onExit: (code: number) 
       const log = (line: string): void => void process.stderr.write(`sandbox-procfs: ${line}\n`);
       // The keeper's child (procfs/daemon/keeper.ts) serves; the keeper holds the connection.
       const keeper = keeperLink();
+      // An earlier image of this process (SIGUSR2) mounted the connection and handed it over.
+      const adopted = keeper ? null : adoptedConnection();
       if (keeper) return onExit(await serveProcfs({ mountDir, socketPath, log, stop: keeper.stop, keeper }));
       const stop = new Promise<void>((resolve) => {
         process.once('SIGTERM', () => resolve());
         process.once('SIGINT', () => resolve());
       });
-      onExit(await keepProcfs({ mountDir, socketPath, log, stop, onReload: (reload) => process.on('SIGHUP', reload) }));
+      onExit(
+        await keepProcfs({
+          mountDir,
+          socketPath,
+          log,
+          stop,
+          adopted,
+          onReload: (reload) => process.on('SIGHUP', reload),
+          onUpgrade: (upgrade) => process.on('SIGUSR2', upgrade),
+        }),
+      );
     });
 
   program

@@ -12,14 +12,25 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 describe('parseKeeperStart', () => {
   it('takes what the keeper writes', () => {
+    const replay = [Buffer.alloc(80, 1).toString('base64')];
+    expect(
+      parseKeeperStart(
+        JSON.stringify({ fd: 4, epoch: 2, init: { minor: 31, kernelMinor: 45 }, fresh: false, journal: 5, replay }),
+      ),
+    ).toEqual({ fd: 4, epoch: 2, init: { minor: 31, kernelMinor: 45 }, fresh: false, journal: 5, replay });
+  });
+
+  it('takes what a keeper of an earlier version writes (no journal, nothing to replay)', () => {
     expect(
       parseKeeperStart(JSON.stringify({ fd: 4, epoch: 2, init: { minor: 31, kernelMinor: 45 }, fresh: false })),
-    ).toEqual({ fd: 4, epoch: 2, init: { minor: 31, kernelMinor: 45 }, fresh: false });
+    ).toEqual({ fd: 4, epoch: 2, init: { minor: 31, kernelMinor: 45 }, fresh: false, journal: null, replay: [] });
     expect(parseKeeperStart(JSON.stringify({ fd: 4, epoch: 1, init: null, fresh: true }))).toEqual({
       fd: 4,
       epoch: 1,
       init: null,
       fresh: true,
+      journal: null,
+      replay: [],
     });
   });
 
@@ -37,6 +48,12 @@ describe('parseKeeperStart', () => {
     ],
     ['a malformed init', JSON.stringify({ fd: 4, epoch: 1, init: { minor: '31' }, fresh: false })],
     ['no fresh flag', JSON.stringify({ fd: 4, epoch: 1, init: null })],
+    ['a journal on a stdio fd', JSON.stringify({ fd: 4, epoch: 1, init: null, fresh: true, journal: 2, replay: [] })],
+    [
+      'more requests to replay than the journal can hold',
+      JSON.stringify({ fd: 4, epoch: 1, init: null, fresh: true, journal: 5, replay: Array(65).fill('AA==') }),
+    ],
+    ['a replay that is not text', JSON.stringify({ fd: 4, epoch: 1, init: null, fresh: true, replay: [1] })],
   ])('refuses %s', (_, text) => {
     expect(parseKeeperStart(text)).toBeNull();
   });
