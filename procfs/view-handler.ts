@@ -6,7 +6,6 @@
 // The daemon's reader-routed layout (lxcfs's: /proc/meminfo … at the top of the mount) is the
 // pseudo key READER_KEY: its files are rendered for the cgroup of the process that reads
 // (procfs/reader-views.ts), beside the registered sandboxes' directories.
-import { isMainThread } from 'node:worker_threads';
 import { EMPTY_TASKS, TaskScanner, sampleTasks } from './tasks.js';
 import type { Entry, FuseHandler } from './fuse/handler.js';
 import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
@@ -54,13 +53,6 @@ const O_ACCMODE = 3;
 export const READER_KEY = 2 ** 32;
 /** File handles: epoch × HANDLE_EPOCH + open-table slot (tables hold at most 8192 slots by default). */
 const HANDLE_EPOCH = 2 ** 24;
-/**
- * When a registered sandbox's task-counting view is sized for a LOOKUP (PID 1 binding the views,
- * before it joins the cgroup: native/stage/pid1.c), the main thread's scanner scans the cgroup this
- * many ms later, off any read: it opens the status files of the threads there by then (PID 1, the
- * workload), so the workload's first read of stat or loadavg preads them instead of opening each.
- */
-const WARM_TASKS_AFTER_MS: readonly number[] = [4, 8, 16];
 /** Words an open keeps (procfs/fs.ts sizes the open table with it): node id, counted slot + 1, reader entry generation. */
 export const OPEN_WORDS = 3;
 
@@ -90,8 +82,6 @@ interface Served {
   files: CgroupFs;
   renders: RenderCache;
   tasks: TaskScanner;
-  /** Whether its scanner's warm-up scans were scheduled (WARM_TASKS_AFTER_MS). */
-  warmed?: boolean;
 }
 
 /** What one render reads and keeps: a sandbox's or a reader cgroup's. */
@@ -256,32 +246,11 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     return content;
   };
 
-  /**
-   * Scan a sandbox's threads with its scanner, off the read path: the status files stay open for
-   * its first reads. The result is not kept (the views' samples come from their own scans), so no
-   * count changes. Main thread only: a worker blocks in read(2), where no timer runs.
-   */
-  const warmTasks = (served: Served): void => {
-    if (served.warmed || !isMainThread) return;
-    served.warmed = true;
-    for (const ms of WARM_TASKS_AFTER_MS)
-      setTimeout(() => {
-        sync();
-        if (byKey.get(served.reg.key) !== served || served.cgroup === null) return; // unregistered since
-        try {
-          served.tasks.sample(served.cgroup.threads());
-        } catch {
-          // the cgroup is going away: its reads will say so
-        }
-      }, ms).unref();
-  };
-
   const render = (key: number, served: Served | null, spec: ViewSpec, forRead: boolean): Buffer =>
     KeptFiles.batch(() => {
       try {
         if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
         served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
-        if (!forRead && spec.liveTasks) warmTasks(served);
         return renderFrom(
           {
             slot: served.reg.slot,
