@@ -4,13 +4,14 @@
 // task samples, open files, warnings), so every worker renders one cgroup from the same state.
 // Workers claim entries (the first read from a new cgroup); the main thread frees them when the
 // cgroup is gone (procfs/reader-loads.ts). A generation that changes on every claim and free lets a
-// worker's own cache of key -> entry tell a reused entry from its own.
+// worker's own cache of key -> entry tell a reused entry from its own, and a count of frees tells a
+// worker, with one load per request, when to close what it opened for entries gone.
 
 /** The shared buffers of a ReaderTable (pass them in a worker's data). */
 export interface ReaderTableData {
   entries: number;
   keyBytes: number;
-  /** Per entry: state, generation, key length; then one lock word. */
+  /** Per entry: state, generation, key length; then the lock word and the count of frees. */
   meta: SharedArrayBuffer;
   keys: SharedArrayBuffer;
 }
@@ -30,7 +31,7 @@ export function createReaderTable(entries: number, keyBytes = READER_KEY_BYTES):
   return {
     entries,
     keyBytes,
-    meta: new SharedArrayBuffer((entries * WORDS + 1) * 4),
+    meta: new SharedArrayBuffer((entries * WORDS + 2) * 4),
     keys: new SharedArrayBuffer(entries * keyBytes),
   };
 }
@@ -46,11 +47,18 @@ export class ReaderTable {
   private readonly meta: Int32Array;
   private readonly keys: Buffer;
   private readonly lock: number;
+  private readonly freed: number;
 
   constructor(private readonly data: ReaderTableData) {
     this.meta = new Int32Array(data.meta);
     this.keys = Buffer.from(data.keys);
     this.lock = data.entries * WORDS;
+    this.freed = this.lock + 1;
+  }
+
+  /** How many entries were freed so far (wraps): a change means some entry a thread holds may be gone. */
+  frees(): number {
+    return Atomics.load(this.meta, this.freed);
   }
 
   /** Entries in the table (live or free). */
@@ -126,6 +134,7 @@ export class ReaderTable {
       const at = ref.index * WORDS;
       Atomics.add(this.meta, at + W_GEN, 1);
       Atomics.store(this.meta, at + W_STATE, FREE);
+      Atomics.add(this.meta, this.freed, 1);
     } finally {
       Atomics.store(this.meta, this.lock, 0);
       Atomics.notify(this.meta, this.lock, 1);

@@ -15,7 +15,7 @@
 // procfs/daemon/foreign-cgroup.ts), nor pick whose figures it gets: it would have to exit and have
 // its pid recycled into that cgroup within microseconds. docs/views-daemon.md says more.
 import { closeSync, openSync, readFileSync, readSync } from 'node:fs';
-import type { CgroupMode, CgroupReader } from '../supervisor/cgroup/index.js';
+import { CgroupFs, type CgroupMode, type CgroupReader } from '../supervisor/cgroup/index.js';
 import { openCgroupOf } from './daemon/foreign-cgroup.js';
 import { RenderCache } from './render-cache.js';
 import { ReaperCache } from './reaper.js';
@@ -46,6 +46,8 @@ export interface ReaderCgroup {
   /** Its slot in the shared views. */
   slot: number;
   cgroup: CgroupReader;
+  /** The descriptors the cgroup's reads keep open: closed once its table entry is freed (the cgroup is gone). */
+  files: CgroupFs;
   renders: RenderCache;
 }
 
@@ -129,6 +131,8 @@ export class ReaderViews {
   /** By table entry index: the cgroup this thread opened for it. */
   private readonly byIndex = new Map<number, ReaderCgroup>();
   private readonly warned = new Set<string>();
+  /** The table's count of frees when this thread last closed what it held for freed entries. */
+  private freesSeen: number;
 
   constructor(
     private readonly data: ReaderViewsData,
@@ -136,6 +140,29 @@ export class ReaderViews {
     private readonly warn: (line: string) => void,
   ) {
     this.table = new ReaderTable(data.table);
+    this.freesSeen = this.table.frees();
+  }
+
+  /**
+   * Close the descriptors this thread keeps for cgroups whose table entries were freed (the main
+   * thread frees an entry once its cgroup's directories are gone: procfs/reader-loads.ts), and
+   * forget them. One atomic load when nothing was freed since the last call: run it per request.
+   * A kept descriptor of a removed cgroup would keep the kernel's cgroup from being freed.
+   */
+  sweep(): void {
+    const frees = this.table.frees();
+    if (frees === this.freesSeen) return;
+    this.freesSeen = frees;
+    for (const [index, held] of this.byIndex) {
+      if (this.table.isLive(held.ref)) continue;
+      held.files.closeAll();
+      this.byIndex.delete(index);
+    }
+    for (const [text, held] of this.byText) {
+      if (held === 'host' || this.table.isLive(held.ref)) continue;
+      held.files.closeAll();
+      this.byText.delete(text);
+    }
   }
 
   /** The cgroup a request of `pid` is answered for, or 'host' (the host's files): one read of /proc/<pid>/cgroup. */
@@ -145,11 +172,12 @@ export class ReaderViews {
     const known = this.byText.get(text);
     if (known === 'host') return known;
     if (known && this.table.isLive(known.ref)) return known;
-    const resolved = this.open(text, known?.cgroup ?? null);
+    if (known) known.files.closeAll(); // its entry was freed (a sweep to come would close it too)
+    const resolved = this.open(text);
     if (resolved !== null) {
       if (this.byText.size >= MAX_REMEMBERED) this.byText.clear();
       this.byText.set(text, resolved);
-      if (resolved !== 'host') this.byIndex.set(resolved.ref.index, resolved);
+      if (resolved !== 'host') this.hold(resolved);
     }
     return resolved ?? 'host';
   }
@@ -160,14 +188,25 @@ export class ReaderViews {
     if (known && known.ref.gen === ref.gen && this.table.isLive(ref)) return known;
     const key = this.table.keyOf(ref);
     if (key === null) return null;
+    const files = new CgroupFs();
     let cgroup: CgroupReader;
     try {
-      cgroup = openCgroupOf(key, this.mountinfo, 'a reader');
+      cgroup = openCgroupOf(key, this.mountinfo, 'a reader', '/', files);
     } catch {
       return null; // opened by the worker that claimed it, so only a cgroup gone meanwhile fails here
     }
-    const opened = { key, ref, slot: this.data.slotBase + ref.index, cgroup, renders: new RenderCache() };
-    this.byIndex.set(ref.index, opened);
+    return this.hold({ key, ref, slot: this.data.slotBase + ref.index, cgroup, files, renders: new RenderCache() });
+  }
+
+  /**
+   * Keep `opened` as the cgroup of its entry. The one it replaces (an earlier generation of the
+   * entry, freed since) has its descriptors closed unless it is still named by a text of byText
+   * (the same generation reached through another /proc/<pid>/cgroup text: its sweep closes it).
+   */
+  private hold(opened: ReaderCgroup): ReaderCgroup {
+    const before = this.byIndex.get(opened.ref.index);
+    if (before !== undefined && before !== opened && !this.table.isLive(before.ref)) before.files.closeAll();
+    this.byIndex.set(opened.ref.index, opened);
     return opened;
   }
 
@@ -183,12 +222,13 @@ export class ReaderViews {
   }
 
   /** Which cgroup a text names; null when it can't be served now (the table is full: try again next open). */
-  private open(text: string, reopened: CgroupReader | null): 'host' | ReaderCgroup | null {
+  private open(text: string): 'host' | ReaderCgroup | null {
     const key = readerCgroupKey(text, this.data.mode);
     if (key === null || isHostReader(key, this.data.hostKeys)) return 'host';
-    let cgroup = reopened;
+    const files = new CgroupFs();
+    let cgroup: CgroupReader;
     try {
-      cgroup ??= openCgroupOf(text, this.mountinfo, 'a reader');
+      cgroup = openCgroupOf(text, this.mountinfo, 'a reader', '/', files);
     } catch (err) {
       this.warnOnce(
         key,
@@ -204,7 +244,11 @@ export class ReaderViews {
       );
       return null;
     }
-    return { key, ref, slot: this.data.slotBase + ref.index, cgroup, renders: new RenderCache() };
+    // Another text of a cgroup this thread serves (a reader whose other hierarchies' lines differ):
+    // the same entry, so the same descriptors and render cache.
+    const held = this.byIndex.get(ref.index);
+    if (held !== undefined && held.ref.gen === ref.gen) return held;
+    return { key, ref, slot: this.data.slotBase + ref.index, cgroup, files, renders: new RenderCache() };
   }
 
   private warnOnce(what: string, line: string): void {

@@ -126,6 +126,7 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
     handle - epochBase >= 0 && handle - epochBase < HANDLE_EPOCH ? handle - epochBase : null;
 
   const sync = (): void => {
+    readers?.sweep(); // reader cgroups gone: their descriptors close here (one atomic load otherwise)
     if (shared.generation() === generation) return;
     const { generation: g, entries } = shared.readRegistry();
     const next = new Map<number, Served>();

@@ -3,7 +3,7 @@
 // never create, change, signal or remove a cgroup it doesn't own.
 import { readFileSync } from 'node:fs';
 import { posix } from 'node:path';
-import { detectLayout, openCgroupReader, type CgroupReader } from '../../supervisor/cgroup/index.js';
+import { CgroupFs, detectLayout, openCgroupReader, type CgroupReader } from '../../supervisor/cgroup/index.js';
 
 /**
  * Open the cgroup of `pid` read-only from its /proc/<pid>/cgroup (proc(5): "hierarchy-ID:
@@ -31,14 +31,21 @@ export const VIEW_CONTROLLERS: readonly string[] = ['cpu', 'cpuacct', 'cpuset', 
 /**
  * openForeignCgroup from text already read: `cgroupText` is a /proc/<pid>/cgroup, `mountinfo` our
  * /proc/self/mountinfo; `who` names the process in errors. The reader-routed views (procfs/reader-views.ts)
- * read the cgroup file of each reader once and open its cgroup from that text.
+ * read the cgroup file of each reader once and open its cgroup from that text. `fs` keeps the
+ * descriptors the reads open: a caller that passes its own closes them (closeAll) once the cgroup goes.
  */
-export function openCgroupOf(cgroupText: string, mountinfo: string, who: string, root = '/'): CgroupReader {
+export function openCgroupOf(
+  cgroupText: string,
+  mountinfo: string,
+  who: string,
+  root = '/',
+  fs = new CgroupFs(root),
+): CgroupReader {
   const layout = detectLayout(cgroupText, mountinfo);
   if (layout.mode === 'v2') {
     if (layout.ownDir === layout.mountpoint)
       throw new Error(`${who} is in the root cgroup of ${layout.mountpoint}: no limits of its own to show`);
-    return openCgroupReader(layout, root);
+    return openCgroupReader(layout, root, fs);
   }
   // openCgroupReader needs one leaf name in every hierarchy; checked here first to name `who`.
   const used = layout.hierarchies.filter((h) => h.controllers.some((c) => VIEW_CONTROLLERS.includes(c)));
@@ -47,5 +54,5 @@ export function openCgroupOf(cgroupText: string, mountinfo: string, who: string,
   const names = new Set(used.map((h) => posix.basename(h.ownDir)));
   if (names.size !== 1)
     throw new Error(`${who}'s cgroups have different leaf names (${[...names].join(', ')}): not one container's`);
-  return openCgroupReader(layout, root);
+  return openCgroupReader(layout, root, fs);
 }

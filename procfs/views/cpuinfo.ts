@@ -3,7 +3,7 @@
 // (show_cpuinfo_core()) describe one package of n single-thread cores, so tools that count
 // "cpu cores" or "siblings" (libuv, lscpu's fallback, JVMs) agree with n: processor and core id = i,
 // physical id = 0, siblings = cpu cores = n. apicid and everything else stay the host's.
-import type { CpuStats } from '../../supervisor/cgroup/index.js';
+import type { CpuAllotment } from '../../supervisor/cgroup/index.js';
 import { formatCpuinfo, parseCpuinfo, type CpuinfoBlock, type CpuinfoLine } from '../parse/index.js';
 import { visibleCpuCount, visibleHostCpus } from './cpus.js';
 
@@ -28,7 +28,7 @@ function renumber(block: CpuinfoBlock, i: number, n: number): CpuinfoBlock {
 }
 
 /** Render /proc/cpuinfo showing the first n CPUs of the cpuset, renumbered. */
-export function renderCpuinfo(hostText: string, cpu: CpuStats): string {
+export function renderCpuinfo(hostText: string, cpu: CpuAllotment): string {
   const info = parseCpuinfo(hostText);
   const n = visibleCpuCount(cpu);
   const cpuBlocks = info.blocks.filter((b) => b.processor !== null);

@@ -4,6 +4,7 @@
 import type {
   CgroupMode,
   CgroupReader,
+  CpuAllotment,
   CpuStats,
   IoStats,
   MemoryStats,
@@ -67,10 +68,13 @@ export interface ViewSpec {
   v2Only: boolean;
 }
 
-/** The cgroup figures a render gets: at least the part its ViewSpec names (a full CgroupStats will do for memory and cpu). */
+/**
+ * The cgroup figures a render gets: at least the part its ViewSpec names (a full CgroupStats will do
+ * for memory and cpu). cpuinfo and cpu/online print the CPU allotment only: they get no usage.
+ */
 export interface ViewStats {
   memory?: MemoryStats;
-  cpu?: CpuStats;
+  cpu?: CpuStats | CpuAllotment;
   io?: IoStats;
   /** The PSI file of each resource read (a pressure view needs only its own). */
   pressure?: Partial<Record<PressureResource, PressureStats>>;
@@ -156,7 +160,13 @@ export function viewsFor(mode: CgroupMode, psi: boolean): readonly ViewSpec[] {
   return mode === 'v2' && psi ? VIEWS : VIEWS.filter((v) => !v.v2Only);
 }
 
-/** Read the part of the cgroup's figures a view is rendered from, and nothing else (the reader's figure methods only). */
+/** Views that print the CPU allotment and no usage: their renders read no usage file. */
+const ALLOTMENT_ONLY: readonly ViewName[] = ['cpuinfo', 'cpu-online'];
+
+/**
+ * Read the part of the cgroup's figures a view is rendered from, and nothing else (the reader's
+ * figure methods only): never the OOM count or the throttling, which no view prints.
+ */
 export function readViewStats(
   source: Pick<CgroupReader, 'memoryStats' | 'cpuStats' | 'ioStats' | 'pressureStats'>,
   spec: ViewSpec,
@@ -165,7 +175,7 @@ export function readViewStats(
     case 'memory':
       return { memory: source.memoryStats() };
     case 'cpu':
-      return { cpu: source.cpuStats() };
+      return { cpu: ALLOTMENT_ONLY.includes(spec.name) ? source.cpuStats('allotment') : source.cpuStats() };
     case 'io':
       return { io: source.ioStats() };
     case 'pressure': {
@@ -196,15 +206,20 @@ export function renderView(
 ): string {
   const mem = () => need(stats.memory, 'memory', name);
   const cpu = () => need(stats.cpu, 'cpu', name);
+  const usage = (): CpuStats => {
+    const figures = cpu();
+    if (!('userUs' in figures)) throw new Error(`view ${name} was rendered without the cgroup's cpu usage`);
+    return figures;
+  };
   switch (name) {
     case 'meminfo':
       return renderMeminfo(hostText, mem());
     case 'cpuinfo':
       return renderCpuinfo(hostText, cpu());
     case 'stat':
-      return renderStat(hostText, cpu(), tasks, memory, nowMs);
+      return renderStat(hostText, usage(), tasks, memory, nowMs);
     case 'uptime':
-      return renderUptime(cpu(), memory, nowMs);
+      return renderUptime(usage(), memory, nowMs);
     case 'loadavg':
       return renderLoadavg(load, tasks);
     case 'swaps':

@@ -44,7 +44,7 @@ export interface IoLimits {
   devices: IoDeviceLimit[];
 }
 
-/** Memory figures of a cgroup, normalized to cgroup v2 names. */
+/** Memory figures of a cgroup, normalized to cgroup v2 names: what the views print (no OOM count). */
 export interface MemoryStats {
   /** Effective limit: minimum over the cgroup and its ancestors; null = unlimited. */
   limitBytes: number | null;
@@ -61,7 +61,10 @@ export interface MemoryStats {
    * keys are mapped onto these names; keys a version lacks are absent.
    */
   stat: Record<string, number>;
-  /** Number of OOM kills in the cgroup (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+}
+
+/** OOM kills in the cgroup so far (v1 memory.oom_control oom_kill, v2 memory.events oom_kill). */
+interface OomCount {
   oomKills: number;
 }
 
@@ -73,19 +76,26 @@ export interface PerCpuUsage {
   systemUs: number;
 }
 
-/** CPU figures of a cgroup. */
-export interface CpuStats {
+/** The CPUs a cgroup may use: what /proc/cpuinfo and cpu/online print (no usage counters). */
+export interface CpuAllotment {
   /** Effective quota: the tightest quota/period ratio over the cgroup and ancestors, as quota per periodUs; null = none. */
   quotaUs: number | null;
   periodUs: number;
   /** Effective cpuset (host CPU ids, ascending). */
   cpus: number[];
+}
+
+/** CPU figures of a cgroup: its allotment and usage, what /proc/stat and uptime print (no throttling). */
+export interface CpuStats extends CpuAllotment {
   /** Total user and system time of the cgroup in microseconds. */
   userUs: number;
   systemUs: number;
   /** Per-CPU split where the kernel offers it (v1), else null. */
   perCpu: PerCpuUsage[] | null;
-  /** cpu.stat counters. */
+}
+
+/** CFS bandwidth throttling of a cgroup (cpu.stat nr_periods, nr_throttled, throttled_time or throttled_usec). */
+export interface CpuThrottling {
   nrPeriods: number;
   nrThrottled: number;
   throttledUs: number;
@@ -142,8 +152,8 @@ export interface PressureStats {
 
 /** Everything the supervisor and the views read from a sandbox's cgroup at one moment. */
 export interface CgroupStats {
-  memory: MemoryStats;
-  cpu: CpuStats;
+  memory: MemoryStats & OomCount;
+  cpu: CpuStats & CpuThrottling;
   pids: PidsStats;
 }
 
@@ -156,12 +166,18 @@ export interface CgroupReader {
   readonly mode: CgroupMode;
   /** Absolute directories of the cgroup (one per v1 hierarchy, one on v2). */
   readonly dirs: readonly string[];
-  /** Read the normalized stats (reads are synchronous: see kept-files.ts for why and what they cost). */
+  /** Read the normalized stats, every figure (reads are synchronous: see kept-files.ts for why and what they cost). */
   stats(): CgroupStats;
-  /** Memory figures only: what /proc/meminfo and /proc/swaps need, in fewer reads than stats(). */
+  /** Memory figures only: what /proc/meminfo and /proc/swaps print (no OOM count), in fewer reads than stats(). */
   memoryStats(): MemoryStats;
-  /** CPU figures only: what cpuinfo, stat, uptime and cpu/online need, in fewer reads than stats(). */
+  /** The OOM-kill counter alone: one file (the OOM watch's re-read). */
+  oomKills(): number;
+  /** CPU allotment and usage: what /proc/stat and /proc/uptime print (no throttling), in fewer reads than stats(). */
   cpuStats(): CpuStats;
+  /** The allotment alone (quota, period, cpuset): what cpuinfo and cpu/online print; no usage file is read. */
+  cpuStats(part: 'allotment'): CpuAllotment;
+  /** Throttling counters alone (cpu.stat): what `sandbox stats` adds to cpuStats(). */
+  throttling(): CpuThrottling;
   /** Block I/O per device: what /proc/diskstats needs (v1 blkio, v2 io.stat); no devices without the controller. */
   ioStats(): IoStats;
   /** The cgroup's own PSI file (v2 <resource>.pressure); throws on v1, which has none. */

@@ -73,7 +73,7 @@ export function release(
   const oomWatch = watchOom(
     id,
     name,
-    async () => cgroup.memoryStats().oomKills,
+    async () => cgroup.oomKills(),
     (onChange) => watchOomNotifications(cgroup, onChange),
   );
   undo.push(() => oomWatch.stop());

@@ -1,7 +1,7 @@
 // The last phase of a launch: the wait for the stage, the --timeout that may end it, and the lines
 // that say why it ended (an OOM kill, the timeout).
 import type { ChildProcess } from 'node:child_process';
-import type { CgroupManager, MemoryStats } from '../cgroup/index.js';
+import type { CgroupManager } from '../cgroup/index.js';
 import { formatBytes } from '../bytes.js';
 import type { Launch, RunRequest } from './launch.js';
 import { mark } from './timings.js';
@@ -65,13 +65,13 @@ function formatDuration(ms: number): string {
 
 /** Print the OOM line when the cgroup saw an OOM kill (read before the cgroup is removed). */
 function reportOom(cgroup: CgroupManager, req: RunRequest, code: number): void {
-  let memory: MemoryStats;
+  let oomKills: number;
   try {
-    memory = cgroup.memoryStats();
+    oomKills = cgroup.oomKills();
   } catch {
     return; // the cgroup is unreadable: nothing to report
   }
-  if (memory.oomKills === 0) return;
+  if (oomKills === 0) return;
   const limit = req.limits.memoryBytes === null ? '' : ` (limit ${formatBytes(req.limits.memoryBytes)})`;
   const who = code === 137 ? req.command[0] : `a process of ${req.command[0]}`;
   process.stderr.write(`sandbox: ${who} was killed: out of memory${limit}\n`);

@@ -7,7 +7,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { cpus } from 'node:os';
-import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, readlinkSync, rmSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openCgroup } from '../../supervisor/cgroup/index.js';
 import { detectLayout } from '../../supervisor/cgroup/detect.js';
@@ -84,6 +84,32 @@ function childrenOf(pid: number): number[] {
       }
     })
     .map(Number);
+}
+
+/**
+ * The descriptors of the daemon `pid` and its children (the server under its keeper) whose targets
+ * lie under one of `dirs` (a removed file's end in " (deleted)").
+ */
+function descriptorsUnder(pid: number, dirs: readonly string[]): string[] {
+  const targets: string[] = [];
+  for (const p of [pid, ...childrenOf(pid)]) {
+    let fds: string[] = [];
+    try {
+      fds = readdirSync(`/proc/${p}/fd`);
+    } catch {
+      continue; // exited meanwhile
+    }
+    for (const fd of fds) {
+      let target = '';
+      try {
+        target = readlinkSync(`/proc/${p}/fd/${fd}`);
+      } catch {
+        continue; // closed meanwhile
+      }
+      if (dirs.some((d) => target.startsWith(`${d}/`))) targets.push(target);
+    }
+  }
+  return targets;
 }
 
 describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
@@ -273,6 +299,35 @@ describe.skipIf(skip)('procfs serve: the reader-routed (lxcfs) layout', () => {
     expect(await ask(SOCKET, { op: 'unregister', id })).toEqual({ ok: true, known: true });
     holder.kill('SIGKILL');
     await once(holder, 'exit');
+  });
+
+  it("closes the daemon's descriptors of a reader cgroup once the cgroup is gone; another cgroup keeps its own", async () => {
+    const d = await openCgroup({ id: `rdr${process.pid}fd` });
+    made.push(d);
+    await d.create();
+    await d.apply(limits(128 * MiB, 20_000, [0]));
+    const daemonPid = daemon!.child.pid!;
+    const files = ['meminfo', 'stat', 'cpuinfo', 'uptime', 'loadavg'].map((v) => `${MNT}/proc/${v}`);
+    // Reads from both cgroups until some worker keeps descriptors of each one's cgroup files.
+    await waitFor(async () => {
+      await runIn(d, ['cat', ...files]);
+      await runIn(a, ['cat', ...files]);
+      return descriptorsUnder(daemonPid, d.dirs).length > 0 && descriptorsUnder(daemonPid, a.dirs).length > 0;
+    }, 'descriptors kept for both reader cgroups');
+    await d.destroy();
+    // The daemon frees the gone cgroup's table entry at its next load tick (every 5 s); each worker
+    // closes its descriptors at its next request: keep reading from the other cgroup.
+    await waitFor(
+      async () => {
+        await runIn(a, ['cat', ...files]);
+        return descriptorsUnder(daemonPid, d.dirs).length === 0;
+      },
+      'every descriptor of the removed cgroup closed',
+      20_000,
+    ).catch((err: Error) => {
+      throw new Error(`${err.message}: still open: ${descriptorsUnder(daemonPid, d.dirs).join(' ')}`);
+    });
+    expect(descriptorsUnder(daemonPid, a.dirs).length).toBeGreaterThan(0);
   });
 
   it('drops a reader cgroup from the shared table once the cgroup is gone (and not before)', async () => {

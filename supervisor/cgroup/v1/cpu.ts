@@ -8,7 +8,7 @@ import type { Bandwidth } from '../ancestry.js';
 import { writeWithBurst } from '../cpu-burst.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
-import type { CgroupLimits } from '../types.js';
+import type { CgroupLimits, CpuThrottling } from '../types.js';
 
 /** systemd's cpu.weight -> cpu.shares mapping: shares = weight * 1024 / 100 (integer), clamped to the kernel's 2..262144. */
 function weightToShares(weight: number): number {
@@ -46,10 +46,7 @@ export function readBandwidth(fs: CgroupFs, dir: string): Bandwidth | null {
 }
 
 /** cpu.stat throttling counters: nr_periods, nr_throttled, throttled_time (ns, reported in µs). */
-export function readThrottling(
-  fs: CgroupFs,
-  dir: string,
-): { nrPeriods: number; nrThrottled: number; throttledUs: number } {
+export function readThrottling(fs: CgroupFs, dir: string): CpuThrottling {
   const stat = parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
   return {
     nrPeriods: stat.get('nr_periods') ?? 0,

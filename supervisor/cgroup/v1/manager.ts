@@ -22,7 +22,9 @@ import type {
   CgroupLimits,
   CgroupManager,
   CgroupStats,
+  CpuAllotment,
   CpuStats,
+  CpuThrottling,
   IoStats,
   MemoryStats,
   PressureStats,
@@ -32,7 +34,7 @@ import { applyCpu, readBandwidth, readThrottling } from './cpu.js';
 import { readCpuacct } from './cpuacct.js';
 import { applyCpuset, readCpusetCpus, seedCpuset } from './cpuset.js';
 import { freeze, thaw } from './freezer.js';
-import { applyMemory, memswLimitFile, readMemory } from './memory.js';
+import { applyMemory, memswLimitFile, readMemory, readOomKills } from './memory.js';
 import { applyPids, readPids } from './pids.js';
 
 /** Controllers the v1 manager needs; openCgroup fails if one has no mounted hierarchy. */
@@ -189,8 +191,8 @@ export class V1Manager implements CgroupManager {
   }
 
   stats(): CgroupStats {
-    const memory = this.memoryStats();
-    const cpu = this.cpuStats();
+    const memory = { ...this.memoryStats(), oomKills: this.oomKills() };
+    const cpu = { ...this.cpuStats(), ...this.throttling() };
     try {
       return { memory, cpu, pids: readPids(this.fs, this.leaf('pids')) };
     } catch (err) {
@@ -206,14 +208,31 @@ export class V1Manager implements CgroupManager {
     }
   }
 
-  cpuStats(): CpuStats {
+  oomKills(): number {
+    try {
+      return readOomKills(this.fs, this.leaf('memory'));
+    } catch (err) {
+      throw withContext('cgroup v1 stats', err);
+    }
+  }
+
+  cpuStats(): CpuStats;
+  cpuStats(part: 'allotment'): CpuAllotment;
+  cpuStats(part?: 'allotment'): CpuStats | CpuAllotment {
     try {
       const bandwidths = this.chain('cpu').map((d) => readBandwidth(this.fs, d));
-      const throttling = readThrottling(this.fs, this.leaf('cpu'));
-      const acct = readCpuacct(this.fs, this.leaf('cpuacct'));
       const cpus = readCpusetCpus(this.fs, this.leaf('cpuset'));
-      const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
-      return { ...bw, cpus, ...acct, ...throttling };
+      const allotment = { ...tightestBandwidth(bandwidths.filter((b) => b !== null)), cpus };
+      return part === 'allotment' ? allotment : { ...allotment, ...readCpuacct(this.fs, this.leaf('cpuacct')) };
+    } catch (err) {
+      throw withContext('cgroup v1 stats', err);
+    }
+  }
+
+  /** The cpu controller's cpu.stat (v1 has it apart from cpuacct's usage). */
+  throttling(): CpuThrottling {
+    try {
+      return readThrottling(this.fs, this.leaf('cpu'));
     } catch (err) {
       throw withContext('cgroup v1 stats', err);
     }

@@ -86,7 +86,6 @@ export function readMemory(fs: CgroupFs, chain: readonly string[]): MemoryStats 
   const usage = fs.readInt(`${leaf}/memory.usage_in_bytes`);
   const memswUsage = fs.readIfExists(`${leaf}/memory.memsw.usage_in_bytes`);
   const statText = fs.read(`${leaf}/memory.stat`);
-  const oomText = fs.readIfExists(`${leaf}/memory.oom_control`);
   const stat = parseFlatKeyed(statText);
   const hierMem = stat.get('hierarchical_memory_limit');
   const hierMemsw = stat.get('hierarchical_memsw_limit');
@@ -99,6 +98,11 @@ export function readMemory(fs: CgroupFs, chain: readonly string[]): MemoryStats 
     if (memswLimit !== null) swapLimitBytes = limitBytes === null ? memswLimit : Math.max(0, memswLimit - limitBytes);
     swapUsageBytes = Math.max(0, Number(memswUsage.trim()) - usage);
   }
-  const oomKills = oomText === null ? 0 : (parseFlatKeyed(oomText).get('oom_kill') ?? 0);
-  return { limitBytes, usageBytes: usage, swapLimitBytes, swapUsageBytes, stat: mapV1MemoryStat(stat), oomKills };
+  return { limitBytes, usageBytes: usage, swapLimitBytes, swapUsageBytes, stat: mapV1MemoryStat(stat) };
+}
+
+/** OOM kills in the leaf: memory.oom_control's oom_kill (kernel >= 4.13), 0 where the file or the key is absent. */
+export function readOomKills(fs: CgroupFs, leaf: string): number {
+  const text = fs.readIfExists(`${leaf}/memory.oom_control`);
+  return text === null ? 0 : (parseFlatKeyed(text).get('oom_kill') ?? 0);
 }

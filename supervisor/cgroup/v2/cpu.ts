@@ -6,7 +6,7 @@ import type { Bandwidth } from '../ancestry.js';
 import { writeWithBurst } from '../cpu-burst.js';
 import type { CgroupFs } from '../fs.js';
 import { parseFlatKeyed } from '../keyed.js';
-import type { CgroupLimits } from '../types.js';
+import type { CgroupLimits, CpuThrottling } from '../types.js';
 
 /** Parse cpu.max ("max 100000", "20000 100000"). */
 function parseCpuMax(text: string): Bandwidth {
@@ -34,15 +34,19 @@ export function readBandwidth(fs: CgroupFs, dir: string): Bandwidth | null {
   return text === null ? null : parseCpuMax(text);
 }
 
-/** cpu.stat: usage split (µs) and throttling counters (the latter only with the cpu controller enabled). */
-export function readCpuStat(
-  fs: CgroupFs,
-  dir: string,
-): { userUs: number; systemUs: number; nrPeriods: number; nrThrottled: number; throttledUs: number } {
-  const stat = parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
+/** cpu.stat's keys, parsed (usage always; throttling only with the cpu controller enabled). */
+export function readCpuStat(fs: CgroupFs, dir: string): Map<string, number> {
+  return parseFlatKeyed(fs.read(`${dir}/cpu.stat`));
+}
+
+/** The usage split (µs) of a parsed cpu.stat. */
+export function cpuUsage(stat: Map<string, number>): { userUs: number; systemUs: number } {
+  return { userUs: stat.get('user_usec') ?? 0, systemUs: stat.get('system_usec') ?? 0 };
+}
+
+/** The throttling counters of a parsed cpu.stat (0 without the cpu controller). */
+export function cpuThrottling(stat: Map<string, number>): CpuThrottling {
   return {
-    userUs: stat.get('user_usec') ?? 0,
-    systemUs: stat.get('system_usec') ?? 0,
     nrPeriods: stat.get('nr_periods') ?? 0,
     nrThrottled: stat.get('nr_throttled') ?? 0,
     throttledUs: stat.get('throttled_usec') ?? 0,

@@ -10,19 +10,21 @@ import type {
   CgroupLimits,
   CgroupManager,
   CgroupStats,
+  CpuAllotment,
   CpuStats,
+  CpuThrottling,
   IoStats,
   MemoryStats,
   PressureResource,
   PressureStats,
 } from '../types.js';
-import { applyCpu, readBandwidth, readCpuStat } from './cpu.js';
+import { applyCpu, cpuThrottling, cpuUsage, readBandwidth, readCpuStat } from './cpu.js';
 import { applyCpuset, readEffectiveCpus } from './cpuset.js';
 import { freeze, thaw } from './freezer.js';
 import { applyIo, ioWeightFiles, readIoStat } from './io.js';
 import { readPressure } from './pressure.js';
 import { enableControllers, sandboxParent } from './delegate.js';
-import { applyMemory, readMemory, swapLimitFile } from './memory.js';
+import { applyMemory, readMemory, readOomKills, swapLimitFile } from './memory.js';
 import { applyPids, readPids } from './pids.js';
 
 /** Manager of one sandbox's v2 cgroup. */
@@ -99,9 +101,11 @@ export class V2Manager implements CgroupManager {
   async primeAttach(): Promise<void> {}
 
   stats(): CgroupStats {
-    const memory = this.memoryStats();
-    const cpu = this.cpuStats();
+    const memory = { ...this.memoryStats(), oomKills: this.oomKills() };
     try {
+      // cpu.stat holds both the usage and the throttling: read once.
+      const stat = readCpuStat(this.fs, this.leaf);
+      const cpu = { ...this.allotment(), ...cpuUsage(stat), perCpu: null, ...cpuThrottling(stat) };
       return { memory, cpu, pids: readPids(this.fs, this.leaf) };
     } catch (err) {
       throw withContext('cgroup v2 stats', err);
@@ -116,17 +120,40 @@ export class V2Manager implements CgroupManager {
     }
   }
 
-  cpuStats(): CpuStats {
+  oomKills(): number {
     try {
-      const chain = selfAndAncestors(this.leaf, this.mountpoint);
-      const bandwidths = chain.map((d) => readBandwidth(this.fs, d));
-      const cpuStat = readCpuStat(this.fs, this.leaf);
-      const cpus = readEffectiveCpus(this.fs, chain);
-      const bw = tightestBandwidth(bandwidths.filter((b) => b !== null));
-      return { ...bw, cpus, ...cpuStat, perCpu: null };
+      return readOomKills(this.fs, this.leaf);
     } catch (err) {
       throw withContext('cgroup v2 stats', err);
     }
+  }
+
+  cpuStats(): CpuStats;
+  cpuStats(part: 'allotment'): CpuAllotment;
+  cpuStats(part?: 'allotment'): CpuStats | CpuAllotment {
+    try {
+      const allotment = this.allotment();
+      return part === 'allotment'
+        ? allotment
+        : { ...allotment, ...cpuUsage(readCpuStat(this.fs, this.leaf)), perCpu: null };
+    } catch (err) {
+      throw withContext('cgroup v2 stats', err);
+    }
+  }
+
+  throttling(): CpuThrottling {
+    try {
+      return cpuThrottling(readCpuStat(this.fs, this.leaf));
+    } catch (err) {
+      throw withContext('cgroup v2 stats', err);
+    }
+  }
+
+  /** The tightest cpu.max over the leaf and its ancestors, and the effective cpuset. */
+  private allotment(): CpuAllotment {
+    const chain = selfAndAncestors(this.leaf, this.mountpoint);
+    const bandwidths = chain.map((d) => readBandwidth(this.fs, d));
+    return { ...tightestBandwidth(bandwidths.filter((b) => b !== null)), cpus: readEffectiveCpus(this.fs, chain) };
   }
 
   /** io.stat of the leaf (its descendants included); no devices when the io controller is off. */

@@ -47,13 +47,17 @@ export function readMemory(fs: CgroupFs, chain: readonly string[]): MemoryStats 
   const current = fs.readInt(`${leaf}/memory.current`);
   const swapCurrent = fs.readIfExists(`${leaf}/memory.swap.current`);
   const statText = fs.read(`${leaf}/memory.stat`);
-  const eventsText = fs.readIfExists(`${leaf}/memory.events`);
   return {
     limitBytes: minLimit(limits.map(parseLimit)),
     usageBytes: current,
     swapLimitBytes: minLimit(swapLimits.map(parseLimit)),
     swapUsageBytes: swapCurrent === null ? 0 : Number(swapCurrent.trim()),
     stat: Object.fromEntries(parseFlatKeyed(statText)),
-    oomKills: eventsText === null ? 0 : (parseFlatKeyed(eventsText).get('oom_kill') ?? 0),
   };
+}
+
+/** OOM kills in the leaf and its descendants: memory.events oom_kill, 0 where the file or the key is absent. */
+export function readOomKills(fs: CgroupFs, leaf: string): number {
+  const text = fs.readIfExists(`${leaf}/memory.events`);
+  return text === null ? 0 : (parseFlatKeyed(text).get('oom_kill') ?? 0);
 }

@@ -56,4 +56,20 @@ describe('ReaderTable', () => {
     expect(t.findOrClaim('0::/three', () => undefined)).toBeNull();
     expect(new ReaderTable(createReaderTable(2, 16)).findOrClaim(`0::/${'x'.repeat(20)}`, () => undefined)).toBeNull();
   });
+
+  it('counts frees, seen by every thread, and only real ones (a stale free counts nothing)', () => {
+    const data = createReaderTable(2);
+    const main = new ReaderTable(data);
+    const worker = new ReaderTable(data);
+    expect(worker.frees()).toBe(0);
+    const ref = worker.findOrClaim('0::/c', () => undefined)!;
+    expect(worker.frees()).toBe(0);
+    main.free(ref);
+    expect(worker.frees()).toBe(1);
+    main.free(ref);
+    expect(worker.frees()).toBe(1);
+    expect(worker.findOrClaim('0::/one', () => undefined)).not.toBeNull();
+    expect(worker.findOrClaim('0::/two', () => undefined)).not.toBeNull();
+    expect(worker.frees()).toBe(1); // the lock word next to it is untouched by claims
+  });
 });
