@@ -199,8 +199,8 @@ export class FuseServer {
       handlerModule: opts.handlerModule ?? '',
       handlerData: opts.handlerData,
     };
-    // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
-    // `sandbox run -- true` starts no worker.
+    // Loaded here, not at the top: require('node:worker_threads') is a cost of the CLI's start
+    // (docs/code-measurements.md), and `sandbox run -- true` starts no worker.
     const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), {
       workerData: input,
