@@ -16,7 +16,7 @@ import { KeptFiles } from '../supervisor/kept-files.js';
 import { createOpenTable } from '../procfs/fuse/open-table.js';
 import { TaskScanner } from '../procfs/tasks.js';
 import { openDescribedCgroup, type CgroupDescription } from '../procfs/view-cgroup.js';
-import { createViewHandler } from '../procfs/view-handler.js';
+import { OPEN_WORDS, createViewHandler } from '../procfs/view-handler.js';
 import { SharedViews, createSharedViewData } from '../procfs/view-shared.js';
 import { VIEWS, createViewMemory, readViewStats, renderView, type ViewName } from '../procfs/views/index.js';
 
@@ -145,7 +145,7 @@ function catter(input: Input, b: Build): (name: ViewName) => number {
   const h = b.createViewHandler(
     {
       shared: data,
-      opens: b.createOpenTable(64, 1, 16 << 10),
+      opens: b.createOpenTable(64, OPEN_WORDS, 16 << 10),
       byTarget: false,
       mountedAtMs: Date.now(),
       maxOpenPerSandbox: 64,

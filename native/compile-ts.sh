@@ -11,7 +11,8 @@
 #   TypeScript): less to read and decode;
 # - the view server's worker threads load their own bundle, dist/supervisor/view-worker.bundle.cjs
 #   (procfs/view-worker.ts; a worker runs a file, not a part of the CLI's bundle), through the entry
-#   dist/supervisor/view-worker.cjs (supervisor/view-worker.cts) with a code cache of its own.
+#   dist/supervisor/view-worker.cjs (supervisor/view-worker.cts) with a code cache of its own;
+# - the two entries bundled too, each with supervisor/code-cache.cts, the code they share.
 # import.meta.url (the stage's path is relative to it) becomes the bundle's file URL, and
 # dist/supervisor/main.js stays as a tiny ES module that requires main.cjs, for callers of the old
 # entry (slower: the ESM loader).
@@ -34,6 +35,12 @@ node_modules/.bin/esbuild procfs/view-worker.ts --bundle --platform=node --forma
 const __sandboxMetaUrl = require('node:url').pathToFileURL(__filename).href;"
 # The workers' cache is written by the first worker of this build that serves (supervisor/view-worker.cts).
 rm -f dist/supervisor/view-worker.bundle.cjs.cache
+# The two CommonJS entries share their code-cache reads and writes (supervisor/code-cache.cts):
+# each is bundled with it over tsc's output, so an entry is still one file to load.
+for entry in main view-worker; do
+  node_modules/.bin/esbuild "supervisor/$entry.cts" --bundle --platform=node --format=cjs --target=node20 \
+    --outfile="dist/supervisor/$entry.cjs" --allow-overwrite --log-level=warning --sourcemap
+done
 # main.cts runs the bundle through vm.Script, where import() fails (supervisor/esm-import.ts says
 # why): esbuild turns import() of bundled code into require(), so one left in the bundle loads
 # something external. Only importEsm's own may remain.

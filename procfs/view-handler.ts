@@ -7,7 +7,7 @@
 // pseudo key READER_KEY: its files are rendered for the cgroup of the process that reads
 // (procfs/reader-views.ts), beside the registered sandboxes' directories.
 import { EMPTY_TASKS, TaskScanner, sampleTasks } from './tasks.js';
-import type { Entry, FuseHandler } from './fuse/handler.js';
+import type { Entry, FuseHandler, RequestContext } from './fuse/handler.js';
 import { DT_DIR, DT_REG, Errno, OpenFlag, type Attr } from './fuse/protocol.js';
 import { OpenTable, type OpenTableData } from './fuse/open-table.js';
 import { stderrLine } from './fuse/run-worker.js';
@@ -104,36 +104,83 @@ interface RenderState {
 
 /** Build one reader's handler; `warn` writes a line to stderr (a worker's goes through the main thread). */
 export function createViewHandler(data: ViewHandlerData, warn: (line: string) => void = stderrLine): FuseHandler {
-  const shared = new SharedViews(data.shared);
-  const opens = new OpenTable(data.opens);
-  const hostFiles = new KeptFiles();
-  const sharedRenders = data.renders ? new SharedRenders(data.renders, VIEWS.length) : null;
+  const fs = new ViewFs(data, warn);
+  // Plain functions, not the class's methods: callers wrap and call them unbound (procfs/fs.ts markingFirstRead).
+  return {
+    lookup: (parent, name) => fs.lookup(parent, name),
+    getattr: (nodeid) => fs.getattr(nodeid),
+    open: (nodeid, flags, ctx) => fs.open(nodeid, flags, ctx),
+    read: (nodeid, handle, offset, size, out, ctx) => fs.read(nodeid, handle, offset, size, out, ctx),
+    release: (nodeid, handle) => fs.release(nodeid, handle),
+    readdir: (nodeid) => fs.readdir(nodeid),
+    statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
+    afterReply: () => fs.afterReply(),
+  };
+}
+
+/** What a node id names: a sandbox dir ('' or a target dir) or a view file. */
+interface ViewNode {
+  served: Served | null;
+  reader: boolean;
+  key: number;
+  spec: ViewSpec | null;
+  dir: string | null;
+}
+
+const fileId = (key: number, spec: ViewSpec) => key * NODES_PER_KEY + 1 + VIEWS.indexOf(spec);
+const dirId = (key: number, dir: string) =>
+  key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
+
+/** The views' filesystem of one reader: the registered sandboxes it knows, their renders, its opens. */
+class ViewFs {
+  private readonly shared: SharedViews;
+  private readonly opens: OpenTable;
+  private readonly hostFiles = new KeptFiles();
+  private readonly sharedRenders: SharedRenders | null;
   /** Texts too long for a shared slot, kept by the worker that rendered them. */
-  const local = new Map<number, Buffer>();
-  let generation = -1;
-  let byKey = new Map<number, Served>();
-  let byId = new Map<string, Served>();
+  private readonly local = new Map<number, Buffer>();
+  private generation = -1;
+  private byKey = new Map<number, Served>();
+  private byId = new Map<string, Served>();
   /** Ids of keys no longer registered, for the warning of an open that outlived its sandbox. */
-  const goneIds = new Map<number, string>();
-  const readers = data.reader ? new ReaderViews(data.reader, shared, warn) : null;
-  const readerViews = data.reader ? VIEWS.filter((v) => data.reader!.views.includes(v.name)) : [];
+  private readonly goneIds = new Map<number, string>();
+  private readonly readers: ReaderViews | null;
+  private readonly readerViews: ViewSpec[];
   /** Top-level names of the reader-routed layout ('proc', 'sys'). */
-  const readerTop = [...new Set(readerViews.map((v) => v.target.split('/')[1]!))];
+  private readonly readerTop: string[];
+  private readonly epochBase: number;
+  /** Renders a read left for after its reply (REFRESH_AHEAD_MS): what to render again, keyed by slot, owner and view. */
+  private readonly pending = new Map<string, { state: RenderState; spec: ViewSpec }>();
 
-  const epochBase = (data.handleEpoch ?? 0) * HANDLE_EPOCH;
+  constructor(
+    private readonly data: ViewHandlerData,
+    private readonly warn: (line: string) => void,
+  ) {
+    this.shared = new SharedViews(data.shared);
+    this.opens = new OpenTable(data.opens);
+    this.sharedRenders = data.renders ? new SharedRenders(data.renders, VIEWS.length) : null;
+    this.readers = data.reader ? new ReaderViews(data.reader, this.shared, warn) : null;
+    this.readerViews = data.reader ? VIEWS.filter((v) => data.reader!.views.includes(v.name)) : [];
+    this.readerTop = [...new Set(this.readerViews.map((v) => v.target.split('/')[1]!))];
+    this.epochBase = (data.handleEpoch ?? 0) * HANDLE_EPOCH;
+  }
+
   /** The open-table slot of a handle this server gave out, or null for an earlier server's. */
-  const ownSlot = (handle: number): number | null =>
-    handle - epochBase >= 0 && handle - epochBase < HANDLE_EPOCH ? handle - epochBase : null;
+  private ownSlot(handle: number): number | null {
+    const slot = handle - this.epochBase;
+    return slot >= 0 && slot < HANDLE_EPOCH ? slot : null;
+  }
 
-  const sync = (): void => {
-    readers?.sweep(); // reader cgroups gone: their descriptors close here (one atomic load otherwise)
-    if (shared.generation() === generation) return;
-    const { generation: g, entries } = shared.readRegistry();
+  /** Follow the registry: new sandboxes served, gone ones' descriptors closed. */
+  private sync(): void {
+    this.readers?.sweep(); // reader cgroups gone: their descriptors close here (one atomic load otherwise)
+    if (this.shared.generation() === this.generation) return;
+    const { generation: g, entries } = this.shared.readRegistry();
     const next = new Map<number, Served>();
     for (const reg of entries)
       next.set(
         reg.key,
-        byKey.get(reg.key) ?? {
+        this.byKey.get(reg.key) ?? {
           reg,
           views: VIEWS.filter((v) => reg.views.includes(v.name)),
           cgroup: null,
@@ -142,57 +189,45 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
           tasks: new TaskScanner(),
         },
       );
-    for (const [key, s] of byKey) {
+    for (const [key, s] of this.byKey) {
       if (next.has(key)) continue;
-      goneIds.set(key, s.reg.id);
+      this.goneIds.set(key, s.reg.id);
       s.tasks.close();
       s.files.closeAll();
     }
-    if (goneIds.size > 10_000) goneIds.clear();
-    byKey = next;
-    byId = new Map([...next.values()].map((s) => [s.reg.id, s]));
-    generation = g;
-  };
+    if (this.goneIds.size > 10_000) this.goneIds.clear();
+    this.byKey = next;
+    this.byId = new Map([...next.values()].map((s) => [s.reg.id, s]));
+    this.generation = g;
+  }
 
-  const attr = (ino: number, mode: number, size: number): Attr => ({
-    ino,
-    mode,
-    size,
-    nlink: mode === DIR_MODE ? 2 : 1,
-    uid: 0,
-    gid: 0,
-    timeMs: data.mountedAtMs,
-  });
+  private attr(ino: number, mode: number, size: number): Attr {
+    return { ino, mode, size, nlink: mode === DIR_MODE ? 2 : 1, uid: 0, gid: 0, timeMs: this.data.mountedAtMs };
+  }
 
-  /** What a node id names: a sandbox dir ('' or a target dir) or a view file; null when unknown. */
-  const decode = (
-    nodeid: number,
-  ): { served: Served | null; reader: boolean; key: number; spec: ViewSpec | null; dir: string | null } | null => {
+  /** What a node id names, or null when unknown. */
+  private decode(nodeid: number): ViewNode | null {
     const key = Math.floor(nodeid / NODES_PER_KEY);
     const sub = nodeid % NODES_PER_KEY;
-    const reader = key === READER_KEY && readers !== null;
-    const served = byKey.get(key) ?? null;
+    const reader = key === READER_KEY && this.readers !== null;
+    const served = this.byKey.get(key) ?? null;
     if (sub === 0) return reader ? null : { served, reader, key, spec: null, dir: '' };
     if (sub >= FIRST_DIR) {
       const dir = TARGET_DIRS[sub - FIRST_DIR];
       return dir === undefined ? null : { served, reader, key, spec: null, dir };
     }
     const spec = VIEWS[sub - 1];
-    return spec === undefined || (reader && !readerViews.includes(spec))
+    return spec === undefined || (reader && !this.readerViews.includes(spec))
       ? null
       : { served, reader, key, spec, dir: null };
-  };
-
-  const fileId = (key: number, spec: ViewSpec) => key * NODES_PER_KEY + 1 + VIEWS.indexOf(spec);
-  const dirId = (key: number, dir: string) =>
-    key * NODES_PER_KEY + (dir === '' ? 0 : FIRST_DIR + TARGET_DIRS.indexOf(dir));
+  }
 
   /** Children of a directory of a sandbox (or of the reader-routed layout): names, and whether each is a view (else a directory). */
-  const children = (
+  private children(
     views: readonly ViewSpec[],
     dir: string,
-  ): Array<{ name: string; spec: ViewSpec | null; path: string }> => {
-    if (!data.byTarget) return dir === '' ? views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
+  ): Array<{ name: string; spec: ViewSpec | null; path: string }> {
+    if (!this.data.byTarget) return dir === '' ? views.map((v) => ({ name: v.name, spec: v, path: v.name })) : [];
     const out = new Map<string, { name: string; spec: ViewSpec | null; path: string }>();
     for (const v of views) {
       if (!v.target.startsWith(`${dir}/`)) continue;
@@ -201,19 +236,16 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       out.set(name, { name, spec: path === v.target ? v : null, path });
     }
     return [...out.values()];
-  };
+  }
 
   /** The host's own file of a view (what a view degrades to); empty when even that is unreadable. */
-  const hostFile = (spec: ViewSpec): Buffer => {
+  private hostFile(spec: ViewSpec): Buffer {
     try {
-      return Buffer.from(hostFiles.read(spec.hostPath ?? spec.target));
+      return Buffer.from(this.hostFiles.read(spec.hostPath ?? spec.target));
     } catch {
       return Buffer.alloc(0); // the host's own /proc unreadable: an empty file, never an error
     }
-  };
-
-  /** Renders a read left for after its reply (REFRESH_AHEAD_MS): what to render again, keyed by slot, owner and view. */
-  const pending = new Map<string, { state: RenderState; spec: ViewSpec }>();
+  }
 
   /**
    * A read was answered with a render made at `renderedAtMs`, `readGapMs` after the read before it: if
@@ -221,46 +253,67 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
    * reply is written (afterReply), unless another worker has claimed that already. Only a render the
    * shared table holds can be claimed (a text too long for it just renders at the TTL, as before).
    */
-  const refreshLater = (
+  private refreshLater(
     state: RenderState,
     spec: ViewSpec,
     view: number,
     renderedAtMs: number,
     nowMs: number,
     readGapMs: number,
-  ) => {
+  ) {
     if (nowMs - renderedAtMs < REFRESH_AHEAD_MS || readGapMs > RENDER_TTL_MS - REFRESH_AHEAD_MS) return;
-    if (pending.size >= MAX_PENDING_REFRESHES) return;
+    if (this.pending.size >= MAX_PENDING_REFRESHES) return;
     const key = `${state.slot}/${state.owner}/${view}`;
-    if (pending.has(key)) return;
-    if (sharedRenders && !sharedRenders.claimRefresh(state.slot, state.owner, view, renderedAtMs)) return;
-    pending.set(key, { state, spec });
-  };
+    if (this.pending.has(key)) return;
+    if (this.sharedRenders && !this.sharedRenders.claimRefresh(state.slot, state.owner, view, renderedAtMs)) return;
+    this.pending.set(key, { state, spec });
+  }
+
+  /** Make the renders the last request's reads left for after its reply (FuseHandler.afterReply). */
+  afterReply(): void {
+    // A failed refresh leaves the kept render to expire: the next read renders, and warns, as ever.
+    for (const { state, spec } of this.pending.values()) {
+      try {
+        KeptFiles.batch(() => this.renderFrom(state, spec, 'refresh'));
+      } catch {}
+    }
+    this.pending.clear();
+  }
+
+  /** The render cache's text for a read or a size, or null to render; a read is counted and may queue a refresh. */
+  private cachedRender(state: RenderState, spec: ViewSpec, why: RenderFor, limitsKey: string, nowMs: number) {
+    const { renders, slot, owner } = state;
+    const view = VIEWS.indexOf(spec);
+    let cached = renders.get(spec.name, limitsKey, nowMs);
+    if (cached === null && this.sharedRenders !== null) {
+      // Another worker's render of this window: kept here too, so the next hit costs no copy.
+      cached = this.sharedRenders.get(slot, owner, view, limitsKey, nowMs);
+      if (cached !== null && why === 'read') renders.set(spec.name, limitsKey, cached.renderedAtMs, cached.content);
+    }
+    if (why === 'read') {
+      this.shared.renderCounted(view, cached ? 'hit' : 'miss');
+      const gap = renders.readGap(spec.name, nowMs);
+      if (cached) this.refreshLater(state, spec, view, cached.renderedAtMs, nowMs, gap);
+    }
+    return cached?.content ?? null;
+  }
 
   /** Render a view from a cgroup (or take the render cache's); throws what the cgroup's reads throw. */
-  const renderFrom = (state: RenderState, spec: ViewSpec, why: RenderFor): Buffer => {
+  private renderFrom(state: RenderState, spec: ViewSpec, why: RenderFor): Buffer {
     const { cgroup, renders, slot, owner, startedAtMs, tasks: scanner } = state;
+    const { shared, sharedRenders } = this;
     const nowMs = Date.now();
     const counters = spec.name === 'stat' || spec.name === 'uptime';
     const limitsKey =
       (spec.cgroup === 'memory' || spec.cgroup === 'cpu' ? cgroup.limitsKey(spec.cgroup) : '') +
       (counters ? `@${startedAtMs}` : '');
     const view = VIEWS.indexOf(spec);
-    if (why !== 'refresh') {
-      let cached = renders.get(spec.name, limitsKey, nowMs);
-      if (cached === null && sharedRenders !== null) {
-        // Another worker's render of this window: kept here too, so the next hit costs no copy.
-        cached = sharedRenders.get(slot, owner, view, limitsKey, nowMs);
-        if (cached !== null && why === 'read') renders.set(spec.name, limitsKey, cached.renderedAtMs, cached.content);
-      }
-      if (why === 'read') {
-        shared.renderCounted(view, cached ? 'hit' : 'miss');
-        const gap = renders.readGap(spec.name, nowMs);
-        if (cached) refreshLater(state, spec, view, cached.renderedAtMs, nowMs, gap);
-      }
-      if (cached) return cached.content;
-    } else shared.renderCounted(view, 'refresh');
-    const hostText = spec.hostPath ? hostFiles.read(spec.hostPath) : '';
+    if (why === 'refresh') shared.renderCounted(view, 'refresh');
+    else {
+      const cached = this.cachedRender(state, spec, why, limitsKey, nowMs);
+      if (cached) return cached;
+    }
+    const hostText = spec.hostPath ? this.hostFiles.read(spec.hostPath) : '';
     const scan = () => (scanner ? scanner.sample(cgroup.threads()) : sampleTasks(cgroup.threads()));
     const tasks = spec.liveTasks ? shared.taskSample(slot, scan) : EMPTY_TASKS;
     const stats = readViewStats(cgroup, spec);
@@ -277,14 +330,15 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
       sharedRenders?.set(slot, owner, view, limitsKey, nowMs, content);
     }
     return content;
-  };
+  }
 
-  const render = (key: number, served: Served | null, spec: ViewSpec, why: RenderFor): Buffer =>
-    KeptFiles.batch(() => {
+  /** Render a sandbox's view; the host's file (and a warning, once) when its cgroup can't be read. */
+  private render(key: number, served: Served | null, spec: ViewSpec, why: RenderFor): Buffer {
+    return KeptFiles.batch(() => {
       try {
-        if (!served) throw new Error(`sandbox ${goneIds.get(key) ?? key} is not registered`);
+        if (!served) throw new Error(`sandbox ${this.goneIds.get(key) ?? key} is not registered`);
         served.cgroup ??= openDescribedCgroup(served.reg.cgroup, served.files);
-        return renderFrom(
+        return this.renderFrom(
           {
             slot: served.reg.slot,
             owner: served.reg.key,
@@ -297,21 +351,22 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
           why,
         );
       } catch (err) {
-        const id = served?.reg.id ?? goneIds.get(key) ?? String(key);
-        if (served && shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec)))
-          warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
-        return hostFile(spec);
+        const id = served?.reg.id ?? this.goneIds.get(key) ?? String(key);
+        if (served && this.shared.firstWarning(served.reg.slot, VIEWS.indexOf(spec)))
+          this.warn(`sandbox: view ${spec.target} of ${id} serves the host file: ${(err as Error).message}\n`);
+        return this.hostFile(spec);
       }
     });
+  }
 
   /** Render a view of the reader-routed layout for the cgroup an open was resolved to (null: the host's file); `pid` reads now. */
-  const renderForReader = (reader: ReaderCgroup | null, pid: number, spec: ViewSpec, why: RenderFor): Buffer => {
-    if (reader === null) return hostFile(spec);
+  private renderForReader(reader: ReaderCgroup | null, pid: number, spec: ViewSpec, why: RenderFor): Buffer {
+    if (reader === null) return this.hostFile(spec);
     try {
       const counters = spec.name === 'stat' || spec.name === 'uptime';
-      const startedAtMs = (counters ? readers!.startedAtMs(pid) : null) ?? data.reader!.bootMs;
+      const startedAtMs = (counters ? this.readers!.startedAtMs(pid) : null) ?? this.data.reader!.bootMs;
       return KeptFiles.batch(() =>
-        renderFrom(
+        this.renderFrom(
           {
             slot: reader.slot,
             owner: reader.ref.gen,
@@ -325,13 +380,13 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
         ),
       );
     } catch (err) {
-      if (shared.firstWarning(reader.slot, VIEWS.indexOf(spec)))
-        warn(
+      if (this.shared.firstWarning(reader.slot, VIEWS.indexOf(spec)))
+        this.warn(
           `sandbox: view ${spec.target} for readers in cgroup ${reader.key.replace(/\n/g, ' ')} serves the host file: ${(err as Error).message}\n`,
         );
-      return hostFile(spec);
+      return this.hostFile(spec);
     }
-  };
+  }
 
   /**
    * The size a view file reports: its text's, rounded up to a page (viewFileSize). The reader-routed
@@ -339,153 +394,155 @@ export function createViewHandler(data: ViewHandlerData, warn: (line: string) =>
    * never much longer than the host's (fewer CPUs, smaller figures), and a size above the text only
    * means one short read more (which trims i_size: procfs/fs.ts).
    */
-  const sizeOf = (node: { served: Served | null; reader: boolean; key: number }, spec: ViewSpec): number =>
-    node.reader
-      ? viewFileSize(hostFile(spec).length + PAGE)
-      : viewFileSize(render(node.key, node.served, spec, 'size').length);
+  private sizeOf(node: ViewNode, spec: ViewSpec): number {
+    return node.reader
+      ? viewFileSize(this.hostFile(spec).length + PAGE)
+      : viewFileSize(this.render(node.key, node.served, spec, 'size').length);
+  }
 
   /** The cgroup a reader-routed open counted in (words 1 and 2), or null for the host or an entry gone since. */
-  const openedFor = (fh: number): ReaderCgroup | null => {
-    const counted = opens.word(fh, 1) - 1;
-    return counted < 0 ? null : readers!.entry({ index: counted - data.reader!.slotBase, gen: opens.word(fh, 2) });
-  };
+  private openedFor(fh: number): ReaderCgroup | null {
+    const counted = this.opens.word(fh, 1) - 1;
+    return counted < 0
+      ? null
+      : this.readers!.entry({ index: counted - this.data.reader!.slotBase, gen: this.opens.word(fh, 2) });
+  }
 
-  return {
-    lookup(parent, name): Entry | number {
-      sync();
-      if (parent === ROOT) {
-        if (readerTop.includes(name)) {
-          const id = dirId(READER_KEY, `/${name}`);
-          return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
-        }
-        const served = byId.get(name);
-        return served
-          ? {
-              nodeid: dirId(served.reg.key, ''),
-              attr: attr(dirId(served.reg.key, ''), DIR_MODE, 0),
-              entryTtlMs: SANDBOX_ENTRY_MS,
-              attrTtlMs: ATTR_MS,
-            }
-          : -Errno.ENOENT;
+  lookup(parent: number, name: string): Entry | number {
+    this.sync();
+    if (parent === ROOT) {
+      if (this.readerTop.includes(name)) {
+        const id = dirId(READER_KEY, `/${name}`);
+        return { nodeid: id, attr: this.attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
       }
-      const node = decode(parent);
-      if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOENT;
-      const child = children(node.reader ? readerViews : node.served!.views, node.dir).find((c) => c.name === name);
-      if (!child) return -Errno.ENOENT;
-      if (child.spec) {
-        const id = fileId(node.key, child.spec);
-        return {
-          nodeid: id,
-          attr: attr(id, FILE_MODE, sizeOf(node, child.spec)),
-          entryTtlMs: ENTRY_MS,
-          attrTtlMs: ATTR_MS,
-        };
-      }
-      const id = dirId(node.key, child.path);
-      return { nodeid: id, attr: attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
-    },
-    getattr(nodeid) {
-      sync();
-      if (nodeid === ROOT) return { attr: attr(ROOT, DIR_MODE, 0), ttlMs: ATTR_MS };
-      const node = decode(nodeid);
-      if (!node || (!node.served && !node.reader)) return -Errno.ENOENT;
-      if (!node.spec) return { attr: attr(nodeid, DIR_MODE, 0), ttlMs: ATTR_MS };
-      return { attr: attr(nodeid, FILE_MODE, sizeOf(node, node.spec)), ttlMs: ATTR_MS };
-    },
-    open(nodeid, flags, ctx) {
-      sync();
-      const node = decode(nodeid);
-      if (!node || (!node.served && !node.reader) || !node.spec) return -Errno.ENOENT;
-      if ((flags & O_ACCMODE) !== 0) return -Errno.EACCES;
-      // EMFILE, the one errno of a refused open: the sandbox (or the reader's cgroup) holds its cap
-      // of view files, or the server's table (every sandbox's opens) is full. Each open costs
-      // 330-580 bytes here. The host's readers of the reader-routed layout have no cap but the table.
-      // A reader-routed open is resolved here, once: its reads render for this cgroup (words 1 and 2).
-      const reader = node.reader ? readers!.resolve(ctx.pid) : null;
-      const counted = reader === null ? node.served!.reg.slot : reader === 'host' ? -1 : reader.slot;
-      if (counted >= 0 && !shared.claimOpen(counted, data.maxOpenPerSandbox)) return -Errno.EMFILE;
-      const slot = opens.alloc([nodeid, counted + 1, reader !== null && reader !== 'host' ? reader.ref.gen : 0]);
-      if (slot < 0) {
-        if (counted >= 0) shared.releaseOpen(counted);
-        return -Errno.EMFILE;
-      }
-      return { fh: epochBase + slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
-    },
-    read(nodeid, handle, offset, size, out, ctx) {
-      const fh = ownSlot(handle);
-      if (fh === null) {
-        // An open from before a restart (an earlier server of this connection gave the handle): read
-        // as an open of the node made now, each read rendered afresh. It holds no slot here, so it
-        // costs nothing and counts against no cap (procfs/daemon/keeper.ts).
-        sync();
-        const node = decode(nodeid);
-        if (!node?.spec) return -Errno.EBADF;
-        const reader = node.reader ? readers!.resolve(ctx.pid) : null;
-        const text = node.reader
-          ? renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, 'read')
-          : render(node.key, node.served, node.spec, 'read');
-        return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
-      }
-      if (!opens.inUse(fh)) return -Errno.EBADF;
-      sync();
-      const node = decode(nodeid);
-      if (!node?.spec) return -Errno.EBADF;
-      let text = offset === 0 ? null : (opens.getBytes(fh) ?? local.get(fh) ?? null);
-      if (text === null) {
-        // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
-        // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
-        text = node.reader
-          ? renderForReader(openedFor(fh), ctx.pid, node.spec, 'read')
-          : render(node.key, node.served, node.spec, 'read');
-        if (opens.setBytes(fh, text)) local.delete(fh);
-        else local.set(fh, text);
-      }
-      if (offset >= text.length) return 0;
-      return text.copy(out, 0, offset, Math.min(text.length, offset + size));
-    },
-    release(nodeid, handle) {
-      const fh = ownSlot(handle);
-      if (fh === null || !opens.inUse(fh)) return; // an earlier server's handle: nothing held here
-      const counted = opens.word(fh, 1) - 1;
-      const gen = opens.word(fh, 2);
-      opens.free(fh);
-      local.delete(fh);
-      const key = Math.floor(nodeid / NODES_PER_KEY);
-      if (key === READER_KEY && readers !== null) {
-        // Counted in a reader cgroup's slot: only while that entry is still the one counted (not freed and claimed since).
-        if (counted >= 0 && readers.isLive({ index: counted - data.reader!.slotBase, gen }))
-          shared.releaseOpen(counted);
-        return;
-      }
-      // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
-      sync();
-      const served = byKey.get(key);
-      if (served) shared.releaseOpen(served.reg.slot);
-    },
-    readdir(nodeid) {
-      sync();
-      if (nodeid === ROOT)
-        return [
-          ...readerTop.map((name) => ({ name, ino: dirId(READER_KEY, `/${name}`), type: DT_DIR })),
-          ...[...byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR })),
-        ];
-      const node = decode(nodeid);
-      if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOTDIR;
-      return children(node.reader ? readerViews : node.served!.views, node.dir).map((c) => ({
-        name: c.name,
-        ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path),
-        type: c.spec ? DT_REG : DT_DIR,
-      }));
-    },
-    afterReply() {
-      // A failed refresh leaves the kept render to expire: the next read renders, and warns, as ever.
-      for (const { state, spec } of pending.values()) {
-        try {
-          KeptFiles.batch(() => renderFrom(state, spec, 'refresh'));
-        } catch {}
-      }
-      pending.clear();
-    },
-    statfs: () => ({ blocks: 0, bfree: 0, bavail: 0, files: 0, ffree: 0, bsize: PAGE, namelen: 255, frsize: PAGE }),
-  };
+      const served = this.byId.get(name);
+      return served
+        ? {
+            nodeid: dirId(served.reg.key, ''),
+            attr: this.attr(dirId(served.reg.key, ''), DIR_MODE, 0),
+            entryTtlMs: SANDBOX_ENTRY_MS,
+            attrTtlMs: ATTR_MS,
+          }
+        : -Errno.ENOENT;
+    }
+    const node = this.decode(parent);
+    if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOENT;
+    const child = this.children(node.reader ? this.readerViews : node.served!.views, node.dir).find(
+      (c) => c.name === name,
+    );
+    if (!child) return -Errno.ENOENT;
+    if (child.spec) {
+      const id = fileId(node.key, child.spec);
+      return {
+        nodeid: id,
+        attr: this.attr(id, FILE_MODE, this.sizeOf(node, child.spec)),
+        entryTtlMs: ENTRY_MS,
+        attrTtlMs: ATTR_MS,
+      };
+    }
+    const id = dirId(node.key, child.path);
+    return { nodeid: id, attr: this.attr(id, DIR_MODE, 0), entryTtlMs: ENTRY_MS, attrTtlMs: ATTR_MS };
+  }
+
+  getattr(nodeid: number): { attr: Attr; ttlMs: number } | number {
+    this.sync();
+    if (nodeid === ROOT) return { attr: this.attr(ROOT, DIR_MODE, 0), ttlMs: ATTR_MS };
+    const node = this.decode(nodeid);
+    if (!node || (!node.served && !node.reader)) return -Errno.ENOENT;
+    if (!node.spec) return { attr: this.attr(nodeid, DIR_MODE, 0), ttlMs: ATTR_MS };
+    return { attr: this.attr(nodeid, FILE_MODE, this.sizeOf(node, node.spec)), ttlMs: ATTR_MS };
+  }
+
+  open(nodeid: number, flags: number, ctx: RequestContext): { fh: number; flags: number } | number {
+    this.sync();
+    const node = this.decode(nodeid);
+    if (!node || (!node.served && !node.reader) || !node.spec) return -Errno.ENOENT;
+    if ((flags & O_ACCMODE) !== 0) return -Errno.EACCES;
+    // EMFILE, the one errno of a refused open: the sandbox (or the reader's cgroup) holds its cap
+    // of view files, or the server's table (every sandbox's opens) is full. Each open costs
+    // 330-580 bytes here. The host's readers of the reader-routed layout have no cap but the table.
+    // A reader-routed open is resolved here, once: its reads render for this cgroup (words 1 and 2).
+    const reader = node.reader ? this.readers!.resolve(ctx.pid) : null;
+    const counted = reader === null ? node.served!.reg.slot : reader === 'host' ? -1 : reader.slot;
+    if (counted >= 0 && !this.shared.claimOpen(counted, this.data.maxOpenPerSandbox)) return -Errno.EMFILE;
+    const slot = this.opens.alloc([nodeid, counted + 1, reader !== null && reader !== 'host' ? reader.ref.gen : 0]);
+    if (slot < 0) {
+      if (counted >= 0) this.shared.releaseOpen(counted);
+      return -Errno.EMFILE;
+    }
+    return { fh: this.epochBase + slot, flags: OpenFlag.DIRECT_IO | OpenFlag.NOFLUSH };
+  }
+
+  read(nodeid: number, handle: number, offset: number, size: number, out: Buffer, ctx: RequestContext): number {
+    const fh = this.ownSlot(handle);
+    if (fh === null) return this.readUnopened(nodeid, offset, size, out, ctx);
+    if (!this.opens.inUse(fh)) return -Errno.EBADF;
+    this.sync();
+    const node = this.decode(nodeid);
+    if (!node?.spec) return -Errno.EBADF;
+    let text = offset === 0 ? null : (this.opens.getBytes(fh) ?? this.local.get(fh) ?? null);
+    if (text === null) {
+      // Offset 0 regenerates, as seq_read_iter does; a read further on continues this open's text.
+      // A reader-routed open renders for the cgroup its OPEN was resolved to (0: the host).
+      text = node.reader
+        ? this.renderForReader(this.openedFor(fh), ctx.pid, node.spec, 'read')
+        : this.render(node.key, node.served, node.spec, 'read');
+      if (this.opens.setBytes(fh, text)) this.local.delete(fh);
+      else this.local.set(fh, text);
+    }
+    if (offset >= text.length) return 0;
+    return text.copy(out, 0, offset, Math.min(text.length, offset + size));
+  }
+
+  /**
+   * A read of an open from before a restart (an earlier server of this connection gave the handle):
+   * read as an open of the node made now, each read rendered afresh. It holds no slot here, so it
+   * costs nothing and counts against no cap (procfs/daemon/keeper.ts).
+   */
+  private readUnopened(nodeid: number, offset: number, size: number, out: Buffer, ctx: RequestContext): number {
+    this.sync();
+    const node = this.decode(nodeid);
+    if (!node?.spec) return -Errno.EBADF;
+    const reader = node.reader ? this.readers!.resolve(ctx.pid) : null;
+    const text = node.reader
+      ? this.renderForReader(reader === 'host' ? null : reader, ctx.pid, node.spec, 'read')
+      : this.render(node.key, node.served, node.spec, 'read');
+    return offset >= text.length ? 0 : text.copy(out, 0, offset, Math.min(text.length, offset + size));
+  }
+
+  release(nodeid: number, handle: number): void {
+    const fh = this.ownSlot(handle);
+    if (fh === null || !this.opens.inUse(fh)) return; // an earlier server's handle: nothing held here
+    const counted = this.opens.word(fh, 1) - 1;
+    const gen = this.opens.word(fh, 2);
+    this.opens.free(fh);
+    this.local.delete(fh);
+    const key = Math.floor(nodeid / NODES_PER_KEY);
+    if (key === READER_KEY && this.readers !== null) {
+      // Counted in a reader cgroup's slot: only while that entry is still the one counted (not freed and claimed since).
+      if (counted >= 0 && this.readers.isLive({ index: counted - this.data.reader!.slotBase, gen }))
+        this.shared.releaseOpen(counted);
+      return;
+    }
+    // An open of a sandbox no longer registered was counted in a slot reset since (resetSlot).
+    this.sync();
+    const served = this.byKey.get(key);
+    if (served) this.shared.releaseOpen(served.reg.slot);
+  }
+
+  readdir(nodeid: number): Array<{ name: string; ino: number; type: number }> | number {
+    this.sync();
+    if (nodeid === ROOT)
+      return [
+        ...this.readerTop.map((name) => ({ name, ino: dirId(READER_KEY, `/${name}`), type: DT_DIR })),
+        ...[...this.byId.values()].map((s) => ({ name: s.reg.id, ino: dirId(s.reg.key, ''), type: DT_DIR })),
+      ];
+    const node = this.decode(nodeid);
+    if (!node || (!node.served && !node.reader) || node.dir === null) return -Errno.ENOTDIR;
+    return this.children(node.reader ? this.readerViews : node.served!.views, node.dir).map((c) => ({
+      name: c.name,
+      ino: c.spec ? fileId(node.key, c.spec) : dirId(node.key, c.path),
+      type: c.spec ? DT_REG : DT_DIR,
+    }));
+  }
 }

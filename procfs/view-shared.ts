@@ -165,17 +165,16 @@ export class SharedViews {
   /**
    * The sandbox's task counts, scanned by `scan` only when the last scan is old enough: it ended
    * TASK_SCAN_SPACING times its own duration ago. So the scans a sandbox causes cost at most ~5% of
-   * one CPU whatever its reads: a small sandbox (5 threads, ~0.1 ms a scan) is scanned fresh for
-   * reads 2 ms apart, as before (the render cache already reuses a render for 10 ms); one of 3000
-   * threads (~45 ms a scan here) about once a second, where every render scanned before. Reads
-   * between scans get the last counts; one thread scans while the others answer with the last
-   * counts (only the very first scan is waited for).
+   * one CPU whatever its reads: a small sandbox is scanned fresh for nearly every render, one of
+   * thousands of threads about once a second (figures: docs/code-measurements.md). Reads between
+   * scans get the last counts; one thread scans while the others answer with the last counts (only
+   * the very first scan is waited for).
    */
   taskSample(slot: number, scan: () => TaskSample): TaskSample {
     const base = slot * TASK_WORDS;
     const times = slot * TIME_WORDS;
     // CLOCK_MONOTONIC, the same in every thread; not the global `performance`, whose first use
-    // loads perf_hooks (~1.3 ms of the main thread, in the launch: the stage's LOOKUPs render).
+    // loads perf_hooks on the main thread during the launch (the stage's LOOKUPs render).
     const nowUs = (): number => Number(process.hrtime.bigint() / 1000n);
     for (;;) {
       const never = Atomics.load(this.taskTimes, times) === 0n;

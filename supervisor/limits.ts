@@ -127,75 +127,11 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
       `"${flags.cpu}" gives a quota below the kernel's minimum of 1ms per ${cpuPeriodUs / 1000}ms period`,
     );
   }
-
-  let cpuBurstUs: number | null = null;
-  if (flags.cpuBurst !== undefined) {
-    cpuBurstUs = parseDuration('--cpu-burst', flags.cpuBurst);
-    // kernel/sched/core.c tg_set_cfs_bandwidth(): burst needs a quota and may not exceed it.
-    if (cpuQuotaUs === null)
-      throw new UsageError('--cpu-burst', `needs --cpu (a burst is credit on top of a quota), got "${flags.cpuBurst}"`);
-    if (cpuBurstUs > cpuQuotaUs) {
-      throw new UsageError(
-        '--cpu-burst',
-        `"${flags.cpuBurst}" is more than the quota of ${cpuQuotaUs / 1000}ms per period`,
-      );
-    }
-  }
-
+  const cpuBurstUs = resolveCpuBurst(flags, cpuQuotaUs);
   const cpuWeight = flags.cpuWeight === undefined ? null : parseInteger('--cpu-weight', flags.cpuWeight, 1, 10_000);
-
-  let cpusetCpus: number[] | null = null;
-  if (flags.cpusetCpus !== undefined) {
-    try {
-      cpusetCpus = parseCpuList(flags.cpusetCpus);
-    } catch {
-      throw new UsageError('--cpuset-cpus', `expected a CPU list like 0-1 or 0,2, got "${flags.cpusetCpus}"`);
-    }
-    if (cpusetCpus.length === 0)
-      throw new UsageError('--cpuset-cpus', `expected at least one CPU, got "${flags.cpusetCpus}"`);
-    const offline = cpusetCpus.find((c) => !host.onlineCpus.includes(c));
-    if (offline !== undefined) {
-      throw new UsageError(
-        '--cpuset-cpus',
-        `CPU ${offline} is not online on this host (online: ${formatCpuList(host.onlineCpus)})`,
-      );
-    }
-    // A quota above the pinned CPUs' capacity could never be used: the two flags contradict.
-    if (cpus !== null && cpus > cpusetCpus.length) {
-      throw new UsageError(
-        '--cpuset-cpus',
-        `"${flags.cpusetCpus}" is ${cpusetCpus.length} CPU${cpusetCpus.length === 1 ? '' : 's'}, fewer than --cpu "${flags.cpu}" asks for`,
-      );
-    }
-  }
-
-  let memoryBytes: number | null = null;
-  if (flags.mem !== undefined) {
-    memoryBytes = parseSize('--mem', flags.mem, host.memTotalBytes);
-    if (memoryBytes < MEMORY_FLOOR_BYTES) {
-      throw new UsageError(
-        '--mem',
-        `"${flags.mem}" is too low: a sandbox needs at least ${formatBytes(MEMORY_FLOOR_BYTES)} to start`,
-      );
-    }
-  }
-
-  let swapBytes = 0;
-  if (flags.swap !== undefined) {
-    swapBytes = parseSize('--swap', flags.swap);
-    if (memoryBytes === null && swapBytes > 0)
-      throw new UsageError('--swap', `needs --mem (swap is allowed on top of a memory limit), got "${flags.swap}"`);
-  }
-
-  const pidsMax = flags.pids === undefined ? DEFAULT_PIDS_MAX : parseInteger('--pids', flags.pids, 1, 4_194_304, true);
-  // The sandbox's PID 1 is in the cgroup when it forks the command: with pids.max 1 that fork fails.
-  if (pidsMax !== null && pidsMax < MIN_PIDS) {
-    throw new UsageError(
-      '--pids',
-      `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`,
-    );
-  }
-
+  const cpusetCpus = resolveCpuset(flags, host, cpus);
+  const { memoryBytes, swapBytes } = resolveMemory(flags, host);
+  const pidsMax = resolvePids(flags);
   const io = mergeIoLimits(undefined, flags);
   return {
     cpus,
@@ -209,4 +145,82 @@ export function resolveLimits(flags: LimitFlags, host: HostFacts): ResolvedLimit
     pidsMax,
     ...(io ? { io } : {}),
   };
+}
+
+/** --cpu-burst in µs, or null: credit on top of the quota, never more than it. */
+function resolveCpuBurst(flags: LimitFlags, cpuQuotaUs: number | null): number | null {
+  if (flags.cpuBurst === undefined) return null;
+  const cpuBurstUs = parseDuration('--cpu-burst', flags.cpuBurst);
+  // kernel/sched/core.c tg_set_cfs_bandwidth(): burst needs a quota and may not exceed it.
+  if (cpuQuotaUs === null)
+    throw new UsageError('--cpu-burst', `needs --cpu (a burst is credit on top of a quota), got "${flags.cpuBurst}"`);
+  if (cpuBurstUs > cpuQuotaUs) {
+    throw new UsageError(
+      '--cpu-burst',
+      `"${flags.cpuBurst}" is more than the quota of ${cpuQuotaUs / 1000}ms per period`,
+    );
+  }
+  return cpuBurstUs;
+}
+
+/** --cpuset-cpus as online CPUs, or null; refused when fewer than the quota's CPUs. */
+function resolveCpuset(flags: LimitFlags, host: HostFacts, cpus: number | null): number[] | null {
+  if (flags.cpusetCpus === undefined) return null;
+  let cpusetCpus: number[];
+  try {
+    cpusetCpus = parseCpuList(flags.cpusetCpus);
+  } catch {
+    throw new UsageError('--cpuset-cpus', `expected a CPU list like 0-1 or 0,2, got "${flags.cpusetCpus}"`);
+  }
+  if (cpusetCpus.length === 0)
+    throw new UsageError('--cpuset-cpus', `expected at least one CPU, got "${flags.cpusetCpus}"`);
+  const offline = cpusetCpus.find((c) => !host.onlineCpus.includes(c));
+  if (offline !== undefined) {
+    throw new UsageError(
+      '--cpuset-cpus',
+      `CPU ${offline} is not online on this host (online: ${formatCpuList(host.onlineCpus)})`,
+    );
+  }
+  // A quota above the pinned CPUs' capacity could never be used: the two flags contradict.
+  if (cpus !== null && cpus > cpusetCpus.length) {
+    throw new UsageError(
+      '--cpuset-cpus',
+      `"${flags.cpusetCpus}" is ${cpusetCpus.length} CPU${cpusetCpus.length === 1 ? '' : 's'}, fewer than --cpu "${flags.cpu}" asks for`,
+    );
+  }
+  return cpusetCpus;
+}
+
+/** --mem (at least the floor) and --swap (only on top of --mem). */
+function resolveMemory(flags: LimitFlags, host: HostFacts): { memoryBytes: number | null; swapBytes: number } {
+  let memoryBytes: number | null = null;
+  if (flags.mem !== undefined) {
+    memoryBytes = parseSize('--mem', flags.mem, host.memTotalBytes);
+    if (memoryBytes < MEMORY_FLOOR_BYTES) {
+      throw new UsageError(
+        '--mem',
+        `"${flags.mem}" is too low: a sandbox needs at least ${formatBytes(MEMORY_FLOOR_BYTES)} to start`,
+      );
+    }
+  }
+  let swapBytes = 0;
+  if (flags.swap !== undefined) {
+    swapBytes = parseSize('--swap', flags.swap);
+    if (memoryBytes === null && swapBytes > 0)
+      throw new UsageError('--swap', `needs --mem (swap is allowed on top of a memory limit), got "${flags.swap}"`);
+  }
+  return { memoryBytes, swapBytes };
+}
+
+/** --pids (default DEFAULT_PIDS_MAX; null for "max"), at least MIN_PIDS. */
+function resolvePids(flags: LimitFlags): number | null {
+  const pidsMax = flags.pids === undefined ? DEFAULT_PIDS_MAX : parseInteger('--pids', flags.pids, 1, 4_194_304, true);
+  // The sandbox's PID 1 is in the cgroup when it forks the command: with pids.max 1 that fork fails.
+  if (pidsMax !== null && pidsMax < MIN_PIDS) {
+    throw new UsageError(
+      '--pids',
+      `"${flags.pids}" is too low: the sandbox's init and the command need at least ${MIN_PIDS}`,
+    );
+  }
+  return pidsMax;
 }

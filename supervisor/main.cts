@@ -5,12 +5,9 @@
 // Node's ESM loader, and `import` of a builtin builds a namespace of all its exports, running their
 // lazy getters (crypto's webcrypto, util's parseArgs, …); require() leaves them lazy.
 //
-// The cache is V8's own serialized bytecode (vm.Script cachedData). V8 accepts it only for the same
-// V8 version, the same flags and a source of the same length (src/snapshot/code-serializer.cc
-// SerializedCodeData::SanityCheck) and otherwise compiles as usual and sets cachedDataRejected:
-// another Node runs the CLI just as well, only slower. The length check does not notice a rebuilt
-// bundle of the same length, so the cache file starts with the bundle's first line, a build id
-// (`// sandbox-build <random hex>`), and is used only with the bundle of that build.
+// The cache is V8's own serialized bytecode, used only with the bundle of the build that wrote it
+// (supervisor/code-cache.cts says how): a cache V8 rejects is compiled around, so another Node runs
+// the CLI just as well, only slower.
 //
 // Which functions the cache holds depends on the run that wrote it: V8 compiles a function lazily, on
 // its first call, and createCachedData() serializes the functions compiled so far. The build writes
@@ -21,9 +18,10 @@
 // and rewrites a "run" cache once more (kind "views"): without it, every sandbox's first view read
 // compiled that path again (docs/bench/2026-12-07-first-read.md). Nothing else writes it, and a
 // write that fails (a read-only install) is skipped.
-import { access, readFileSync, renameSync, unlinkSync, writeFileSync } from 'node:fs';
+import { access } from 'node:fs';
 import { join } from 'node:path';
 import { Script } from 'node:vm';
+import { readBundle, readCodeCache, writeCodeCache } from './code-cache.cjs';
 
 // libuv sizes its thread pool (4 by default) from UV_THREADPOOL_SIZE once, when the first request
 // is queued (uv__work_submit -> init_threads). `sandbox run`'s views hold one pool thread in read(2)
@@ -38,46 +36,13 @@ if (process.env.UV_THREADPOOL_SIZE === undefined) {
 }
 
 const bundle = join(__dirname, 'sandbox.bundle.cjs');
-const cacheFile = `${bundle}.cache`;
-const source = readFileSync(bundle, 'utf8');
-const buildLine = source.slice(0, source.indexOf('\n') + 1);
-const BUILD_PREFIX = '// sandbox-build ';
-
-/** This build's cache and the kind of run that wrote it ("help", "run"), or null. */
-function readCache(): { data: Buffer; kind: string } | null {
-  let file: Buffer;
-  try {
-    file = readFileSync(cacheFile);
-  } catch {
-    return null; // not built (a plain tsc build) or not copied: compile as usual
-  }
-  const header = Buffer.from(buildLine);
-  if (!buildLine.startsWith(BUILD_PREFIX) || !file.subarray(0, header.length).equals(header)) return null;
-  const end = file.indexOf(0x0a, header.length);
-  return end < 0 ? null : { data: file.subarray(end + 1), kind: file.toString('latin1', header.length, end) };
-}
-
-/** Replace the cache by one of this process's compiled functions (rename(2): readers see old or new). */
-function writeCache(script: Script, kind: string): void {
-  const tmp = `${cacheFile}.${process.pid}.tmp`;
-  try {
-    writeFileSync(tmp, Buffer.concat([Buffer.from(`${buildLine}${kind}\n`), script.createCachedData()]));
-    renameSync(tmp, cacheFile);
-  } catch {
-    try {
-      unlinkSync(tmp);
-    } catch {
-      // nothing written
-    }
-  }
-}
-
-const cache = readCache();
+const cached = readBundle(bundle);
+const cache = readCodeCache(cached);
 // The wrapper of Node's CommonJS loader (lib/internal/modules/cjs/loader.js wrapSafe), plus the
 // loader's import() for code of the bundle that loads an ES module (supervisor/esm-import.ts). On
 // one line with the bundle's first, so stack traces keep the bundle's line numbers.
 const script = new Script(
-  `(function (exports, require, module, __filename, __dirname, __sandboxImport) {${source}\n})`,
+  `(function (exports, require, module, __filename, __dirname, __sandboxImport) {${cached.source}\n})`,
   {
     filename: bundle,
     cachedData: cache?.data,
@@ -93,14 +58,14 @@ if (process.env.SANDBOX_TIMINGS === '1') {
 /** The kinds a run writes, each holding more of what a run compiles than the one before. */
 const RUN_KINDS = ['run', 'views'];
 if (process.env.SANDBOX_BUILD_CODE_CACHE === '1') {
-  process.once('exit', () => writeCache(script, 'help'));
+  process.once('exit', () => writeCodeCache(cached, script, 'help', String(process.pid)));
 } else if (process.argv[2] === 'run' && (cache?.kind !== RUN_KINDS.at(-1) || script.cachedDataRejected)) {
   // Exit codes below 125 are the command's own: the sandbox ran (commands/exit-code.ts,
   // EXIT_SANDBOX_ERROR). A cache another Node rejected is replaced too, by one this Node accepts.
   process.once('exit', (code) => {
     const kind = (globalThis as { __sandboxViewReadServed?: boolean }).__sandboxViewReadServed ? 'views' : 'run';
     if (code < 125 && (script.cachedDataRejected || RUN_KINDS.indexOf(kind) > RUN_KINDS.indexOf(cache?.kind ?? '')))
-      writeCache(script, kind);
+      writeCodeCache(cached, script, kind, String(process.pid));
   });
 }
 const bundleModule = { exports: {} };

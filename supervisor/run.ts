@@ -1,7 +1,8 @@
 // `sandbox run`: validate -> state dir -> cgroup -> FUSE views -> stage -> wait -> report -> teardown.
 // Everything created is undone in reverse order whatever happens (success, failure, OOM, signal).
-// The supervisor itself never joins the sandbox's cgroup: `node -e 0` takes 450-600 ms under a 20%
-// cap (measured here), so only the stage's PID 1 joins, right before it forks the workload.
+// The supervisor itself never joins the sandbox's cgroup: Node's own work would then run under the
+// sandbox's quota (docs/code-measurements.md), so only the stage's PID 1 joins, right before it
+// forks the workload.
 // The phases live in run/, one file each, in the order they run here; the order of their awaits is
 // the launch's critical path (docs/code-measurements.md), and each says why it is where it is.
 import { CpuLoadSample } from './cpuset.js';

@@ -81,75 +81,132 @@ interface Dispatcher {
 
 /** Build a dispatcher: one per reader (a worker, or the main thread), each with its own buffers. */
 function createDispatcher(fd: number, handler: FuseHandler, control: Control, options: LoopOptions = {}): Dispatcher {
-  const inBuf = Buffer.allocUnsafe(REQUEST_BUFFER);
-  const inView = new DataView(inBuf.buffer, inBuf.byteOffset, inBuf.byteLength);
-  const outBuf = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_READ);
-  const outView = new DataView(outBuf.buffer, outBuf.byteOffset, outBuf.byteLength);
-  const dot = Buffer.from('.');
-  const dotdot = Buffer.from('..');
-  let h: InHeader;
-  const ctx: RequestContext = {
-    get unique() {
-      return h.unique;
-    },
-    get uid() {
-      return h.uid;
-    },
-    get gid() {
-      return h.gid;
-    },
-    get pid() {
-      return h.pid;
-    },
-    interrupted: () => control.interrupted(h.unique),
-    stopping: () => control.stopping(),
-  };
+  const d = new RequestDispatcher(fd, handler, control, options);
+  return { buffer: d.inBuf, handle: (n) => d.handle(n) };
+}
+
+const DOT = Buffer.from('.');
+const DOTDOT = Buffer.from('..');
+const DEFAULT_STATFS = {
+  blocks: 0,
+  bfree: 0,
+  bavail: 0,
+  files: 0,
+  ffree: 0,
+  bsize: 4096,
+  namelen: 255,
+  frsize: 4096,
+};
+
+/** One reader's buffers and the request at hand; each request is decoded, handled and answered in place. */
+class RequestDispatcher {
+  readonly inBuf = Buffer.allocUnsafe(REQUEST_BUFFER);
+  private readonly inView = new DataView(this.inBuf.buffer, this.inBuf.byteOffset, this.inBuf.byteLength);
+  private readonly outBuf = Buffer.allocUnsafe(OUT_HEADER_SIZE + MAX_READ);
+  private readonly outView = new DataView(this.outBuf.buffer, this.outBuf.byteOffset, this.outBuf.byteLength);
+  /** The header of the request at hand. */
+  private h!: InHeader;
+  private readonly ctx: RequestContext;
+
+  constructor(
+    private readonly fd: number,
+    private readonly handler: FuseHandler,
+    private readonly control: Control,
+    private readonly options: LoopOptions,
+  ) {
+    const self = this;
+    this.ctx = {
+      get unique() {
+        return self.h.unique;
+      },
+      get uid() {
+        return self.h.uid;
+      },
+      get gid() {
+        return self.h.gid;
+      },
+      get pid() {
+        return self.h.pid;
+      },
+      interrupted: () => control.interrupted(self.h.unique),
+      stopping: () => control.stopping(),
+    };
+  }
+
+  /** Answer the request of `n` bytes just read into inBuf; false when the connection is gone. */
+  handle(n: number): boolean {
+    const { control } = this;
+    if (n < IN_HEADER_SIZE) {
+      control.count('malformed'); // nothing to answer: no header, no unique
+      return true;
+    }
+    this.h = readInHeader(this.inView);
+    control.countOpcode(this.h.opcode);
+    if (this.h.len !== n) {
+      control.count('malformed');
+      return this.failRequest();
+    }
+    let alive: boolean;
+    try {
+      alive = this.answer(n);
+    } catch (err) {
+      control.count('handlerErrors');
+      this.options.onHandlerError?.(err, this.h.opcode);
+      return this.failRequest();
+    }
+    if (alive) this.afterReply();
+    return alive;
+  }
+
+  /** The handler's work after a reply: an error there is counted, never answered (the reply is gone). */
+  private afterReply(): void {
+    if (!this.handler.afterReply) return;
+    try {
+      this.handler.afterReply();
+    } catch (err) {
+      this.control.count('handlerErrors');
+      this.options.onHandlerError?.(err, this.h.opcode);
+    }
+  }
 
   /** Write the reply in outBuf (`body` bytes after the header); false when the connection is gone. */
-  const reply = (errno: number, body: number): boolean => {
+  private reply(errno: number, body: number): boolean {
     const len = OUT_HEADER_SIZE + (errno === 0 ? body : 0);
-    writeOutHeader(outView, len, errno, h.unique);
+    writeOutHeader(this.outView, len, errno, this.h.unique);
     try {
-      writeSync(fd, outBuf, 0, len);
+      writeSync(this.fd, this.outBuf, 0, len);
     } catch (err) {
       const code = (err as NodeJS.ErrnoException).code;
       // ENOENT: the request is no longer waited for (interrupted, or its caller was killed and the
       // kernel already ended it: fs/fuse/dev.c fuse_dev_do_write -> request_find fails).
-      if (code === 'ENOENT') control.count('lateReplies');
+      if (code === 'ENOENT') this.control.count('lateReplies');
       else if (code === 'ENODEV' || code === 'ECONNABORTED') return false;
-      else throw new Error(`write /dev/fuse (fd ${fd}, opcode ${h.opcode}, ${len} bytes): ${code}`);
+      else throw new Error(`write /dev/fuse (fd ${this.fd}, opcode ${this.h.opcode}, ${len} bytes): ${code}`);
     }
     return true;
-  };
-  const error = (value: number): boolean => reply(-value, 0);
+  }
+
+  private error(value: number): boolean {
+    return this.reply(-value, 0);
+  }
+
+  /** EIO for a request that could not be answered; FORGET, BATCH_FORGET and INTERRUPT take no reply at all. */
+  private failRequest(): boolean {
+    const op = this.h.opcode;
+    return op === Op.FORGET || op === Op.BATCH_FORGET || op === Op.INTERRUPT ? true : this.error(-Errno.EIO);
+  }
 
   /** Answer the request in inBuf[0..n) once its header is read; false when the connection is gone. */
-  const answer = (n: number): boolean => {
-    const op = h.opcode;
+  private answer(n: number): boolean {
+    const { handler, inView, control } = this;
+    const op = this.h.opcode;
     const body = IN_HEADER_SIZE;
-    const node = Number(h.nodeid);
+    const node = Number(this.h.nodeid);
     switch (op) {
-      case Op.INIT: {
-        const init = readInitIn(inView, body);
-        if (init.major !== FUSE_KERNEL_VERSION) return error(-EPROTO);
-        const minor = Math.min(init.minor, FUSE_KERNEL_MINOR);
-        const size = writeInitOut(outView, OUT_HEADER_SIZE, {
-          minor,
-          maxReadahead: init.maxReadahead,
-          flags: init.flags & ACCEPTED_FLAGS,
-          maxBackground: 0, // 0 keeps the kernel's defaults (fs/fuse/inode.c process_init_reply)
-          congestionThreshold: 0,
-          maxWrite: MAX_WRITE,
-          timeGran: 1,
-          maxPages: 0,
-        });
-        const ok = reply(0, size);
-        control.setReady(minor, init.minor);
-        options.onReady?.(minor);
-        return ok;
-      }
+      case Op.INIT:
+        return this.init();
       case Op.DESTROY:
-        reply(0, 0);
+        this.reply(0, 0);
         return false;
       case Op.FORGET:
         handler.forget?.(node, Number(inView.getBigUint64(body, true)));
@@ -165,135 +222,117 @@ function createDispatcher(fd: number, handler: FuseHandler, control: Control, op
         // No reply: the interrupted request is answered (by whichever worker holds it) as usual.
         control.interrupt(inView.getBigUint64(body, true));
         return true;
-      case Op.LOOKUP: {
-        const end = inBuf.indexOf(0, body);
-        const name = inBuf.toString('utf8', body, end < 0 || end > n ? n : end);
-        const entry = handler.lookup(node, name, ctx);
-        if (typeof entry === 'number') return error(entry);
-        return reply(
-          0,
-          writeEntryOut(
-            outView,
-            OUT_HEADER_SIZE,
-            entry.nodeid,
-            entry.generation ?? 0,
-            entry.entryTtlMs,
-            entry.attrTtlMs,
-            entry.attr,
-          ),
-        );
-      }
+      case Op.LOOKUP:
+        return this.lookup(n, node);
       case Op.GETATTR: {
-        const got = handler.getattr(node, ctx);
-        if (typeof got === 'number') return error(got);
-        return reply(0, writeAttrOut(outView, OUT_HEADER_SIZE, got.ttlMs, got.attr));
+        const got = handler.getattr(node, this.ctx);
+        if (typeof got === 'number') return this.error(got);
+        return this.reply(0, writeAttrOut(this.outView, OUT_HEADER_SIZE, got.ttlMs, got.attr));
       }
       case Op.OPEN:
-      case Op.OPENDIR: {
-        const flags = inView.getUint32(body, true);
-        const opened =
-          op === Op.OPEN
-            ? handler.open(node, flags, ctx)
-            : handler.opendir
-              ? handler.opendir(node, ctx)
-              : { fh: 0, flags: 0 };
-        if (typeof opened === 'number') return error(opened);
-        return reply(0, writeOpenOut(outView, OUT_HEADER_SIZE, BigInt(opened.fh), opened.flags));
-      }
+      case Op.OPENDIR:
+        return this.open(op, node);
       case Op.READ: {
         const fh = Number(inView.getBigUint64(body, true));
         const offset = Number(inView.getBigUint64(body + 8, true));
         const size = Math.min(inView.getUint32(body + 16, true), MAX_READ);
-        const got = handler.read(node, fh, offset, size, outBuf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size), ctx);
-        return got < 0 ? error(got) : reply(0, got);
+        const out = this.outBuf.subarray(OUT_HEADER_SIZE, OUT_HEADER_SIZE + size);
+        const got = handler.read(node, fh, offset, size, out, this.ctx);
+        return got < 0 ? this.error(got) : this.reply(0, got);
       }
-      case Op.READDIR: {
-        const offset = Number(inView.getBigUint64(body + 8, true));
-        const size = Math.min(inView.getUint32(body + 16, true), MAX_READ);
-        const entries = handler.readdir(node, ctx);
-        if (typeof entries === 'number') return error(entries);
-        let at = OUT_HEADER_SIZE;
-        const limit = OUT_HEADER_SIZE + size;
-        // Offsets are indexes: 0 '.', 1 '..', 2.. the handler's entries; a dirent's `off` is the next index.
-        for (let i = offset; i < entries.length + 2; i++) {
-          const e =
-            i === 0
-              ? { name: dot, ino: node, type: DT_DIR }
-              : i === 1
-                ? { name: dotdot, ino: 1, type: DT_DIR }
-                : { ...entries[i - 2]!, name: Buffer.from(entries[i - 2]!.name) };
-          if (at + direntSize(e.name.length) > limit) break;
-          at += writeDirent(outBuf, outView, at, e.ino, i + 1, e.type, e.name);
-        }
-        return reply(0, at - OUT_HEADER_SIZE);
-      }
+      case Op.READDIR:
+        return this.readdir(node);
       case Op.RELEASE:
         handler.release(node, Number(inView.getBigUint64(body, true)));
-        return reply(0, 0);
+        return this.reply(0, 0);
       case Op.RELEASEDIR:
         handler.releasedir?.(node, Number(inView.getBigUint64(body, true)));
-        return reply(0, 0);
+        return this.reply(0, 0);
       case Op.FLUSH: {
         const got = handler.flush ? handler.flush(node, Number(inView.getBigUint64(body, true))) : 0;
-        return got < 0 ? error(got) : reply(0, 0);
+        return got < 0 ? this.error(got) : this.reply(0, 0);
       }
-      case Op.STATFS: {
-        const s = handler.statfs?.() ?? {
-          blocks: 0,
-          bfree: 0,
-          bavail: 0,
-          files: 0,
-          ffree: 0,
-          bsize: 4096,
-          namelen: 255,
-          frsize: 4096,
-        };
-        return reply(0, writeStatfsOut(outView, OUT_HEADER_SIZE, s));
-      }
+      case Op.STATFS:
+        return this.reply(0, writeStatfsOut(this.outView, OUT_HEADER_SIZE, handler.statfs?.() ?? DEFAULT_STATFS));
       default:
         // Asked once, then never again for most (fs/fuse: fc->no_getxattr, no_statx, … set on ENOSYS).
         control.count('enosys');
-        return error(-Errno.ENOSYS);
+        return this.error(-Errno.ENOSYS);
     }
-  };
+  }
 
-  /** EIO for a request that could not be answered; FORGET, BATCH_FORGET and INTERRUPT take no reply at all. */
-  const failRequest = (): boolean =>
-    h.opcode === Op.FORGET || h.opcode === Op.BATCH_FORGET || h.opcode === Op.INTERRUPT ? true : error(-Errno.EIO);
+  private init(): boolean {
+    const init = readInitIn(this.inView, IN_HEADER_SIZE);
+    if (init.major !== FUSE_KERNEL_VERSION) return this.error(-EPROTO);
+    const minor = Math.min(init.minor, FUSE_KERNEL_MINOR);
+    const size = writeInitOut(this.outView, OUT_HEADER_SIZE, {
+      minor,
+      maxReadahead: init.maxReadahead,
+      flags: init.flags & ACCEPTED_FLAGS,
+      maxBackground: 0, // 0 keeps the kernel's defaults (fs/fuse/inode.c process_init_reply)
+      congestionThreshold: 0,
+      maxWrite: MAX_WRITE,
+      timeGran: 1,
+      maxPages: 0,
+    });
+    const ok = this.reply(0, size);
+    this.control.setReady(minor, init.minor);
+    this.options.onReady?.(minor);
+    return ok;
+  }
 
-  const handle = (n: number): boolean => {
-    if (n < IN_HEADER_SIZE) {
-      control.count('malformed'); // nothing to answer: no header, no unique
-      return true;
-    }
-    h = readInHeader(inView);
-    control.countOpcode(h.opcode);
-    if (h.len !== n) {
-      control.count('malformed');
-      return failRequest();
-    }
-    let alive: boolean;
-    try {
-      alive = answer(n);
-    } catch (err) {
-      control.count('handlerErrors');
-      options.onHandlerError?.(err, h.opcode);
-      return failRequest();
-    }
-    if (alive && handler.afterReply) afterReply(handler.afterReply);
-    return alive;
-  };
+  private lookup(n: number, node: number): boolean {
+    const end = this.inBuf.indexOf(0, IN_HEADER_SIZE);
+    const name = this.inBuf.toString('utf8', IN_HEADER_SIZE, end < 0 || end > n ? n : end);
+    const entry = this.handler.lookup(node, name, this.ctx);
+    if (typeof entry === 'number') return this.error(entry);
+    return this.reply(
+      0,
+      writeEntryOut(
+        this.outView,
+        OUT_HEADER_SIZE,
+        entry.nodeid,
+        entry.generation ?? 0,
+        entry.entryTtlMs,
+        entry.attrTtlMs,
+        entry.attr,
+      ),
+    );
+  }
 
-  /** The handler's work after a reply: an error there is counted, never answered (the reply is gone). */
-  const afterReply = (work: () => void): void => {
-    try {
-      work.call(handler);
-    } catch (err) {
-      control.count('handlerErrors');
-      options.onHandlerError?.(err, h.opcode);
+  private open(op: number, node: number): boolean {
+    const { handler } = this;
+    const flags = this.inView.getUint32(IN_HEADER_SIZE, true);
+    const opened =
+      op === Op.OPEN
+        ? handler.open(node, flags, this.ctx)
+        : handler.opendir
+          ? handler.opendir(node, this.ctx)
+          : { fh: 0, flags: 0 };
+    if (typeof opened === 'number') return this.error(opened);
+    return this.reply(0, writeOpenOut(this.outView, OUT_HEADER_SIZE, BigInt(opened.fh), opened.flags));
+  }
+
+  private readdir(node: number): boolean {
+    const offset = Number(this.inView.getBigUint64(IN_HEADER_SIZE + 8, true));
+    const size = Math.min(this.inView.getUint32(IN_HEADER_SIZE + 16, true), MAX_READ);
+    const entries = this.handler.readdir(node, this.ctx);
+    if (typeof entries === 'number') return this.error(entries);
+    let at = OUT_HEADER_SIZE;
+    const limit = OUT_HEADER_SIZE + size;
+    // Offsets are indexes: 0 '.', 1 '..', 2.. the handler's entries; a dirent's `off` is the next index.
+    for (let i = offset; i < entries.length + 2; i++) {
+      const e =
+        i === 0
+          ? { name: DOT, ino: node, type: DT_DIR }
+          : i === 1
+            ? { name: DOTDOT, ino: 1, type: DT_DIR }
+            : { ...entries[i - 2]!, name: Buffer.from(entries[i - 2]!.name) };
+      if (at + direntSize(e.name.length) > limit) break;
+      at += writeDirent(this.outBuf, this.outView, at, e.ino, i + 1, e.type, e.name);
     }
-  };
-  return { buffer: inBuf, handle };
+    return this.reply(0, at - OUT_HEADER_SIZE);
+  }
 }
 
 /** What a failed read of /dev/fuse means: read again, the connection ended, or an error to throw. */

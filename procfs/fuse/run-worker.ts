@@ -57,7 +57,7 @@ export function runWorker(input: WorkerInput, handler: FuseHandler): void {
 /** Write `text` to the process's stderr through the main thread (tests and the CLI watch process.stderr there). */
 export function stderrLine(text: string): void {
   // Looked up here: this module is in the CLI's bundle too (view-handler.ts), where loading
-  // node:worker_threads at start would cost ~3 ms.
+  // node:worker_threads at start would slow every start (docs/code-measurements.md).
   process
     .getBuiltinModule('node:worker_threads')
     .parentPort?.postMessage({ type: 'stderr', text } satisfies WorkerMessage);

@@ -207,8 +207,8 @@ export class FuseServer {
     const conn = opts.connection;
     if (conn?.journal !== undefined && index < JOURNAL_SLOTS) input.journal = { fd: conn.journal, slot: index };
     if (conn?.replay && index === 0) input.replay = conn.replay;
-    // Loaded here, not at the top: require('node:worker_threads') costs ~3 ms of the CLI's start, and
-    // `sandbox run -- true` starts no worker.
+    // Loaded here, not at the top: require('node:worker_threads') is a cost of the CLI's start
+    // (docs/code-measurements.md), and `sandbox run -- true` starts no worker.
     const { Worker } = process.getBuiltinModule('node:worker_threads');
     const worker = new Worker(opts.workerFile ?? new URL('./worker.js', import.meta.url), {
       workerData: input,

@@ -123,127 +123,10 @@ async function runRequest(command: string[], flags: RunFlags): Promise<RunReques
 export function registerRun(program: Command, onExit: (code: number) => void): void {
   const run = program
     .command('run')
-    .description('run a command in new namespaces and a new cgroup, with the host root read-only')
-    .addOption(new Option('--cpu <share>', 'CPU quota: 20% of one CPU, 150%, or 0.5 CPUs'))
-    .addOption(new Option('--mem <size>', 'memory limit: 256M, 256MiB, 1.5G (base 1024) or 25% of host RAM'))
-    .addOption(new Option('--swap <size>', 'swap allowed on top of --mem (default none)'))
-    .addOption(new Option('--pids <n>', 'maximum number of tasks, or "max" (default 4096)'))
-    .addOption(new Option('--cpu-period <duration>', 'CFS period, 1ms to 1s (default 100ms)'))
-    .addOption(new Option('--cpu-burst <duration>', 'CFS burst credit on top of the quota, e.g. 20ms'))
-    .addOption(new Option('--cpuset-cpus <list>', 'pin to these host CPUs, e.g. 0-1 or 1 (default: least-loaded)'))
-    .addOption(new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'))
-    .addOption(
-      new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'),
-    )
-    .addOption(
-      new Option(
-        '--device-read-bps <dev:rate>',
-        'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)',
-      ).argParser(collect),
-    )
-    .addOption(
-      new Option(
-        '--device-write-bps <dev:rate>',
-        'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)',
-      ).argParser(collect),
-    )
-    .addOption(
-      new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect),
-    )
-    .addOption(
-      new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect),
-    )
-    .addOption(
-      new Option(
-        '--net <mode>',
-        'network: host (default), none (loopback only), private (user-mode networking, pasta), sandbox:ID (join its network)',
-      ),
-    )
-    .addOption(
-      new Option(
-        '-p, --publish <[ip:]host:port[/proto]>',
-        'publish a port of the sandbox on the host, e.g. 127.0.0.1:8080:80 (repeatable; implies --net private)',
-      ).argParser(collect),
-    )
-    .addOption(new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'))
-    .addOption(new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"))
-    .addOption(new Option('--name <name>', 'a name, unique among running sandboxes, for ps/exec/kill/stop/update'))
-    .addOption(
-      new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(
-        collect,
-      ),
-    )
-    .addOption(new Option('--clearenv', 'start from an empty environment (then --env)'))
-    .addOption(
-      new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'),
-    )
-    .addOption(
-      new Option(
-        '-u, --user <uid[:gid]>',
-        'run the command as this numeric user and group (default gid = uid), with no capabilities',
-      ),
-    )
-    .addOption(
-      new Option(
-        '--userns [mode]',
-        'default: a user namespace, root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids; =host: none, root inside is host root',
-      ),
-    )
-    .addOption(
-      new Option('-i, --interactive', 'pass stdin to the command (always so in the foreground; -d gives it /dev/null)'),
-    )
-    .addOption(
-      new Option(
-        '-t, --tty',
-        'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i',
-      ),
-    )
-    .addOption(
-      new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'),
-    )
-    .addOption(
-      new Option(
-        '--rootfs <dir>',
-        'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer',
-      ),
-    )
-    .addOption(
-      new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(
-        collect,
-      ),
-    )
-    .addOption(
-      new Option(
-        '--keep <dir>',
-        'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away',
-      ),
-    )
-    .addOption(
-      new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(
-        collect,
-      ),
-    )
-    .addOption(
-      new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect),
-    )
-    .addOption(
-      new Option(
-        '--cap-add <cap>',
-        'add a capability (docker names: SYS_ADMIN, CAP_NET_ADMIN, ALL; repeatable)',
-      ).argParser(collect),
-    )
-    .addOption(
-      new Option('--cap-drop <cap>', 'drop a capability (CHOWN, CAP_KILL, ALL; repeatable)').argParser(collect),
-    )
-    .addOption(
-      new Option(
-        '--security-opt <opt>',
-        'seccomp=unconfined: no syscall filter (repeatable; see SECURITY.md)',
-      ).argParser(collect),
-    )
-    .addOption(
-      new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'),
-    )
+    .description('run a command in new namespaces and a new cgroup, with the host root read-only');
+  for (const option of [...limitOptions(), ...processOptions(), ...filesystemOptions(), ...confinementOptions()])
+    run.addOption(option);
+  run
     .argument('<command...>', 'the command to run and its arguments')
     .passThroughOptions()
     .addHelpText('after', RUN_EXAMPLES)
@@ -263,4 +146,96 @@ export function registerRun(program: Command, onExit: (code: number) => void): v
       }
     });
   rejectRepeatedOptions(run);
+}
+
+/** The resource limits: CPU, memory, pids, block I/O. */
+function limitOptions(): Option[] {
+  return [
+    new Option('--cpu <share>', 'CPU quota: 20% of one CPU, 150%, or 0.5 CPUs'),
+    new Option('--mem <size>', 'memory limit: 256M, 256MiB, 1.5G (base 1024) or 25% of host RAM'),
+    new Option('--swap <size>', 'swap allowed on top of --mem (default none)'),
+    new Option('--pids <n>', 'maximum number of tasks, or "max" (default 4096)'),
+    new Option('--cpu-period <duration>', 'CFS period, 1ms to 1s (default 100ms)'),
+    new Option('--cpu-burst <duration>', 'CFS burst credit on top of the quota, e.g. 20ms'),
+    new Option('--cpuset-cpus <list>', 'pin to these host CPUs, e.g. 0-1 or 1 (default: least-loaded)'),
+    new Option('--cpu-weight <n>', 'relative CPU weight, 1 to 10000 (default 100)'),
+    new Option('--io-weight <n>', 'relative block I/O weight, 1 to 1000 (default 100; effective on bfq disks)'),
+    new Option(
+      '--device-read-bps <dev:rate>',
+      'read at most RATE bytes/s from whole disk DEV, e.g. /dev/vda:10M (repeatable)',
+    ).argParser(collect),
+    new Option(
+      '--device-write-bps <dev:rate>',
+      'write at most RATE bytes/s to whole disk DEV, e.g. /dev/vda:2M (repeatable)',
+    ).argParser(collect),
+    new Option('--device-read-iops <dev:n>', 'at most N read requests/s on DEV (repeatable)').argParser(collect),
+    new Option('--device-write-iops <dev:n>', 'at most N write requests/s on DEV (repeatable)').argParser(collect),
+  ];
+}
+
+/** The network, the environment, the user and how the command is attached. */
+function processOptions(): Option[] {
+  return [
+    new Option(
+      '--net <mode>',
+      'network: host (default), none (loopback only), private (user-mode networking, pasta), sandbox:ID (join its network)',
+    ),
+    new Option(
+      '-p, --publish <[ip:]host:port[/proto]>',
+      'publish a port of the sandbox on the host, e.g. 127.0.0.1:8080:80 (repeatable; implies --net private)',
+    ).argParser(collect),
+    new Option('--hostname <name>', 'hostname inside (default sandbox-<id>)'),
+    new Option('-d, --detach', "run in the background and print the id (the command's stdio is /dev/null)"),
+    new Option('--name <name>', 'a name, unique among running sandboxes, for ps/exec/kill/stop/update'),
+    new Option('-e, --env <name=value>', 'set a variable (repeatable); a bare NAME copies it from here').argParser(
+      collect,
+    ),
+    new Option('--clearenv', 'start from an empty environment (then --env)'),
+    new Option('-w, --workdir <dir>', 'working directory (absolute, bound writable; default: the current one)'),
+    new Option(
+      '-u, --user <uid[:gid]>',
+      'run the command as this numeric user and group (default gid = uid), with no capabilities',
+    ),
+    new Option(
+      '--userns [mode]',
+      'default: a user namespace, root inside is uid 100000 outside (or the "sandbox" entry of /etc/subuid), 65536 ids; =host: none, root inside is host root',
+    ),
+    new Option('-i, --interactive', 'pass stdin to the command (always so in the foreground; -d gives it /dev/null)'),
+    new Option(
+      '-t, --tty',
+      'give the command a terminal (a pty of its own), relayed to this one in raw mode; implies -i',
+    ),
+    new Option('--timeout <duration>', 'SIGTERM the command after 30s, 1.5m, 250ms…, SIGKILL 2 s later; exit 124'),
+  ];
+}
+
+/** The filesystem: a root of its own, its layers, binds and tmpfs. */
+function filesystemOptions(): Option[] {
+  return [
+    new Option('--rootfs <dir>', 'root of its own: pivot_root into an overlay of DIR with a throwaway writable layer'),
+    new Option('--layer <dir>', 'overlay layer (repeatable, lowest first; above --rootfs if given)').argParser(collect),
+    new Option(
+      '--keep <dir>',
+      'keep the writable layer in DIR/upper (with --rootfs/--layer) instead of throwing it away',
+    ),
+    new Option('-v, --volume <src:dst[:ro]>', 'bind host path SRC on DST, read-only with :ro (repeatable)').argParser(
+      collect,
+    ),
+    new Option('--tmpfs <dst[:size]>', 'a private tmpfs on DST, e.g. /run:64M (repeatable)').argParser(collect),
+  ];
+}
+
+/** Capabilities, the syscall filter and a read-only root. */
+function confinementOptions(): Option[] {
+  return [
+    new Option(
+      '--cap-add <cap>',
+      'add a capability (docker names: SYS_ADMIN, CAP_NET_ADMIN, ALL; repeatable)',
+    ).argParser(collect),
+    new Option('--cap-drop <cap>', 'drop a capability (CHOWN, CAP_KILL, ALL; repeatable)').argParser(collect),
+    new Option('--security-opt <opt>', 'seccomp=unconfined: no syscall filter (repeatable; see SECURITY.md)').argParser(
+      collect,
+    ),
+    new Option('--read-only', 'nothing of the root is writable: no writable layer, the workdir not bound writable'),
+  ];
 }

@@ -14,10 +14,10 @@ export async function applyLimits(
   cpuSample: CpuLoadSample,
 ): Promise<void> {
   const { req } = launch;
-  // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (~20 ms; /proc/stat
-  // counts in 10 ms USER_HZ units). That is still coarse and biased by our own work: measured with a
-  // host loop pinned to CPU 0, 4-5 of 8 sandboxes still got CPU 0. Pins of live sandboxes decide
-  // first. Recorded in the state for the next sandbox's choice.
+  // Chosen as late as possible, so the /proc/stat busy sample spans the FUSE load (/proc/stat counts
+  // in 10 ms USER_HZ units). That is still coarse and biased by our own work
+  // (docs/code-measurements.md), so pins of live sandboxes decide first. Recorded in the state for
+  // the next sandbox's choice.
   state.cpus = await pickCpus(req, cpuSample);
   const { cpus: _quotaCpus, ...cgroupLimits } = req.limits;
   state.limits = { ...cgroupLimits, cpusetCpus: state.cpus };

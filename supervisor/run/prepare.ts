@@ -13,8 +13,8 @@ import { mark } from './timings.js';
 
 /**
  * 12 hex digits from the kernel's CSPRNG (random(4): /dev/urandom never blocks once the pool is
- * initialised at boot). Read directly: node:crypto's randomBytes would load the crypto module,
- * ~2.5 ms of every start (measured here).
+ * initialised at boot). Read directly: node:crypto's randomBytes would load the crypto module on
+ * every start (docs/code-measurements.md).
  */
 export function randomId(): string {
   const bytes = Buffer.alloc(6);

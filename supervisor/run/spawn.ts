@@ -20,7 +20,7 @@ export interface SpawnedStage {
 export async function spawnTheStage(launch: Launch, prepared: Prepared, views: ServedViews): Promise<SpawnedStage> {
   const { req, id } = launch;
   // The stage is spawned before the cpuset is chosen and the limits are written: its namespace
-  // work and PID 1's mounts (~5 ms) and Node's fork (~5 ms) overlap them. Nothing of the sandbox
+  // work and PID 1's mounts and Node's fork overlap them. Nothing of the sandbox
   // runs limitless: on v1 PID 1 joins the cgroup only after the sync byte, which comes after the
   // limits; on v2 it is born in the leaf (clone3 CLONE_INTO_CGROUP) but does only its own set-up
   // there until that byte, and the kernel applies a later cpuset to the tasks already in it.

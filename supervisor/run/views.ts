@@ -44,7 +44,7 @@ export async function setUpCgroupAndViews(
   // removed by `sandbox gc`, which every run does first (a daemon drops its registration itself).
   const socket = sharedViewSocket();
   // The cgroups' mkdirs are queued on libuv's pool first: spawning mount(8) then takes the main
-  // thread while they run (the other order put ~2 ms of spawn in front of them).
+  // thread while they run (the other order puts the spawn in front of them: docs/code-measurements.md).
   const created = cgroup.create();
   created.catch(() => undefined); // awaited below
   const sharing = socket === null ? null : serveShared(socket, id, cgroup.dirs, startedAtMs);
@@ -56,8 +56,8 @@ export async function setUpCgroupAndViews(
   });
   mark('created');
   undo.alongside(() => cgroup.destroy()); // together with the unmount: neither needs the other gone
-  // PID 1 joins this cgroup at the end of its set-up: its write then costs 0.1 ms instead of a
-  // grace period (v1 only; never rejects).
+  // PID 1 joins this cgroup at the end of its set-up: primed, its write waits for no RCU grace
+  // period (v1 only; never rejects; docs/code-measurements.md).
   void cgroup.primeAttach();
   const shared = sharing && (await sharing);
   if (shared) mark('fuse');

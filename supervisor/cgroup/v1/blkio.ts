@@ -6,10 +6,8 @@
 // Since Linux 6.9 (commit a3166c51702b, "blk-throttle: delay initialization until configuration")
 // blk-throttle counts nothing on a disk until a throttle setting was written for that disk in some
 // cgroup: block/blk-throttle.h blk_throtl_bio() returns before blk_should_throtl() does the v1
-// accounting while !blk_throtl_activated(q). Measured on this machine's 6.18 kernel: a direct 8 MiB
-// write and read in a fresh blkio cgroup left every row at "Total 0"; after writing "254:0 0" to
-// the cgroup's blkio.throttle.read_bps_device the same I/O read "254:0 Write 8388608" and
-// "254:0 Read 8388608". So the manager writes "MAJ:MIN 0" for every disk into the leaf's
+// accounting while !blk_throtl_activated(q) (seen on 6.18: docs/code-measurements.md). So the
+// manager writes "MAJ:MIN 0" for every disk into the leaf's
 // read_bps_device: tg_set_conf() activates throttling on that disk's queue (blk_throtl_init()),
 // and 0 means "no limit" (stored as U64_MAX), so nothing is throttled and the file still reads
 // empty. The activation is per disk and outlives the sandbox (it ends when the disk goes away):

@@ -20,7 +20,7 @@ import {
   writeOutHeader,
   writeStatfsOut,
   type Attr,
-} from '../../../procfs/fuse/protocol.js';
+} from '../../../../procfs/fuse/protocol.js';
 
 const view = (b: Buffer) => new DataView(b.buffer, b.byteOffset, b.byteLength);
 const ATTR: Attr = { ino: 77, mode: 0o100444, size: 5000, nlink: 1, uid: 3, gid: 4, timeMs: 1_700_000_000_123 };

@@ -1,14 +1,14 @@
 // Parsers on the real captures of test/fixtures/proc/host-2cpu.
 import { describe, expect, it } from 'vitest';
-import { formatCpuinfo, parseCpuinfo, parseCpuinfoLine } from '../../../procfs/parse/cpuinfo.js';
-import { parseLoadavg } from '../../../procfs/parse/loadavg.js';
-import { meminfoValue, parseMeminfo } from '../../../procfs/parse/meminfo.js';
-import { parsePidStat } from '../../../procfs/parse/pid-stat.js';
-import { ownNamespacePid, parsePidStatus, statusStateAndPid, taskState } from '../../../procfs/parse/pid-status.js';
-import { CPU_FIELDS, parseStat, statValue } from '../../../procfs/parse/stat.js';
-import { parseSwaps } from '../../../procfs/parse/swaps.js';
-import { parseUptime } from '../../../procfs/parse/uptime.js';
-import { hostFile } from './scenarios.js';
+import { formatCpuinfo, parseCpuinfo, parseCpuinfoLine } from '../../../../procfs/parse/cpuinfo.js';
+import { parseLoadavg } from '../../../../procfs/parse/loadavg.js';
+import { meminfoValue, parseMeminfo } from '../../../../procfs/parse/meminfo.js';
+import { parsePidStat } from '../../../../procfs/parse/pid-stat.js';
+import { ownNamespacePid, parsePidStatus, statusStateAndPid, taskState } from '../../../../procfs/parse/pid-status.js';
+import { CPU_FIELDS, parseStat, statValue } from '../../../../procfs/parse/stat.js';
+import { parseSwaps } from '../../../../procfs/parse/swaps.js';
+import { parseUptime } from '../../../../procfs/parse/uptime.js';
+import { hostFile } from '../scenarios.js';
 
 describe('parseMeminfo', () => {
   const text = hostFile('meminfo');
