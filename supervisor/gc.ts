@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { openCgroup } from './cgroup/index.js';
 import { withContext } from './errors.js';
 import { publish } from './events.js';
+import { publishNewOomKills } from './monitor-oom.js';
 import { killHelper, PIDFILE } from './net/pasta.js';
 import { unserveShared } from './shared-views.js';
 import {
@@ -77,17 +78,12 @@ async function collectStaging(): Promise<void> {
 /**
  * Tear down a sandbox whose PID 1 has exited and whose supervisor or monitor is gone or is this
  * process (`sandbox monitor-exit`): with an exit code recorded by its monitor, publish its OOM kills
- * (read before the cgroup goes) and, once all is removed, its exit event.
+ * not published yet (read before the cgroup goes) and, once all is removed, its exit event.
  */
 export async function finishSandbox(state: SandboxState): Promise<void> {
   const exitCode = recordedExitCode(state.id);
   const name = state.name ?? null;
-  if (exitCode !== null) {
-    const oomKills = await openCgroup({ id: state.id })
-      .then((cgroup) => cgroup.memoryStats().oomKills)
-      .catch(() => 0);
-    if (oomKills > 0) await publish({ type: 'oom', time: new Date().toISOString(), id: state.id, name, oomKills });
-  }
+  if (exitCode !== null) await publishNewOomKills(state, false);
   await collect(state);
   if (exitCode !== null) await publish({ type: 'exit', time: new Date().toISOString(), id: state.id, name, exitCode });
 }

@@ -56,9 +56,10 @@ export interface StageConfig {
   userns?: { uid: number; gid: number; count: number } | null;
   /**
    * A detached sandbox the stage may be handed (native/stage/monitor.c): the handover channel is fd
-   * MONITOR_FD; once PID 1 has exited the stage writes its code to exitFile and runs exitCommand.
+   * MONITOR_FD; it runs oomCommand on each OOM notification, and once PID 1 has exited writes its
+   * code to exitFile and runs exitCommand.
    */
-  monitor?: { exitFile: string; exitCommand: readonly string[] } | null;
+  monitor?: { exitFile: string; exitCommand: readonly string[]; oomCommand: readonly string[] } | null;
   /** With userns: on-disk owner of the ID-mapped workdir and writable volumes (native/stage/idmap.c); null: none. */
   idmap?: { uid: number; gid: number } | null;
 }
@@ -98,6 +99,7 @@ export function stageArgs(cfg: StageConfig): string[] {
   if (cfg.monitor) {
     args.push('--monitor-fd', String(MONITOR_FD), '--exit-file', cfg.monitor.exitFile);
     for (const arg of cfg.monitor.exitCommand) args.push('--exit-command', arg);
+    for (const arg of cfg.monitor.oomCommand) args.push('--oom-command', arg);
   }
   args.push(...securityArgs(cfg.security));
   if (cfg.userns) args.push('--userns', `${cfg.userns.uid}:${cfg.userns.gid}:${cfg.userns.count}`);

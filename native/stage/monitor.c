@@ -8,6 +8,13 @@
  * timeout on a timerfd in its poll set and answers "a". The supervisor exits on "a"; on end of file
  * instead (PID 1 was gone first) it keeps the sandbox as before.
  *
+ * OOM kills while it runs: the kernel's notification is in the same poll set (v1 an eventfd
+ * registered on memory.oom_control through cgroup.event_control, memory.rst "OOM Control"; v2
+ * inotify on memory.events, which cgroup_file_notify marks modified on each counter change),
+ * registered before unshare. After the handover each notification runs --oom-command (`sandbox
+ * monitor-oom ID`, one at a time, on the host), which reads the counter and publishes the event:
+ * no process wakes while nothing happens.
+ *
  * Once PID 1 has exited, a monitor that took over writes the exit code into --exit-file (as
  * conmon's exit file), re-enters the host's namespaces it opened before unshare (mount, pid,
  * network, uts, ipc, time: the teardown runs on the host and forks there) and executes the
@@ -25,9 +32,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
+#include <sys/inotify.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
+#include <sys/stat.h>
 #include <sys/timerfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 /* timeout(1)'s exit status when the command timed out (supervisor/run/wait.ts EXIT_TIMEOUT). */
@@ -63,6 +74,106 @@ void monitor_open_host(struct config *cfg)
 		if (host_ns_fds[i] < 0 && errno != ENOENT)
 			die("monitor", "open", "%s", path);
 	}
+}
+
+/* The directory of the memory cgroup among the --cgroup-procs files (malloc'd), or NULL. */
+static char *memory_cgroup_dir(const struct options *opts, const char **counter)
+{
+	*counter = opts->cgroup_v2 ? "memory.events" : "memory.oom_control";
+	for (size_t i = 0; i < opts->n_cgroup_procs; i++) {
+		char *dir = strdup(opts->cgroup_procs[i]);
+		char *slash = dir ? strrchr(dir, '/') : NULL;
+		char path[4096];
+		struct stat st;
+
+		if (slash == NULL) {
+			free(dir);
+			continue;
+		}
+		*slash = '\0';
+		snprintf(path, sizeof path, "%s/%s", dir, *counter);
+		if (stat(path, &st) == 0)
+			return dir;
+		free(dir);
+	}
+	return NULL;
+}
+
+/* Before unshare, on the host's cgroupfs: have the kernel notify cfg->rt.oom_fd of the sandbox's
+ * OOM kills. Best effort: without it (no memory controller, a kernel that refuses the v1
+ * registration) the teardown still publishes the final count (supervisor/gc.ts finishSandbox). */
+void monitor_watch_oom(struct config *cfg)
+{
+	const char *counter;
+	char *dir = memory_cgroup_dir(&cfg->opt, &counter);
+	char path[4096];
+
+	cfg->rt.oom_fd = -1;
+	if (dir == NULL || cfg->opt.oom_command[0] == NULL)
+		goto out;
+	snprintf(path, sizeof path, "%s/%s", dir, counter);
+	if (cfg->opt.cgroup_v2) {
+		int fd = inotify_init1(IN_NONBLOCK | IN_CLOEXEC);
+
+		if (fd >= 0 && inotify_add_watch(fd, path, IN_MODIFY) < 0) {
+			close(fd);
+			fd = -1;
+		}
+		cfg->rt.oom_fd = fd;
+	} else {
+		/* mm/memcontrol-v1.c memcg_write_event_control: "<event fd> <fd of memory.oom_control>";
+		 * the kernel keeps its own references, so both files may be closed after the write. */
+		int efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+		int ofd = open(path, O_RDONLY | O_CLOEXEC);
+		char control[4096], line[32];
+		int cfd, len;
+
+		snprintf(control, sizeof control, "%s/cgroup.event_control", dir);
+		cfd = open(control, O_WRONLY | O_CLOEXEC);
+		len = snprintf(line, sizeof line, "%d %d", efd, ofd);
+		if (efd >= 0 && ofd >= 0 && cfd >= 0 && write(cfd, line, (size_t)len) == len)
+			cfg->rt.oom_fd = efd;
+		else if (efd >= 0)
+			close(efd);
+		if (ofd >= 0)
+			close(ofd);
+		if (cfd >= 0)
+			close(cfd);
+	}
+out:
+	free(dir);
+}
+
+/* Enter the host's namespaces opened by monitor_open_host (all but pid and time: entering those
+ * changes only what children are born in, done once in monitor_relay). */
+static void enter_host(const struct config *cfg, bool all)
+{
+	for (size_t i = 0; i < sizeof host_ns / sizeof host_ns[0]; i++) {
+		bool for_children = host_ns[i].type == CLONE_NEWPID || host_ns[i].type == 0x00000080;
+
+		if (cfg->rt.host_ns_fds[i] < 0 || (for_children && !all))
+			continue;
+		if (setns(cfg->rt.host_ns_fds[i], host_ns[i].type) != 0)
+			die("monitor", "setns", "host %s namespace", host_ns[i].name);
+	}
+	if (chdir("/") != 0)
+		die("monitor", "chdir", "%s", "/");
+}
+
+/* Run --oom-command in a child on the host (the stage's children are born in the host's pid and
+ * time namespaces again, monitor_relay); its pid. */
+static pid_t start_oom_command(const struct config *cfg, const sigset_t *set)
+{
+	static char *const env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
+	pid_t pid = fork();
+
+	if (pid != 0)
+		return pid; /* -1: no event now; the teardown publishes the count */
+	enter_host(cfg, false);
+	if (sigprocmask(SIG_UNBLOCK, set, NULL) != 0)
+		_exit(EXIT_SANDBOX);
+	execve(cfg->opt.oom_command[0], (char *const *)cfg->opt.oom_command, env);
+	_exit(EXIT_CANNOT_EXEC);
 }
 
 /* Arm `fd` to expire once, `ms` from now. */
@@ -128,24 +239,42 @@ int monitor_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 	int timer = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
 	int channel = cfg->opt.monitor_fd;
 	bool timed_out = false;
+	bool oom_pending = false;
 
 	if (sigfd < 0)
 		die("monitor", "signalfd", "forwarded signals and SIGCHLD");
 	if (timer < 0)
 		die("monitor", "timerfd_create", "CLOCK_MONOTONIC");
+	/* PID 1 is born: from now on our children (--oom-command, then the teardown's) are the host's. */
+	for (size_t i = 0; i < sizeof host_ns / sizeof host_ns[0]; i++)
+		if ((host_ns[i].type == CLONE_NEWPID || host_ns[i].type == 0x00000080) && cfg->rt.host_ns_fds[i] >= 0 &&
+		    setns(cfg->rt.host_ns_fds[i], host_ns[i].type) != 0)
+			die("monitor", "setns", "host %s namespace", host_ns[i].name);
 	for (;;) {
-		struct pollfd fds[3] = {
+		struct pollfd fds[4] = {
 			{ .fd = sigfd, .events = POLLIN },
 			{ .fd = channel, .events = POLLIN }, /* -1 once answered or closed: ignored by poll(2) */
 			{ .fd = timer, .events = POLLIN },
+			{ .fd = cfg->rt.oom_fd, .events = POLLIN }, /* -1 without a notification */
 		};
 		struct signalfd_siginfo si;
 		unsigned long long expirations;
+		char drain[4096];
 
-		if (poll(fds, 3, -1) < 0) {
+		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("monitor", "poll", "signalfd %d, channel %d, timerfd %d", sigfd, channel, timer);
+		}
+		if (fds[3].revents & POLLIN) {
+			/* Drained whole (an eventfd count, or inotify events): one command reads the counter. */
+			while (read(cfg->rt.oom_fd, drain, sizeof drain) > 0)
+				;
+			oom_pending = cfg->rt.handed_over;
+		}
+		if (oom_pending && cfg->rt.oom_child <= 0) {
+			cfg->rt.oom_child = start_oom_command(cfg, set);
+			oom_pending = false;
 		}
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
 			long long ms = read_handover(channel);
@@ -167,6 +296,9 @@ int monitor_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 			continue;
 		if (si.ssi_signo == SIGCHLD) {
 			int code = exit_code_if_ended(pid1);
+
+			if (cfg->rt.oom_child > 0 && waitpid(cfg->rt.oom_child, NULL, WNOHANG) == cfg->rt.oom_child)
+				cfg->rt.oom_child = 0; /* a notification meanwhile starts the next on the next wake-up */
 
 			if (code >= 0) {
 				if (channel >= 0)
@@ -204,16 +336,14 @@ static void write_exit_file(const char *path, int code)
 __attribute__((noreturn)) void monitor_exit(struct config *cfg, int code, const sigset_t *set)
 {
 	static char *const env[] = { "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", NULL };
-	int *host_ns_fds = cfg->rt.host_ns_fds;
 
-	for (size_t i = 0; i < sizeof host_ns / sizeof host_ns[0]; i++) {
-		if (host_ns_fds[i] >= 0 && setns(host_ns_fds[i], host_ns[i].type) != 0)
-			die("monitor", "setns", "host %s namespace", host_ns[i].name);
-		if (host_ns_fds[i] >= 0)
-			close(host_ns_fds[i]);
-	}
-	if (chdir("/") != 0)
-		die("monitor", "chdir", "%s", "/");
+	/* An OOM event under way is published before the teardown's own reading (no event twice). */
+	if (cfg->rt.oom_child > 0)
+		(void)waitpid(cfg->rt.oom_child, NULL, 0);
+	enter_host(cfg, true);
+	for (size_t i = 0; i < sizeof host_ns / sizeof host_ns[0]; i++)
+		if (cfg->rt.host_ns_fds[i] >= 0)
+			close(cfg->rt.host_ns_fds[i]);
 	write_exit_file(cfg->opt.exit_file, code);
 	if (cfg->opt.exit_command[0] == NULL)
 		exit(code);

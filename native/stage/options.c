@@ -33,6 +33,8 @@
  *   --exit-file PATH       (with --monitor-fd) absolute path of the exit file, "CODE\n"
  *   --exit-command ARG     (repeatable, with --monitor-fd) the teardown command, an absolute path
  *                          then its arguments, run with only PATH in its environment
+ *   --oom-command ARG      (repeatable, with --monitor-fd) run after the handover on each OOM
+ *                          notification of the memory cgroup, one at a time, as --exit-command
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
  *                          groups; its capabilities are then cleared by the kernel at setuid
@@ -310,6 +312,13 @@ static void opt_exit_command(struct options *opts, const char *opt, const char *
 	opts->exit_command[opts->n_exit_command++] = value;
 }
 
+static void opt_oom_command(struct options *opts, const char *opt, const char *value)
+{
+	if (opts->n_oom_command == 0 && value[0] != '/')
+		die_msg("invalid value for %s: \"%s\" (the program's absolute path first)", opt, value);
+	opts->oom_command[opts->n_oom_command++] = value;
+}
+
 static void opt_exec_into(struct options *opts, const char *opt, const char *value)
 {
 	opts->exec_into = parse_pid(opt, value);
@@ -466,6 +475,7 @@ static const struct option_spec options[] = {
 	{ "--monitor-fd", true, opt_monitor_fd },
 	{ "--exit-file", true, opt_exit_file },
 	{ "--exit-command", true, opt_exit_command },
+	{ "--oom-command", true, opt_oom_command },
 	{ "--exec-into", true, opt_exec_into },
 	{ "--probe-idmap", true, opt_probe_idmap },
 	{ "--user", true, opt_user },
@@ -519,7 +529,8 @@ static void init_options(struct options *opts, size_t cap)
 	opts->layer_host_ids = calloc(cap, sizeof *opts->layer_host_ids);
 	opts->hides = calloc(cap, sizeof *opts->hides);
 	opts->exit_command = calloc(cap, sizeof *opts->exit_command);
-	if (!opts->exit_command || !opts->cgroup_procs || !opts->cgroup_v1 || !opts->views || !opts->rw || !opts->volumes || !opts->tmpfs ||
+	opts->oom_command = calloc(cap, sizeof *opts->oom_command);
+	if (!opts->exit_command || !opts->oom_command || !opts->cgroup_procs || !opts->cgroup_v1 || !opts->views || !opts->rw || !opts->volumes || !opts->tmpfs ||
 	    !opts->layers || !opts->layer_host_ids || !opts->hides)
 		die("options", "calloc", "%zu", cap);
 }

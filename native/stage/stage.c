@@ -209,7 +209,7 @@ static void init_runtime(struct runtime *rt, size_t n_cgroup_procs)
 	rt->host_mnt_fd = rt->parent_pidfd = rt->cgroup_dir_fd = rt->sys_fd = -1;
 	rt->pty_sock[0] = rt->pty_sock[1] = rt->pty_peer = -1;
 	rt->userns_sock[0] = rt->userns_sock[1] = rt->proc_fd = -1;
-	rt->idmap_fd = rt->layers_userns_fd = -1;
+	rt->idmap_fd = rt->layers_userns_fd = rt->oom_fd = -1;
 	for (size_t i = 0; i < sizeof rt->host_ns_fds / sizeof rt->host_ns_fds[0]; i++)
 		rt->host_ns_fds[i] = -1;
 	rt->procs_fds = calloc(n_cgroup_procs + 1, sizeof *rt->procs_fds);
@@ -339,8 +339,10 @@ int main(int argc, char **argv)
 		tty_take_foreground();
 
 	open_host_descriptors(&cfg);
-	if (cfg.opt.monitor_fd >= 0)
+	if (cfg.opt.monitor_fd >= 0) {
 		monitor_open_host(&cfg); /* before unshare: the namespaces the teardown runs in */
+		monitor_watch_oom(&cfg); /* and the host's cgroupfs */
+	}
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);

@@ -82,6 +82,8 @@ struct options {
 	const char *exit_file;    /* --exit-file PATH (with --monitor-fd) */
 	const char **exit_command; /* --exit-command ARGs, NULL-terminated (with --monitor-fd) */
 	size_t n_exit_command;
+	const char **oom_command; /* --oom-command ARGs, NULL-terminated (with --monitor-fd) */
+	size_t n_oom_command;
 	const char **cgroup_procs;
 	size_t n_cgroup_procs;
 	struct pair *cgroup_v1;
@@ -153,6 +155,8 @@ struct runtime {
 	bool landlock_scope;
 
 	bool handed_over;         /* monitor.c: the supervisor handed the sandbox over to the stage */
+	int oom_fd;               /* monitor.c: the OOM notification (v1 eventfd, v2 inotify); -1: none */
+	pid_t oom_child;          /* monitor.c: the --oom-command running, 0: none */
 	int host_ns_fds[6];       /* monitor.c: the host's mnt, pid, net, uts, ipc, time namespaces (--monitor-fd) */
 };
 
@@ -261,6 +265,7 @@ void tty_restore_foreground(void);
 
 /* monitor.c */
 void monitor_open_host(struct config *cfg);
+void monitor_watch_oom(struct config *cfg);
 int monitor_relay(struct config *cfg, pid_t pid1, const sigset_t *set);
 __attribute__((noreturn)) void monitor_exit(struct config *cfg, int code, const sigset_t *set);
 

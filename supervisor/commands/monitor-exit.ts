@@ -5,11 +5,12 @@
 // alone until it has ended, and takes over whatever it left.
 import type { Command } from 'commander';
 import { finishSandbox } from '../gc.js';
+import { publishNewOomKills } from '../monitor-oom.js';
 import { listStates } from '../state.js';
 import { SandboxError, UsageError } from '../errors.js';
 import { requireRoot } from './root.js';
 
-/** Register `sandbox monitor-exit`. */
+/** Register `sandbox monitor-exit` and `sandbox monitor-oom` (the stage's --oom-command: publish new OOM kills). */
 export function registerMonitorExit(program: Command): void {
   program
     .command('monitor-exit', { hidden: true })
@@ -23,5 +24,18 @@ export function registerMonitorExit(program: Command): void {
       if (state?.monitorPid !== process.pid)
         throw new SandboxError(`monitor-exit ${id}: this process (${process.pid}) is not the sandbox's monitor`);
       await finishSandbox(state);
+    });
+  program
+    .command('monitor-oom', { hidden: true })
+    .description('publish the OOM kills of a detached sandbox (run by its stage on a notification)')
+    .argument('<id>', 'the sandbox id')
+    .action(async (id: string) => {
+      if (!/^[0-9a-f]{12}$/.test(id)) throw new UsageError('<id>', `expected 12 hex digits, got "${id}"`);
+      requireRoot('monitor-oom');
+      const state = (await listStates()).find((s) => s.id === id);
+      // Run by the sandbox's monitor, our parent: nobody else decides when an OOM is published.
+      if (state === undefined || state.monitorPid !== process.ppid)
+        throw new SandboxError(`monitor-oom ${id}: the parent (${process.ppid}) is not the sandbox's monitor`);
+      await publishNewOomKills(state, true);
     });
 }

@@ -25,13 +25,11 @@ export function canHandOver(req: RunRequest, views: ServedViews, env: NodeJS.Pro
   return req.detached === true && views.shared !== null && req.net.mode !== 'private' && env.SANDBOX_MONITOR !== '0';
 }
 
-/** The stage's monitor options: where it records the exit code, and the teardown it runs then. */
+/** The stage's monitor options: where it records the exit code, the teardown it runs then, and what publishes OOM kills. */
 export function monitorConfig(id: string): NonNullable<StageConfig['monitor']> {
-  return {
-    exitFile: exitFile(id),
-    // This very CLI, by absolute paths: the stage runs it with only PATH in its environment.
-    exitCommand: [process.execPath, ...process.execArgv, resolve(process.argv[1] ?? ''), 'monitor-exit', id],
-  };
+  // This very CLI, by absolute paths: the stage runs it with only PATH in its environment.
+  const cli = [process.execPath, ...process.execArgv, resolve(process.argv[1] ?? '')];
+  return { exitFile: exitFile(id), exitCommand: [...cli, 'monitor-exit', id], oomCommand: [...cli, 'monitor-oom', id] };
 }
 
 /**

@@ -134,6 +134,34 @@ describe.skipIf(skip)('a detached sandbox monitored by its stage', () => {
     ]);
   });
 
+  it('OOM kills while it runs are published while it runs, each one (the kernel notifies the stage)', async () => {
+    const { id } = await startMonitored(['--mem', '32M', '--', 'sleep', '300']);
+    const eat = ['exec', id, 'python3', '-c', 'x = b"a" * (256 << 20)'];
+    expect((await cli(eat)).code).toBe(137);
+    await waitFor(() => journal(id).some((e) => e.type === 'oom' && e.oomKills === 1), 'the first OOM event');
+    expect((await cli(eat)).code).toBe(137);
+    await waitFor(() => journal(id).some((e) => e.type === 'oom' && e.oomKills === 2), 'the second OOM event');
+    expect(present(id)).toBe(true);
+    expect((await cli(['kill', id])).code).toBe(0);
+    expect(await gone(id)).toBe(true);
+    await waitFor(() => journal(id).some((e) => e.type === 'exit'), 'the exit event in the journal');
+    expect(journal(id).map((e) => [e.type, e.oomKills ?? e.exitCode])).toEqual([
+      ['start', undefined],
+      ['oom', 1],
+      ['oom', 2],
+      ['exit', 137],
+    ]);
+  });
+
+  it('sandbox stop: TERM through the monitor, returns once the teardown is done, 143 recorded', async () => {
+    const { id } = await startMonitored(['--name', 'mon-stop', '--', 'sleep', '300']);
+    const r = await cli(['stop', 'mon-stop']);
+    expect(r.code).toBe(0);
+    expect(present(id)).toBe(false);
+    await waitFor(() => journal(id).some((e) => e.type === 'exit'), 'the exit event in the journal');
+    expect(journal(id).find((e) => e.type === 'exit')).toMatchObject({ exitCode: 143, name: 'mon-stop' });
+  });
+
   it('SIGKILL of the monitor ends the sandbox, and gc removes what it left', async () => {
     const { id, monitor } = await startMonitored(['--', 'sleep', '300']);
     const pid1 = Number(readFileSync(`/proc/${monitor}/task/${monitor}/children`, 'utf8').trim());
