@@ -1,7 +1,9 @@
 // `bench scale` (issue 24): what idle detached sandboxes cost the host as their number grows.
 // N = 16, 64 and 200 sandboxes of `run -d --mem 16M -- sleep …` (--quick: 4), started one after
 // another, first with views served by each supervisor (the embedded default), then from one shared
-// `sandbox procfs serve`. At each size, after a settle time: the supervision's RSS and PSS summed
+// `sandbox procfs serve` with the Node supervisor kept (SANDBOX_MONITOR=0, as before the handover),
+// then from the shared server with each sandbox handed over to its stage (supervisor/run/monitor.ts:
+// no Node supervisor left). At each size, after a settle time: the supervision's RSS and PSS summed
 // over every process that supervises a sandbox (its Node supervisor, the stage's outer process, and
 // the shared server, whose cost is divided by the sandboxes it serves), its CPU and wake-ups per
 // second over an idle window (schedstat of every thread), the host's MemAvailable, the wall time of
@@ -27,13 +29,14 @@ const RUN_DIR = '/run/sandbox';
 /** Launches timed at the start and after each size (their median is reported). */
 const TIMED_LAUNCHES = 3;
 
-/** How the views of a fleet are served. */
-type Mode = 'own' | 'shared';
+/** How the views of a fleet are served, and who supervises: a Node supervisor, or (monitor) the stage. */
+type Mode = 'own' | 'shared' | 'monitor';
 
 /** One idle sandbox and the processes that supervise it. */
 interface Member {
   id: string;
-  supervisor: number;
+  /** The Node supervisor; null once it handed the sandbox over to its stage. */
+  supervisor: number | null;
   /** The stage's outer process (relays signals, waits for PID 1). */
   stage: number | null;
   /** The sandbox's PID 1 (in the sandbox's own cgroup: its memory is the sandbox's). */
@@ -80,10 +83,14 @@ function timedCli(args: string[], env: NodeJS.ProcessEnv): Promise<{ ms: number;
 async function launch(env: NodeJS.ProcessEnv): Promise<{ member: Member; ms: number }> {
   const { ms, stdout } = await timedCli(['run', '-d', '--mem', '16M', '--', 'sleep', '100000'], env);
   const id = stdout.trim();
-  const state = JSON.parse(readFileSync(`${RUN_DIR}/${id}/state.json`, 'utf8')) as { supervisorPid: number };
-  const stage = childrenOf(state.supervisorPid).find((p) => commOf(p) === 'sandbox-stage') ?? null;
+  const state = JSON.parse(readFileSync(`${RUN_DIR}/${id}/state.json`, 'utf8')) as {
+    supervisorPid: number;
+    monitorPid?: number;
+  };
+  const monitor = state.monitorPid ?? null;
+  const stage = monitor ?? childrenOf(state.supervisorPid).find((p) => commOf(p) === 'sandbox-stage') ?? null;
   const init = stage === null ? null : (childrenOf(stage)[0] ?? null);
-  return { member: { id, supervisor: state.supervisorPid, stage, init }, ms };
+  return { member: { id, supervisor: monitor === null ? state.supervisorPid : null, stage, init }, ms };
 }
 
 /** A bare idle Node process beside the fleet (the floor of any Node supervisor): its RSS and PSS. */
@@ -97,11 +104,12 @@ async function bareNode(): Promise<MemoryKiB> {
   return m;
 }
 
-/** SIGTERM every supervisor (each ends its workload and tears down), wait for their state dirs, then gc. */
+/** SIGTERM every supervisor or monitoring stage (each ends its workload and tears down), wait for their state dirs, then gc. */
 async function stopAll(members: Member[], env: NodeJS.ProcessEnv): Promise<void> {
   for (const m of members) {
     try {
-      process.kill(m.supervisor, 'SIGTERM');
+      const pid = m.supervisor ?? m.stage;
+      if (pid !== null) process.kill(pid, 'SIGTERM');
     } catch {
       // already gone
     }
@@ -126,9 +134,9 @@ async function growFleet(
   const members: Member[] = [];
   let env: NodeJS.ProcessEnv = { ...process.env, SANDBOX_PROCFS_SOCKET: '' };
   try {
-    if (mode === 'shared') {
+    if (mode !== 'own') {
       daemon = await startViewDaemon();
-      env = { ...process.env, SANDBOX_PROCFS_SOCKET: daemon.socket };
+      env = { ...process.env, SANDBOX_PROCFS_SOCKET: daemon.socket, SANDBOX_MONITOR: mode === 'shared' ? '0' : '1' };
     }
     const memBefore = memAvailableKiB();
     const firstLaunchMs: number[] = [];
@@ -147,7 +155,7 @@ async function growFleet(
       await sleep(settleMs);
       const serverPids = daemon?.pids() ?? [];
       const supervisionPids = [
-        ...members.flatMap((m) => [m.supervisor, ...(m.stage === null ? [] : [m.stage])]),
+        ...members.flatMap((m) => [m.supervisor, m.stage].filter((p) => p !== null)),
         ...serverPids,
       ];
       const a = cpuSnapshot(supervisionPids);
@@ -160,7 +168,7 @@ async function growFleet(
       const lb = lxcfs ? cpuSnapshot([lxcfs.pid]) : null;
       const seconds = (performance.now() - t0) / 1000;
       const cpu = cpuBetween(a, b);
-      const nodes = memoryOfAll(members.map((m) => m.supervisor));
+      const nodes = memoryOfAll(members.flatMap((m) => (m.supervisor === null ? [] : [m.supervisor])));
       const stages = memoryOfAll(members.flatMap((m) => (m.stage === null ? [] : [m.stage])));
       const server = memoryOfAll(serverPids);
       const inits = memoryOfAll(members.flatMap((m) => (m.init === null ? [] : [m.init])));
@@ -211,7 +219,7 @@ const spreadOf = (xs: number[]): string => `${fmt(Math.min(...xs), 0)}–${fmt(M
 
 /** The rows of one size; `podman` is the podman fleet at the same size, or why there is none. */
 function sizeRows(f: SizeFigures, firstLaunchMs: number[], podman: PodmanSize | string): Row[] {
-  const tag = `${f.mode} views, N=${f.n}`;
+  const tag = `${f.mode === 'monitor' ? 'shared views, stage monitors' : `${f.mode} views`}, N=${f.n}`;
   const per = (kib: number): string => fmt(MiB(kib) / f.n, 2, 'MiB');
   const first = quantile(firstLaunchMs, 0.5);
   const next = quantile(f.nextLaunchMs, 0.5);
@@ -289,8 +297,8 @@ function candidateRows(f: SizeFigures): Row[] {
     `${fmt(MiB(m.pss) / count, 2, 'MiB')} PSS, ${fmt(MiB(m.rss) / count, 2, 'MiB')} RSS`;
   const rows: Row[] = [
     {
-      metric: `candidates, N=${f.n}: today's Node supervisor (mean per process)`,
-      ours: one(f.nodes, f.n),
+      metric: `candidates, N=${f.n}, ${f.mode}: today's Node supervisor (mean per process)`,
+      ours: f.mode === 'monitor' ? 'none (handed over)' : one(f.nodes, f.n),
       peer: '',
       ratio: '',
       spread: '',
@@ -313,7 +321,7 @@ function candidateRows(f: SizeFigures): Row[] {
       target: '',
     },
   ];
-  if (f.mode === 'shared') {
+  if (f.mode !== 'own') {
     rows.push({
       metric: `candidates, N=${f.n}: one shared procfs serve (keeper + server)`,
       ours: one(f.server, 1),
@@ -360,10 +368,16 @@ function podmanRows(p: PodmanSize, firstLaunchMs: number[]): Row[] {
 
 /** The scenario. */
 export async function scaleBench(quick: boolean): Promise<Section> {
-  const sizes = quick ? [4] : [16, 64, 200];
+  // SANDBOX_BENCH_SCALE_SIZES=16,64: other sizes than 16, 64 and 200 (a shorter run).
+  const asked = (process.env.SANDBOX_BENCH_SCALE_SIZES ?? '').split(',').filter(Boolean).map(Number);
+  const sizes = quick
+    ? [4]
+    : asked.length > 0 && asked.every((n) => Number.isInteger(n) && n > 0)
+      ? asked
+      : [16, 64, 200];
   const settleMs = quick ? 2000 : 10_000;
   const windowMs = quick ? 2000 : 10_000;
-  const modes: Mode[] = quick ? ['own'] : ['own', 'shared'];
+  const modes: Mode[] = quick ? ['own', 'monitor'] : ['own', 'shared', 'monitor'];
   const rows: Row[] = [];
   const raw: Record<string, unknown> = {};
   let lxcfs: Lxcfs | null = null;
@@ -377,7 +391,7 @@ export async function scaleBench(quick: boolean): Promise<Section> {
       else lxcfs = await startLxcfs(`/tmp/sandbox-bench-scale-lxcfs.${process.pid}`);
     }
     for (const mode of modes) {
-      const fleet = await growFleet(mode, sizes, settleMs, windowMs, mode === 'shared' ? lxcfs : null);
+      const fleet = await growFleet(mode, sizes, settleMs, windowMs, mode !== 'own' ? lxcfs : null);
       raw[mode] = fleet;
       fleets.push(fleet);
     }
@@ -399,7 +413,7 @@ export async function scaleBench(quick: boolean): Promise<Section> {
     peerName: 'peer',
     rows,
     notes: [
-      `Supervision = every Node supervisor + every stage's outer process + the shared server (keeper and server), summed; per sandbox = total / N. PSS from /proc/PID/smaps_rollup; CPU and wake-ups from schedstat of every thread over ${windowMs / 1000} s after ${settleMs / 1000} s of settling. PID 1 of each sandbox is in the sandbox's own cgroup and not counted.`,
+      `Supervision = every Node supervisor (none once handed over: "stage monitors") + every stage's outer process + the shared server (keeper and server), summed; per sandbox = total / N. PSS from /proc/PID/smaps_rollup; CPU and wake-ups from schedstat of every thread over ${windowMs / 1000} s after ${settleMs / 1000} s of settling. PID 1 of each sandbox is in the sandbox's own cgroup and not counted.`,
       'Launch: wall time of `sandbox run -d` until it prints the id; "the first" is the median of the first three of the fleet, "the next" the median of the three launched right after each size was measured.',
       "podman: the same number of idle containers (`podman run -d -m 16m busybox sleep`, runc, cgroupfs, no network), run after ours; a container's supervision is its conmon (podman itself exits), measured the same way.",
       ...notes,

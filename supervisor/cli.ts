@@ -4,6 +4,7 @@
 import { Command } from 'commander';
 import { registerLifecycleCommands } from './commands/index.js';
 import { registerGc } from './commands/gc.js';
+import { registerMonitorExit } from './commands/monitor-exit.js';
 import { registerRun } from './commands/run.js';
 
 /** The package's version, which native/compile-ts.sh defines in the CLI bundle from package.json. */
@@ -22,6 +23,7 @@ export function buildProgram(onExit: (code: number) => void): Command {
 
   registerRun(program, onExit);
   registerGc(program);
+  registerMonitorExit(program);
   registerLifecycleCommands(program, onExit);
   return program;
 }

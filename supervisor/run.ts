@@ -12,7 +12,8 @@ import { Teardown } from './teardown.js';
 import type { Launch, RunRequest } from './run/launch.js';
 import { applyLimits } from './run/limits.js';
 import { prepareState, randomId } from './run/prepare.js';
-import { attachNetwork, ownViewsMounted, release } from './run/release.js';
+import { canHandOver, handOver } from './run/monitor.js';
+import { attachNetwork, ownViewsMounted, release, workloadRunning } from './run/release.js';
 import { spawnTheStage } from './run/spawn.js';
 import { mark, printTimings } from './run/timings.js';
 import { setUpCgroupAndViews } from './run/views.js';
@@ -23,7 +24,15 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   mark('run');
   const id = randomId();
   const cpuSample = new CpuLoadSample();
-  const launch: Launch = { req, id, undo: new Teardown(), stage: null, viewServer: null };
+  const launch: Launch = {
+    req,
+    id,
+    undo: new Teardown(),
+    stage: null,
+    viewServer: null,
+    monitored: false,
+    handedOver: false,
+  };
   let pendingSignal: NodeJS.Signals | null = null;
   let exitEvent: SandboxEvent | null = null;
   const onSignal = (sig: NodeJS.Signals): void => {
@@ -35,6 +44,7 @@ export async function runSandbox(req: RunRequest): Promise<number> {
   try {
     const prepared = await prepareState(launch);
     const views = await setUpCgroupAndViews(launch, prepared);
+    launch.monitored = canHandOver(req, views);
     if (pendingSignal) return 128 + signalNumber(pendingSignal);
     const { stage, exited } = await spawnTheStage(launch, prepared, views);
     await applyLimits(launch, prepared, cpuSample);
@@ -42,15 +52,26 @@ export async function runSandbox(req: RunRequest): Promise<number> {
     if (viewsFailedCode) return viewsFailedCode;
     if (req.net.mode === 'private' && stage.pid !== undefined) await attachNetwork(launch, stage.pid);
     const timeout = release(launch, stage, prepared.cgroup, exited);
+    if (launch.monitored && views.shared) {
+      // -d: once the workload runs, its stage takes it over and this process exits (run/monitor.ts).
+      const releasedAtMs = Date.now();
+      await workloadRunning(prepared.cgroup, exited);
+      launch.handedOver = await handOver(launch, stage, prepared, views.shared, timeout, releasedAtMs);
+      req.onStarted?.(id);
+      if (launch.handedOver) return 0;
+    }
     const final = await waitAndReport(launch, prepared.cgroup, exited, timeout);
     exitEvent = { type: 'exit', time: '', id, name: req.name ?? null, exitCode: final };
     return final;
   } finally {
     for (const sig of FORWARDED_SIGNALS) process.off(sig, onSignal);
-    await launch.undo.run((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
-    mark('teardown');
-    // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
-    if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
+    // Handed over: the stage owns the sandbox and its teardown (`sandbox monitor-exit`).
+    if (!launch.handedOver) {
+      await launch.undo.run((err) => process.stderr.write(`sandbox: teardown: ${(err as Error).message}\n`));
+      mark('teardown');
+      // After the teardown: a subscriber that sees "exit" finds nothing of the sandbox left.
+      if (exitEvent) await publish({ ...exitEvent, time: new Date().toISOString() });
+    }
     printTimings(launch.viewServer);
   }
 }

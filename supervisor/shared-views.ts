@@ -68,3 +68,9 @@ export async function serveShared(
 export async function unserveShared(socket: string, id: string): Promise<void> {
   await ask(socket, { op: 'unregister', id }, ASK_TIMEOUT_MS).catch(() => undefined);
 }
+
+/** Ask the daemon to tie sandbox `id`'s registration to process `pid` (the stage it is handed to); false when it cannot. */
+export async function retieShared(socket: string, id: string, pid: number): Promise<boolean> {
+  const reply = await ask(socket, { op: 'retie', id, pid }, ASK_TIMEOUT_MS).catch(() => null);
+  return reply?.ok === true;
+}

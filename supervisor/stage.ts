@@ -54,6 +54,12 @@ export interface StageConfig {
   security?: Security | null;
   /** --userns: PID 1 enters a user namespace where ids 0..count-1 are these host ids (native/stage/userns.c). */
   userns?: { uid: number; gid: number; count: number } | null;
+  /**
+   * A detached sandbox the stage may be handed (native/stage/monitor.c): the handover channel is fd
+   * MONITOR_FD; it runs oomCommand on each OOM notification, and once PID 1 has exited writes its
+   * code to exitFile and runs exitCommand.
+   */
+  monitor?: { exitFile: string; exitCommand: readonly string[]; oomCommand: readonly string[] } | null;
   /** With userns: on-disk owner of the ID-mapped workdir and writable volumes (native/stage/idmap.c); null: none. */
   idmap?: { uid: number; gid: number } | null;
 }
@@ -90,6 +96,11 @@ export function stageArgs(cfg: StageConfig): string[] {
     if (cfg.root.readOnly) args.push('--read-only');
   }
   if (cfg.tty) args.push('--tty');
+  if (cfg.monitor) {
+    args.push('--monitor-fd', String(MONITOR_FD), '--exit-file', cfg.monitor.exitFile);
+    for (const arg of cfg.monitor.exitCommand) args.push('--exit-command', arg);
+    for (const arg of cfg.monitor.oomCommand) args.push('--oom-command', arg);
+  }
   args.push(...securityArgs(cfg.security));
   if (cfg.userns) args.push('--userns', `${cfg.userns.uid}:${cfg.userns.gid}:${cfg.userns.count}`);
   if (cfg.userns && cfg.idmap) args.push('--idmap', `${cfg.idmap.uid}:${cfg.idmap.gid}`);
@@ -97,10 +108,13 @@ export function stageArgs(cfg: StageConfig): string[] {
   return args;
 }
 
-/** Spawn the stage with stdio inherited and fd 3 as the sync channel (one byte = views ready). */
+/** The stage's end of the handover channel of a detached sandbox (a socketpair: libuv's 'pipe'). */
+export const MONITOR_FD = 4;
+
+/** Spawn the stage with stdio inherited, fd 3 as the sync channel (one byte = views ready), fd 4 the monitor's. */
 export function spawnStage(cfg: StageConfig): ChildProcess {
   return spawn(STAGE_PATH, stageArgs(cfg), {
-    stdio: ['inherit', 'inherit', 'inherit', 'pipe'],
+    stdio: cfg.monitor ? ['inherit', 'inherit', 'inherit', 'pipe', 'pipe'] : ['inherit', 'inherit', 'inherit', 'pipe'],
     env: cfg.env,
     // With a root of its own the workdir is a path inside it, not on the host.
     cwd: cfg.root ? '/' : cfg.workdir,

@@ -55,6 +55,14 @@ export interface SandboxState {
   idmap?: { uid: number; gid: number } | null;
   /** True when started with -d (the supervisor runs in the background). */
   detached?: boolean;
+  /**
+   * A detached sandbox handed over to its stage's outer process (native/stage/monitor.c): its pid
+   * and start time. Its death ends the sandbox; the supervisor has exited.
+   */
+  monitorPid?: number;
+  monitorStartTicks?: number;
+  /** The shared view server's socket that serves the sandbox's views (shared-views.ts); absent: its own mount. */
+  viewSocket?: string;
   /** A root of its own (--rootfs/--layer): what `sandbox commit` needs; null or absent: the host's root. */
   filesystem?: RecordedFilesystem | null;
 }
@@ -190,7 +198,26 @@ export async function listStates(): Promise<SandboxState[]> {
   return states;
 }
 
-/** True while the supervisor that wrote a state still runs (same pid and same start time). */
+/**
+ * True while the supervisor that wrote a state still runs (same pid and same start time), or the
+ * stage it handed a detached sandbox to (monitorPid): either keeps the sandbox alive and tears it down.
+ */
 export async function supervisorAlive(state: SandboxState): Promise<boolean> {
-  return (await processStartTicks(state.supervisorPid)) === state.supervisorStartTicks;
+  if ((await processStartTicks(state.supervisorPid)) === state.supervisorStartTicks) return true;
+  return state.monitorPid !== undefined && (await processStartTicks(state.monitorPid)) === state.monitorStartTicks;
+}
+
+/** Where a monitoring stage writes PID 1's exit code, "CODE\n" (native/stage/monitor.c). */
+export function exitFile(id: string): string {
+  return `${stateDir(id)}/exit`;
+}
+
+/** The exit code a monitoring stage recorded, or null when it has not (yet). */
+export function recordedExitCode(id: string): number | null {
+  try {
+    const text = readFileSync(exitFile(id), 'utf8');
+    return /^\d+\n$/.test(text) ? Number(text) : null;
+  } catch {
+    return null;
+  }
 }

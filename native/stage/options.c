@@ -26,6 +26,15 @@
  *                          needs no exec; failures are ignored (the supervisor unmounts what is left)
  *   --hide DIR             detach the mounts under host dir DIR and cover it with an empty tmpfs (repeatable)
  *                          (the supervisor's state root: other sandboxes' views and state)
+ *   --monitor-fd N         the handover channel of a detached sandbox (monitor.c): after the line
+ *                          "h[MS]" the stage no longer dies with the supervisor, arms the timeout
+ *                          (MS), answers "a", and once PID 1 has exited writes its code to
+ *                          --exit-file and executes --exit-command in the host's namespaces
+ *   --exit-file PATH       (with --monitor-fd) absolute path of the exit file, "CODE\n"
+ *   --exit-command ARG     (repeatable, with --monitor-fd) the teardown command, an absolute path
+ *                          then its arguments, run with only PATH in its environment
+ *   --oom-command ARG      (repeatable, with --monitor-fd) run after the handover on each OOM
+ *                          notification of the memory cgroup, one at a time, as --exit-command
  *   --oom-score-adj N      oom_score_adj of the sandbox, -1000..1000 (the supervisor lowers its own)
  *   --user UID:GID         run the command (workload or exec) as UID and GID, without supplementary
  *                          groups; its capabilities are then cleared by the kernel at setuid
@@ -282,6 +291,34 @@ static void opt_sync_fd(struct options *opts, const char *opt, const char *value
 	opts->sync_fd = parse_int(opt, value);
 }
 
+static void opt_monitor_fd(struct options *opts, const char *opt, const char *value)
+{
+	opts->monitor_fd = parse_int(opt, value);
+	if (opts->monitor_fd < 3)
+		die_msg("invalid value for %s: \"%s\" (a descriptor above 2)", opt, value);
+}
+
+static void opt_exit_file(struct options *opts, const char *opt, const char *value)
+{
+	if (value[0] != '/')
+		die_msg("invalid value for %s: \"%s\" (an absolute path)", opt, value);
+	opts->exit_file = value;
+}
+
+static void opt_exit_command(struct options *opts, const char *opt, const char *value)
+{
+	if (opts->n_exit_command == 0 && value[0] != '/')
+		die_msg("invalid value for %s: \"%s\" (the program's absolute path first)", opt, value);
+	opts->exit_command[opts->n_exit_command++] = value;
+}
+
+static void opt_oom_command(struct options *opts, const char *opt, const char *value)
+{
+	if (opts->n_oom_command == 0 && value[0] != '/')
+		die_msg("invalid value for %s: \"%s\" (the program's absolute path first)", opt, value);
+	opts->oom_command[opts->n_oom_command++] = value;
+}
+
 static void opt_exec_into(struct options *opts, const char *opt, const char *value)
 {
 	opts->exec_into = parse_pid(opt, value);
@@ -435,6 +472,10 @@ static const struct option_spec options[] = {
 	{ "--exec-helper", false, opt_exec_helper },
 	{ "--supervisor-pid", true, opt_supervisor_pid },
 	{ "--sync-fd", true, opt_sync_fd },
+	{ "--monitor-fd", true, opt_monitor_fd },
+	{ "--exit-file", true, opt_exit_file },
+	{ "--exit-command", true, opt_exit_command },
+	{ "--oom-command", true, opt_oom_command },
 	{ "--exec-into", true, opt_exec_into },
 	{ "--probe-idmap", true, opt_probe_idmap },
 	{ "--user", true, opt_user },
@@ -475,6 +516,7 @@ static void init_options(struct options *opts, size_t cap)
 {
 	memset(opts, 0, sizeof *opts);
 	opts->sync_fd = -1;
+	opts->monitor_fd = -1;
 	opts->timens = true;
 	opts->caps = default_capabilities;
 	opts->cgroup_procs = calloc(cap, sizeof *opts->cgroup_procs);
@@ -486,7 +528,9 @@ static void init_options(struct options *opts, size_t cap)
 	opts->layers = calloc(cap, sizeof *opts->layers);
 	opts->layer_host_ids = calloc(cap, sizeof *opts->layer_host_ids);
 	opts->hides = calloc(cap, sizeof *opts->hides);
-	if (!opts->cgroup_procs || !opts->cgroup_v1 || !opts->views || !opts->rw || !opts->volumes || !opts->tmpfs ||
+	opts->exit_command = calloc(cap, sizeof *opts->exit_command);
+	opts->oom_command = calloc(cap, sizeof *opts->oom_command);
+	if (!opts->exit_command || !opts->oom_command || !opts->cgroup_procs || !opts->cgroup_v1 || !opts->views || !opts->rw || !opts->volumes || !opts->tmpfs ||
 	    !opts->layers || !opts->layer_host_ids || !opts->hides)
 		die("options", "calloc", "%zu", cap);
 }
@@ -501,6 +545,12 @@ static void check_combinations(const struct options *opts)
 			(unsigned)opts->gid, opts->userns_count);
 	if (opts->idmap && !opts->userns)
 		die_msg("--idmap needs --userns");
+	if (opts->monitor_fd >= 0 && opts->exit_file == NULL)
+		die_msg("--monitor-fd needs --exit-file");
+	if (opts->monitor_fd >= 0 && opts->monitor_fd == opts->sync_fd)
+		die_msg("--monitor-fd and --sync-fd must differ");
+	if (opts->monitor_fd >= 0 && opts->tty)
+		die_msg("--monitor-fd and --tty exclude each other (a detached sandbox has no terminal)");
 }
 
 /* Fill opts from argv: the options of the table, then "--" and the command. */

@@ -259,6 +259,15 @@ void pid1_main(struct config *cfg)
 	mode_t umask_saved;
 	pid_t workload;
 
+	/* The supervisor's channel to the outer stage, and the host namespaces its teardown re-enters
+	 * (monitor.c): PID 1 never leaves the sandbox's. */
+	if (cfg->opt.monitor_fd >= 0)
+		close(cfg->opt.monitor_fd);
+	if (cfg->rt.oom_fd >= 0)
+		close(cfg->rt.oom_fd);
+	for (size_t i = 0; i < sizeof cfg->rt.host_ns_fds / sizeof cfg->rt.host_ns_fds[0]; i++)
+		if (cfg->rt.host_ns_fds[i] >= 0)
+			close(cfg->rt.host_ns_fds[i]);
 	umask_saved = harden_pid1(cfg);
 	assemble_root(cfg);
 	if (cfg->opt.hostname != NULL)

@@ -262,7 +262,7 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 				} else if (si.ssi_signo == SIGCHLD) {
 					code = exit_code_if_ended(child);
 				} else if (si.ssi_code != SI_KERNEL) {
-					kill(child, (int)si.ssi_signo); /* as should_forward() (signals.c) */
+					kill(child, (int)si.ssi_signo); /* as signal_is_forwarded() (signals.c) */
 				}
 			}
 		}

@@ -24,7 +24,7 @@ void block_signals(sigset_t *set)
 
 /* Forward only signals sent by a process (kill, sigqueue); the kernel's (a terminal's Ctrl-C,
  * SI_KERNEL in siginfo, sigaction(2)) went to our whole process group: the target has it already. */
-static bool should_forward(const struct signalfd_siginfo *si)
+bool signal_is_forwarded(const struct signalfd_siginfo *si)
 {
 	return si->ssi_code != SI_KERNEL;
 }
@@ -55,7 +55,7 @@ void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who)
 			continue; /* EAGAIN: taken meanwhile */
 		if (si.ssi_signo == SIGCHLD)
 			return;
-		if (should_forward(&si))
+		if (signal_is_forwarded(&si))
 			kill(target, (int)si.ssi_signo);
 	}
 }

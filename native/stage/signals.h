@@ -8,11 +8,15 @@
 
 #include "stage.h"
 
+#include <sys/signalfd.h>
+
 /* Signals the stage and PID 1 pass on (SIGCHLD is waited for alongside them). */
 extern const int forwarded_signals[6];
 
 /* Block the forwarded signals and SIGCHLD; set = that set. */
 void block_signals(sigset_t *set);
+/* False for a signal the kernel sent our whole process group (a terminal's Ctrl-C): not passed on. */
+bool signal_is_forwarded(const struct signalfd_siginfo *si);
 /* Wait for SIGCHLD, forwarding every other signal of set to target and answering sysinfo(2). */
 void forward_until_sigchld(const sigset_t *set, pid_t target, const char *who);
 

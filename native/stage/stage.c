@@ -12,7 +12,9 @@
  *      --userns and a network namespace of its own, opens low ports and ping in it (netns.c);
  *   4. writes the time namespace's boot-time offset, then forks PID 1 (pid1.c); with --userns it
  *      writes PID 1's uid and gid maps when PID 1 has entered its user namespace (userns.c);
- *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status.
+ *   5. forwards SIGINT/TERM/HUP/QUIT/USR1/USR2 to PID 1 and exits with PID 1's status; with
+ *      --monitor-fd it may be handed the sandbox (a detached one) and then outlives the supervisor,
+ *      records PID 1's status and runs the teardown command (monitor.c).
  * The stage never joins the sandbox's cgroups: only PID 1 does, right before it forks the workload;
  * on cgroup v2 it is instead created inside the leaf by clone3(CLONE_INTO_CGROUP) when the kernel
  * has it (clone.c), so its set-up (mounts, views) is charged to the sandbox there.
@@ -50,19 +52,31 @@ static void tie_to_supervisor(pid_t supervisor)
 		die_msg("supervisor %d is gone (parent is now %d)", (int)supervisor, (int)getppid());
 }
 
-/* Close every inherited descriptor but stdio and the sync fd, before anything else. The supervisor
+/* Close every inherited descriptor but stdio, the sync fd and the monitor channel, before anything else. The supervisor
  * cannot give us a clean table: libuv's spawn closes nothing itself and relies on O_CLOEXEC, and
  * libfuse 2 receives the /dev/fuse descriptor from fusermount (recvmsg(2) without
  * MSG_CMSG_CLOEXEC), so it arrives here open. Kept by the stage, PID 1 and the workload, it keeps
  * the FUSE connection alive after the supervisor dies: a process of the sandbox then waits forever
  * in a FUSE request (D state in request_wait_answer, deaf to SIGKILL; found by test/soak). It would
  * also hand the workload a host descriptor. close_range(2), Linux 5.9. */
-static void close_inherited_fds(int keep)
+static void close_inherited_fds(int keep, int keep_too)
 {
-	if (keep > 3 && sys_close_range(3, (unsigned)keep - 1) != 0)
-		die("stage", "close_range", "3, %d", keep - 1);
-	if (sys_close_range(keep >= 3 ? (unsigned)keep + 1 : 3, ~0U) != 0)
-		die("stage", "close_range", "%d, ~0", keep >= 3 ? keep + 1 : 3);
+	int low = keep < keep_too ? keep : keep_too;
+	int high = keep < keep_too ? keep_too : keep;
+	unsigned from = 3;
+
+	/* Below, between and above the kept ones (a -1 keeps nothing). */
+	for (int k = 0; k < 2; k++) {
+		int fd = k == 0 ? low : high;
+
+		if (fd < 3)
+			continue;
+		if ((unsigned)fd > from && sys_close_range(from, (unsigned)fd - 1) != 0)
+			die("stage", "close_range", "%u, %d", from, fd - 1);
+		from = (unsigned)fd + 1;
+	}
+	if (sys_close_range(from, ~0U) != 0)
+		die("stage", "close_range", "%u, ~0", from);
 }
 
 /* Open every cgroup.procs file now, on the host's writable cgroupfs mounts. */
@@ -195,7 +209,9 @@ static void init_runtime(struct runtime *rt, size_t n_cgroup_procs)
 	rt->host_mnt_fd = rt->parent_pidfd = rt->cgroup_dir_fd = rt->sys_fd = -1;
 	rt->pty_sock[0] = rt->pty_sock[1] = rt->pty_peer = -1;
 	rt->userns_sock[0] = rt->userns_sock[1] = rt->proc_fd = -1;
-	rt->idmap_fd = rt->layers_userns_fd = -1;
+	rt->idmap_fd = rt->layers_userns_fd = rt->oom_fd = -1;
+	for (size_t i = 0; i < sizeof rt->host_ns_fds / sizeof rt->host_ns_fds[0]; i++)
+		rt->host_ns_fds[i] = -1;
 	rt->procs_fds = calloc(n_cgroup_procs + 1, sizeof *rt->procs_fds);
 	if (rt->procs_fds == NULL)
 		die("options", "calloc", "%zu", n_cgroup_procs + 1);
@@ -303,7 +319,7 @@ int main(int argc, char **argv)
 
 	parse_options(argc, argv, &cfg.opt);
 	init_runtime(&cfg.rt, cfg.opt.n_cgroup_procs);
-	close_inherited_fds(cfg.opt.sync_fd);
+	close_inherited_fds(cfg.opt.sync_fd, cfg.opt.monitor_fd);
 	if (cfg.opt.exec_helper)
 		exec_helper(&cfg.opt);
 	if (cfg.opt.exec_into != 0)
@@ -323,6 +339,10 @@ int main(int argc, char **argv)
 		tty_take_foreground();
 
 	open_host_descriptors(&cfg);
+	if (cfg.opt.monitor_fd >= 0) {
+		monitor_open_host(&cfg); /* before unshare: the namespaces the teardown runs in */
+		monitor_watch_oom(&cfg); /* and the host's cgroupfs */
+	}
 	/* Block the forwarded signals before fork: none is lost between fork and the wait loops, and
 	 * PID 1 inherits the mask (fork(2)). */
 	block_signals(&set);
@@ -343,8 +363,13 @@ int main(int argc, char **argv)
 	close_pid1_descriptors(&cfg);
 	if (cfg.opt.userns)
 		userns_map(&cfg, pid1); /* PID 1 asks once every mount is in place (userns.c) */
-	code = cfg.opt.tty ? pty_relay(&cfg, pid1, &set) : relay(pid1, &set);
+	if (cfg.opt.tty)
+		code = pty_relay(&cfg, pid1, &set);
+	else
+		code = cfg.opt.monitor_fd >= 0 ? monitor_relay(&cfg, pid1, &set) : relay(pid1, &set);
 	tty_restore_foreground();
 	detach_views(&cfg);
+	if (cfg.rt.handed_over)
+		monitor_exit(&cfg, code, &set);
 	return code;
 }

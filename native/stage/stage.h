@@ -26,6 +26,7 @@
  *   userns.c   --userns: PID 1 enters a user namespace mapped to an unprivileged range, last
  *   idmap.c    --idmap: the writable workdir and volumes as ID-mapped mounts (with --userns)
  *   landlock.c a scope-only Landlock domain (abstract unix sockets, signals) with the host's network
+ *   monitor.c  --monitor-fd: the stage as a detached sandbox's monitor (handover, timeout, exit file)
  *   sysinfo.c  sysinfo(2) answered with the sandbox's figures (seccomp user notification)
  */
 #ifndef SANDBOX_STAGE_H
@@ -77,6 +78,12 @@ struct options {
 	uid_t uid;
 	gid_t gid;
 	int sync_fd;              /* -1: no sync byte to wait for */
+	int monitor_fd;           /* --monitor-fd: the handover channel (monitor.c); -1: none */
+	const char *exit_file;    /* --exit-file PATH (with --monitor-fd) */
+	const char **exit_command; /* --exit-command ARGs, NULL-terminated (with --monitor-fd) */
+	size_t n_exit_command;
+	const char **oom_command; /* --oom-command ARGs, NULL-terminated (with --monitor-fd) */
+	size_t n_oom_command;
 	const char **cgroup_procs;
 	size_t n_cgroup_procs;
 	struct pair *cgroup_v1;
@@ -146,6 +153,11 @@ struct runtime {
 	/* landlock.c: the sandbox shares the caller's (host's) network namespace, so PID 1 scopes
 	 * abstract unix sockets and signals to the sandbox. */
 	bool landlock_scope;
+
+	bool handed_over;         /* monitor.c: the supervisor handed the sandbox over to the stage */
+	int oom_fd;               /* monitor.c: the OOM notification (v1 eventfd, v2 inotify); -1: none */
+	pid_t oom_child;          /* monitor.c: the --oom-command running, 0: none */
+	int host_ns_fds[6];       /* monitor.c: the host's mnt, pid, net, uts, ipc, time namespaces (--monitor-fd) */
 };
 
 /* One sandbox's stage: its options and what was opened for them. */
@@ -250,6 +262,12 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set);
 /* tty.c */
 void tty_take_foreground(void);
 void tty_restore_foreground(void);
+
+/* monitor.c */
+void monitor_open_host(struct config *cfg);
+void monitor_watch_oom(struct config *cfg);
+int monitor_relay(struct config *cfg, pid_t pid1, const sigset_t *set);
+__attribute__((noreturn)) void monitor_exit(struct config *cfg, int code, const sigset_t *set);
 
 /* sysinfo.c */
 void sysinfo_listen(int proc);

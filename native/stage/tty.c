@@ -8,7 +8,7 @@
  * held the terminal's foreground, the sandbox's group takes it over for its lifetime and gives it
  * back at the end (as a shell does for a foreground job). The terminal's signals then go to the
  * sandbox's processes directly, never to the supervisor, and the stage and PID 1 do not forward
- * them again (should_forward: they arrive with si_code SI_KERNEL). A supervisor running in the
+ * them again (signal_is_forwarded: they arrive with si_code SI_KERNEL). A supervisor running in the
  * background, or a stdin that is not a terminal, leaves the terminal alone.
  */
 #include "stage.h"

@@ -47,6 +47,16 @@ export interface ServeRequest {
   supervisorPid: number;
 }
 
+/**
+ * A served sandbox's registration now goes when process `pid` does (a detached sandbox's supervisor
+ * handing it over to its stage, supervisor/run/monitor.ts).
+ */
+export interface RetieRequest {
+  op: 'retie';
+  id: string;
+  pid: number;
+}
+
 /** Stop serving one container's views (its binds go with its mount namespace). */
 interface UnregisterRequest {
   op: 'unregister';
@@ -59,7 +69,7 @@ interface ListRequest {
 }
 
 /** Any request. */
-export type Request = RegisterRequest | ServeRequest | UnregisterRequest | ListRequest;
+export type Request = RegisterRequest | ServeRequest | RetieRequest | UnregisterRequest | ListRequest;
 
 /** One view as served: the file on the daemon's mount and the file it covers inside. */
 export interface ServedView {
@@ -95,9 +105,11 @@ export function parseRequest(line: string): Request | string {
     return `bad id ${JSON.stringify(req.id)}: expected ${ID_RE.source}`;
   if (req.op === 'unregister') return { op: 'unregister', id: req.id };
   if (req.op === 'serve') return parseServe(req, req.id);
-  if (req.op !== 'register') return `unknown op ${JSON.stringify(req.op)} (register, serve, unregister, list)`;
+  if (req.op !== 'register' && req.op !== 'retie')
+    return `unknown op ${JSON.stringify(req.op)} (register, serve, retie, unregister, list)`;
   if (typeof req.pid !== 'number' || !Number.isInteger(req.pid) || req.pid < 1)
     return `bad pid ${JSON.stringify(req.pid)}`;
+  if (req.op === 'retie') return { op: 'retie', id: req.id, pid: req.pid };
   const root = req.root ?? '';
   if (typeof root !== 'string' || (root !== '' && !root.startsWith('/')) || root.includes('\n'))
     return `bad root ${JSON.stringify(req.root)}: an absolute path or ""`;

@@ -30,6 +30,7 @@ import {
   parseRequest,
   type RegisterRequest,
   type Reply,
+  type RetieRequest,
   type ServeRequest,
   type ServedView,
 } from './protocol.js';
@@ -264,6 +265,20 @@ class Daemon {
     };
   }
 
+  /** Tie a served sandbox's registration to another process (its stage, when the supervisor exits); host callers only. */
+  async retieSandbox(req: RetieRequest, caller: Caller): Promise<Reply> {
+    if (!caller.host) return { ok: false, error: `retie ${req.id}: refused: for host callers only` };
+    const sandbox = this.sandboxes.get(req.id);
+    if (!sandbox) return { ok: false, error: `retie ${req.id}: no such sandbox served` };
+    const startTicks = await processStartTicks(req.pid);
+    if (startTicks === null) return { ok: false, error: `retie ${req.id}: no process ${req.pid}` };
+    sandbox.pid = req.pid;
+    sandbox.startTicks = startTicks;
+    await this.persist();
+    this.log(`retie sandbox ${req.id} to pid ${req.pid}`);
+    return { ok: true };
+  }
+
   /** Register a sandbox's views (with its earlier key when restored) and record it; returns the views. */
   private serveSandboxViews(
     reg: Registration & { sandbox: NonNullable<Registration['sandbox']> },
@@ -385,6 +400,8 @@ async function answer(line: string, daemon: Daemon, caller: Caller): Promise<Rep
       return daemon.register(req, caller);
     case 'serve':
       return daemon.serveSandbox(req, caller);
+    case 'retie':
+      return daemon.retieSandbox(req, caller);
     case 'unregister':
       return daemon.unregister(req.id, '', caller);
     case 'list':

@@ -49,6 +49,10 @@ export interface Launch {
   readonly undo: Teardown;
   /** The stage once spawned: forwarded signals go to it, and a later phase that fails SIGKILLs it. */
   stage: ChildProcess | null;
+  /** The stage may take the sandbox over once it runs (run/monitor.ts canHandOver). */
+  monitored: boolean;
+  /** The stage took the sandbox over: this process exits without a teardown. */
+  handedOver: boolean;
   /** The views' server, for its render cache counts at exit (SANDBOX_TIMINGS=1, bench/procfs.ts). */
   viewServer: ViewServer | null;
 }

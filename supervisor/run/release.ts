@@ -67,7 +67,8 @@ export function release(
   mark('released');
   // The views' workers start only if the sandbox outlives the launch (ViewServer lazyWorkers).
   launch.viewServer?.startWorkersLater(VIEW_WORKERS_AFTER_MS);
-  if (req.onStarted) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
+  // A launch its stage may take over reports the start after the handover (supervisor/run.ts).
+  if (req.onStarted && !launch.monitored) void workloadRunning(cgroup, exited).then(() => req.onStarted?.(id));
   const name = req.name ?? null;
   void publish({ type: 'start', time: new Date().toISOString(), id, name, command: req.command });
   const oomWatch = watchOom(
@@ -84,7 +85,7 @@ export function release(
  * Resolve once the workload (pid 2 inside) is in the cgroup, or the stage exited, or after 5 s: so
  * that `run -d` prints the id only when `exec`, `kill` or `stop` can already find the workload.
  */
-async function workloadRunning(cgroup: CgroupManager, exited: Promise<number>): Promise<void> {
+export async function workloadRunning(cgroup: CgroupManager, exited: Promise<number>): Promise<void> {
   let done = false;
   exited.then(
     () => (done = true),

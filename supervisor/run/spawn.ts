@@ -6,6 +6,7 @@ import { prepareRoot, type FilesystemRequest, type PreparedRoot } from '../rootf
 import { spawnStage, stageExitCode, type StageConfig } from '../stage.js';
 import { RUN_DIR, stateDir } from '../state.js';
 import type { Launch } from './launch.js';
+import { monitorConfig } from './monitor.js';
 import type { Prepared } from './prepare.js';
 import { mark } from './timings.js';
 import type { ServedViews } from './views.js';
@@ -87,5 +88,6 @@ function stageConfig(
     security: req.security ?? null,
     userns: req.userns ?? null,
     idmap: req.userns ? (req.idmap ?? null) : null,
+    monitor: launch.monitored ? monitorConfig(launch.id) : null,
   };
 }

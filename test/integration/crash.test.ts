@@ -1,6 +1,7 @@
 // A supervisor killed with SIGKILL takes its sandbox down (PDEATHSIG on the stage and PID 1), and
 // `sandbox gc` (also run at the start of every `sandbox run`) removes the FUSE mount (mounted
 // without auto_unmount), the cgroups and the state dir it left. Live sandboxes are never touched.
+// The same promise for a detached sandbox handed over to its stage (the monitor): monitor.test.ts.
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { readFile, readdir } from 'node:fs/promises';
 import { tmpdir } from 'node:os';

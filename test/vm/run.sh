@@ -21,11 +21,12 @@ CACHE=${SANDBOX_VM_CACHE:-/var/cache/sandbox-vm}
 TIMEOUT_S=${SANDBOX_VM_TIMEOUT_S:-2700}
 # The focused set: run and limits, the /proc views, exec, kill/stop/update, confinement, I/O limits,
 # what runtimes read (mountinfo, the JVM), a root of its own under the default user namespace
-# (ID-mapped layers on Linux 6.1), views taken from a running `sandbox procfs serve`.
+# (ID-mapped layers on Linux 6.1), views taken from a running `sandbox procfs serve`, detached
+# sandboxes monitored by their stage (v2 OOM notification through memory.events).
 DEFAULT_TESTS="test/integration/run.test.ts test/integration/cgroup.test.ts test/integration/views-fs.test.ts
   test/integration/lifecycle-exec.test.ts test/integration/lifecycle-control.test.ts
   test/integration/confinement.test.ts test/integration/io-limits.test.ts test/integration/runtimes.test.ts
-  test/integration/userns-rootfs.test.ts test/integration/views-shared.test.ts"
+  test/integration/userns-rootfs.test.ts test/integration/views-shared.test.ts test/integration/monitor.test.ts"
 # Every test runs under TCG too: the tests assert events (awaited with a generous deadline,
 # test/helpers/wait.ts) and kernel-guaranteed bounds, never how fast the machine is.
 # bfq (CONFIG_IOSCHED_BFQ=m in Debian's kernel, no module dependencies): its io.bfq.weight is what
