@@ -211,14 +211,11 @@ int pty_relay(struct config *cfg, pid_t pid1, const sigset_t *set)
 	return pty_relay_master(master, pid1, set);
 }
 
-/* Relay between the user's terminal and the pty `master` (-1: none came) until `child` exits; its
- * exit code. `sandbox exec -t` calls this with the pty it opened itself. */
-int pty_relay_master(int master, pid_t child, const sigset_t *set)
+/* Block `set` and SIGWINCH; returns their signalfd. */
+static int winch_signalfd(const sigset_t *set)
 {
-	struct termios saved, raw;
-	bool restore = false, stdin_open = true;
 	sigset_t with_winch = *set;
-	int sfd, code = -1;
+	int sfd;
 
 	/* SIGWINCH from the user's terminal (we hold its foreground, tty.c) is taken here too. */
 	sigaddset(&with_winch, SIGWINCH);
@@ -227,13 +224,84 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 	sfd = signalfd(-1, &with_winch, SFD_CLOEXEC);
 	if (sfd < 0)
 		die("tty", "signalfd", "forwarded signals, SIGCHLD, SIGWINCH");
+	return sfd;
+}
+
+/* Put the user's terminal in raw mode; true if it was, its settings before in `*saved`. */
+static bool enter_raw_mode(int master, struct termios *saved)
+{
+	struct termios raw;
 
 	/* Raw mode only on a terminal whose foreground we hold: from the background tcsetattr would stop us. */
-	if (master >= 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() && tcgetattr(STDIN_FILENO, &saved) == 0) {
-		raw = saved;
+	if (master >= 0 && isatty(STDIN_FILENO) && tcgetpgrp(STDIN_FILENO) == getpgrp() && tcgetattr(STDIN_FILENO, saved) == 0) {
+		raw = *saved;
 		cfmakeraw(&raw);
-		restore = tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
+		return tcsetattr(STDIN_FILENO, TCSADRAIN, &raw) == 0;
 	}
+	return false;
+}
+
+/* One signal from `sfd`: SIGWINCH resizes the pty, SIGCHLD sets `*code` once `child` has ended,
+ * any other not sent by the kernel goes on to it. */
+static void pty_signal(int sfd, int master, pid_t child, int *code)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGWINCH) {
+			if (master >= 0)
+				pass_window_size(master);
+		} else if (si.ssi_signo == SIGCHLD) {
+			*code = exit_code_if_ended(child);
+		} else if (si.ssi_code != SI_KERNEL) {
+			kill(child, (int)si.ssi_signo); /* as signal_is_forwarded() (signals.c) */
+		}
+	}
+}
+
+/* One read of the master `*master` to the user's stdout; at its end it is closed and set to -1. */
+static void from_master(int *master)
+{
+	char buf[4096];
+	ssize_t n = read(*master, buf, sizeof buf);
+
+	/* EIO: no peer is open (the workload is gone; PID 1's exit follows). Stop polling it. */
+	if (n > 0)
+		(void)write_all(STDOUT_FILENO, buf, (size_t)n);
+	else if (n == 0 || errno != EINTR) {
+		close(*master);
+		*master = -1;
+	}
+}
+
+/* One read of the user's stdin to the master; at its end `*stdin_open` is false. */
+static void to_master(int master, bool *stdin_open)
+{
+	char buf[4096];
+	ssize_t n = read(STDIN_FILENO, buf, sizeof buf);
+
+	if (n > 0)
+		(void)write_all(master, buf, (size_t)n);
+	else if (n == 0 || errno != EINTR) {
+		/* EOF on a stdin that is not a terminal (a pipe, a file): type the pty's EOF
+		 * character (VEOF, ^D), so a reader in canonical mode sees end of file too. */
+		struct termios t;
+
+		*stdin_open = false;
+		if (master >= 0 && tcgetattr(master, &t) == 0)
+			(void)write_all(master, (const char *)&t.c_cc[VEOF], 1);
+	}
+}
+
+/* Relay between the user's terminal and the pty `master` (-1: none came) until `child` exits; its
+ * exit code. `sandbox exec -t` calls this with the pty it opened itself. */
+int pty_relay_master(int master, pid_t child, const sigset_t *set)
+{
+	struct termios saved;
+	bool restore, stdin_open = true;
+	int sfd = winch_signalfd(set), code = -1;
+
+	restore = enter_raw_mode(master, &saved);
 	if (master >= 0)
 		pass_window_size(master);
 
@@ -244,54 +312,20 @@ int pty_relay_master(int master, pid_t child, const sigset_t *set)
 			{ .fd = stdin_open && master >= 0 ? STDIN_FILENO : -1, .events = POLLIN },
 			{ .fd = sysinfo_fd(), .events = POLLIN }, /* `exec -t`: the command's sysinfo(2) */
 		};
-		char buf[4096];
-		ssize_t n;
 
 		if (poll(fds, 4, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			die("tty", "poll", "%s", "signalfd, pty master, stdin");
 		}
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGWINCH) {
-					if (master >= 0)
-						pass_window_size(master);
-				} else if (si.ssi_signo == SIGCHLD) {
-					code = exit_code_if_ended(child);
-				} else if (si.ssi_code != SI_KERNEL) {
-					kill(child, (int)si.ssi_signo); /* as signal_is_forwarded() (signals.c) */
-				}
-			}
-		}
+		if (fds[0].revents & POLLIN)
+			pty_signal(sfd, master, child, &code);
 		if (fds[3].revents & POLLIN)
 			sysinfo_answer();
-		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(master, buf, sizeof buf);
-			/* EIO: no peer is open (the workload is gone; PID 1's exit follows). Stop polling it. */
-			if (n > 0)
-				(void)write_all(STDOUT_FILENO, buf, (size_t)n);
-			else if (n == 0 || errno != EINTR) {
-				close(master);
-				master = -1;
-			}
-		}
-		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR)) {
-			n = read(STDIN_FILENO, buf, sizeof buf);
-			if (n > 0)
-				(void)write_all(master, buf, (size_t)n);
-			else if (n == 0 || errno != EINTR) {
-				/* EOF on a stdin that is not a terminal (a pipe, a file): type the pty's EOF
-				 * character (VEOF, ^D), so a reader in canonical mode sees end of file too. */
-				struct termios t;
-
-				stdin_open = false;
-				if (master >= 0 && tcgetattr(master, &t) == 0)
-					(void)write_all(master, (const char *)&t.c_cc[VEOF], 1);
-			}
-		}
+		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
+			from_master(&master);
+		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
+			to_master(master, &stdin_open);
 	}
 	if (master >= 0) {
 		drain(master);

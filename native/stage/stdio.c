@@ -116,16 +116,22 @@ static void drain(int from, int to, char *buf)
 		close(from);
 }
 
-/* The stage: relay between the caller's fds 0-2 and the command's pipes (our ends: pipes[0][1],
- * pipes[1][0], pipes[2][0]) until `child` exits; its exit code (128+N for signal N). */
-int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
+/* The caller's stdin on its way to the command's stdin pipe `in` (-1 once closed), one read at a
+ * time: `pending` holds `len` bytes of it, the first `off` of them written. */
+struct stdin_feed {
+	int in;
+	bool reading; /* the caller's stdin: still read */
+	char *pending;
+	size_t len, off;
+};
+
+/* Close the command's ends of the pipes, block SIGPIPE and SIGTTIN, make our ends non-blocking;
+ * returns the signalfd of `set`. */
+static int relay_start(int pipes[3][2], const sigset_t *set)
 {
-	static char buf[RELAY_BUF], pending[RELAY_BUF];
-	size_t pending_len = 0, pending_off = 0;
 	int in = pipes[0][1], out = pipes[1][0], err = pipes[2][0];
-	bool reading = true; /* the caller's stdin: still read */
 	sigset_t quiet;
-	int sfd, code = -1;
+	int sfd;
 
 	close(pipes[0][0]);
 	close(pipes[1][1]);
@@ -147,14 +153,76 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 		if (fcntl(p, F_SETFL, O_NONBLOCK) != 0)
 			die("exec: stdio", "fcntl", "pipe for fd %d, O_NONBLOCK", fd);
 	}
+	return sfd;
+}
+
+/* One signal from `sfd`: SIGCHLD sets `*code` once `child` has ended; any other goes on to it. */
+static void relay_signal(int sfd, pid_t child, int *code)
+{
+	struct signalfd_siginfo si;
+
+	if (read(sfd, &si, sizeof si) == sizeof si) {
+		if (si.ssi_signo == SIGCHLD) {
+			*code = exit_code_if_ended(child);
+		} else {
+			kill(child, (int)si.ssi_signo); /* kernel-sent too: the command has its own session */
+		}
+	}
+}
+
+/* Stop reading the caller's stdin and close the command's (it sees end of file). */
+static void feed_close(struct stdin_feed *f)
+{
+	f->reading = false;
+	close(f->in);
+	f->in = -1;
+}
+
+/* One read of the caller's stdin into the empty buffer. */
+static void feed_read(struct stdin_feed *f)
+{
+	ssize_t n = read(STDIN_FILENO, f->pending, RELAY_BUF);
+
+	if (n > 0) {
+		f->len = (size_t)n;
+		f->off = 0;
+	} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
+		feed_close(f); /* end of file, EIO from the background, EBADF: end of file */
+	}
+}
+
+/* One non-blocking write of what the buffer holds into the command's stdin. */
+static void feed_write(struct stdin_feed *f)
+{
+	ssize_t n = write(f->in, f->pending + f->off, f->len - f->off);
+
+	if (n > 0) {
+		f->off += (size_t)n;
+		if (f->off == f->len)
+			f->len = 0;
+	} else if (n < 0 && errno != EINTR && errno != EAGAIN) {
+		/* EPIPE: the command closed its stdin; stop reading the caller's. */
+		f->len = 0;
+		feed_close(f);
+	}
+}
+
+/* The stage: relay between the caller's fds 0-2 and the command's pipes (our ends: pipes[0][1],
+ * pipes[1][0], pipes[2][0]) until `child` exits; its exit code (128+N for signal N). */
+int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
+{
+	static char buf[RELAY_BUF], pending[RELAY_BUF];
+	struct stdin_feed f = { .in = pipes[0][1], .reading = true, .pending = pending, .len = 0, .off = 0 };
+	int out = pipes[1][0], err = pipes[2][0];
+	int sfd = relay_start(pipes, set), code = -1;
 
 	while (code < 0) {
 		struct pollfd fds[6] = {
 			{ .fd = sfd, .events = POLLIN },
 			{ .fd = out, .events = POLLIN },
 			{ .fd = err, .events = POLLIN },
-			{ .fd = reading && in >= 0 && pending_len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
-			{ .fd = pending_len > 0 ? in : -1, .events = POLLOUT },
+			{ .fd = f.reading && f.in >= 0 && f.len == 0 ? STDIN_FILENO : -1, .events = POLLIN },
+			{ .fd = f.len > 0 ? f.in : -1, .events = POLLOUT },
 			{ .fd = sysinfo_fd(), .events = POLLIN }, /* the command's sysinfo(2), sysinfo.c */
 		};
 
@@ -163,53 +231,21 @@ int stdio_relay(int pipes[3][2], pid_t child, const sigset_t *set)
 				continue;
 			die("exec: stdio", "poll", "%s", "signalfd, pipes, stdin");
 		}
-		if (fds[0].revents & POLLIN) {
-			struct signalfd_siginfo si;
-
-			if (read(sfd, &si, sizeof si) == sizeof si) {
-				if (si.ssi_signo == SIGCHLD) {
-					code = exit_code_if_ended(child);
-				} else {
-					kill(child, (int)si.ssi_signo); /* kernel-sent too: the command has its own session */
-				}
-			}
-		}
+		if (fds[0].revents & POLLIN)
+			relay_signal(sfd, child, &code);
 		if (fds[5].revents & POLLIN)
 			sysinfo_answer();
 		if (fds[1].revents & (POLLIN | POLLHUP | POLLERR))
 			copy_out(&out, STDOUT_FILENO, buf);
 		if (fds[2].revents & (POLLIN | POLLHUP | POLLERR))
 			copy_out(&err, STDERR_FILENO, buf);
-		if (fds[3].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL)) {
-			ssize_t n = read(STDIN_FILENO, pending, sizeof pending);
-
-			if (n > 0) {
-				pending_len = (size_t)n;
-				pending_off = 0;
-			} else if (n == 0 || (errno != EINTR && errno != EAGAIN)) {
-				reading = false; /* end of file, EIO from the background, EBADF: end of file */
-				close(in);
-				in = -1;
-			}
-		}
-		if (fds[4].revents & (POLLOUT | POLLERR | POLLHUP)) {
-			ssize_t n = write(in, pending + pending_off, pending_len - pending_off);
-
-			if (n > 0) {
-				pending_off += (size_t)n;
-				if (pending_off == pending_len)
-					pending_len = 0;
-			} else if (n < 0 && errno != EINTR && errno != EAGAIN) {
-				/* EPIPE: the command closed its stdin; stop reading the caller's. */
-				pending_len = 0;
-				reading = false;
-				close(in);
-				in = -1;
-			}
-		}
+		if (fds[3].revents & (POLLIN | POLLHUP | POLLERR | POLLNVAL))
+			feed_read(&f);
+		if (fds[4].revents & (POLLOUT | POLLERR | POLLHUP))
+			feed_write(&f);
 	}
-	if (in >= 0)
-		close(in);
+	if (f.in >= 0)
+		close(f.in);
 	drain(out, STDOUT_FILENO, buf);
 	drain(err, STDERR_FILENO, buf);
 	close(sfd);

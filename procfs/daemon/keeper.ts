@@ -83,64 +83,122 @@ function notifyResend(fd: number): void {
   writeSync(fd, msg);
 }
 
-/** Run the keeper until opts.stop resolves (or children keep crashing); returns the exit code. */
-export async function keepProcfs(opts: KeeperOptions): Promise<number> {
+/** Mount the views, or take the connection an earlier image of this process mounted; returns its /dev/fuse fd. */
+async function openConnection(opts: KeeperOptions, adopted: AdoptedConnection | null): Promise<number> {
   const { mountDir, socketPath, log } = opts;
-  const adopted = opts.adopted ?? null;
-  let fd: number;
   if (adopted) {
     // Mounted by the image this one replaced (still ours: the socket's file went with its server).
     if (!fuseMountedAt(mountDir)) throw new Error(`adopted connection: nothing of ours is mounted at ${mountDir}`);
-    fd = adopted.fd;
     log(`keeper: pid ${process.pid} re-executed; the connection kept`);
-  } else {
-    await prepareServe(mountDir, socketPath);
-    fd = openFuseDevice();
-    try {
-      await mountFuse(fd, mountDir, VIEW_MOUNT);
-    } catch (err) {
-      closeSync(fd);
-      throw err;
-    }
+    return adopted.fd;
   }
-  let journal: number | null = null;
+  await prepareServe(mountDir, socketPath);
+  const fd = openFuseDevice();
   try {
-    journal = openJournal();
+    await mountFuse(fd, mountDir, VIEW_MOUNT);
+  } catch (err) {
+    closeSync(fd);
+    throw err;
+  }
+  return fd;
+}
+
+/** The request journal the servers share, or null (logged) where none can be made. */
+function openJournalOrNone(log: (line: string) => void): number | null {
+  try {
+    return openJournal();
   } catch (err) {
     log(`keeper: ${(err as Error).message}: a crashed server's requests are lost before Linux 6.9`);
+    return null;
   }
+}
+
+/** Tell `c` something, if it still listens. */
+function send(c: Child | null, m: ToServer): void {
+  if (c?.proc.connected) c.proc.send(m);
+}
+
+/** Run the keeper until opts.stop resolves (or children keep crashing); returns the exit code. */
+export async function keepProcfs(opts: KeeperOptions): Promise<number> {
+  const adopted = opts.adopted ?? null;
+  const fd = await openConnection(opts, adopted);
+  const journal = openJournalOrNone(opts.log);
   const useResend = process.env[RESEND_ENV] !== '0';
   delete process.env[RESEND_ENV];
+  return new Keeper(opts, adopted, fd, journal, useResend).run();
+}
+
+/** The keeper's state: the connection, its servers, and what a crashed one left to answer. */
+class Keeper {
+  private readonly mountDir: string;
+  private readonly log: (line: string) => void;
   /** Requests the next server answers first (after a crash), and those of the last replay, kept a while in case its server dies during it. */
-  let replay: Buffer[] = [];
-  let lastReplay: Buffer[] = [];
-  let init: FuseInit | null = adopted?.init ?? null;
-  let epoch = adopted?.epoch ?? 0;
-  let upgrading = false;
-  let current: Child | null = null;
-  let next: Child | null = null;
-  let stopping = false;
-  let code = 0;
-  const crashes: number[] = [];
-  let finish!: () => void;
-  const finished = new Promise<void>((resolve) => (finish = resolve));
+  private replay: Buffer[] = [];
+  private lastReplay: Buffer[] = [];
+  private init: FuseInit | null;
+  private epoch: number;
+  private upgrading = false;
+  private current: Child | null = null;
+  private next: Child | null = null;
+  private stopping = false;
+  private code = 0;
+  private readonly crashes: number[] = [];
+  private finish: () => void = () => undefined;
+  private readonly finished: Promise<void>;
+  private finishStop: () => void = () => undefined;
 
-  const send = (c: Child | null, m: ToServer): void => {
-    if (c?.proc.connected) c.proc.send(m);
-  };
+  constructor(
+    private readonly opts: KeeperOptions,
+    private readonly adopted: AdoptedConnection | null,
+    private readonly fd: number,
+    private readonly journal: number | null,
+    private readonly useResend: boolean,
+  ) {
+    this.mountDir = opts.mountDir;
+    this.log = opts.log;
+    this.init = adopted?.init ?? null;
+    this.epoch = adopted?.epoch ?? 0;
+    this.finished = new Promise<void>((resolve) => (this.finish = resolve));
+  }
 
-  const startChild = (fresh: boolean): Child => {
+  /** Start the first server and serve until everything stopped; returns the exit code. */
+  async run(): Promise<number> {
+    const { opts, adopted } = this;
+    opts.onReload(() => void this.reload());
+    opts.onUpgrade(() => void this.upgrade());
+    void opts.stop.then(() => this.stopAll());
+    // A server that died during the upgrade (before it answered what it read): queue those again. With nothing read, a no-op.
+    if (adopted && adopted.init.kernelMinor >= RESEND_MINOR) this.resend();
+    this.current = this.startChild(adopted === null);
+    await this.release(this.current);
+    await this.finished;
+    this.log('keeper: stopped');
+    return this.code;
+  }
+
+  /** Send FUSE_NOTIFY_RESEND; a failure is logged, the requests then wait. */
+  private resend(): void {
+    try {
+      notifyResend(this.fd);
+    } catch (err) {
+      this.log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
+    }
+  }
+
+  /** Spawn a server on the connection (fresh: it mounted nothing yet); it reads once released. */
+  private startChild(fresh: boolean): Child {
+    const { journal } = this;
     const start: KeeperStart = {
       fd: CHILD_FD,
-      epoch: ++epoch,
-      init,
+      epoch: ++this.epoch,
+      init: this.init,
       fresh,
       journal: journal === null ? null : CHILD_JOURNAL_FD,
-      replay: replay.map((r) => r.toString('base64')),
+      replay: this.replay.map((r) => r.toString('base64')),
     };
-    replay = [];
+    this.replay = [];
     const proc = spawn(process.execPath, [...process.execArgv, ...process.argv.slice(1)], {
-      stdio: ['ignore', 'inherit', 'inherit', 'ipc', fd, ...(journal === null ? [] : [journal])],
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc', this.fd, ...(journal === null ? [] : [journal])],
       env: { ...process.env, [KEEPER_ENV]: JSON.stringify(start) },
     });
     let prepared!: (ok: boolean) => void;
@@ -156,104 +214,116 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     };
     proc.on('message', (m: FromServer) => {
       if (m?.type === 'prepared') prepared(true);
-      else if (m?.type === 'init' && init === null) init = m.init;
+      else if (m?.type === 'init' && this.init === null) this.init = m.init;
       else if (m?.type === 'left') {
         done();
-        void handOff(child, 'left');
+        void this.handOff(child, 'left');
       }
     });
     proc.once('exit', (status, signal) => {
       prepared(false);
       done();
-      void handOff(child, signal ?? `exit ${status}`);
+      void this.handOff(child, signal ?? `exit ${status}`);
     });
-    proc.on('error', (err) => log(`keeper: server #${child.epoch}: ${err.message}`));
-    log(`keeper: server pid ${proc.pid} (#${child.epoch}) started${fresh ? '' : init ? ', the connection kept' : ''}`);
+    proc.on('error', (err) => this.log(`keeper: server #${child.epoch}: ${err.message}`));
+    const kept = fresh ? '' : this.init ? ', the connection kept' : '';
+    this.log(`keeper: server pid ${proc.pid} (#${child.epoch}) started${kept}`);
     return child;
-  };
+  }
 
   /** Let `child` read once it is prepared; a child that dies first is handled by onExit. */
-  const release = async (child: Child): Promise<void> => {
-    if ((await child.prepared) && !stopping) send(child, { type: 'go' });
-  };
+  private async release(child: Child): Promise<void> {
+    if ((await child.prepared) && !this.stopping) send(child, { type: 'go' });
+  }
 
   /** `child` reads no more (it left when asked, or exited): let the next one read, after a crash at once. */
-  const handOff = async (child: Child, why: string): Promise<void> => {
-    if (child === next) next = null;
-    if (child !== current || stopping || upgrading) return;
-    current = null;
+  private async handOff(child: Child, why: string): Promise<void> {
+    if (child === this.next) this.next = null;
+    if (child !== this.current || this.stopping || this.upgrading) return;
+    this.current = null;
     if (why === 'left' && !child.asked)
-      log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
+      this.log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) left unasked (SIGTERM)`);
     else if (why !== 'left') {
-      log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) ended (${why})${child.asked ? '' : ' unasked'}`);
-      const now = Date.now();
-      crashes.push(now);
-      while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
-      if (init === null || crashes.length >= MAX_CRASHES) {
-        log(
+      this.log(`keeper: server pid ${child.proc.pid} (#${child.epoch}) ended (${why})${child.asked ? '' : ' unasked'}`);
+      const crashes = this.countCrash();
+      const { init } = this;
+      if (init === null || crashes >= MAX_CRASHES) {
+        this.log(
           init === null
             ? 'keeper: the first server ended before INIT was answered: giving up'
-            : `keeper: ${crashes.length} servers ended within ${CRASH_WINDOW_MS / 1000} s: giving up`,
+            : `keeper: ${crashes} servers ended within ${CRASH_WINDOW_MS / 1000} s: giving up`,
         );
-        code = 1;
-        return void stopAll();
+        this.code = 1;
+        return void this.stopAll();
       }
-      if (init.kernelMinor >= RESEND_MINOR && useResend) {
-        try {
-          notifyResend(fd);
-        } catch (err) {
-          log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-        }
-      } else if (journal !== null) {
-        // The last request each worker read, answered or not (an answered one's reply finds nothing:
-        // ENOENT), and those of an earlier replay that may have died with this server.
-        const seen = new Set<bigint>();
-        replay = [...readJournal(journal), ...lastReplay]
-          .filter((r) => !seen.has(uniqueOf(r)) && seen.add(uniqueOf(r)))
-          .slice(0, MAX_REPLAY);
-        lastReplay = replay;
-        setTimeout(() => (lastReplay = []), REPLAY_KEPT_MS).unref();
-        log(
-          `keeper: answering ${replay.length} requests again from the journal (FUSE 7.${init.kernelMinor}${useResend ? ' has no FUSE_NOTIFY_RESEND' : `, ${RESEND_ENV}=0`})`,
-        );
-      } else
-        log(
-          `keeper: this kernel (FUSE 7.${init.kernelMinor}) has no FUSE_NOTIFY_RESEND and there is no journal: requests the server had read wait until the daemon stops`,
-        );
+      this.requeueUnanswered(init.kernelMinor);
     }
     // A SIGHUP successor started before the crash has no replay: a new server answers it instead.
-    if (next && replay.length > 0) {
-      next.asked = true;
-      next.proc.kill('SIGKILL'); // it was never let read
-      next = null;
+    if (this.next && this.replay.length > 0) {
+      this.next.asked = true;
+      this.next.proc.kill('SIGKILL'); // it was never let read
+      this.next = null;
     }
-    current = next ?? startChild(false);
-    next = null;
-    await release(current);
-  };
+    this.current = this.next ?? this.startChild(false);
+    this.next = null;
+    await this.release(this.current);
+  }
 
-  const reload = async (): Promise<void> => {
-    if (stopping || next || !current || init === null)
-      return log('keeper: SIGHUP ignored (starting, stopping or already reloading)');
-    const old = current;
-    const successor = startChild(false);
-    next = successor;
+  /** Note a server's crash now; returns the crashes within CRASH_WINDOW_MS. */
+  private countCrash(): number {
+    const { crashes } = this;
+    const now = Date.now();
+    crashes.push(now);
+    while (crashes.length > 0 && crashes[0]! < now - CRASH_WINDOW_MS) crashes.shift();
+    return crashes.length;
+  }
+
+  /** Have the requests a crashed server read and never answered answered by the next one. */
+  private requeueUnanswered(kernelMinor: number): void {
+    const { journal } = this;
+    if (kernelMinor >= RESEND_MINOR && this.useResend) this.resend();
+    else if (journal !== null) {
+      // The last request each worker read, answered or not (an answered one's reply finds nothing:
+      // ENOENT), and those of an earlier replay that may have died with this server.
+      const seen = new Set<bigint>();
+      this.replay = [...readJournal(journal), ...this.lastReplay]
+        .filter((r) => !seen.has(uniqueOf(r)) && seen.add(uniqueOf(r)))
+        .slice(0, MAX_REPLAY);
+      this.lastReplay = this.replay;
+      setTimeout(() => (this.lastReplay = []), REPLAY_KEPT_MS).unref();
+      this.log(
+        `keeper: answering ${this.replay.length} requests again from the journal (FUSE 7.${kernelMinor}${this.useResend ? ' has no FUSE_NOTIFY_RESEND' : `, ${RESEND_ENV}=0`})`,
+      );
+    } else
+      this.log(
+        `keeper: this kernel (FUSE 7.${kernelMinor}) has no FUSE_NOTIFY_RESEND and there is no journal: requests the server had read wait until the daemon stops`,
+      );
+  }
+
+  /** SIGHUP: start a new server from the CLI on disk; once it is ready, the old one stops and it reads. */
+  private async reload(): Promise<void> {
+    if (this.stopping || this.next || !this.current || this.init === null)
+      return this.log('keeper: SIGHUP ignored (starting, stopping or already reloading)');
+    const old = this.current;
+    const successor = this.startChild(false);
+    this.next = successor;
     if (!(await successor.prepared))
-      return log(`keeper: the new server ended before it was ready: #${old.epoch} serves on`);
-    if (stopping || current !== old) return; // the old one crashed meanwhile: onExit let the successor read
+      return this.log(`keeper: the new server ended before it was ready: #${old.epoch} serves on`);
+    if (this.stopping || this.current !== old) return; // the old one crashed meanwhile: onExit let the successor read
     old.asked = true;
     send(old, { type: 'stop' });
     const timer = setTimeout(() => old.proc.kill('SIGKILL'), STOP_MS);
     await old.done;
     clearTimeout(timer);
-  };
+  }
 
   /** Stop the server (every request it read answered), then replace this program with the CLI on disk. */
-  const upgrade = async (): Promise<void> => {
-    if (stopping || next || upgrading || !current || init === null)
-      return log('keeper: SIGUSR2 ignored (starting, stopping or reloading)');
-    upgrading = true;
-    const old = current;
+  private async upgrade(): Promise<void> {
+    if (this.stopping || this.next || this.upgrading || !this.current || this.init === null)
+      return this.log('keeper: SIGUSR2 ignored (starting, stopping or reloading)');
+    const init = this.init;
+    this.upgrading = true;
+    const old = this.current;
     old.asked = true;
     send(old, { type: 'stop' });
     const timer = setTimeout(() => old.proc.kill('SIGKILL'), STOP_MS);
@@ -264,21 +334,21 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     old.proc.kill('SIGKILL');
     await old.exited;
     clearTimeout(timer);
-    if (stopping) return void finishStop();
-    log(`keeper: pid ${process.pid} re-executing ${process.argv[1] ?? process.execPath} (the connection kept)`);
-    const err = reexecKeeper({ fd, init, epoch });
-    log(`keeper: ${err.message}: serving on with this program`);
-    upgrading = false;
-    current = startChild(false);
-    await release(current);
-  };
+    if (this.stopping) return void this.finishStop();
+    this.log(`keeper: pid ${process.pid} re-executing ${process.argv[1] ?? process.execPath} (the connection kept)`);
+    const err = reexecKeeper({ fd: this.fd, init, epoch: this.epoch });
+    this.log(`keeper: ${err.message}: serving on with this program`);
+    this.upgrading = false;
+    this.current = this.startChild(false);
+    await this.release(this.current);
+  }
 
-  let finishStop: () => void = () => undefined;
-  const stopAll = async (): Promise<void> => {
-    if (stopping) return;
-    stopping = true;
-    if (upgrading) await new Promise<void>((r) => (finishStop = r)); // the server is leaving already
-    const children = [current, next].filter(
+  /** SIGTERM/SIGINT or too many crashes: stop the servers, end the connection, unmount. */
+  private async stopAll(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    if (this.upgrading) await new Promise<void>((r) => (this.finishStop = r)); // the server is leaving already
+    const children = [this.current, this.next].filter(
       (c): c is Child => c !== null && c.proc.exitCode === null && c.proc.signalCode === null,
     );
     for (const c of children) {
@@ -291,27 +361,11 @@ export async function keepProcfs(opts: KeeperOptions): Promise<number> {
     await Promise.all(children.map((c) => c.done));
     // The last copy: the connection ends (fs/fuse/dev.c fuse_dev_release -> fuse_abort_conn), and
     // the children's wake-ups nobody took fail, so they can exit.
-    closeSync(fd);
+    closeSync(this.fd);
     await Promise.all(children.map((c) => c.exited));
     clearTimeout(timer);
+    const { mountDir, log } = this;
     if (fuseMountedAt(mountDir)) await unmountFuse(mountDir).catch((err: Error) => log(`keeper: ${err.message}`));
-    finish();
-  };
-
-  opts.onReload(() => void reload());
-  opts.onUpgrade(() => void upgrade());
-  void opts.stop.then(stopAll);
-  if (adopted && adopted.init.kernelMinor >= RESEND_MINOR) {
-    // A server that died during the upgrade (before it answered what it read): queue those again. With nothing read, a no-op.
-    try {
-      notifyResend(fd);
-    } catch (err) {
-      log(`keeper: FUSE_NOTIFY_RESEND: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`);
-    }
+    this.finish();
   }
-  current = startChild(adopted === null);
-  await release(current);
-  await finished;
-  log('keeper: stopped');
-  return code;
 }
