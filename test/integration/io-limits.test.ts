@@ -62,11 +62,11 @@ const weightCase = {
   applied: HAS_WEIGHT
     ? null
     : machineLacks(
-        `a sandbox's cgroup has neither ${FILES} (no bfq loaded): --io-weight applied is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts) and for real in test/vm's guest`,
+        `a sandbox's cgroup has neither ${FILES} (no bfq loaded): --io-weight applied is covered on the fake cgroupfs (test/unit/supervisor/cgroup/v*-lifecycle.test.ts) and for real in test/vm's guest`,
       ),
   refused: HAS_WEIGHT
     ? machineLacks(
-        `a sandbox's cgroup has ${WEIGHT_FILES.join(', ')}: the refusal without a weight file is covered on the fake cgroupfs (test/unit/cgroup/v*-lifecycle.test.ts)`,
+        `a sandbox's cgroup has ${WEIGHT_FILES.join(', ')}: the refusal without a weight file is covered on the fake cgroupfs (test/unit/supervisor/cgroup/v*-lifecycle.test.ts)`,
       )
     : null,
 };

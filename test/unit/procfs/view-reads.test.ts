@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { CgroupFs, openCgroup } from '../../../supervisor/cgroup/index.js';
 import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
 import { readViewStats, VIEWS, viewsFor, type ViewName } from '../../../procfs/views/index.js';
-import { V2_MOUNTINFO, V2_OWN_CGROUP, v1Scenario, v2Scenario } from '../cgroup/fixture-files.js';
+import { V2_MOUNTINFO, V2_OWN_CGROUP, v1Scenario, v2Scenario } from '../supervisor/cgroup/fixture-files.js';
 
 /** A CgroupFs that lists the control files read through it (by name, in order). */
 class CountingFs extends CgroupFs {

@@ -1,13 +1,13 @@
 // The view registry the FUSE server uses.
 import { describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
-import { ZERO_LOAD } from '../../../procfs/loadavg.js';
-import { createViewMemory, readViewStats, renderView, VIEWS, viewsFor } from '../../../procfs/views/index.js';
-import type { CgroupReader } from '../../../supervisor/cgroup/types.js';
-import { parsePressure } from '../../../supervisor/cgroup/v2/pressure.js';
-import { hostFile, NOW_MS, sandbox20, STARTED_AT_MS } from './scenarios.js';
+import { ZERO_LOAD } from '../../../../procfs/loadavg.js';
+import { createViewMemory, readViewStats, renderView, VIEWS, viewsFor } from '../../../../procfs/views/index.js';
+import type { CgroupReader } from '../../../../supervisor/cgroup/types.js';
+import { parsePressure } from '../../../../supervisor/cgroup/v2/pressure.js';
+import { hostFile, NOW_MS, sandbox20, STARTED_AT_MS } from '../scenarios.js';
 
-const FIXTURES = new URL('../../fixtures/', import.meta.url);
+const FIXTURES = new URL('../../../fixtures/', import.meta.url);
 const V2_LEAF = new URL('cgroup-v2/io-8M/sys/fs/cgroup/parent/sandbox-io/', FIXTURES);
 
 const HOST_TEXT: Record<string, string> = {

@@ -3,10 +3,10 @@
 // test/fixtures/cgroup-v2/io-8M: the 6.1 guest, 8 MiB direct write, 4 MiB direct read and a 4 MiB
 // discard on its virtio disk 254:0). Expectations are read from the captured text by trivial code.
 import { describe, expect, it } from 'vitest';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
-import { parseBlkioRwstat, parseIoStat } from '../../../supervisor/cgroup/io-parse.js';
-import { parsePressure } from '../../../supervisor/cgroup/v2/pressure.js';
-import { renderPressure } from '../../../procfs/views/pressure.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
+import { parseBlkioRwstat, parseIoStat } from '../../../../supervisor/cgroup/io-parse.js';
+import { parsePressure } from '../../../../supervisor/cgroup/v2/pressure.js';
+import { renderPressure } from '../../../../procfs/views/pressure.js';
 import { fixtureText, v1Leaf, v1Scenario, V2_MOUNTINFO, V2_OWN_CGROUP, v2Scenario } from './fixture-files.js';
 
 const V1 = v1Scenario('io-8M');

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatCpuList, parseCpuList } from '../../../supervisor/cgroup/cpulist.js';
+import { formatCpuList, parseCpuList } from '../../../../supervisor/cgroup/cpulist.js';
 
 describe('parseCpuList', () => {
   it.each([

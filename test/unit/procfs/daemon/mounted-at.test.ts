@@ -1,7 +1,7 @@
 // What `sandbox procfs serve` finds mounted at its --mount (procfs/daemon/serve.ts mountedAt): the
 // topmost mount at that exact path in mountinfo, escapes decoded; nothing for a path below a mount.
 import { describe, expect, it } from 'vitest';
-import { mountedAt } from '../../../procfs/daemon/serve.js';
+import { mountedAt } from '../../../../procfs/daemon/serve.js';
 
 // proc(5) mountinfo lines (this machine's shape): lxcfs at /var/lib/lxcfs, then a tmpfs over it.
 const MOUNTINFO = [

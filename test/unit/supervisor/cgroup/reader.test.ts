@@ -9,7 +9,7 @@ import {
   openCgroupReader,
   type CgroupLayout,
   type CgroupReader,
-} from '../../../supervisor/cgroup/index.js';
+} from '../../../../supervisor/cgroup/index.js';
 import { V2_MOUNTINFO, V2_OWN_CGROUP, v1Scenario, v2Scenario } from './fixture-files.js';
 
 const V1 = v1Scenario('busy-256M');

@@ -4,7 +4,7 @@
 import { cp, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
 import { v1Scenario } from './fixture-files.js';
 import { copyFixture, removeCopy } from './kernfs.js';
 

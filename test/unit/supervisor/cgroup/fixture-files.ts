@@ -1,12 +1,12 @@
 // Test helper: read captured fixture files directly (independently of the code under test), so
 // expectations come from the kernel's own text.
-import type { CgroupLimits } from '../../../supervisor/cgroup/types.js';
+import type { CgroupLimits } from '../../../../supervisor/cgroup/types.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 /** test/fixtures dir. */
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 
 /** A v1 scenario's root dir. */
 export function v1Scenario(name: string): string {

@@ -4,10 +4,10 @@ import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node
 import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnsupportedFlagError } from '../../../supervisor/errors.js';
-import { errnoCode } from '../../../supervisor/cgroup/fs.js';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
-import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
+import { UnsupportedFlagError } from '../../../../supervisor/errors.js';
+import { errnoCode } from '../../../../supervisor/cgroup/fs.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
+import type { CgroupManager } from '../../../../supervisor/cgroup/types.js';
 import { ownPath, V1_MOUNTS, v1Scenario, LIMITS_20PCT_256M } from './fixture-files.js';
 import { copyFixture, KernfsFixture, removeCopy } from './kernfs.js';
 

@@ -4,8 +4,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { parseKeeperStart } from '../../../procfs/daemon/keeper-link.js';
-import { loadKeyFloor, loadRegistrations, saveRegistrations } from '../../../procfs/daemon/registry.js';
+import { parseKeeperStart } from '../../../../procfs/daemon/keeper-link.js';
+import { loadKeyFloor, loadRegistrations, saveRegistrations } from '../../../../procfs/daemon/registry.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'keeper-unit-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));

@@ -1,9 +1,9 @@
 // /proc/cpuinfo view: only the n visible CPUs, renumbered, with agreeing topology lines.
 import { describe, expect, it } from 'vitest';
-import { parseCpuinfo } from '../../../procfs/parse/cpuinfo.js';
-import { renderCpuinfo } from '../../../procfs/views/cpuinfo.js';
-import { expectGolden } from './golden.js';
-import { hostFile, sandbox150, sandbox20, withCpu } from './scenarios.js';
+import { parseCpuinfo } from '../../../../procfs/parse/cpuinfo.js';
+import { renderCpuinfo } from '../../../../procfs/views/cpuinfo.js';
+import { expectGolden } from '../golden.js';
+import { hostFile, sandbox150, sandbox20, withCpu } from '../scenarios.js';
 
 const host = hostFile('cpuinfo');
 

@@ -2,8 +2,8 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { CgroupFs, CgroupFsError, errnoCode } from '../../../supervisor/cgroup/fs.js';
-import { UnsupportedFlagError, withContext } from '../../../supervisor/errors.js';
+import { CgroupFs, CgroupFsError, errnoCode } from '../../../../supervisor/cgroup/fs.js';
+import { UnsupportedFlagError, withContext } from '../../../../supervisor/errors.js';
 
 let root: string;
 let fs: CgroupFs;

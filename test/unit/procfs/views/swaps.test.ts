@@ -1,9 +1,9 @@
 // /proc/swaps view: header only without swap, else one area sized min(allowance, host).
 import { describe, expect, it } from 'vitest';
-import { parseSwaps } from '../../../procfs/parse/swaps.js';
-import { formatSwapLine, renderSwaps, SWAPS_HEADER } from '../../../procfs/views/swaps.js';
-import { expectGolden } from './golden.js';
-import { hostFile, sandbox150, sandbox20, withMemory } from './scenarios.js';
+import { parseSwaps } from '../../../../procfs/parse/swaps.js';
+import { formatSwapLine, renderSwaps, SWAPS_HEADER } from '../../../../procfs/views/swaps.js';
+import { expectGolden } from '../golden.js';
+import { hostFile, sandbox150, sandbox20, withMemory } from '../scenarios.js';
 
 const MiB = 1024 * 1024;
 // This machine has no swap; this host text is built from mm/swapfile.c swap_show()'s format string

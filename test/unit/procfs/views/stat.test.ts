@@ -1,12 +1,12 @@
 // /proc/stat view: layout, counters from the cgroup, idle scaled to the quota, never backwards.
 import { describe, expect, it } from 'vitest';
-import { CPU_FIELDS, parseStat, type CpuTimes } from '../../../procfs/parse/stat.js';
-import { advanceCpuAccount } from '../../../procfs/views/cpu-account.js';
-import { createViewMemory } from '../../../procfs/views/state.js';
-import { renderStat } from '../../../procfs/views/stat.js';
-import type { TaskSample } from '../../../procfs/tasks.js';
-import { expectGolden } from './golden.js';
-import { hostFile, NOW_MS, sandbox150, sandbox20, STARTED_AT_MS, withCpu } from './scenarios.js';
+import { CPU_FIELDS, parseStat, type CpuTimes } from '../../../../procfs/parse/stat.js';
+import { advanceCpuAccount } from '../../../../procfs/views/cpu-account.js';
+import { createViewMemory } from '../../../../procfs/views/state.js';
+import { renderStat } from '../../../../procfs/views/stat.js';
+import type { TaskSample } from '../../../../procfs/tasks.js';
+import { expectGolden } from '../golden.js';
+import { hostFile, NOW_MS, sandbox150, sandbox20, STARTED_AT_MS, withCpu } from '../scenarios.js';
 
 const host = hostFile('stat');
 const TASKS: TaskSample = { running: 1, blocked: 0, threads: 3, lastPid: 7 };

@@ -1,9 +1,9 @@
 // /sys/devices/system/cpu/online view: "0" or "0-(n−1)", the kernel's cpulist format.
 import { describe, expect, it } from 'vitest';
-import { parseCpuList } from '../../../supervisor/cgroup/cpulist.js';
-import { renderCpuOnline } from '../../../procfs/views/cpu-online.js';
-import { expectGolden } from './golden.js';
-import { hostFile, sandbox150, sandbox20, withCpu } from './scenarios.js';
+import { parseCpuList } from '../../../../supervisor/cgroup/cpulist.js';
+import { renderCpuOnline } from '../../../../procfs/views/cpu-online.js';
+import { expectGolden } from '../golden.js';
+import { hostFile, sandbox150, sandbox20, withCpu } from '../scenarios.js';
 
 describe('renderCpuOnline', () => {
   it('matches the golden outputs', () => {

@@ -1,9 +1,9 @@
 // --net and -p parsing, and the pasta command line they become (pure: no namespaces, no pasta).
 import { describe, expect, it } from 'vitest';
-import { parseNet } from '../../../supervisor/net/mode.js';
-import { pastaArgs, pastaPortArgs } from '../../../supervisor/net/pasta.js';
-import { parsePublish, parsePublishList } from '../../../supervisor/net/publish.js';
-import { stageArgs } from '../../../supervisor/stage.js';
+import { parseNet } from '../../../../supervisor/net/mode.js';
+import { pastaArgs, pastaPortArgs } from '../../../../supervisor/net/pasta.js';
+import { parsePublish, parsePublishList } from '../../../../supervisor/net/publish.js';
+import { stageArgs } from '../../../../supervisor/stage.js';
 
 describe('parsePublish', () => {
   it.each([

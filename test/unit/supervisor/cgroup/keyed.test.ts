@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { parseFlatKeyed, parseIntList, parseMaxOrInt, parsePidList } from '../../../supervisor/cgroup/keyed.js';
+import { parseFlatKeyed, parseIntList, parseMaxOrInt, parsePidList } from '../../../../supervisor/cgroup/keyed.js';
 
 describe('flat keyed files', () => {
   it('matches keys exactly: file is not file_mapped, anon is not anon_thp', () => {

@@ -8,7 +8,7 @@
 import { cp, mkdtemp, readFile, readdir, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { basename, dirname, join, relative } from 'node:path';
-import { CgroupFs, CgroupFsError } from '../../../supervisor/cgroup/fs.js';
+import { CgroupFs, CgroupFsError } from '../../../../supervisor/cgroup/fs.js';
 
 /** Contents of control files in a freshly made cgroup (v1 cgroup-v1/*.rst, v2 cgroup-v2.rst defaults). */
 const NEW_CGROUP_DEFAULTS: Record<string, string> = {

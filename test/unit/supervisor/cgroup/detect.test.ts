@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { detectLayout, parseCgroupMounts, parseProcCgroup } from '../../../supervisor/cgroup/detect.js';
+import { detectLayout, parseCgroupMounts, parseProcCgroup } from '../../../../supervisor/cgroup/detect.js';
 import { fixtureText, v1Scenario } from './fixture-files.js';
 
 // This machine (captured into the v1 fixture): separate cpu and cpuacct hierarchies, a nested own

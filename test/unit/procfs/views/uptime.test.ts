@@ -1,10 +1,10 @@
 // /proc/uptime view: seconds since the sandbox started, idle over the visible CPUs, like the kernel prints.
 import { describe, expect, it } from 'vitest';
-import { parseUptime } from '../../../procfs/parse/uptime.js';
-import { createViewMemory } from '../../../procfs/views/state.js';
-import { formatSeconds, renderUptime } from '../../../procfs/views/uptime.js';
-import { expectGolden } from './golden.js';
-import { NOW_MS, sandbox150, sandbox20, STARTED_AT_MS, withCpu } from './scenarios.js';
+import { parseUptime } from '../../../../procfs/parse/uptime.js';
+import { createViewMemory } from '../../../../procfs/views/state.js';
+import { formatSeconds, renderUptime } from '../../../../procfs/views/uptime.js';
+import { expectGolden } from '../golden.js';
+import { NOW_MS, sandbox150, sandbox20, STARTED_AT_MS, withCpu } from '../scenarios.js';
 
 describe('renderUptime', () => {
   it('matches the golden outputs', () => {

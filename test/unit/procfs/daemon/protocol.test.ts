@@ -1,8 +1,8 @@
 // The daemon's request parser and the hook's state parser: every bad field is refused with its value.
 import { describe, expect, it } from 'vitest';
-import { parseRequest } from '../../../procfs/daemon/protocol.js';
-import { parseOciState } from '../../../procfs/daemon/oci-hook.js';
-import { hostBootMs } from '../../../procfs/daemon/source.js';
+import { parseRequest } from '../../../../procfs/daemon/protocol.js';
+import { parseOciState } from '../../../../procfs/daemon/oci-hook.js';
+import { hostBootMs } from '../../../../procfs/daemon/source.js';
 
 describe('daemon protocol', () => {
   it('parses register, unregister and list', () => {

@@ -3,7 +3,7 @@
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
 import { ownPath, v1Scenario } from './fixture-files.js';
 import { copyFixture, removeCopy } from './kernfs.js';
 

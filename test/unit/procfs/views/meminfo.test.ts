@@ -1,10 +1,10 @@
 // /proc/meminfo view: golden outputs, the host's layout kept, the VIEWS.md rules and clamps.
 import { describe, expect, it } from 'vitest';
-import { meminfoValue, parseMeminfo } from '../../../procfs/parse/meminfo.js';
-import { replaceValue } from '../../../procfs/views/columns.js';
-import { MEMINFO_FROM_STAT, renderMeminfo } from '../../../procfs/views/meminfo.js';
-import { expectGolden } from './golden.js';
-import { hostFile, sandbox150, sandbox20, withMemory } from './scenarios.js';
+import { meminfoValue, parseMeminfo } from '../../../../procfs/parse/meminfo.js';
+import { replaceValue } from '../../../../procfs/views/columns.js';
+import { MEMINFO_FROM_STAT, renderMeminfo } from '../../../../procfs/views/meminfo.js';
+import { expectGolden } from '../golden.js';
+import { hostFile, sandbox150, sandbox20, withMemory } from '../scenarios.js';
 
 const host = hostFile('meminfo');
 const MiB = 1024 * 1024;

@@ -3,10 +3,10 @@
 import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { UnsupportedFlagError } from '../../../supervisor/errors.js';
-import { errnoCode } from '../../../supervisor/cgroup/fs.js';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
-import type { CgroupManager } from '../../../supervisor/cgroup/types.js';
+import { UnsupportedFlagError } from '../../../../supervisor/errors.js';
+import { errnoCode } from '../../../../supervisor/cgroup/fs.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
+import type { CgroupManager } from '../../../../supervisor/cgroup/types.js';
 import { V2_MOUNTINFO, V2_OWN_CGROUP, v2Scenario, LIMITS_20PCT_256M } from './fixture-files.js';
 import { copyFixture, KernfsFixture, removeCopy } from './kernfs.js';
 

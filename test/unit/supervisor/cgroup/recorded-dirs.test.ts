@@ -2,7 +2,7 @@
 // not under the caller's own cgroup (ps, exec and update may run from another cgroup).
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
 import { V2_MOUNTINFO, V2_OWN_CGROUP, v1Leaf, v1Scenario, v2Scenario } from './fixture-files.js';
 
 const BUSY_V1 = v1Scenario('busy-256M');

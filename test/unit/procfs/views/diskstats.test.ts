@@ -5,11 +5,11 @@
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { parseDiskstats } from '../../../procfs/parse/diskstats.js';
-import { renderDiskstats } from '../../../procfs/views/diskstats.js';
-import type { IoDeviceStats } from '../../../supervisor/cgroup/types.js';
+import { parseDiskstats } from '../../../../procfs/parse/diskstats.js';
+import { renderDiskstats } from '../../../../procfs/views/diskstats.js';
+import type { IoDeviceStats } from '../../../../supervisor/cgroup/types.js';
 
-const FIXTURES = fileURLToPath(new URL('../../fixtures/', import.meta.url));
+const FIXTURES = fileURLToPath(new URL('../../../fixtures/', import.meta.url));
 const text = (path: string): string => readFileSync(`${FIXTURES}${path}`, 'utf8');
 
 const V2_BEFORE = text('cgroup-v2/meta/io-8M/diskstats-before.txt');

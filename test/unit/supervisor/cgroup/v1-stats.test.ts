@@ -2,7 +2,7 @@
 // read from the fixture files here with trivial code (fixture-files.ts), not from the code under
 // test; the comments give the numbers seen in the capture.
 import { describe, expect, it } from 'vitest';
-import { openCgroup } from '../../../supervisor/cgroup/index.js';
+import { openCgroup } from '../../../../supervisor/cgroup/index.js';
 import { fixtureText, keyed, v1Leaf, v1Scenario } from './fixture-files.js';
 
 const BUSY = v1Scenario('busy-256M');
@@ -142,7 +142,7 @@ describe('unlimited sentinel', () => {
     // where the leaf's own limit files say unlimited -> the min over ancestors is unlimited too.
     const own = fixtureText(BUSY, `${v1Leaf(BUSY, 'memory').replace(/\/sandbox-fixture$/, '')}/memory.limit_in_bytes`);
     expect(own.trim()).toBe('9223372036854771712');
-    const { v1Limit } = await import('../../../supervisor/cgroup/v1/memory.js');
+    const { v1Limit } = await import('../../../../supervisor/cgroup/v1/memory.js');
     expect(v1Limit(Number(own))).toBeNull();
     expect(v1Limit(268435456)).toBe(268435456);
   });
