@@ -1,8 +1,8 @@
 // Helpers for the OCI hook tests: the views daemon as a child process, runc/crun bundles wired to
 // `sandbox oci-hook`, and what a daemon or container could leave behind.
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { CLI } from './sandbox.js';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { CLI, leftovers, removeLeftoverCgroups } from './sandbox.js';
 import { needsSetup, type Missing } from './skip.js';
 import { EVENT_DEADLINE_MS } from './wait.js';
 
@@ -152,4 +152,22 @@ export function daemonMounts(): string[] {
     .map((l) => l.split(' ')[1] ?? '')
     .filter((m) => m === '/run/sandbox-procfs' || m.startsWith('/run/sandbox-procfs/'))
     .map((m) => `mount ${m}`);
+}
+
+/**
+ * The end of a suite that ran a daemon: stop it, remove the suite's directories and any cgroup left,
+ * and say what was left behind (sandboxes, the daemon's mount at `mount`, its processes).
+ */
+export async function stopDaemonSuite(
+  daemon: Daemon | null,
+  mount: string,
+  dirs: readonly string[],
+): Promise<string[]> {
+  const pid = daemon?.child.pid;
+  await stopDaemon(daemon);
+  const mounted = readFileSync('/proc/self/mounts', 'utf8').includes(` ${mount} `);
+  for (const dir of dirs) rmSync(dir, { recursive: true, force: true });
+  const left = [...leftovers(), ...(mounted ? [`mount ${mount}`] : []), ...daemonStillRunning(pid)];
+  removeLeftoverCgroups();
+  return left;
 }

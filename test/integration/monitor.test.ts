@@ -4,9 +4,9 @@
 // teardown (`sandbox monitor-exit`), which publishes the OOM kills and the exit code. The stage's
 // death ends the sandbox and `sandbox gc` removes it; the view server's death does not.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { daemonStillRunning, startDaemon, stopDaemon, type Daemon } from '../helpers/oci.js';
+import { startDaemon, stopDaemonSuite, type Daemon } from '../helpers/oci.js';
 import { cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
@@ -85,14 +85,7 @@ describe.skipIf(skip)('a detached sandbox monitored by its stage', () => {
   });
 
   afterAll(async () => {
-    const pid = daemon?.child.pid;
-    await stopDaemon(daemon);
-    const mounted = readFileSync('/proc/self/mounts', 'utf8').includes(` ${MOUNT} `);
-    rmSync(BASE, { recursive: true, force: true });
-    rmSync(WORK, { recursive: true, force: true });
-    const left = [...leftovers(), ...(mounted ? [`mount ${MOUNT}`] : []), ...daemonStillRunning(pid)];
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
+    expect(await stopDaemonSuite(daemon, MOUNT, [BASE, WORK])).toEqual([]);
   });
 
   afterEach(() => {

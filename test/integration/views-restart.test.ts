@@ -240,6 +240,12 @@ function restartSuite(mode: 'resend' | 'journal'): void {
         );
       };
 
+      /** Every reader read every round: no errno, no failed and no wrong read. */
+      const expectNoFailedRead = (results: ReaderResult[]): void => {
+        expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
+        expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+      };
+
       beforeAll(async () => {
         cg = await openCgroup({ id: `rst${mode}${process.pid}` });
         await cg.create();
@@ -307,8 +313,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
           const readyAt = Date.now();
           const results = await finishReaders(readers, stopFile);
           report('SIGHUP', results, steadyAt, at, readyAt);
-          expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
-          expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+          expectNoFailedRead(results);
           const after = serverPids();
           expect(after).toHaveLength(before.length + 1);
           expect(existsSync(`/proc/${before.at(-1)}`)).toBe(false);
@@ -346,8 +351,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
           const readyAt = Date.now();
           const results = await finishReaders(readers, stopFile);
           report('SIGUSR2 (keeper upgrade)', results, steadyAt, at, readyAt);
-          expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
-          expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+          expectNoFailedRead(results);
           // The same process (its pid, systemd's MainPID) and the same mount: never remounted.
           expect(daemon!.child.exitCode).toBe(null);
           expect(readFileSync(`/proc/${keeperPid}/cmdline`, 'utf8')).toContain('procfs\0serve');
@@ -394,8 +398,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
           expect(replayed !== null).toBe(journal);
           expect(daemon!.log()).toContain(`server pid ${victim} (#`);
           expect(daemon!.log()).toMatch(new RegExp(`server pid ${victim} \\(#\\d+\\) ended \\(SIGKILL\\) unasked`));
-          expect(results.map((r) => r.errnos)).toEqual(results.map(() => []));
-          expect(results.map((r) => [r.fail, r.wrong])).toEqual(results.map(() => [0, 0]));
+          expectNoFailedRead(results);
           const [line] = (
             await new Promise<string>((resolve, reject) => {
               void startInCgroup(['head', '-1', `${MNT}/proc/meminfo`]).then((c) => {

@@ -8,7 +8,7 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { createServer, type Server } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { daemonStillRunning, startDaemon, stopDaemon, type Daemon } from '../helpers/oci.js';
+import { startDaemon, stopDaemonSuite, type Daemon } from '../helpers/oci.js';
 import { cli, finish, leftovers, removeLeftoverCgroups, sandboxUnavailable, startCli } from '../helpers/sandbox.js';
 import { requireOrSkip } from '../helpers/skip.js';
 import { waitFor } from '../helpers/wait.js';
@@ -41,14 +41,7 @@ describe.skipIf(skip)('sandbox run with a running procfs serve', () => {
   });
 
   afterAll(async () => {
-    const pid = daemon?.child.pid;
-    await stopDaemon(daemon);
-    const mounted = readFileSync('/proc/self/mounts', 'utf8').includes(` ${MOUNT} `);
-    rmSync(BASE, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
-    const left = [...leftovers(), ...(mounted ? [`mount ${MOUNT}`] : []), ...daemonStillRunning(pid)];
-    removeLeftoverCgroups();
-    expect(left).toEqual([]);
+    expect(await stopDaemonSuite(daemon, MOUNT, [BASE, work])).toEqual([]);
   });
 
   afterEach(() => {
