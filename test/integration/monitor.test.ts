@@ -4,7 +4,7 @@
 // teardown (`sandbox monitor-exit`), which publishes the OOM kills and the exit code. The stage's
 // death ends the sandbox and `sandbox gc` removes it; the view server's death does not.
 import { execFileSync } from 'node:child_process';
-import { chmodSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, readlinkSync, writeFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startDaemon, stopDaemonSuite, type Daemon } from '../helpers/oci.js';
 import { cli, leftovers, removeLeftoverCgroups, sandboxUnavailable } from '../helpers/sandbox.js';
@@ -34,6 +34,24 @@ function alive(pid: number): boolean {
   } catch {
     return false;
   }
+}
+
+/** Children of `pid` (proc(5) task/TID/children). */
+function childrenOf(pid: number): number[] {
+  return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
+}
+
+/** What `pid`'s open descriptors that are namespaces point at ("mnt:[4026531841]", …). */
+function namespaceFds(pid: number): string[] {
+  return readdirSync(`/proc/${pid}/fd`)
+    .map((fd) => {
+      try {
+        return readlinkSync(`/proc/${pid}/fd/${fd}`);
+      } catch {
+        return ''; // closed meanwhile
+      }
+    })
+    .filter((link) => /^(mnt|net|pid|uts|ipc|time|user|cgroup):\[/.test(link));
 }
 
 /** The events the journal holds for sandbox `id` (`sandbox events --since`, which reads it). */
@@ -100,6 +118,13 @@ describe.skipIf(skip)('a detached sandbox monitored by its stage', () => {
     const { id, monitor } = await startMonitored(['--mem', '64M', '-w', WORK, '--', 'sh', '-c', 'read x < go; exit 7']);
     expect(readFileSync(`/proc/${monitor}/comm`, 'utf8')).toBe('sandbox-stage\n');
     expect(daemon!.log()).toContain(`retie sandbox ${id} to pid ${monitor}\n`);
+    // The monitor keeps the host's namespaces open for its teardown; nothing inside holds one
+    // (PID 1 closes them first: a setns(2) into the host's mount namespace would be an escape).
+    expect(namespaceFds(monitor)).toContain(readlinkSync('/proc/self/ns/mnt'));
+    const init = childrenOf(monitor)[0]!;
+    const workload = childrenOf(init)[0]!;
+    expect(workload, 'the workload, a child of PID 1').toBeDefined();
+    expect([...namespaceFds(init), ...namespaceFds(workload)]).toEqual([]);
     // The views still come from the daemon: MemTotal is the limit.
     const r = await cli(['exec', id, 'head', '-1', '/proc/meminfo']);
     expect(r.stdout).toMatch(/^MemTotal:\s+65536 kB$/m);
