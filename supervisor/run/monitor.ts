@@ -2,8 +2,8 @@
 // supervisor ties the shared view server's registration to the stage, records the stage as the
 // sandbox's monitor in the state, and tells the stage to take over; then it exits. From then on the
 // stage's death ends the sandbox, and the stage runs the teardown (`sandbox monitor-exit`) when PID
-// 1 has exited. Measured before (docs/bench/2026-12-07-scale.md): a Node supervisor per idle
-// sandbox costs 9.6-28.6 MiB of PSS, the stage's outer process 0.08 MiB.
+// 1 has exited. Why the stage: a Node process per idle sandbox costs more memory than the whole
+// target, the C stage next to nothing (docs/bench/2026-12-07-scale.md).
 import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
