@@ -215,6 +215,17 @@ function restartSuite(mode: 'resend' | 'journal'): void {
       };
 
       /** Wait until every reader has read 40 more rounds, stop them, and return their results. */
+      /** Start the readers and wait until each has read STEADY_ROUNDS rounds; when they started. */
+      const startSteadyReaders = async (stopFile: string): Promise<{ readers: Reader[]; steadyAt: number }> => {
+        const readers = await startReaders(stopFile);
+        const steadyAt = Date.now();
+        await waitFor(
+          () => readers.every((r) => r.ok() >= STEADY_ROUNDS * 4),
+          `every reader to read ${STEADY_ROUNDS} rounds`,
+        );
+        return { readers, steadyAt };
+      };
+
       const finishReaders = async (readers: Reader[], stopFile: string): Promise<ReaderResult[]> => {
         const base = readers.map((r) => r.ok());
         await waitFor(
@@ -295,12 +306,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
         it('SIGHUP: a new server from the CLI on disk takes over; no read fails, node ids and limits stay', async () => {
           const ino = statSync(`${MNT}/${ID}/proc/meminfo`).ino;
           const stopFile = `${BASE}/stop-hup`;
-          const readers = await startReaders(stopFile);
-          const steadyAt = Date.now();
-          await waitFor(
-            () => readers.every((r) => r.ok() >= STEADY_ROUNDS * 4),
-            `every reader to read ${STEADY_ROUNDS} rounds`,
-          );
+          const { readers, steadyAt } = await startSteadyReaders(stopFile);
           const before = serverPids();
           const at = Date.now();
           daemon!.child.kill('SIGHUP');
@@ -332,12 +338,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
           const keeperPid = daemon!.child.pid!;
           const mountId = mountIdOf(MNT);
           const stopFile = `${BASE}/stop-usr2`;
-          const readers = await startReaders(stopFile);
-          const steadyAt = Date.now();
-          await waitFor(
-            () => readers.every((r) => r.ok() >= STEADY_ROUNDS * 4),
-            `every reader to read ${STEADY_ROUNDS} rounds`,
-          );
+          const { readers, steadyAt } = await startSteadyReaders(stopFile);
           const before = serverPids();
           const served = count('serving views at');
           const at = Date.now();
@@ -371,12 +372,7 @@ function restartSuite(mode: 'resend' | 'journal'): void {
           : 'a SIGKILLed server is replaced at once; with FUSE_NOTIFY_RESEND no read fails',
         async () => {
           const stopFile = `${BASE}/stop-kill`;
-          const readers = await startReaders(stopFile);
-          const steadyAt = Date.now();
-          await waitFor(
-            () => readers.every((r) => r.ok() >= STEADY_ROUNDS * 4),
-            `every reader to read ${STEADY_ROUNDS} rounds`,
-          );
+          const { readers, steadyAt } = await startSteadyReaders(stopFile);
           const victim = serverPids().at(-1)!;
           const served = count('serving views at');
           const at = Date.now();
